@@ -1,0 +1,79 @@
+/* call.c - how C entry points get Go work done.
+ *
+ * Direct mode: the caller's thread runs the Go dispatcher itself, with sane
+ * floating-point state around the call (F6). Handoff mode (forced under SBCL,
+ * F17): the request goes on a queue served by goroutines locked to threads
+ * lipc owns, and the caller sleeps on a futex in C until it is done, so the
+ * host thread never executes Go code. Either way the error comes back in the
+ * request and is recorded for the calling thread here (F12). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "internal.h"
+
+static pthread_mutex_t queue_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t queue_cv = PTHREAD_COND_INITIALIZER;
+static lipc_req *queue_head, *queue_tail;
+
+static void run_direct(lipc_req *r) {
+  unsigned fp = lipc__fp_enter();
+  lipcgo_dispatch(r, 0);
+  lipc__fp_leave(fp);
+}
+
+static void run_handoff(lipc_req *r) {
+  atomic_store_explicit(&r->done, 0, memory_order_relaxed);
+  r->next = NULL;
+  pthread_mutex_lock(&queue_mu);
+  if (queue_tail)
+    queue_tail->next = r;
+  else
+    queue_head = r;
+  queue_tail = r;
+  pthread_cond_signal(&queue_cv);
+  pthread_mutex_unlock(&queue_mu);
+  /* The Go work is short and bounded, so a signal does not abandon it: the
+   * request lives on this stack and must outlive the server's use of it. */
+  while (atomic_load_explicit(&r->done, memory_order_acquire) == 0)
+    lipc__futex_wait(&r->done, 0, lipc__deadline(-1), 0);
+}
+
+int lipc__call(lipc_req *r) {
+  r->rc = LIPC_OK;
+  r->msg = NULL;
+  r->err = 0;
+  if (atomic_load_explicit(&lipc__call_mode, memory_order_relaxed) == LIPC_CALL_HANDOFF)
+    run_handoff(r);
+  else
+    run_direct(r);
+  if (r->rc != LIPC_OK) return lipc__fail_take(r->rc, r->err, r->msg);
+  return LIPC_OK;
+}
+
+lipc_req *lipc__queue_take(void) {
+  pthread_mutex_lock(&queue_mu);
+  while (!queue_head) pthread_cond_wait(&queue_cv, &queue_mu);
+  lipc_req *r = queue_head;
+  queue_head = r->next;
+  if (!queue_head) queue_tail = NULL;
+  pthread_mutex_unlock(&queue_mu);
+  return r;
+}
+
+void lipc__req_finish(lipc_req *r) {
+  atomic_store_explicit(&r->done, 1, memory_order_release);
+  lipc__futex_wake(&r->done, 1, 0);
+}
+
+int lipc_set_call_mode(int mode) {
+  if (mode != LIPC_CALL_DIRECT && mode != LIPC_CALL_HANDOFF)
+    return lipc__fail(LIPC_EINVAL, EINVAL, "set_call_mode: unknown mode %d", mode);
+  if (mode == LIPC_CALL_DIRECT && lipc__host_is_sbcl)
+    return lipc__fail(LIPC_EPERM, EPERM,
+                      "set_call_mode: direct calls are refused in an SBCL process "
+                      "(a Lisp thread running Go code corrupts the Lisp heap)");
+  atomic_store(&lipc__call_mode, mode);
+  return LIPC_OK;
+}

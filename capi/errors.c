@@ -1,0 +1,100 @@
+/* errors.c - the one error table, and the per-thread last error.
+ * Thread-local state is an errno and a pointer, nothing bigger
+ * (host-runtimes.md F12: the .so has only ~1 KiB of static TLS to spare). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* X-macro: code, name, description. Keep in step with include/lipc.h; a test
+ * compares the two. */
+#define LIPC_ERRORS(X)                                                        \
+  X(LIPC_OK, "LIPC_OK", "success")                                            \
+  X(LIPC_EINVAL, "LIPC_EINVAL", "invalid argument")                           \
+  X(LIPC_EBADHANDLE, "LIPC_EBADHANDLE", "bad handle")                         \
+  X(LIPC_ENOENT, "LIPC_ENOENT", "not found")                                  \
+  X(LIPC_EEXIST, "LIPC_EEXIST", "already exists")                             \
+  X(LIPC_EPERM, "LIPC_EPERM", "permission denied")                            \
+  X(LIPC_ETIMEDOUT, "LIPC_ETIMEDOUT", "timed out")                            \
+  X(LIPC_EINTR, "LIPC_EINTR", "interrupted by a signal")                      \
+  X(LIPC_EBUSY, "LIPC_EBUSY", "busy")                                         \
+  X(LIPC_EAGAIN, "LIPC_EAGAIN", "would block")                                \
+  X(LIPC_ENOMEM, "LIPC_ENOMEM", "out of memory")                              \
+  X(LIPC_ECLOSED, "LIPC_ECLOSED", "closed")                                   \
+  X(LIPC_ENOTSUP, "LIPC_ENOTSUP", "not supported")                            \
+  X(LIPC_EFORKED, "LIPC_EFORKED", "unusable in the child of a fork")          \
+  X(LIPC_ESTATUSLOST, "LIPC_ESTATUSLOST", "status lost: reaped by someone else") \
+  X(LIPC_ENAMETOOLONG, "LIPC_ENAMETOOLONG", "name too long")                  \
+  X(LIPC_ERANGE, "LIPC_ERANGE", "out of range")
+
+static __thread int tls_errno;
+static __thread char *tls_msg;
+
+const char *lipc_strerror(int code) {
+  switch (code) {
+#define X(c, n, d) \
+  case c:          \
+    return d;
+    LIPC_ERRORS(X)
+#undef X
+  }
+  if (LIPC_IS_OS_ERROR(code)) {
+    const char *s = strerrordesc_np(LIPC_OS_ERRNO(code));
+    return s ? s : "operating system error";
+  }
+  return "unknown error";
+}
+
+const char *lipc_error_name(int code) {
+  switch (code) {
+#define X(c, n, d) \
+  case c:          \
+    return n;
+    LIPC_ERRORS(X)
+#undef X
+  }
+  return LIPC_IS_OS_ERROR(code) ? "LIPC_EOS" : "LIPC_UNKNOWN";
+}
+
+const char *lipc_last_error(void) { return tls_msg ? tls_msg : ""; }
+int lipc_errno(void) { return tls_errno; }
+void lipc_free(void *p) { free(p); }
+
+int lipc__code_from_errno(int err) {
+  switch (err) {
+    case 0: return LIPC_OK;
+    case EINVAL: return LIPC_EINVAL;
+    case ENOENT: return LIPC_ENOENT;
+    case EEXIST: return LIPC_EEXIST;
+    case EACCES: case EPERM: return LIPC_EPERM;
+    case ETIMEDOUT: return LIPC_ETIMEDOUT;
+    case EINTR: return LIPC_EINTR;
+    case EBUSY: return LIPC_EBUSY;
+    case EAGAIN: return LIPC_EAGAIN;
+    case ENOMEM: return LIPC_ENOMEM;
+    case ENOTSUP: case ENOSYS: return LIPC_ENOTSUP;
+    case ENAMETOOLONG: return LIPC_ENAMETOOLONG;
+    case ERANGE: case EOVERFLOW: return LIPC_ERANGE;
+    default: return LIPC_EOS_BASE - err;
+  }
+}
+
+int lipc__fail_take(int code, int err, char *msg) {
+  free(tls_msg);
+  tls_msg = msg;
+  tls_errno = err;
+  return code;
+}
+
+int lipc__fail(int code, int err, const char *fmt, ...) {
+  va_list ap;
+  char *msg = NULL;
+  va_start(ap, fmt);
+  if (vasprintf(&msg, fmt, ap) < 0) msg = NULL; /* then lipc_last_error says "" */
+  va_end(ap);
+  return lipc__fail_take(code, err, msg);
+}

@@ -1,0 +1,212 @@
+/* host.c - the duties lipc owes the process that loads it
+ * (../shared/design/host-runtimes.md): fork detection (F7), the host's
+ * SIGURG handler given back (F5), the host's RLIMIT_NOFILE recorded before Go
+ * raises it (F18), sane floating-point state on Go threads (F6), and a fast
+ * stack-bounds answer for threads running on foreign stacks (F4). */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+atomic_int lipc__forked;
+atomic_int lipc__call_mode = LIPC_CALL_DIRECT;
+int lipc__host_is_sbcl;
+atomic_long lipc__threads_wrapped;
+atomic_long lipc__stack_lookups;
+
+static struct sigaction host_sigurg;
+static struct rlimit host_nofile;
+static int host_nofile_known;
+
+static void on_fork_child(void) { atomic_store(&lipc__forked, 1); }
+
+/* Priority 101 runs before the Go runtime's own initialiser, which is an
+ * unprioritised entry of .init_array: what we record here is the host's. */
+__attribute__((constructor(101))) static void lipc__host_init(void) {
+  sigaction(SIGURG, NULL, &host_sigurg);
+  if (getrlimit(RLIMIT_NOFILE, &host_nofile) == 0) host_nofile_known = 1;
+  pthread_atfork(NULL, NULL, on_fork_child);
+  /* SBCL's runtime exports these; a Lisp thread must never run Go code
+   * (F17), so under SBCL every Go call is handed to lipc's own threads. */
+  if (dlsym(RTLD_DEFAULT, "dynamic_space_size") &&
+      dlsym(RTLD_DEFAULT, "check_deferrables_blocked_or_lose")) {
+    lipc__host_is_sbcl = 1;
+    atomic_store(&lipc__call_mode, LIPC_CALL_HANDOFF);
+  }
+  const char *mode = getenv("LIPC_CALL_MODE");
+  if (mode && strcmp(mode, "handoff") == 0) atomic_store(&lipc__call_mode, LIPC_CALL_HANDOFF);
+}
+
+int64_t lipc__host_nofile(void) {
+  return host_nofile_known ? (int64_t)host_nofile.rlim_cur : -1;
+}
+
+/* Called from Go's init(), after the runtime installed its signal handlers
+ * and after package syscall raised RLIMIT_NOFILE. */
+LIPC_HIDDEN void lipc__host_restore(void) {
+  if (host_sigurg.sa_handler != SIG_DFL) {
+    struct sigaction sa = host_sigurg;
+    sa.sa_flags |= SA_ONSTACK; /* Go threads run signal handlers on sigaltstack */
+    sigaction(SIGURG, &sa, NULL);
+  }
+  if (host_nofile_known) setrlimit(RLIMIT_NOFILE, &host_nofile);
+}
+
+/* ---- floating-point state (F6) ---- */
+#if defined(__x86_64__) || defined(__i386__)
+#define LIPC_FP_SANE 0x1F80u /* all exceptions masked, round to nearest */
+static inline unsigned fp_get(void) {
+  unsigned v;
+  __asm__ volatile("stmxcsr %0" : "=m"(v));
+  return v;
+}
+static inline void fp_set(unsigned v) { __asm__ volatile("ldmxcsr %0" : : "m"(v)); }
+#elif defined(__aarch64__)
+#define LIPC_FP_SANE 0u /* FPCR: no trap enables, round to nearest */
+static inline unsigned fp_get(void) {
+  uint64_t v;
+  __asm__ volatile("mrs %0, fpcr" : "=r"(v));
+  return (unsigned)v;
+}
+static inline void fp_set(unsigned v) {
+  uint64_t w = v;
+  __asm__ volatile("msr fpcr, %0" : : "r"(w));
+}
+#else
+#define LIPC_FP_SANE 0u
+static inline unsigned fp_get(void) { return 0; }
+static inline void fp_set(unsigned v) { (void)v; }
+#endif
+
+unsigned lipc__fp_enter(void) {
+  unsigned old = fp_get();
+  if (old != LIPC_FP_SANE) fp_set(LIPC_FP_SANE);
+  return old;
+}
+void lipc__fp_leave(unsigned saved) {
+  if (saved != LIPC_FP_SANE) fp_set(saved);
+}
+
+/* Every thread the Go runtime creates goes through this hidden wrapper (the
+ * runtime's C part is linked into this .so and binds to it): the thread
+ * starts with sane FP state whatever its creator had. */
+typedef int (*pthread_create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+struct start_tramp {
+  void *(*fn)(void *);
+  void *arg;
+};
+static void *tramp_start(void *p) {
+  struct start_tramp t = *(struct start_tramp *)p;
+  free(p);
+  fp_set(LIPC_FP_SANE);
+  atomic_fetch_add(&lipc__threads_wrapped, 1);
+  return t.fn(t.arg);
+}
+LIPC_HIDDEN int pthread_create(pthread_t *th, const pthread_attr_t *attr,
+                               void *(*fn)(void *), void *arg) {
+  static pthread_create_fn real;
+  if (!real) real = (pthread_create_fn)dlsym(RTLD_NEXT, "pthread_create");
+  struct start_tramp *t = malloc(sizeof *t);
+  if (!t) return EAGAIN;
+  t->fn = fn;
+  t->arg = arg;
+  int rc = real(th, attr, tramp_start, t);
+  if (rc != 0) free(t);
+  return rc;
+}
+
+/* ---- stack bounds (F4) ----
+ * Go asks pthread_getattr_np for the stack of a host thread that calls in.
+ * For the main thread glibc parses /proc/self/maps each time, and when the
+ * host runs code on a stack of its own (SBCL), the answer never contains the
+ * stack pointer, so Go asks again on every call: 120 us a call. This hidden
+ * wrapper answers with the mapping that contains the stack pointer, cached. */
+typedef int (*getattr_fn)(pthread_t, pthread_attr_t *);
+static pthread_mutex_t stack_cache_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+  pthread_t th;
+  uintptr_t lo, hi;
+  int valid;
+} stack_cache;
+
+static int mapping_containing(uintptr_t sp, uintptr_t *lo, uintptr_t *hi) {
+  FILE *f = fopen("/proc/self/maps", "re");
+  if (!f) return -1;
+  char line[512];
+  int found = -1;
+  while (fgets(line, sizeof line, f)) {
+    unsigned long a, b;
+    if (sscanf(line, "%lx-%lx", &a, &b) == 2 && sp >= a && sp < b) {
+      *lo = a;
+      *hi = b;
+      found = 0;
+      break;
+    }
+  }
+  fclose(f);
+  return found;
+}
+
+static int stack_from_cache(pthread_t th, uintptr_t sp, pthread_attr_t *attr) {
+  int hit = 0;
+  uintptr_t lo = 0, hi = 0;
+  pthread_mutex_lock(&stack_cache_mu);
+  if (stack_cache.valid && pthread_equal(stack_cache.th, th) && sp >= stack_cache.lo &&
+      sp < stack_cache.hi) {
+    hit = 1;
+    lo = stack_cache.lo;
+    hi = stack_cache.hi;
+  }
+  pthread_mutex_unlock(&stack_cache_mu);
+  if (!hit) return 0;
+  pthread_attr_init(attr);
+  pthread_attr_setstack(attr, (void *)lo, hi - lo);
+  atomic_fetch_add(&lipc__stack_lookups, 1);
+  return 1;
+}
+
+LIPC_HIDDEN int pthread_getattr_np(pthread_t th, pthread_attr_t *attr) {
+  static getattr_fn real;
+  if (!real) real = (getattr_fn)dlsym(RTLD_NEXT, "pthread_getattr_np");
+  if (!pthread_equal(th, pthread_self())) return real(th, attr);
+  uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+  if (stack_from_cache(th, sp, attr)) return 0;
+  int rc = real(th, attr);
+  if (rc != 0) return rc;
+  void *base;
+  size_t size;
+  pthread_attr_getstack(attr, &base, &size);
+  if (sp >= (uintptr_t)base && sp < (uintptr_t)base + size) {
+    if (syscall(SYS_gettid) != getpid()) return 0; /* glibc is fast for these */
+    pthread_mutex_lock(&stack_cache_mu);
+    stack_cache.th = th;
+    stack_cache.lo = (uintptr_t)base;
+    stack_cache.hi = (uintptr_t)base + size;
+    stack_cache.valid = 1;
+    pthread_mutex_unlock(&stack_cache_mu);
+    return 0;
+  }
+  /* The thread runs on a stack of its own: report the mapping holding SP. */
+  uintptr_t lo, hi;
+  if (mapping_containing(sp, &lo, &hi) != 0) return 0;
+  pthread_mutex_lock(&stack_cache_mu);
+  stack_cache.th = th;
+  stack_cache.lo = lo;
+  stack_cache.hi = hi;
+  stack_cache.valid = 1;
+  pthread_mutex_unlock(&stack_cache_mu);
+  pthread_attr_destroy(attr);
+  pthread_attr_init(attr);
+  pthread_attr_setstack(attr, (void *)lo, hi - lo);
+  atomic_fetch_add(&lipc__stack_lookups, 1);
+  return 0;
+}

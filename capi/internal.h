@@ -1,0 +1,93 @@
+/* internal.h - what the C files of capi share. Nothing here is API. */
+#ifndef LIPC_INTERNAL_H
+#define LIPC_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <time.h>
+#include "../include/lipc.h"
+
+#define LIPC_HIDDEN __attribute__((visibility("hidden")))
+
+/* ---- host duties (host.c) ---- */
+LIPC_HIDDEN extern atomic_int lipc__forked;        /* set in the child of a fork */
+LIPC_HIDDEN extern atomic_int lipc__call_mode;     /* LIPC_CALL_* */
+LIPC_HIDDEN extern int lipc__host_is_sbcl;
+LIPC_HIDDEN extern atomic_long lipc__threads_wrapped;
+LIPC_HIDDEN extern atomic_long lipc__stack_lookups;
+LIPC_HIDDEN int64_t lipc__host_nofile(void);
+LIPC_HIDDEN unsigned lipc__fp_enter(void);        /* sane FP state; returns the old one */
+LIPC_HIDDEN void lipc__fp_leave(unsigned saved);
+
+/* Every entry that needs more than pure C starts with this (host-runtimes F7). */
+#define LIPC_CHECK_FORK(what)                                               \
+  do {                                                                      \
+    if (atomic_load_explicit(&lipc__forked, memory_order_relaxed))          \
+      return lipc__fail(LIPC_EFORKED, 0,                                    \
+                        "%s: called in the child of a fork(); lipc cannot " \
+                        "run there (use exec or spawn instead)", what);     \
+  } while (0)
+
+/* ---- errors (errors.c) ---- */
+LIPC_HIDDEN int lipc__fail(int code, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+LIPC_HIDDEN int lipc__fail_take(int code, int err, char *msg); /* takes msg (malloc'd) */
+LIPC_HIDDEN int lipc__code_from_errno(int err);
+
+/* ---- handles (handles.c) ---- */
+typedef struct lipc_slot lipc_slot;
+/* What a handle holds: a pointer C fast paths use, and a reference to the Go
+ * object (a runtime/cgo.Handle) that owns the resources. */
+LIPC_HIDDEN int lipc__handle_new(int kind, void *obj, uintptr_t goref, lipc_handle_t *out);
+/* Takes a reference; on success *slot is valid until lipc__handle_release. */
+LIPC_HIDDEN int lipc__handle_acquire(lipc_handle_t h, int kind, lipc_slot **slot);
+LIPC_HIDDEN void lipc__handle_release(lipc_slot *slot);
+LIPC_HIDDEN void *lipc__slot_obj(lipc_slot *slot);
+LIPC_HIDDEN int lipc__handle_close(lipc_handle_t h);
+LIPC_HIDDEN long lipc__handles_live(void);
+#define LIPC_KIND_ANY 0
+#define LIPC_KIND_MAX 255
+
+/* ---- calls into Go (call.c) ---- */
+/* One unit of work for the Go side: an operation code, scalar and string
+ * arguments, scalar results, and the error Go reports. */
+enum lipc_op {
+  LIPC_OP_DESTROY = 1, /* i0 kind, i1 goref */
+  LIPC_OP_DIAG,        /* i0 what -> o0 */
+  LIPC_OP_SEM_OPEN,    /* s0 name, i0 flags, i1 mode, i2 value -> o0 handle */
+  LIPC_OP_SEM_UNLINK,  /* s0 name */
+};
+typedef struct lipc_req {
+  int op;
+  int rc;          /* LIPC_OK or a code, written by Go */
+  int err;         /* the errno behind rc, written by Go */
+  char *msg;       /* malloc'd message when rc != 0, written by Go */
+  int64_t i[4];    /* integer arguments */
+  const char *s[2];/* string arguments */
+  int64_t o[2];    /* integer results */
+  int on_go_thread;/* set by the server: the work ran on a lipc-owned thread */
+  atomic_uint done;/* handoff: 1 when Go finished (a futex word) */
+  struct lipc_req *next;
+} lipc_req;
+/* The Go dispatcher (capi/dispatch.go). */
+extern void lipcgo_dispatch(lipc_req *r, int on_server);
+/* Runs r in Go through the current call mode; on failure records the error
+ * for the calling thread. Returns r->rc. */
+LIPC_HIDDEN int lipc__call(lipc_req *r);
+/* For the Go servers: blocks until a request is queued. */
+LIPC_HIDDEN lipc_req *lipc__queue_take(void);
+LIPC_HIDDEN void lipc__req_finish(lipc_req *r);
+
+/* ---- waiting (wait.c) ---- */
+/* A deadline on CLOCK_MONOTONIC; tv_sec < 0 means never. */
+LIPC_HIDDEN struct timespec lipc__deadline(int64_t timeout_ms);
+/* Remaining time until dl, clamped at 0; NULL when dl is "never". */
+LIPC_HIDDEN const struct timespec *lipc__remaining(struct timespec dl, struct timespec *buf);
+LIPC_HIDDEN int lipc__deadline_passed(struct timespec dl);
+/* futex wait on *addr while it equals val, until dl; LIPC_OK when woken or
+ * the value changed, LIPC_ETIMEDOUT, LIPC_EINTR. shared: the word is in
+ * memory other processes map. */
+LIPC_HIDDEN int lipc__futex_wait(atomic_uint *addr, unsigned val, struct timespec dl, int shared);
+LIPC_HIDDEN void lipc__futex_wake(atomic_uint *addr, int n, int shared);
+
+#endif

@@ -1,0 +1,42 @@
+// Command capi is lipc's C ABI, built with -buildmode=c-shared into
+// liblipc.so. The public entry points are the C functions in this folder;
+// the Go side here only marshals requests to the core packages
+// (../core/...), keeps the Go objects behind handles alive, and serves
+// requests handed over from host threads that must not run Go code.
+package main
+
+/*
+#cgo CFLAGS: -Wall -Wextra -Wno-unused-parameter -O2
+#cgo LDFLAGS: -ldl -lpthread
+#include "internal.h"
+void lipc__host_restore(void);
+*/
+import "C"
+
+import "runtime"
+
+// servers is how many lipc-owned threads serve handed-off requests. Two, so
+// that one slow request (a spawn) does not hold up a close.
+const servers = 2
+
+func init() {
+	// The runtime has installed its signal handlers and package syscall has
+	// raised RLIMIT_NOFILE by now: give the host back what it had (F5, F18).
+	C.lipc__host_restore()
+	for i := 0; i < servers; i++ {
+		go serve()
+	}
+}
+
+// serve runs handed-off requests on a thread lipc owns, for the life of
+// the process.
+func serve() {
+	runtime.LockOSThread()
+	for {
+		r := C.lipc__queue_take()
+		lipcgo_dispatch(r, 1)
+		C.lipc__req_finish(r)
+	}
+}
+
+func main() {}

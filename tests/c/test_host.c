@@ -1,0 +1,120 @@
+/* test_host.c - lipc's duties to the process that loads it, checked the way
+ * a host meets them: the library is dlopen()ed after the host set things up.
+ *   F5  a SIGURG handler the host installed still runs after load
+ *   F18 the host's soft RLIMIT_NOFILE is what it was before load
+ *   F6  with FP traps unmasked on the host thread, float division by zero in
+ *       Go runs safely on lipc's threads and in direct calls, and the host's
+ *       FP state is given back
+ *   F4  a direct call from the main thread running on a stack of its own is
+ *       served by lipc's stack-bounds lookup */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "lipc.h"
+
+static int (*p_diag)(int, int64_t *);
+static int (*p_set_mode)(int);
+static volatile sig_atomic_t urg_seen;
+static void on_urg(int sig) {
+  (void)sig;
+  urg_seen++;
+}
+
+#if defined(__x86_64__)
+static unsigned get_mxcsr(void) {
+  unsigned v;
+  __asm__ volatile("stmxcsr %0" : "=m"(v));
+  return v;
+}
+static void set_mxcsr(unsigned v) { __asm__ volatile("ldmxcsr %0" : : "m"(v)); }
+#define TRAPS_ON 0x1920u /* SBCL's: invalid, divide-by-zero, overflow unmasked */
+#endif
+
+static ucontext_t main_ctx, stack_ctx;
+static int stack_calls_ok;
+static void on_own_stack(void) {
+  for (int i = 0; i < 200; i++) {
+    int64_t v = -1;
+    if (p_diag(LIPC_DIAG_GO_THREAD, &v) == 0 && v == 0) stack_calls_ok++;
+  }
+}
+
+int main(int argc, char **argv) {
+  const char *path = argc > 1 ? argv[1] : "build/liblipc.so";
+  struct sigaction sa = {0};
+  sa.sa_handler = on_urg;
+  sigaction(SIGURG, &sa, NULL);
+  struct rlimit rl;
+  getrlimit(RLIMIT_NOFILE, &rl);
+  rlim_t want = rl.rlim_max > 512 ? 512 : rl.rlim_max;
+  rl.rlim_cur = want;
+  setrlimit(RLIMIT_NOFILE, &rl);
+#if defined(__x86_64__)
+  set_mxcsr(TRAPS_ON); /* the Go threads created at load inherit this */
+#endif
+
+  void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  if (!lib) {
+    fprintf(stderr, "dlopen %s: %s\n", path, dlerror());
+    return 2;
+  }
+  p_diag = (int (*)(int, int64_t *))dlsym(lib, "lipc_diag");
+  p_set_mode = (int (*)(int))dlsym(lib, "lipc_set_call_mode");
+  CHECK(p_diag && p_set_mode, "symbols");
+  CHECK(dlsym(lib, "lipcgo_dispatch") == NULL, "internal Go export is visible");
+
+  int64_t v = 0;
+  /* handoff first: the Go work runs on lipc's threads, created at load by a
+   * thread whose FP traps were on */
+  CHECK(p_set_mode(LIPC_CALL_HANDOFF) == 0, "handoff");
+  CHECK(p_diag(LIPC_DIAG_FP_SELFTEST, &v) == 0 && v == 1, "fp selftest on lipc thread");
+  CHECK(p_diag(LIPC_DIAG_GO_THREAD, &v) == 0 && v == 1, "handoff ran on lipc thread: %lld",
+        (long long)v);
+  CHECK(p_set_mode(LIPC_CALL_DIRECT) == 0, "direct");
+  CHECK(p_diag(LIPC_DIAG_FP_SELFTEST, &v) == 0 && v == 1, "fp selftest on host thread");
+#if defined(__x86_64__)
+  CHECK(get_mxcsr() == TRAPS_ON, "host FP state not given back: %#x", get_mxcsr());
+  set_mxcsr(0x1F80);
+#endif
+  CHECK(p_diag(LIPC_DIAG_THREADS_WRAPPED, &v) == 0 && v >= 2, "threads wrapped: %lld",
+        (long long)v);
+
+  /* Go has finished starting (a Go call returned): the limit is the host's. */
+  getrlimit(RLIMIT_NOFILE, &rl);
+  CHECK(rl.rlim_cur == want, "soft RLIMIT_NOFILE %llu after load, host had %llu",
+        (unsigned long long)rl.rlim_cur, (unsigned long long)want);
+  CHECK(p_diag(LIPC_DIAG_HOST_NOFILE, &v) == 0 && v == (int64_t)want, "recorded %lld",
+        (long long)v);
+
+  struct sigaction cur;
+  sigaction(SIGURG, NULL, &cur);
+  CHECK(cur.sa_handler == on_urg, "SIGURG handler after load is %p, the host's was %p",
+        (void *)cur.sa_handler, (void *)on_urg);
+  raise(SIGURG);
+  CHECK(urg_seen == 1, "host SIGURG handler ran %d times", (int)urg_seen);
+
+  /* The main thread on a stack of its own, as SBCL runs Lisp. */
+  size_t sz = 1 << 20;
+  void *stk = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  getcontext(&stack_ctx);
+  stack_ctx.uc_stack.ss_sp = stk;
+  stack_ctx.uc_stack.ss_size = sz;
+  stack_ctx.uc_link = &main_ctx;
+  makecontext(&stack_ctx, on_own_stack, 0);
+  int64_t before = 0, after = 0;
+  p_diag(LIPC_DIAG_STACK_LOOKUPS, &before);
+  swapcontext(&main_ctx, &stack_ctx);
+  p_diag(LIPC_DIAG_STACK_LOOKUPS, &after);
+  CHECK(stack_calls_ok == 200, "calls from own stack: %d of 200", stack_calls_ok);
+  CHECK(after > before, "stack-bounds lookups not served by lipc (%lld -> %lld): a Go upgrade "
+        "may bypass the pthread_getattr_np wrapper", (long long)before, (long long)after);
+  return check_summary();
+}
