@@ -7,7 +7,6 @@ package main
 import "C"
 
 import (
-
 	"io"
 	"runtime/cgo"
 	"syscall"
@@ -99,4 +98,3 @@ func opDiag(r *C.lipc_req) error {
 	}
 	return nil
 }
-
