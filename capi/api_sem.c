@@ -49,10 +49,11 @@ int lipc_sem_wait(lipc_handle_t h, int64_t timeout_ms) {
   int r;
   if (timeout_ms == 0) {
     r = sem_trywait(sem);
-  } else if (timeout_ms < 0) {
-    r = sem_wait(sem);
   } else {
-    struct timespec dl = lipc__deadline(timeout_ms);
+    /* Even "forever" passes a deadline: without one the kernel restarts
+     * the wait after a handler installed with SA_RESTART (signal() does
+     * that), and Ctrl-C would be ignored. */
+    struct timespec dl = timeout_ms < 0 ? lipc__far_deadline() : lipc__deadline(timeout_ms);
     r = sem_clockwait(sem, CLOCK_MONOTONIC, &dl);
   }
   if (r != 0) {

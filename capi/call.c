@@ -13,9 +13,18 @@
 
 #include "internal.h"
 
-static pthread_mutex_t queue_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t queue_cv = PTHREAD_COND_INITIALIZER;
-static lipc_req *queue_head, *queue_tail;
+struct queue {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  lipc_req *head, *tail;
+};
+/* General Go work, and spawns: these run on one thread lipc owns for the
+ * life of the process, whatever the call mode, because a child's
+ * parent-death signal is tied to the thread that created it (F9). */
+static struct queue queues[2] = {
+    {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL},
+    {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL},
+};
 
 static void run_direct(lipc_req *r) {
   unsigned fp = lipc__fp_enter();
@@ -23,21 +32,26 @@ static void run_direct(lipc_req *r) {
   lipc__fp_leave(fp);
 }
 
-static void run_handoff(lipc_req *r) {
+static void run_handoff(struct queue *q, lipc_req *r) {
   atomic_store_explicit(&r->done, 0, memory_order_relaxed);
   r->next = NULL;
-  pthread_mutex_lock(&queue_mu);
-  if (queue_tail)
-    queue_tail->next = r;
+  pthread_mutex_lock(&q->mu);
+  if (q->tail)
+    q->tail->next = r;
   else
-    queue_head = r;
-  queue_tail = r;
-  pthread_cond_signal(&queue_cv);
-  pthread_mutex_unlock(&queue_mu);
+    q->head = r;
+  q->tail = r;
+  pthread_cond_signal(&q->cv);
+  pthread_mutex_unlock(&q->mu);
   /* The Go work is short and bounded, so a signal does not abandon it: the
    * request lives on this stack and must outlive the server's use of it. */
   while (atomic_load_explicit(&r->done, memory_order_acquire) == 0)
     lipc__futex_wait(&r->done, 0, lipc__deadline(-1), 0);
+}
+
+static int result(lipc_req *r) {
+  if (r->rc != LIPC_OK) return lipc__fail_take(r->rc, r->err, r->msg);
+  return LIPC_OK;
 }
 
 int lipc__call(lipc_req *r) {
@@ -45,20 +59,28 @@ int lipc__call(lipc_req *r) {
   r->msg = NULL;
   r->err = 0;
   if (atomic_load_explicit(&lipc__call_mode, memory_order_relaxed) == LIPC_CALL_HANDOFF)
-    run_handoff(r);
+    run_handoff(&queues[LIPC_QUEUE_GENERAL], r);
   else
     run_direct(r);
-  if (r->rc != LIPC_OK) return lipc__fail_take(r->rc, r->err, r->msg);
-  return LIPC_OK;
+  return result(r);
 }
 
-lipc_req *lipc__queue_take(void) {
-  pthread_mutex_lock(&queue_mu);
-  while (!queue_head) pthread_cond_wait(&queue_cv, &queue_mu);
-  lipc_req *r = queue_head;
-  queue_head = r->next;
-  if (!queue_head) queue_tail = NULL;
-  pthread_mutex_unlock(&queue_mu);
+int lipc__call_spawn(lipc_req *r) {
+  r->rc = LIPC_OK;
+  r->msg = NULL;
+  r->err = 0;
+  run_handoff(&queues[LIPC_QUEUE_SPAWN], r);
+  return result(r);
+}
+
+lipc_req *lipc__queue_take(int which) {
+  struct queue *q = &queues[which];
+  pthread_mutex_lock(&q->mu);
+  while (!q->head) pthread_cond_wait(&q->cv, &q->mu);
+  lipc_req *r = q->head;
+  q->head = r->next;
+  if (!q->head) q->tail = NULL;
+  pthread_mutex_unlock(&q->mu);
   return r;
 }
 

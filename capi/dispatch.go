@@ -47,6 +47,7 @@ var ops = map[int]func(*C.lipc_req) error{
 	C.LIPC_OP_DIAG:       opDiag,
 	C.LIPC_OP_SEM_OPEN:   opSemOpen,
 	C.LIPC_OP_SEM_UNLINK: opSemUnlink,
+	C.LIPC_OP_PROC_SPAWN: opProcSpawn,
 }
 
 // register puts a Go object behind a new handle; obj is what C fast paths

@@ -3,6 +3,7 @@
  * (host-runtimes.md F12: the .so has only ~1 KiB of static TLS to spare). */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,10 @@
 
 static __thread int tls_errno;
 static __thread char *tls_msg;
+/* The message before the last one is kept too: a pointer a binding got
+ * from lipc_last_error stays valid through one more failing call, such as a
+ * finalizer's lipc_close that runs before the binding copied the text. */
+static __thread char *tls_prev_msg;
 
 const char *lipc_strerror(int code) {
   switch (code) {
@@ -83,8 +88,25 @@ int lipc__code_from_errno(int err) {
   }
 }
 
-int lipc__fail_take(int code, int err, char *msg) {
+/* A thread's messages are freed when it exits: a key whose destructor
+ * runs at thread exit, set the first time the thread records an error. */
+static pthread_key_t msg_key;
+static pthread_once_t msg_key_once = PTHREAD_ONCE_INIT;
+static void free_thread_msgs(void *unused) {
+  (void)unused;
   free(tls_msg);
+  free(tls_prev_msg);
+  tls_msg = tls_prev_msg = NULL;
+}
+static void make_msg_key(void) { pthread_key_create(&msg_key, free_thread_msgs); }
+
+int lipc__fail_take(int code, int err, char *msg) {
+  if (!tls_msg && !tls_prev_msg) {
+    pthread_once(&msg_key_once, make_msg_key);
+    pthread_setspecific(msg_key, (void *)1);
+  }
+  free(tls_prev_msg);
+  tls_prev_msg = tls_msg;
   tls_msg = msg;
   tls_errno = err;
   return code;

@@ -127,9 +127,11 @@ static void destroy(struct lipc_slot *s) {
   lipc_req r = {.op = LIPC_OP_DESTROY};
   r.i[0] = W_TAG(atomic_load(&s->word)) & 0xFF;
   r.i[1] = (int64_t)s->goref;
+  r.i[2] = (int64_t)(uintptr_t)s->obj;
   /* A failure to free is recorded as this thread's last error; the handle
    * is gone either way. */
   if (s->goref) lipc__call(&r);
+  lipc__free_c_obj((int)r.i[0], s->obj);
   pthread_mutex_lock(&table_mu);
   s->obj = NULL;
   s->goref = 0;

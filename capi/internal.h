@@ -3,6 +3,7 @@
 #define LIPC_INTERNAL_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 #include "../include/lipc.h"
@@ -45,6 +46,8 @@ LIPC_HIDDEN void lipc__handle_release(lipc_slot *slot);
 LIPC_HIDDEN void *lipc__slot_obj(lipc_slot *slot);
 LIPC_HIDDEN int lipc__handle_close(lipc_handle_t h);
 LIPC_HIDDEN long lipc__handles_live(void);
+/* Frees the C part of an object after its Go part was destroyed (kinds.c). */
+LIPC_HIDDEN void lipc__free_c_obj(int kind, void *obj);
 #define LIPC_KIND_ANY 0
 #define LIPC_KIND_MAX 255
 
@@ -52,10 +55,11 @@ LIPC_HIDDEN long lipc__handles_live(void);
 /* One unit of work for the Go side: an operation code, scalar and string
  * arguments, scalar results, and the error Go reports. */
 enum lipc_op {
-  LIPC_OP_DESTROY = 1, /* i0 kind, i1 goref */
+  LIPC_OP_DESTROY = 1, /* i0 kind, i1 goref, i2 C object */
   LIPC_OP_DIAG,        /* i0 what -> o0 */
   LIPC_OP_SEM_OPEN,    /* s0 name, i0 flags, i1 mode, i2 value -> o0 handle */
   LIPC_OP_SEM_UNLINK,  /* s0 name */
+  LIPC_OP_PROC_SPAWN,  /* i0 struct lipc_spawnattr *, i1 child stack -> o0 handle */
 };
 typedef struct lipc_req {
   int op;
@@ -74,9 +78,19 @@ extern void lipcgo_dispatch(lipc_req *r, int on_server);
 /* Runs r in Go through the current call mode; on failure records the error
  * for the calling thread. Returns r->rc. */
 LIPC_HIDDEN int lipc__call(lipc_req *r);
-/* For the Go servers: blocks until a request is queued. */
-LIPC_HIDDEN lipc_req *lipc__queue_take(void);
+/* Runs r on lipc's spawn thread, whatever the call mode. */
+LIPC_HIDDEN int lipc__call_spawn(lipc_req *r);
+/* For the Go servers: blocks until a request is queued on queue `which`. */
+#define LIPC_QUEUE_GENERAL 0
+#define LIPC_QUEUE_SPAWN 1
+LIPC_HIDDEN lipc_req *lipc__queue_take(int which);
 LIPC_HIDDEN void lipc__req_finish(lipc_req *r);
+
+/* ---- small shared helpers ---- */
+/* Copies s (with its NUL) into buf if it fits, else LIPC_ERANGE (env.c). */
+LIPC_HIDDEN int lipc__copy_out(const char *s, char *buf, size_t size, size_t *needed, const char *what);
+/* write() that turns a closed reading end into EPIPE without SIGPIPE (fdio.c). */
+LIPC_HIDDEN long lipc__write_nosigpipe(int fd, const void *buf, size_t n);
 
 /* ---- waiting (wait.c) ---- */
 /* A deadline on CLOCK_MONOTONIC; tv_sec < 0 means never. */
@@ -84,6 +98,8 @@ LIPC_HIDDEN struct timespec lipc__deadline(int64_t timeout_ms);
 /* Remaining time until dl, clamped at 0; NULL when dl is "never". */
 LIPC_HIDDEN const struct timespec *lipc__remaining(struct timespec dl, struct timespec *buf);
 LIPC_HIDDEN int lipc__deadline_passed(struct timespec dl);
+/* A deadline a century away: for waits that must still see EINTR. */
+LIPC_HIDDEN struct timespec lipc__far_deadline(void);
 /* futex wait on *addr while it equals val, until dl; LIPC_OK when woken or
  * the value changed, LIPC_ETIMEDOUT, LIPC_EINTR. shared: the word is in
  * memory other processes map. */

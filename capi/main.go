@@ -24,16 +24,20 @@ func init() {
 	// raised RLIMIT_NOFILE by now: give the host back what it had (F5, F18).
 	C.lipc__host_restore()
 	for i := 0; i < servers; i++ {
-		go serve()
+		go serve(C.LIPC_QUEUE_GENERAL)
 	}
+	go serve(C.LIPC_QUEUE_SPAWN)
+	go reaper.run()
 }
 
-// serve runs handed-off requests on a thread lipc owns, for the life of
-// the process.
-func serve() {
+// serve runs handed-off requests of one queue on a thread lipc owns, for
+// the life of the process: the goroutine stays locked to its thread and
+// never returns, so the thread never exits (children's parent-death
+// signals depend on that for the spawn queue).
+func serve(queue C.int) {
 	runtime.LockOSThread()
 	for {
-		r := C.lipc__queue_take()
+		r := C.lipc__queue_take(queue)
 		lipcgo_dispatch(r, 1)
 		C.lipc__req_finish(r)
 	}

@@ -46,10 +46,20 @@ int lipc__deadline_passed(struct timespec dl) {
   return r && r->tv_sec == 0 && r->tv_nsec == 0;
 }
 
+struct timespec lipc__far_deadline(void) {
+  struct timespec dl;
+  clock_gettime(CLOCK_MONOTONIC, &dl);
+  dl.tv_sec += 100L * 365 * 24 * 3600;
+  return dl;
+}
+
 int lipc__futex_wait(atomic_uint *addr, unsigned val, struct timespec dl, int shared) {
   int op = FUTEX_WAIT_BITSET | (shared ? 0 : FUTEX_PRIVATE_FLAG);
-  /* FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC deadline. */
-  long rc = syscall(SYS_futex, addr, op, val, dl.tv_sec < 0 ? NULL : &dl, NULL,
+  /* FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC deadline. "Never"
+   * is a far deadline, not none: a timed futex wait interrupted by a
+   * handler returns EINTR even with SA_RESTART, an untimed one restarts. */
+  struct timespec far = lipc__far_deadline();
+  long rc = syscall(SYS_futex, addr, op, val, dl.tv_sec < 0 ? &far : &dl, NULL,
                     FUTEX_BITSET_MATCH_ANY);
   if (rc == 0) return LIPC_OK;
   switch (errno) {

@@ -97,8 +97,10 @@ const char *lipc_strerror(int code);
 const char *lipc_error_name(int code);
 
 /* The calling thread's last error message: what was being done and why it
- * failed. "" when this thread has had no error. Valid until the next lipc
- * call on this thread. Works after fork. */
+ * failed. "" when this thread has had no error. Valid until the second
+ * failing lipc call after it on this thread (so one failing call in between,
+ * such as a finalizer's lipc_close, does not invalidate it); copy it before
+ * making more calls. Works after fork. */
 const char *lipc_last_error(void);
 
 /* The errno behind the calling thread's last error, 0 if none.
@@ -175,7 +177,8 @@ int lipc_wait_fds(const int *fds, const int *events, int *revents, int nfds,
  * LIPC_UNLINK_ON_CLOSE. mode: permission bits for a new semaphore, 0 means
  * 0600. value: the initial value of a new semaphore (ignored when opening an
  * existing one), at most 2^31-1. OUT *h: the handle.
- * Errors: LIPC_EINVAL (bad name, flags or value), LIPC_ENAMETOOLONG,
+ * Errors: LIPC_EINVAL (bad name; unknown flags or LIPC_EXCL without
+ * LIPC_CREATE; value too large; mode with bits outside 0777), LIPC_ENAMETOOLONG,
  * LIPC_ENOENT (missing, without LIPC_CREATE), LIPC_EEXIST (LIPC_EXCL),
  * LIPC_EPERM, LIPC_ENOMEM, LIPC_EFORKED, OS errors. Does not block. */
 int lipc_sem_open(const char *name, int flags, uint32_t mode, uint32_t value,
@@ -198,6 +201,309 @@ int lipc_sem_value(lipc_handle_t h, int *value);
 /* Removes the name; handles already open keep working.
  * Errors: LIPC_EINVAL, LIPC_ENAMETOOLONG, LIPC_ENOENT, LIPC_EPERM, LIPC_EFORKED. */
 int lipc_sem_unlink(const char *name);
+
+/* ------------------------------------------------------------------------ */
+/* Processes                                                                */
+/* ------------------------------------------------------------------------ */
+/* A child is described by a spawn-attributes handle (setters run in C and
+ * copy what they are given; one attributes handle may start many children),
+ * then started with lipc_proc_spawn, which returns a process handle.
+ *
+ * How children start (all of it before the program's first instruction):
+ * every signal disposition is the default and the signal mask is empty,
+ * whatever the host set (Python ignores SIGPIPE; its children do not); the
+ * child has exactly the fds of its map, and no other (a file the host opened
+ * without close-on-exec is not inherited); resource limits are in force;
+ * the soft RLIMIT_NOFILE is the host's own from before lipc was loaded
+ * unless set. Children are started by one thread lipc owns for the life of
+ * the process (so autokill does not depend on which host thread spawned)
+ * with a vfork-class clone whose cost does not grow with the parent's
+ * memory. lipc never reaps with waitpid(-1) and never touches SIGCHLD; a
+ * host that does (waitpid(-1), SIGCHLD set to SIG_IGN) can take a child's
+ * status before lipc does, and lipc then reports LIPC_ESTATUSLOST, never
+ * "exit 0". */
+
+#define LIPC_KIND_PROC 2
+#define LIPC_KIND_SPAWNATTR 3
+
+/* Kinds of child fds, for lipc_spawnattr_set_fd. By default fds 0, 1 and 2
+ * are inherited and every other fd is closed in the child. */
+#define LIPC_FD_INHERIT 0  /* the parent's fd of the same number (closed if it has none) */
+#define LIPC_FD_CLOSE 1    /* closed in the child */
+#define LIPC_FD_NULL 2     /* /dev/null; flags LIPC_FILE_READ/WRITE, 0: read for fd 0, else write */
+#define LIPC_FD_PIPE_IN 3  /* a new pipe the child reads (stdin-like); take the parent's end
+                              with lipc_proc_take_fd */
+#define LIPC_FD_PIPE_OUT 4 /* a new pipe the child writes (stdout-like) */
+#define LIPC_FD_PARENT 5   /* the parent's fd `arg`; flags LIPC_FD_CLOSE_PARENT closes it
+                              in the parent once the child has started */
+#define LIPC_FD_FILE 6     /* the file `path` opened with flags LIPC_FILE_* and mode */
+#define LIPC_FD_CHILD 7    /* the same file as the child's fd `arg` (2>&1: fd 2, arg 1) */
+
+#define LIPC_FD_CLOSE_PARENT 1
+
+/* Flags for LIPC_FD_FILE and LIPC_FD_NULL. */
+#define LIPC_FILE_READ 1
+#define LIPC_FILE_WRITE 2
+#define LIPC_FILE_APPEND 4  /* implies write */
+#define LIPC_FILE_CREATE 8
+#define LIPC_FILE_TRUNC 16
+#define LIPC_FILE_EXCL 32
+
+/* Resources for lipc_spawnattr_set_rlimit (the platform's RLIMIT_*). */
+#define LIPC_RLIMIT_CPU 0     /* seconds of CPU; SIGXCPU at the soft limit */
+#define LIPC_RLIMIT_FSIZE 1   /* bytes a file may grow to */
+#define LIPC_RLIMIT_DATA 2    /* bytes of data segment and heap */
+#define LIPC_RLIMIT_STACK 3   /* bytes of stack */
+#define LIPC_RLIMIT_CORE 4    /* bytes of core file */
+#define LIPC_RLIMIT_NOFILE 5  /* open files */
+#define LIPC_RLIMIT_AS 6      /* bytes of address space */
+#define LIPC_RLIMIT_NPROC 7   /* processes of the user */
+#define LIPC_RLIMIT_MEMLOCK 8 /* bytes of locked memory */
+#define LIPC_RLIM_INFINITY (-1)
+
+/* What closing a process handle does to a child that is still running. */
+#define LIPC_ON_CLOSE_LEAVE 0 /* leave it running; lipc still reaps it when it exits */
+#define LIPC_ON_CLOSE_STOP 1  /* SIGTERM now, SIGKILL after the grace time, then reap */
+
+/* OUT *attr: a new attributes handle: empty argv, PATH search on,
+ * environment inherited from the live C environ, fds 0-2 inherited.
+ * Close it with lipc_close. Errors: LIPC_EINVAL, LIPC_ENOMEM, LIPC_EFORKED. */
+int lipc_spawnattr_new(lipc_handle_t *attr);
+
+/* Appends one argument to argv (argv[0] first: the program's name).
+ * Errors: LIPC_EINVAL (arg NULL), LIPC_EBADHANDLE, LIPC_ENOMEM, LIPC_EFORKED. */
+int lipc_spawnattr_arg(lipc_handle_t attr, const char *arg);
+
+/* Replaces argv with /bin/sh -c command (the shell runs the command line).
+ * Errors: as lipc_spawnattr_arg. */
+int lipc_spawnattr_shell(lipc_handle_t attr, const char *command);
+
+/* The program to run; NULL or "" means argv[0]. A name without '/' is
+ * searched in PATH unless search is off. Errors: as lipc_spawnattr_arg. */
+int lipc_spawnattr_set_program(lipc_handle_t attr, const char *program);
+
+/* search 1 (default): a program name without '/' is looked up in the PATH
+ * of the child's environment (if the child's environment has no PATH,
+ * "/bin:/usr/bin"), as Python's subprocess does. search 0: the name is used
+ * as a path relative to the child's working directory.
+ * Errors: LIPC_EBADHANDLE, LIPC_EFORKED. */
+int lipc_spawnattr_set_search(lipc_handle_t attr, int search);
+
+/* Starts the child's environment empty instead of from the host's live C
+ * environ (what the host sees after its own setenv). Variables set with
+ * lipc_spawnattr_env_set after this are the whole environment.
+ * Errors: LIPC_EBADHANDLE, LIPC_EFORKED. */
+int lipc_spawnattr_env_clear(lipc_handle_t attr);
+
+/* Sets (adds or overrides) a variable of the child. name must be non-empty
+ * without '='. Errors: LIPC_EINVAL, LIPC_EBADHANDLE, LIPC_ENOMEM, LIPC_EFORKED. */
+int lipc_spawnattr_env_set(lipc_handle_t attr, const char *name, const char *value);
+
+/* Removes a variable from the child's environment. Errors: as env_set. */
+int lipc_spawnattr_env_unset(lipc_handle_t attr, const char *name);
+
+/* The child's working directory (NULL or "": the parent's). A relative
+ * program path is relative to it. Errors: as lipc_spawnattr_arg. */
+int lipc_spawnattr_set_cwd(lipc_handle_t attr, const char *dir);
+
+/* The child's umask (0 to 0777), or -1 for the parent's (default).
+ * Errors: LIPC_EINVAL, LIPC_EBADHANDLE, LIPC_EFORKED. */
+int lipc_spawnattr_set_umask(lipc_handle_t attr, int mask);
+
+/* Process group: -1 the parent's (default), 0 a new group led by the
+ * child, > 0 join that group. Errors: as set_umask. */
+int lipc_spawnattr_set_pgroup(lipc_handle_t attr, int64_t pgid);
+
+/* setsid 1: the child starts a new session (and group). Errors: as set_umask. */
+int lipc_spawnattr_set_setsid(lipc_handle_t attr, int setsid);
+
+/* Sets what child fd child_fd (0 to 1023) is: kind LIPC_FD_*, with arg,
+ * path, flags and mode as the kind says (unused ones are ignored). Fds
+ * between the highest set and 2 that were not set are closed.
+ * Errors: LIPC_EINVAL (bad fd, kind, flags; path NULL for LIPC_FD_FILE),
+ * LIPC_EBADHANDLE, LIPC_ENOMEM, LIPC_EFORKED. A parent fd that is not open
+ * or a file that cannot be opened is reported by lipc_proc_spawn. */
+int lipc_spawnattr_set_fd(lipc_handle_t attr, int child_fd, int kind, int arg,
+                          const char *path, int flags, uint32_t mode);
+
+/* A resource limit (LIPC_RLIMIT_*) for the child, soft and hard, each a
+ * value or LIPC_RLIM_INFINITY. In force before the child's first
+ * instruction. Errors: LIPC_EINVAL (unknown resource, soft > hard, negative
+ * other than infinity), LIPC_EBADHANDLE, LIPC_EFORKED; a limit the system
+ * refuses (raising a hard limit unprivileged) fails lipc_proc_spawn with
+ * LIPC_EPERM. */
+int lipc_spawnattr_set_rlimit(lipc_handle_t attr, int resource, int64_t soft, int64_t hard);
+
+/* Autokill: the child gets signal sig (e.g. SIGKILL, SIGTERM) when the
+ * parent process dies, however it dies (SIGKILL included) and whichever
+ * host thread spawned it. 0 turns it off (default).
+ * Errors: LIPC_EINVAL (not a signal number), LIPC_EBADHANDLE, LIPC_EFORKED. */
+int lipc_spawnattr_set_autokill(lipc_handle_t attr, int sig);
+
+/* What lipc_close of the process handle does to a running child:
+ * LIPC_ON_CLOSE_LEAVE (default) or LIPC_ON_CLOSE_STOP with grace_ms before
+ * SIGKILL (to the child's group if it leads one). Either way no zombie
+ * remains and close does not block. Errors: LIPC_EINVAL, LIPC_EBADHANDLE,
+ * LIPC_EFORKED. */
+int lipc_spawnattr_set_on_close(lipc_handle_t attr, int policy, int64_t grace_ms);
+
+/* Starts a child as attr says. OUT *proc: the process handle. Every failure
+ * to start is reported here with its errno, never as a child that exits
+ * 127: program not found (LIPC_ENOENT), not executable or permission denied
+ * (LIPC_EPERM), not a program (ENOEXEC as LIPC_EOS_BASE-ENOEXEC), bad
+ * working directory, bad fd map (LIPC_EINVAL), a file of the fd map that
+ * cannot be opened, a refused limit. The message names the step.
+ * Errors also: LIPC_EINVAL (empty argv, NUL bytes), LIPC_EBADHANDLE,
+ * LIPC_EFORKED. Blocks only for the spawn itself. */
+int lipc_proc_spawn(lipc_handle_t attr, lipc_handle_t *proc);
+
+/* OUT *pid: the child's process id. Errors: LIPC_EBADHANDLE, LIPC_EINVAL,
+ * LIPC_EFORKED. */
+int lipc_proc_pid(lipc_handle_t proc, int64_t *pid);
+
+/* OUT: the program that was run, after PATH search, as a NUL-terminated
+ * string written into buf of size bytes; *needed (may be NULL) gets the size
+ * needed including the NUL. Errors: LIPC_ERANGE (buf too small; nothing
+ * written but *needed), LIPC_EBADHANDLE, LIPC_EFORKED. */
+int lipc_proc_path(lipc_handle_t proc, char *buf, size_t size, size_t *needed);
+
+/* Takes the parent's end of the pipe mapped to child fd child_fd. OUT *fd:
+ * a non-blocking, close-on-exec fd the caller now owns (close it with
+ * lipc_fd_close or close()). Ends not taken are closed with the process
+ * handle. Errors: LIPC_ENOENT (no pipe at that fd, or already taken or
+ * closed), LIPC_EBADHANDLE, LIPC_EFORKED. */
+int lipc_proc_take_fd(lipc_handle_t proc, int child_fd, int *fd);
+
+/* Closes the parent's end of the pipe at child_fd if not taken (closing
+ * stdin sends EOF). Errors: as lipc_proc_take_fd. */
+int lipc_proc_close_fd(lipc_handle_t proc, int child_fd);
+
+/* Sends signal sig to the child (through its pidfd: never to a process that
+ * reused the pid), or to its process group when group is 1. sig 0 checks
+ * that it is alive. Errors: LIPC_ENOENT (it has exited), LIPC_EINVAL,
+ * LIPC_EPERM, LIPC_EBADHANDLE, LIPC_EFORKED. Does not block. */
+int lipc_proc_kill(lipc_handle_t proc, int sig, int group);
+
+/* Waits up to timeout_ms for the child to exit and reaps it. Tracks the
+ * process, not its pipes: a grandchild holding a pipe open does not delay
+ * it. OUT *code: the exit code, or -1 if a signal killed it; OUT *sig: the
+ * signal, or 0 (either may be NULL). Blocks in C on the caller's thread.
+ * Once reaped, later calls return the same result at once.
+ * Errors: LIPC_ETIMEDOUT (still running; timeout 0 polls), LIPC_EINTR,
+ * LIPC_ESTATUSLOST (someone else reaped it), LIPC_EBADHANDLE, LIPC_EFORKED. */
+int lipc_proc_wait(lipc_handle_t proc, int64_t timeout_ms, int *code, int *sig);
+
+/* SIGTERM to the child (or its group), wait up to grace_ms, then SIGKILL
+ * and wait for it. OUT *code, *sig as lipc_proc_wait. Blocks in C.
+ * Errors: LIPC_EINTR (call again to go on), LIPC_ESTATUSLOST,
+ * LIPC_EBADHANDLE, LIPC_EFORKED. */
+int lipc_proc_stop(lipc_handle_t proc, int64_t grace_ms, int group, int *code, int *sig);
+
+/* Figures for lipc_proc_info. */
+#define LIPC_PROC_RUNNING 1     /* 1 while not reaped, 0 after */
+#define LIPC_PROC_EXIT_CODE 2   /* exit code, -1 if signalled (reaped only) */
+#define LIPC_PROC_SIGNAL 3      /* the killing signal or 0 (reaped only) */
+#define LIPC_PROC_CORE_DUMPED 4 /* 1 if it dumped core (reaped only) */
+#define LIPC_PROC_UTIME_US 5    /* user CPU time so far / in total, microseconds */
+#define LIPC_PROC_STIME_US 6    /* system CPU time, microseconds */
+#define LIPC_PROC_MAXRSS_KB 7   /* peak resident set size, KiB */
+#define LIPC_PROC_RSS_KB 8      /* current resident set size, KiB (running only) */
+#define LIPC_PROC_PIDFD 9       /* the pidfd, readable once the child exited: pass it to
+                                   lipc_wait_fds to wait for any of several children.
+                                   Owned by the handle. */
+
+/* OUT *value: the figure `what` (LIPC_PROC_*). Running figures come from
+ * /proc; at exit, from the kernel's accounting of the child. Does not reap.
+ * Errors: LIPC_EINVAL (unknown figure), LIPC_EAGAIN (a figure of the exit
+ * asked while running, or RSS after exit), LIPC_EBADHANDLE, LIPC_EFORKED. */
+int lipc_proc_info(lipc_handle_t proc, int what, int64_t *value);
+
+/* Feeds input (input_len bytes; input may be NULL when 0) to the child's
+ * stdin pipe and closes it, while collecting its stdout and stderr pipes
+ * until both reach end of file, then waits for the child to exit; all within
+ * timeout_ms. Never deadlocks however much the child writes to either.
+ * max_output (0: no limit) caps the bytes kept of each stream.
+ * OUT *out, *out_len, *err and *err_len: what was collected (malloc'd and
+ * NUL-terminated, free with lipc_free; NULL when that fd is not a pipe of
+ * this process or was taken; out and err may be NULL to discard).
+ * Nothing is lost on LIPC_ETIMEDOUT and LIPC_EINTR: the outputs are set to
+ * what was collected so far, and the process keeps it, so a later call
+ * (with the same input) goes on and returns everything since the first
+ * call. That is how to get the output after a timeout: stop the child, then
+ * call again. One thread at a time may use a process's pipes.
+ * Errors: LIPC_ETIMEDOUT, LIPC_EINTR, LIPC_ERANGE (a stream passed
+ * max_output; outputs set), LIPC_ENOMEM, LIPC_EBADHANDLE, LIPC_EFORKED.
+ * Blocks in C. */
+int lipc_proc_communicate(lipc_handle_t proc, const void *input, size_t input_len,
+                          size_t max_output, int64_t timeout_ms, char **out, size_t *out_len,
+                          char **err, size_t *err_len);
+
+/* ------------------------------------------------------------------------ */
+/* Pipe and fd I/O                                                          */
+/* ------------------------------------------------------------------------ */
+
+/* Reads at most size bytes from fd, waiting up to timeout_ms for some to
+ * arrive. OUT *nread: bytes read; 0 means end of file. Works on blocking and
+ * non-blocking fds. Blocks in C. Errors: LIPC_ETIMEDOUT, LIPC_EINTR,
+ * LIPC_EINVAL (buf NULL with size > 0), OS errors (EBADF...). */
+int lipc_fd_read(int fd, void *buf, size_t size, int64_t timeout_ms, size_t *nread);
+
+/* Writes size bytes to fd, waiting up to timeout_ms in all for room. OUT
+ * *nwritten: bytes written, also on failure. A closed reading end is
+ * LIPC_ECLOSED, without SIGPIPE. Blocks in C. Errors: LIPC_ETIMEDOUT,
+ * LIPC_EINTR, LIPC_ECLOSED, LIPC_EINVAL, OS errors. */
+int lipc_fd_write(int fd, const void *buf, size_t size, int64_t timeout_ms, size_t *nwritten);
+
+/* Closes fd. Errors: OS errors (EBADF). Works after fork. */
+int lipc_fd_close(int fd);
+
+/* ------------------------------------------------------------------------ */
+/* The process environment (the live C environ)                             */
+/* ------------------------------------------------------------------------ */
+/* These read and write the C environ that the host and its children see
+ * (setenv/getenv). Like setenv itself they are not safe against another
+ * thread reading the environment at the same moment. Work after fork. */
+
+/* OUT: the value of name into buf (size bytes, NUL included); *needed (may
+ * be NULL) gets the size needed. Errors: LIPC_ENOENT (unset), LIPC_ERANGE
+ * (buf too small), LIPC_EINVAL (bad name). */
+int lipc_env_get(const char *name, char *buf, size_t size, size_t *needed);
+
+/* Sets name to value, replacing it. Errors: LIPC_EINVAL, LIPC_ENOMEM. */
+int lipc_env_set(const char *name, const char *value);
+
+/* Removes name (no error if unset). Errors: LIPC_EINVAL. */
+int lipc_env_unset(const char *name);
+
+/* OUT *block: every "NAME=value" entry, each followed by a NUL, malloc'd
+ * (free with lipc_free); *len its length in bytes. Errors: LIPC_EINVAL,
+ * LIPC_ENOMEM. */
+int lipc_env_list(char **block, size_t *len);
+
+/* ------------------------------------------------------------------------ */
+/* Quoting command lines                                                    */
+/* ------------------------------------------------------------------------ */
+/* Each writes arg quoted into buf (size bytes, NUL included) with *needed
+ * (may be NULL) the size needed; LIPC_ERANGE when buf is too small.
+ * Works after fork. */
+
+/* For a POSIX shell: arg unchanged if it has only safe characters, else in
+ * single quotes with each ' written as '\''. Errors: LIPC_EINVAL, LIPC_ERANGE. */
+int lipc_quote_sh(const char *arg, char *buf, size_t size, size_t *needed);
+
+/* For a Windows command line parsed by CommandLineToArgvW / the MSVC
+ * runtime: arg unchanged if it needs no quotes, else in double quotes with
+ * backslashes before a quote (and at the end) doubled and quotes escaped.
+ * Errors: LIPC_EINVAL, LIPC_ERANGE. */
+int lipc_quote_win(const char *arg, char *buf, size_t size, size_t *needed);
+
+/* For an argument passed through cmd.exe (a .bat or .cmd file): the
+ * lipc_quote_win form, then every cmd.exe metacharacter escaped with ^ and
+ * each % written so that cmd.exe does not expand variables (the escaping
+ * that CVE-2024-24576 showed is needed). Arguments with a newline or
+ * carriage return cannot be passed through cmd.exe: LIPC_EINVAL.
+ * Errors: LIPC_EINVAL, LIPC_ERANGE. */
+int lipc_quote_cmd(const char *arg, char *buf, size_t size, size_t *needed);
 
 /* ------------------------------------------------------------------------ */
 /* Host integration and diagnostics                                         */

@@ -59,6 +59,10 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
+// Is lets errors.Is(err, fs.ErrNotExist) and the like work for errors that
+// carry an errno but no wrapped cause.
+func (e *Error) Is(target error) bool { return e.Errno != 0 && e.Errno.Is(target) }
+
 // Invalidf reports a bad argument.
 func Invalidf(op, subject, format string, args ...any) error {
 	return &Error{Op: op, Subject: subject, Code: Invalid, Errno: syscall.EINVAL, Text: fmt.Sprintf(format, args...)}
@@ -132,4 +136,10 @@ func CodeOf(err error) (Code, syscall.Errno) {
 		return FromErrno(errno), errno
 	}
 	return OSBase - Code(syscall.EIO), syscall.EIO
+}
+
+// IsCode reports whether err carries code.
+func IsCode(err error, code Code) bool {
+	c, _ := CodeOf(err)
+	return err != nil && c == code
 }

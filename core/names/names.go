@@ -24,8 +24,6 @@ func Clean(op, name string) (string, error) {
 	switch {
 	case n == "":
 		return "", lerr.Invalidf(op, name, "bad name: empty (names are 1 to %d bytes of letters, digits, '.', '_', '-')", MaxLen)
-	case len(n) > MaxLen:
-		return "", lerr.New(op, name, lerr.NameTooLong, syscall.ENAMETOOLONG, "bad name: %d bytes, the limit is %d", len(n), MaxLen)
 	case n[0] == '.':
 		return "", lerr.Invalidf(op, name, "bad name: must not start with '.'")
 	}
@@ -38,6 +36,10 @@ func Clean(op, name string) (string, error) {
 			}
 			return "", lerr.Invalidf(op, name, "bad name: byte %q at %d is not a letter, digit, '.', '_' or '-'", c, i)
 		}
+	}
+	// Length last: LIPC_ENAMETOOLONG means only the length is wrong.
+	if len(n) > MaxLen {
+		return "", lerr.New(op, name, lerr.NameTooLong, syscall.ENAMETOOLONG, "bad name: %d bytes, the limit is %d", len(n), MaxLen)
 	}
 	return n, nil
 }

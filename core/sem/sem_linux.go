@@ -43,6 +43,9 @@ func Open(name string, flags int, mode uint32, value uint32) (*Sem, error) {
 	if flags&^(Create|Excl|UnlinkOnClose) != 0 {
 		return nil, lerr.Invalidf(op, name, "unknown flags %#x", flags)
 	}
+	if flags&Excl != 0 && flags&Create == 0 {
+		return nil, lerr.Invalidf(op, name, "LIPC_EXCL needs LIPC_CREATE")
+	}
 	if value > MaxValue {
 		return nil, lerr.New(op, name, lerr.Invalid, unix.EINVAL, "initial value %d is above %d", value, MaxValue)
 	}
@@ -57,10 +60,16 @@ func Open(name string, flags int, mode uint32, value uint32) (*Sem, error) {
 		if flags&Excl == 0 || flags&Create == 0 {
 			fd, err := unix.Open(s.path, unix.O_RDWR|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 			if err == nil {
-				return s, s.mapFd(op, fd)
+				if err := s.mapFd(op, fd); err != nil {
+					return nil, err
+				}
+				return s, nil
+			}
+			if err == unix.ELOOP {
+				return nil, lerr.New(op, name, lerr.Perm, unix.EACCES, "the name is a symbolic link; lipc does not follow it")
 			}
 			if err != unix.ENOENT || flags&Create == 0 {
-				return nil, lerr.Wrap(op, name, symlinkHint(err))
+				return nil, lerr.Wrap(op, name, err)
 			}
 		}
 		err := s.create(mode, value)
@@ -74,15 +83,6 @@ func Open(name string, flags int, mode uint32, value uint32) (*Sem, error) {
 		}
 		return nil, lerr.Wrap(op, name, err)
 	}
-}
-
-// symlinkHint turns the ELOOP that O_NOFOLLOW gives for a planted symlink
-// into a permission error with a clear cause.
-func symlinkHint(err error) error {
-	if err == unix.ELOOP {
-		return lerr.New("", "", lerr.Perm, unix.EACCES, "the name is a symbolic link; lipc does not follow it")
-	}
-	return err
 }
 
 // create writes a fresh sem_t into a temporary file and links it under the

@@ -1,0 +1,315 @@
+/* api_proc.c - process handles: spawn is Go's work (on lipc's spawn
+ * thread); waiting, signalling, pipe hand-outs and figures run in C on the
+ * caller's thread (host-runtimes.md rules 2, 4, 5). */
+#define _GNU_SOURCE
+#include "proc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+struct lipc_proc *lipc__proc_new(int pid, int pidfd, const char *path, int on_close,
+                                 long long grace_ms) {
+  struct lipc_proc *p = calloc(1, sizeof *p);
+  if (!p) return NULL;
+  pthread_mutex_init(&p->mu, NULL);
+  p->pid = pid;
+  p->pidfd = pidfd;
+  p->path = strdup(path);
+  p->on_close = on_close;
+  p->grace_ms = grace_ms;
+  return p;
+}
+
+int lipc__proc_add_pipe(struct lipc_proc *p, int child_fd, int fd) {
+  struct lipc_pipe_end *np = realloc(p->pipes, sizeof *np * (size_t)(p->npipes + 1));
+  if (!np) return -1;
+  p->pipes = np;
+  p->pipes[p->npipes++] = (struct lipc_pipe_end){child_fd, fd};
+  return 0;
+}
+
+void lipc__proc_free(struct lipc_proc *p) {
+  for (int i = 0; i < p->npipes; i++)
+    if (p->pipes[i].fd >= 0) close(p->pipes[i].fd);
+  if (p->pidfd >= 0) close(p->pidfd); /* the reaper took it if the child was running */
+  free(p->comm.buf[0]);
+  free(p->comm.buf[1]);
+  free(p->pipes);
+  free(p->path);
+  pthread_mutex_destroy(&p->mu);
+  free(p);
+}
+
+int *lipc__proc_pipe_slot(struct lipc_proc *p, int child_fd) {
+  for (int i = 0; i < p->npipes; i++)
+    if (p->pipes[i].child_fd == child_fd && p->pipes[i].fd >= 0) return &p->pipes[i].fd;
+  return NULL;
+}
+
+/* Runs body with the process locked... no: waits must not hold the lock. So
+ * each entry acquires the handle, works, releases. */
+#define ACQUIRE_PROC(h, what)                                       \
+  LIPC_CHECK_FORK(what);                                            \
+  lipc_slot *slot_;                                                 \
+  int rc_ = lipc__handle_acquire(h, LIPC_KIND_PROC, &slot_);        \
+  if (rc_ != LIPC_OK) return rc_;                                   \
+  struct lipc_proc *p = lipc__slot_obj(slot_)
+
+#define RELEASE_PROC(rc) \
+  do {                   \
+    int r_ = (rc);       \
+    lipc__handle_release(slot_); \
+    return r_;           \
+  } while (0)
+
+int lipc_proc_spawn(lipc_handle_t attr, lipc_handle_t *out) {
+  LIPC_CHECK_FORK("proc_spawn");
+  if (!out) return lipc__fail(LIPC_EINVAL, EINVAL, "proc_spawn: proc must not be NULL");
+  lipc_slot *s;
+  int rc = lipc__handle_acquire(attr, LIPC_KIND_SPAWNATTR, &s);
+  if (rc != LIPC_OK) return rc;
+  lipc_req r = {.op = LIPC_OP_PROC_SPAWN};
+  r.i[0] = (int64_t)(uintptr_t)lipc__slot_obj(s);
+  rc = lipc__call_spawn(&r);
+  lipc__handle_release(s);
+  if (rc == LIPC_OK) *out = r.o[0];
+  return rc;
+}
+
+int lipc_proc_pid(lipc_handle_t h, int64_t *pid) {
+  if (!pid) return lipc__fail(LIPC_EINVAL, EINVAL, "proc_pid: pid must not be NULL");
+  ACQUIRE_PROC(h, "proc_pid");
+  *pid = p->pid;
+  RELEASE_PROC(LIPC_OK);
+}
+
+int lipc_proc_path(lipc_handle_t h, char *buf, size_t size, size_t *needed) {
+  ACQUIRE_PROC(h, "proc_path");
+  size_t n = strlen(p->path) + 1;
+  if (needed) *needed = n;
+  if (!buf || size < n)
+    RELEASE_PROC(lipc__fail(LIPC_ERANGE, ERANGE, "proc_path: buffer of %zu bytes, %zu needed", size, n));
+  memcpy(buf, p->path, n);
+  RELEASE_PROC(LIPC_OK);
+}
+
+static int pipe_op(lipc_handle_t h, int child_fd, int *fd, const char *what) {
+  ACQUIRE_PROC(h, what);
+  pthread_mutex_lock(&p->mu);
+  int *slot = lipc__proc_pipe_slot(p, child_fd);
+  int rc = LIPC_OK;
+  if (!slot) {
+    rc = lipc__fail(LIPC_ENOENT, ENOENT, "%s: child fd %d has no pipe end here (not a pipe, "
+                    "or already taken or closed)", what, child_fd);
+  } else if (fd) {
+    *fd = *slot;
+    *slot = -1;
+  } else {
+    close(*slot);
+    *slot = -1;
+  }
+  pthread_mutex_unlock(&p->mu);
+  RELEASE_PROC(rc);
+}
+
+int lipc_proc_take_fd(lipc_handle_t h, int child_fd, int *fd) {
+  if (!fd) return lipc__fail(LIPC_EINVAL, EINVAL, "proc_take_fd: fd must not be NULL");
+  return pipe_op(h, child_fd, fd, "proc_take_fd");
+}
+
+int lipc_proc_close_fd(lipc_handle_t h, int child_fd) {
+  return pipe_op(h, child_fd, NULL, "proc_close_fd");
+}
+
+/* 1 reaped, 0 running, or a negative code. Called with p->mu held, so
+ * exactly one thread reaps. */
+static int reap_locked(struct lipc_proc *p) {
+  if (p->reaped) return 1;
+  if (p->lost) return LIPC_ESTATUSLOST;
+  int rc = lipc__reap(p->pidfd, &p->exit);
+  if (rc > 0) p->reaped = 1;
+  if (rc >= 0) return rc;
+  if (errno == ECHILD) {
+    p->lost = 1;
+    return LIPC_ESTATUSLOST;
+  }
+  return lipc__code_from_errno(errno);
+}
+
+static int reap_error(struct lipc_proc *p, int rc) {
+  if (rc == LIPC_ESTATUSLOST)
+    return lipc__fail(rc, ECHILD, "wait: the status of pid %d was collected by someone else "
+                      "(the host reaped it with waitpid/waitid on all children)", (int)p->pid);
+  return lipc__fail(rc, 0, "wait: pid %d: %s", (int)p->pid, lipc_strerror(rc));
+}
+
+int lipc__proc_wait_until(struct lipc_proc *p, struct timespec dl, long long timeout_ms) {
+  for (;;) {
+    pthread_mutex_lock(&p->mu);
+    int rc = reap_locked(p);
+    pthread_mutex_unlock(&p->mu);
+    if (rc > 0) return LIPC_OK;
+    if (rc < 0) return reap_error(p, rc);
+    struct pollfd pfd = {.fd = p->pidfd, .events = POLLIN};
+    struct timespec rem;
+    int n = ppoll(&pfd, 1, lipc__remaining(dl, &rem), NULL);
+    if (n < 0 && errno == EINTR) return lipc__fail(LIPC_EINTR, EINTR, "wait: interrupted by a signal");
+    if (n < 0) return lipc__fail(lipc__code_from_errno(errno), errno, "wait: poll on pidfd failed");
+    if (n == 0)
+      return lipc__fail(LIPC_ETIMEDOUT, ETIMEDOUT, "wait: pid %d still running after %lld ms",
+                        (int)p->pid, timeout_ms);
+  }
+}
+
+static void exit_out(struct lipc_proc *p, int *code, int *sig) {
+  if (code) *code = p->exit.code;
+  if (sig) *sig = p->exit.signal;
+}
+
+int lipc_proc_wait(lipc_handle_t h, int64_t timeout_ms, int *code, int *sig) {
+  ACQUIRE_PROC(h, "proc_wait");
+  int rc = lipc__proc_wait_until(p, lipc__deadline(timeout_ms), timeout_ms);
+  if (rc == LIPC_OK) exit_out(p, code, sig);
+  RELEASE_PROC(rc);
+}
+
+static int send_signal(struct lipc_proc *p, int sig, int group, const char *what) {
+  if (sig < 0 || sig > 64) return lipc__fail(LIPC_EINVAL, EINVAL, "%s: %d is not a signal", what, sig);
+  pthread_mutex_lock(&p->mu);
+  int reaped = p->reaped || p->lost;
+  pthread_mutex_unlock(&p->mu);
+  if (reaped) return lipc__fail(LIPC_ENOENT, ESRCH, "%s: pid %d has exited", what, (int)p->pid);
+  long r;
+  if (group) {
+    /* Only a child that leads its own group: the group a child merely
+     * belongs to may be the host's own. */
+    if (getpgid(p->pid) != p->pid)
+      return lipc__fail(LIPC_EINVAL, EINVAL, "%s: pid %d does not lead a process group (spawn it "
+                        "with a new group or session)", what, (int)p->pid);
+    r = kill(-p->pid, sig);
+  } else {
+    r = syscall(SYS_pidfd_send_signal, p->pidfd, sig, NULL, 0);
+  }
+  if (r == 0) return LIPC_OK;
+  if (errno == ESRCH) return lipc__fail(LIPC_ENOENT, ESRCH, "%s: pid %d has exited", what, (int)p->pid);
+  return lipc__fail(lipc__code_from_errno(errno), errno, "%s: signal %d to pid %d", what, sig,
+                    (int)p->pid);
+}
+
+int lipc_proc_kill(lipc_handle_t h, int sig, int group) {
+  ACQUIRE_PROC(h, "proc_kill");
+  RELEASE_PROC(send_signal(p, sig, group, "proc_kill"));
+}
+
+int lipc_proc_stop(lipc_handle_t h, int64_t grace_ms, int group, int *code, int *sig) {
+  ACQUIRE_PROC(h, "proc_stop");
+  int rc = send_signal(p, SIGTERM, group, "proc_stop");
+  if (rc == LIPC_OK || rc == LIPC_ENOENT) {
+    rc = lipc__proc_wait_until(p, lipc__deadline(grace_ms < 0 ? 0 : grace_ms), grace_ms);
+    if (rc == LIPC_ETIMEDOUT) {
+      send_signal(p, SIGKILL, group, "proc_stop");
+      rc = lipc__proc_wait_until(p, lipc__deadline(-1), -1);
+    }
+  }
+  if (rc == LIPC_OK) exit_out(p, code, sig);
+  RELEASE_PROC(rc);
+}
+
+/* Figures of a running child from /proc. */
+static int proc_stat_times(pid_t pid, int64_t *ut_us, int64_t *st_us) {
+  char path[64], buf[1024];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  FILE *f = fopen(path, "re");
+  if (!f) return -1;
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = 0;
+  char *s = strrchr(buf, ')'); /* the command name may hold spaces */
+  if (!s) return -1;
+  unsigned long long ut, st;
+  if (sscanf(s + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2) return -1;
+  long hz = sysconf(_SC_CLK_TCK);
+  *ut_us = (int64_t)(ut * 1000000ULL / (unsigned long long)hz);
+  *st_us = (int64_t)(st * 1000000ULL / (unsigned long long)hz);
+  return 0;
+}
+
+static int64_t proc_status_kb(pid_t pid, const char *field) {
+  char path[64], line[256];
+  snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+  FILE *f = fopen(path, "re");
+  if (!f) return -1;
+  int64_t v = -1;
+  size_t flen = strlen(field);
+  while (fgets(line, sizeof line, f))
+    if (strncmp(line, field, flen) == 0 && line[flen] == ':') {
+      v = strtoll(line + flen + 1, NULL, 10);
+      break;
+    }
+  fclose(f);
+  return v;
+}
+
+static int info_locked(struct lipc_proc *p, int what, int64_t *v) {
+  if (what == LIPC_PROC_PIDFD) {
+    *v = p->pidfd;
+    return LIPC_OK;
+  }
+  int done = p->reaped;
+  if (what == LIPC_PROC_RUNNING) {
+    struct pollfd pfd = {.fd = p->pidfd, .events = POLLIN};
+    *v = !(done || p->lost || poll(&pfd, 1, 0) == 1);
+    return LIPC_OK;
+  }
+  if (done) {
+    switch (what) {
+      case LIPC_PROC_EXIT_CODE: *v = p->exit.code; return LIPC_OK;
+      case LIPC_PROC_SIGNAL: *v = p->exit.signal; return LIPC_OK;
+      case LIPC_PROC_CORE_DUMPED: *v = p->exit.core_dumped; return LIPC_OK;
+      case LIPC_PROC_UTIME_US: *v = p->exit.utime_us; return LIPC_OK;
+      case LIPC_PROC_STIME_US: *v = p->exit.stime_us; return LIPC_OK;
+      case LIPC_PROC_MAXRSS_KB: *v = p->exit.maxrss_kb; return LIPC_OK;
+      case LIPC_PROC_RSS_KB:
+        return lipc__fail(LIPC_EAGAIN, EAGAIN, "proc_info: pid %d has exited: no current RSS", (int)p->pid);
+    }
+  } else {
+    int64_t ut, st;
+    switch (what) {
+      case LIPC_PROC_EXIT_CODE:
+      case LIPC_PROC_SIGNAL:
+      case LIPC_PROC_CORE_DUMPED:
+        return lipc__fail(LIPC_EAGAIN, EAGAIN, "proc_info: pid %d has not been waited for", (int)p->pid);
+      case LIPC_PROC_UTIME_US:
+      case LIPC_PROC_STIME_US:
+        if (proc_stat_times(p->pid, &ut, &st) != 0) break;
+        *v = what == LIPC_PROC_UTIME_US ? ut : st;
+        return LIPC_OK;
+      case LIPC_PROC_MAXRSS_KB:
+      case LIPC_PROC_RSS_KB:
+        *v = proc_status_kb(p->pid, what == LIPC_PROC_RSS_KB ? "VmRSS" : "VmHWM");
+        if (*v < 0) *v = 0; /* a zombie has no memory left */
+        return LIPC_OK;
+    }
+    if (what >= LIPC_PROC_UTIME_US && what <= LIPC_PROC_STIME_US)
+      return lipc__fail(LIPC_ENOTSUP, errno, "proc_info: cannot read /proc/%d/stat", (int)p->pid);
+  }
+  return lipc__fail(LIPC_EINVAL, EINVAL, "proc_info: unknown figure %d", what);
+}
+
+int lipc_proc_info(lipc_handle_t h, int what, int64_t *value) {
+  if (!value) return lipc__fail(LIPC_EINVAL, EINVAL, "proc_info: value must not be NULL");
+  ACQUIRE_PROC(h, "proc_info");
+  pthread_mutex_lock(&p->mu);
+  int rc = info_locked(p, what, value);
+  pthread_mutex_unlock(&p->mu);
+  RELEASE_PROC(rc);
+}

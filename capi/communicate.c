@@ -1,0 +1,137 @@
+/* communicate.c - feed a child's stdin and collect its stdout and stderr at
+ * once, in one poll loop on the caller's thread, so neither side can fill a
+ * pipe and deadlock the other. What was collected survives a timeout or a
+ * signal: the next call goes on from there. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "proc.h"
+
+#define CHUNK 65536
+
+/* Reads what is there from *fd into stream i; closes it at EOF. */
+static int drain(struct lipc_comm *c, int i, int *fd, size_t max_output) {
+  for (;;) {
+    if (c->cap[i] - c->len[i] < CHUNK) {
+      size_t ncap = c->cap[i] ? c->cap[i] * 2 : CHUNK * 2;
+      char *nb = realloc(c->buf[i], ncap);
+      if (!nb) return lipc__fail(LIPC_ENOMEM, ENOMEM, "communicate: out of memory");
+      c->buf[i] = nb;
+      c->cap[i] = ncap;
+    }
+    size_t room = CHUNK;
+    if (max_output && c->len[i] + room > max_output) room = max_output - c->len[i];
+    if (room == 0)
+      return lipc__fail(LIPC_ERANGE, ERANGE, "communicate: %s passed the cap of %zu bytes",
+                        i == 0 ? "stdout" : "stderr", max_output);
+    ssize_t r = read(*fd, c->buf[i] + c->len[i], room);
+    if (r > 0) {
+      c->len[i] += (size_t)r;
+      continue;
+    }
+    if (r == 0) {
+      close(*fd);
+      *fd = -1;
+      return LIPC_OK;
+    }
+    if (errno == EAGAIN) return LIPC_OK;
+    if (errno == EINTR) return lipc__fail(LIPC_EINTR, EINTR, "communicate: interrupted by a signal");
+    return lipc__fail(lipc__code_from_errno(errno), errno, "communicate: read");
+  }
+}
+
+static int feed(struct lipc_comm *c, int *fd, const char *in, size_t in_len) {
+  while (c->in_off < in_len) {
+    ssize_t w = lipc__write_nosigpipe(*fd, in + c->in_off, in_len - c->in_off);
+    if (w > 0) {
+      c->in_off += (size_t)w;
+      continue;
+    }
+    if (w < 0 && errno == EAGAIN) return LIPC_OK;
+    if (w < 0 && errno == EINTR) return lipc__fail(LIPC_EINTR, EINTR, "communicate: interrupted by a signal");
+    break; /* EPIPE: the child does not read stdin; the rest is dropped, as subprocess does */
+  }
+  close(*fd);
+  *fd = -1;
+  return LIPC_OK;
+}
+
+static void hand_out(struct lipc_comm *c, int i, char **out, size_t *out_len, int had_pipe) {
+  if (!out) return;
+  *out = NULL;
+  if (out_len) *out_len = 0;
+  if (!had_pipe && !c->buf[i]) return;
+  *out = malloc(c->len[i] + 1); /* NUL-terminated for convenience */
+  if (!*out) return;
+  if (c->len[i]) memcpy(*out, c->buf[i], c->len[i]);
+  (*out)[c->len[i]] = 0;
+  if (out_len) *out_len = c->len[i];
+}
+
+static void reset(struct lipc_comm *c) {
+  free(c->buf[0]);
+  free(c->buf[1]);
+  memset(c, 0, sizeof *c);
+}
+
+static int loop(struct lipc_proc *p, const char *in, size_t in_len, size_t max_output,
+                struct timespec dl, int64_t timeout_ms) {
+  struct lipc_comm *c = &p->comm;
+  for (;;) {
+    int *fds[3];
+    for (int i = 0; i < 3; i++) fds[i] = lipc__proc_pipe_slot(p, i);
+    struct pollfd pfd[3];
+    int n = 0;
+    if (fds[0]) pfd[n++] = (struct pollfd){.fd = *fds[0], .events = POLLOUT};
+    for (int i = 1; i <= 2; i++)
+      if (fds[i]) pfd[n++] = (struct pollfd){.fd = *fds[i], .events = POLLIN};
+    if (n == 0) return lipc__proc_wait_until(p, dl, timeout_ms);
+    struct timespec rem;
+    int r = ppoll(pfd, (nfds_t)n, lipc__remaining(dl, &rem), NULL);
+    if (r < 0 && errno == EINTR) return lipc__fail(LIPC_EINTR, EINTR, "communicate: interrupted by a signal");
+    if (r < 0) return lipc__fail(lipc__code_from_errno(errno), errno, "communicate: poll");
+    if (r == 0)
+      return lipc__fail(LIPC_ETIMEDOUT, ETIMEDOUT, "communicate: pid %d not done after %lld ms",
+                        (int)p->pid, (long long)timeout_ms);
+    int rc = LIPC_OK;
+    if (fds[0]) rc = feed(c, fds[0], in, in_len);
+    for (int i = 1; i <= 2 && rc == LIPC_OK; i++)
+      if (fds[i]) rc = drain(c, i - 1, fds[i], max_output);
+    if (rc != LIPC_OK) return rc;
+  }
+}
+
+int lipc_proc_communicate(lipc_handle_t h, const void *input, size_t input_len, size_t max_output,
+                          int64_t timeout_ms, char **out, size_t *out_len, char **err,
+                          size_t *err_len) {
+  LIPC_CHECK_FORK("proc_communicate");
+  if (!input && input_len)
+    return lipc__fail(LIPC_EINVAL, EINVAL, "communicate: input is NULL with a length");
+  lipc_slot *s;
+  int rc = lipc__handle_acquire(h, LIPC_KIND_PROC, &s);
+  if (rc != LIPC_OK) return rc;
+  struct lipc_proc *p = lipc__slot_obj(s);
+  /* One communicate at a time per process: the pipe ends and the collected
+   * output are its state. Waits inside drop nothing if interrupted. */
+  pthread_mutex_lock(&p->mu);
+  int had_out = lipc__proc_pipe_slot(p, 1) != NULL || p->comm.active;
+  int had_err = lipc__proc_pipe_slot(p, 2) != NULL || p->comm.active;
+  p->comm.active = 1;
+  /* The pidfd wait inside takes the lock itself. */
+  pthread_mutex_unlock(&p->mu);
+  rc = loop(p, input, input_len, max_output, lipc__deadline(timeout_ms), timeout_ms);
+  pthread_mutex_lock(&p->mu);
+  if (rc == LIPC_OK || rc == LIPC_ETIMEDOUT || rc == LIPC_ERANGE || rc == LIPC_EINTR) {
+    hand_out(&p->comm, 0, out, out_len, had_out);
+    hand_out(&p->comm, 1, err, err_len, had_err);
+  }
+  if (rc == LIPC_OK || rc == LIPC_ERANGE) reset(&p->comm);
+  pthread_mutex_unlock(&p->mu);
+  lipc__handle_release(s);
+  return rc;
+}

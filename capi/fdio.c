@@ -1,0 +1,94 @@
+/* fdio.c - reading and writing pipe fds with timeouts, in C on the
+ * caller's thread. Writes never raise SIGPIPE: a closed reading end is an
+ * error code, as a library must not kill its host. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/* write() with SIGPIPE blocked for this thread; a SIGPIPE this write caused
+ * is consumed, one that was already pending is left alone. */
+long lipc__write_nosigpipe(int fd, const void *buf, size_t n) {
+  sigset_t pipe_set, old, pending;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  sigpending(&pending);
+  int was_pending = sigismember(&pending, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+  ssize_t w = write(fd, buf, n);
+  int e = errno;
+  if (w < 0 && e == EPIPE && !was_pending) {
+    struct timespec zero = {0, 0};
+    sigtimedwait(&pipe_set, NULL, &zero);
+  }
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  errno = e;
+  return w;
+}
+
+static int wait_ready(int fd, short ev, struct timespec dl, int64_t timeout_ms, const char *what) {
+  struct pollfd pfd = {.fd = fd, .events = ev};
+  struct timespec rem;
+  int n = ppoll(&pfd, 1, lipc__remaining(dl, &rem), NULL);
+  if (n > 0) return LIPC_OK;
+  if (n == 0)
+    return lipc__fail(LIPC_ETIMEDOUT, ETIMEDOUT, "%s: fd %d not ready after %lld ms", what, fd,
+                      (long long)timeout_ms);
+  if (errno == EINTR) return lipc__fail(LIPC_EINTR, EINTR, "%s: interrupted by a signal", what);
+  return lipc__fail(lipc__code_from_errno(errno), errno, "%s: poll fd %d", what, fd);
+}
+
+int lipc_fd_read(int fd, void *buf, size_t size, int64_t timeout_ms, size_t *nread) {
+  if (!buf && size > 0) return lipc__fail(LIPC_EINVAL, EINVAL, "fd_read: buf must not be NULL");
+  struct timespec dl = lipc__deadline(timeout_ms);
+  for (;;) {
+    /* Try first: on a busy pipe the data is there and poll is wasted. */
+    ssize_t r = read(fd, buf, size);
+    if (r >= 0) {
+      if (nread) *nread = (size_t)r;
+      return LIPC_OK;
+    }
+    if (errno == EINTR) return lipc__fail(LIPC_EINTR, EINTR, "fd_read: interrupted by a signal");
+    if (errno != EAGAIN)
+      return lipc__fail(lipc__code_from_errno(errno), errno, "fd_read: fd %d", fd);
+    int rc = wait_ready(fd, POLLIN, dl, timeout_ms, "fd_read");
+    if (rc != LIPC_OK) return rc;
+  }
+}
+
+int lipc_fd_write(int fd, const void *buf, size_t size, int64_t timeout_ms, size_t *nwritten) {
+  if (!buf && size > 0) return lipc__fail(LIPC_EINVAL, EINVAL, "fd_write: buf must not be NULL");
+  struct timespec dl = lipc__deadline(timeout_ms);
+  size_t done = 0;
+  int rc = LIPC_OK;
+  while (done < size) {
+    /* Wait for room first: on a blocking fd a write larger than the room
+     * would block past the deadline. */
+    rc = wait_ready(fd, POLLOUT, dl, timeout_ms, "fd_write");
+    if (rc != LIPC_OK) break;
+    ssize_t w = lipc__write_nosigpipe(fd, (const char *)buf + done, size - done);
+    if (w >= 0) {
+      done += (size_t)w;
+    } else if (errno == EPIPE) {
+      rc = lipc__fail(LIPC_ECLOSED, EPIPE, "fd_write: fd %d: the reading end is closed", fd);
+      break;
+    } else if (errno == EINTR) {
+      rc = lipc__fail(LIPC_EINTR, EINTR, "fd_write: interrupted by a signal");
+      break;
+    } else if (errno != EAGAIN) {
+      rc = lipc__fail(lipc__code_from_errno(errno), errno, "fd_write: fd %d", fd);
+      break;
+    }
+  }
+  if (nwritten) *nwritten = done;
+  return rc;
+}
+
+int lipc_fd_close(int fd) {
+  if (close(fd) == 0) return LIPC_OK;
+  return lipc__fail(lipc__code_from_errno(errno), errno, "fd_close: fd %d", fd);
+}

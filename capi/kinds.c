@@ -1,0 +1,16 @@
+/* kinds.c - what each kind of handle holds on the C side, and how it is
+ * freed once the Go side (if any) has let go. */
+#include <stdlib.h>
+
+#include "internal.h"
+#include "proc.h"
+#include "spawnattr.h"
+
+void lipc__free_c_obj(int kind, void *obj) {
+  if (!obj) return;
+  switch (kind) {
+    case LIPC_KIND_SPAWNATTR: lipc__spawnattr_free(obj); break;
+    case LIPC_KIND_PROC: lipc__proc_free(obj); break;
+    default: break; /* semaphores: the object is Go's mapping */
+  }
+}

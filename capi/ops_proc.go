@@ -1,0 +1,151 @@
+package main
+
+/*
+#include <stdlib.h>
+#include "internal.h"
+#include "proc.h"
+#include "spawnattr.h"
+*/
+import "C"
+
+import (
+	"sort"
+	"strings"
+	"syscall"
+	"unsafe"
+
+	"github.com/lipc-dev/lipc/core/lerr"
+	"github.com/lipc-dev/lipc/core/proc"
+)
+
+// childStack is the stack of children while they start; only the spawn
+// thread uses it.
+var childStack = C.malloc(64 << 10)
+
+// procRef is the Go part of a process handle: what close needs.
+type procRef struct{ p *C.struct_lipc_proc }
+
+// attrFromC reads the C spawn attributes into a proc.Attr.
+func attrFromC(a *C.struct_lipc_spawnattr) *proc.Attr {
+	C.pthread_mutex_lock(&a.mu)
+	defer C.pthread_mutex_unlock(&a.mu)
+	at := proc.NewAttr()
+	for _, p := range unsafe.Slice(a.args, int(a.nargs)) {
+		at.Args = append(at.Args, C.GoString(p))
+	}
+	if a.program != nil {
+		at.Path = C.GoString(a.program)
+	}
+	at.Search = a.search != 0
+	at.ClearEnv = a.env_clear != 0
+	for _, p := range unsafe.Slice(a.env_ops, int(a.nenv)) {
+		op := C.GoString(p)
+		name, value, _ := strings.Cut(op[1:], "=")
+		at.Edits = append(at.Edits, proc.EnvEdit{Name: name, Value: value, Unset: op[0] == '-'})
+	}
+	if a.cwd != nil {
+		at.Dir = C.GoString(a.cwd)
+	}
+	at.Umask = int(a.umask)
+	at.Pgid = int64(a.pgid)
+	at.Setsid = a.setsid != 0
+	for i, f := range unsafe.Slice(a.fds, int(a.nfds)) {
+		at.Fds = append(at.Fds, fdFromC(i, f))
+	}
+	for _, r := range unsafe.Slice(a.rlims, int(a.nrlims)) {
+		at.Rlimits = append(at.Rlimits, proc.Rlimit{Resource: int(r.resource), Soft: rlim(r.soft), Max: rlim(r.hard)})
+	}
+	at.DeathSig = int(a.autokill)
+	return at
+}
+
+func rlim(v C.int64_t) uint64 {
+	if v < 0 {
+		return ^uint64(0) // RLIM_INFINITY
+	}
+	return uint64(v)
+}
+
+func fdFromC(i int, f C.struct_lipc_fdspec) proc.Fd {
+	if f.set == 0 {
+		if i <= 2 {
+			return proc.Fd{Kind: proc.FdInherit}
+		}
+		return proc.Fd{Kind: proc.FdClose}
+	}
+	switch f.kind {
+	case C.LIPC_FD_INHERIT:
+		return proc.Fd{Kind: proc.FdInherit}
+	case C.LIPC_FD_NULL:
+		return proc.Fd{Kind: proc.FdNull, Flags: int(f.flags), ChildWrites: f.flags == 0 && i > 0}
+	case C.LIPC_FD_PIPE_IN:
+		return proc.Fd{Kind: proc.FdPipe}
+	case C.LIPC_FD_PIPE_OUT:
+		return proc.Fd{Kind: proc.FdPipe, ChildWrites: true}
+	case C.LIPC_FD_PARENT:
+		return proc.Fd{Kind: proc.FdParent, ParentFd: int(f.arg), CloseParent: f.flags&C.LIPC_FD_CLOSE_PARENT != 0}
+	case C.LIPC_FD_FILE:
+		return proc.Fd{Kind: proc.FdFile, Path: C.GoString(f.path), Flags: int(f.flags), Mode: uint32(f.mode)}
+	case C.LIPC_FD_CHILD:
+		return proc.Fd{Kind: proc.FdChild, ChildFd: int(f.arg)}
+	}
+	return proc.Fd{Kind: proc.FdClose}
+}
+
+// opProcSpawn runs on the spawn thread (lipc__call_spawn).
+func opProcSpawn(r *C.lipc_req) error {
+	a := (*C.struct_lipc_spawnattr)(unsafePointer(uintptr(r.i[0])))
+	onClose, grace := int(a.on_close), int64(a.grace_ms)
+	p, err := proc.SpawnHere(attrFromC(a), childStack)
+	if err != nil {
+		return err
+	}
+	// Non-blocking parent ends: lipc_fd_read/write and communicate wait in
+	// C with deadlines, and a blocking fd would make a write overrun them.
+	for _, fd := range p.Pipes {
+		syscall.SetNonblock(fd, true)
+	}
+	cpath := C.CString(p.Path)
+	defer C.free(unsafe.Pointer(cpath))
+	cp := C.lipc__proc_new(C.int(p.Pid), C.int(p.Pidfd), cpath, C.int(onClose), C.longlong(grace))
+	if cp == nil {
+		p.Stop(0, false)
+		p.Release()
+		closePipes(p.Pipes)
+		return lerr.New("spawn", "", lerr.NoMem, syscall.ENOMEM, "out of memory")
+	}
+	childFds := make([]int, 0, len(p.Pipes))
+	for c := range p.Pipes {
+		childFds = append(childFds, c)
+	}
+	sort.Ints(childFds)
+	for _, c := range childFds {
+		C.lipc__proc_add_pipe(cp, C.int(c), C.int(p.Pipes[c]))
+	}
+	h, err := register("spawn", p.Path, C.LIPC_KIND_PROC, &procRef{cp}, uintptr(unsafe.Pointer(cp)))
+	if err != nil {
+		// register called Close, which gave the child to the reaper (with
+		// the policy asked for); the C object is ours to free.
+		C.lipc__proc_free(cp)
+		return err
+	}
+	r.o[0] = C.int64_t(h)
+	return nil
+}
+
+func closePipes(m map[int]int) {
+	for _, fd := range m {
+		syscall.Close(fd)
+	}
+}
+
+// Close hands a child that was not reaped to the reaper, which stops it
+// first if the close policy says so; the C object is freed by C afterwards.
+func (r *procRef) Close() error {
+	p := r.p
+	if p.reaped == 0 && p.lost == 0 && p.pidfd >= 0 {
+		reaper.adopt(int(p.pidfd), int(p.pid), p.on_close == C.LIPC_ON_CLOSE_STOP, int64(p.grace_ms))
+		p.pidfd = -1
+	}
+	return nil
+}

@@ -1,0 +1,46 @@
+/* proc.h - the C side of a process handle: what waits, signals and pipe
+ * hand-outs need without entering Go. */
+#ifndef LIPC_PROC_H
+#define LIPC_PROC_H
+#include <pthread.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "../core/proc/reap_linux.h"
+
+struct lipc_pipe_end {
+  int child_fd;
+  int fd; /* the parent's end; -1 once taken or closed */
+};
+
+/* What communicate has collected so far; kept across timeouts. */
+struct lipc_comm {
+  char *buf[2]; /* stdout, stderr */
+  size_t len[2], cap[2];
+  size_t in_off;
+  int active;
+};
+
+struct lipc_proc {
+  pthread_mutex_t mu;
+  pid_t pid;
+  int pidfd;
+  char *path;
+  struct lipc_pipe_end *pipes;
+  int npipes;
+  int reaped, lost;
+  struct lipc_exit exit;
+  int on_close;
+  long long grace_ms;
+  struct lipc_comm comm;
+};
+
+__attribute__((visibility("hidden"))) struct lipc_proc *lipc__proc_new(int pid, int pidfd, const char *path, int on_close,
+                                 long long grace_ms);
+__attribute__((visibility("hidden"))) int lipc__proc_add_pipe(struct lipc_proc *p, int child_fd, int fd);
+__attribute__((visibility("hidden"))) void lipc__proc_free(struct lipc_proc *p);
+/* For lipc_proc_communicate (communicate.c): reads and writes of pipe
+ * ends under the object's lock. */
+__attribute__((visibility("hidden"))) int lipc__proc_wait_until(struct lipc_proc *p, struct timespec dl, long long timeout_ms);
+__attribute__((visibility("hidden"))) int *lipc__proc_pipe_slot(struct lipc_proc *p, int child_fd);
+#endif

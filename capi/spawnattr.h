@@ -1,0 +1,45 @@
+/* spawnattr.h - the spawn attributes object: built by C setters (so hosts
+ * pay no Go call per option), read once by Go at spawn time. */
+#ifndef LIPC_SPAWNATTR_H
+#define LIPC_SPAWNATTR_H
+#include <pthread.h>
+#include <stdint.h>
+
+struct lipc_fdspec {
+  int set;   /* 0: not set by the caller */
+  int kind;  /* LIPC_FD_* */
+  int arg;
+  int flags;
+  uint32_t mode;
+  char *path;
+};
+
+struct lipc_rlimspec {
+  int resource; /* the platform's RLIMIT_* */
+  int64_t soft, hard;
+};
+
+struct lipc_spawnattr {
+  pthread_mutex_t mu;
+  char **args;
+  int nargs, capargs;
+  char *program;
+  int search;
+  int env_clear;
+  char **env_ops; /* "+NAME=VALUE" sets, "-NAME" unsets, in order */
+  int nenv, capenv;
+  char *cwd;
+  int umask;
+  int64_t pgid;
+  int setsid;
+  struct lipc_fdspec *fds;
+  int nfds;
+  struct lipc_rlimspec *rlims;
+  int nrlims;
+  int autokill;
+  int on_close;
+  int64_t grace_ms;
+};
+
+__attribute__((visibility("hidden"))) void lipc__spawnattr_free(struct lipc_spawnattr *a);
+#endif

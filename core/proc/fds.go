@@ -1,0 +1,180 @@
+package proc
+
+import (
+	"strconv"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/lipc-dev/lipc/core/lerr"
+)
+
+// fdPlan is the fd map resolved to parent fds, and what the parent must
+// close or keep after the spawn.
+type fdPlan struct {
+	src         []int       // child fd i <- parent fd src[i]; -1 closed
+	childSide   []int       // fds opened for the child only: closed in the parent after the spawn
+	parentEnds  map[int]int // child fd -> the parent's end of its pipe
+	closeParent []int       // FdParent entries with CloseParent: closed after a successful spawn
+}
+
+// afterSpawn closes what the parent must not keep: the child's ends always,
+// and on failure the parent's pipe ends too, so a failed spawn leaks nothing.
+func (p *fdPlan) afterSpawn(ok bool) {
+	for _, fd := range p.childSide {
+		unix.Close(fd)
+	}
+	if ok {
+		for _, fd := range p.closeParent {
+			unix.Close(fd)
+		}
+		return
+	}
+	for _, fd := range p.parentEnds {
+		unix.Close(fd)
+	}
+	p.parentEnds = nil
+}
+
+func fdErr(child int, format string, args ...any) error {
+	return lerr.Invalidf("spawn", "", "bad fd map: child fd "+strconv.Itoa(child)+": "+format, args...)
+}
+
+func openFlags(flags int) (int, error) {
+	var f int
+	switch flags & (FileRead | FileWrite) {
+	case FileRead:
+		f = unix.O_RDONLY
+	case FileWrite:
+		f = unix.O_WRONLY
+	case FileRead | FileWrite:
+		f = unix.O_RDWR
+	default:
+		if flags&FileAppend != 0 {
+			f = unix.O_WRONLY
+		} else {
+			return 0, lerr.Invalidf("spawn", "", "file flags %#x: say read, write or both", flags)
+		}
+	}
+	if flags&FileAppend != 0 {
+		f |= unix.O_APPEND
+	}
+	if flags&FileCreate != 0 {
+		f |= unix.O_CREAT
+	}
+	if flags&FileTrunc != 0 {
+		f |= unix.O_TRUNC
+	}
+	if flags&FileExcl != 0 {
+		f |= unix.O_EXCL
+	}
+	if flags&^(FileRead|FileWrite|FileAppend|FileCreate|FileTrunc|FileExcl) != 0 {
+		return 0, lerr.Invalidf("spawn", "", "unknown file flags %#x", flags)
+	}
+	return f | unix.O_CLOEXEC, nil
+}
+
+func isOpen(fd int) bool {
+	_, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
+	return err == nil
+}
+
+// openFds opens what the fd map asks for. On error nothing stays open.
+func openFds(a *Attr) (_ *fdPlan, err error) {
+	n := len(a.Fds)
+	if n < 3 {
+		n = 3
+	}
+	plan := &fdPlan{src: make([]int, n), parentEnds: map[int]int{}}
+	defer func() {
+		if err != nil {
+			plan.afterSpawn(false)
+		}
+	}()
+	entry := func(i int) Fd {
+		if i < len(a.Fds) {
+			return a.Fds[i]
+		}
+		return Fd{Kind: FdInherit}
+	}
+	for i := 0; i < n; i++ {
+		e := entry(i)
+		plan.src[i] = -1
+		switch e.Kind {
+		case FdInherit:
+			if isOpen(i) {
+				plan.src[i] = i
+			}
+		case FdClose, FdChild:
+		case FdNull:
+			flags := unix.O_RDONLY
+			if e.ChildWrites || (i > 0 && e.Flags == 0) {
+				flags = unix.O_WRONLY
+			}
+			if e.Flags&FileRead != 0 && e.Flags&FileWrite != 0 {
+				flags = unix.O_RDWR
+			}
+			fd, err := unix.Open("/dev/null", flags|unix.O_CLOEXEC, 0)
+			if err != nil {
+				return nil, lerr.Wrap("spawn", "/dev/null", err)
+			}
+			plan.childSide = append(plan.childSide, fd)
+			plan.src[i] = fd
+		case FdPipe:
+			var p [2]int
+			if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+				return nil, lerr.Wrap("spawn", "pipe", err)
+			}
+			child, parent := p[0], p[1] // the child reads
+			if e.ChildWrites {
+				child, parent = p[1], p[0]
+			}
+			plan.childSide = append(plan.childSide, child)
+			plan.parentEnds[i] = parent
+			plan.src[i] = child
+		case FdParent:
+			if e.ParentFd < 0 || !isOpen(e.ParentFd) {
+				return nil, fdErr(i, "parent fd %d is not open", e.ParentFd)
+			}
+			plan.src[i] = e.ParentFd
+			if e.CloseParent {
+				plan.closeParent = append(plan.closeParent, e.ParentFd)
+			}
+		case FdFile:
+			flags, err := openFlags(e.Flags)
+			if err != nil {
+				return nil, err
+			}
+			mode := e.Mode
+			if mode == 0 {
+				mode = 0o644
+			}
+			fd, err := unix.Open(e.Path, flags, mode)
+			if err != nil {
+				return nil, lerr.Wrap("spawn: open", e.Path, err)
+			}
+			plan.childSide = append(plan.childSide, fd)
+			plan.src[i] = fd
+		default:
+			return nil, fdErr(i, "unknown kind %d", int(e.Kind))
+		}
+	}
+	// Child-to-child references last, so 2>&1 sees what fd 1 became.
+	for i := 0; i < n; i++ {
+		e := entry(i)
+		if e.Kind != FdChild {
+			continue
+		}
+		j, seen := e.ChildFd, 0
+		for j >= 0 && j < n && entry(j).Kind == FdChild && seen <= n {
+			j, seen = entry(j).ChildFd, seen+1
+		}
+		if j < 0 || j >= n || seen > n {
+			return nil, fdErr(i, "refers to child fd %d, which is not in the map (or the references form a loop)", e.ChildFd)
+		}
+		if j == i {
+			return nil, fdErr(i, "refers to itself")
+		}
+		plan.src[i] = plan.src[j]
+	}
+	return plan, nil
+}

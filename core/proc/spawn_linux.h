@@ -1,0 +1,41 @@
+/* spawn_linux.h - the C spawn routine's request. Filled by Go, read by the
+ * child created with clone(CLONE_VM | CLONE_VFORK | CLONE_PIDFD), which
+ * shares this memory with its parent until it execs. */
+#ifndef LIPC_SPAWN_LINUX_H
+#define LIPC_SPAWN_LINUX_H
+#include <stdint.h>
+#include <sys/types.h>
+
+struct lipc_rlim {
+  int resource;      /* RLIMIT_* */
+  uint64_t cur, max; /* RLIM_INFINITY allowed */
+};
+
+struct lipc_spawn {
+  const char *path;     /* the program, already resolved */
+  char *const *argv;    /* NULL-terminated */
+  char *const *envp;    /* NULL-terminated */
+  const char *cwd;      /* NULL: inherit */
+  int umask;            /* < 0: inherit */
+  int setsid;           /* 1: new session */
+  int64_t pgid;         /* < 0: inherit; 0: new group; > 0: join that group */
+  int pdeathsig;        /* 0: none */
+  pid_t parent;         /* getpid() of the parent, for the pdeathsig race */
+  int nfds;             /* child fds 0..nfds-1 */
+  const int *src;       /* child fd i <- parent fd src[i]; -1 = closed */
+  int *scratch;         /* nfds ints the child may use */
+  int nrlim;
+  const struct lipc_rlim *rlim;
+  void *stack;          /* the child's stack */
+  size_t stack_size;
+  /* out */
+  pid_t pid;
+  int pidfd;
+  int err;              /* errno of the failing step, 0 on success */
+  const char *stage;    /* which step failed (static string) */
+};
+
+/* Returns 0 and fills pid/pidfd, or -1 with err and stage set. */
+__attribute__((visibility("hidden"))) int lipc__spawn_run(struct lipc_spawn *s);
+
+#endif

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Builds the C call-cost benchmark against build/liblipc.so, and runs it
+# with `tests/bench/build.sh run`. The yardstick functions live in a shared
+# library of their own (build/bench/libbenchbase.so) so that they, like
+# lipc's entry points, are reached through the PLT.
+set -eu
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+CC=${CC:-cc}
+OUT=build/bench
+[ -f build/liblipc.so ] || { echo "build/liblipc.so is missing: run make first" >&2; exit 1; }
+mkdir -p "$OUT"
+$CC -O2 -Wall -Wextra -Werror -fPIC -shared -o "$OUT/libbenchbase.so" tests/bench/baseline.c
+$CC -O2 -Wall -Wextra -Werror -I include -o "$OUT/bench_calls" tests/bench/bench_calls.c \
+  -L build -L "$OUT" -llipc -lbenchbase -lpthread \
+  -Wl,-rpath,"$ROOT/build" -Wl,-rpath,"$ROOT/$OUT"
+if [ "${1:-}" = run ]; then
+  exec "$OUT/bench_calls"
+fi
