@@ -38,12 +38,18 @@ def parse_prototypes(text):
 
 HEADER_PROTOS = parse_prototypes(HEADER.read_text())
 
+# C type -> the ctypes spellings a binding may use for it. Buffers the
+# library fills or reads may be c_char_p or c_void_p; a char ** the library
+# fills with malloc'd memory must be POINTER(c_void_p), since c_char_p would
+# turn the pointer into bytes and lose what lipc_free needs.
 PY_TYPES = {
-    "int": "c_int", "int64_t": "c_int64", "uint32_t": "c_uint32", "size_t": "c_size_t",
-    "const char*": "c_char_p", "char*": "c_char_p", "void": "None", "void*": "c_void_p",
-    "const void*": "c_void_p", "int*": "POINTER(c_int)", "const int*": "POINTER(c_int)",
-    "int64_t*": "POINTER(c_int64)", "size_t*": "POINTER(c_size_t)",
-    "uint32_t*": "POINTER(c_uint32)",
+    "int": {"c_int"}, "int64_t": {"c_int64"}, "uint32_t": {"c_uint32"},
+    "size_t": {"c_size_t", "c_ulong"}, "const char*": {"c_char_p"},
+    "char*": {"c_char_p", "c_void_p"}, "void": {"None"}, "void*": {"c_void_p"},
+    "const void*": {"c_void_p", "c_char_p"}, "int*": {"POINTER(c_int)"},
+    "const int*": {"POINTER(c_int)"}, "int64_t*": {"POINTER(c_int64)"},
+    "size_t*": {"POINTER(c_size_t)", "POINTER(c_ulong)"}, "uint32_t*": {"POINTER(c_uint32)"},
+    "char**": {"POINTER(c_void_p)"},
 }
 LISP_TYPES = {
     "int": ":int", "int64_t": ":int64", "uint32_t": ":uint32", "size_t": ":size",
@@ -70,11 +76,14 @@ def test_python_declarations():
     sys.path.insert(0, str(ROOT / "bindings" / "python"))
     from lipc import _lib
     got = {n: (_ctypes_name(r), [_ctypes_name(a) for a in args]) for n, (r, args) in _lib.FUNCTIONS.items()}
-    want = {n: (PY_TYPES[r], [PY_TYPES[a] for a in ps]) for n, (r, ps) in HEADER_PROTOS.items()}
-    assert sorted(set(want) - set(got)) == [], "missing in the Python binding"
-    assert sorted(set(got) - set(want)) == [], "not in the header"
-    for n in want:
-        assert got[n] == want[n], n
+    assert sorted(set(HEADER_PROTOS) - set(got)) == [], "missing in the Python binding"
+    assert sorted(set(got) - set(HEADER_PROTOS)) == [], "not in the header"
+    for n, (ret, params) in HEADER_PROTOS.items():
+        gret, gparams = got[n]
+        assert gret in PY_TYPES[ret], (n, "result", gret, ret)
+        assert len(gparams) == len(params), (n, "parameter count")
+        for i, (g, c) in enumerate(zip(gparams, params)):
+            assert g in PY_TYPES[c], (n, "parameter", i, g, c)
 
 
 def test_luajit_declarations():
@@ -109,6 +118,17 @@ def test_lisp_declarations():
     assert sorted(set(got) - set(want)) == [], "not in the header"
     for n in want:
         assert got[n] == want[n], n
+
+
+def test_library_exports_exactly_the_header():
+    """Nothing but the header's functions leaves the .so (the version script)."""
+    import subprocess
+    lib = ROOT / "build" / "liblipc.so"
+    if not lib.exists():
+        pytest.fail("build/liblipc.so missing: run make")
+    out = subprocess.run(["nm", "-D", "--defined-only", str(lib)], capture_output=True, text=True, check=True).stdout
+    exported = {line.split()[-1] for line in out.splitlines() if " T " in line}
+    assert exported == set(HEADER_PROTOS)
 
 
 @pytest.mark.parametrize("source", ["capi/errors.c", "core/lerr/lerr.go"])

@@ -14,6 +14,9 @@ $CC -O2 -Wall -Wextra -Werror -fPIC -shared -o "$OUT/libbenchbase.so" tests/benc
 $CC -O2 -Wall -Wextra -Werror -I include -o "$OUT/bench_calls" tests/bench/bench_calls.c \
   -L build -L "$OUT" -llipc -lbenchbase -lpthread \
   -Wl,-rpath,"$ROOT/build" -Wl,-rpath,"$ROOT/$OUT"
+$CC -O2 -Wall -Wextra -Werror -I include -o "$OUT/bench_proc" tests/bench/bench_proc.c \
+  -L build -llipc -Wl,-rpath,"$ROOT/build"
 if [ "${1:-}" = run ]; then
-  exec "$OUT/bench_calls"
+  "$OUT/bench_calls"
+  "$OUT/bench_proc"
 fi
