@@ -43,11 +43,15 @@ func lipcgo_dispatch(r *C.lipc_req, onServer C.int) {
 
 // ops maps request codes (enum lipc_op in internal.h) to their Go side.
 var ops = map[int]func(*C.lipc_req) error{
-	C.LIPC_OP_DESTROY:    opDestroy,
-	C.LIPC_OP_DIAG:       opDiag,
-	C.LIPC_OP_SEM_OPEN:   opSemOpen,
-	C.LIPC_OP_SEM_UNLINK: opSemUnlink,
-	C.LIPC_OP_PROC_SPAWN: opProcSpawn,
+	C.LIPC_OP_DESTROY:      opDestroy,
+	C.LIPC_OP_DIAG:         opDiag,
+	C.LIPC_OP_SEM_OPEN:     opSemOpen,
+	C.LIPC_OP_SEM_UNLINK:   opSemUnlink,
+	C.LIPC_OP_PROC_SPAWN:   opProcSpawn,
+	C.LIPC_OP_MUTEX_OPEN:   opMutexOpen,
+	C.LIPC_OP_MUTEX_UNLINK: opMutexUnlink,
+	C.LIPC_OP_EVENT_OPEN:   opEventOpen,
+	C.LIPC_OP_EVENT_UNLINK: opEventUnlink,
 }
 
 // register puts a Go object behind a new handle; obj is what C fast paths

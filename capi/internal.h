@@ -59,7 +59,11 @@ enum lipc_op {
   LIPC_OP_DIAG,        /* i0 what -> o0 */
   LIPC_OP_SEM_OPEN,    /* s0 name, i0 flags, i1 mode, i2 value -> o0 handle */
   LIPC_OP_SEM_UNLINK,  /* s0 name */
-  LIPC_OP_PROC_SPAWN,  /* i0 struct lipc_spawnattr *, i1 child stack -> o0 handle */
+  LIPC_OP_PROC_SPAWN,  /* i0 struct lipc_spawnattr * -> o0 handle */
+  LIPC_OP_MUTEX_OPEN,  /* s0 name, i0 flags, i1 mode -> o0 handle */
+  LIPC_OP_MUTEX_UNLINK,/* s0 name */
+  LIPC_OP_EVENT_OPEN,  /* s0 name, i0 flags, i1 mode, i2 manual, i3 initial -> o0 handle */
+  LIPC_OP_EVENT_UNLINK,/* s0 name */
 };
 typedef struct lipc_req {
   int op;

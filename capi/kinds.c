@@ -11,6 +11,6 @@ void lipc__free_c_obj(int kind, void *obj) {
   switch (kind) {
     case LIPC_KIND_SPAWNATTR: lipc__spawnattr_free(obj); break;
     case LIPC_KIND_PROC: lipc__proc_free(obj); break;
-    default: break; /* semaphores: the object is Go's mapping */
+    default: break; /* semaphores, mutexes, events: the object is Go's mapping */
   }
 }

@@ -203,6 +203,82 @@ int lipc_sem_value(lipc_handle_t h, int *value);
 int lipc_sem_unlink(const char *name);
 
 /* ------------------------------------------------------------------------ */
+/* Mutexes                                                                  */
+/* ------------------------------------------------------------------------ */
+/* A named mutex shared between processes and robust: when a process (or
+ * thread) dies holding it, the next locker gets it with *owner_died set to
+ * 1, a success that keeps the lock, and can repair the protected state and
+ * call lipc_mutex_consistent. Ownership belongs to the locking thread: only
+ * it may unlock (another thread gets LIPC_EPERM). The mutex is glibc's
+ * process-shared robust pthread mutex in /dev/shm/lipc.mutex.NAME; lipc does
+ * the waiting so that waits take deadlines and return LIPC_EINTR. */
+
+#define LIPC_KIND_MUTEX 4
+
+/* Opens or creates the mutex `name` (the name rule above). flags:
+ * LIPC_CREATE, LIPC_EXCL, LIPC_UNLINK_ON_CLOSE; mode 0 means 0600.
+ * OUT *h. Errors: as lipc_sem_open. Closing a handle while a thread of this
+ * process holds the mutex leaves it locked (until that thread exits, when
+ * the next locker sees the owner died) and keeps its memory mapped. */
+int lipc_mutex_open(const char *name, int flags, uint32_t mode, lipc_handle_t *h);
+
+/* Locks, waiting up to timeout_ms. OUT *owner_died (may be NULL): 1 if the
+ * previous owner died holding it; the lock is held either way. Blocks in C.
+ * Errors: LIPC_EAGAIN (timeout 0 and held), LIPC_ETIMEDOUT, LIPC_EINTR,
+ * LIPC_EBUSY (this thread already holds it), LIPC_EOS_BASE-ENOTRECOVERABLE
+ * (an owner died and its successor unlocked without lipc_mutex_consistent:
+ * unusable until unlinked and recreated), LIPC_EBADHANDLE, LIPC_EFORKED. */
+int lipc_mutex_lock(lipc_handle_t h, int64_t timeout_ms, int *owner_died);
+
+/* Unlocks. Errors: LIPC_EPERM (this thread does not hold it; nothing
+ * changes), LIPC_EBADHANDLE, LIPC_EFORKED. */
+int lipc_mutex_unlock(lipc_handle_t h);
+
+/* After a lock that reported owner_died: marks the protected state
+ * repaired. Without it, the next unlock makes the mutex unusable for all.
+ * Errors: LIPC_EINVAL (not held after an owner died), LIPC_EBADHANDLE,
+ * LIPC_EFORKED. */
+int lipc_mutex_consistent(lipc_handle_t h);
+
+/* Removes the name; open handles keep working. Errors: as lipc_sem_unlink. */
+int lipc_mutex_unlink(const char *name);
+
+/* ------------------------------------------------------------------------ */
+/* Events                                                                   */
+/* ------------------------------------------------------------------------ */
+/* A named event shared between processes (/dev/shm/lipc.event.NAME).
+ * Manual-reset: set wakes every waiter and stays set until reset; a waiter
+ * that was waiting when set was called returns even if reset follows at
+ * once. Auto-reset: set lets exactly one waiter through, now or the next to
+ * come, and the event is clear again after it. */
+
+#define LIPC_KIND_EVENT 5
+
+/* Opens or creates the event `name`. manual_reset and initially_set apply
+ * when this call creates it; an existing event keeps what it was made with.
+ * flags, mode, errors: as lipc_mutex_open. */
+int lipc_event_open(const char *name, int flags, uint32_t mode, int manual_reset, int initially_set,
+                    lipc_handle_t *h);
+
+/* Sets the event. Runs in C. Errors: LIPC_EBADHANDLE, LIPC_EFORKED. */
+int lipc_event_set(lipc_handle_t h);
+
+/* Clears the event. Runs in C. Errors: LIPC_EBADHANDLE, LIPC_EFORKED. */
+int lipc_event_reset(lipc_handle_t h);
+
+/* Waits up to timeout_ms for the event (an auto-reset event is cleared by
+ * the wait that gets it). Blocks in C. Errors: LIPC_EAGAIN (timeout 0, not
+ * set), LIPC_ETIMEDOUT, LIPC_EINTR, LIPC_EBADHANDLE, LIPC_EFORKED. */
+int lipc_event_wait(lipc_handle_t h, int64_t timeout_ms);
+
+/* OUT *is_set: 1 if set now (a snapshot). Errors: LIPC_EINVAL,
+ * LIPC_EBADHANDLE, LIPC_EFORKED. */
+int lipc_event_is_set(lipc_handle_t h, int *is_set);
+
+/* Removes the name; open handles keep working. Errors: as lipc_sem_unlink. */
+int lipc_event_unlink(const char *name);
+
+/* ------------------------------------------------------------------------ */
 /* Processes                                                                */
 /* ------------------------------------------------------------------------ */
 /* A child is described by a spawn-attributes handle (setters run in C and

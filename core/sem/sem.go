@@ -6,13 +6,15 @@ package sem
 
 import (
 	"unsafe"
+
+	"github.com/lipc-dev/lipc/core/shmobj"
 )
 
 // Flags for Open.
 const (
-	Create        = 1 // create if missing
-	Excl          = 2 // with Create: fail if it exists
-	UnlinkOnClose = 4 // remove the name when the creating handle closes
+	Create        = shmobj.Create        // create if missing
+	Excl          = shmobj.Excl          // with Create: fail if it exists
+	UnlinkOnClose = shmobj.UnlinkOnClose // remove the name when the creating handle closes
 )
 
 // MaxValue is the largest value a semaphore can hold (SEM_VALUE_MAX).
@@ -20,20 +22,15 @@ const MaxValue = 1<<31 - 1
 
 // Sem is an open named semaphore.
 type Sem struct {
-	name          string // the cleaned name, without '/'
-	path          string
-	mem           []byte // the mapped sem_t
-	created       bool   // this handle created the name
-	unlinkOnClose bool
-	dev, ino      uint64 // identity of what we created, for UnlinkOnClose
+	obj *shmobj.Object
 }
 
 // Name is the semaphore's name without the leading '/'.
-func (s *Sem) Name() string { return s.name }
+func (s *Sem) Name() string { return s.obj.Name }
 
 // Created reports whether this Open created the semaphore.
-func (s *Sem) Created() bool { return s.created }
+func (s *Sem) Created() bool { return s.obj.Created }
 
 // Pointer is the address of the mapped sem_t; C code uses it with sem_post
 // and sem_wait. Valid until Close.
-func (s *Sem) Pointer() unsafe.Pointer { return unsafe.Pointer(&s.mem[0]) }
+func (s *Sem) Pointer() unsafe.Pointer { return unsafe.Pointer(&s.obj.Mem[0]) }

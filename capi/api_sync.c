@@ -1,0 +1,151 @@
+/* api_sync.c - named mutexes and events. Opening and unlinking are Go's
+ * work; lock, unlock, set, reset and wait run in C on the caller's thread,
+ * on the shared memory the Go side mapped, with the core packages' C
+ * routines (core/mutex, core/event). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+
+#include "../core/event/event_linux.h"
+#include "../core/mutex/mutex_linux.h"
+#include "internal.h"
+
+static int open_named(int op, const char *what, const char *name, int flags, uint32_t mode,
+                      int64_t a, int64_t b, lipc_handle_t *h) {
+  if (!name || !h) return lipc__fail(LIPC_EINVAL, EINVAL, "%s: name and h must not be NULL", what);
+  lipc_req r = {.op = op};
+  r.s[0] = name;
+  r.i[0] = flags;
+  r.i[1] = mode;
+  r.i[2] = a;
+  r.i[3] = b;
+  int rc = lipc__call(&r);
+  if (rc == LIPC_OK) *h = r.o[0];
+  return rc;
+}
+
+static int unlink_named(int op, const char *what, const char *name) {
+  if (!name) return lipc__fail(LIPC_EINVAL, EINVAL, "%s: name must not be NULL", what);
+  lipc_req r = {.op = op};
+  r.s[0] = name;
+  return lipc__call(&r);
+}
+
+/* A deadline for the core routines: NULL for "forever" (they still wake for
+ * signals). */
+static const struct timespec *deadline_of(int64_t timeout_ms, struct timespec *buf) {
+  if (timeout_ms < 0) return NULL;
+  *buf = lipc__deadline(timeout_ms);
+  return buf;
+}
+
+int lipc_mutex_open(const char *name, int flags, uint32_t mode, lipc_handle_t *h) {
+  LIPC_CHECK_FORK("mutex_open");
+  return open_named(LIPC_OP_MUTEX_OPEN, "mutex_open", name, flags, mode, 0, 0, h);
+}
+
+int lipc_mutex_unlink(const char *name) {
+  LIPC_CHECK_FORK("mutex_unlink");
+  return unlink_named(LIPC_OP_MUTEX_UNLINK, "mutex_unlink", name);
+}
+
+int lipc_mutex_lock(lipc_handle_t h, int64_t timeout_ms, int *owner_died) {
+  LIPC_CHECK_FORK("mutex_lock");
+  lipc_slot *s;
+  int rc = lipc__handle_acquire(h, LIPC_KIND_MUTEX, &s);
+  if (rc != LIPC_OK) return rc;
+  struct timespec buf;
+  int r = lipc__mutex_lock(lipc__slot_obj(s), deadline_of(timeout_ms, &buf), timeout_ms == 0);
+  switch (r) {
+    case 0:
+    case EOWNERDEAD:
+      if (owner_died) *owner_died = r == EOWNERDEAD;
+      rc = LIPC_OK;
+      break;
+    case EBUSY: rc = lipc__fail(LIPC_EAGAIN, EBUSY, "mutex_lock: held by another thread (try)"); break;
+    case ETIMEDOUT:
+      rc = lipc__fail(LIPC_ETIMEDOUT, r, "mutex_lock: timed out after %lld ms", (long long)timeout_ms);
+      break;
+    case EINTR: rc = lipc__fail(LIPC_EINTR, r, "mutex_lock: interrupted by a signal"); break;
+    case EDEADLK: rc = lipc__fail(LIPC_EBUSY, r, "mutex_lock: this thread already holds it"); break;
+    case ENOTRECOVERABLE:
+      rc = lipc__fail(LIPC_EOS_BASE - r, r, "mutex_lock: not recoverable: an owner died and the next "
+                      "owner unlocked without lipc_mutex_consistent; unlink and recreate it");
+      break;
+    default: rc = lipc__fail(lipc__code_from_errno(r), r, "mutex_lock: failed"); break;
+  }
+  lipc__handle_release(s);
+  return rc;
+}
+
+int lipc_mutex_unlock(lipc_handle_t h) {
+  LIPC_CHECK_FORK("mutex_unlock");
+  lipc_slot *s;
+  int rc = lipc__handle_acquire(h, LIPC_KIND_MUTEX, &s);
+  if (rc != LIPC_OK) return rc;
+  int r = pthread_mutex_unlock(lipc__slot_obj(s));
+  if (r != 0) rc = lipc__fail(LIPC_EPERM, r, "mutex_unlock: this thread does not hold the mutex");
+  lipc__handle_release(s);
+  return rc;
+}
+
+int lipc_mutex_consistent(lipc_handle_t h) {
+  LIPC_CHECK_FORK("mutex_consistent");
+  lipc_slot *s;
+  int rc = lipc__handle_acquire(h, LIPC_KIND_MUTEX, &s);
+  if (rc != LIPC_OK) return rc;
+  int r = pthread_mutex_consistent(lipc__slot_obj(s));
+  if (r != 0)
+    rc = lipc__fail(LIPC_EINVAL, r, "mutex_consistent: this thread does not hold it after an owner died");
+  lipc__handle_release(s);
+  return rc;
+}
+
+int lipc_event_open(const char *name, int flags, uint32_t mode, int manual_reset, int initially_set,
+                    lipc_handle_t *h) {
+  LIPC_CHECK_FORK("event_open");
+  return open_named(LIPC_OP_EVENT_OPEN, "event_open", name, flags, mode, manual_reset != 0,
+                    initially_set != 0, h);
+}
+
+int lipc_event_unlink(const char *name) {
+  LIPC_CHECK_FORK("event_unlink");
+  return unlink_named(LIPC_OP_EVENT_UNLINK, "event_unlink", name);
+}
+
+#define WITH_EVENT(h, what, stmt)                                   \
+  LIPC_CHECK_FORK(what);                                            \
+  lipc_slot *s;                                                     \
+  int rc = lipc__handle_acquire(h, LIPC_KIND_EVENT, &s);            \
+  if (rc != LIPC_OK) return rc;                                     \
+  struct lipc_event_shm *e = lipc__slot_obj(s);                     \
+  stmt;                                                             \
+  lipc__handle_release(s);                                          \
+  return rc
+
+int lipc_event_set(lipc_handle_t h) { WITH_EVENT(h, "event_set", lipc__event_set(e)); }
+
+int lipc_event_reset(lipc_handle_t h) { WITH_EVENT(h, "event_reset", lipc__event_reset(e)); }
+
+int lipc_event_is_set(lipc_handle_t h, int *is_set) {
+  if (!is_set) return lipc__fail(LIPC_EINVAL, EINVAL, "event_is_set: is_set must not be NULL");
+  WITH_EVENT(h, "event_is_set", *is_set = (int)(atomic_load(&e->word) & 1u));
+}
+
+static int event_wait_code(int r, int64_t timeout_ms) {
+  switch (r) {
+    case 0: return LIPC_OK;
+    case EAGAIN: return lipc__fail(LIPC_EAGAIN, r, "event_wait: not set (try)");
+    case ETIMEDOUT:
+      return lipc__fail(LIPC_ETIMEDOUT, r, "event_wait: timed out after %lld ms", (long long)timeout_ms);
+    case EINTR: return lipc__fail(LIPC_EINTR, r, "event_wait: interrupted by a signal");
+  }
+  return lipc__fail(lipc__code_from_errno(r), r, "event_wait: failed");
+}
+
+int lipc_event_wait(lipc_handle_t h, int64_t timeout_ms) {
+  struct timespec buf;
+  WITH_EVENT(h, "event_wait",
+             rc = event_wait_code(lipc__event_wait(e, deadline_of(timeout_ms, &buf), timeout_ms == 0),
+                                  timeout_ms));
+}

@@ -1,0 +1,72 @@
+/* mutex_linux.c - see mutex_linux.h.
+ *
+ * glibc's pthread_mutex_lock never returns EINTR, so a host could not
+ * interrupt a wait (Ctrl-C, Lisp's with-timeout). Instead: pthread_mutex_
+ * trylock takes the lock (glibc then keeps it on the thread's robust list,
+ * and reports EOWNERDEAD), and while it is busy we sleep on the mutex word
+ * ourselves, with the FUTEX_WAITERS bit set as glibc's own lock does so that
+ * the owner's unlock (or the kernel, when the owner dies) wakes us. */
+#define _GNU_SOURCE
+#include "mutex_linux.h"
+
+#include <errno.h>
+#include <linux/futex.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+int lipc__mutex_init(void *mem) {
+  pthread_mutexattr_t a;
+  int rc = pthread_mutexattr_init(&a);
+  if (rc == 0) rc = pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+  if (rc == 0) rc = pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+  if (rc == 0) rc = pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ERRORCHECK);
+  if (rc == 0) rc = pthread_mutex_init((pthread_mutex_t *)mem, &a);
+  pthread_mutexattr_destroy(&a);
+  return rc;
+}
+
+static struct timespec far_future(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  t.tv_sec += 100L * 365 * 24 * 3600;
+  return t;
+}
+
+int lipc__mutex_lock(pthread_mutex_t *m, const struct timespec *dl, int try) {
+  /* The lock word is the first member of glibc's mutex on every ABI. */
+  atomic_uint *word = (atomic_uint *)(void *)m;
+  struct timespec far = far_future();
+  int waited = 0;
+  for (;;) {
+    int rc = pthread_mutex_trylock(m);
+    if (rc == 0 || rc == EOWNERDEAD) {
+      /* We may have taken it past other sleepers: keep the bit so our unlock
+       * wakes the next one. */
+      if (waited) {
+        unsigned v = atomic_load(word);
+        if (!(v & FUTEX_WAITERS)) atomic_compare_exchange_strong(word, &v, v | FUTEX_WAITERS);
+      }
+      return rc;
+    }
+    if (rc != EBUSY || try) return rc;
+    unsigned v = atomic_load(word);
+    if (v == 0) continue;
+    if (!(v & FUTEX_WAITERS)) {
+      if (!atomic_compare_exchange_strong(word, &v, v | FUTEX_WAITERS)) continue;
+      v |= FUTEX_WAITERS;
+    }
+    /* Shared futex: the word is in memory other processes map. A deadline
+     * always, so a handler with SA_RESTART still interrupts us. */
+    long r = syscall(SYS_futex, word, FUTEX_WAIT_BITSET, v, dl ? dl : &far, NULL,
+                     FUTEX_BITSET_MATCH_ANY);
+    waited = 1;
+    if (r < 0 && errno == EINTR) return EINTR;
+    if (r < 0 && errno == ETIMEDOUT) {
+      /* Freed at the last moment? Prefer the lock to a timeout. */
+      rc = pthread_mutex_trylock(m);
+      return (rc == 0 || rc == EOWNERDEAD) ? rc : ETIMEDOUT;
+    }
+  }
+}

@@ -1,0 +1,193 @@
+// Package shmobj opens and creates the files in /dev/shm behind lipc's
+// named objects (semaphores, mutexes, events, shared memory) the same safe
+// way for all of them: the one name rule, mode 0600 unless asked, never
+// through a symlink, and a new object is initialised in a private temporary
+// file and linked into place, so no process ever sees it half made and an
+// existing one is never overwritten.
+package shmobj
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/lipc-dev/lipc/core/lerr"
+	"github.com/lipc-dev/lipc/core/names"
+)
+
+// Dir is where named objects live.
+const Dir = "/dev/shm/"
+
+// Flags for Open, the same values as the C API's LIPC_CREATE, ...
+const (
+	Create        = 1
+	Excl          = 2
+	UnlinkOnClose = 4
+)
+
+// DefaultMode is the mode of a new object when the caller gives 0.
+const DefaultMode = 0o600
+
+// Spec says what kind of object to open.
+type Spec struct {
+	Op     string                 // for messages: "sem_open"
+	Prefix string                 // file name prefix: "sem." for glibc's semaphores
+	Size   int                    // bytes to map; a file smaller than this is refused
+	Init   func(mem []byte) error // fills a new object before it gets its name
+	Kind   string                 // for messages: "semaphore"
+}
+
+// Object is an open named object: its mapping and identity.
+type Object struct {
+	Name          string // without '/'
+	Path          string
+	Mem           []byte
+	Created       bool
+	unlinkOnClose bool
+	dev, ino      uint64
+}
+
+// Open opens or creates the object name as spec and flags say.
+func Open(spec Spec, name string, flags int, mode uint32) (*Object, error) {
+	n, err := names.Clean(spec.Op, name)
+	if err != nil {
+		return nil, err
+	}
+	if flags&^(Create|Excl|UnlinkOnClose) != 0 {
+		return nil, lerr.Invalidf(spec.Op, name, "unknown flags %#x", flags)
+	}
+	if flags&Excl != 0 && flags&Create == 0 {
+		return nil, lerr.Invalidf(spec.Op, name, "LIPC_EXCL needs LIPC_CREATE")
+	}
+	if mode == 0 {
+		mode = DefaultMode
+	}
+	if mode&^0o777 != 0 {
+		return nil, lerr.Invalidf(spec.Op, name, "mode %#o has bits outside 0777", mode)
+	}
+	o := &Object{Name: n, Path: Dir + spec.Prefix + n, unlinkOnClose: flags&UnlinkOnClose != 0}
+	for attempt := 0; ; attempt++ {
+		if flags&Excl == 0 {
+			fd, err := unix.Open(o.Path, unix.O_RDWR|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+			if err == nil {
+				if err := o.mapFd(spec, fd); err != nil {
+					return nil, err
+				}
+				return o, nil
+			}
+			if err == unix.ELOOP {
+				return nil, lerr.New(spec.Op, name, lerr.Perm, unix.EACCES, "the name is a symbolic link; lipc does not follow it")
+			}
+			if err != unix.ENOENT || flags&Create == 0 {
+				return nil, lerr.Wrap(spec.Op, name, err)
+			}
+		}
+		err := o.create(spec, mode)
+		if err == nil {
+			o.Created = true
+			return o, nil
+		}
+		// Someone created it between our open and our link: open theirs.
+		if err == unix.EEXIST && flags&Excl == 0 && attempt < 8 {
+			continue
+		}
+		return nil, lerr.Wrap(spec.Op, name, err)
+	}
+}
+
+func (o *Object) create(spec Spec, mode uint32) error {
+	var tmp string
+	var fd int
+	var err error
+	for i := 0; i < 100; i++ {
+		tmp = fmt.Sprintf("%s%slipc-tmp-%d-%d", Dir, spec.Prefix, os.Getpid(), rand.Uint32())
+		fd, err = unix.Open(tmp, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+		if err != unix.EEXIST {
+			break
+		}
+	}
+	if err != nil {
+		return err
+	}
+	defer unix.Unlink(tmp)
+	if err := unix.Ftruncate(fd, int64(spec.Size)); err != nil {
+		unix.Close(fd)
+		return err
+	}
+	mem, err := unix.Mmap(fd, 0, spec.Size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		unix.Close(fd)
+		return err
+	}
+	if spec.Init != nil {
+		if err := spec.Init(mem); err != nil {
+			unix.Munmap(mem)
+			unix.Close(fd)
+			return err
+		}
+	}
+	// Exactly the mode asked for, whatever the umask.
+	if err := unix.Fchmod(fd, mode); err != nil {
+		unix.Munmap(mem)
+		unix.Close(fd)
+		return err
+	}
+	if err := unix.Link(tmp, o.Path); err != nil {
+		unix.Munmap(mem)
+		unix.Close(fd)
+		return err
+	}
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) == nil {
+		o.dev, o.ino = st.Dev, st.Ino
+	}
+	unix.Close(fd)
+	o.Mem = mem
+	return nil
+}
+
+// mapFd maps an existing object and closes fd.
+func (o *Object) mapFd(spec Spec, fd int) error {
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return lerr.Wrap(spec.Op, o.Name, err)
+	}
+	if st.Size < int64(spec.Size) || st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return lerr.Invalidf(spec.Op, o.Name, "%s is not a %s", o.Path, spec.Kind)
+	}
+	mem, err := unix.Mmap(fd, 0, spec.Size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		return lerr.Wrap(spec.Op, o.Name, err)
+	}
+	o.Mem = mem
+	return nil
+}
+
+// Close unmaps the object and, with UnlinkOnClose on the creating handle,
+// removes the name if it still names what this handle created.
+func (o *Object) Close(op string) error {
+	if o.Mem == nil {
+		return lerr.New(op, o.Name, lerr.BadHandle, unix.EBADF, "already closed")
+	}
+	err := unix.Munmap(o.Mem)
+	o.Mem = nil
+	if o.Created && o.unlinkOnClose {
+		var st unix.Stat_t
+		if unix.Stat(o.Path, &st) == nil && st.Dev == o.dev && st.Ino == o.ino {
+			unix.Unlink(o.Path)
+		}
+	}
+	return lerr.Wrap(op, o.Name, err)
+}
+
+// Unlink removes the name prefix+name; open handles keep working.
+func Unlink(op, prefix, name string) error {
+	n, err := names.Clean(op, name)
+	if err != nil {
+		return err
+	}
+	return lerr.Wrap(op, name, unix.Unlink(Dir+prefix+n))
+}
