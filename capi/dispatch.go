@@ -52,6 +52,12 @@ var ops = map[int]func(*C.lipc_req) error{
 	C.LIPC_OP_MUTEX_UNLINK: opMutexUnlink,
 	C.LIPC_OP_EVENT_OPEN:   opEventOpen,
 	C.LIPC_OP_EVENT_UNLINK: opEventUnlink,
+	C.LIPC_OP_SHM_OPEN:     opShmOpen,
+	C.LIPC_OP_SHM_RESIZE:   opShmResize,
+	C.LIPC_OP_SHM_UNLINK:   opShmUnlink,
+	C.LIPC_OP_MMAP_OPEN:    opMmapOpen,
+	C.LIPC_OP_MMAP_SYNC:    opMmapSync,
+	C.LIPC_OP_FLOCK_OPEN:   opFlockOpen,
 }
 
 // register puts a Go object behind a new handle; obj is what C fast paths

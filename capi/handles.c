@@ -120,6 +120,7 @@ int lipc__handle_acquire(lipc_handle_t h, int kind, lipc_slot **out) {
 }
 
 void *lipc__slot_obj(lipc_slot *s) { return s->obj; }
+uintptr_t lipc__slot_goref(lipc_slot *s) { return s->goref; }
 
 /* Frees the object through Go, then the slot. The slot's tag stays until
  * then, so the handle cannot be reused while Go still works on it. */

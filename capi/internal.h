@@ -44,6 +44,19 @@ LIPC_HIDDEN int lipc__handle_new(int kind, void *obj, uintptr_t goref, lipc_hand
 LIPC_HIDDEN int lipc__handle_acquire(lipc_handle_t h, int kind, lipc_slot **slot);
 LIPC_HIDDEN void lipc__handle_release(lipc_slot *slot);
 LIPC_HIDDEN void *lipc__slot_obj(lipc_slot *slot);
+LIPC_HIDDEN uintptr_t lipc__slot_goref(lipc_slot *slot);
+
+/* What C sees of a mapping (shared memory, mapped files): Go keeps it up
+ * to date when a grow maps a new view. */
+struct lipc_view {
+  _Atomic(void *) addr;
+  _Atomic int64_t size;
+};
+/* A lock handle: C takes and releases the locks. */
+struct lipc_flock_c {
+  int fd;
+  int classic;
+};
 LIPC_HIDDEN int lipc__handle_close(lipc_handle_t h);
 LIPC_HIDDEN long lipc__handles_live(void);
 /* Frees the C part of an object after its Go part was destroyed (kinds.c). */
@@ -64,13 +77,19 @@ enum lipc_op {
   LIPC_OP_MUTEX_UNLINK,/* s0 name */
   LIPC_OP_EVENT_OPEN,  /* s0 name, i0 flags, i1 mode, i2 manual, i3 initial -> o0 handle */
   LIPC_OP_EVENT_UNLINK,/* s0 name */
+  LIPC_OP_SHM_OPEN,    /* s0 name, i0 flags, i1 mode, i2 size -> o0 handle */
+  LIPC_OP_SHM_RESIZE,  /* i0 goref, i1 view, i2 new size (0: refresh) */
+  LIPC_OP_SHM_UNLINK,  /* s0 name */
+  LIPC_OP_MMAP_OPEN,   /* s0 path, i0 access, i1 flags, i2 mode, i3 offset, i4 length -> o0 */
+  LIPC_OP_MMAP_SYNC,   /* i0 goref, i1 offset, i2 length, i3 0 flush / 1 async flush / 2 advise, i4 advice */
+  LIPC_OP_FLOCK_OPEN,  /* s0 path (NULL: from fd), i0 flags, i1 mode, i2 fd, i3 classic -> o0 */
 };
 typedef struct lipc_req {
   int op;
   int rc;          /* LIPC_OK or a code, written by Go */
   int err;         /* the errno behind rc, written by Go */
   char *msg;       /* malloc'd message when rc != 0, written by Go */
-  int64_t i[4];    /* integer arguments */
+  int64_t i[6];    /* integer arguments */
   const char *s[2];/* string arguments */
   int64_t o[2];    /* integer results */
   int on_go_thread;/* set by the server: the work ran on a lipc-owned thread */

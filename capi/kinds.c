@@ -11,6 +11,9 @@ void lipc__free_c_obj(int kind, void *obj) {
   switch (kind) {
     case LIPC_KIND_SPAWNATTR: lipc__spawnattr_free(obj); break;
     case LIPC_KIND_PROC: lipc__proc_free(obj); break;
+    case LIPC_KIND_SHM:
+    case LIPC_KIND_MMAP:
+    case LIPC_KIND_FLOCK: free(obj); break; /* Go allocated them with C.calloc */
     default: break; /* semaphores, mutexes, events: the object is Go's mapping */
   }
 }

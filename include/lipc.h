@@ -279,6 +279,146 @@ int lipc_event_is_set(lipc_handle_t h, int *is_set);
 int lipc_event_unlink(const char *name);
 
 /* ------------------------------------------------------------------------ */
+/* Shared memory                                                            */
+/* ------------------------------------------------------------------------ */
+/* Named shared memory that is the platform's POSIX shared memory: lipc's
+ * "x" is shm_open("/x") (on Linux the file /dev/shm/x). Memory is accessed
+ * in place through its address: no copies. It can grow: the handle that
+ * grows it maps a larger view at once; other handles keep their size until
+ * lipc_shm_refresh. Addresses handed out before a grow or refresh stay valid
+ * (the earlier views stay mapped, and show the same bytes) until the handle
+ * closes. Accessing memory after its handle closed is undefined, as with
+ * any freed memory. */
+
+#define LIPC_KIND_SHM 6
+
+/* Opens or creates the shared memory object `name`. flags: LIPC_CREATE,
+ * LIPC_EXCL, LIPC_UNLINK_ON_CLOSE; mode 0 means 0600. size: the size of a
+ * new object in bytes (> 0 with LIPC_CREATE); an existing object is mapped
+ * whole and size is ignored (pass 0). New memory reads as zeros. OUT *h.
+ * Errors: LIPC_EINVAL (bad name, flags, mode; size <= 0 to create, < 0;
+ * an existing object that is empty), LIPC_ERANGE (size too large),
+ * LIPC_ENOENT, LIPC_EEXIST, LIPC_EPERM, LIPC_ENOMEM, LIPC_EFORKED. */
+int lipc_shm_open(const char *name, int flags, uint32_t mode, int64_t size, lipc_handle_t *h);
+
+/* OUT *addr (may be NULL): the address of this handle's current view;
+ * OUT *size (may be NULL): its size. Runs in C.
+ * Errors: LIPC_EINVAL (both NULL), LIPC_EBADHANDLE, LIPC_EFORKED. */
+int lipc_shm_addr(lipc_handle_t h, void **addr, int64_t *size);
+
+/* Grows the object to size bytes (never shrinks: other processes may use
+ * the end) and maps this handle's larger view (lipc_shm_addr gives the new
+ * address). Errors: LIPC_EINVAL (size not above the current size),
+ * LIPC_EBADHANDLE, LIPC_ENOMEM, OS errors (ENOSPC), LIPC_EFORKED. */
+int lipc_shm_grow(lipc_handle_t h, int64_t size);
+
+/* Maps a larger view if another handle grew the object. OUT *size (may be
+ * NULL): the size now mapped. Errors: LIPC_EBADHANDLE, LIPC_EFORKED. */
+int lipc_shm_refresh(lipc_handle_t h, int64_t *size);
+
+/* Removes the name; open handles keep working. Errors: as lipc_sem_unlink. */
+int lipc_shm_unlink(const char *name);
+
+/* ------------------------------------------------------------------------ */
+/* Memory-mapped files                                                      */
+/* ------------------------------------------------------------------------ */
+/* Touching a page of a mapping that lies past the end of its file (another
+ * process truncated the file after it was mapped) raises SIGBUS in the
+ * process that touches it; no library can turn that into an error code.
+ * Do not truncate files that others have mapped. */
+
+#define LIPC_KIND_MMAP 7
+
+#define LIPC_MMAP_READ 1  /* read-only */
+#define LIPC_MMAP_WRITE 2 /* read-write, shared: writes reach the file and other processes */
+#define LIPC_MMAP_COPY 3  /* copy-on-write: writes stay private to this mapping */
+
+#define LIPC_MMAP_CREATE 1 /* create the file if missing (with LIPC_MMAP_WRITE or _EXTEND) */
+#define LIPC_MMAP_EXTEND 2 /* extend the file with zeros to offset + length if shorter */
+
+#define LIPC_ADVISE_NORMAL 0
+#define LIPC_ADVISE_SEQUENTIAL 1
+#define LIPC_ADVISE_RANDOM 2
+#define LIPC_ADVISE_WILLNEED 3
+#define LIPC_ADVISE_DONTNEED 4 /* drops the pages: a copy-on-write mapping loses its changes */
+
+/* OUT *size: the page size; mapping offsets are multiples of it.
+ * Errors: LIPC_EINVAL. Works after fork. */
+int lipc_page_size(int64_t *size);
+
+/* Maps length bytes of the file at path from offset (a multiple of the
+ * page size); length 0 maps to the end of the file. access: LIPC_MMAP_*;
+ * flags: LIPC_MMAP_CREATE, LIPC_MMAP_EXTEND; mode: for a created file (0:
+ * 0644). OUT *h. Errors: LIPC_EINVAL (unaligned or negative offset; an
+ * empty file with length 0; offset at or past the end; offset + length past
+ * the end without LIPC_MMAP_EXTEND; bad access or flags; not a regular
+ * file), LIPC_ENOENT, LIPC_EPERM, LIPC_ENOMEM, LIPC_EFORKED. */
+int lipc_mmap_open(const char *path, int access, int flags, uint32_t mode, int64_t offset,
+                   int64_t length, lipc_handle_t *h);
+
+/* OUT *addr, *size (either may be NULL): the mapping. Runs in C.
+ * Errors: LIPC_EINVAL (both NULL), LIPC_EBADHANDLE, LIPC_EFORKED. */
+int lipc_mmap_addr(lipc_handle_t h, void **addr, int64_t *size);
+
+/* Writes changes in [offset, offset+length) of the mapping (length 0: to
+ * its end) back to the file; async 0 waits until they are written, 1 only
+ * starts the writing. Nothing to do for read-only and copy-on-write maps.
+ * Errors: LIPC_EINVAL (range outside the mapping), LIPC_EBADHANDLE, OS
+ * errors (EIO), LIPC_EFORKED. */
+int lipc_mmap_flush(lipc_handle_t h, int64_t offset, int64_t length, int async);
+
+/* Tells the kernel how [offset, offset+length) will be used
+ * (LIPC_ADVISE_*). Errors: LIPC_EINVAL, LIPC_EBADHANDLE, LIPC_EFORKED. */
+int lipc_mmap_advise(lipc_handle_t h, int64_t offset, int64_t length, int advice);
+
+/* ------------------------------------------------------------------------ */
+/* File locks                                                               */
+/* ------------------------------------------------------------------------ */
+/* Byte-range locks, shared or exclusive. By default they belong to the lock
+ * handle (Linux open-file-description locks): two handles, or two threads
+ * with their own handles, in one process exclude each other, and closing
+ * some other fd of the same file does not drop them. Classic per-process
+ * fcntl locks (a second lock of the same process always succeeds, and
+ * closing ANY fd of the file drops them) are available with lipc_flock_
+ * from_fd(fd, 1, ...) for code that needs them. Locks of a process that
+ * dies are released by the kernel. A waiter polls the lock, sleeping at
+ * most 4 ms between tries, so it gets a released lock within a few
+ * milliseconds. */
+
+#define LIPC_KIND_FLOCK 8
+
+/* Opens path for locking. flags: LIPC_FILE_READ and/or LIPC_FILE_WRITE
+ * (neither: both), LIPC_FILE_CREATE (with mode, 0: 0644). Exclusive locks
+ * need write access, shared locks read access. OUT *h: the lock handle;
+ * closing it closes the file and releases its locks.
+ * Errors: LIPC_EINVAL, LIPC_ENOENT, LIPC_EPERM, LIPC_EFORKED. */
+int lipc_flock_open(const char *path, int flags, uint32_t mode, lipc_handle_t *h);
+
+/* A lock handle for a file the caller has open as fd. classic 0: lipc opens
+ * the file again (through /proc/self/fd, same access mode), so the handle's
+ * locks are its own and the caller's fd stays untouched. classic 1: the
+ * process's fcntl locks on fd itself; fd stays the caller's and must stay
+ * open while the handle is used, and closing the handle does not release
+ * the process's locks (lipc_flock_unlock does; so does closing any fd of
+ * the file). Classic and handle-owned locks conflict with each other even
+ * within one process. OUT *h.
+ * Errors: LIPC_EINVAL (fd < 0), OS errors (EBADF: fd not open), LIPC_EFORKED. */
+int lipc_flock_from_fd(int fd, int classic, lipc_handle_t *h);
+
+/* Locks [offset, offset+length) (length 0: to the end of the file, however
+ * far it grows), exclusive or shared, waiting up to timeout_ms. Locking a
+ * range this handle already holds changes its mode. Blocks in C.
+ * Errors: LIPC_EAGAIN (timeout 0 and held elsewhere), LIPC_ETIMEDOUT,
+ * LIPC_EINTR, LIPC_EINVAL (negative offset or length; the file is not open
+ * for this kind of lock), LIPC_EBADHANDLE, LIPC_EFORKED. */
+int lipc_flock_lock(lipc_handle_t h, int64_t offset, int64_t length, int exclusive, int64_t timeout_ms);
+
+/* Unlocks [offset, offset+length) (length 0: to the end). Unlocking a range
+ * that is not locked is not an error. Errors: LIPC_EINVAL,
+ * LIPC_EBADHANDLE, LIPC_EFORKED. */
+int lipc_flock_unlock(lipc_handle_t h, int64_t offset, int64_t length);
+
+/* ------------------------------------------------------------------------ */
 /* Processes                                                                */
 /* ------------------------------------------------------------------------ */
 /* A child is described by a spawn-attributes handle (setters run in C and

@@ -32,8 +32,8 @@ run() { # name command...
 
 c_tests() {
   local ok=0 flags="-Wall -Wextra -Werror -O2 -Iinclude -Itests/c"
-  for t in test_basics test_fork test_proc test_sync; do
-    $CC $flags -o build/$t tests/c/$t.c -Lbuild -llipc -lpthread -Wl,-rpath,"$ROOT/build" || return 1
+  for t in test_basics test_fork test_proc test_sync test_mem; do
+    $CC $flags -o build/$t tests/c/$t.c -Lbuild -llipc -lpthread -lrt -Wl,-rpath,"$ROOT/build" || return 1
     echo "--- $t"; build/$t || ok=1
   done
   $CC $flags -o build/test_host tests/c/test_host.c -ldl || return 1

@@ -34,7 +34,9 @@ const DefaultMode = 0o600
 type Spec struct {
 	Op     string                 // for messages: "sem_open"
 	Prefix string                 // file name prefix: "sem." for glibc's semaphores
-	Size   int                    // bytes to map; a file smaller than this is refused
+	Size   int                    // bytes to create and map; an existing file smaller than this is refused
+	Whole  bool                   // map an existing object whole, whatever its size (shared memory)
+	KeepFd bool                   // keep the fd open in Object.Fd (to grow the object later)
 	Init   func(mem []byte) error // fills a new object before it gets its name
 	Kind   string                 // for messages: "semaphore"
 }
@@ -44,6 +46,7 @@ type Object struct {
 	Name          string // without '/'
 	Path          string
 	Mem           []byte
+	Fd            int // -1 unless Spec.KeepFd
 	Created       bool
 	unlinkOnClose bool
 	dev, ino      uint64
@@ -67,7 +70,7 @@ func Open(spec Spec, name string, flags int, mode uint32) (*Object, error) {
 	if mode&^0o777 != 0 {
 		return nil, lerr.Invalidf(spec.Op, name, "mode %#o has bits outside 0777", mode)
 	}
-	o := &Object{Name: n, Path: Dir + spec.Prefix + n, unlinkOnClose: flags&UnlinkOnClose != 0}
+	o := &Object{Name: n, Path: Dir + spec.Prefix + n, Fd: -1, unlinkOnClose: flags&UnlinkOnClose != 0}
 	for attempt := 0; ; attempt++ {
 		if flags&Excl == 0 {
 			fd, err := unix.Open(o.Path, unix.O_RDWR|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
@@ -143,22 +146,40 @@ func (o *Object) create(spec Spec, mode uint32) error {
 	if unix.Fstat(fd, &st) == nil {
 		o.dev, o.ino = st.Dev, st.Ino
 	}
-	unix.Close(fd)
+	o.keepOrClose(spec, fd)
 	o.Mem = mem
 	return nil
 }
 
-// mapFd maps an existing object and closes fd.
-func (o *Object) mapFd(spec Spec, fd int) error {
-	defer unix.Close(fd)
+func (o *Object) keepOrClose(spec Spec, fd int) {
+	if spec.KeepFd {
+		o.Fd = fd
+	} else {
+		unix.Close(fd)
+	}
+}
+
+// mapFd maps an existing object; fd is closed unless Spec.KeepFd.
+func (o *Object) mapFd(spec Spec, fd int) (err error) {
+	defer func() {
+		if err != nil {
+			unix.Close(fd)
+		} else {
+			o.keepOrClose(spec, fd)
+		}
+	}()
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		return lerr.Wrap(spec.Op, o.Name, err)
 	}
-	if st.Size < int64(spec.Size) || st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return lerr.Invalidf(spec.Op, o.Name, "%s is not a %s", o.Path, spec.Kind)
+	size := spec.Size
+	if spec.Whole {
+		size = int(st.Size)
 	}
-	mem, err := unix.Mmap(fd, 0, spec.Size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Size < int64(spec.Size) || size == 0 {
+		return lerr.Invalidf(spec.Op, o.Name, "%s is not a %s (or is empty)", o.Path, spec.Kind)
+	}
+	mem, err := unix.Mmap(fd, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
 	if err != nil {
 		return lerr.Wrap(spec.Op, o.Name, err)
 	}
@@ -174,6 +195,10 @@ func (o *Object) Close(op string) error {
 	}
 	err := unix.Munmap(o.Mem)
 	o.Mem = nil
+	if o.Fd >= 0 {
+		unix.Close(o.Fd)
+		o.Fd = -1
+	}
 	if o.Created && o.unlinkOnClose {
 		var st unix.Stat_t
 		if unix.Stat(o.Path, &st) == nil && st.Dev == o.dev && st.Ino == o.ino {

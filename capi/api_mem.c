@@ -1,0 +1,188 @@
+/* api_mem.c - shared memory, mapped files and file locks. Opening, growing,
+ * flushing and advising are Go's work; the address and size are read in C,
+ * and locks are taken and released in C on the caller's thread (waits
+ * sleep in C with deadlines and return LIPC_EINTR). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <unistd.h>
+
+#include "../core/flock/flock_linux.h"
+#include "internal.h"
+
+int lipc_page_size(int64_t *size) {
+  if (!size) return lipc__fail(LIPC_EINVAL, EINVAL, "page_size: size must not be NULL");
+  *size = sysconf(_SC_PAGESIZE);
+  return LIPC_OK;
+}
+
+static int view_of(lipc_handle_t h, int kind, const char *what, void **addr, int64_t *size) {
+  LIPC_CHECK_FORK(what);
+  if (!addr && !size) return lipc__fail(LIPC_EINVAL, EINVAL, "%s: addr and size are both NULL", what);
+  lipc_slot *s;
+  int rc = lipc__handle_acquire(h, kind, &s);
+  if (rc != LIPC_OK) return rc;
+  struct lipc_view *v = lipc__slot_obj(s);
+  if (addr) *addr = atomic_load(&v->addr);
+  if (size) *size = atomic_load(&v->size);
+  lipc__handle_release(s);
+  return LIPC_OK;
+}
+
+/* Runs a Go operation on an open handle's Go object. */
+static int go_on_handle(lipc_handle_t h, int kind, lipc_req *r) {
+  lipc_slot *s;
+  int rc = lipc__handle_acquire(h, kind, &s);
+  if (rc != LIPC_OK) return rc;
+  r->i[0] = (int64_t)lipc__slot_goref(s);
+  r->i[1] = (int64_t)(uintptr_t)lipc__slot_obj(s);
+  rc = lipc__call(r);
+  lipc__handle_release(s);
+  return rc;
+}
+
+int lipc_shm_open(const char *name, int flags, uint32_t mode, int64_t size, lipc_handle_t *h) {
+  LIPC_CHECK_FORK("shm_open");
+  if (!name || !h) return lipc__fail(LIPC_EINVAL, EINVAL, "shm_open: name and h must not be NULL");
+  lipc_req r = {.op = LIPC_OP_SHM_OPEN};
+  r.s[0] = name;
+  r.i[0] = flags;
+  r.i[1] = mode;
+  r.i[2] = size;
+  int rc = lipc__call(&r);
+  if (rc == LIPC_OK) *h = r.o[0];
+  return rc;
+}
+
+int lipc_shm_addr(lipc_handle_t h, void **addr, int64_t *size) {
+  return view_of(h, LIPC_KIND_SHM, "shm_addr", addr, size);
+}
+
+int lipc_shm_grow(lipc_handle_t h, int64_t size) {
+  LIPC_CHECK_FORK("shm_grow");
+  if (size <= 0) return lipc__fail(LIPC_EINVAL, EINVAL, "shm_grow: size %lld must be above 0", (long long)size);
+  lipc_req r = {.op = LIPC_OP_SHM_RESIZE};
+  r.i[2] = size;
+  return go_on_handle(h, LIPC_KIND_SHM, &r);
+}
+
+int lipc_shm_refresh(lipc_handle_t h, int64_t *size) {
+  LIPC_CHECK_FORK("shm_refresh");
+  lipc_req r = {.op = LIPC_OP_SHM_RESIZE};
+  int rc = go_on_handle(h, LIPC_KIND_SHM, &r);
+  if (rc == LIPC_OK && size) *size = r.o[0];
+  return rc;
+}
+
+int lipc_shm_unlink(const char *name) {
+  LIPC_CHECK_FORK("shm_unlink");
+  if (!name) return lipc__fail(LIPC_EINVAL, EINVAL, "shm_unlink: name must not be NULL");
+  lipc_req r = {.op = LIPC_OP_SHM_UNLINK};
+  r.s[0] = name;
+  return lipc__call(&r);
+}
+
+int lipc_mmap_open(const char *path, int access, int flags, uint32_t mode, int64_t offset, int64_t length,
+                   lipc_handle_t *h) {
+  LIPC_CHECK_FORK("mmap_open");
+  if (!path || !h) return lipc__fail(LIPC_EINVAL, EINVAL, "mmap_open: path and h must not be NULL");
+  lipc_req r = {.op = LIPC_OP_MMAP_OPEN};
+  r.s[0] = path;
+  r.i[0] = access;
+  r.i[1] = flags;
+  r.i[2] = mode;
+  r.i[3] = offset;
+  r.i[4] = length;
+  int rc = lipc__call(&r);
+  if (rc == LIPC_OK) *h = r.o[0];
+  return rc;
+}
+
+int lipc_mmap_addr(lipc_handle_t h, void **addr, int64_t *size) {
+  return view_of(h, LIPC_KIND_MMAP, "mmap_addr", addr, size);
+}
+
+static int mmap_sync(lipc_handle_t h, int64_t offset, int64_t length, int what, int advice) {
+  LIPC_CHECK_FORK(what == 2 ? "mmap_advise" : "mmap_flush");
+  lipc_req r = {.op = LIPC_OP_MMAP_SYNC};
+  r.i[2] = offset;
+  r.i[3] = length;
+  r.i[4] = what;
+  r.i[5] = advice;
+  return go_on_handle(h, LIPC_KIND_MMAP, &r);
+}
+
+int lipc_mmap_flush(lipc_handle_t h, int64_t offset, int64_t length, int async) {
+  return mmap_sync(h, offset, length, async ? 1 : 0, 0);
+}
+
+int lipc_mmap_advise(lipc_handle_t h, int64_t offset, int64_t length, int advice) {
+  return mmap_sync(h, offset, length, 2, advice);
+}
+
+static int flock_open(const char *path, int flags, uint32_t mode, int fd, int classic, lipc_handle_t *h,
+                      const char *what) {
+  LIPC_CHECK_FORK(what);
+  if (!h) return lipc__fail(LIPC_EINVAL, EINVAL, "%s: h must not be NULL", what);
+  lipc_req r = {.op = LIPC_OP_FLOCK_OPEN};
+  r.s[0] = path;
+  r.i[0] = flags;
+  r.i[1] = mode;
+  r.i[2] = fd;
+  r.i[3] = classic != 0;
+  int rc = lipc__call(&r);
+  if (rc == LIPC_OK) *h = r.o[0];
+  return rc;
+}
+
+int lipc_flock_open(const char *path, int flags, uint32_t mode, lipc_handle_t *h) {
+  if (!path) return lipc__fail(LIPC_EINVAL, EINVAL, "flock_open: path must not be NULL");
+  return flock_open(path, flags, mode, -1, 0, h, "flock_open");
+}
+
+int lipc_flock_from_fd(int fd, int classic, lipc_handle_t *h) {
+  if (fd < 0) return lipc__fail(LIPC_EINVAL, EINVAL, "flock_from_fd: bad fd %d", fd);
+  return flock_open(NULL, 0, 0, fd, classic, h, "flock_from_fd");
+}
+
+int lipc_flock_lock(lipc_handle_t h, int64_t offset, int64_t length, int exclusive, int64_t timeout_ms) {
+  LIPC_CHECK_FORK("flock_lock");
+  if (offset < 0 || length < 0)
+    return lipc__fail(LIPC_EINVAL, EINVAL, "flock_lock: negative offset %lld or length %lld", (long long)offset,
+                      (long long)length);
+  lipc_slot *s;
+  int rc = lipc__handle_acquire(h, LIPC_KIND_FLOCK, &s);
+  if (rc != LIPC_OK) return rc;
+  struct lipc_flock_c *l = lipc__slot_obj(s);
+  struct timespec dl = lipc__deadline(timeout_ms);
+  int e = lipc__flock_lock(l->fd, l->classic, exclusive, offset, length, timeout_ms < 0 ? NULL : &dl,
+                           timeout_ms == 0);
+  switch (e) {
+    case 0: rc = LIPC_OK; break;
+    case EAGAIN: rc = lipc__fail(LIPC_EAGAIN, e, "flock_lock: locked elsewhere (try)"); break;
+    case ETIMEDOUT:
+      rc = lipc__fail(LIPC_ETIMEDOUT, e, "flock_lock: timed out after %lld ms", (long long)timeout_ms);
+      break;
+    case EINTR: rc = lipc__fail(LIPC_EINTR, e, "flock_lock: interrupted by a signal"); break;
+    case EBADF:
+      rc = lipc__fail(LIPC_EINVAL, e, "flock_lock: the file is not open for this lock (exclusive needs "
+                      "write access, shared needs read)");
+      break;
+    default: rc = lipc__fail(lipc__code_from_errno(e), e, "flock_lock: fcntl failed"); break;
+  }
+  lipc__handle_release(s);
+  return rc;
+}
+
+int lipc_flock_unlock(lipc_handle_t h, int64_t offset, int64_t length) {
+  LIPC_CHECK_FORK("flock_unlock");
+  if (offset < 0 || length < 0)
+    return lipc__fail(LIPC_EINVAL, EINVAL, "flock_unlock: negative offset or length");
+  lipc_slot *s;
+  int rc = lipc__handle_acquire(h, LIPC_KIND_FLOCK, &s);
+  if (rc != LIPC_OK) return rc;
+  struct lipc_flock_c *l = lipc__slot_obj(s);
+  int e = lipc__flock_unlock(l->fd, l->classic, offset, length);
+  if (e != 0) rc = lipc__fail(lipc__code_from_errno(e), e, "flock_unlock: fcntl failed");
+  lipc__handle_release(s);
+  return rc;
+}
