@@ -153,8 +153,9 @@ int lipc_flock_lock(lipc_handle_t h, int64_t offset, int64_t length, int exclusi
   int rc = lipc__handle_acquire(h, LIPC_KIND_FLOCK, &s);
   if (rc != LIPC_OK) return rc;
   struct lipc_flock_c *l = lipc__slot_obj(s);
-  struct timespec dl = lipc__deadline(timeout_ms);
-  int e = lipc__flock_lock(l->fd, l->classic, exclusive, offset, length, timeout_ms < 0 ? NULL : &dl,
+  struct timespec dl;
+  if (timeout_ms > 0) dl = lipc__deadline(timeout_ms); /* no clock reading otherwise */
+  int e = lipc__flock_lock(l->fd, l->classic, exclusive, offset, length, timeout_ms > 0 ? &dl : NULL,
                            timeout_ms == 0);
   switch (e) {
     case 0: rc = LIPC_OK; break;

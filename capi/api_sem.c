@@ -47,8 +47,10 @@ int lipc_sem_wait(lipc_handle_t h, int64_t timeout_ms) {
   if (rc != LIPC_OK) return rc;
   sem_t *sem = lipc__slot_obj(s);
   int r;
-  if (timeout_ms == 0) {
-    r = sem_trywait(sem);
+  /* Try first: an available semaphore costs no clock reading. */
+  r = sem_trywait(sem);
+  if (r == 0 || timeout_ms == 0) {
+    /* done, or EAGAIN for a try */
   } else {
     /* Even "forever" passes a deadline: without one the kernel restarts
      * the wait after a handler installed with SA_RESTART (signal() does

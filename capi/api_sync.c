@@ -34,7 +34,7 @@ static int unlink_named(int op, const char *what, const char *name) {
 /* A deadline for the core routines: NULL for "forever" (they still wake for
  * signals). */
 static const struct timespec *deadline_of(int64_t timeout_ms, struct timespec *buf) {
-  if (timeout_ms < 0) return NULL;
+  if (timeout_ms <= 0) return NULL; /* 0 is a try: the routines do not wait */
   *buf = lipc__deadline(timeout_ms);
   return buf;
 }

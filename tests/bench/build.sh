@@ -16,7 +16,10 @@ $CC -O2 -Wall -Wextra -Werror -I include -o "$OUT/bench_calls" tests/bench/bench
   -Wl,-rpath,"$ROOT/build" -Wl,-rpath,"$ROOT/$OUT"
 $CC -O2 -Wall -Wextra -Werror -I include -o "$OUT/bench_proc" tests/bench/bench_proc.c \
   -L build -llipc -Wl,-rpath,"$ROOT/build"
+$CC -O2 -Wall -Wextra -Werror -I include -o "$OUT/bench_sync_mem" tests/bench/bench_sync_mem.c \
+  -L build -llipc -lpthread -lrt -Wl,-rpath,"$ROOT/build"
 if [ "${1:-}" = run ]; then
   "$OUT/bench_calls"
   "$OUT/bench_proc"
+  "$OUT/bench_sync_mem"
 fi
