@@ -3,6 +3,8 @@
  * error code, as a library must not kill its host. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <time.h>
@@ -42,11 +44,26 @@ static int wait_ready(int fd, short ev, struct timespec dl, int64_t timeout_ms, 
   return lipc__fail(lipc__code_from_errno(errno), errno, "%s: poll fd %d", what, fd);
 }
 
+/* 1 if fd is in blocking mode (a read or write on it could overrun a
+ * deadline), 0 if not, -1 with errno if it is not open. */
+static int is_blocking(int fd) {
+  int fl = fcntl(fd, F_GETFL);
+  return fl < 0 ? -1 : !(fl & O_NONBLOCK);
+}
+
 int lipc_fd_read(int fd, void *buf, size_t size, int64_t timeout_ms, size_t *nread) {
   if (!buf && size > 0) return lipc__fail(LIPC_EINVAL, EINVAL, "fd_read: buf must not be NULL");
   struct timespec dl = lipc__deadline(timeout_ms);
+  int blocking = timeout_ms < 0 ? 0 : is_blocking(fd);
+  if (blocking < 0) return lipc__fail(lipc__code_from_errno(errno), errno, "fd_read: fd %d", fd);
   for (;;) {
-    /* Try first: on a busy pipe the data is there and poll is wasted. */
+    /* A blocking fd with a deadline: wait for data first, then the read
+     * returns what is there without blocking. Otherwise try first: on a busy
+     * pipe the data is there and poll is wasted. */
+    if (blocking) {
+      int rc = wait_ready(fd, POLLIN, dl, timeout_ms, "fd_read");
+      if (rc != LIPC_OK) return rc;
+    }
     ssize_t r = read(fd, buf, size);
     if (r >= 0) {
       if (nread) *nread = (size_t)r;
@@ -63,14 +80,19 @@ int lipc_fd_read(int fd, void *buf, size_t size, int64_t timeout_ms, size_t *nre
 int lipc_fd_write(int fd, const void *buf, size_t size, int64_t timeout_ms, size_t *nwritten) {
   if (!buf && size > 0) return lipc__fail(LIPC_EINVAL, EINVAL, "fd_write: buf must not be NULL");
   struct timespec dl = lipc__deadline(timeout_ms);
+  int blocking = timeout_ms < 0 ? 0 : is_blocking(fd);
+  if (blocking < 0) return lipc__fail(lipc__code_from_errno(errno), errno, "fd_write: fd %d", fd);
   size_t done = 0;
   int rc = LIPC_OK;
   while (done < size) {
-    /* Wait for room first: on a blocking fd a write larger than the room
-     * would block past the deadline. */
+    /* Wait for room first. On a blocking fd with a deadline, write no more
+     * than POLLOUT promises room for (PIPE_BUF): a larger write would block
+     * past the deadline. */
     rc = wait_ready(fd, POLLOUT, dl, timeout_ms, "fd_write");
     if (rc != LIPC_OK) break;
-    ssize_t w = lipc__write_nosigpipe(fd, (const char *)buf + done, size - done);
+    size_t n = size - done;
+    if (blocking && n > PIPE_BUF) n = PIPE_BUF;
+    ssize_t w = lipc__write_nosigpipe(fd, (const char *)buf + done, n);
     if (w >= 0) {
       done += (size_t)w;
     } else if (errno == EPIPE) {

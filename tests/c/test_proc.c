@@ -502,6 +502,18 @@ static void test_io_and_figures(void) {
   CHECK(lipc_fd_write(in, "x", 1, 1000, &n) == LIPC_ECLOSED, "EPIPE");
   lipc_fd_close(in);
   CHECK(lipc_fd_read(-1, buf, 1, 0, &n) == LIPC_EOS_BASE - EBADF, "bad fd");
+  /* blocking fds (a pipe made by the caller) keep their deadlines too */
+  int bp[2];
+  if (pipe(bp) != 0) perror("pipe");
+  t0 = now_ms();
+  CHECK(lipc_fd_read(bp[0], buf, sizeof buf, 100, &n) == LIPC_ETIMEDOUT && now_ms() - t0 < 1000, "blocking read");
+  char *big = calloc(1, 1 << 20);
+  t0 = now_ms();
+  CHECK(lipc_fd_write(bp[1], big, 1 << 20, 100, &n) == LIPC_ETIMEDOUT && n >= 4096 && n < (1 << 20) &&
+            now_ms() - t0 < 1000, "blocking write: %zu bytes", n);
+  free(big);
+  close(bp[0]);
+  close(bp[1]);
   lipc_close(p);
   lipc_close(a);
   CHECK(lipc_proc_kill(p, SIGTERM, 0) == LIPC_EBADHANDLE, "closed proc");

@@ -1,0 +1,105 @@
+-- lipc: portable inter-process communication for LuaJIT, over liblipc.
+-- Error policy: a call that fails returns nil, message, code, errno (code is
+-- the negative LIPC_* code, see lipc.errors), except that a semaphore wait
+-- that merely timed out returns false, message, code, and misuse (a wrong
+-- argument type, a closed object) raises an error.
+--
+--   lipc.version()              -> "0.1.0"
+--   lipc.strerror(code)         -> static text of a code
+--   lipc.error_name(code)       -> "LIPC_EINVAL", "LIPC_EOS", "LIPC_UNKNOWN"
+--   lipc.os_errno(code)         -> the errno an OS-family code carries, or nil
+--   lipc.errors                 -> code names only: lipc.errors.EINVAL == -1,
+--                                  ..., EOS_BASE == -1000 (see lipc/errors.lua)
+--   lipc.wait_fds(entries [, timeout]) -> ready entries   (lipc/wait.lua)
+--   lipc.sem.open(name [, opts]) -> semaphore object      (lipc/sem.lua)
+--   lipc.sem.unlink(name)
+--   lipc.proc.spawn(cmd [, opts]) -> process object       (lipc/proc.lua)
+--   lipc.proc.run / prepare / wait_any / pipe / signals   (lipc/proc.lua)
+--   lipc.pipe.new() -> r, w; lipc.pipe.wrap(fd, mode)     (lipc/pipe.lua)
+--   lipc.env.get/set/unset/list, lipc.env(...)            (lipc/env.lua)
+--   lipc.quote.sh/win/cmd/arg/join                        (lipc/quote.lua)
+--   lipc.close(handle)          -> true            close any raw handle number
+--   lipc.handle_kind(handle)    -> kind number     (lipc.KIND_SEM, KIND_PROC, KIND_SPAWNATTR)
+--   lipc.set_call_mode(mode)    -> true            "direct" | "handoff" | number
+--   lipc.diag(what)             -> number          "call_mode", "live_handles", ...
+--   lipc.C, lipc.library_path   the raw ffi namespace and the file it came from
+--
+-- Timeouts are seconds (fractions allowed): nil or negative waits forever,
+-- 0 tries once. Handles are plain Lua numbers, exact below 2^53.
+local ffi = require "ffi"
+local lib = require "lipc.lib"
+local errors = require "lipc.errors"
+local wait = require "lipc.wait"
+
+local C = lib.C
+local lipc_close, lipc_handle_kind = C.lipc_close, C.lipc_handle_kind
+local lipc_set_call_mode, lipc_diag = C.lipc_set_call_mode, C.lipc_diag
+local fail, argerror = errors.fail, errors.argerror
+local type = type
+
+local lipc = {
+  errors = errors.codes,
+  sem = require "lipc.sem",
+  proc = require "lipc.proc",
+  pipe = require "lipc.pipe",
+  env = require "lipc.env",
+  quote = require "lipc.quote",
+  wait_fds = wait.wait_fds,
+  strerror = errors.strerror,
+  error_name = errors.name,
+  os_errno = errors.os_errno,
+  C = C,
+  library_path = lib.path,
+  KIND_SEM = 1, KIND_PROC = 2, KIND_SPAWNATTR = 3,
+  WAIT_READ = wait.WAIT_READ, WAIT_WRITE = wait.WAIT_WRITE,
+  WAIT_HUP = wait.WAIT_HUP, WAIT_ERR = wait.WAIT_ERR,
+  CALL_DIRECT = 1, CALL_HANDOFF = 2,
+}
+
+local version = ffi.string(C.lipc_version()) -- static in C; read once
+function lipc.version() return version end
+
+local kbuf = ffi.new("int[1]")
+local dbuf = ffi.new("int64_t[1]")
+
+local function check_handle(h, fname)
+  if type(h) ~= "number" then argerror(1, fname, "handle (number)", type(h), 2) end
+  return h
+end
+
+function lipc.close(h)
+  local rc = lipc_close(check_handle(h, "close"))
+  if rc < 0 then return fail(rc) end
+  return true
+end
+
+function lipc.handle_kind(h)
+  local rc = lipc_handle_kind(check_handle(h, "handle_kind"), kbuf)
+  if rc < 0 then return fail(rc) end
+  return kbuf[0]
+end
+
+local call_modes = { direct = 1, handoff = 2 }
+
+function lipc.set_call_mode(mode)
+  local m = call_modes[mode] or mode
+  if type(m) ~= "number" then argerror(1, "set_call_mode", "'direct', 'handoff' or number", tostring(mode)) end
+  local rc = lipc_set_call_mode(m)
+  if rc < 0 then return fail(rc) end
+  return true
+end
+
+local diag_names = {
+  call_mode = 1, host_nofile = 2, threads_wrapped = 3, stack_lookups = 4,
+  fp_selftest = 5, go_thread = 6, live_handles = 7,
+}
+
+function lipc.diag(what)
+  local w = diag_names[what] or what
+  if type(w) ~= "number" then argerror(1, "diag", "figure name or number", tostring(what)) end
+  local rc = lipc_diag(w, dbuf)
+  if rc < 0 then return fail(rc) end
+  return tonumber(dbuf[0])
+end
+
+return lipc

@@ -1,0 +1,236 @@
+-- Shared by the test files: assertions, libc through ffi, unique semaphore
+-- names (pid + counter, unlinked after each test), a temp dir, run-time
+-- compiled C helpers and child LuaJIT processes.
+local ffi = require "ffi"
+
+-- Each declaration on its own: a clash with a declaration made elsewhere in
+-- the process must not stop the others.
+for decl in ([[
+int pipe(int fds[2]);
+long write(int fd, const void *buf, size_t n);
+long read(int fd, void *buf, size_t n);
+int close(int fd);
+int getpid(void);
+unsigned geteuid(void);
+char *getcwd(char *buf, size_t size);
+struct timespec { long tv_sec; long tv_nsec; };
+int clock_gettime(int clk, struct timespec *tp);
+void *sem_open(const char *name, int oflag, ...);
+int sem_post(void *sem);
+int sem_getvalue(void *sem, int *sval);
+int sem_close(void *sem);
+int setenv(const char *name, const char *value, int overwrite);
+int unsetenv(const char *name);
+int waitpid(int pid, int *status, int options);
+int fcntl(int fd, int cmd, ...);
+int kill(int pid, int sig);
+]]):gmatch("[^\n]+") do pcall(ffi.cdef, decl) end
+
+local C = ffi.C
+local h = {}
+
+---- paths ----
+local function abs(p)
+  if p:sub(1, 1) == "/" then return p end
+  local buf = ffi.new("char[4096]")
+  return ffi.string(C.getcwd(buf, 4096)) .. "/" .. p
+end
+h.abs = abs
+h.tests_dir = abs(debug.getinfo(1, "S").source:sub(2):match("^(.*)/[^/]*$") or ".")
+h.binding_dir = h.tests_dir .. "/.."            -- bindings/luajit
+h.repo_dir = h.tests_dir .. "/../../.."          -- the lipc repository
+h.header = h.repo_dir .. "/include/lipc.h"
+
+-- os.execute returns 0 in LuaJIT's default build, true with 5.2 compat.
+function h.sh(cmd)
+  local r = os.execute(cmd)
+  return r == 0 or r == true
+end
+
+function h.q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+
+function h.read_file(path)
+  local f = assert(io.open(path, "rb"))
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
+---- time ----
+local ts = ffi.new("struct timespec")
+function h.now() -- CLOCK_MONOTONIC, the clock lipc's deadlines use
+  C.clock_gettime(1, ts)
+  return tonumber(ts.tv_sec) + tonumber(ts.tv_nsec) * 1e-9
+end
+
+---- assertions: error(msg, 2) so a failure points at the test's line ----
+local function fmt(v) return type(v) == "string" and ("%q"):format(v) or tostring(v) end
+
+function h.eq(got, want, what)
+  if got ~= want then
+    error(("%s: got %s, want %s"):format(what or "value", fmt(got), fmt(want)), 2)
+  end
+end
+
+function h.ok(cond, what)
+  if not cond then error((what or "assertion") .. " failed", 2) end
+  return cond
+end
+
+-- A failure return: nil (or `first`), a non-empty message and the code.
+function h.fails(code, first, r, msg, c, ...)
+  if r ~= first or type(msg) ~= "string" or msg == "" or c ~= code then
+    error(("expected %s, msg, %s; got %s, %s, %s"):format(fmt(first), fmt(code), fmt(r), fmt(msg), fmt(c)), 2)
+  end
+  return msg, ...
+end
+
+-- f(...) must raise an error whose message contains `pattern` (plain).
+function h.raises(pattern, f, ...)
+  local ok, err = pcall(f, ...)
+  if ok then error("expected an error containing " .. fmt(pattern), 2) end
+  if not tostring(err):find(pattern, 1, true) then
+    error(("error %s does not contain %s"):format(fmt(err), fmt(pattern)), 2)
+  end
+  return err
+end
+
+function h.skip(reason) error({ skip = reason }, 0) end
+
+---- semaphore names, unique per run, unlinked after each test ----
+local pid = C.getpid()
+h.pid = pid
+local counter, made = 0, {}
+function h.sem_name()
+  counter = counter + 1
+  local name = ("lipc-lua-%d-%d"):format(pid, counter)
+  made[#made + 1] = name
+  return name
+end
+
+---- temp dir, removed at the end of the run ----
+local tmp
+function h.tmpdir()
+  if not tmp then
+    tmp = (os.getenv("TMPDIR") or "/tmp") .. "/lipc-lua-test-" .. pid
+    assert(h.sh("rm -rf " .. h.q(tmp) .. " && mkdir -p " .. h.q(tmp)), "mkdir " .. tmp)
+  end
+  return tmp
+end
+
+-- Compiles tests/<name>.c into <tmp>/<name>.so and loads it (once);
+-- skips the test when there is no C compiler.
+local compiled = {}
+local function compile(name)
+  if compiled[name] then return compiled[name] end
+  local so = h.tmpdir() .. "/" .. name .. ".so"
+  local cc = os.getenv("CC") or "cc"
+  local cmd = ("%s -shared -fPIC -O2 -o %s %s -lpthread 2>&1"):format(
+    cc, h.q(so), h.q(h.tests_dir .. "/" .. name .. ".c"))
+  if not h.sh(cmd) then h.skip("cannot compile a C helper with " .. cc) end
+  compiled[name] = ffi.load(so)
+  return compiled[name]
+end
+
+-- tests/sighelper.c: a SIGUSR1 handler, a thread that signals this thread
+-- repeatedly until sh_stop(), and one that writes to a fd later.
+function h.sighelper()
+  pcall(ffi.cdef, [[
+int sh_install(void);
+int sh_restore(void);
+int sh_hits(void);
+int sh_signal_me_every(int ms, int max);
+int sh_stop(void);
+int sh_write_after(int fd, int ms);
+]])
+  return compile("sighelper")
+end
+
+---- child LuaJIT processes ----
+-- A shell command running `luajit -e code` with this binding on LUA_PATH and
+-- the same library as this process.
+function h.luajit_cmd(code, env)
+  local lipc = require "lipc"
+  local b = h.binding_dir
+  local vars = {
+    "LUA_PATH=" .. h.q(b .. "/?.lua;" .. b .. "/?/init.lua;;"),
+    "LIPC_LIBRARY=" .. h.q(abs(lipc.library_path)),
+  }
+  for k, v in pairs(env or {}) do vars[#vars + 1] = k .. "=" .. h.q(v) end
+  local exe = os.getenv("LUAJIT") or "luajit"
+  return "env " .. table.concat(vars, " ") .. " " .. exe .. " -e " .. h.q(code)
+end
+
+---- pipes ----
+function h.pipe()
+  local fds = ffi.new("int[2]")
+  assert(C.pipe(fds) == 0, "pipe")
+  return fds[0], fds[1]
+end
+function h.close_fd(fd) C.close(fd) end
+function h.write_fd(fd, s) return tonumber(C.write(fd, s, #s)) end
+
+---- processes and fds (Linux /proc) ----
+-- The state letter of a process ("R", "S", "Z", ...), or nil if it is gone.
+function h.proc_state(pid)
+  local f = io.open("/proc/" .. pid .. "/stat", "r")
+  if not f then return nil end
+  local s = f:read("*a") or ""
+  f:close()
+  return s:match("%)%s+(%a)")
+end
+
+-- Waits up to `timeout` seconds for pid to be gone or a zombie; returns
+-- true and the time it took, or false.
+function h.wait_dead(pid, timeout)
+  local t0 = h.now()
+  repeat
+    local st = h.proc_state(pid)
+    if st == nil or st == "Z" or st == "X" then return true, h.now() - t0 end
+    require("lipc").wait_fds({}, 0.02)
+  until h.now() - t0 > timeout
+  return false, h.now() - t0
+end
+
+-- The open fds of this process, as a sorted list of numbers. (The listing
+-- is done by a child reading /proc/<our pid>/fd, so our own count is not
+-- disturbed by a directory handle; io.popen's pipe is open during it, the
+-- same way every time.)
+function h.fds()
+  local p = assert(io.popen("ls /proc/" .. pid .. "/fd"))
+  local t = {}
+  for l in p:lines() do t[#t + 1] = tonumber(l) end
+  p:close()
+  table.sort(t)
+  return t
+end
+
+-- Children of this process in state Z.
+function h.zombies()
+  local p = assert(io.popen("cat /proc/[0-9]*/stat 2>/dev/null"))
+  local n = 0
+  for l in p:lines() do
+    local st, ppid = l:match("%)%s+(%a)%s+(%d+)")
+    if st == "Z" and tonumber(ppid) == pid then n = n + 1 end
+  end
+  p:close()
+  return n
+end
+
+-- Whether fd is open in this process.
+function h.fd_open(fd) return C.fcntl(fd, 1) >= 0 end -- F_GETFD
+
+-- Called by the runner after each test and at the end.
+function h.cleanup()
+  local lipc = package.loaded.lipc
+  for i = #made, 1, -1 do
+    if lipc then lipc.sem.unlink(made[i]) end
+    made[i] = nil
+  end
+end
+function h.finish()
+  h.cleanup()
+  if tmp then os.execute("rm -rf " .. h.q(tmp)) end
+end
+
+return h

@@ -1,0 +1,144 @@
+-- Version, error table, declarations, call modes and diagnostics, checked
+-- against include/lipc.h where the header says what they must be.
+local lipc = require "lipc"
+local h = require "helpers"
+local E = lipc.errors
+
+local header = h.read_file(h.header)
+
+-- #define LIPC_<name> <integer> lines of the header.
+local function defines()
+  local t = {}
+  for name, v in header:gmatch("#define%s+LIPC_([%w_]+)%s+(%-?%d+)") do t[name] = tonumber(v) end
+  return t
+end
+
+-- The header's prototypes, comments removed and whitespace collapsed, by name.
+local function prototypes()
+  local body = header:gsub("/%*.-%*/", " "):gsub("#[^\n]*", " ")
+  local t = {}
+  for decl in body:gmatch("[^;{}]+;") do
+    decl = decl:gsub("%s+", " "):gsub("^ ", ""):gsub("%( ", "(")
+    local name = decl:match("(lipc_[%w_]+)%(")
+    if name then t[name] = decl end
+  end
+  return t
+end
+
+local T = {}
+
+function T.version_matches_header()
+  local d = defines()
+  local want = ("%d.%d.%d"):format(d.VERSION_MAJOR, d.VERSION_MINOR, d.VERSION_PATCH)
+  h.eq(lipc.version(), want, "lipc.version()")
+  h.eq(want, header:match('#define LIPC_VERSION_STRING "([^"]+)"'), "LIPC_VERSION_STRING")
+end
+
+function T.error_codes_match_header()
+  local d, n = defines(), 0
+  for name, v in pairs(d) do
+    if (name:match("^E") and v < 0) or name == "OK" then
+      h.eq(E[name], v, "lipc.errors." .. name)
+      n = n + 1
+    end
+  end
+  h.ok(n >= 18, "found the codes in the header")
+  for name, v in pairs(E) do
+    h.eq(type(v), "number", "lipc.errors holds codes only: " .. name)
+    h.eq(d[name], v, "header value of LIPC_" .. name)
+  end
+end
+
+function T.strerror_and_error_name()
+  for name, code in pairs(E) do
+    if type(code) == "number" and code ~= E.EOS_BASE then
+      h.eq(lipc.error_name(code), "LIPC_" .. name, "error_name(" .. code .. ")")
+      local s = lipc.strerror(code)
+      h.ok(type(s) == "string" and s ~= "" and s ~= "unknown error", "strerror(" .. code .. ")")
+    end
+  end
+  h.eq(lipc.strerror(E.ETIMEDOUT), "timed out", "strerror(ETIMEDOUT)")
+  h.eq(lipc.error_name(-1000 - 2), "LIPC_EOS", "OS family name")
+  h.eq(lipc.strerror(-1000 - 2), "No such file or directory", "OS family text")
+  h.eq(lipc.os_errno(-1000 - 2), 2, "os_errno")
+  h.eq(lipc.os_errno(E.EINVAL), nil, "os_errno of a lipc code")
+  h.eq(lipc.error_name(-999), "LIPC_UNKNOWN", "unknown code")
+  h.eq(lipc.strerror(12345), "unknown error", "unknown text")
+end
+
+function T.cdef_matches_header_prototypes()
+  local want = prototypes()
+  local got, lines = {}, 0
+  for line in require("lipc.cdef"):gmatch("[^\n]+") do
+    lines = lines + 1
+    local name = line:match("(lipc_[%w_]+)%(")
+    if name then
+      h.eq(got[name], nil, "duplicate declaration of " .. name)
+      got[name] = line
+      h.eq(line, want[name], "declaration of " .. name)
+    else
+      h.eq(line, "typedef int64_t lipc_handle_t;", "the one non-prototype line")
+    end
+  end
+  for name in pairs(want) do h.ok(got[name], "cdef.lua declares " .. name) end
+  h.ok(lines >= 17, "cdef has the declarations")
+end
+
+function T.library_path_follows_lookup_order()
+  local env = os.getenv("LIPC_LIBRARY")
+  if env and env ~= "" then
+    h.eq(lipc.library_path, env, "LIPC_LIBRARY wins")
+  else
+    h.ok(lipc.library_path:match("liblipc%.so"), "a liblipc path: " .. lipc.library_path)
+  end
+  h.eq(require("lipc.lib").C, lipc.C, "one namespace")
+end
+
+function T.call_modes_and_diag()
+  local mode = lipc.diag("call_mode")
+  h.eq(mode, os.getenv("LIPC_CALL_MODE") == "handoff" and lipc.CALL_HANDOFF or lipc.CALL_DIRECT,
+       "default call mode for LuaJIT")
+  h.eq(lipc.diag("fp_selftest"), 1, "fp_selftest")
+  h.eq(lipc.set_call_mode("handoff"), true, "set handoff")
+  local ok, err = pcall(function()
+    h.eq(lipc.diag("call_mode"), lipc.CALL_HANDOFF, "mode after set")
+    h.eq(lipc.diag("go_thread"), 1, "handoff: Go work on a lipc thread")
+    local s = assert(lipc.sem.open(h.sem_name(), { create = true, exclusive = true }))
+    h.eq(s:close(), true, "open/close under handoff")
+  end)
+  h.eq(lipc.set_call_mode("direct"), true, "set direct")
+  if not ok then error(err, 0) end
+  h.eq(lipc.diag("go_thread"), 0, "direct: Go work on the caller's thread")
+  h.eq(lipc.diag(7), lipc.diag("live_handles"), "a figure by number")
+  h.ok(lipc.diag("host_nofile") > 0, "host_nofile")
+  h.fails(E.EINVAL, nil, lipc.set_call_mode(99))
+  h.fails(E.EINVAL, nil, lipc.diag(999))
+  h.raises("bad argument #1 to 'set_call_mode'", lipc.set_call_mode, "fast")
+  h.raises("bad argument #1 to 'diag'", lipc.diag, "nonsense")
+end
+
+function T.timeouts_are_seconds_rounded_up_to_ms()
+  local ms = require("lipc.errors").timeout_ms
+  for _, c in ipairs({ { nil, -1 }, { -0.5, -1 }, { math.huge, -1 }, { 0, 0 }, { 1e-9, 1 },
+                       { 0.29, 290 }, { 0.2, 200 }, { 1.0001, 1001 }, { 5, 5000 } }) do
+    h.eq(ms(c[1]), c[2], "timeout_ms(" .. tostring(c[1]) .. ")")
+  end
+end
+
+function T.failure_carries_errno()
+  -- EBADHANDLE is backed by EBADF (9 on Linux); the 4th value is lipc_errno().
+  local r, msg, code, errno = lipc.close(1)
+  h.eq(r, nil, "result")
+  h.eq(code, E.EBADHANDLE, "code")
+  h.eq(errno, 9, "errno")
+  h.ok(msg:find("not an open handle", 1, true), "message: " .. msg)
+end
+
+function T.misuse_raises_at_the_caller()
+  local err = h.raises("bad argument #1 to 'open' (string expected, got number)", lipc.sem.open, 5)
+  local ok, e2 = pcall(function() lipc.sem.open({}) end)
+  h.ok(not ok and e2:find("test_basics.lua:%d+:"), "error points at the caller: " .. tostring(e2))
+  h.ok(err, "raised")
+end
+
+return T
