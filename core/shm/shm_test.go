@@ -41,6 +41,14 @@ func TestCreateOpenShareGrow(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
+	// The size given for an existing object is ignored, larger or not.
+	for _, f := range []int{0, Create} {
+		c, err := Open(n, f, 0, 5000)
+		if err != nil || len(c.Bytes()) != 100 {
+			t.Fatalf("open existing (flags %d) with a larger size: %v", f, err)
+		}
+		c.Close()
+	}
 	copy(a.Bytes(), "hello")
 	if string(b.Bytes()[:5]) != "hello" {
 		t.Fatal("not shared")

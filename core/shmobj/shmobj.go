@@ -172,12 +172,19 @@ func (o *Object) mapFd(spec Spec, fd int) (err error) {
 	if err := unix.Fstat(fd, &st); err != nil {
 		return lerr.Wrap(spec.Op, o.Name, err)
 	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return lerr.Invalidf(spec.Op, o.Name, "%s is not a %s", o.Path, spec.Kind)
+	}
 	size := spec.Size
 	if spec.Whole {
+		// An existing object is mapped as it is; the size asked for is
+		// only that of a new one.
 		size = int(st.Size)
-	}
-	if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Size < int64(spec.Size) || size == 0 {
-		return lerr.Invalidf(spec.Op, o.Name, "%s is not a %s (or is empty)", o.Path, spec.Kind)
+		if size == 0 {
+			return lerr.Invalidf(spec.Op, o.Name, "%s is empty: nothing to map", o.Path)
+		}
+	} else if st.Size < int64(spec.Size) {
+		return lerr.Invalidf(spec.Op, o.Name, "%s is not a %s (too small)", o.Path, spec.Kind)
 	}
 	mem, err := unix.Mmap(fd, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
 	if err != nil {

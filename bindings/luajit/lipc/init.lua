@@ -1,7 +1,8 @@
 -- lipc: portable inter-process communication for LuaJIT, over liblipc.
 -- Error policy: a call that fails returns nil, message, code, errno (code is
--- the negative LIPC_* code, see lipc.errors), except that a semaphore wait
--- that merely timed out returns false, message, code, and misuse (a wrong
+-- the negative LIPC_* code, see lipc.errors), except that a wait that merely
+-- timed out or a try that would block (semaphore, mutex, event, file lock,
+-- process) returns false, message, code, errno, and misuse (a wrong
 -- argument type, a closed object) raises an error.
 --
 --   lipc.version()              -> "0.1.0"
@@ -13,13 +14,24 @@
 --   lipc.wait_fds(entries [, timeout]) -> ready entries   (lipc/wait.lua)
 --   lipc.sem.open(name [, opts]) -> semaphore object      (lipc/sem.lua)
 --   lipc.sem.unlink(name)
+--   lipc.mutex.open(name [, opts]) -> robust mutex        (lipc/mutex.lua)
+--   lipc.event.open(name [, opts]) -> event               (lipc/event.lua)
+--   lipc.shm.open(name [, opts])   -> shared memory       (lipc/shm.lua)
+--   lipc.mmap.open(path [, opts])  -> mapped file         (lipc/mmap.lua)
+--   lipc.flock.open(path [, opts]) / from_file(f [, opts]) -> file lock,
+--     lipc.flock.lock_file / trylock_file / unlock_file  (lipc/flock.lua)
+--   lipc.memfile.new(ptr, size [, opts]) / from_string(s) -> a file-like
+--     view over memory (read/lines/write/seek)            (lipc/memfile.lua)
+--   lipc.page_size()            -> the page size (mmap offsets are multiples)
+--   (mutex.unlink, event.unlink, shm.unlink as sem.unlink)
 --   lipc.proc.spawn(cmd [, opts]) -> process object       (lipc/proc.lua)
 --   lipc.proc.run / prepare / wait_any / pipe / signals   (lipc/proc.lua)
 --   lipc.pipe.new() -> r, w; lipc.pipe.wrap(fd, mode)     (lipc/pipe.lua)
 --   lipc.env.get/set/unset/list, lipc.env(...)            (lipc/env.lua)
 --   lipc.quote.sh/win/cmd/arg/join                        (lipc/quote.lua)
 --   lipc.close(handle)          -> true            close any raw handle number
---   lipc.handle_kind(handle)    -> kind number     (lipc.KIND_SEM, KIND_PROC, KIND_SPAWNATTR)
+--   lipc.handle_kind(handle)    -> kind number     (lipc.KIND_SEM, KIND_PROC, KIND_SPAWNATTR,
+--                                  KIND_MUTEX, KIND_EVENT, KIND_SHM, KIND_MMAP, KIND_FLOCK)
 --   lipc.set_call_mode(mode)    -> true            "direct" | "handoff" | number
 --   lipc.diag(what)             -> number          "call_mode", "live_handles", ...
 --   lipc.C, lipc.library_path   the raw ffi namespace and the file it came from
@@ -40,6 +52,12 @@ local type = type
 local lipc = {
   errors = errors.codes,
   sem = require "lipc.sem",
+  mutex = require "lipc.mutex",
+  event = require "lipc.event",
+  shm = require "lipc.shm",
+  mmap = require "lipc.mmap",
+  flock = require "lipc.flock",
+  memfile = require "lipc.memfile",
   proc = require "lipc.proc",
   pipe = require "lipc.pipe",
   env = require "lipc.env",
@@ -50,7 +68,8 @@ local lipc = {
   os_errno = errors.os_errno,
   C = C,
   library_path = lib.path,
-  KIND_SEM = 1, KIND_PROC = 2, KIND_SPAWNATTR = 3,
+  KIND_SEM = 1, KIND_PROC = 2, KIND_SPAWNATTR = 3, KIND_MUTEX = 4, KIND_EVENT = 5,
+  KIND_SHM = 6, KIND_MMAP = 7, KIND_FLOCK = 8,
   WAIT_READ = wait.WAIT_READ, WAIT_WRITE = wait.WAIT_WRITE,
   WAIT_HUP = wait.WAIT_HUP, WAIT_ERR = wait.WAIT_ERR,
   CALL_DIRECT = 1, CALL_HANDOFF = 2,
@@ -58,6 +77,7 @@ local lipc = {
 
 local version = ffi.string(C.lipc_version()) -- static in C; read once
 function lipc.version() return version end
+lipc.page_size = lipc.mmap.page_size
 
 local kbuf = ffi.new("int[1]")
 local dbuf = ffi.new("int64_t[1]")

@@ -28,6 +28,7 @@ int kill(int pid, int sig);
 
 local C = ffi.C
 local h = {}
+local spawned -- children of h.spawn (below)
 
 ---- paths ----
 local function abs(p)
@@ -97,14 +98,23 @@ end
 
 function h.skip(reason) error({ skip = reason }, 0) end
 
----- semaphore names, unique per run, unlinked after each test ----
+---- names of named objects, unique per run, unlinked after each test ----
 local pid = C.getpid()
 h.pid = pid
 local counter, made = 0, {}
 function h.sem_name()
   counter = counter + 1
   local name = ("lipc-lua-%d-%d"):format(pid, counter)
-  made[#made + 1] = name
+  made[#made + 1] = { "sem", name }
+  return name
+end
+
+-- kind: "sem", "mutex", "event" or "shm" (the lipc module whose unlink
+-- removes it after the test).
+function h.obj_name(kind)
+  counter = counter + 1
+  local name = ("lipc-lua-%d-%s-%d"):format(pid, kind, counter)
+  made[#made + 1] = { kind, name }
   return name
 end
 
@@ -144,6 +154,80 @@ int sh_stop(void);
 int sh_write_after(int fd, int ms);
 ]])
   return compile("sighelper")
+end
+
+-- Compiles tests/<name>.c into the program <tmp>/<name>, against
+-- include/lipc.h and linked with the build tree's liblipc (found at run
+-- time through an rpath); skips the test when that cannot be done.
+local programs = {}
+function h.c_program(name)
+  if programs[name] then return programs[name] end
+  local exe = h.tmpdir() .. "/" .. name
+  local build = h.repo_dir .. "/build"
+  local cmd = ("%s -O2 -o %s %s -I%s -L%s -llipc -Wl,-rpath,%s 2>&1"):format(
+    os.getenv("CC") or "cc", h.q(exe), h.q(h.tests_dir .. "/" .. name .. ".c"),
+    h.q(h.repo_dir .. "/include"), h.q(build), h.q(build))
+  local p = io.popen(cmd)
+  local out = p:read("*a")
+  local ok = p:close()
+  if not (ok == true or ok == 0) or not io.open(exe, "r") then
+    h.skip("cannot compile " .. name .. ".c against liblipc: " .. out)
+  end
+  programs[name] = exe
+  return exe
+end
+
+-- Children started with h.spawn are killed after the test if still running.
+spawned = {}
+
+-- Starts argv (a list) with stdout piped; returns the process and a
+-- function line(timeout) reading its next stdout line (raises on timeout).
+function h.spawn(argv, opts)
+  local lipc = require "lipc"
+  local o = { stdout = true, autokill = true }
+  for k, v in pairs(opts or {}) do o[k] = v end
+  local p = assert(lipc.proc.spawn(argv, o))
+  spawned[#spawned + 1] = p
+  local out = p:stdout()
+  local function line(timeout)
+    local l, msg = out:read("l", timeout or 10)
+    if not l then error(("child %s: no line (%s)"):format(tostring(argv[2] or argv[1]), tostring(msg or "EOF")), 2) end
+    return l
+  end
+  return p, line
+end
+
+-- A role of tests/xhelper.c: h.role("hold-mutex", name) -> p, line
+function h.role(...)
+  return h.spawn({ h.c_program("xhelper"), ... })
+end
+
+-- A LuaJIT child running `code` with this binding and library.
+function h.spawn_luajit(code, opts)
+  local lipc = require "lipc"
+  local b = h.binding_dir
+  local o = { env_add = { LUA_PATH = b .. "/?.lua;" .. b .. "/?/init.lua;;",
+                          LIPC_LIBRARY = abs(lipc.library_path) } }
+  for k, v in pairs(opts or {}) do o[k] = v end
+  return h.spawn({ os.getenv("LUAJIT") or "luajit", "-e", code }, o)
+end
+
+-- python3 with the Python binding importable, or a skip.
+local python_ok
+function h.python_argv(code)
+  local py = os.getenv("PYTHON") or "python3"
+  local pypath = h.repo_dir .. "/bindings/python"
+  if python_ok == nil then
+    python_ok = h.sh(("PYTHONPATH=%s %s -c 'import lipc' >/dev/null 2>&1"):format(h.q(pypath), py))
+  end
+  if not python_ok then h.skip("no python3 that can import the Python binding") end
+  local lipc = require "lipc"
+  return { py, "-c", code }, { env_add = { PYTHONPATH = pypath, LIPC_LIBRARY = abs(lipc.library_path) } }
+end
+
+function h.spawn_python(code)
+  local argv, o = h.python_argv(code)
+  return h.spawn(argv, o)
 end
 
 ---- child LuaJIT processes ----
@@ -192,16 +276,19 @@ function h.wait_dead(pid, timeout)
   return false, h.now() - t0
 end
 
--- The open fds of this process, as a sorted list of numbers. (The listing
--- is done by a child reading /proc/<our pid>/fd, so our own count is not
--- disturbed by a directory handle; io.popen's pipe is open during it, the
--- same way every time.)
+-- The open fds of this process, as a sorted list of numbers. Probed in
+-- place with fcntl(F_GETFD), which opens nothing: a listing of
+-- /proc/self/fd needs a directory handle, and one done by a child through
+-- io.popen races with popen closing its end of the pipe (on a loaded
+-- machine the child could see that end too). Up to the host's soft
+-- RLIMIT_NOFILE (no fd can be above it), at most 65536.
 function h.fds()
-  local p = assert(io.popen("ls /proc/" .. pid .. "/fd"))
+  local lipc = require "lipc"
+  local limit = math.min(lipc.diag("host_nofile") or 65536, 65536)
   local t = {}
-  for l in p:lines() do t[#t + 1] = tonumber(l) end
-  p:close()
-  table.sort(t)
+  for fd = 0, limit - 1 do
+    if C.fcntl(fd, 1) >= 0 then t[#t + 1] = fd end -- F_GETFD
+  end
   return t
 end
 
@@ -224,8 +311,17 @@ function h.fd_open(fd) return C.fcntl(fd, 1) >= 0 end -- F_GETFD
 function h.cleanup()
   local lipc = package.loaded.lipc
   for i = #made, 1, -1 do
-    if lipc then lipc.sem.unlink(made[i]) end
+    if lipc then lipc[made[i][1]].unlink(made[i][2]) end
     made[i] = nil
+  end
+  for i = #spawned, 1, -1 do -- children a failed test left running
+    local p = spawned[i]
+    spawned[i] = nil
+    if p.handle then
+      p:kill("KILL")
+      p:wait(5)
+      p:close()
+    end
   end
 end
 function h.finish()
