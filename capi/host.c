@@ -23,7 +23,7 @@ int lipc__host_is_sbcl;
 atomic_long lipc__threads_wrapped;
 atomic_long lipc__stack_lookups;
 
-static struct sigaction host_sigurg;
+static struct sigaction host_sa[NSIG]; /* the host's handlers before Go started */
 static struct rlimit host_nofile;
 static int host_nofile_known;
 
@@ -32,7 +32,7 @@ static void on_fork_child(void) { atomic_store(&lipc__forked, 1); }
 /* Priority 101 runs before the Go runtime's own initialiser, which is an
  * unprioritised entry of .init_array: what we record here is the host's. */
 __attribute__((constructor(101))) static void lipc__host_init(void) {
-  sigaction(SIGURG, NULL, &host_sigurg);
+  for (int sig = 1; sig < NSIG; sig++) sigaction(sig, NULL, &host_sa[sig]);
   if (getrlimit(RLIMIT_NOFILE, &host_nofile) == 0) host_nofile_known = 1;
   pthread_atfork(NULL, NULL, on_fork_child);
   /* SBCL's runtime exports these; a Lisp thread must never run Go code
@@ -51,12 +51,24 @@ int64_t lipc__host_nofile(void) {
 }
 
 /* Called from Go's init(), after the runtime installed its signal handlers
- * and after package syscall raised RLIMIT_NOFILE. */
+ * and after package syscall raised RLIMIT_NOFILE.
+ *
+ * Go's start-up takes SIGURG, SIGFPE and SIGPIPE for itself and adds
+ * SA_ONSTACK to every handler the host had. Under SBCL both break things:
+ * SIGURG drives interrupt-thread (F5), a Lisp unwind out of Go's forwarding
+ * SIGFPE handler leaves the thread's signals blocked, and SBCL's SIGTRAP and
+ * SIGCHLD handlers run Lisp code that the GC cannot find on an alternate
+ * stack. So every handler goes back exactly as the host had it. That is safe
+ * because no host handler runs on a Go thread: lipc's threads block every
+ * signal that is not a fault (see tramp_start). SIGSEGV and SIGBUS stay with
+ * Go, which needs them for faults in its own code and passes the host's on. */
 LIPC_HIDDEN void lipc__host_restore(void) {
-  if (host_sigurg.sa_handler != SIG_DFL) {
-    struct sigaction sa = host_sigurg;
-    sa.sa_flags |= SA_ONSTACK; /* Go threads run signal handlers on sigaltstack */
-    sigaction(SIGURG, &sa, NULL);
+  for (int sig = 1; sig < NSIG; sig++) {
+    if (sig == SIGSEGV || sig == SIGBUS || sig == SIGKILL || sig == SIGSTOP) continue;
+    struct sigaction now;
+    if (sigaction(sig, NULL, &now) != 0) continue; /* glibc's reserved signals */
+    if (now.sa_handler == host_sa[sig].sa_handler && now.sa_flags == host_sa[sig].sa_flags) continue;
+    sigaction(sig, &host_sa[sig], NULL);
   }
   if (host_nofile_known) setrlimit(RLIMIT_NOFILE, &host_nofile);
 }
@@ -104,9 +116,22 @@ struct start_tramp {
   void *(*fn)(void *);
   void *arg;
 };
+/* Signals a thread must be able to take: faults it causes itself. */
+static const int fault_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS};
+
 static void *tramp_start(void *p) {
   struct start_tramp t = *(struct start_tramp *)p;
   free(p);
+  /* Every other signal blocked: process-directed signals (SIGCHLD, SIGINT,
+   * SIGALRM, ...) are then delivered to the host's threads, where the host's
+   * handlers expect to run, never to a Go thread. Go records this mask when
+   * its runtime starts (on the first of these threads) and gives it to every
+   * thread it makes. */
+  sigset_t block;
+  sigfillset(&block);
+  for (size_t i = 0; i < sizeof fault_signals / sizeof fault_signals[0]; i++)
+    sigdelset(&block, fault_signals[i]);
+  pthread_sigmask(SIG_SETMASK, &block, NULL);
   fp_set(LIPC_FP_SANE);
   atomic_fetch_add(&lipc__threads_wrapped, 1);
   return t.fn(t.arg);

@@ -8,10 +8,12 @@
  *   F4  a direct call from the main thread running on a stack of its own is
  *       served by lipc's stack-bounds lookup */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <dlfcn.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <ucontext.h>
@@ -47,11 +49,44 @@ static void on_own_stack(void) {
   }
 }
 
+/* Handlers as a Lisp host installs them: no SA_ONSTACK. */
+static const int host_sigs[] = {SIGURG, SIGCHLD, SIGTRAP, SIGALRM, SIGINT, SIGTERM, SIGFPE, SIGPIPE, SIGUSR2};
+static void on_other(int sig) { (void)sig; }
+
+/* 1 if every thread but the main one blocks sig (read from /proc). */
+static int lipc_threads_block(int sig) {
+  DIR *d = opendir("/proc/self/task");
+  struct dirent *e;
+  int ok = 1, seen = 0;
+  while ((e = readdir(d))) {
+    if (e->d_name[0] == '.' || atoi(e->d_name) == getpid()) continue;
+    char path[300], line[256];
+    snprintf(path, sizeof path, "/proc/self/task/%s/status", e->d_name);
+    FILE *f = fopen(path, "r");
+    if (!f) continue;
+    while (fgets(line, sizeof line, f))
+      if (strncmp(line, "SigBlk:", 7) == 0) {
+        unsigned long long mask = strtoull(line + 7, NULL, 16);
+        seen++;
+        if (!(mask & (1ULL << (sig - 1)))) ok = 0;
+      }
+    fclose(f);
+  }
+  closedir(d);
+  return ok && seen > 0;
+}
+
 int main(int argc, char **argv) {
   const char *path = argc > 1 ? argv[1] : "build/liblipc.so";
   struct sigaction sa = {0};
   sa.sa_handler = on_urg;
   sigaction(SIGURG, &sa, NULL);
+  for (size_t i = 1; i < sizeof host_sigs / sizeof host_sigs[0]; i++) {
+    struct sigaction o = {0};
+    o.sa_handler = on_other;
+    o.sa_flags = SA_RESTART;
+    sigaction(host_sigs[i], &o, NULL);
+  }
   struct rlimit rl;
   getrlimit(RLIMIT_NOFILE, &rl);
   rlim_t want = rl.rlim_max > 512 ? 512 : rl.rlim_max;
@@ -98,6 +133,20 @@ int main(int argc, char **argv) {
   sigaction(SIGURG, NULL, &cur);
   CHECK(cur.sa_handler == on_urg, "SIGURG handler after load is %p, the host's was %p",
         (void *)cur.sa_handler, (void *)on_urg);
+  for (size_t i = 0; i < sizeof host_sigs / sizeof host_sigs[0]; i++) {
+    struct sigaction now;
+    sigaction(host_sigs[i], NULL, &now);
+    void (*want)(int) = host_sigs[i] == SIGURG ? on_urg : on_other;
+    int want_flags = host_sigs[i] == SIGURG ? 0 : SA_RESTART;
+    CHECK(now.sa_handler == want && (now.sa_flags & ~0x04000000) == want_flags /* SA_RESTORER, set by glibc */,
+          "signal %d after load: handler %p flags %#x (the host's: %p %#x)", host_sigs[i],
+          (void *)now.sa_handler, (unsigned)now.sa_flags, (void *)want, (unsigned)want_flags);
+  }
+  /* Go itself unblocks SIGCHLD and SIGPROF on its threads; every other
+   * process-directed signal must stay with the host's threads. */
+  CHECK(lipc_threads_block(SIGINT) && lipc_threads_block(SIGURG) && lipc_threads_block(SIGALRM) &&
+            lipc_threads_block(SIGTERM) && lipc_threads_block(SIGUSR1),
+        "lipc's threads must block process-directed signals");
   raise(SIGURG);
   CHECK(urg_seen == 1, "host SIGURG handler ran %d times", (int)urg_seen);
 

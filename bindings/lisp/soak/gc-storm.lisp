@@ -1,0 +1,202 @@
+;;;; gc-storm.lisp - host-runtimes.md F3/F16/F17 from SBCL: a Lisp thread
+;;;; must never run Go code.  For LIPC_SOAK_SECONDS (default 5):
+;;;;   3 threads allocate hard, so hundreds of GCs stop every thread;
+;;;;   3 threads call every kind of lipc function (semaphores, diag
+;;;;     FP_SELFTEST and GO_THREAD that run Go code on lipc's threads, version,
+;;;;     wait-fds, bad handles, errors) and block in lipc waits;
+;;;;   1 thread runs /bin/true children, so SIGCHLD arrives throughout;
+;;;;   1 thread blocks in a semaphore wait that with-timeout must cut short;
+;;;;   the main thread fires interrupt-thread at the lipc callers: mostly a
+;;;;     counter, sometimes a throw out of whatever they are doing.
+;;;; Exits 0 and prints the counts when every count is positive, no thread
+;;;; failed or hung and no handle leaked.  One run; soak/run-soak.sh repeats.
+;;;;
+;;;;   sbcl --script soak/gc-storm.lisp
+
+(require :asdf)
+(require :sb-posix)
+(asdf:load-asd (merge-pathnames "../lipc.asd" *load-truename*))
+(let ((*standard-output* (make-broadcast-stream))
+      (*error-output* (make-broadcast-stream)))
+  (asdf:load-system :lipc))
+
+(defpackage #:lipc-soak (:use #:cl))
+(in-package #:lipc-soak)
+
+(defparameter *seconds*
+  (let ((env (sb-posix:getenv "LIPC_SOAK_SECONDS")))
+    (if env (parse-integer env) 5)))
+
+;;; Counters: one word each, bumped with atomic-incf from any thread.
+(defparameter *counter-names*
+  '(:gcs :lipc-calls :fp-selftests :children :interrupts-sent :interrupts
+    :throws :timeouts :allocations))
+(defvar *counts* (make-array (length *counter-names*) :element-type 'sb-ext:word
+                                                      :initial-element 0))
+(defmacro bump (name &optional (n 1))
+  `(sb-ext:atomic-incf (aref *counts* ,(position name *counter-names*)) ,n))
+(defun count-of (name) (aref *counts* (position name *counter-names*)))
+
+(defvar *stop* nil)
+(defvar *failures* '())
+(defvar *failures-lock* (sb-thread:make-mutex))
+(defun fail (fmt &rest args)
+  (sb-thread:with-mutex (*failures-lock*)
+    (push (apply #'format nil fmt args) *failures*)))
+
+(defmacro thread-body (name &body body)
+  "Runs BODY until *stop*; any error fails the run instead of dying quietly."
+  `(lambda ()
+     (handler-case (progn ,@body)
+       (serious-condition (e) (fail "~A: ~A" ,name e)))))
+
+(defvar *names* (list 0))
+(defun unique-name (tag)
+  (format nil "lipc-soak-~D-~D-~A" (sb-posix:getpid) (sb-ext:atomic-incf (car *names*)) tag))
+
+;;; ---- allocators: short-lived garbage plus a ring of survivors, so GCs
+;;; are frequent and not trivial.
+(defun allocator ()
+  (let ((ring (make-array 64 :initial-element nil)) (i 0))
+    (loop until *stop*
+          do (setf (aref ring (mod i 64))
+                   (if (evenp i)
+                       (make-list 20000 :initial-element i)
+                       (make-array 50000 :initial-element i)))
+             (incf i)
+             (bump :allocations))))
+
+;;; ---- lipc callers
+(defvar *in-iteration* nil
+  "Bound to T in a caller thread while a throw to SOAK-THROW is caught.")
+
+(defmacro call (form)
+  `(prog1 ,form (bump :lipc-calls)))
+
+(defmacro expect-error (class form)
+  `(handler-case (progn ,form (fail "~S did not signal ~S" ',form ',class))
+     (,class () (bump :lipc-calls))))
+
+(defun semaphore-round ()
+  (lipc:with-semaphore (s (unique-name "s") :create t :exclusive t :unlink-on-close t)
+    (bump :lipc-calls)
+    (call (lipc:semaphore-post s))
+    (call (lipc:semaphore-post s))
+    (unless (= 2 (call (lipc:semaphore-value s))) (fail "value is not 2"))
+    (unless (call (lipc:semaphore-wait s :timeout 0)) (fail "try failed"))
+    (unless (call (lipc:semaphore-wait s :timeout 0.5)) (fail "timed wait failed"))
+    (when (call (lipc:semaphore-wait s :timeout 0)) (fail "try on 0 succeeded"))
+    ;; a real blocking wait that times out: the throws land here mostly
+    (when (call (lipc:semaphore-wait s :timeout 0.02)) (fail "empty wait succeeded"))
+    (unless (= lipc:+kind-sem+ (call (lipc:handle-kind s))) (fail "kind"))
+    (let ((h (lipc:object-handle s)))
+      (expect-error lipc:lipc-bad-handle (lipc:handle-kind (logxor h (ash 3 20))))))
+  (expect-error lipc:lipc-not-found (lipc:open-semaphore (unique-name "missing")))
+  (expect-error lipc:lipc-not-found (lipc:unlink-semaphore (unique-name "missing")))
+  (expect-error lipc:lipc-invalid-argument (lipc:open-semaphore "bad name!" :create t)))
+
+(defun go-round ()
+  (dotimes (i 3)
+    (unless (= 1 (call (lipc:diag :fp-selftest))) (fail "FP_SELFTEST")))
+  (unless (= 1 (call (lipc:diag :go-thread))) (fail "GO_THREAD: Go ran on a Lisp thread"))
+  (bump :fp-selftests 3)
+  (unless (string= "0.1.0" (call (lipc:version))) (fail "version"))
+  (unless (eq :handoff (call (lipc:call-mode))) (fail "call mode"))
+  (call (lipc:live-handles))
+  (call (lipc:error-name -3))
+  (expect-error lipc:lipc-bad-handle (lipc:handle-kind 12345))
+  (expect-error lipc:lipc-bad-handle (lipc:handle-kind (+ (expt 2 52) (random (expt 2 52))))))
+
+(defun wait-round (r w)
+  (when (call (lipc:wait-fds (list (cons r :read)) :timeout 0.005)) (fail "empty pipe readable"))
+  (cffi:with-foreign-string ((p n) "x" :null-terminated-p nil) (sb-posix:write w p n))
+  (unless (call (lipc:wait-fds (list (cons r :read)) :timeout 1)) (fail "pipe not readable"))
+  (cffi:with-foreign-pointer (buf 1) (sb-posix:read r buf 1))
+  (when (call (lipc:wait-fds '() :timeout 0.002)) (fail "sleep returned fds")))
+
+(defun caller ()
+  (multiple-value-bind (r w) (sb-posix:pipe)
+    (unwind-protect
+         (loop until *stop*
+               do (when (eq :thrown (catch 'soak-throw
+                                      (let ((*in-iteration* t))
+                                        (semaphore-round)
+                                        (go-round)
+                                        (wait-round r w))))
+                    (bump :throws)
+                    ;; the throw may have left a byte in the pipe
+                    (loop while (lipc:wait-fds (list (cons r :read)) :timeout 0)
+                          do (cffi:with-foreign-pointer (buf 1) (sb-posix:read r buf 1)))))
+      (sb-posix:close r)
+      (sb-posix:close w))))
+
+;;; ---- children: SIGCHLD throughout
+(defun spawner ()
+  (loop until *stop*
+        do (let ((p (sb-ext:run-program "/bin/true" '() :wait t)))
+             (unless (eql 0 (sb-ext:process-exit-code p)) (fail "/bin/true failed"))
+             (bump :children))))
+
+;;; ---- with-timeout around a wait that only the timeout can end
+(defun timeout-waiter ()
+  (lipc:with-semaphore (s (unique-name "t") :create t :unlink-on-close t)
+    (loop until *stop*
+          do (let ((t0 (get-internal-real-time)))
+               (handler-case (sb-ext:with-timeout 0.05
+                               (when (lipc:semaphore-wait s) (fail "nobody posted")))
+                 (sb-ext:timeout () (bump :timeouts)))
+               (when (> (- (get-internal-real-time) t0) (* 3 internal-time-units-per-second))
+                 (fail "with-timeout 0.05 took more than 3 s"))))))
+
+;;; ---- the main thread: interrupts, then the verdict
+(defun interrupt-callers (callers)
+  (loop for i from 0 until *stop*
+        for th = (nth (mod i (length callers)) callers)
+        do (when (sb-thread:thread-alive-p th)
+             (bump :interrupts-sent)
+             (sb-thread:interrupt-thread
+              th (if (zerop (mod i 10))
+                     (lambda () (when *in-iteration* (throw 'soak-throw :thrown)))
+                     (lambda () (bump :interrupts)))))
+           (sleep 0.005)))
+
+(defun join-all (threads)
+  (dolist (th threads)
+    (when (eq :hung (sb-thread:join-thread th :default :hung :timeout 20))
+      (fail "thread ~A hung" (sb-thread:thread-name th)))))
+
+(defun settle-handles (baseline)
+  "Live handles back to BASELINE?  Objects left open by a throw between open
+and with-semaphore's unwind-protect are closed by their finalizers."
+  (loop repeat 50 until (<= (lipc:live-handles) baseline)
+        do (sb-ext:gc :full t) (sleep 0.05))
+  (unless (<= (lipc:live-handles) baseline)
+    (fail "~D handles leaked" (- (lipc:live-handles) baseline))))
+
+(defun main ()
+  (let ((baseline (lipc:live-handles)))
+    ;; A small nursery: hundreds of GCs a run instead of dozens.
+    (setf (sb-ext:bytes-consed-between-gcs) (* 4 1024 1024))
+    (push (lambda () (bump :gcs)) sb-ext:*after-gc-hooks*)
+    (let* ((make (lambda (name fn) (sb-thread:make-thread (thread-body name (funcall fn)) :name name)))
+           (allocators (loop for i below 3 collect (funcall make (format nil "alloc-~D" i) #'allocator)))
+           (callers (loop for i below 3 collect (funcall make (format nil "lipc-~D" i) #'caller)))
+           (others (list (funcall make "spawner" #'spawner)
+                         (funcall make "with-timeout" #'timeout-waiter)))
+           (deadline (+ (get-internal-real-time) (* *seconds* internal-time-units-per-second))))
+      (let ((interruptor (sb-thread:make-thread
+                          (thread-body "interruptor" (interrupt-callers callers))
+                          :name "interruptor")))
+        (loop while (< (get-internal-real-time) deadline) do (sleep 0.05))
+        (setf *stop* t)
+        (join-all (append (list interruptor) allocators callers others))))
+    (settle-handles baseline)
+    (format t "~{~(~A~) ~D~^, ~}~%"
+            (loop for name in *counter-names* collect name collect (count-of name)))
+    (dolist (name *counter-names*)
+      (unless (plusp (count-of name)) (fail "no ~(~A~) happened" name)))
+    (dolist (f (reverse *failures*)) (format t "FAIL: ~A~%" f))
+    (finish-output)
+    (sb-ext:exit :code (if *failures* 1 0) :abort t)))
+
+(main)

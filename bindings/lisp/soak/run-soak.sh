@@ -1,0 +1,57 @@
+#!/bin/sh
+# Runs soak/gc-storm.lisp LIPC_SOAK_RUNS times (default 5) as separate sbcl
+# processes of LIPC_SOAK_SECONDS each (default 5): a crash that happens in 1
+# run of 5 (host-runtimes.md F17) cannot hide.  A run passes when it exits 0;
+# a failed check, a crash, or a hang does not.  SBCL's "fatal error" leaves
+# the image stopped rather than dead, so a run that printed one is killed at
+# once instead of waiting for the time limit.
+# Ends with `N passed, N failed` over runs; exits non-zero on any failure.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+runs=${LIPC_SOAK_RUNS:-5}
+seconds=${LIPC_SOAK_SECONDS:-5}
+export LIPC_SOAK_SECONDS=$seconds
+limit=$((seconds + 60))
+out=$(mktemp "${TMPDIR:-/tmp}/lipc-soak.XXXXXX")
+trap 'rm -f "$out"' EXIT
+
+# One run; prints why it failed, or nothing; returns 0 when it passed.
+run_once() {
+  sbcl --script "$here/gc-storm.lisp" >"$out" 2>&1 &
+  pid=$!
+  why="" waited=0
+  while kill -0 "$pid" 2>/dev/null; do
+    if grep -q "fatal error encountered in SBCL" "$out"; then
+      sleep 1; kill -9 "$pid" 2>/dev/null; why="SBCL fatal error"; break
+    fi
+    if [ "$waited" -ge "$limit" ]; then
+      kill -9 "$pid" 2>/dev/null; why="hung (killed after ${limit}s)"; break
+    fi
+    sleep 1; waited=$((waited + 1))
+  done
+  wait "$pid"; rc=$?
+  if [ -z "$why" ]; then
+    case $rc in
+      0) ;;
+      1) why="checks failed" ;;
+      *) if [ "$rc" -gt 128 ]; then why="died of signal $((rc - 128))"; else why="exit $rc"; fi ;;
+    esac
+  fi
+  # A run that died could not unlink its semaphores (named after its pid).
+  rm -f /dev/shm/sem.lipc-soak-"$pid"-* 2>/dev/null
+  [ -z "$why" ] && return 0
+  echo "$why"; return 1
+}
+
+passed=0 failed=0 i=1
+while [ "$i" -le "$runs" ]; do
+  if why=$(run_once); then
+    passed=$((passed + 1)); echo "run $i: ok    $(tail -1 "$out")"
+  else
+    failed=$((failed + 1)); echo "run $i: FAIL  $why"
+    grep -v '^ *[0-9]*: fp=' "$out" | tail -12 | sed 's/^/    /'
+  fi
+  i=$((i + 1))
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

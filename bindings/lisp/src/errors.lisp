@@ -1,0 +1,104 @@
+;;;; errors.lisp - the condition hierarchy (one class per LIPC code, generated
+;;;; from one table) and CHECK, the one error check every call goes through.
+
+(in-package #:lipc)
+
+(define-condition lipc-error (error)
+  ((code :initarg :code :reader lipc-error-code
+         :documentation "The negative LIPC_E* code.")
+   (code-name :initarg :code-name :reader lipc-error-code-name
+              :documentation "Its symbolic name, e.g. \"LIPC_ENOENT\".")
+   (errno :initarg :errno :initform 0 :reader lipc-error-errno
+          :documentation "The errno behind it, 0 when there was none.")
+   (message :initarg :message :reader lipc-error-message
+            :documentation "What was being done and why it failed."))
+  (:report (lambda (c s)
+             (format s "~A [~A ~D~:[~;, errno ~:*~D~]]"
+                     (lipc-error-message c) (lipc-error-code-name c)
+                     (lipc-error-code c)
+                     (and (plusp (lipc-error-errno c)) (lipc-error-errno c))))))
+
+(defmacro define-lipc-codes (&rest rows)
+  "Each row: (code name class [parent]).  Defines the classes and
+CODE-CONDITION-CLASS, so the table is the only place a code is mapped."
+  `(progn
+     ,@(loop for (nil nil class parent) in rows
+             collect `(define-condition ,class (,(or parent 'lipc-error)) ()))
+     (define-condition lipc-os-error (lipc-error) ()
+       (:documentation "Any other operating-system error: code = -1000 - errno."))
+     (define-condition lipc-unknown-error (lipc-error) ()
+       (:documentation "A code this binding does not know (a newer library?)."))
+     (defparameter *code-names*
+       ',(loop for (code name) in rows collect (cons code name)))
+     (defun code-condition-class (code)
+       "The condition class that stands for the LIPC code CODE."
+       (case code
+         ,@(loop for (code nil class) in rows collect `(,code ',class))
+         (t (if (<= code -1000) 'lipc-os-error 'lipc-unknown-error))))))
+
+(define-lipc-codes
+  (-1  "LIPC_EINVAL"       lipc-invalid-argument)
+  (-2  "LIPC_EBADHANDLE"   lipc-bad-handle)
+  (-3  "LIPC_ENOENT"       lipc-not-found)
+  (-4  "LIPC_EEXIST"       lipc-exists)
+  (-5  "LIPC_EPERM"        lipc-permission-denied)
+  (-6  "LIPC_ETIMEDOUT"    lipc-timeout)
+  (-7  "LIPC_EINTR"        lipc-interrupted)
+  (-8  "LIPC_EBUSY"        lipc-busy)
+  (-9  "LIPC_EAGAIN"       lipc-would-block)
+  (-10 "LIPC_ENOMEM"       lipc-out-of-memory)
+  (-11 "LIPC_ECLOSED"      lipc-closed)
+  (-12 "LIPC_ENOTSUP"      lipc-not-supported)
+  (-13 "LIPC_EFORKED"      lipc-forked)
+  (-14 "LIPC_ESTATUSLOST"  lipc-status-lost)
+  ;; A name that is only too long is still a bad argument.
+  (-15 "LIPC_ENAMETOOLONG" lipc-name-too-long lipc-invalid-argument)
+  (-16 "LIPC_ERANGE"       lipc-out-of-range))
+
+(defun make-lipc-error (code message errno &optional (name (%error-name code)))
+  (make-condition (code-condition-class code)
+                  :code code :code-name name :errno errno
+                  :message (if (plusp (length message)) message (%strerror code))))
+
+(defun closed-error (what)
+  "Use of an object after CLOSE: signalled in Lisp, without calling C."
+  (error (make-lipc-error -11 (format nil "~A is closed" what) 0
+                          (cdr (assoc -11 *code-names*)))))
+
+;;; Why every call runs with Lisp interrupts deferred: SBCL runs the function
+;;; of an interrupt-thread (with-timeout, Ctrl-C, terminate-thread) inside the
+;;; signal handler, on top of whatever C frames the thread is in.  A non-local
+;;; exit from there abandons those frames: a hand-off request that lives on
+;;; that stack and that a lipc thread still writes, a handle reference never
+;;; released, a glibc semaphore's waiter count never decremented.  Deferred,
+;;; the interrupt runs as soon as the call returns, in Lisp.  The same scope
+;;; covers reading lipc_last_error and lipc_errno, which an interrupt function
+;;; calling lipc would otherwise overwrite.  Waits stay interruptible because
+;;; they return LIPC_EINTR and are retried from Lisp (wait.lisp).  GC is not
+;;; blocked: a thread sleeping in C on its own stack is safe to collect around.
+(defmacro without-lisp-interrupts (&body body)
+  #+sbcl `(sb-sys:without-interrupts ,@body)
+  #-sbcl `(progn ,@body))
+
+(defmacro call-c (form)
+  "Evaluates FORM, a call of a % function returning a LIPC code, with
+interrupts deferred.  Returns the code and, when negative, the error as a
+list (code message errno) read at once, before any other lipc call."
+  (let ((rc (gensym "RC")))
+    `(without-lisp-interrupts
+       (let ((,rc ,form))
+         (declare (type (signed-byte 32) ,rc))
+         (if (minusp ,rc)
+             (values ,rc (list ,rc (%last-error) (%errno)))
+             (values ,rc nil))))))
+
+(defun signal-error (info)
+  (destructuring-bind (code message errno) info
+    (error (make-lipc-error code message errno))))
+
+(defmacro check (form)
+  "Evaluates FORM through CALL-C; signals the LIPC-ERROR subclass of a
+negative code, else returns the code."
+  (let ((rc (gensym "RC")) (info (gensym "INFO")))
+    `(multiple-value-bind (,rc ,info) (call-c ,form)
+       (if ,info (signal-error ,info) ,rc))))

@@ -1,0 +1,88 @@
+;;;; handle.lisp - what every lipc object shares: a handle owned by a Lisp
+;;;; object, an idempotent close, a closed error that never reaches C, and a
+;;;; trivial-garbage finalizer as the backstop for objects never closed.
+
+(in-package #:lipc)
+
+(defconstant +kind-sem+ 1 "LIPC_KIND_SEM")
+
+(defclass handle-object ()
+  ((box :reader %box
+        :documentation "A cons whose car is the handle (an integer below
+2^53), NIL once closed.  The finalizer closes over the box, never over the
+object, or the object could never be collected."))
+  (:documentation "The base of every object that owns a lipc handle."))
+
+(defgeneric object-label (object)
+  (:documentation "How errors about OBJECT name it.")
+  (:method ((object handle-object)) (princ-to-string (type-of object))))
+
+(defun handle-open-p (object)
+  "True while OBJECT has not been closed."
+  (and (car (%box object)) t))
+
+(defun object-handle (object)
+  "The raw handle of OBJECT; signals LIPC-CLOSED once it is closed."
+  (or (car (%box object)) (closed-error (object-label object))))
+
+(defun take-handle (box)
+  "Empties BOX atomically; returns the handle only to the one caller that
+emptied it, so two threads closing at once close it once."
+  (let ((h (car box)))
+    (when (and h #+sbcl (eql h (sb-ext:compare-and-swap (car box) h nil))
+                 #-sbcl (progn (setf (car box) nil) t))
+      h)))
+
+(defun finalize-box (box)
+  ;; Runs on SBCL's finalizer thread after a GC.  lipc_close hands its Go
+  ;; work to lipc's own threads under SBCL, so no Lisp thread runs Go code;
+  ;; nothing may escape a finalizer, so every condition is dropped.
+  (handler-case (let ((h (take-handle box)))
+                  (when h (call-c (%close h))))
+    (serious-condition () nil)))
+
+(defun make-handle-object (class handle &rest initargs)
+  (let* ((object (apply #'make-instance class initargs))
+         (box (list handle)))
+    (setf (slot-value object 'box) box)
+    (tg:finalize object (lambda () (finalize-box box)))
+    object))
+
+(defmacro open-handle ((ptr) call class &rest initargs)
+  "CALL (a % function call) stores a new handle at the int64 PTR; returns a
+new CLASS object owning it.  The call and the creation of the object share
+one interrupt-deferred scope, so no unwind can leave a handle ownerless."
+  (let ((info (gensym "INFO")) (object (gensym "OBJECT")) (rc (gensym "RC")))
+    `(cffi:with-foreign-object (,ptr :int64)
+       (multiple-value-bind (,object ,info)
+           (without-lisp-interrupts
+             (multiple-value-bind (,rc ,info) (call-c ,call)
+               (declare (ignore ,rc))
+               (if ,info
+                   (values nil ,info)
+                   (values (make-handle-object ,class (cffi:mem-ref ,ptr :int64) ,@initargs)
+                           nil))))
+         (if ,info (signal-error ,info) ,object)))))
+
+(defgeneric close-handle (object)
+  (:documentation "Closes OBJECT.  Idempotent: returns T when this call
+closed it, NIL when it was already closed.")
+  (:method ((object handle-object))
+    ;; Taking the handle out of the box and closing it are one step for
+    ;; interrupts: a throw between the two would leave a handle that neither
+    ;; the box nor the (cancelled) finalizer can close any more.
+    (multiple-value-bind (closed info)
+        (without-lisp-interrupts
+          (let ((h (take-handle (%box object))))
+            (when h
+              (tg:cancel-finalization object)
+              (values t (nth-value 1 (call-c (%close h)))))))
+      (when info (signal-error info))
+      closed)))
+
+(defun handle-kind (object)
+  "The LIPC_KIND_* of an open handle object or raw integer handle."
+  (let ((h (if (integerp object) object (object-handle object))))
+    (cffi:with-foreign-object (kind :int)
+      (check (%handle-kind h kind))
+      (cffi:mem-ref kind :int))))

@@ -1,0 +1,98 @@
+;;;; sem.lisp - named semaphores.  A lipc semaphore "x" is the platform's POSIX
+;;;; semaphore "/x", so plain C programs can share it.  Post, wait and value
+;;;; run in C; open and unlink are handed by C to lipc's own threads.
+
+(in-package #:lipc)
+
+(defconstant +create+ 1 "LIPC_CREATE")
+(defconstant +excl+ 2 "LIPC_EXCL")
+(defconstant +unlink-on-close+ 4 "LIPC_UNLINK_ON_CLOSE")
+
+(defclass semaphore (handle-object)
+  ((name :initarg :name :reader semaphore-name))
+  (:documentation "An open named semaphore.  Close it with CLOSE-SEMAPHORE
+or use WITH-SEMAPHORE; a finalizer closes forgotten ones after GC."))
+
+(defmethod object-label ((sem semaphore))
+  (format nil "semaphore ~S" (semaphore-name sem)))
+
+(defmethod print-object ((sem semaphore) stream)
+  (print-unreadable-object (sem stream :type t :identity t)
+    (format stream "~S~:[ (closed)~;~]" (semaphore-name sem) (handle-open-p sem))))
+
+(defun open-semaphore (name &key create exclusive (initial 0) (mode #o600) unlink-on-close)
+  "Opens the semaphore NAME (\"jobs\" or \"/jobs\"), creating it with value
+INITIAL and permission bits MODE when CREATE is true and it is missing.
+EXCLUSIVE (with CREATE): fail with LIPC-EXISTS if it exists.  UNLINK-ON-CLOSE:
+remove the name when this handle closes, if this handle created it.
+Restarts: CREATE-SEMAPHORE on LIPC-NOT-FOUND, USE-EXISTING on LIPC-EXISTS."
+  (check-type name string)
+  (check-type initial (integer 0 #x7FFFFFFF))
+  (check-type mode (unsigned-byte 32))
+  (restart-case
+      (open-handle (h)
+          (%sem-open name (logior (if create +create+ 0) (if exclusive +excl+ 0)
+                                  (if unlink-on-close +unlink-on-close+ 0))
+                     mode initial h)
+        'semaphore :name name)
+    (create-semaphore ()
+      :report "Create the semaphore."
+      :test (lambda (c) (or (null c) (typep c 'lipc-not-found)))
+      (open-semaphore name :create t :initial initial :mode mode
+                           :unlink-on-close unlink-on-close))
+    (use-existing ()
+      :report "Open the existing semaphore."
+      :test (lambda (c) (or (null c) (typep c 'lipc-exists)))
+      (open-semaphore name :unlink-on-close unlink-on-close))))
+
+(defun semaphore-post (sem)
+  "Increments SEM, waking one waiter.  LIPC-OUT-OF-RANGE past 2^31-1."
+  (check (%sem-post (object-handle sem)))
+  nil)
+
+(defun semaphore-wait (sem &key timeout)
+  "Decrements SEM, waiting up to TIMEOUT seconds (NIL: forever, 0: try once)
+for it to be positive.  Returns T, or NIL when it was not available in time.
+Sleeps in C; interrupts (with-timeout, interrupt-thread, Ctrl-C) run and may
+unwind between slices of the wait.  Closing SEM from another thread makes
+the wait signal LIPC-CLOSED (or LIPC-BAD-HANDLE, in a race) within a slice."
+  ;; The handle is looked up again for every slice, so that a wait on a
+  ;; semaphore another thread closes ends with LIPC-CLOSED instead of going
+  ;; on with a dead handle.
+  (flet ((wait-once (ms)
+           (let ((h (object-handle sem)))
+             (interruptible-call (%sem-wait h ms)))))
+    (declare (dynamic-extent #'wait-once))
+    (and (wait-loop timeout #'wait-once) t)))
+
+(defun semaphore-value (sem)
+  "A snapshot of SEM's current value."
+  (let ((h (object-handle sem)))
+    (cffi:with-foreign-object (value :int)
+      (check (%sem-value h value))
+      (cffi:mem-ref value :int))))
+
+(defun close-semaphore (sem)
+  "Closes SEM; idempotent (T when this call closed it).  Later use signals
+LIPC-CLOSED without reaching C."
+  (close-handle sem))
+
+(defun unlink-semaphore (name)
+  "Removes the name NAME; handles already open keep working."
+  (check-type name string)
+  (check (%sem-unlink name))
+  nil)
+
+(defun call-with-semaphore (function name &rest options)
+  "Calls FUNCTION with the semaphore opened by (apply #'open-semaphore name
+options), closing it however FUNCTION exits."
+  (let ((sem nil))
+    (unwind-protect (progn (setf sem (apply #'open-semaphore name options))
+                           (funcall function sem))
+      ;; An unwind in the instant between open and setf leaves the object to
+      ;; its finalizer: the backstop's job.
+      (when sem (close-semaphore sem)))))
+
+(defmacro with-semaphore ((var name &rest options) &body body)
+  "Binds VAR to the semaphore (open-semaphore NAME . OPTIONS) around BODY."
+  `(call-with-semaphore (lambda (,var) ,@body) ,name ,@options))
