@@ -4,6 +4,7 @@
  * signal: the next call goes on from there. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +13,7 @@
 #include "internal.h"
 #include "proc.h"
 
-#define CHUNK 65536
+#define CHUNK (1 << 20) /* bytes read at a time: few system calls for big outputs */
 
 /* Reads what is there from *fd into stream i; closes it at EOF. */
 static int drain(struct lipc_comm *c, int i, int *fd, size_t max_output) {
@@ -26,9 +27,19 @@ static int drain(struct lipc_comm *c, int i, int *fd, size_t max_output) {
     }
     size_t room = CHUNK;
     if (max_output && c->len[i] + room > max_output) room = max_output - c->len[i];
-    if (room == 0)
+    if (room == 0) {
+      /* At the cap: only more data than that is too much, not the end. */
+      char probe;
+      ssize_t r = read(*fd, &probe, 1);
+      if (r == 0) {
+        close(*fd);
+        *fd = -1;
+        return LIPC_OK;
+      }
+      if (r < 0 && errno == EAGAIN) return LIPC_OK;
       return lipc__fail(LIPC_ERANGE, ERANGE, "communicate: %s passed the cap of %zu bytes",
                         i == 0 ? "stdout" : "stderr", max_output);
+    }
     ssize_t r = read(*fd, c->buf[i] + c->len[i], room);
     if (r > 0) {
       c->len[i] += (size_t)r;
@@ -61,14 +72,23 @@ static int feed(struct lipc_comm *c, int *fd, const char *in, size_t in_len) {
   return LIPC_OK;
 }
 
-static void hand_out(struct lipc_comm *c, int i, char **out, size_t *out_len, int had_pipe) {
+/* Gives the caller stream i: the buffer itself when the call is final
+ * (take), a copy when the process keeps collecting (a timeout). Always
+ * NUL-terminated for convenience. */
+static void hand_out(struct lipc_comm *c, int i, char **out, size_t *out_len, int had_pipe, int take) {
   if (!out) return;
   *out = NULL;
   if (out_len) *out_len = 0;
   if (!had_pipe && !c->buf[i]) return;
-  *out = malloc(c->len[i] + 1); /* NUL-terminated for convenience */
-  if (!*out) return;
-  if (c->len[i]) memcpy(*out, c->buf[i], c->len[i]);
+  if (take && c->buf[i] && c->cap[i] > c->len[i]) {
+    *out = c->buf[i];
+    c->buf[i] = NULL;
+    c->cap[i] = 0;
+  } else {
+    *out = malloc(c->len[i] + 1);
+    if (!*out) return;
+    if (c->len[i]) memcpy(*out, c->buf[i], c->len[i]);
+  }
   (*out)[c->len[i]] = 0;
   if (out_len) *out_len = c->len[i];
 }
@@ -77,6 +97,15 @@ static void reset(struct lipc_comm *c) {
   free(c->buf[0]);
   free(c->buf[1]);
   memset(c, 0, sizeof *c);
+}
+
+static void set_nonblocking(struct lipc_proc *p, int on) {
+  for (int i = 0; i < 3; i++) {
+    int *fd = lipc__proc_pipe_slot(p, i);
+    if (!fd) continue;
+    int fl = fcntl(*fd, F_GETFL);
+    if (fl >= 0) fcntl(*fd, F_SETFL, on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK);
+  }
 }
 
 static int loop(struct lipc_proc *p, const char *in, size_t in_len, size_t max_output,
@@ -119,17 +148,25 @@ int lipc_proc_communicate(lipc_handle_t h, const void *input, size_t input_len, 
   /* One communicate at a time per process: the pipe ends and the collected
    * output are its state. Waits inside drop nothing if interrupted. */
   pthread_mutex_lock(&p->mu);
-  int had_out = lipc__proc_pipe_slot(p, 1) != NULL || p->comm.active;
-  int had_err = lipc__proc_pipe_slot(p, 2) != NULL || p->comm.active;
-  p->comm.active = 1;
+  if (!p->comm.active) {
+    p->comm.had[0] = lipc__proc_pipe_slot(p, 1) != NULL;
+    p->comm.had[1] = lipc__proc_pipe_slot(p, 2) != NULL;
+    p->comm.active = 1;
+  }
+  int had_out = p->comm.had[0], had_err = p->comm.had[1];
+  /* The pipe ends are blocking (safe to hand to other children); the loop
+   * below needs them non-blocking, only while it runs. */
+  set_nonblocking(p, 1);
   /* The pidfd wait inside takes the lock itself. */
   pthread_mutex_unlock(&p->mu);
   rc = loop(p, input, input_len, max_output, lipc__deadline(timeout_ms), timeout_ms);
   pthread_mutex_lock(&p->mu);
-  if (rc == LIPC_OK || rc == LIPC_ETIMEDOUT || rc == LIPC_ERANGE || rc == LIPC_EINTR) {
-    hand_out(&p->comm, 0, out, out_len, had_out);
-    hand_out(&p->comm, 1, err, err_len, had_err);
+  int final = rc == LIPC_OK || rc == LIPC_ERANGE;
+  if (final || rc == LIPC_ETIMEDOUT || rc == LIPC_EINTR) {
+    hand_out(&p->comm, 0, out, out_len, had_out, final);
+    hand_out(&p->comm, 1, err, err_len, had_err, final);
   }
+  set_nonblocking(p, 0);
   if (rc == LIPC_OK || rc == LIPC_ERANGE) reset(&p->comm);
   pthread_mutex_unlock(&p->mu);
   lipc__handle_release(s);

@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -44,22 +45,31 @@ static int wait_ready(int fd, short ev, struct timespec dl, int64_t timeout_ms, 
   return lipc__fail(lipc__code_from_errno(errno), errno, "%s: poll fd %d", what, fd);
 }
 
-/* 1 if fd is in blocking mode (a read or write on it could overrun a
- * deadline), 0 if not, -1 with errno if it is not open. */
+/* 1 if fd is in blocking mode, 0 if not, -1 with errno if it is not open. */
 static int is_blocking(int fd) {
   int fl = fcntl(fd, F_GETFL);
   return fl < 0 ? -1 : !(fl & O_NONBLOCK);
 }
 
+/* How much a write to blocking fd can take without blocking, once poll
+ * said POLLOUT: the free room of a pipe, else PIPE_BUF (all POLLOUT
+ * promises). */
+static size_t write_room(int fd) {
+  int cap = fcntl(fd, F_GETPIPE_SZ), queued = 0;
+  if (cap > 0 && ioctl(fd, FIONREAD, &queued) == 0 && cap - queued > PIPE_BUF) return (size_t)(cap - queued);
+  return PIPE_BUF;
+}
+
 int lipc_fd_read(int fd, void *buf, size_t size, int64_t timeout_ms, size_t *nread) {
   if (!buf && size > 0) return lipc__fail(LIPC_EINVAL, EINVAL, "fd_read: buf must not be NULL");
   struct timespec dl = lipc__deadline(timeout_ms);
-  int blocking = timeout_ms < 0 ? 0 : is_blocking(fd);
+  int blocking = is_blocking(fd);
   if (blocking < 0) return lipc__fail(lipc__code_from_errno(errno), errno, "fd_read: fd %d", fd);
   for (;;) {
-    /* A blocking fd with a deadline: wait for data first, then the read
-     * returns what is there without blocking. Otherwise try first: on a busy
-     * pipe the data is there and poll is wasted. */
+    /* A blocking fd: wait in ppoll first, which keeps the deadline and,
+     * unlike read, is never restarted after a signal handler (SA_RESTART or
+     * not); the read then returns what is there. A non-blocking fd: try
+     * first, as on a busy pipe the data is there and poll is wasted. */
     if (blocking) {
       int rc = wait_ready(fd, POLLIN, dl, timeout_ms, "fd_read");
       if (rc != LIPC_OK) return rc;
@@ -72,26 +82,32 @@ int lipc_fd_read(int fd, void *buf, size_t size, int64_t timeout_ms, size_t *nre
     if (errno == EINTR) return lipc__fail(LIPC_EINTR, EINTR, "fd_read: interrupted by a signal");
     if (errno != EAGAIN)
       return lipc__fail(lipc__code_from_errno(errno), errno, "fd_read: fd %d", fd);
-    int rc = wait_ready(fd, POLLIN, dl, timeout_ms, "fd_read");
-    if (rc != LIPC_OK) return rc;
+    if (!blocking) {
+      int rc = wait_ready(fd, POLLIN, dl, timeout_ms, "fd_read");
+      if (rc != LIPC_OK) return rc;
+    }
   }
 }
 
 int lipc_fd_write(int fd, const void *buf, size_t size, int64_t timeout_ms, size_t *nwritten) {
   if (!buf && size > 0) return lipc__fail(LIPC_EINVAL, EINVAL, "fd_write: buf must not be NULL");
   struct timespec dl = lipc__deadline(timeout_ms);
-  int blocking = timeout_ms < 0 ? 0 : is_blocking(fd);
+  int blocking = is_blocking(fd);
   if (blocking < 0) return lipc__fail(lipc__code_from_errno(errno), errno, "fd_write: fd %d", fd);
   size_t done = 0;
   int rc = LIPC_OK;
   while (done < size) {
-    /* Wait for room first. On a blocking fd with a deadline, write no more
-     * than POLLOUT promises room for (PIPE_BUF): a larger write would block
-     * past the deadline. */
+    /* Wait for room in ppoll (deadline kept, never restarted after a
+     * signal). On a blocking fd write no more than there is room for: a
+     * larger write would block in the kernel past the deadline, and a signal
+     * there ends it with a short count instead of EINTR. */
     rc = wait_ready(fd, POLLOUT, dl, timeout_ms, "fd_write");
     if (rc != LIPC_OK) break;
     size_t n = size - done;
-    if (blocking && n > PIPE_BUF) n = PIPE_BUF;
+    if (blocking) {
+      size_t room = write_room(fd);
+      if (n > room) n = room;
+    }
     ssize_t w = lipc__write_nosigpipe(fd, (const char *)buf + done, n);
     if (w >= 0) {
       done += (size_t)w;

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -24,6 +25,10 @@ atomic_long lipc__threads_wrapped;
 atomic_long lipc__stack_lookups;
 
 static struct sigaction host_sa[NSIG]; /* the host's handlers before Go started */
+typedef int (*pthread_create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+typedef int (*getattr_fn)(pthread_t, pthread_attr_t *);
+static pthread_create_fn real_pthread_create;
+static getattr_fn real_getattr;
 static struct rlimit host_nofile;
 static int host_nofile_known;
 
@@ -33,6 +38,11 @@ static void on_fork_child(void) { atomic_store(&lipc__forked, 1); }
  * unprioritised entry of .init_array: what we record here is the host's. */
 __attribute__((constructor(101))) static void lipc__host_init(void) {
   for (int sig = 1; sig < NSIG; sig++) sigaction(sig, NULL, &host_sa[sig]);
+  /* Resolved now, on the loading thread: dlsym takes the loader's lock,
+   * which this thread holds until loading ends, so a Go thread must never
+   * be the first to ask. */
+  real_pthread_create = (pthread_create_fn)dlsym(RTLD_NEXT, "pthread_create");
+  real_getattr = (getattr_fn)dlsym(RTLD_NEXT, "pthread_getattr_np");
   if (getrlimit(RLIMIT_NOFILE, &host_nofile) == 0) host_nofile_known = 1;
   pthread_atfork(NULL, NULL, on_fork_child);
   /* SBCL's runtime exports these; a Lisp thread must never run Go code
@@ -44,6 +54,34 @@ __attribute__((constructor(101))) static void lipc__host_init(void) {
   }
   const char *mode = getenv("LIPC_CALL_MODE");
   if (mode && strcmp(mode, "handoff") == 0) atomic_store(&lipc__call_mode, LIPC_CALL_HANDOFF);
+}
+
+/* Go's runtime starts on a thread of its own: without waiting for it, the
+ * host could change a signal handler after dlopen returned and before Go's
+ * start-up, and lipc__host_restore would then put back the older one. So
+ * loading waits until Go has started and lipc__host_restore has run. This
+ * constructor has no priority: it runs after every prioritised one and
+ * after the Go runtime's own (in go.o, which the linker places before the
+ * cgo objects), on the loading thread, sleeping in C. */
+static pthread_mutex_t go_init_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t go_init_cv = PTHREAD_COND_INITIALIZER;
+static int go_init_done;
+
+__attribute__((constructor)) static void lipc__await_go_init(void) {
+  struct timespec dl;
+  clock_gettime(CLOCK_REALTIME, &dl);
+  dl.tv_sec += 10; /* a bound, so a surprise can only slow loading, not hang it */
+  pthread_mutex_lock(&go_init_mu);
+  while (!go_init_done)
+    if (pthread_cond_timedwait(&go_init_cv, &go_init_mu, &dl) != 0) break;
+  pthread_mutex_unlock(&go_init_mu);
+}
+
+static void go_init_finished(void) {
+  pthread_mutex_lock(&go_init_mu);
+  go_init_done = 1;
+  pthread_cond_broadcast(&go_init_cv);
+  pthread_mutex_unlock(&go_init_mu);
 }
 
 int64_t lipc__host_nofile(void) {
@@ -71,6 +109,7 @@ LIPC_HIDDEN void lipc__host_restore(void) {
     sigaction(sig, &host_sa[sig], NULL);
   }
   if (host_nofile_known) setrlimit(RLIMIT_NOFILE, &host_nofile);
+  go_init_finished();
 }
 
 /* ---- floating-point state (F6) ---- */
@@ -111,7 +150,6 @@ void lipc__fp_leave(unsigned saved) {
 /* Every thread the Go runtime creates goes through this hidden wrapper (the
  * runtime's C part is linked into this .so and binds to it): the thread
  * starts with sane FP state whatever its creator had. */
-typedef int (*pthread_create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 struct start_tramp {
   void *(*fn)(void *);
   void *arg;
@@ -138,8 +176,8 @@ static void *tramp_start(void *p) {
 }
 LIPC_HIDDEN int pthread_create(pthread_t *th, const pthread_attr_t *attr,
                                void *(*fn)(void *), void *arg) {
-  static pthread_create_fn real;
-  if (!real) real = (pthread_create_fn)dlsym(RTLD_NEXT, "pthread_create");
+  pthread_create_fn real = real_pthread_create;
+  if (!real) real = real_pthread_create = (pthread_create_fn)dlsym(RTLD_NEXT, "pthread_create");
   struct start_tramp *t = malloc(sizeof *t);
   if (!t) return EAGAIN;
   t->fn = fn;
@@ -155,7 +193,6 @@ LIPC_HIDDEN int pthread_create(pthread_t *th, const pthread_attr_t *attr,
  * host runs code on a stack of its own (SBCL), the answer never contains the
  * stack pointer, so Go asks again on every call: 120 us a call. This hidden
  * wrapper answers with the mapping that contains the stack pointer, cached. */
-typedef int (*getattr_fn)(pthread_t, pthread_attr_t *);
 static pthread_mutex_t stack_cache_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct {
   pthread_t th;
@@ -200,8 +237,8 @@ static int stack_from_cache(pthread_t th, uintptr_t sp, pthread_attr_t *attr) {
 }
 
 LIPC_HIDDEN int pthread_getattr_np(pthread_t th, pthread_attr_t *attr) {
-  static getattr_fn real;
-  if (!real) real = (getattr_fn)dlsym(RTLD_NEXT, "pthread_getattr_np");
+  getattr_fn real = real_getattr;
+  if (!real) real = real_getattr = (getattr_fn)dlsym(RTLD_NEXT, "pthread_getattr_np");
   if (!pthread_equal(th, pthread_self())) return real(th, attr);
   uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
   if (stack_from_cache(th, sp, attr)) return 0;

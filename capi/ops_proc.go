@@ -100,11 +100,10 @@ func opProcSpawn(r *C.lipc_req) error {
 	if err != nil {
 		return err
 	}
-	// Non-blocking parent ends: lipc_fd_read/write and communicate wait in
-	// C with deadlines, and a blocking fd would make a write overrun them.
-	for _, fd := range p.Pipes {
-		syscall.SetNonblock(fd, true)
-	}
+	// The parent's ends stay ordinary blocking pipes: one may be handed to
+	// another child (a pipeline through the parent), and O_NONBLOCK would
+	// go with it. lipc_fd_read/write keep deadlines on blocking fds, and
+	// communicate makes its ends non-blocking only while it runs.
 	cpath := C.CString(p.Path)
 	defer C.free(unsafe.Pointer(cpath))
 	cp := C.lipc__proc_new(C.int(p.Pid), C.int(p.Pidfd), cpath, C.int(onClose), C.longlong(grace))

@@ -19,6 +19,7 @@ struct lipc_comm {
   size_t len[2], cap[2];
   size_t in_off;
   int active;
+  int had[2]; /* stdout, stderr were pipes of this process when the first call began */
 };
 
 struct lipc_proc {

@@ -584,8 +584,10 @@ int lipc_proc_pid(lipc_handle_t proc, int64_t *pid);
 int lipc_proc_path(lipc_handle_t proc, char *buf, size_t size, size_t *needed);
 
 /* Takes the parent's end of the pipe mapped to child fd child_fd. OUT *fd:
- * a non-blocking, close-on-exec fd the caller now owns (close it with
- * lipc_fd_close or close()). Ends not taken are closed with the process
+ * an ordinary blocking, close-on-exec pipe fd the caller now owns (close it
+ * with lipc_fd_close or close()); it may be handed to another child
+ * (LIPC_FD_PARENT) for a pipeline through the parent. lipc_fd_read and
+ * lipc_fd_write keep their deadlines on it. Ends not taken are closed with the process
  * handle. Errors: LIPC_ENOENT (no pipe at that fd, or already taken or
  * closed), LIPC_EBADHANDLE, LIPC_EFORKED. */
 int lipc_proc_take_fd(lipc_handle_t proc, int child_fd, int *fd);
@@ -622,7 +624,8 @@ int lipc_proc_stop(lipc_handle_t proc, int64_t grace_ms, int group, int *code, i
 #define LIPC_PROC_CORE_DUMPED 4 /* 1 if it dumped core (reaped only) */
 #define LIPC_PROC_UTIME_US 5    /* user CPU time so far / in total, microseconds */
 #define LIPC_PROC_STIME_US 6    /* system CPU time, microseconds */
-#define LIPC_PROC_MAXRSS_KB 7   /* peak resident set size, KiB */
+#define LIPC_PROC_MAXRSS_KB 7   /* peak resident set size, KiB (after exit: Linux counts the
+                                   parent's size at spawn too, as for fork+exec) */
 #define LIPC_PROC_RSS_KB 8      /* current resident set size, KiB (running only) */
 #define LIPC_PROC_PIDFD 9       /* the pidfd, readable once the child exited: pass it to
                                    lipc_wait_fds to wait for any of several children.
@@ -660,13 +663,17 @@ int lipc_proc_communicate(lipc_handle_t proc, const void *input, size_t input_le
 
 /* Reads at most size bytes from fd, waiting up to timeout_ms for some to
  * arrive. OUT *nread: bytes read; 0 means end of file. Works on blocking and
- * non-blocking fds. Blocks in C. Errors: LIPC_ETIMEDOUT, LIPC_EINTR,
+ * non-blocking fds alike, keeping the deadline and returning LIPC_EINTR
+ * after a signal handler ran (with or without SA_RESTART). Blocks in C. Errors: LIPC_ETIMEDOUT, LIPC_EINTR,
  * LIPC_EINVAL (buf NULL with size > 0), OS errors (EBADF...). */
 int lipc_fd_read(int fd, void *buf, size_t size, int64_t timeout_ms, size_t *nread);
 
 /* Writes size bytes to fd, waiting up to timeout_ms in all for room. OUT
  * *nwritten: bytes written, also on failure. A closed reading end is
- * LIPC_ECLOSED, without SIGPIPE. Blocks in C. Errors: LIPC_ETIMEDOUT,
+ * LIPC_ECLOSED, without SIGPIPE. Blocking and non-blocking fds alike keep
+ * the deadline and return LIPC_EINTR after a signal handler ran (on a
+ * blocking fd lipc writes no more than the pipe has room for at a time).
+ * Blocks in C. Errors: LIPC_ETIMEDOUT,
  * LIPC_EINTR, LIPC_ECLOSED, LIPC_EINVAL, OS errors. */
 int lipc_fd_write(int fd, const void *buf, size_t size, int64_t timeout_ms, size_t *nwritten);
 

@@ -43,13 +43,14 @@ HEADER_PROTOS = parse_prototypes(HEADER.read_text())
 # fills with malloc'd memory must be POINTER(c_void_p), since c_char_p would
 # turn the pointer into bytes and lose what lipc_free needs.
 PY_TYPES = {
-    "int": {"c_int"}, "int64_t": {"c_int64"}, "uint32_t": {"c_uint32"},
+    # On LP64, ctypes' c_int64 *is* c_long (and c_uint32 is c_uint): either name.
+    "int": {"c_int"}, "int64_t": {"c_int64", "c_long"}, "uint32_t": {"c_uint32", "c_uint"},
     "size_t": {"c_size_t", "c_ulong"}, "const char*": {"c_char_p"},
     "char*": {"c_char_p", "c_void_p"}, "void": {"None"}, "void*": {"c_void_p"},
     "const void*": {"c_void_p", "c_char_p"}, "int*": {"POINTER(c_int)"},
-    "const int*": {"POINTER(c_int)"}, "int64_t*": {"POINTER(c_int64)"},
+    "const int*": {"POINTER(c_int)"}, "int64_t*": {"POINTER(c_int64)", "POINTER(c_long)"},
     "size_t*": {"POINTER(c_size_t)", "POINTER(c_ulong)"}, "uint32_t*": {"POINTER(c_uint32)"},
-    "char**": {"POINTER(c_void_p)"},
+    "char**": {"POINTER(c_void_p)"}, "void**": {"POINTER(c_void_p)"},
 }
 LISP_TYPES = {
     "int": ":int", "int64_t": ":int64", "uint32_t": ":uint32", "size_t": ":size",

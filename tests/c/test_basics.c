@@ -82,9 +82,14 @@ static void *write_later(void *arg) {
   return NULL;
 }
 static void on_usr1(int sig) { (void)sig; }
+static volatile int keep_signalling;
+/* Signals the waiting thread every 100 ms until told to stop: a signal that
+ * lands before the wait began (a loaded machine) is then not the last. */
 static void *signal_later(void *arg) {
-  usleep(100 * 1000);
-  pthread_kill(*(pthread_t *)arg, SIGUSR1);
+  while (__atomic_load_n(&keep_signalling, __ATOMIC_ACQUIRE)) {
+    usleep(100 * 1000);
+    if (__atomic_load_n(&keep_signalling, __ATOMIC_ACQUIRE)) pthread_kill(*(pthread_t *)arg, SIGUSR1);
+  }
   return NULL;
 }
 
@@ -118,10 +123,12 @@ static void test_wait_fds(void) {
   sigaction(SIGUSR1, &sa, NULL);
   pthread_t self = pthread_self();
   ev = LIPC_WAIT_READ;
+  keep_signalling = 1;
   pthread_create(&t, NULL, signal_later, &self);
   t0 = now_ms();
   rc = lipc_wait_fds(&p[0], &ev, &rev, 1, 10000, &n);
   el = now_ms() - t0;
+  __atomic_store_n(&keep_signalling, 0, __ATOMIC_RELEASE);
   CHECK(rc == LIPC_EINTR && el < 5000, "rc %d after %.1f ms", rc, el);
   pthread_join(t, NULL);
   /* hang-up */

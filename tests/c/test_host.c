@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -96,11 +97,23 @@ int main(int argc, char **argv) {
   set_mxcsr(TRAPS_ON); /* the Go threads created at load inherit this */
 #endif
 
+  struct timespec l0, l1;
+  clock_gettime(CLOCK_MONOTONIC, &l0);
   void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  clock_gettime(CLOCK_MONOTONIC, &l1);
   if (!lib) {
     fprintf(stderr, "dlopen %s: %s\n", path, dlerror());
     return 2;
   }
+  /* Loading waits for Go's start-up (bounded at 10 s): hitting the bound
+   * means the wait deadlocked, e.g. on the loader's lock. */
+  double load_ms = (l1.tv_sec - l0.tv_sec) * 1e3 + (l1.tv_nsec - l0.tv_nsec) / 1e6;
+  CHECK(load_ms < 5000, "dlopen took %.0f ms: the wait for Go's start-up hit its bound", load_ms);
+  /* A handler the host sets right after loading stays: Go's start-up is
+   * over, nothing restores an older one behind its back. */
+  struct sigaction ign = {0}, winch_after;
+  ign.sa_handler = SIG_IGN;
+  sigaction(SIGWINCH, &ign, NULL);
   p_diag = (int (*)(int, int64_t *))dlsym(lib, "lipc_diag");
   p_set_mode = (int (*)(int))dlsym(lib, "lipc_set_call_mode");
   CHECK(p_diag && p_set_mode, "symbols");
@@ -147,6 +160,8 @@ int main(int argc, char **argv) {
   CHECK(lipc_threads_block(SIGINT) && lipc_threads_block(SIGURG) && lipc_threads_block(SIGALRM) &&
             lipc_threads_block(SIGTERM) && lipc_threads_block(SIGUSR1),
         "lipc's threads must block process-directed signals");
+  sigaction(SIGWINCH, NULL, &winch_after);
+  CHECK(winch_after.sa_handler == SIG_IGN, "a handler set after load was reverted");
   raise(SIGURG);
   CHECK(urg_seen == 1, "host SIGURG handler ran %d times", (int)urg_seen);
 

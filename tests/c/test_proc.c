@@ -262,17 +262,28 @@ static void test_communicate_big(void) {
   CHECK(lipc_proc_communicate(p, NULL, 0, 1000, 5000, &out, &on, NULL, NULL) == LIPC_ERANGE && on == 1000, "cap %zu", on);
   lipc_free(out);
   lipc_close(p);
+  /* exactly the cap is not too much */
+  lipc_spawnattr_shell(a, "head -c 1000 /dev/zero");
+  lipc_proc_spawn(a, &p);
+  out = NULL;
+  CHECK(lipc_proc_communicate(p, NULL, 0, 1000, 5000, &out, &on, NULL, NULL) == 0 && on == 1000, "exact cap %zu: %s",
+        on, lipc_last_error());
+  lipc_free(out);
+  lipc_close(p);
   /* a timeout keeps what was read; after a stop, a second call returns all */
   lipc_spawnattr_shell(a, "echo early; exec sleep 10");
   lipc_proc_spawn(a, &p);
   out = NULL;
-  CHECK(lipc_proc_communicate(p, NULL, 0, 0, 300, &out, &on, NULL, NULL) == LIPC_ETIMEDOUT && out &&
-        strcmp(out, "early\n") == 0, "partial: %s", out);
+  err = (char *)1;
+
+  CHECK(lipc_proc_communicate(p, NULL, 0, 0, 300, &out, &on, &err, &en) == LIPC_ETIMEDOUT && out &&
+        strcmp(out, "early\n") == 0 && err == NULL, "partial: %s", out);
   lipc_free(out);
   lipc_proc_kill(p, SIGKILL, 0);
   out = NULL;
-  CHECK(lipc_proc_communicate(p, NULL, 0, 0, 5000, &out, &on, NULL, NULL) == 0 && out &&
-        strcmp(out, "early\n") == 0, "after stop: %s", out);
+  err = (char *)1;
+  CHECK(lipc_proc_communicate(p, NULL, 0, 0, 5000, &out, &on, &err, &en) == 0 && out &&
+        strcmp(out, "early\n") == 0 && err == NULL, "after stop: %s (stderr is no pipe: NULL)", out);
   lipc_free(out);
   lipc_close(p);
   lipc_close(a);
@@ -466,6 +477,7 @@ static void test_io_and_figures(void) {
   lipc_proc_spawn(a, &p);
   int in, out;
   CHECK(lipc_proc_take_fd(p, 0, &in) == 0 && lipc_proc_take_fd(p, 1, &out) == 0, "take");
+  CHECK(!(fcntl(out, F_GETFL) & O_NONBLOCK), "taken ends are ordinary blocking fds");
   CHECK(lipc_proc_take_fd(p, 1, &out) == LIPC_ENOENT, "taken twice");
   CHECK(lipc_proc_take_fd(p, 2, &out) == LIPC_ENOENT, "not a pipe");
   lipc_proc_take_fd(p, 1, &out);

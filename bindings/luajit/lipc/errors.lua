@@ -39,6 +39,27 @@ function errors.os_errno(code)
   return nil
 end
 
+-- The errno a code stands for where lipc reported none (Linux numbers):
+-- validation failures that lipc finds itself carry errno 0.
+local code_errno = {
+  [-1] = 22, [-2] = 9, [-3] = 2, [-4] = 17, [-5] = 13, [-6] = 110, [-7] = 4,
+  [-8] = 16, [-9] = 11, [-10] = 12, [-11] = 32, [-12] = 95, [-13] = 95,
+  [-14] = 10, [-15] = 36, [-16] = 34,
+}
+
+-- The POSIX errno of a failure, for APIs that report errno numbers (the
+-- LuaIPC compatibility layer): errno when lipc reported one (> 0), else the
+-- errno the code stands for (LIPC_EINVAL 22, LIPC_ENOENT 2, LIPC_EPERM 13
+-- (EACCES), LIPC_ECLOSED 32 (EPIPE), LIPC_EBADHANDLE 9 (EBADF), an OS code
+-- its own errno, ...; 0 for LIPC_OK or an unknown code). Public as
+-- lipc.posix_errno; lipc.strerror(lipc.errors.EOS_BASE - e) is its text.
+function errors.posix_errno(code, errno)
+  if type(errno) == "number" and errno > 0 then return errno end
+  if type(code) ~= "number" then return 0 end
+  if code <= -1000 then return -1000 - code end
+  return code_errno[code] or 0
+end
+
 -- Turns a failed call's code into nil, message, code, errno. Must be the
 -- first thing done after the failing C call: errno is read before the
 -- message because reading the message allocates (a pointer cdata), and an

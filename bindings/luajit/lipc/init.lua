@@ -9,6 +9,10 @@
 --   lipc.strerror(code)         -> static text of a code
 --   lipc.error_name(code)       -> "LIPC_EINVAL", "LIPC_EOS", "LIPC_UNKNOWN"
 --   lipc.os_errno(code)         -> the errno an OS-family code carries, or nil
+--   lipc.posix_errno(code [, errno]) -> the positive errno of a failure: errno if
+--                                  lipc gave one, else the code's (EINVAL 22, ...)
+--   lipc.clock()                -> seconds on CLOCK_MONOTONIC, the clock of lipc's
+--                                  deadlines (for absolute expiry times)
 --   lipc.errors                 -> code names only: lipc.errors.EINVAL == -1,
 --                                  ..., EOS_BASE == -1000 (see lipc/errors.lua)
 --   lipc.wait_fds(entries [, timeout]) -> ready entries   (lipc/wait.lua)
@@ -27,8 +31,9 @@
 --   lipc.proc.spawn(cmd [, opts]) -> process object       (lipc/proc.lua)
 --   lipc.proc.run / prepare / wait_any / pipe / signals   (lipc/proc.lua)
 --   lipc.pipe.new() -> r, w; lipc.pipe.wrap(fd, mode)     (lipc/pipe.lua)
+--     (p:read/lines/write with strings, p:read_into/write_from with ffi buffers)
 --   lipc.env.get/set/unset/list, lipc.env(...)            (lipc/env.lua)
---   lipc.quote.sh/win/cmd/arg/join                        (lipc/quote.lua)
+--   lipc.quote.sh/win/cmd/arg/join/esc                    (lipc/quote.lua)
 --   lipc.close(handle)          -> true            close any raw handle number
 --   lipc.handle_kind(handle)    -> kind number     (lipc.KIND_SEM, KIND_PROC, KIND_SPAWNATTR,
 --                                  KIND_MUTEX, KIND_EVENT, KIND_SHM, KIND_MMAP, KIND_FLOCK)
@@ -42,6 +47,7 @@ local ffi = require "ffi"
 local lib = require "lipc.lib"
 local errors = require "lipc.errors"
 local wait = require "lipc.wait"
+local util = require "lipc.util"
 
 local C = lib.C
 local lipc_close, lipc_handle_kind = C.lipc_close, C.lipc_handle_kind
@@ -66,6 +72,8 @@ local lipc = {
   strerror = errors.strerror,
   error_name = errors.name,
   os_errno = errors.os_errno,
+  posix_errno = errors.posix_errno,
+  clock = util.now,
   C = C,
   library_path = lib.path,
   KIND_SEM = 1, KIND_PROC = 2, KIND_SPAWNATTR = 3, KIND_MUTEX = 4, KIND_EVENT = 5,

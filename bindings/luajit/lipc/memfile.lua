@@ -17,8 +17,8 @@
 --               without it flush() does nothing and returns true),
 --             name (for tostring).
 --       class: a metatable from memfile.class(), to add methods.
---   memfile.from_string(s [, opts]) -> a read-only view of the Lua string s
---       (kept referenced; no copy)
+--   memfile.from_string(s [, opts [, class]]) -> a read-only view of the Lua
+--       string s (kept referenced; no copy); class as memfile.new's
 --   memfile.class(extra_methods) -> a metatable whose objects have
 --       extra_methods, then these; memfile.new(ptr, size, opts, class)
 --   memfile.is(v)              -> true if v is a memfile (of any class)
@@ -126,13 +126,14 @@ function memfile.new(ptr, size, opts, class)
   return setmetatable(mf, class or mt)
 end
 
-function memfile.from_string(s, opts)
+function memfile.from_string(s, opts, class)
   if type(s) ~= "string" then argerror(1, "from_string", "string", type(s)) end
-  opts = opts or {}
+  if opts ~= nil and type(opts) ~= "table" then argerror(2, "from_string", "table", type(opts)) end
+  if class ~= nil and not classes[class] then argerror(3, "from_string", "class from memfile.class()", type(class)) end
   local o = {}
-  for k, v in pairs(opts) do o[k] = v end
+  for k, v in pairs(opts or {}) do o[k] = v end
   o.readable, o.writable, o.owner = true, false, s
-  return memfile.new(#s > 0 and cast("const uint8_t *", s) or nil, #s, o)
+  return memfile.new(#s > 0 and cast("const uint8_t *", s) or nil, #s, o, class)
 end
 
 function memfile.invalidate(mf)

@@ -23,9 +23,15 @@
 --      | nil, msg, code, errno        a failure (EINTR included)
 --   p:lines([what [, timeout]])  -> iterator over p:read(what, timeout), ends at
 --       EOF; raises on a failure or timeout (as file:lines does on errors)
+--   p:read_into(buf, size [, timeout]) -> n   copies up to size bytes into the
+--       ffi buffer buf as soon as some are there (what an earlier read kept
+--       comes first), no Lua string made; 0 at end of file (size 0: 0 at
+--       once) | false, msg, code, errno (timeout) | nil, msg, code, errno
 --   p:write(s [, timeout])  -> true
 --      | false, msg, code, errno, nwritten   timed out after nwritten bytes
 --      | nil, msg, code, errno, nwritten     failure (ECLOSED: no reader left)
+--   p:write_from(buf, size [, timeout]) -> as p:write, for size bytes at the
+--       ffi pointer buf (or the first size bytes of a string)
 --   p:settimeout(t)         default timeout of read/write (nil: forever)
 --   p:fileno()              -> the fd (a number)
 --   p:close()               -> true (idempotent) | nil, msg, code, errno
@@ -265,17 +271,50 @@ function methods:lines(what, timeout)
   end
 end
 
-function methods:write(s, timeout)
+function methods:read_into(buf, size, timeout)
   local fd = getfd(self)
-  if type(s) == "number" then s = tostring(s) end
-  if type(s) ~= "string" then argerror(1, "write", "string", type(s)) end
+  if type(buf) ~= "cdata" then argerror(1, "read_into", "ffi buffer (cdata)", type(buf)) end
+  errors.check_int(size, 2, "read_into", 0, 2^53, "size")
   if timeout == nil then timeout = self.timeout end
-  local rc = fd_write(fd, s, #s, timeout_ms(timeout, 2, "write"), nbuf)
+  local ms = timeout_ms(timeout, 3, "read_into")
+  if size == 0 then return 0 end
+  local kept = self._buf
+  if kept ~= "" then -- what an earlier read kept comes first
+    local n = #kept < size and #kept or size
+    ffi.copy(buf, kept, n)
+    self._buf = sub(kept, n + 1)
+    return n
+  end
+  local rc = fd_read(fd, buf, size, ms, nbuf)
+  if rc < 0 then return failed(fail(rc)) end
+  return tonumber(nbuf[0])
+end
+
+-- Writes size bytes at ptr within ms; the results of write().
+local function write_raw(fd, ptr, size, ms)
+  local rc = fd_write(fd, ptr, size, ms, nbuf)
   if rc == 0 then return true end
   local _, msg, code, e = fail(rc)
   local n = tonumber(nbuf[0])
   if code == ETIMEDOUT then return false, msg, code, e, n end
   return nil, msg, code, e, n
+end
+
+function methods:write(s, timeout)
+  local fd = getfd(self)
+  if type(s) == "number" then s = tostring(s) end
+  if type(s) ~= "string" then argerror(1, "write", "string", type(s)) end
+  if timeout == nil then timeout = self.timeout end
+  return write_raw(fd, s, #s, timeout_ms(timeout, 2, "write"))
+end
+
+function methods:write_from(buf, size, timeout)
+  local fd = getfd(self)
+  local t = type(buf)
+  if t ~= "cdata" and t ~= "string" then argerror(1, "write_from", "ffi pointer or string", t) end
+  errors.check_int(size, 2, "write_from", 0, t == "string" and #buf or 2^53, "size")
+  if timeout == nil then timeout = self.timeout end
+  return write_raw(fd, buf, size, timeout_ms(timeout, 3, "write_from"))
 end
 
 -- For wait_any: buffered data counts as readable at once.

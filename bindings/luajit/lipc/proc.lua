@@ -121,7 +121,8 @@
 --   proc.pipe() -> r, w           a new pipe (lipc.pipe.new)
 --   proc.signals                  {HUP = 1, INT = 2, ..., TERM = 15, ...} (Linux)
 --   proc.signum(name_or_number)   -> number;  proc.signame(n) -> "TERM" | nil
---   proc.quote_arg(s [, style]), proc.esc  -> lipc.quote.arg (luapower names)
+--   proc.quote_arg(s [, style]) -> lipc.quote.arg, proc.esc(s [, style]) ->
+--                                 lipc.quote.esc (luapower's names)
 --   proc.env                      -> lipc.env
 --
 -- Failures are nil, msg, code, errno (lipc.errors codes); waits that merely
@@ -801,6 +802,6 @@ proc.pipe = pipe.new
 proc.env = require "lipc.env"
 local quote = require "lipc.quote"
 proc.quote_arg = quote.arg
-proc.esc = quote.arg
+proc.esc = quote.esc
 
 return proc

@@ -11,6 +11,12 @@
 --                    style "sh" (default), "win" or "cmd"
 --   quote.arg(s [, style])      -> quote[style](s), style "sh"/"unix" (default),
 --                    "win"/"windows", "cmd"
+--   quote.esc(s [, style])      -> s escaped for use INSIDE double quotes, not
+--                    quoted (luapower's proc.esc): style "sh"/"unix" (default)
+--                    puts a backslash before $ ` " \ (the characters special
+--                    inside "..." of a POSIX shell); "win"/"windows" doubles
+--                    the backslashes before a " and at the end and escapes
+--                    each " (the CommandLineToArgvW / MSVC rules)
 -- Each returns the string, or nil, msg, code, errno; an argument that is not
 -- a string (or number) or holds a NUL byte raises.
 local C = require("lipc.lib").C
@@ -37,6 +43,17 @@ end
 function quote.arg(s, style)
   local f = style_fn(style, 2, "arg")
   return out_string(f, check_cstring(s, 1, "arg", "argument"))
+end
+
+local esc_styles = { sh = "sh", unix = "sh", posix = "sh", win = "win", windows = "win" }
+
+function quote.esc(s, style)
+  local st = esc_styles[style or "sh"]
+  if not st then argerror(2, "esc", "'sh' or 'win'", tostring(style)) end
+  s = check_cstring(s, 1, "esc", "argument")
+  if st == "sh" then return (s:gsub('[$`"\\]', "\\%0")) end
+  s = s:gsub('(\\*)"', function(bs) return bs .. bs .. '\\"' end)
+  return (s:gsub("\\+$", "%0%0"))
 end
 
 function quote.join(list, style)

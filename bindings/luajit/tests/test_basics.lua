@@ -141,4 +141,54 @@ function T.misuse_raises_at_the_caller()
   h.ok(err, "raised")
 end
 
+-- The errno numbers errno-based APIs (the LuaIPC compatibility layer) report.
+function T.posix_errno_and_clock()
+  h.eq(lipc.posix_errno(E.EINVAL, 0), 22, "EINVAL without errno")
+  h.eq(lipc.posix_errno(E.ENOENT), 2, "ENOENT")
+  h.eq(lipc.posix_errno(E.EPERM, 0), 13, "EPERM is EACCES")
+  h.eq(lipc.posix_errno(E.ENAMETOOLONG, 0), 36, "ENAMETOOLONG")
+  h.eq(lipc.posix_errno(E.ECLOSED, 0), 32, "ECLOSED is EPIPE")
+  h.eq(lipc.posix_errno(E.EOS_BASE - 8), 8, "an OS code: its errno")
+  h.eq(lipc.posix_errno(E.EINVAL, 9), 9, "a reported errno wins")
+  h.eq(lipc.posix_errno(0), 0, "OK")
+  -- from a real failure: the name rule is lipc's, its errno is EINVAL
+  local _, _, code, errno = lipc.sem.open("bad name!")
+  h.eq(lipc.posix_errno(code, errno), 22, "bad name")
+  h.eq(lipc.strerror(E.EOS_BASE - 2), "No such file or directory", "strerror text of an errno")
+  -- lipc.clock is the monotonic clock of the deadlines
+  local t0 = lipc.clock()
+  lipc.wait_fds({}, 0.05)
+  local dt = lipc.clock() - t0
+  h.ok(dt >= 0.049 and dt < 5, "clock advanced by the sleep: " .. dt)
+  h.ok(math.abs(lipc.clock() - h.now()) < 0.5, "CLOCK_MONOTONIC")
+end
+
+-- A signal disposition the host sets right after loading lipc stays: loading
+-- returns only once Go's start-up (which restores the host's handlers) is
+-- over, so nothing reverts a later change. A regression test: it once
+-- failed in about a quarter of fresh processes.
+function T.signal_disposition_set_after_load_is_kept()
+  local code = [[
+    local ffi = require "ffi"
+    pcall(ffi.cdef, "void (*signal(int sig, void (*handler)(int)))(int);")
+    local lipc = require "lipc"
+    local IGN = ffi.cast("void (*)(int)", 1)
+    ffi.C.signal(13, IGN)
+    lipc.diag("go_thread")
+    io.write(tonumber(ffi.cast("intptr_t", ffi.C.signal(13, IGN))) == 1 and "kept" or "reset")
+  ]]
+  local reset, runs = 0, 0
+  while runs < 64 and reset == 0 do -- stops at the first reset seen
+    runs = runs + 1
+    local r = assert(lipc.proc.run("exec " .. h.luajit_cmd(code), { timeout = 30 }))
+    h.eq(r.code, 0, "child: " .. r.stderr)
+    if r.stdout == "reset" then reset = reset + 1 end
+  end
+  if reset > 0 then
+    error(("LIBRARY BUG: in %d of %d fresh processes, SIGPIPE set to SIG_IGN after loading lipc was "
+      .. "reverted to SIG_DFL at the first call into Go (lipc__host_restore runs in Go's async init)")
+      :format(reset, runs), 0)
+  end
+end
+
 return T

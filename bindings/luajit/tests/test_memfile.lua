@@ -201,4 +201,15 @@ function T.classes_and_construction()
   h.raises("attempt to use closed in-memory file", v.read, v)
 end
 
+function T.from_string_takes_a_class()
+  local cls = memfile.class({ kind = function() return "mine" end })
+  local mf = memfile.from_string("a\nb", { name = "s" }, cls)
+  h.eq(mf:kind(), "mine", "the class's method")
+  h.eq(mf:read(), "a", "memfile methods")
+  h.eq(mf.name, "s", "opts kept")
+  h.fails(E.EPERM, nil, mf:write("x"))
+  h.raises("bad argument #3 to 'from_string'", memfile.from_string, "x", nil, {})
+  h.raises("bad argument #2 to 'from_string'", memfile.from_string, "x", 5)
+end
+
 return T

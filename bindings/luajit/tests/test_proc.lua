@@ -766,4 +766,58 @@ function T.prepared_attributes_are_reusable()
   r:close()
 end
 
+function T.pipe_read_into_and_write_from_buffers()
+  local ffi = require "ffi"
+  local r, w = assert(lipc.pipe.new())
+  local buf = ffi.new("char[16]")
+  local t0 = h.now()
+  h.fails(E.ETIMEDOUT, false, r:read_into(buf, 16, 0.1))
+  h.ok(h.now() - t0 >= 0.099, "waited the timeout")
+  local src = ffi.new("char[6]", "ab\ncd")
+  h.eq(w:write_from(src, 5), true, "write_from a pointer")
+  h.eq(w:write_from("efXX", 2, 1), true, "write_from the start of a string")
+  h.eq(r:read("l", 1), "ab", "a line read keeps what follows")
+  h.eq(r:read_into(buf, 1, 1), 1, "kept bytes first")
+  h.eq(ffi.string(buf, 1), "c", "kept byte")
+  h.eq(r:read_into(buf, 16, 1), 3, "the rest of the kept bytes")
+  h.eq(ffi.string(buf, 3), "def", "kept bytes in order")
+  h.eq(w:write("gh"), true, "more")
+  h.eq(r:read_into(buf, 16, 1), 2, "then from the pipe")
+  h.eq(ffi.string(buf, 2), "gh", "pipe bytes")
+  h.eq(r:read_into(buf, 0, 1), 0, "size 0")
+  h.raises("bad argument #1 to 'read_into'", r.read_into, r, "x", 1)
+  h.raises("bad argument #2 to 'read_into'", r.read_into, r, buf, -1)
+  h.raises("bad argument #2 to 'write_from'", w.write_from, w, "ab", 3)
+  h.raises("bad argument #1 to 'write_from'", w.write_from, w, {}, 1)
+  w:close()
+  h.eq(r:read_into(buf, 16, 1), 0, "0 at end of file")
+  r:close()
+  h.raises("attempt to use closed pipe", r.read_into, r, buf, 1)
+  -- no reader: ECLOSED with the count written
+  r, w = assert(lipc.pipe.new())
+  r:close()
+  local ok, _, code, _, n = w:write_from("abc", 3, 1)
+  h.eq(ok, nil, "failed")
+  h.eq(code, E.ECLOSED, "ECLOSED")
+  h.eq(n, 0, "nothing written")
+  w:close()
+end
+
+function T.quote_esc_for_inside_double_quotes()
+  local Q = lipc.quote
+  local tricky = [[a $HOME `id` "q" back\slash \" ! 'single' end\]]
+  local e = Q.esc(tricky)
+  h.eq(Q.esc(tricky, "unix"), e, "unix is sh")
+  h.eq(capture({ "sh", "-c", 'printf %s "' .. e .. '"' }), tricky, "sh gives back the string from inside \"...\"")
+  h.eq(Q.esc("plain-text_1.0"), "plain-text_1.0", "nothing to escape")
+  h.eq(Q.esc([[a\"b]], "win"), [[a\\\"b]], "win: backslashes before a quote doubled, the quote escaped")
+  h.eq(Q.esc([[dir\]], "win"), [[dir\\]], "win: trailing backslashes doubled")
+  h.eq(Q.esc([[a\b]], "win"), [[a\b]], "win: other backslashes kept")
+  h.eq(Q.esc(12, "win"), "12", "numbers as strings")
+  h.raises("bad argument #2 to 'esc'", Q.esc, "x", "cmd")
+  h.raises("bad argument #1 to 'esc'", Q.esc, {})
+  h.eq(P.esc, Q.esc, "lipc.proc.esc is luapower's esc: escape, not quote")
+  h.eq(P.quote_arg, Q.arg, "lipc.proc.quote_arg")
+end
+
 return T

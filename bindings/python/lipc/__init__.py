@@ -1,0 +1,127 @@
+"""lipc: portable inter-process communication (Python binding over ctypes).
+
+Semaphores
+    Semaphore(name, create=False, exclusive=False, initial=0, mode=0o600,
+              unlink_on_close=False)
+        .acquire(blocking=True, timeout=None) -> bool, .release(n=1),
+        .value, .name, .handle, .unlink(), .close(), .closed,
+        ``with sem:`` acquires and releases (as threading.Semaphore does)
+    unlink_semaphore(name)
+
+Processes (the shape of subprocess; see lipc._proc)
+    Popen(args, *, stdin=, stdout=, stderr=, cwd=, env=, shell=, text=,
+          start_new_session=, process_group=, pass_fds=, fds=, umask=,
+          rlimits=, autokill=, on_close=, extra_env=, unset_env=, ...)
+        .args .pid .returncode .stdin .stdout .stderr .executable_path
+        .poll() .wait(timeout) .communicate(input, timeout, max_output)
+        .send_signal(sig, group=False) .terminate() .kill() .killpg(sig)
+        .stop(grace) .info() -> ProcInfo .pidfd() .close(), ``with``
+    run(args, *, input=, capture_output=, timeout=, check=, max_output=,
+        **popen_kwargs) -> CompletedProcess (.info); call, check_call,
+        check_output
+    PIPE, STDOUT, DEVNULL, File(path, mode), ParentFd(fd, close=False)
+    RLIMIT_CPU, RLIMIT_NOFILE, RLIMIT_AS, ... (Resource), RLIM_INFINITY
+    TimeoutExpired, CalledProcessError, OutputLimitError
+    wait_any([Popen or pipe, ...], timeout=None) -> the ready ones
+    PipeIO(fd, mode): a raw file object over a pipe fd
+
+Environment and quoting
+    getenv(name, default=None), setenv(name, value), unsetenv(name),
+    environ_list(), environ_dict()  (the live C environ)
+    quote_sh(arg), quote_win(arg), quote_cmd(arg)
+
+Waiting
+    wait_fds(fds_and_events, timeout=None) -> [(fd, revents), ...]
+    WAIT_READ, WAIT_WRITE, WAIT_HUP, WAIT_ERR
+
+Errors (see lipc._errors for the full table)
+    Error(OSError): .code, .code_name, .errno, .message; subclasses such as
+    NotFoundError(FileNotFoundError), ExistsError(FileExistsError),
+    PermissionDeniedError(PermissionError), BadHandleError(ValueError),
+    InvalidArgumentError(ValueError), ForkedError, ...
+    Code (IntEnum of the LIPC_E* codes), strerror(code), error_name(code)
+
+Host and diagnostics
+    version(), __version__, set_call_mode(CALL_DIRECT | CALL_HANDOFF),
+    call_mode(), diag(DIAG_*)
+
+Timeouts are seconds (float) or None for "forever". Blocking calls release
+the GIL and let signal handlers run (Ctrl-C interrupts them). Objects are
+closed by close(); a finalizer closes forgotten ones. After os.fork() the
+child cannot use lipc's objects (ForkedError); version() and the error texts
+still work there. The library is found through $LIPC_LIBRARY, then beside
+this package, then the source tree's build/, then the system loader.
+"""
+from __future__ import annotations
+
+from ._const import (CALL_DIRECT, CALL_HANDOFF, DIAG_CALL_MODE, DIAG_FP_SELFTEST,
+                     DIAG_GO_THREAD, DIAG_HOST_NOFILE, DIAG_LIVE_HANDLES,
+                     DIAG_STACK_LOOKUPS, DIAG_THREADS_WRAPPED, KIND_PROC, KIND_SEM,
+                     KIND_SPAWNATTR, RLIM_INFINITY, WAIT_ERR, WAIT_HUP, WAIT_READ,
+                     WAIT_WRITE, Code)
+from ._env import (environ_dict, environ_list, getenv, quote_cmd, quote_sh, quote_win,
+                   setenv, unsetenv)
+from ._errors import (BadHandleError, BusyError, ClosedError, Error, ExistsError,
+                      ForkedError, InterruptedCallError, InvalidArgumentError,
+                      NameTooLongError, NotFoundError, NotSupportedError,
+                      OutOfMemoryError, OutOfRangeError, PermissionDeniedError,
+                      PipeClosedError, StatusLostError, TimedOutError, WouldBlockError,
+                      error_class, error_name, strerror)
+from ._host import call_mode, diag, set_call_mode, version
+from ._lib import LibraryLoadError
+from ._pipeio import PipeIO
+from ._proc import (CalledProcessError, CompletedProcess, OutputLimitError, Popen, ProcInfo,
+                    TimeoutExpired, call, check_call, check_output, run, wait_any)
+from ._sem import Semaphore, unlink_semaphore
+from ._spawn import DEVNULL, PIPE, STDOUT, File, ParentFd, Resource
+from ._wait import wait_fds
+
+RLIMIT_CPU = Resource.CPU
+RLIMIT_FSIZE = Resource.FSIZE
+RLIMIT_DATA = Resource.DATA
+RLIMIT_STACK = Resource.STACK
+RLIMIT_CORE = Resource.CORE
+RLIMIT_NOFILE = Resource.NOFILE
+RLIMIT_AS = Resource.AS
+RLIMIT_NPROC = Resource.NPROC
+RLIMIT_MEMLOCK = Resource.MEMLOCK
+
+__version__ = version()
+
+__all__ = [
+    # semaphores
+    "Semaphore", "unlink_semaphore",
+    # processes
+    "Popen", "run", "call", "check_call", "check_output", "wait_any",
+    "CompletedProcess", "ProcInfo", "TimeoutExpired", "CalledProcessError",
+    "OutputLimitError", "PIPE", "STDOUT", "DEVNULL", "File", "ParentFd",
+    "PipeIO", "Resource", "RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_DATA",
+    "RLIMIT_STACK", "RLIMIT_CORE", "RLIMIT_NOFILE", "RLIMIT_AS",
+    "RLIMIT_NPROC", "RLIMIT_MEMLOCK", "RLIM_INFINITY", "KIND_PROC",
+    "KIND_SPAWNATTR",
+    # environment and quoting
+    "getenv", "setenv", "unsetenv", "environ_list", "environ_dict",
+    "quote_sh", "quote_win", "quote_cmd",
+    # waiting
+    "wait_fds", "WAIT_READ", "WAIT_WRITE", "WAIT_HUP", "WAIT_ERR",
+    # errors
+    "Error", "InvalidArgumentError", "NameTooLongError", "BadHandleError",
+    "NotFoundError", "ExistsError", "PermissionDeniedError", "TimedOutError",
+    "InterruptedCallError", "WouldBlockError", "OutOfRangeError",
+    "StatusLostError", "BusyError", "OutOfMemoryError", "ClosedError",
+    "NotSupportedError", "ForkedError", "LibraryLoadError", "PipeClosedError",
+    "Code", "strerror", "error_name", "error_class",
+    # host and diagnostics
+    "version", "set_call_mode", "call_mode", "diag", "KIND_SEM",
+    "CALL_DIRECT", "CALL_HANDOFF", "DIAG_CALL_MODE", "DIAG_HOST_NOFILE",
+    "DIAG_THREADS_WRAPPED", "DIAG_STACK_LOOKUPS", "DIAG_FP_SELFTEST",
+    "DIAG_GO_THREAD", "DIAG_LIVE_HANDLES",
+]
+
+# Tracebacks and reprs say lipc.NotFoundError, not lipc._errors.NotFoundError
+# (pickle finds each class here too, so exceptions cross processes).
+for _name in __all__:
+    _obj = globals()[_name]
+    if isinstance(_obj, type) and _obj.__module__.startswith(__name__ + "."):
+        _obj.__module__ = __name__
+del _name, _obj

@@ -1,0 +1,35 @@
+"""Host integration and diagnostics: the call mode, lipc_diag, and the pure-C
+version and error-text functions (these keep working after os.fork())."""
+from __future__ import annotations
+
+from ctypes import byref, c_int64
+
+from ._const import DIAG_CALL_MODE
+from ._errors import _check
+from ._lib import lib as _c
+
+
+def version() -> str:
+    """The library's version string, e.g. "0.1.0". Works after fork."""
+    v: bytes = _c.lipc_version()
+    return v.decode("ascii")
+
+
+def set_call_mode(mode: int) -> None:
+    """CALL_DIRECT (the default: Python threads run lipc's Go code
+    themselves, ~100 ns) or CALL_HANDOFF (Go work is handed to lipc-owned
+    threads, tens of microseconds). Process-wide. Waits run in C either way."""
+    _check(_c.lipc_set_call_mode(mode), "set_call_mode")
+
+
+def call_mode() -> int:
+    """The current CALL_* mode."""
+    return diag(DIAG_CALL_MODE)
+
+
+def diag(what: int) -> int:
+    """The diagnostic figure ``what`` (a DIAG_* constant) names."""
+    v = c_int64()
+    _check(_c.lipc_diag(what, byref(v)), "diag")
+    return v.value
+

@@ -1,0 +1,751 @@
+"""Child processes with subprocess's shape: Popen, run(), call(),
+check_call(), check_output(), and wait_any() over children and pipes.
+
+What lipc adds to subprocess: every start failure is an exception with its
+errno (never a child exiting 127), children start with default signal
+dispositions and exactly the fds asked for, resource limits (rlimits=),
+autokill (the child dies with this process, however it dies), a close
+policy, stop(grace) (TERM, then KILL), CPU and memory figures (info()), a
+pidfd for multi-waits, and an output cap for communicate(). Waits sleep in
+C with the GIL released; Ctrl-C interrupts them.
+
+Differences worth knowing: .stdin/.stdout/.stderr are created when first
+used (until then communicate() runs entirely in C); a status that someone
+else reaped (a host that calls os.waitpid(-1) or ignores SIGCHLD) raises
+StatusLostError instead of reporting exit 0; preexec_fn, user, group and
+close_fds=False do not exist (lipc children never inherit stray fds).
+"""
+from __future__ import annotations
+
+import errno as _errno
+import locale
+import operator
+import os
+import signal
+import subprocess
+import threading
+import types
+import warnings
+from ctypes import byref, c_int, c_int64, c_size_t, c_void_p, create_string_buffer, string_at
+from dataclasses import dataclass
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+from . import _const
+from ._errors import Error, InvalidArgumentError, OutOfRangeError, StatusLostError, TimedOutError, _check
+from ._handle import _Handle
+from ._lib import lib as _c
+from ._pipeio import PipeIO, wrap
+from ._spawn import DEVNULL, PIPE, STDOUT, File, ParentFd, SpawnAttr, build, fileno
+from ._timeout import deadline, remaining_ms
+from ._wait import wait_fds
+
+__all__ = ["Popen", "run", "call", "check_call", "check_output", "wait_any", "CompletedProcess",
+           "ProcInfo", "TimeoutExpired", "CalledProcessError", "OutputLimitError",
+           "PIPE", "STDOUT", "DEVNULL", "File", "ParentFd"]
+
+_PIPE_BUF = 4096
+_READ_CHUNK = 65536
+_AFTER_KILL_S = 2.0  # how long run() collects output after killing a child that timed out
+
+
+class TimeoutExpired(TimedOutError, subprocess.TimeoutExpired):
+    """A wait or communicate() ran out of time; the child still runs.
+    Also a subprocess.TimeoutExpired, a TimeoutError and a lipc.TimedOutError.
+    .cmd .timeout .output (= .stdout) .stderr as subprocess's: output
+    collected so far, bytes (or None)."""
+
+    def __init__(self, cmd: Any, timeout: Optional[float], output: Optional[bytes] = None,
+                 stderr: Optional[bytes] = None) -> None:
+        TimedOutError.__init__(self, _const.ETIMEDOUT, f"Command {cmd!r} timed out after {timeout} seconds",
+                               _errno.ETIMEDOUT)
+        self.cmd = cmd
+        self.timeout = timeout
+        self.output = output
+        self.stderr = stderr
+
+    def __str__(self) -> str:
+        return f"Command '{self.cmd}' timed out after {self.timeout} seconds"
+
+    def __reduce__(self) -> Any:
+        return (type(self), (self.cmd, self.timeout, self.output, self.stderr))
+
+
+class CalledProcessError(subprocess.CalledProcessError):
+    """check=True and a non-zero exit status: subprocess's own exception
+    type (so its except clauses catch it), with .info (ProcInfo) added."""
+
+    info: Optional["ProcInfo"] = None
+
+
+class OutputLimitError(OutOfRangeError):
+    """communicate(max_output=...): a stream passed the cap. .stdout and
+    .stderr hold what was kept (bytes); the child still runs (run() kills
+    it)."""
+
+    cmd: Any = None
+    limit: int = 0
+    output: Optional[bytes] = None
+    stderr: Optional[bytes] = None
+
+    @property
+    def stdout(self) -> Optional[bytes]:
+        return self.output
+
+
+class CompletedProcess(subprocess.CompletedProcess):
+    """run()'s result: subprocess.CompletedProcess plus .info (ProcInfo:
+    CPU times and peak memory of the child)."""
+
+    def __init__(self, args: Any, returncode: int, stdout: Any = None, stderr: Any = None,
+                 info: Optional["ProcInfo"] = None) -> None:
+        super().__init__(args, returncode, stdout, stderr)
+        self.info = info
+
+    def check_returncode(self) -> None:
+        if self.returncode:
+            e = CalledProcessError(self.returncode, self.args, self.stdout, self.stderr)
+            e.info = self.info
+            raise e
+
+
+@dataclass(frozen=True)
+class ProcInfo:
+    """Figures of a child (lipc_proc_info). Exit fields are None until the
+    child was waited for; rss_kb is None after it exited; the CPU times and
+    peak RSS are its totals once reaped. After exit, maxrss_kb is at least
+    the parent's RSS when it spawned: Linux keeps the peak of the memory the
+    child shared with its parent before exec (so do os.wait4's figures for
+    subprocess and posix_spawn children)."""
+
+    pid: int
+    running: bool
+    returncode: Optional[int]
+    exit_code: Optional[int]    # -1 when a signal killed it
+    signal: Optional[int]       # the killing signal, or 0
+    core_dumped: Optional[bool]
+    utime: Optional[float]      # user CPU, seconds
+    stime: Optional[float]      # system CPU, seconds
+    maxrss_kb: Optional[int]    # peak resident set size, KiB
+    rss_kb: Optional[int]       # current resident set size, KiB (running only)
+
+
+def _take_buffer(ptr: c_void_p, n: c_size_t) -> Optional[bytes]:
+    """Copies and frees a buffer lipc malloc'd."""
+    if not ptr.value:
+        return None
+    try:
+        return string_at(ptr.value, n.value)
+    finally:
+        _c.lipc_free(ptr)
+
+
+class Popen(_Handle):
+    """A child process, as subprocess.Popen, over lipc.
+
+    ``Popen(args, *, bufsize=-1, executable=None, stdin=None, stdout=None,
+    stderr=None, cwd=None, env=None, shell=False, text=None, encoding=None,
+    errors=None, universal_newlines=None, start_new_session=False,
+    process_group=None, pass_fds=(), fds=None, umask=-1, rlimits=None,
+    autokill=None, on_close="leave", on_close_grace=5.0, extra_env=None,
+    unset_env=None)``
+
+    args: a sequence (program first) or, alone, a str/bytes/path naming the
+    program; with shell=True, the command line for /bin/sh -c (further
+    items are $0, $1, ...). The program is searched in the PATH of the
+    child's environment.
+
+    stdin, stdout, stderr: None (inherit), PIPE, DEVNULL, STDOUT (stderr
+    only: 2>&1), an fd or an object with fileno(), a lipc.File(path, mode)
+    the child opens, or lipc.ParentFd(fd, close=True) (given to the child,
+    closed here once it started). fds={n: spec} maps any child fd the same
+    way (no PIPE above 2); pass_fds=(n, ...) passes fds at the same number.
+    Every other fd is closed in the child.
+
+    env: the whole environment (mapping); None inherits the live C environ
+    (os.environ changes included). extra_env / unset_env edit it.
+    rlimits: {"cpu": (soft, hard), "nofile": 77, "as": 200 << 20, ...} (a
+    single number sets both; None means unlimited; keys may be
+    lipc.RLIMIT_* or the resource module's RLIMIT_* too).
+    autokill: a signal (or True: SIGKILL) the child gets when this process
+    dies, however it dies. on_close: what close() (or the finalizer) does
+    to a child still running: "leave" it (still reaped when it exits) or
+    "stop" it (SIGTERM, SIGKILL after on_close_grace seconds).
+
+    Start failures raise at once: FileNotFoundError (lipc.NotFoundError),
+    PermissionError, NotADirectoryError, ... with errno and filename set.
+
+    Attributes: args, pid, returncode (None while running; -N for signal
+    N), stdin, stdout, stderr (file objects for PIPE, else None),
+    executable_path (the program run, after PATH search), text_mode.
+    ``with Popen(...) as p:`` closes the pipes, waits, then closes.
+    """
+
+    __class_getitem__ = classmethod(types.GenericAlias)
+
+    def __init__(self, args: Any, *, bufsize: int = -1, executable: Any = None, stdin: Any = None,
+                 stdout: Any = None, stderr: Any = None, close_fds: bool = True, cwd: Any = None,
+                 env: Optional[Mapping[Any, Any]] = None, shell: bool = False, text: Optional[bool] = None,
+                 encoding: Optional[str] = None, errors: Optional[str] = None,
+                 universal_newlines: Optional[bool] = None, start_new_session: bool = False,
+                 process_group: Optional[int] = None, pass_fds: Iterable[Any] = (),
+                 fds: Optional[Mapping[int, Any]] = None, umask: int = -1,
+                 rlimits: Optional[Mapping[Any, Any]] = None, autokill: Any = None, on_close: Any = "leave",
+                 on_close_grace: float = 5.0, extra_env: Optional[Mapping[Any, Any]] = None,
+                 unset_env: Optional[Iterable[Any]] = None) -> None:
+        if not close_fds:
+            raise ValueError("close_fds=False is not supported: lipc children get only the fds "
+                             "of their map (use pass_fds= or fds=)")
+        if universal_newlines is not None and text is not None and bool(universal_newlines) != bool(text):
+            raise subprocess.SubprocessError("Cannot disambiguate when both text and universal_newlines "
+                                             "are supplied but different. Pass one or the other.")
+        bufsize = -1 if bufsize is None else operator.index(bufsize)
+        self.args = args
+        self.returncode: Optional[int] = None
+        self.text_mode = bool(encoding or errors or text or universal_newlines)
+        self._encoding = encoding or (locale.getpreferredencoding(False) if self.text_mode else None)
+        self._errors = errors or ("strict" if self.text_mode else None)
+        self._bufsize = bufsize
+        self._files: Dict[int, Any] = {}      # the pipes handed out, by child fd
+        self._assigned: Dict[int, Any] = {}   # p.stdout = ... by the user
+        self._lock = threading.Lock()
+        self._comm_c = False             # lipc_proc_communicate owns the untaken pipes
+        self._comm_input: Optional[bytes] = None
+        self._comm_py: Optional[Dict[str, Any]] = None
+        self._path: Optional[str] = None
+        argv = [args] if isinstance(args, (str, bytes, os.PathLike)) else list(args)
+        attr = SpawnAttr()
+        try:
+            self._pipe_modes = build(
+                attr, argv, shell=shell, executable=executable, stdio=(stdin, stdout, stderr), fds=fds,
+                pass_fds=pass_fds, cwd=cwd, env=env, extra_env=extra_env, unset_env=unset_env, umask=umask,
+                start_new_session=start_new_session, process_group=process_group, rlimits=rlimits,
+                autokill=autokill, on_close=on_close, on_close_grace=on_close_grace)
+            h = c_int64()
+            try:
+                _check(_c.lipc_proc_spawn(attr.handle, byref(h)), "spawn")
+            except Error as e:
+                _name_the_file(e, argv, shell, executable, cwd, (stdin, stdout, stderr), fds)
+                raise
+        finally:
+            attr.close()
+        super().__init__(h.value)
+        pid = c_int64()
+        _check(_c.lipc_proc_pid(self._h, byref(pid)), "proc_pid")
+        self.pid = pid.value
+
+    # -- the pipes ---------------------------------------------------------
+
+    def _stream(self, fd: int) -> Any:
+        if fd in self._assigned:
+            return self._assigned[fd]
+        mode = self._pipe_modes.get(fd)
+        if mode is None:
+            return None
+        with self._lock:
+            f = self._files.get(fd)
+            if f is None:
+                if self._comm_c or self._h is None:
+                    f = PipeIO._closed_one(mode)  # lipc read (or closed) it already
+                else:
+                    out = c_int()
+                    _check(_c.lipc_proc_take_fd(self._h, fd, byref(out)), "take_fd")
+                    # Blocking, as subprocess's pipes are: the fd may be given
+                    # to another child (stdin=p.stdout), which shares the
+                    # file status flags and would see EAGAIN otherwise.
+                    # PipeIO waits through lipc either way.
+                    os.set_blocking(out.value, True)
+                    f = wrap(out.value, mode, self._bufsize, self.text_mode, self._encoding, self._errors)
+                self._files[fd] = f
+            return f
+
+    def _set_stream(self, fd: int, value: Any) -> None:
+        # Code written for subprocess may replace or drop a stream
+        # (p.stdout = None); from then on the attribute is what it set.
+        with self._lock:
+            self._assigned[fd] = value
+
+    stdin = property(lambda self: self._stream(0), lambda self, v: self._set_stream(0, v),
+                     doc="The writable file object of stdin=PIPE, else None.")
+    stdout = property(lambda self: self._stream(1), lambda self, v: self._set_stream(1, v),
+                      doc="The readable file object of stdout=PIPE, else None.")
+    stderr = property(lambda self: self._stream(2), lambda self, v: self._set_stream(2, v),
+                      doc="The readable file object of stderr=PIPE, else None.")
+
+    @property
+    def universal_newlines(self) -> bool:
+        return self.text_mode
+
+    @property
+    def executable_path(self) -> str:
+        """The program that was run, after PATH search."""
+        if self._path is None:
+            h = self._handle()
+            need = c_size_t()
+            size = 256
+            while True:
+                buf = create_string_buffer(size)
+                rc = _c.lipc_proc_path(h, buf, size, byref(need))
+                if rc != _const.ERANGE:
+                    break
+                size = need.value
+            _check(rc, "proc_path")
+            self._path = os.fsdecode(buf.value)
+        return self._path
+
+    # -- status --------------------------------------------------------------
+
+    def _set_status(self, code: int, sig: int) -> int:
+        self.returncode = -sig if sig else code
+        return self.returncode
+
+    def _wait_rc(self, timeout: Optional[float]) -> Tuple[int, int, int]:
+        h = self._handle()
+        code, sig = c_int(), c_int()
+        dl = deadline(timeout)
+        while True:
+            rc = _c.lipc_proc_wait(h, remaining_ms(dl), byref(code), byref(sig))
+            if rc != _const.EINTR:  # Python ran its signal handlers by now
+                return rc, code.value, sig.value
+
+    def poll(self) -> Optional[int]:
+        """The returncode if the child has exited (reaping it), else None."""
+        if self.returncode is not None:
+            return self.returncode
+        rc, code, sig = self._wait_rc(0)
+        if rc == _const.ETIMEDOUT:
+            return None
+        _check(rc, "wait")
+        return self._set_status(code, sig)
+
+    def wait(self, timeout: Optional[float] = None) -> int:
+        """Waits for the child to exit; returns returncode. TimeoutExpired
+        after timeout seconds. Only the process counts: a grandchild holding
+        its pipes open does not delay it."""
+        if self.returncode is not None:
+            return self.returncode
+        rc, code, sig = self._wait_rc(timeout)
+        if rc == _const.ETIMEDOUT:
+            raise TimeoutExpired(self.args, timeout)
+        _check(rc, "wait")
+        return self._set_status(code, sig)
+
+    # -- signals -------------------------------------------------------------
+
+    def send_signal(self, sig: int, group: bool = False) -> None:
+        """Sends sig to the child (through its pidfd: never to a process that
+        reused its pid), or to its process group (group=True; the child must
+        lead one: start_new_session or process_group=0). Nothing happens
+        once it has exited."""
+        if self.returncode is not None:
+            return
+        rc = _c.lipc_proc_kill(self._handle(), operator.index(sig), 1 if group else 0)
+        if rc == _const.ENOENT:
+            return  # exited, not yet waited for: as subprocess, not an error
+        _check(rc, "kill")
+
+    def terminate(self, group: bool = False) -> None:
+        """SIGTERM."""
+        self.send_signal(signal.SIGTERM, group)
+
+    def kill(self, group: bool = False) -> None:
+        """SIGKILL."""
+        self.send_signal(signal.SIGKILL, group)
+
+    def killpg(self, sig: int = signal.SIGTERM) -> None:
+        """sig to the child's process group (send_signal(sig, group=True))."""
+        self.send_signal(sig, group=True)
+
+    def stop(self, grace: float = 5.0, group: bool = False) -> int:
+        """SIGTERM, then SIGKILL if the child has not exited within grace
+        seconds; waits for it and returns returncode."""
+        if self.returncode is not None:
+            return self.returncode
+        h = self._handle()
+        dl = deadline(grace)
+        code, sig = c_int(), c_int()
+        while True:
+            # Going on after EINTR re-sends SIGTERM (harmless) and waits
+            # for what is left of the grace time.
+            rc = _c.lipc_proc_stop(h, remaining_ms(dl), 1 if group else 0, byref(code), byref(sig))
+            if rc != _const.EINTR:
+                break
+        _check(rc, "stop")
+        return self._set_status(code.value, sig.value)
+
+    # -- figures -------------------------------------------------------------
+
+    def pidfd(self) -> int:
+        """The child's pidfd (owned by this object): readable once the child
+        has exited, for select/poll/lipc.wait_fds."""
+        v = c_int64()
+        _check(_c.lipc_proc_info(self._handle(), _const.PROC_PIDFD, byref(v)), "proc_info")
+        return v.value
+
+    def info(self) -> ProcInfo:
+        """CPU times, peak and current RSS, and the exit (reaping the child
+        first if it has exited)."""
+        h = self._handle()
+        try:
+            self.poll()
+        except StatusLostError:
+            pass
+
+        def fig(what: int) -> Optional[int]:
+            v = c_int64()
+            rc = _c.lipc_proc_info(h, what, byref(v))
+            if rc in (_const.EAGAIN, _const.ENOTSUP):
+                return None
+            _check(rc, "proc_info")
+            return v.value
+
+        ut, st, core = fig(_const.PROC_UTIME_US), fig(_const.PROC_STIME_US), fig(_const.PROC_CORE_DUMPED)
+        return ProcInfo(pid=self.pid, running=bool(fig(_const.PROC_RUNNING)), returncode=self.returncode,
+                        exit_code=fig(_const.PROC_EXIT_CODE), signal=fig(_const.PROC_SIGNAL),
+                        core_dumped=None if core is None else bool(core),
+                        utime=None if ut is None else ut / 1e6, stime=None if st is None else st / 1e6,
+                        maxrss_kb=fig(_const.PROC_MAXRSS_KB), rss_kb=fig(_const.PROC_RSS_KB))
+
+    # -- communicate ---------------------------------------------------------
+
+    def communicate(self, input: Any = None, timeout: Optional[float] = None,
+                    max_output: Optional[int] = None) -> Tuple[Any, Any]:
+        """Sends input (bytes, or str in text mode) to stdin and closes it,
+        reads stdout and stderr to their end, and waits for the child.
+        Returns (stdout, stderr): bytes, str in text mode, None for a stream
+        that is not a PIPE. Never deadlocks, whatever the child writes.
+
+        TimeoutExpired after timeout seconds, with the output so far; the
+        child keeps running, and a later call (after kill(), say) returns
+        everything since the first call. max_output caps the bytes kept per
+        stream: OutputLimitError past it."""
+        out, err = self._communicate_raw(input, timeout, max_output)
+        return self._text(out), self._text(err)
+
+    def _text(self, data: Optional[bytes]) -> Any:
+        if data is None or not self.text_mode:
+            return data
+        s = data.decode(self._encoding or "utf-8", self._errors or "strict")
+        return s.replace("\r\n", "\n").replace("\r", "\n")  # universal newlines, as subprocess
+
+    def _input_bytes(self, input: Any) -> bytes:
+        if input is None:
+            data = b""
+        elif isinstance(input, str):
+            if not self.text_mode:
+                raise TypeError("input must be bytes (or text=True for str)")
+            data = input.encode(self._encoding or "utf-8", self._errors or "strict")
+        else:
+            data = bytes(memoryview(input).cast("B"))
+        if self._comm_input is None:
+            self._comm_input = data
+        elif input is not None and data != self._comm_input:
+            raise ValueError("Cannot send input after starting communication")
+        return self._comm_input
+
+    def _communicate_raw(self, input: Any, timeout: Optional[float],
+                         max_output: Optional[int]) -> Tuple[Optional[bytes], Optional[bytes]]:
+        cap = 0 if max_output is None else operator.index(max_output)
+        if cap < 0 or (max_output is not None and cap == 0):
+            raise ValueError(f"max_output must be a positive number of bytes or None, not {max_output!r}")
+        dl = deadline(timeout)
+        with self._lock:
+            use_c = self._comm_c or (self._comm_py is None and not self._files)
+            if use_c:
+                self._comm_c = True
+        data = self._input_bytes(input)
+        if use_c:
+            out, err = self._communicate_c(data, cap, dl, timeout)
+        else:
+            out, err = self._communicate_py(data, cap, dl, timeout)
+        # A PIPE stream gives bytes (b"" if lipc has nothing), any other None,
+        # as does one the user set to None (as subprocess).
+        piped = [fd in self._pipe_modes and self._assigned.get(fd, True) is not None for fd in (1, 2)]
+        return (out or b"") if piped[0] else None, (err or b"") if piped[1] else None
+
+    def _communicate_c(self, data: bytes, cap: int, dl: Optional[float],
+                       timeout: Optional[float]) -> Tuple[Optional[bytes], Optional[bytes]]:
+        h = self._handle()
+        olen, elen = c_size_t(), c_size_t()
+        while True:
+            out, err = c_void_p(), c_void_p()
+            rc = _c.lipc_proc_communicate(h, data or None, len(data), cap, remaining_ms(dl),
+                                          byref(out), byref(olen), byref(err), byref(elen))
+            o, e = _take_buffer(out, olen), _take_buffer(err, elen)
+            if rc != _const.EINTR:  # on EINTR lipc keeps it all: go on
+                break
+        if rc == _const.ETIMEDOUT:
+            raise TimeoutExpired(self.args, timeout, o, e)
+        if rc == _const.ERANGE:
+            self._comm_input = None
+            raise self._limit_error(cap, o, e)
+        _check(rc, "communicate")
+        self.wait()  # lipc waited: this only reads the status
+        return o, e
+
+    def _limit_error(self, cap: int, out: Optional[bytes], err: Optional[bytes]) -> OutputLimitError:
+        e = OutputLimitError(_const.ERANGE, f"communicate: output of {self.args!r} passed max_output "
+                             f"({cap} bytes)", _errno.ERANGE)
+        e.cmd, e.limit, e.output, e.stderr = self.args, cap, out, err
+        return e
+
+    def _communicate_py(self, data: bytes, cap: int, dl: Optional[float],
+                        timeout: Optional[float]) -> Tuple[Optional[bytes], Optional[bytes]]:
+        # Some pipes were handed out as file objects: do what
+        # lipc_proc_communicate does, over them (as subprocess does; data
+        # already read into their buffers is not seen, as in subprocess).
+        st = self._comm_py
+        if st is None:
+            st = self._comm_py = {"off": 0, 1: bytearray(), 2: bytearray()}
+            stdin = self.stdin
+            if stdin is not None:
+                try:
+                    stdin.flush()
+                except (BrokenPipeError, ValueError):
+                    pass
+                if not data:
+                    _close_quietly(stdin)
+        streams = {fd: self._stream(fd) for fd in (0, 1, 2) if fd in self._pipe_modes}
+        buf = create_string_buffer(_READ_CHUNK)
+        n = c_size_t()
+        while True:
+            want: List[Tuple[int, int]] = []
+            f0 = streams.get(0)
+            if f0 is not None and not f0.closed:
+                if st["off"] < len(data):
+                    want.append((f0.fileno(), _const.WAIT_WRITE))
+                else:
+                    _close_quietly(f0)
+            for fd in (1, 2):
+                f = streams.get(fd)
+                if f is not None and not f.closed:
+                    want.append((f.fileno(), _const.WAIT_READ))
+            if not want:
+                break
+            ready = wait_fds(want, None if dl is None else max(0.0, remaining_ms(dl) / 1000))
+            if not ready:
+                raise TimeoutExpired(self.args, timeout, bytes(st[1]), bytes(st[2]))
+            by_fd = {f.fileno(): fd for fd, f in streams.items() if f is not None and not f.closed}
+            for rfd, _ in ready:
+                fd = by_fd[rfd]
+                if fd == 0:
+                    chunk = data[st["off"]:st["off"] + _PIPE_BUF]
+                    rc = _c.lipc_fd_write(rfd, chunk, len(chunk), 0, byref(n))
+                    st["off"] += n.value
+                    if rc == _const.ECLOSED:  # the child does not read: drop the rest
+                        st["off"] = len(data)
+                    elif rc not in (_const.OK, _const.EINTR, _const.ETIMEDOUT):
+                        _check(rc, "communicate: write")
+                    continue
+                rc = _c.lipc_fd_read(rfd, buf, _READ_CHUNK, 0, byref(n))
+                if rc in (_const.EINTR, _const.ETIMEDOUT):
+                    continue
+                _check(rc, "communicate: read")
+                if n.value == 0:
+                    _close_quietly(streams[fd])
+                    continue
+                st[fd] += buf.raw[:n.value]
+                if cap and len(st[fd]) > cap:
+                    del st[fd][cap:]
+                    raise self._limit_error(cap, bytes(st[1]), bytes(st[2]))
+        try:
+            self.wait(None if dl is None else max(0.0, remaining_ms(dl) / 1000))
+        except TimeoutExpired as e:
+            e.output, e.stderr = bytes(st[1]), bytes(st[2])
+            raise
+        return bytes(st[1]), bytes(st[2])
+
+    # -- lifetime ------------------------------------------------------------
+
+    def close(self) -> None:
+        """Closes the pipes and the handle. A child still running is left
+        running or stopped as on_close says; lipc reaps it either way (no
+        zombie). Idempotent; returncode stays readable."""
+        for f in list(self._files.values()):
+            _close_quietly(f)
+        super().close()
+
+    def __enter__(self) -> "Popen":
+        return self
+
+    def __exit__(self, exc_type: Any, value: Any, tb: Any) -> None:
+        try:
+            for fd in (1, 2, 0):  # as subprocess: close the pipes, then wait
+                f = self._files.get(fd)
+                if f is not None:
+                    _close_quietly(f)
+                elif fd in self._pipe_modes and self._h is not None:
+                    _c.lipc_proc_close_fd(self._h, fd)  # stdin: EOF; not taken: no error
+        finally:
+            try:
+                if exc_type is None or not issubclass(exc_type, KeyboardInterrupt):
+                    if self._h is not None:
+                        self.wait()
+            finally:
+                self.close()
+
+    def __del__(self, _warn: Any = warnings.warn) -> None:
+        # Closing the handle hands a running child to lipc, which reaps it
+        # when it exits (or stops it, as on_close says): no zombie is left.
+        # A child still running is worth a warning, as subprocess gives. The
+        # handle is closed first: a warning recorded with source=self keeps
+        # this object alive, and the child must not wait for that.
+        if getattr(self, "_h", None) is None:
+            return
+        try:
+            running = self.returncode is None and self.poll() is None
+        except Exception:  # noqa: BLE001 - never raise from a finalizer
+            running = False
+        try:
+            _Handle.close(self)
+        except Exception:  # noqa: BLE001
+            pass
+        if running:
+            _warn(f"subprocess {self.pid} is still running", ResourceWarning, source=self)
+
+    def __repr__(self) -> str:
+        return f"<lipc.Popen: returncode: {self.returncode} args: {self.args!r}>"
+
+
+def _close_quietly(f: Any) -> None:
+    try:
+        f.close()
+    except (BrokenPipeError, OSError, ValueError):
+        pass
+
+
+def _name_the_file(e: Error, argv: Sequence[Any], shell: bool, executable: Any, cwd: Any,
+                   stdio: Tuple[Any, Any, Any], fds: Optional[Mapping[int, Any]]) -> None:
+    """Sets e.filename to what the failure was about, as subprocess does:
+    the working directory, a File of the fd map, or the program."""
+    if isinstance(e, InvalidArgumentError):
+        return
+    msg = e.message
+    if cwd is not None and "working directory" in msg:
+        e.filename = cwd
+        return
+    for spec in list(stdio) + list((fds or {}).values()):
+        if isinstance(spec, File) and f'open "{os.fsdecode(spec.cpath)}"' in msg:
+            e.filename = spec.path
+            return
+    if executable is not None:
+        e.filename = executable
+    elif shell:
+        e.filename = "/bin/sh"
+    elif argv:
+        e.filename = argv[0]
+
+
+def wait_any(objects: Iterable[Any], timeout: Optional[float] = None) -> List[Any]:
+    """Waits until any of objects is ready; returns those that are, in the
+    order given ([] when timeout seconds pass), like
+    multiprocessing.connection.wait. A Popen is ready when its child has
+    exited (it is reaped, so returncode is set); a pipe or other file
+    object (or fd) when readable, or writable if it is a write-only file.
+    Waits in C on the pidfds and fds at once."""
+    objs = list(objects)
+    done = [o for o in objs if isinstance(o, Popen) and o.returncode is not None]
+    if done:
+        return done
+    want: List[Tuple[int, int]] = []
+    for o in objs:
+        if isinstance(o, Popen):
+            want.append((o.pidfd(), _const.WAIT_READ))
+            continue
+        ev = _const.WAIT_READ
+        writable, readable = getattr(o, "writable", None), getattr(o, "readable", None)
+        if callable(writable) and callable(readable) and writable() and not readable():
+            ev = _const.WAIT_WRITE
+        want.append((fileno(o), ev))
+    ready = {t.i for t, _ in wait_fds([(_Tag(i, fd), ev) for i, (fd, ev) in enumerate(want)], timeout)}
+    out = [objs[i] for i in sorted(ready)]
+    for o in out:
+        if isinstance(o, Popen):
+            try:
+                o.poll()
+            except StatusLostError:
+                pass
+    return out
+
+
+class _Tag:
+    """An fd that remembers its position (wait_fds hands objects back)."""
+
+    __slots__ = ("i", "fd")
+
+    def __init__(self, i: int, fd: int) -> None:
+        self.i, self.fd = i, fd
+
+    def fileno(self) -> int:
+        return self.fd
+
+
+def run(args: Any, *, input: Any = None, capture_output: bool = False, timeout: Optional[float] = None,
+        check: bool = False, max_output: Optional[int] = None, **kwargs: Any) -> CompletedProcess:
+    """Runs a command and waits for it, as subprocess.run: returns a
+    CompletedProcess (with .info: CPU times and peak memory). input= feeds
+    stdin; capture_output=True pipes stdout and stderr; on timeout the child
+    is killed and TimeoutExpired carries all the output it wrote; check=True
+    raises CalledProcessError (a subprocess.CalledProcessError) on a
+    non-zero status. Other arguments go to Popen."""
+    if input is not None:
+        if kwargs.get("stdin") is not None:
+            raise ValueError("stdin and input arguments may not both be used.")
+        kwargs["stdin"] = PIPE
+    if capture_output:
+        if kwargs.get("stdout") is not None or kwargs.get("stderr") is not None:
+            raise ValueError("stdout and stderr arguments may not be used with capture_output.")
+        kwargs["stdout"] = kwargs["stderr"] = PIPE
+    with Popen(args, **kwargs) as process:
+        try:
+            stdout, stderr = process.communicate(input, timeout=timeout, max_output=max_output)
+        except TimeoutExpired as exc:
+            process.kill()
+            exc.output, exc.stderr = _collect_after_kill(process, exc)
+            raise
+        except BaseException:
+            process.kill()
+            raise
+        retcode = process.wait()
+        info = process.info()
+    if check and retcode:
+        e = CalledProcessError(retcode, process.args, output=stdout, stderr=stderr)
+        e.info = info
+        raise e
+    return CompletedProcess(process.args, retcode, stdout, stderr, info)
+
+
+def _collect_after_kill(p: Popen, exc: TimeoutExpired) -> Tuple[Optional[bytes], Optional[bytes]]:
+    # lipc kept what was read before the timeout; a second communicate
+    # returns it with the rest. A grandchild may hold the pipes open: give
+    # it a short while, then keep what there is.
+    try:
+        return p._communicate_raw(None, _AFTER_KILL_S, None)
+    except TimeoutExpired as again:
+        return again.output, again.stderr
+    except (Error, ValueError):
+        return exc.output, exc.stderr
+
+
+def call(args: Any, *, timeout: Optional[float] = None, **kwargs: Any) -> int:
+    """Runs a command, waits, returns its returncode (subprocess.call)."""
+    with Popen(args, **kwargs) as p:
+        try:
+            return p.wait(timeout=timeout)
+        except BaseException:
+            p.kill()
+            raise
+
+
+def check_call(args: Any, **kwargs: Any) -> int:
+    """call(), raising CalledProcessError on a non-zero status."""
+    retcode = call(args, **kwargs)
+    if retcode:
+        raise CalledProcessError(retcode, args)
+    return 0
+
+
+def check_output(args: Any, *, timeout: Optional[float] = None, **kwargs: Any) -> Any:
+    """run(..., stdout=PIPE, check=True).stdout (subprocess.check_output)."""
+    if "stdout" in kwargs:
+        raise ValueError("stdout argument not allowed, it will be overridden.")
+    return run(args, stdout=PIPE, timeout=timeout, check=True, **kwargs).stdout

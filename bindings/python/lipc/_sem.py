@@ -1,0 +1,116 @@
+"""Named semaphores shared between processes, with threading.Semaphore's
+methods. A lipc semaphore "x" is the POSIX named semaphore sem_open("/x"),
+so plain C programs can share it."""
+from __future__ import annotations
+
+import operator
+import os
+from ctypes import byref, c_int, c_int64
+from types import TracebackType
+from typing import Optional, Type, Union
+
+from . import _const
+from ._errors import _check
+from ._handle import _Handle
+from ._lib import lib as _c
+from ._timeout import deadline, retry_eintr
+
+_VALUE_MAX = 2**31 - 1
+Name = Union[str, bytes]
+
+
+def _cname(name: Name) -> bytes:
+    # Only what C cannot see is checked here; the name rule itself is
+    # checked in one place, the library (InvalidArgumentError says why).
+    b = os.fsencode(name)
+    if b"\0" in b:
+        raise ValueError("semaphore name contains a NUL byte")
+    return b
+
+
+def unlink_semaphore(name: Name) -> None:
+    """Removes the semaphore's name; handles already open keep working.
+    NotFoundError (a FileNotFoundError) if there is none."""
+    _check(_c.lipc_sem_unlink(_cname(name)), "sem_unlink")
+
+
+class Semaphore(_Handle):
+    """A named counting semaphore shared between processes.
+
+    ``Semaphore(name)`` opens an existing one (NotFoundError if missing);
+    ``create=True`` creates it if missing, with ``initial`` value and
+    permission bits ``mode`` (0 means 0o600, as in C); ``exclusive=True``
+    (with create) fails with ExistsError if it exists; ``unlink_on_close``
+    removes the name when this handle, if it created it, closes.
+
+    ``acquire``, ``release`` and ``with sem:`` work as in threading.Semaphore.
+    ``with`` does not close it: call ``close()`` (or use contextlib.closing).
+    """
+
+    def __init__(self, name: Name, create: bool = False, exclusive: bool = False,
+                 initial: int = 0, mode: int = 0o600, unlink_on_close: bool = False) -> None:
+        cname = _cname(name)
+        initial, mode = operator.index(initial), operator.index(mode)
+        if exclusive and not create:
+            raise ValueError("exclusive=True needs create=True")
+        if not 0 <= initial <= _VALUE_MAX:
+            raise ValueError(f"initial must be in 0..2**31-1, not {initial}")
+        if not 0 <= mode <= 0o777:
+            raise ValueError(f"mode must be permission bits in 0..0o777, not {mode:#o}")
+        flags = ((_const.CREATE if create else 0) | (_const.EXCL if exclusive else 0) |
+                 (_const.UNLINK_ON_CLOSE if unlink_on_close else 0))
+        h = c_int64()
+        _check(_c.lipc_sem_open(cname, flags, mode, initial, byref(h)), "sem_open")
+        self._name = name if isinstance(name, str) else os.fsdecode(name)
+        super().__init__(h.value)
+
+    @property
+    def name(self) -> str:
+        """The name as given."""
+        return self._name
+
+    @property
+    def value(self) -> int:
+        """The current value (a snapshot: other processes may change it)."""
+        v = c_int()
+        _check(_c.lipc_sem_value(self._handle(), byref(v)), "sem_value")
+        return v.value
+
+    def acquire(self, blocking: bool = True, timeout: Optional[float] = None) -> bool:
+        """Decrements the semaphore, waiting while it is zero: forever, for
+        ``timeout`` seconds, or not at all (``blocking=False``). Returns True
+        when acquired, False when the time ran out. Signal handlers run
+        during the wait (Ctrl-C raises KeyboardInterrupt promptly)."""
+        if not blocking:
+            if timeout is not None:
+                raise ValueError("can't specify a timeout for a non-blocking acquire")
+            timeout = 0
+        rc = retry_eintr(lambda ms: _c.lipc_sem_wait(self._handle(), ms), deadline(timeout))
+        if rc in (_const.ETIMEDOUT, _const.EAGAIN):
+            return False
+        _check(rc, "sem_wait")
+        return True
+
+    def release(self, n: int = 1) -> None:
+        """Increments the semaphore n times, waking up to n waiters.
+        OutOfRangeError (a ValueError) past 2**31-1."""
+        n = operator.index(n)
+        if n < 1:
+            raise ValueError("n must be one or more")
+        h = self._handle()
+        for _ in range(n):
+            _check(_c.lipc_sem_post(h), "sem_post")
+
+    def unlink(self) -> None:
+        """Removes this semaphore's name (allowed after close())."""
+        unlink_semaphore(self._name)
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, t: Optional[Type[BaseException]], v: Optional[BaseException],
+                 tb: Optional[TracebackType]) -> None:
+        self.release()
+
+    def _repr_detail(self) -> str:
+        return f"name={self._name!r} "

@@ -1,0 +1,323 @@
+"""Spawn attributes: turning Popen's arguments into a lipc spawn-attributes
+handle (lipc_spawnattr_*), and the small value types Popen accepts for a
+child fd (File, ParentFd) and for resource limits (Resource, RLIMIT_*).
+
+Everything Python can see is wrong (a NUL byte, an fd number out of range,
+an unknown resource) raises ValueError or TypeError here, before C; the
+rest is checked once, in the library.
+"""
+from __future__ import annotations
+
+import enum
+import operator
+import os
+import signal
+from ctypes import byref, c_int64
+from typing import Any, Dict, Iterable, Mapping, Optional, Tuple, Union
+
+from . import _const
+from ._errors import _check
+from ._handle import _Handle
+from ._lib import lib as _c
+
+# The stream constants have subprocess's values, so subprocess.PIPE,
+# subprocess.STDOUT and subprocess.DEVNULL work here too.
+PIPE = -1
+STDOUT = -2
+DEVNULL = -3
+
+_MAX_CHILD_FD = 1023
+StrPath = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
+
+
+def cstr(value: Any, what: str) -> bytes:
+    """str, bytes or os.PathLike -> bytes for C (os.fsencode), refusing NUL."""
+    try:
+        b = os.fsencode(value)
+    except TypeError:
+        raise TypeError(f"{what} must be str, bytes or os.PathLike, not {type(value).__name__}") from None
+    if b"\0" in b:
+        raise ValueError(f"{what} contains a NUL byte: {value!r}")
+    return b
+
+
+class File:
+    """A child fd opened on a file by the child side of the spawn:
+    ``stdout=lipc.File("out.log", "a")``. mode is "r", "w" (create,
+    truncate), "a" (create, append), "x" (create, must not exist), each
+    optionally with "+" (read and write); perm the permission bits of a new
+    file. A file that cannot be opened fails the spawn (FileNotFoundError,
+    PermissionError, ... with .filename set)."""
+
+    _MODES = {
+        "r": _const.FILE_READ,
+        "w": _const.FILE_WRITE | _const.FILE_CREATE | _const.FILE_TRUNC,
+        "a": _const.FILE_APPEND | _const.FILE_CREATE,
+        "x": _const.FILE_WRITE | _const.FILE_CREATE | _const.FILE_EXCL,
+    }
+
+    def __init__(self, path: StrPath, mode: str = "r", perm: int = 0o666) -> None:
+        self.path = path
+        self.cpath = cstr(path, "File path")
+        base = mode.replace("b", "").replace("+", "")
+        if base not in self._MODES or mode.count("+") > 1:
+            raise ValueError(f"File mode must be r, w, a or x, optionally with +, not {mode!r}")
+        self.flags = self._MODES[base] | (_const.FILE_READ | _const.FILE_WRITE if "+" in mode else 0)
+        self.mode = mode
+        self.perm = operator.index(perm)
+        if not 0 <= self.perm <= 0o7777:
+            raise ValueError(f"File perm must be permission bits, not {perm:#o}")
+
+    def __repr__(self) -> str:
+        return f"lipc.File({self.path!r}, {self.mode!r})"
+
+
+class ParentFd:
+    """A parent fd given to the child, optionally closed in the parent once
+    the child has started (``close=True``: the end of a pipe the parent
+    created only to connect two children)."""
+
+    def __init__(self, fd: Any, close: bool = False) -> None:
+        self.fd = fileno(fd)
+        self.close = bool(close)
+
+    def __repr__(self) -> str:
+        return f"lipc.ParentFd({self.fd}, close={self.close})"
+
+
+class Resource(enum.IntEnum):
+    """lipc's resource numbers (LIPC_RLIMIT_*), which are not the resource
+    module's: Popen's rlimits takes these, names ("nofile"), or the
+    resource module's RLIMIT_* numbers, each mapped by its name."""
+
+    CPU = _const.RLIMIT_CPU
+    FSIZE = _const.RLIMIT_FSIZE
+    DATA = _const.RLIMIT_DATA
+    STACK = _const.RLIMIT_STACK
+    CORE = _const.RLIMIT_CORE
+    NOFILE = _const.RLIMIT_NOFILE
+    AS = _const.RLIMIT_AS
+    NPROC = _const.RLIMIT_NPROC
+    MEMLOCK = _const.RLIMIT_MEMLOCK
+
+
+def _host_resources() -> Dict[int, Resource]:
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not on a POSIX system
+        return {}
+    return {getattr(resource, f"RLIMIT_{r.name}"): r for r in Resource
+            if hasattr(resource, f"RLIMIT_{r.name}")}
+
+
+_HOST_RESOURCES = _host_resources()
+
+
+def resource_of(key: Any) -> Resource:
+    """A Resource from a Resource, a name ("cpu", "RLIMIT_CPU") or a
+    resource-module number."""
+    if isinstance(key, Resource):
+        return key
+    if isinstance(key, str):
+        name = key.upper()
+        name = name[7:] if name.startswith("RLIMIT_") else name
+        try:
+            return Resource[name]
+        except KeyError:
+            raise ValueError(f"unknown resource {key!r}; known: "
+                             f"{', '.join(r.name.lower() for r in Resource)}") from None
+    if isinstance(key, int) and not isinstance(key, bool):
+        try:
+            return _HOST_RESOURCES[key]
+        except KeyError:
+            raise ValueError(f"resource module number {key} is not one lipc can set") from None
+    raise TypeError(f"a resource is a name, a lipc.RLIMIT_* or a resource.RLIMIT_*, not {type(key).__name__}")
+
+
+def _limit(v: Any) -> int:
+    if v is None:
+        return _const.RLIM_INFINITY
+    v = operator.index(v)
+    if v < -1:
+        raise ValueError(f"a resource limit must be >= 0 (or None / RLIM_INFINITY), not {v}")
+    return v
+
+
+def limits_of(value: Any) -> Tuple[int, int]:
+    """(soft, hard) from an int (both), a pair, or None (unlimited)."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise ValueError(f"a resource limit pair is (soft, hard), not {value!r}")
+        return _limit(value[0]), _limit(value[1])
+    v = _limit(value)
+    return v, v
+
+
+def fileno(obj: Any) -> int:
+    """An fd from an int or an object with fileno()."""
+    if isinstance(obj, int) and not isinstance(obj, bool):
+        return operator.index(obj)
+    get = getattr(obj, "fileno", None)
+    if get is None:
+        raise TypeError(f"expected an fd (int) or an object with fileno(), not {type(obj).__name__}")
+    return operator.index(get())
+
+
+def _signal_number(value: Any) -> int:
+    if value is True:
+        return signal.SIGKILL
+    if value is None or value is False:
+        return 0
+    return operator.index(value)
+
+
+class SpawnAttr(_Handle):
+    """A lipc spawn-attributes handle; each method is one setter."""
+
+    def __init__(self) -> None:
+        h = c_int64()
+        _check(_c.lipc_spawnattr_new(byref(h)), "spawnattr_new")
+        super().__init__(h.value)
+
+    def arg(self, a: Any) -> None:
+        _check(_c.lipc_spawnattr_arg(self._handle(), cstr(a, "argument")), "spawnattr_arg")
+
+    def shell(self, command: Any) -> None:
+        _check(_c.lipc_spawnattr_shell(self._handle(), cstr(command, "command")), "spawnattr_shell")
+
+    def program(self, path: Any) -> None:
+        _check(_c.lipc_spawnattr_set_program(self._handle(), cstr(path, "executable")), "set_program")
+
+    def cwd(self, path: Any) -> None:
+        _check(_c.lipc_spawnattr_set_cwd(self._handle(), cstr(path, "cwd")), "set_cwd")
+
+    def env_clear(self) -> None:
+        _check(_c.lipc_spawnattr_env_clear(self._handle()), "env_clear")
+
+    def env_set(self, name: Any, value: Any) -> None:
+        _check(_c.lipc_spawnattr_env_set(self._handle(), cstr(name, "environment name"),
+                                         cstr(value, "environment value")), "env_set")
+
+    def env_unset(self, name: Any) -> None:
+        _check(_c.lipc_spawnattr_env_unset(self._handle(), cstr(name, "environment name")), "env_unset")
+
+    def fd(self, child_fd: int, kind: int, arg: int = 0, path: Optional[bytes] = None,
+           flags: int = 0, mode: int = 0) -> None:
+        _check(_c.lipc_spawnattr_set_fd(self._handle(), child_fd, kind, arg, path, flags, mode), "set_fd")
+
+    def set_int(self, setter: str, *values: int) -> None:
+        _check(getattr(_c, f"lipc_spawnattr_{setter}")(self._handle(), *values), setter)
+
+
+def _fd_spec(attr: SpawnAttr, child_fd: int, spec: Any, what: str) -> Optional[str]:
+    """Maps child_fd as spec says; returns "r"/"w" for a pipe Popen reads or
+    writes, else None."""
+    if spec is None:
+        attr.fd(child_fd, _const.FD_INHERIT if child_fd <= 2 else _const.FD_CLOSE)
+    elif isinstance(spec, File):
+        attr.fd(child_fd, _const.FD_FILE, 0, spec.cpath, spec.flags, spec.perm)
+    elif isinstance(spec, ParentFd):
+        attr.fd(child_fd, _const.FD_PARENT, spec.fd, None, _const.FD_CLOSE_PARENT if spec.close else 0)
+    elif isinstance(spec, int) and not isinstance(spec, bool) and spec < 0:
+        if spec == PIPE:
+            if child_fd > 2:
+                raise ValueError(f"{what}: PIPE is for stdin, stdout and stderr only")
+            attr.fd(child_fd, _const.FD_PIPE_IN if child_fd == 0 else _const.FD_PIPE_OUT)
+            return "w" if child_fd == 0 else "r"
+        if spec == DEVNULL:
+            attr.fd(child_fd, _const.FD_NULL)
+        elif spec == STDOUT:
+            if child_fd != 2:
+                raise ValueError(f"{what}: STDOUT is for stderr only")
+            attr.fd(2, _const.FD_CHILD, 1)
+        else:
+            raise ValueError(f"{what}: {spec} is not an fd, PIPE, DEVNULL or STDOUT")
+    else:
+        fd = fileno(spec)
+        if fd < 0:
+            raise ValueError(f"{what}: {spec!r} has no open fd")
+        attr.fd(child_fd, _const.FD_PARENT, fd)
+    return None
+
+
+def _child_fd(n: Any, what: str) -> int:
+    n = operator.index(n)
+    if not 0 <= n <= _MAX_CHILD_FD:
+        raise ValueError(f"{what}: child fd {n} is out of range 0..{_MAX_CHILD_FD}")
+    return n
+
+
+def build(attr: SpawnAttr, argv: Iterable[Any], *, shell: bool, executable: Any, stdio: Tuple[Any, Any, Any],
+          fds: Optional[Mapping[int, Any]], pass_fds: Iterable[Any], cwd: Any, env: Optional[Mapping[Any, Any]],
+          extra_env: Optional[Mapping[Any, Any]], unset_env: Optional[Iterable[Any]], umask: int,
+          start_new_session: bool, process_group: Optional[int], rlimits: Optional[Mapping[Any, Any]],
+          autokill: Any, on_close: Any, on_close_grace: float) -> Dict[int, str]:
+    """Fills attr from Popen's arguments; returns {child fd: "r"/"w"} for the
+    pipes Popen will hand out."""
+    argv = list(argv)
+    if shell:
+        if not argv:
+            raise ValueError("shell=True needs a command")
+        attr.shell(argv[0])
+        for a in argv[1:]:  # $0, $1, ... of the command, as subprocess passes them
+            attr.arg(a)
+    else:
+        for a in argv:
+            attr.arg(a)
+    if executable is not None:
+        attr.program(executable)
+    if cwd is not None:
+        attr.cwd(cwd)
+    if env is not None:
+        attr.env_clear()
+        for k, v in env.items():
+            attr.env_set(k, v)
+    for k, v in (extra_env or {}).items():
+        attr.env_set(k, v)
+    for k in unset_env or ():
+        attr.env_unset(k)
+
+    pipes: Dict[int, str] = {}
+    mapped: Dict[int, str] = {}
+    for n in pass_fds:
+        fd = _child_fd(fileno(n), "pass_fds")
+        if fd <= 2:
+            raise ValueError(f"pass_fds: {fd} is a standard stream: use stdin=, stdout= or stderr=")
+        mapped[fd] = "pass_fds"
+        attr.fd(fd, _const.FD_PARENT, fd)
+    for n, spec in (fds or {}).items():
+        fd = _child_fd(n, "fds")
+        if fd in mapped:
+            raise ValueError(f"child fd {fd} is given twice (fds and {mapped[fd]})")
+        mapped[fd] = "fds"
+        if _fd_spec(attr, fd, spec, f"fds[{fd}]"):
+            raise ValueError(f"fds[{fd}]: PIPE is for stdin, stdout and stderr only")
+    for fd, (name, spec) in enumerate(zip(("stdin", "stdout", "stderr"), stdio)):
+        if fd in mapped and spec is not None:
+            raise ValueError(f"child fd {fd} is given twice ({name} and fds)")
+        if fd in mapped:
+            continue
+        if spec is not None:
+            kind = _fd_spec(attr, fd, spec, name)
+            if kind:
+                pipes[fd] = kind
+
+    if umask != -1:
+        attr.set_int("set_umask", operator.index(umask))
+    if start_new_session:
+        attr.set_int("set_setsid", 1)
+    if process_group is not None:
+        attr.set_int("set_pgroup", operator.index(process_group))
+    for key, value in (rlimits or {}).items():
+        soft, hard = limits_of(value)
+        attr.set_int("set_rlimit", int(resource_of(key)), soft, hard)
+    sig = _signal_number(autokill)
+    if sig:
+        attr.set_int("set_autokill", sig)
+    policy = {"leave": _const.ON_CLOSE_LEAVE, "stop": _const.ON_CLOSE_STOP}.get(on_close, on_close)
+    if policy not in (_const.ON_CLOSE_LEAVE, _const.ON_CLOSE_STOP):
+        raise ValueError(f"on_close must be 'leave' or 'stop', not {on_close!r}")
+    if policy == _const.ON_CLOSE_STOP:
+        grace_ms = max(0, int(on_close_grace * 1000))
+        attr.set_int("set_on_close", policy, grace_ms)
+    return pipes

@@ -1,0 +1,154 @@
+"""Shared fixtures. The tests run against the build tree's library
+(<repo>/build/liblipc.so) unless LIPC_LIBRARY names another."""
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from typing import Any, Callable, Dict, Iterator, List
+
+import pytest
+
+PYDIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = os.path.normpath(os.path.join(PYDIR, "..", ".."))
+HEADER = os.path.join(REPO, "include", "lipc.h")
+BUILD_LIB = os.path.join(REPO, "build", "liblipc.so")
+HELPERS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "helpers")
+
+if not os.environ.get("LIPC_LIBRARY"):
+    if not os.path.exists(BUILD_LIB):
+        pytest.exit(f"{BUILD_LIB} is missing: run `make -C {REPO}` first", returncode=2)
+    # A stale copy in lipc/ (left by packaging) must not shadow the build.
+    os.environ["LIPC_LIBRARY"] = BUILD_LIB
+
+import lipc  # noqa: E402
+
+_counter = itertools.count()
+
+
+def unique_name(tag: str = "t") -> str:
+    """A semaphore name no other run (or parallel test process) uses."""
+    return f"lipc-py-{tag}-{os.getpid()}-{next(_counter)}"
+
+
+@pytest.fixture
+def names() -> Iterator[List[str]]:
+    """A list to append semaphore names to; each is unlinked after the test."""
+    made: List[str] = []
+    yield made
+    for n in made:
+        try:
+            lipc.unlink_semaphore(n)
+        except lipc.NotFoundError:
+            pass
+
+
+@pytest.fixture
+def name(names: List[str]) -> str:
+    n = unique_name()
+    names.append(n)
+    return n
+
+
+def header_defines() -> Dict[str, str]:
+    """#define NAME VALUE lines of include/lipc.h (value text, comments cut)."""
+    out = {}
+    with open(HEADER) as f:
+        for line in f:
+            m = re.match(r"#define\s+(LIPC_\w+)\s+(\S.*?)\s*(/\*.*)?$", line)
+            if m and "(" not in m.group(1):
+                out[m.group(1)] = m.group(2)
+    return out
+
+
+def child_env(**extra: str) -> Dict[str, str]:
+    """Environment for a child Python that imports this lipc."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = PYDIR + os.pathsep + env.get("PYTHONPATH", "")
+    env.update(extra)
+    return env
+
+
+def run_helper(script: str, *args: str, timeout: float = 60, **env: str) -> subprocess.CompletedProcess:
+    """Runs tests/helpers/<script> in a fresh interpreter; a hang becomes a
+    failed test (TimeoutExpired), never a hung pytest."""
+    return subprocess.run([sys.executable, os.path.join(HELPERS, script), *args],
+                          env=child_env(**env), capture_output=True, text=True,
+                          timeout=timeout)
+
+
+@pytest.fixture
+def alarm() -> Iterator[Callable[..., None]]:
+    """alarm(delay, handler, interval=0): SIGALRM after delay seconds (then
+    every interval seconds); the old handler is back after the test."""
+    old = signal.getsignal(signal.SIGALRM)
+
+    def arm(delay: float, handler: Any, interval: float = 0) -> None:
+        signal.signal(signal.SIGALRM, handler)
+        signal.setitimer(signal.ITIMER_REAL, delay, interval)
+
+    yield arm
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    signal.signal(signal.SIGALRM, old)
+
+
+@pytest.fixture
+def ticking_alarm(alarm: Callable[..., None]) -> Callable[[], List[float]]:
+    """SIGALRM every 50 ms for 3 s, with a handler that only records: a wait
+    that restarted with its full timeout after each EINTR would last 3 s."""
+    def start() -> List[float]:
+        hits: List[float] = []
+
+        def tick(*_: Any) -> None:
+            hits.append(time.monotonic())
+            if len(hits) >= 60:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+
+        alarm(0.05, tick, 0.05)
+        return hits
+
+    return start
+
+
+def proc_state(pid: int) -> str:
+    """The state letter of a process ("R", "S", "Z", ...), or "gone"."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return "gone"
+
+
+def zombies_of(ppid: int) -> List[int]:
+    """Children of ppid in state Z."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] == "Z" and int(fields[1]) == ppid:
+            out.append(int(d))
+    return out
+
+
+def open_fds() -> List[int]:
+    return sorted(int(x) for x in os.listdir("/proc/self/fd"))
+
+
+def settle(cond: Callable[[], bool], timeout: float = 3.0, step: float = 0.02) -> bool:
+    """Polls cond until true or timeout seconds pass; returns its last value."""
+    end = time.monotonic() + timeout
+    while True:
+        if cond():
+            return True
+        if time.monotonic() >= end:
+            return cond()
+        time.sleep(step)

@@ -1,0 +1,78 @@
+"""SIGINT during a blocking process call.
+
+  sigint_proc.py wait|communicate|read|write|stop|run
+
+The main thread blocks (no timeout) in Popen.wait(), communicate(), a read
+of p.stdout, a write to p.stdin that fills the pipe, stop() with a long
+grace, or run(); a timer thread sends SIGINT to the process after 0.3 s.
+Prints:
+  KI <seconds from the signal to KeyboardInterrupt> | NO-INTERRUPT
+  CHILD-GONE (run: the child was killed on the way out)
+  AFTER-OK (lipc still works afterwards)
+"""
+import os
+import signal
+import sys
+import tempfile
+import threading
+import time
+
+import lipc
+
+what = sys.argv[1]
+sent = []
+
+
+def fire():
+    time.sleep(0.3)
+    sent.append(time.monotonic())
+    os.kill(os.getpid(), signal.SIGINT)
+
+
+p = None
+pidfile = os.path.join(tempfile.mkdtemp(prefix="lipc-sigint-"), "pid")
+if what == "wait":
+    p = lipc.Popen(["sleep", "30"])
+elif what in ("communicate", "read"):
+    p = lipc.Popen(["sleep", "30"], stdout=lipc.PIPE)
+elif what == "write":
+    p = lipc.Popen(["sleep", "30"], stdin=lipc.PIPE)
+elif what == "stop":
+    # its own group, so that the cleanup kills the shell's sleep too (an
+    # orphaned sleep would hold our stdout open for 30 s)
+    p = lipc.Popen(["sh", "-c", "trap '' TERM; sleep 30"], process_group=0)
+    time.sleep(0.1)
+threading.Thread(target=fire, daemon=True).start()
+try:
+    if what == "wait":
+        p.wait()
+    elif what == "communicate":
+        p.communicate()
+    elif what == "read":
+        p.stdout.read()
+    elif what == "write":
+        p.stdin.write(b"x" * (4 << 20))
+        p.stdin.flush()
+    elif what == "stop":
+        p.stop(60)
+    elif what == "run":
+        lipc.run(["sh", "-c", f"echo $$ > {pidfile}; exec sleep 30"], capture_output=True)
+    print("NO-INTERRUPT", flush=True)
+except KeyboardInterrupt:
+    print(f"KI {time.monotonic() - sent[0]:.3f}", flush=True)
+
+if what == "run":
+    with open(pidfile) as f:
+        pid = int(f.read())
+    for _ in range(100):
+        if not os.path.exists(f"/proc/{pid}"):
+            print("CHILD-GONE", flush=True)
+            break
+        time.sleep(0.02)
+else:
+    assert p.poll() is None, p.poll()
+    p.kill(group=what == "stop")
+    assert p.wait(5) == -signal.SIGKILL
+    p.close()
+assert lipc.run(["echo", "ok"], capture_output=True).stdout == b"ok\n"
+print("AFTER-OK", flush=True)

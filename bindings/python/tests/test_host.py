@@ -1,0 +1,90 @@
+"""Call modes and diagnostics: what lipc does for (and to) the host."""
+from __future__ import annotations
+
+import resource
+import subprocess
+import sys
+import threading
+
+import pytest
+from conftest import child_env, unique_name
+
+import lipc
+
+
+@pytest.fixture
+def restore_mode():
+    before = lipc.call_mode()
+    yield
+    lipc.set_call_mode(before)
+    assert lipc.call_mode() == before
+
+
+def go_thread_in_threads(mode: int, names) -> list:
+    """From 4 Python threads: semaphore round trips, then DIAG_GO_THREAD."""
+    lipc.set_call_mode(mode)
+    assert lipc.call_mode() == mode
+    seen, errors = [], []
+
+    def work(i: int) -> None:
+        try:
+            n = unique_name(f"mode{mode}")
+            names.append(n)
+            for _ in range(20):
+                s = lipc.Semaphore(n, create=True)
+                s.release()
+                assert s.acquire(timeout=5)
+                s.close()
+            seen.append(lipc.diag(lipc.DIAG_GO_THREAD))
+            assert lipc.diag(lipc.DIAG_FP_SELFTEST) == 1
+        except BaseException as e:  # noqa: B902
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not errors
+    return seen
+
+
+def test_handoff_and_direct_from_threads(restore_mode, names):
+    assert go_thread_in_threads(lipc.CALL_HANDOFF, names) == [1, 1, 1, 1]
+    assert lipc.diag(lipc.DIAG_GO_THREAD) == 1  # and from the main thread
+    assert go_thread_in_threads(lipc.CALL_DIRECT, names) == [0, 0, 0, 0]
+    assert lipc.diag(lipc.DIAG_GO_THREAD) == 0
+
+
+def test_unknown_mode_is_invalid(restore_mode):
+    before = lipc.call_mode()
+    for bad in (0, 3, -1):
+        with pytest.raises(lipc.InvalidArgumentError):
+            lipc.set_call_mode(bad)
+    assert lipc.call_mode() == before
+
+
+def test_diag_figures():
+    assert lipc.diag(lipc.DIAG_FP_SELFTEST) == 1
+    assert lipc.diag(lipc.DIAG_THREADS_WRAPPED) >= 1  # Go's threads got sane FP state
+    assert lipc.diag(lipc.DIAG_STACK_LOOKUPS) >= 0
+    assert lipc.diag(lipc.DIAG_LIVE_HANDLES) >= 0
+    with pytest.raises(lipc.InvalidArgumentError, match="unknown figure"):
+        lipc.diag(99)
+
+
+def test_host_nofile_is_given_back():
+    # Go raises the soft RLIMIT_NOFILE to the hard one at start; lipc records
+    # the host's and restores it (F18). A child with soft < hard shows it.
+    code = ("import resource, time\n"
+            "_, hard = resource.getrlimit(resource.RLIMIT_NOFILE)\n"
+            "resource.setrlimit(resource.RLIMIT_NOFILE, (min(256, hard), hard))\n"
+            "import lipc\n"
+            "time.sleep(0.2)\n"
+            "print(resource.getrlimit(resource.RLIMIT_NOFILE)[0], lipc.diag(lipc.DIAG_HOST_NOFILE))\n")
+    p = subprocess.run([sys.executable, "-c", code], env=child_env(), capture_output=True,
+                       text=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    soft, recorded = map(int, p.stdout.split())
+    want = min(256, resource.getrlimit(resource.RLIMIT_NOFILE)[1])
+    assert soft == want and recorded == want
