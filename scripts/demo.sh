@@ -21,20 +21,28 @@ for ex in examples/c/*.c; do
   "$bin"
 done
 
+# Every example a binding ships, hello first.
+examples() { # dir ext
+  [ -f "$1/hello.$2" ] && echo "$1/hello.$2"
+  for f in "$1"/*."$2"; do [ -e "$f" ] && [ "$(basename "$f")" != "hello.$2" ] && echo "$f"; done
+}
+
 section "LuaJIT"
-for ex in hello proc_demo; do
-  [ -f "bindings/luajit/examples/$ex.lua" ] && luajit "bindings/luajit/examples/$ex.lua"
+for ex in $(examples bindings/luajit/examples lua); do
+  echo "-- $ex"
+  luajit "$ex"
 done
 
 section "Python"
-for ex in hello proc_demo; do
-  [ -f "bindings/python/examples/$ex.py" ] && python3 "bindings/python/examples/$ex.py"
+for ex in $(examples bindings/python/examples py); do
+  echo "-- $ex"
+  python3 "$ex"
 done
 
 section "Common Lisp (SBCL)"
-for ex in hello proc-demo; do
-  [ -f "bindings/lisp/examples/$ex.lisp" ] &&
-    sbcl --noinform --non-interactive --no-userinit --load "bindings/lisp/examples/$ex.lisp"
+for ex in $(examples bindings/lisp/examples lisp) $(examples bindings/lisp/eazy-process/examples lisp); do
+  echo "-- $ex"
+  sbcl --noinform --non-interactive --no-userinit --load "$ex"
 done
 echo
 echo "demo: done"

@@ -19,6 +19,15 @@
                (:file "handle")    ; handle objects shared by every module
                (:file "wait")      ; wait-fds and the EINTR/remaining-time loop
                (:file "sem")
+               ;; sync and memory (each file exports its own symbols)
+               (:file "mutex")
+               (:file "event")
+               (:file "shm")
+               (:file "mmap")
+               (:file "flock")
+               ;; processes (each file exports its own symbols)
+               (:file "proc-env")
+               (:file "proc")
                (:file "lipc"))     ; version, diagnostics, call mode at load
   :in-order-to ((test-op (test-op "lipc/tests"))))
 
@@ -31,6 +40,9 @@
                (:file "base-tests")
                (:file "wait-tests")
                (:file "sem-tests")
+               (:file "sync-tests")
+               (:file "mem-tests")
+               (:file "proc-tests")
                (:file "host-tests"))
   :perform (test-op (o c)
              (unless (uiop:symbol-call :lipc-tests :run-suite)

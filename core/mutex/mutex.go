@@ -75,7 +75,7 @@ func (m *Mutex) Pointer() unsafe.Pointer { return unsafe.Pointer(&m.obj.Mem[0]) 
 func (m *Mutex) Close() error {
 	if m.heldHere() {
 		name := m.obj.Name
-		m.obj.Mem = nil // leave it mapped
+		m.obj.Abandon() // the name goes as asked; the memory stays mapped
 		return lerr.New("mutex_close", name, lerr.Busy, syscall.EBUSY, "closed while a thread of this process holds it; the lock stays held until that thread exits")
 	}
 	return m.obj.Close("mutex_close")

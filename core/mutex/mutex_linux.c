@@ -41,6 +41,17 @@ int lipc__mutex_lock(pthread_mutex_t *m, const struct timespec *dl, int try) {
   int waited = 0;
   for (;;) {
     int rc = pthread_mutex_trylock(m);
+    if (rc == ENOTRECOVERABLE) {
+      /* glibc 2.36 takes the lock word before it sees the mutex is not
+       * recoverable, and for error-checking robust mutexes leaves it with
+       * our thread id: everyone else would then see it held (try, timed
+       * lock) instead of unusable. Give the word back and wake sleepers so
+       * they get ENOTRECOVERABLE too. */
+      unsigned mine = (unsigned)syscall(SYS_gettid) & FUTEX_TID_MASK, v = atomic_load(word);
+      if ((v & FUTEX_TID_MASK) == mine && atomic_compare_exchange_strong(word, &v, 0) && (v & FUTEX_WAITERS))
+        syscall(SYS_futex, word, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+      return rc;
+    }
     if (rc == 0 || rc == EOWNERDEAD) {
       /* We may have taken it past other sleepers: keep the bit so our unlock
        * wakes the next one. */

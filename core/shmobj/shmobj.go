@@ -206,13 +206,29 @@ func (o *Object) Close(op string) error {
 		unix.Close(o.Fd)
 		o.Fd = -1
 	}
+	o.unlinkIfCreated()
+	return lerr.Wrap(op, o.Name, err)
+}
+
+// Abandon closes the object's fd and unlinks it per UnlinkOnClose, but
+// leaves its memory mapped: for memory that must stay valid (a robust mutex
+// a thread of this process still holds).
+func (o *Object) Abandon() {
+	if o.Fd >= 0 {
+		unix.Close(o.Fd)
+		o.Fd = -1
+	}
+	o.unlinkIfCreated()
+	o.Mem = nil
+}
+
+func (o *Object) unlinkIfCreated() {
 	if o.Created && o.unlinkOnClose {
 		var st unix.Stat_t
 		if unix.Stat(o.Path, &st) == nil && st.Dev == o.dev && st.Ino == o.ino {
 			unix.Unlink(o.Path)
 		}
 	}
-	return lerr.Wrap(op, o.Name, err)
 }
 
 // Unlink removes the name prefix+name; open handles keep working.

@@ -164,6 +164,8 @@ static void test_mutex_owner_died(void) {
   rc = lipc_mutex_lock(m, 100, &died);
   CHECK(rc == LIPC_EOS_BASE - ENOTRECOVERABLE && strstr(lipc_last_error(), "recoverable"), "rc %d %s", rc,
         lipc_last_error());
+  /* the failed attempt must not leave the mutex looking held */
+  CHECK(lipc_mutex_lock(m, 0, &died) == LIPC_EOS_BASE - ENOTRECOVERABLE, "second attempt: %s", lipc_last_error());
   lipc_close(m);
   lipc_mutex_unlink(name);
 }
@@ -185,6 +187,17 @@ static void *mutex_worker(void *arg) {
 static void *unlock_other(void *arg) {
   (void)arg;
   return (void *)(intptr_t)lipc_mutex_unlock(shared_m);
+}
+
+static void test_close_held_mutex_unlinks(void) {
+  char name[64], path[128];
+  name_for(name, sizeof name, "held");
+  snprintf(path, sizeof path, "/dev/shm/lipc.mutex.%s", name);
+  lipc_handle_t m;
+  lipc_mutex_open(name, LIPC_CREATE | LIPC_UNLINK_ON_CLOSE, 0, &m);
+  lipc_mutex_lock(m, -1, NULL);
+  lipc_close(m); /* held by this thread: the memory stays mapped, the name goes */
+  CHECK(access(path, F_OK) != 0, "name kept after closing a held mutex");
 }
 
 static void test_mutex_threads(void) {
@@ -414,6 +427,7 @@ int main(int argc, char **argv) {
   test_glibc_interop();
   test_mutex_owner_died();
   test_mutex_threads();
+  test_close_held_mutex_unlinks();
   test_events();
   test_timeout_precision();
   test_eintr();

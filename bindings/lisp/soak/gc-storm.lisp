@@ -1,9 +1,10 @@
 ;;;; gc-storm.lisp - host-runtimes.md F3/F16/F17 from SBCL: a Lisp thread
 ;;;; must never run Go code.  For LIPC_SOAK_SECONDS (default 5):
 ;;;;   3 threads allocate hard, so hundreds of GCs stop every thread;
-;;;;   3 threads call every kind of lipc function (semaphores, diag
-;;;;     FP_SELFTEST and GO_THREAD that run Go code on lipc's threads, version,
-;;;;     wait-fds, bad handles, errors) and block in lipc waits;
+;;;;   3 threads call every kind of lipc function (semaphores, mutexes,
+;;;;     events, diag FP_SELFTEST and GO_THREAD that run Go code on lipc's
+;;;;     threads, version, wait-fds, bad handles, errors) and block in lipc
+;;;;     waits (a mutex another thread holds all run long, an unset event);
 ;;;;   1 thread runs /bin/true children, so SIGCHLD arrives throughout;
 ;;;;   1 thread blocks in a semaphore wait that with-timeout must cut short;
 ;;;;   the main thread fires interrupt-thread at the lipc callers: mostly a
@@ -29,7 +30,7 @@
 
 ;;; Counters: one word each, bumped with atomic-incf from any thread.
 (defparameter *counter-names*
-  '(:gcs :lipc-calls :fp-selftests :children :interrupts-sent :interrupts
+  '(:gcs :lipc-calls :fp-selftests :sync-waits :children :interrupts-sent :interrupts
     :throws :timeouts :allocations))
 (defvar *counts* (make-array (length *counter-names*) :element-type 'sb-ext:word
                                                       :initial-element 0))
@@ -95,6 +96,29 @@
   (expect-error lipc:lipc-not-found (lipc:unlink-semaphore (unique-name "missing")))
   (expect-error lipc:lipc-invalid-argument (lipc:open-semaphore "bad name!" :create t)))
 
+;;; A mutex that one thread holds for the whole run: the callers' timed
+;;; locks of it are real blocking waits in C (futex), cut short by timeouts
+;;; and by the interrupts.
+(defvar *held-mutex* nil)
+
+(defun sync-round ()
+  (lipc:with-open-mutex (m (unique-name "m") :create t :exclusive t :unlink-on-close t)
+    (bump :lipc-calls)
+    (unless (eq :in (lipc:with-mutex (m :timeout 1) :in)) (fail "with-mutex"))
+    (bump :lipc-calls)
+    (expect-error lipc:lipc-bad-handle
+                  (lipc::check (lipc::%mutex-unlock (logxor (lipc:object-handle m) (ash 1 20))))))
+  (when (call (lipc:mutex-lock *held-mutex* :timeout 0.01)) (fail "locked a held mutex"))
+  (bump :sync-waits)
+  (lipc:with-event (e (unique-name "e") :create t :exclusive t :unlink-on-close t)
+    (bump :lipc-calls)
+    (when (call (lipc:event-wait e :timeout 0.01)) (fail "unset event waited"))
+    (bump :sync-waits)
+    (call (lipc:event-set e))
+    (unless (call (lipc:event-set-p e)) (fail "event not set"))
+    (unless (call (lipc:event-wait e :timeout 0)) (fail "set event not seen"))
+    (when (call (lipc:event-set-p e)) (fail "auto-reset event still set"))))
+
 (defun go-round ()
   (dotimes (i 3)
     (unless (= 1 (call (lipc:diag :fp-selftest))) (fail "FP_SELFTEST")))
@@ -121,6 +145,7 @@
                do (when (eq :thrown (catch 'soak-throw
                                       (let ((*in-iteration* t))
                                         (semaphore-round)
+                                        (sync-round)
                                         (go-round)
                                         (wait-round r w))))
                     (bump :throws)
@@ -173,12 +198,24 @@ and with-semaphore's unwind-protect are closed by their finalizers."
   (unless (<= (lipc:live-handles) baseline)
     (fail "~D handles leaked" (- (lipc:live-handles) baseline))))
 
+(defun hold-mutex (release)
+  "Holds *HELD-MUTEX* (and says so: (cadr RELEASE) true) until (car RELEASE)."
+  (lipc:with-mutex (*held-mutex*)
+    (setf (cadr release) t)
+    (loop until (car release) do (sleep 0.01))))
+
 (defun main ()
-  (let ((baseline (lipc:live-handles)))
+  (setf *held-mutex* (lipc:open-mutex (unique-name "held") :create t :unlink-on-close t))
+  (let ((baseline (lipc:live-handles))
+        (release (list nil nil)))
     ;; A small nursery: hundreds of GCs a run instead of dozens.
     (setf (sb-ext:bytes-consed-between-gcs) (* 4 1024 1024))
     (push (lambda () (bump :gcs)) sb-ext:*after-gc-hooks*)
-    (let* ((make (lambda (name fn) (sb-thread:make-thread (thread-body name (funcall fn)) :name name)))
+    (let* ((holder (sb-thread:make-thread (lambda () (hold-mutex release)) :name "holder"))
+           (make (progn
+                   ;; held before any caller tries it
+                   (loop repeat 5000 until (cadr release) do (sleep 0.001))
+                   (lambda (name fn) (sb-thread:make-thread (thread-body name (funcall fn)) :name name))))
            (allocators (loop for i below 3 collect (funcall make (format nil "alloc-~D" i) #'allocator)))
            (callers (loop for i below 3 collect (funcall make (format nil "lipc-~D" i) #'caller)))
            (others (list (funcall make "spawner" #'spawner)
@@ -189,7 +226,9 @@ and with-semaphore's unwind-protect are closed by their finalizers."
                           :name "interruptor")))
         (loop while (< (get-internal-real-time) deadline) do (sleep 0.05))
         (setf *stop* t)
-        (join-all (append (list interruptor) allocators callers others))))
+        (join-all (append (list interruptor) allocators callers others))
+        (setf (car release) t)
+        (join-all (list holder))))
     (settle-handles baseline)
     (format t "~{~(~A~) ~D~^, ~}~%"
             (loop for name in *counter-names* collect name collect (count-of name)))

@@ -37,8 +37,10 @@ run_once() {
       *) if [ "$rc" -gt 128 ]; then why="died of signal $((rc - 128))"; else why="exit $rc"; fi ;;
     esac
   fi
-  # A run that died could not unlink its semaphores (named after its pid).
-  rm -f /dev/shm/sem.lipc-soak-"$pid"-* 2>/dev/null
+  # A run that died could not unlink its semaphores, mutexes and events
+  # (named after its pid).
+  rm -f /dev/shm/sem.lipc-soak-"$pid"-* /dev/shm/lipc.mutex.lipc-soak-"$pid"-* \
+        /dev/shm/lipc.event.lipc-soak-"$pid"-* 2>/dev/null
   [ -z "$why" ] && return 0
   echo "$why"; return 1
 }

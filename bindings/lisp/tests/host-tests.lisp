@@ -29,23 +29,22 @@ not 0) and its output."
                 (- (sb-ext:process-exit-code proc)))
             (get-output-stream-string out))))
 
-(test library-bug-go-changes-sbcl-signal-handlers
-  ;; LIBRARY BUG (expected to fail until capi/host.c gives every host handler
-  ;; back as it was, as it does SIGURG): the Go runtime takes SIGFPE and adds
-  ;; SA_ONSTACK to SBCL's SIGTRAP, SIGILL, SIGUSR2, SIGCHLD, SIGINT, ...
-  ;; handlers.  SBCL then runs Lisp code (pending interrupts, GC triggers,
-  ;; SIGCHLD) on the alternate signal stack and a GC dies with "no SP known
-  ;; for thread": soak/run-soak.sh fails 4 runs of 5.  Deterministic here.
+(test loading-lipc-leaves-sbcl-signal-handlers-alone
+  ;; The Go runtime takes SIGFPE and adds SA_ONSTACK to SBCL's SIGTRAP,
+  ;; SIGILL, SIGUSR2, SIGCHLD, SIGINT, ... handlers when it starts; lipc gives
+  ;; them all back (capi/host.c).  If it did not, SBCL would run Lisp code on
+  ;; the alternate signal stack and a GC would die with "no SP known for
+  ;; thread" (soak/run-soak.sh failed 4 runs of 5).  Deterministic here.
   (multiple-value-bind (code output) (run-script "signals.lisp")
     (is (eql 0 code) "soak/signals.lisp exited with ~D:~%~A" code output)))
 
-(test library-bug-lisp-float-trap-after-load-kills-the-image
-  ;; LIBRARY BUG (expected to fail until capi/host.c gives SIGFPE back, as it
-  ;; does SIGURG): the Go runtime installs its own SIGFPE handler at load and
-  ;; forwards Lisp threads' SIGFPE to SBCL's with every signal blocked; SBCL
-  ;; unwinds out of that handler (the DIVISION-BY-ZERO is handled in Lisp),
-  ;; so the thread keeps all signals blocked and its next trap, GC or
-  ;; interrupt kills the image.  Run in a child, since it kills the process.
+(test lisp-float-trap-after-load-leaves-the-image-alive
+  ;; Were Go's own SIGFPE handler left in place, it would forward Lisp
+  ;; threads' SIGFPE to SBCL's with every signal blocked; SBCL unwinds out of
+  ;; that handler (the DIVISION-BY-ZERO is handled in Lisp), so the thread
+  ;; would keep all signals blocked and its next trap, GC or interrupt would
+  ;; kill the image.  lipc gives SIGFPE back.  Run in a child, since a
+  ;; regression kills the process.
   (multiple-value-bind (code output) (run-script "fp-trap.lisp")
     (is (eql 0 code) "soak/fp-trap.lisp exited with ~D:~%~A" code output)))
 

@@ -1,0 +1,130 @@
+;;;; bench-proc.lisp - what spawning and reading a child cost through lipc
+;;;; from SBCL, beside SBCL's own sb-ext:run-program, in the same run:
+;;;;
+;;;;   spawn+wait of /bin/true (median microseconds of N, measured
+;;;;     alternately so both sides see the same machine): spawn-process +
+;;;;     process-wait + close-process, and run-command (pipes for stdout and
+;;;;     stderr, communicate in C), beside (sb-ext:run-program "/bin/true" nil).
+;;;;   reading 64 MiB from `head -c 67108864 /dev/zero` (median MB/s of M):
+;;;;     read-octets (lipc_fd_read) in 1 MiB chunks into one buffer, and
+;;;;     run-command :output :octets (communicate in C, one copy into Lisp),
+;;;;     beside run-program :output :stream + read-sequence in 1 MiB chunks.
+;;;;
+;;;;   sbcl --script bench/bench-proc.lisp [spawns [reads]]     (defaults 300 5)
+
+(require :asdf)
+(require :sb-posix)
+(asdf:load-asd (merge-pathnames "../lipc.asd" *load-truename*))
+(let ((*standard-output* (make-broadcast-stream))
+      (*error-output* (make-broadcast-stream)))
+  (asdf:load-system :lipc))
+
+(defpackage #:lipc-bench-proc (:use #:cl))
+(in-package #:lipc-bench-proc)
+
+(defparameter *args* (rest sb-ext:*posix-argv*))
+(defparameter *spawns* (or (ignore-errors (parse-integer (first *args*))) 300))
+(defparameter *reads* (or (ignore-errors (parse-integer (second *args*))) 5))
+(defconstant +bytes+ (* 64 1024 1024))
+(defconstant +chunk+ (* 1024 1024))
+(defparameter *head* (list "-c" (princ-to-string +bytes+) "/dev/zero"))
+
+(defun now-us () (/ (lipc::monotonic-ns) 1d3))
+
+(defun median (xs)
+  (let ((s (sort (copy-list xs) #'<)))
+    (nth (floor (length s) 2) s)))
+
+(defun alternate (a b n)
+  "Median microseconds of A and B (functions), run alternately N times each."
+  (funcall a) (funcall b)               ; warm up
+  (let ((ta '()) (tb '()))
+    (dotimes (i n)
+      (let ((t0 (now-us)))
+        (funcall a)
+        (let ((t1 (now-us)))
+          (funcall b)
+          (push (- t1 t0) ta)
+          (push (- (now-us) t1) tb))))
+    (values (median ta) (median tb))))
+
+;;; ---- spawn + wait
+
+(defun lipc-spawn-wait ()
+  (let ((p (lipc:spawn-process '("/bin/true"))))
+    (unless (equal '(0 0) (multiple-value-list (lipc:process-wait p)))
+      (error "/bin/true failed"))
+    (lipc:close-process p)))
+
+(defun lipc-run ()
+  (unless (zerop (lipc:run-command '("/bin/true")))
+    (error "/bin/true failed")))
+
+(defun sbcl-run-program ()
+  (let ((p (sb-ext:run-program "/bin/true" nil)))
+    (unless (eql 0 (sb-ext:process-exit-code p))
+      (error "/bin/true failed"))
+    (sb-ext:process-close p)))
+
+;;; ---- 64 MiB
+
+(defvar *buffer* (make-array +chunk+ :element-type '(unsigned-byte 8)))
+
+(defun lipc-read-chunks ()
+  (let* ((p (lipc:spawn-process (cons "head" *head*) :output :pipe))
+         (out (lipc:process-output p))
+         (total 0))
+    (loop for n = (lipc:read-octets out *buffer*)
+          until (zerop n)
+          do (incf total n))
+    (lipc:process-wait p)
+    (lipc:close-process p)
+    total))
+
+(defun lipc-run-octets ()
+  (length (nth-value 1 (lipc:run-command (cons "head" *head*) :output :octets))))
+
+(defun sbcl-read-chunks ()
+  (let* ((p (sb-ext:run-program "head" *head* :search t :output :stream :wait nil))
+         (out (sb-ext:process-output p))
+         (total 0))
+    (loop for n = (read-sequence *buffer* out)
+          until (zerop n)
+          do (incf total n))
+    (sb-ext:process-wait p)
+    (sb-ext:process-close p)
+    total))
+
+(defun mb/s (function n)
+  "Median MB/s of N runs of FUNCTION, which returns the bytes it read."
+  (funcall function)                    ; warm up
+  (median (loop repeat n
+                collect (let* ((t0 (now-us)) (bytes (funcall function)))
+                          (unless (= bytes +bytes+) (error "read ~D bytes, not ~D" bytes +bytes+))
+                          (/ bytes (- (now-us) t0))))))
+
+;;; ---- report
+
+(defun us-row (label ours base base-label)
+  (format t "lisp  ~30A ~9,1F us  baseline ~9,1F us (~A)  ratio ~4,2F~%"
+          label ours base base-label (/ ours base)))
+
+(defun mb-row (label ours base base-label)
+  ;; a ratio above 1 means lipc is faster
+  (format t "lisp  ~30A ~9,1F MB/s  baseline ~9,1F MB/s (~A)  ratio ~4,2F~%"
+          label ours base base-label (/ ours base)))
+
+(format t "# spawn and read costs from ~A ~A, lipc ~A (~(~A~) mode); spawns: median of ~D, ~
+           reads of 64 MiB: median of ~D~%"
+        (lisp-implementation-type) (lisp-implementation-version) (lipc:version)
+        (lipc:call-mode) *spawns* *reads*)
+(multiple-value-bind (ours base) (alternate #'lipc-spawn-wait #'sbcl-run-program *spawns*)
+  (us-row "spawn+wait /bin/true" ours base "sb-ext:run-program"))
+(multiple-value-bind (ours base) (alternate #'lipc-run #'sbcl-run-program *spawns*)
+  (us-row "run-command /bin/true" ours base "sb-ext:run-program"))
+(let ((base (mb/s #'sbcl-read-chunks *reads*)))
+  (mb-row "read-octets 1 MiB chunks" (mb/s #'lipc-read-chunks *reads*) base
+          "run-program :stream read-sequence")
+  (mb-row "run-command :output :octets" (mb/s #'lipc-run-octets *reads*) base
+          "run-program :stream read-sequence"))
+(finish-output)

@@ -1,0 +1,109 @@
+;;;; event.lisp - named events shared between processes.
+;;;;
+;;;;   (open-event name &key create exclusive manual-reset initially-set mode
+;;;;                         unlink-on-close)           -> event
+;;;;   (event-set event), (event-reset event)           -> NIL
+;;;;   (event-wait event &key timeout)                  -> T | NIL (timed out)
+;;;;   (event-set-p event)                              -> a snapshot, T or NIL
+;;;;   (close-event event), (unlink-event name), (event-name event)
+;;;;   (with-event (var name &rest open-options) &body body)
+;;;;
+;;;; Manual-reset (MANUAL-RESET true): EVENT-SET wakes every waiter and the
+;;;; event stays set until EVENT-RESET.  Auto-reset (the default, like a
+;;;; Win32 auto-reset event): EVENT-SET lets exactly one waiter through, now
+;;;; or the next to come, and the event is clear again after it.  The kind
+;;;; and the initial state apply when this call creates the event; an
+;;;; existing event keeps what it was made with.
+;;;;
+;;;; Set, reset and the snapshot run in C.  EVENT-WAIT sleeps in C in slices
+;;;; of at most 0.5 s (wait.lisp), so interrupts run during it; a waiter of a
+;;;; manual-reset event gets a set that is reset at once only while it is in
+;;;; a slice, so a set + reset pulse that falls exactly between two slices of
+;;;; a long wait can be missed: keep the event set until the waiters have
+;;;; seen it, or use auto-reset or a semaphore for hand-offs.
+
+(in-package #:lipc)
+
+(export '(event event-name open-event event-set event-reset event-wait
+          event-set-p close-event unlink-event with-event call-with-event
+          +kind-event+)
+        '#:lipc)
+
+(defconstant +kind-event+ 5 "LIPC_KIND_EVENT")
+
+(defclass event (handle-object)
+  ((name :initarg :name :reader event-name))
+  (:documentation "An open named event.  Close it with CLOSE-EVENT or use
+WITH-EVENT; a finalizer closes forgotten ones after GC."))
+
+(defmethod object-label ((event event))
+  (format nil "event ~S" (event-name event)))
+
+(defmethod print-object ((event event) stream)
+  (print-unreadable-object (event stream :type t :identity t)
+    (format stream "~S~:[ (closed)~;~]" (event-name event) (handle-open-p event))))
+
+(defun open-event (name &key create exclusive manual-reset initially-set (mode #o600)
+                          unlink-on-close)
+  "Opens the event NAME, creating it when CREATE is true and it is missing:
+manual-reset when MANUAL-RESET is true (else auto-reset), set when
+INITIALLY-SET is true, with permission bits MODE.  EXCLUSIVE (with CREATE):
+LIPC-EXISTS if it exists.  UNLINK-ON-CLOSE: remove the name when this handle
+closes, if it created it.  Missing: LIPC-NOT-FOUND; a file under the name
+that is not an event: LIPC-INVALID-ARGUMENT."
+  (check-type name string)
+  (check-type mode (unsigned-byte 32))
+  (open-handle (h) (%event-open name (open-flags create exclusive unlink-on-close) mode
+                                (if manual-reset 1 0) (if initially-set 1 0) h)
+    'event :name name))
+
+(defun event-set (event)
+  "Sets EVENT: wakes every waiter (manual-reset) or lets one through (auto-reset)."
+  (check (%event-set (object-handle event)))
+  nil)
+
+(defun event-reset (event)
+  "Clears EVENT."
+  (check (%event-reset (object-handle event)))
+  nil)
+
+(defun event-wait (event &key timeout)
+  "Waits up to TIMEOUT seconds (NIL: forever, 0: try once) for EVENT to be
+set; an auto-reset event is cleared by the wait that gets it.  Returns T, or
+NIL when it was not set in time.  Interrupts run between slices of the wait
+and may unwind it; closing EVENT from another thread ends it with
+LIPC-CLOSED within a slice."
+  (flet ((wait-once (ms)
+           (let ((h (object-handle event)))
+             (interruptible-call (%event-wait h ms)))))
+    (declare (dynamic-extent #'wait-once))
+    (and (wait-loop timeout #'wait-once) t)))
+
+(defun event-set-p (event)
+  "T if EVENT is set now (a snapshot: other processes may change it)."
+  (let ((h (object-handle event)))
+    (cffi:with-foreign-object (is-set :int)
+      (check (%event-is-set h is-set))
+      (= 1 (cffi:mem-ref is-set :int)))))
+
+(defun close-event (event)
+  "Closes EVENT; idempotent (T when this call closed it)."
+  (close-handle event))
+
+(defun unlink-event (name)
+  "Removes the name NAME; handles already open keep working."
+  (check-type name string)
+  (check (%event-unlink name))
+  nil)
+
+(defun call-with-event (function name &rest options)
+  "Calls FUNCTION with the event (apply #'open-event name options), closing
+it however FUNCTION exits."
+  (let ((event nil))
+    (unwind-protect (progn (setf event (apply #'open-event name options))
+                           (funcall function event))
+      (when event (close-event event)))))
+
+(defmacro with-event ((var name &rest options) &body body)
+  "Binds VAR to the event (open-event NAME . OPTIONS) around BODY."
+  `(call-with-event (lambda (,var) ,@body) ,name ,@options))

@@ -1,0 +1,231 @@
+;;;; mutex.lisp - named, robust, process-shared mutexes.
+;;;;
+;;;;   (open-mutex name &key create exclusive mode unlink-on-close) -> mutex
+;;;;   (mutex-lock mutex &key timeout)  -> T | (values T :owner-died) | NIL
+;;;;   (mutex-unlock mutex)             -> NIL
+;;;;   (mutex-consistent mutex)         -> NIL
+;;;;   (with-mutex (mutex &key timeout owner-died) &body body)
+;;;;   (with-open-mutex (var name &rest open-options) &body body)
+;;;;   (close-mutex mutex), (unlink-mutex name), (mutex-name mutex)
+;;;;
+;;;; Ownership belongs to the locking THREAD (an SBCL thread is a pthread):
+;;;; only it may unlock (another thread gets LIPC-PERMISSION-DENIED), and a
+;;;; second lock by the holder signals LIPC-BUSY.  Timeouts are seconds (NIL:
+;;;; forever; 0: try once) as everywhere in this binding; waits sleep in C
+;;;; in slices, so interrupt-thread, with-timeout and Ctrl-C run and may
+;;;; unwind during them (wait.lisp).
+;;;;
+;;;; Owner death.  When the previous holder (a thread or a whole process)
+;;;; died holding the mutex, the lock still SUCCEEDS: it is held, and the
+;;;; state it protects may be half-updated.  MUTEX-LOCK then
+;;;;   1. SIGNALs (never ERRORs) LIPC-OWNER-DIED, with the lock held and a
+;;;;      restart MARK-CONSISTENT that calls MUTEX-CONSISTENT and goes on:
+;;;;      a handler repairs the state and invokes it.  Unhandled, the signal
+;;;;      does nothing;
+;;;;   2. returns (values T :owner-died).
+;;;; Until MUTEX-CONSISTENT is called, the next unlock leaves the mutex
+;;;; unusable for everyone (lock signals LIPC-OS-ERROR, errno
+;;;; ENOTRECOVERABLE) until it is unlinked and created again.  A handler that
+;;;; unwinds out of a plain MUTEX-LOCK leaves the mutex LOCKED by this thread;
+;;;; WITH-MUTEX unlocks it.
+;;;;
+;;;; WITH-MUTEX is the safe form: the lock, and the note that it is held,
+;;;; happen in one interrupt-deferred step, so an interrupt that unwinds
+;;;; (with-timeout, interrupt-thread, Ctrl-C) at any instant never leaves
+;;;; the mutex locked; the unlock runs with interrupts deferred.  It signals
+;;;; LIPC-TIMEOUT when TIMEOUT passes without the lock (the body does not
+;;;; run), and binds the variable given as :OWNER-DIED to T when the previous
+;;;; owner died (the body may repair and call MUTEX-CONSISTENT).
+;;;;
+;;;; Closing a handle while this thread holds the mutex leaves it locked
+;;;; (until the thread exits; the next locker then sees the owner died).
+
+(in-package #:lipc)
+
+(export '(mutex mutex-name open-mutex mutex-lock mutex-unlock mutex-consistent
+          close-mutex unlink-mutex with-mutex call-with-mutex with-open-mutex
+          call-with-open-mutex lipc-owner-died owner-died-mutex mark-consistent
+          +kind-mutex+)
+        '#:lipc)
+
+(defconstant +kind-mutex+ 4 "LIPC_KIND_MUTEX")
+
+;;; ---- helpers shared by the named objects and the lock forms of this
+;;; ---- module and the ones after it (event, shm, mmap, flock)
+
+(defun open-flags (create exclusive unlink-on-close)
+  "LIPC_CREATE | LIPC_EXCL | LIPC_UNLINK_ON_CLOSE from three booleans."
+  (logior (if create +create+ 0) (if exclusive +excl+ 0)
+          (if unlink-on-close +unlink-on-close+ 0)))
+
+(defun lisp-error (code format-control &rest args)
+  "Signals the LIPC-ERROR subclass of CODE for a mistake found in Lisp,
+without calling C (so this thread's lipc_last_error stays as it was)."
+  (error (make-lipc-error code (apply #'format nil format-control args) 0
+                          (cdr (assoc code *code-names*)))))
+
+(defmacro with-lisp-interrupts (&body body)
+  "Inside WITHOUT-LISP-INTERRUPTS: BODY with interrupts enabled again (as
+they were outside), running any that are pending now."
+  #+sbcl `(sb-sys:with-local-interrupts ,@body)
+  #-sbcl `(progn ,@body))
+
+(defun call-holding (acquire release function on-timeout)
+  "The shape of WITH-MUTEX and WITH-FILE-LOCK.  ACQUIRE, a function of a
+cell (a cons), takes the lock and sets the cell's car to true in the same
+interrupt-deferred scope as the C call that took it, so that no interrupt
+can come between the two; it returns what FUNCTION receives, or NIL when
+the time ran out.  Then FUNCTION runs (or ON-TIMEOUT, when the lock was not
+taken), and RELEASE runs with interrupts deferred whenever the cell says the
+lock is held, however the rest exits.  Interrupts run during the wait and
+FUNCTION as usual."
+  (let ((cell (list nil)))
+    (without-lisp-interrupts
+      (unwind-protect
+           (with-lisp-interrupts
+             (let ((how (funcall acquire cell)))
+               (if (car cell)
+                   (funcall function how)
+                   (funcall on-timeout))))
+        (when (car cell)
+          (funcall release))))))
+
+(defun try-then-wait (timeout wait-once)
+  "WAIT-LOOP with a try first: an uncontended lock costs one C call and no
+clock reading.  Returns the code, or NIL when the lock was not free in time."
+  (multiple-value-bind (rc info) (funcall wait-once 0)
+    (cond ((>= rc 0) rc)
+          ((= rc +eintr+) (wait-loop timeout wait-once))
+          ((/= rc +eagain+) (signal-error info))
+          ((and timeout (zerop timeout)) nil)
+          (t (wait-loop timeout wait-once)))))
+
+(defun timeout-error (what timeout)
+  (lisp-error -6 "~A: not acquired within ~,3F s" what timeout))
+
+;;; ---- mutexes
+
+(define-condition lipc-owner-died (condition)
+  ((mutex :initarg :mutex :reader owner-died-mutex))
+  (:report (lambda (c s)
+             (format s "The previous owner of ~A died holding it; this thread ~
+                        holds it now.  Repair the state it protects, then call ~
+                        MUTEX-CONSISTENT (restart MARK-CONSISTENT)."
+                     (object-label (owner-died-mutex c)))))
+  (:documentation "Signalled (with SIGNAL, not ERROR) by MUTEX-LOCK when the
+lock succeeded but the previous owner had died holding the mutex.  Restart:
+MARK-CONSISTENT."))
+
+(defclass mutex (handle-object)
+  ((name :initarg :name :reader mutex-name))
+  (:documentation "An open named mutex.  Close it with CLOSE-MUTEX or use
+WITH-OPEN-MUTEX; a finalizer closes forgotten ones after GC."))
+
+(defmethod object-label ((mutex mutex))
+  (format nil "mutex ~S" (mutex-name mutex)))
+
+(defmethod print-object ((mutex mutex) stream)
+  (print-unreadable-object (mutex stream :type t :identity t)
+    (format stream "~S~:[ (closed)~;~]" (mutex-name mutex) (handle-open-p mutex))))
+
+(defun open-mutex (name &key create exclusive (mode #o600) unlink-on-close)
+  "Opens the mutex NAME (the name rule of semaphores), creating it with
+permission bits MODE when CREATE is true and it is missing.  EXCLUSIVE (with
+CREATE): LIPC-EXISTS if it exists.  UNLINK-ON-CLOSE: remove the name when
+this handle closes, if this handle created it.  Missing: LIPC-NOT-FOUND."
+  (check-type name string)
+  (check-type mode (unsigned-byte 32))
+  (open-handle (h) (%mutex-open name (open-flags create exclusive unlink-on-close) mode h)
+    'mutex :name name))
+
+(defun lock-mutex (mutex timeout cell)
+  "MUTEX-LOCK; CELL, when a cons, gets T in its car in the same
+interrupt-deferred scope as the C call that took the lock."
+  (check-type timeout timeout)
+  (let ((died
+          (cffi:with-foreign-object (died :int)
+            (setf (cffi:mem-ref died :int) 0)
+            (flet ((wait-once (ms)
+                     ;; The handle is looked up for every slice: a mutex
+                     ;; closed by another thread ends the wait with LIPC-CLOSED.
+                     (let ((h (object-handle mutex)))
+                       (without-lisp-interrupts
+                         (multiple-value-bind (rc info) (interruptible-call (%mutex-lock h ms died))
+                           (when (and cell (>= rc 0))
+                             (setf (car cell) t))
+                           (values rc info))))))
+              (declare (dynamic-extent #'wait-once))
+              (and (try-then-wait timeout #'wait-once)
+                   (cffi:mem-ref died :int))))))
+    (cond ((null died) nil)
+          ((zerop died) t)
+          (t (restart-case (signal 'lipc-owner-died :mutex mutex)
+               (mark-consistent ()
+                 :report "Mark the state the mutex protects as repaired."
+                 (mutex-consistent mutex)))
+             (values t :owner-died)))))
+
+(defun mutex-lock (mutex &key timeout)
+  "Locks MUTEX, waiting up to TIMEOUT seconds (NIL: forever, 0: try once).
+Returns T; (values T :owner-died) when the previous owner died holding it
+(after signalling LIPC-OWNER-DIED: see the top of mutex.lisp); NIL when it
+was not free in time.  LIPC-BUSY: this thread holds it already.
+LIPC-OS-ERROR (errno ENOTRECOVERABLE): an owner died and nobody marked it
+consistent.  Prefer WITH-MUTEX, which cannot leak the lock on an unwind."
+  (lock-mutex mutex timeout nil))
+
+(defun mutex-unlock (mutex)
+  "Unlocks MUTEX.  LIPC-PERMISSION-DENIED when this thread does not hold it."
+  (check (%mutex-unlock (object-handle mutex)))
+  nil)
+
+(defun mutex-consistent (mutex)
+  "After a lock that reported the owner died: marks the protected state as
+repaired.  LIPC-INVALID-ARGUMENT when this thread does not hold it after an
+owner died."
+  (check (%mutex-consistent (object-handle mutex)))
+  nil)
+
+(defun close-mutex (mutex)
+  "Closes MUTEX; idempotent (T when this call closed it)."
+  (close-handle mutex))
+
+(defun unlink-mutex (name)
+  "Removes the name NAME; handles already open keep working."
+  (check-type name string)
+  (check (%mutex-unlink name))
+  nil)
+
+(defun call-with-mutex (function mutex &key timeout)
+  "Calls FUNCTION with one argument, T when the previous owner died (else
+NIL), with MUTEX locked; unlocks however FUNCTION exits.  Signals
+LIPC-TIMEOUT when TIMEOUT (seconds) passes first."
+  (call-holding (lambda (cell) (nth-value 1 (lock-mutex mutex timeout cell)))
+                (lambda () (mutex-unlock mutex))
+                (lambda (how) (funcall function (eq how :owner-died)))
+                (lambda () (timeout-error (object-label mutex) timeout))))
+
+(defmacro with-mutex ((mutex &key timeout owner-died) &body body)
+  "Runs BODY with MUTEX locked, unlocking it however BODY exits.  TIMEOUT:
+seconds (NIL forever); LIPC-TIMEOUT when it passes first (BODY does not
+run).  OWNER-DIED: a variable bound around BODY to T when the previous owner
+died holding the mutex (LIPC-OWNER-DIED was signalled too).  Returns BODY's
+values."
+  (let ((died (or owner-died (gensym "OWNER-DIED"))))
+    `(call-with-mutex (lambda (,died)
+                        ,@(unless owner-died `((declare (ignore ,died))))
+                        ,@body)
+                      ,mutex :timeout ,timeout)))
+
+(defun call-with-open-mutex (function name &rest options)
+  "Calls FUNCTION with the mutex (apply #'open-mutex name options), closing
+it however FUNCTION exits."
+  (let ((mutex nil))
+    (unwind-protect (progn (setf mutex (apply #'open-mutex name options))
+                           (funcall function mutex))
+      (when mutex (close-mutex mutex)))))
+
+(defmacro with-open-mutex ((var name &rest options) &body body)
+  "Binds VAR to the mutex (open-mutex NAME . OPTIONS) around BODY; closes it
+after.  (Locking is WITH-MUTEX.)"
+  `(call-with-open-mutex (lambda (,var) ,@body) ,name ,@options))
