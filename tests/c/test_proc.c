@@ -214,6 +214,53 @@ static void test_fds(void) {
   lipc_close(a);
 }
 
+static long pgid_of(int64_t pid) {
+  char path[64], buf[512] = {0};
+  snprintf(path, sizeof path, "/proc/%lld/stat", (long long)pid);
+  FILE *f = fopen(path, "r");
+  if (!f) return -1;
+  if (!fgets(buf, sizeof buf, f)) buf[0] = 0;
+  fclose(f);
+  char *s = strrchr(buf, ')');
+  long pg = -1;
+  if (s) sscanf(s + 2, "%*c %*d %ld", &pg);
+  return pg;
+}
+
+static void test_groups_and_sessions(void) {
+  lipc_handle_t a, lead, member, sess;
+  lipc_spawnattr_new(&a);
+  lipc_spawnattr_shell(a, "sleep 10");
+  lipc_spawnattr_set_pgroup(a, 0); /* a new group led by the child */
+  CHECK(lipc_proc_spawn(a, &lead) == 0, "%s", lipc_last_error());
+  int64_t lpid, mpid, spid;
+  lipc_proc_pid(lead, &lpid);
+  CHECK(pgid_of(lpid) == lpid, "leader's group %ld", pgid_of(lpid));
+  lipc_spawnattr_set_pgroup(a, lpid); /* join it */
+  CHECK(lipc_proc_spawn(a, &member) == 0, "%s", lipc_last_error());
+  lipc_proc_pid(member, &mpid);
+  CHECK(pgid_of(mpid) == lpid, "member's group %ld, leader %lld", pgid_of(mpid), (long long)lpid);
+  /* a signal to the group reaches both */
+  int sig = 0;
+  CHECK(lipc_proc_kill(lead, SIGTERM, 1) == 0, "group kill: %s", lipc_last_error());
+  CHECK(lipc_proc_wait(member, 5000, NULL, &sig) == 0 && sig == SIGTERM, "member got %d", sig);
+  CHECK(lipc_proc_wait(lead, 5000, NULL, &sig) == 0 && sig == SIGTERM, "leader got %d", sig);
+  lipc_spawnattr_set_pgroup(a, -1);
+  lipc_spawnattr_set_setsid(a, 1);
+  lipc_spawnattr_shell(a, "exit 0");
+  CHECK(lipc_proc_spawn(a, &sess) == 0, "setsid: %s", lipc_last_error());
+  lipc_proc_pid(sess, &spid);
+  lipc_proc_wait(sess, 5000, NULL, NULL);
+  lipc_close(lead);
+  lipc_close(member);
+  lipc_close(sess);
+  lipc_spawnattr_set_setsid(a, 0);
+  lipc_spawnattr_set_pgroup(a, 999999); /* no such group */
+  CHECK(lipc_proc_spawn(a, &sess) == LIPC_EPERM || lipc_proc_spawn(a, &sess) < 0, "bad group: %s", lipc_last_error());
+  CHECK(strstr(lipc_last_error(), "setpgid") != NULL, "names the step: %s", lipc_last_error());
+  lipc_close(a);
+}
+
 static void test_pipeline(void) {
   /* producer | consumer, the pipe between them never passes through us */
   int pp[2];
@@ -589,6 +636,7 @@ int main(int argc, char **argv) {
   RUN(test_start_failures);
   RUN(test_env);
   RUN(test_fds);
+  RUN(test_groups_and_sessions);
   RUN(test_pipeline);
   RUN(test_communicate_big);
   RUN(test_wait_tracks_process);
