@@ -79,6 +79,7 @@ else
   run "python binding (pytest)" pytest_run bindings/python/tests
   run "luajit binding" luajit bindings/luajit/tests/run.lua
   run "lisp binding (FiveAM)" bindings/lisp/run-tests.sh
+  run "eazy-process on lipc (FiveAM)" bindings/lisp/eazy-process/run-tests.sh
   run "lisp host soak" bindings/lisp/soak/run-soak.sh
   run "install + pkg-config" install_test
 fi

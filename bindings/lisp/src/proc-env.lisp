@@ -33,6 +33,17 @@ call (errno EINVAL, as the library reports its own argument errors)."
   (error (make-lipc-error +einval+ (apply #'format nil format-control args) 22
                           (cdr (assoc +einval+ *code-names*)))))
 
+(defun proc-errno ()
+  #+sbcl (sb-alien:get-errno) #-sbcl 0)
+
+(defun proc-os-error (what &optional (errno (proc-errno)))
+  "Signals LIPC-OS-ERROR (code -1000 - errno) for a plain libc call WHAT
+that failed with ERRNO (by default read now: call this at once)."
+  (let ((code (- -1000 errno)))
+    (error (make-lipc-error code (format nil "~A: ~A" what
+                                         #+sbcl (sb-int:strerror errno) #-sbcl errno)
+                            errno))))
+
 (defun proc-c-string (thing what)
   "THING as a string fit for a C string argument: strings as they are,
 pathnames as native namestrings, integers printed.  A NUL character is an

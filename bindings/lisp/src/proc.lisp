@@ -37,6 +37,9 @@
 ;;;;                         switched to blocking mode, which the child shares
 ;;;;     :rlimits plist   (:cpu (1 2) :nofile 77 :as (* 200 1024 1024)): an
 ;;;;                      integer (soft = hard), (soft hard), or :infinity;
+;;;;                      in (soft hard) either may be :current, this
+;;;;                      process's own value (e.g. (3 :current): only the
+;;;;                      soft limit, as setrlimit of rlim_cur alone);
 ;;;;                      resources :cpu :fsize :data :stack :core :nofile :as
 ;;;;                      :nproc :memlock; in force before the child's first
 ;;;;                      instruction
@@ -66,6 +69,9 @@
 ;;;;   process-pid, process-path (after PATH search), process-command
 ;;;;   (process-wait p &key timeout) => exit-code signal; NIL on timeout
 ;;;;   process-status => :running :exited :signaled    (polls; reaps if done)
+;;;;   (process-wait-state p &key timeout stopped continued) => :exited code
+;;;;     signal, :stopped signal, :continued 18 (waitpid's WUNTRACED and
+;;;;     WCONTINUED: each stop or continue is reported once), NIL on timeout
 ;;;;   process-exit-code, process-signal => NIL while running; process-alive-p
 ;;;;   (process-kill p signal &key group) => T, NIL if it had exited
 ;;;;   (process-stop p &key grace group) => exit-code signal (TERM, KILL after grace)
@@ -99,6 +105,8 @@
 ;;;;     (never SIGPIPE)
 ;;;;   (read-all-octets pipe &key timeout) => octets, eof-p
 ;;;;   (make-pipe-stream fd direction) wraps an fd this process owns; pipe-fd
+;;;;   (open-pipe) => input-stream output-stream: a new pipe (close-on-exec;
+;;;;     a child gets an end only through a spawn spec, e.g. :input stream)
 ;;;;
 ;;;; Every wait (process-wait, process-stop, communicate, pipe reads and
 ;;;; writes, wait-any) sleeps in C on the calling thread's stack, in slices
@@ -115,13 +123,13 @@
 (export '(+kind-proc+ +kind-spawnattr+
           process spawn-process run-command process-command process-pid process-path
           process-wait process-status process-exit-code process-signal
-          process-alive-p process-kill process-stop process-info
+          process-alive-p process-kill process-stop process-info process-wait-state
           process-communicate process-input process-output process-error-output
           process-pipe process-close-input close-process with-process
           call-with-process wait-any signal-number
           ;; pipe streams
           pipe-stream pipe-input-stream pipe-output-stream make-pipe-stream
-          pipe-fd read-octets write-octets read-all-octets
+          pipe-fd read-octets write-octets read-all-octets open-pipe
           ;; conditions, their readers and restarts
           communicate-timeout output-limit-exceeded partial-output
           partial-error-output condition-process
@@ -265,6 +273,25 @@ closes FD."
   (handler-case (let ((fd (take-handle box)))
                   (when fd (call-c (%fd-close fd))))
     (serious-condition () nil)))
+
+(defun open-pipe ()
+  "A new pipe: returns a PIPE-INPUT-STREAM owning its read end and a
+PIPE-OUTPUT-STREAM owning its write end (both blocking and close-on-exec:
+a child gets an end only when a spawn spec names the stream, e.g. :output
+stream).  Closing a stream closes its end; a finalizer closes ends never
+closed.  pipe2 is plain C, no lipc call."
+  (cffi:with-foreign-object (fds :int 2)
+    ;; the call and the wrapping of both fds share one deferred scope, so
+    ;; no unwind can leave an fd without an owner
+    (multiple-value-bind (in out errno)
+        (without-lisp-interrupts
+          (if (minusp (cffi:foreign-funcall "pipe2" :pointer fds :int #o2000000 :int)) ; O_CLOEXEC
+              (values nil nil (proc-errno))
+              (let ((r (cffi:mem-aref fds :int 0)) (w (cffi:mem-aref fds :int 1)))
+                (values (make-pipe-stream r :input :label (format nil "pipe read end ~D" r))
+                        (make-pipe-stream w :output :label (format nil "pipe write end ~D" w))))))
+      (unless in (proc-os-error "pipe2" errno))
+      (values in out))))
 
 (defmethod print-object ((pipe pipe-stream) stream)
   (print-unreadable-object (pipe stream :type t :identity t)
@@ -538,10 +565,11 @@ scope, so no unwind can leave it unclosed."
     (logior base exists missing)))
 
 (defun make-blocking (fd)
-  "Clears O_NONBLOCK on FD and returns FD.  A pipe end lipc handed out is
-non-blocking, and a child given it shares that flag (one open file
-description): a reader such as sort would fail with EAGAIN instead of
-waiting.  READ-OCTETS and WRITE-OCTETS keep their deadlines on blocking fds."
+  "Clears O_NONBLOCK on FD and returns FD.  lipc hands out blocking pipe
+ends, but a pipe stream may have been made non-blocking since, and a child
+given it would share that flag (one open file description): a reader such
+as sort would fail with EAGAIN instead of waiting.  READ-OCTETS and
+WRITE-OCTETS keep their deadlines on blocking fds."
   (let ((flags (cffi:foreign-funcall-varargs "fcntl" (:int fd :int 3) :int))) ; F_GETFL
     (when (and (>= flags 0) (logtest flags #o4000))                            ; O_NONBLOCK
       (cffi:foreign-funcall-varargs "fcntl" (:int fd :int 4) :int (logandc2 flags #o4000) :int)) ; F_SETFL
@@ -611,14 +639,37 @@ mode pipe-direction)."
                (when direction (push (cons child-fd direction) pipe-kinds))))
     (nreverse pipe-kinds)))
 
+(defparameter *os-rlimit-resources*
+  '((:cpu . 0) (:fsize . 1) (:data . 2) (:stack . 3) (:core . 4) (:nproc . 6)
+    (:nofile . 7) (:memlock . 8) (:as . 9))
+  "Linux's RLIMIT_* numbers (getrlimit), by keyword.")
+
+(defun current-rlimit (key)
+  "This process's own limit of resource KEY (:cpu :as ...): soft and hard,
+each an integer or +RLIM-INFINITY+.  getrlimit: plain C, no lipc call."
+  (let ((resource (proc-keyword-value key *os-rlimit-resources* "an rlimit resource")))
+    (cffi:with-foreign-object (rl :uint64 2)
+      (let ((errno (without-lisp-interrupts
+                     (and (minusp (cffi:foreign-funcall "getrlimit" :int resource :pointer rl :int))
+                          (proc-errno)))))
+        (when errno (proc-os-error "getrlimit" errno)))
+      (flet ((value (i)
+               (let ((v (cffi:mem-aref rl :uint64 i)))
+                 (if (= v #xFFFFFFFFFFFFFFFF) +rlim-infinity+ v))))
+        (values (value 0) (value 1))))))
+
 (defun spawn-set-rlimits (a rlimits)
   (loop for (key value) on rlimits by #'cddr
         for resource = (proc-keyword-value key *rlimit-resources* "an rlimit resource")
-        do (flet ((lim (x) (if (member x '(nil :infinity)) +rlim-infinity+ x)))
+        do (flet ((lim (x which)
+                    (case x
+                      ((nil :infinity) +rlim-infinity+)
+                      (:current (nth-value which (current-rlimit key)))
+                      (t x))))
              (multiple-value-bind (soft hard)
                  (if (consp value)
-                     (values (lim (first value)) (lim (second value)))
-                     (values (lim value) (lim value)))
+                     (values (lim (first value) 0) (lim (second value) 1))
+                     (values (lim value 0) (lim value 1)))
                (check (%spawnattr-set-rlimit a resource soft hard))))))
 
 (defun spawn-set-options (a &key directory umask new-session process-group autokill on-close grace)
@@ -711,6 +762,64 @@ that someone else reaped (waitpid(-1) in the host) is LIPC-STATUS-LOST."
   "The signal that killed PROCESS, 0 if it exited, NIL while running.  Polls."
   (process-status process)
   (cdr (cached-status process)))
+
+(defparameter *state-poll-seconds* 0.01
+  "How often PROCESS-WAIT-STATE looks for a stop or a continue while it
+waits (in C, on the pidfd) for the exit: the kernel signals those only
+through SIGCHLD, which belongs to the host.")
+
+(defun poll-stop-continue (process stopped continued)
+  "One waitid(P_PIDFD, WSTOPPED and/or WCONTINUED, WNOHANG) on the pidfd of
+PROCESS: takes a pending stop or continue report, and never reaps (no
+WEXITED: the exit stays lipc's).  Plain C.  (:stopped signal), (:continued
+signal) or NIL."
+  (let ((flags (logior 1                              ; WNOHANG
+                       (if stopped 2 0)               ; WSTOPPED
+                       (if continued 8 0))))          ; WCONTINUED
+    (cffi:with-foreign-object (si :uint8 128)         ; siginfo_t
+      (dotimes (i 128) (setf (cffi:mem-aref si :uint8 i) 0))
+      (multiple-value-bind (rc errno)
+          (without-lisp-interrupts
+            (object-handle process)                   ; closed: LIPC-CLOSED, not a dead pidfd
+            (let ((rc (cffi:foreign-funcall "waitid" :int 3 :uint32 (%pidfd process) ; P_PIDFD
+                                                     :pointer si :int flags :int)))
+              (values rc (and (minusp rc) (proc-errno)))))
+        (cond ((minusp rc)
+               (if (= errno 10) nil (proc-os-error "waitid" errno))) ; ECHILD: reaped
+              ((zerop (cffi:mem-ref si :int 16)) nil)                ; si_pid 0: no change
+              (t (let ((si-code (cffi:mem-ref si :int 8))
+                       (si-status (cffi:mem-ref si :int 24)))
+                   (case si-code
+                     ((4 5) (list :stopped si-status))               ; CLD_TRAPPED, CLD_STOPPED
+                     (6 (list :continued si-status))                 ; CLD_CONTINUED
+                     (t nil)))))))))
+
+(defun process-wait-state (process &key timeout stopped continued)
+  "Waits up to TIMEOUT seconds (NIL: no limit; 0: poll) for PROCESS to exit
+or, when STOPPED, to stop (SIGSTOP, SIGTSTP...), or, when CONTINUED, to be
+continued (SIGCONT): waitpid's WUNTRACED and WCONTINUED.  Returns :exited
+and the exit code and signal as PROCESS-WAIT (reaping it), or :stopped and
+the stop signal, or :continued and 18; NIL on timeout.  Each stop and
+continue is reported once.  Waits in C on the pidfd; stops and continues
+are looked for every *STATE-POLL-SECONDS*."
+  (check-type timeout timeout)
+  (let ((deadline (deadline timeout))
+        (poll (or stopped continued)))
+    (loop
+      (let ((status (cached-status process)))
+        (when status (return (values :exited (car status) (cdr status)))))
+      (when poll
+        (let ((change (poll-stop-continue process stopped continued)))
+          (when change (return (values-list change)))))
+      (let* ((left (and deadline (max 0 (/ (- deadline (monotonic-ns)) 1d9))))
+             (slice (cond ((not poll) left)
+                          (left (min left *state-poll-seconds*))
+                          (t *state-poll-seconds*))))
+        (multiple-value-bind (code sig) (process-wait process :timeout slice)
+          (when code (return (values :exited code sig))))
+        (when (deadline-passed-p deadline)
+          ;; a stop in the last slice still counts
+          (return (and poll (values-list (poll-stop-continue process stopped continued)))))))))
 
 (defun process-path (process)
   "The program that was run, after the PATH search."

@@ -857,6 +857,82 @@
         (process-close-input p)
         (is (equal '(0 0) (multiple-value-list (process-wait p :timeout 5))))))))
 
+;;; ---- stand-alone pipes, soft-only limits, stop and continue reports
+
+(test proc-open-pipe-between-two-children
+  (multiple-value-bind (r w) (open-pipe)
+    (unwind-protect
+         (progn
+           (is (typep r 'pipe-input-stream))
+           (is (typep w 'pipe-output-stream))
+           (dolist (fd (list (pipe-fd r) (pipe-fd w)))
+             (is (logtest 1 (sb-posix:fcntl fd sb-posix:f-getfd)) "fd ~D is close-on-exec" fd))
+           ;; writer child -> pipe -> reader child, the parent keeping neither
+           ;; end once the children have theirs: the reader sees EOF
+           (let ((writer (spawn-process '("printf" "one\\ntwo\\n") :output w)))
+             (close w)
+             (multiple-value-bind (code out) (run-command '("wc" "-l") :input r)
+               (is (= 0 code))
+               (is (= 2 (parse-integer out :junk-allowed t)) "wc read ~S" out))
+             (is (equal '(0 0) (multiple-value-list (process-wait writer :timeout 5))))
+             (close-process writer))
+           (is (eq t (close r)))
+           (is (null (close r)) "a second close: NIL")
+           (signals lipc-closed (pipe-fd r)))
+      (close r) (close w)))
+  ;; this process reads what a child writes through an open-pipe end
+  (multiple-value-bind (r w) (open-pipe)
+    (unwind-protect
+         (let ((p (spawn-process '("echo" "via pipe") :output w)))
+           (close w)
+           (multiple-value-bind (octets eof) (read-all-octets r :timeout 5)
+             (is (eq t eof))
+             (is (string= (format nil "via pipe~%") (proc-string octets))))
+           (process-wait p :timeout 5)
+           (close-process p))
+      (close r) (close w))))
+
+(defun proc-limit-line (out prefix)
+  "The soft and hard values of the /proc/PID/limits line starting with
+PREFIX: integers, or :unlimited."
+  (let* ((line (find-if (lambda (l) (eql 0 (search prefix l))) (proc-lines out)))
+         (words (with-input-from-string (in (subseq line (length prefix)))
+                  (list (read in) (read in)))))
+    (mapcar (lambda (w) (if (integerp w) w :unlimited)) words)))
+
+(test proc-rlimit-current-keeps-this-process-value
+  (flet ((mine (key)
+           (mapcar (lambda (v) (if (= v -1) :unlimited v))
+                   (multiple-value-list (lipc::current-rlimit key)))))
+    (let ((out (nth-value 1 (run-command '("cat" "/proc/self/limits")
+                                         :rlimits '(:cpu (3 :current) :nofile (50 :current))))))
+      (is (equal (list 3 (second (mine :cpu))) (proc-limit-line out "Max cpu time"))
+          "cpu: only the soft limit moved")
+      (is (equal (list 50 (second (mine :nofile))) (proc-limit-line out "Max open files"))
+          "nofile: only the soft limit moved"))
+    (let ((out (nth-value 1 (run-command '("cat" "/proc/self/limits") :rlimits '(:stack :current)))))
+      (is (equal (mine :stack) (proc-limit-line out "Max stack size")) "both as this process")))
+  (signals type-error (lipc::current-rlimit :nosuch)))
+
+(test proc-wait-state-reports-stop-continue-and-exit
+  (proc-with-child (p '("sleep" "10"))
+    (is (null (process-wait-state p :stopped t :continued t :timeout 0)) "running: nothing")
+    (process-kill p :stop)
+    (is (equal '(:stopped 19) (multiple-value-list (process-wait-state p :stopped t :timeout 5))))
+    (is (null (process-wait-state p :stopped t :timeout 0.1)) "a stop is reported once")
+    (is (process-alive-p p) "a stop report does not reap")
+    (process-kill p :cont)
+    (is (equal '(:continued 18) (multiple-value-list (process-wait-state p :continued t :timeout 5))))
+    (is (null (process-wait-state p :stopped t :continued t :timeout 0.1)))
+    (multiple-value-bind (result secs)
+        (timed (progn (sb-thread:make-thread (lambda () (sleep 0.2) (process-kill p :term)))
+                      (multiple-value-list (process-wait-state p :stopped t :timeout 5))))
+      (is (equal '(:exited -1 15) result))
+      (is (< 0.15 secs 3) "the wait blocked until the exit: ~,3F s" secs))
+    (is (equal '(-1 15) (multiple-value-list (process-wait p :timeout 0))))
+    (is (equal '(:exited -1 15) (multiple-value-list (process-wait-state p :stopped t :timeout 0)))
+        "after the exit: the cached status")))
+
 ;;; ---- SBCL threads spawning and waiting in a GC storm
 
 (defun proc-storm-worker (stop failures count)
