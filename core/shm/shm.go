@@ -89,7 +89,15 @@ func (s *Shm) Grow(size int64) error {
 			return lerr.Wrap("shm_grow", s.obj.Name, err)
 		}
 	}
-	return s.remapLocked("shm_grow", size)
+	if err := s.remapLocked("shm_grow", size); err != nil {
+		// A grow that failed leaves the object as it was: others would
+		// otherwise fail to map it from then on.
+		if st.Size < size {
+			unix.Ftruncate(s.obj.Fd, st.Size)
+		}
+		return err
+	}
+	return nil
 }
 
 // Refresh maps a larger view if another handle grew the object, and
