@@ -8,6 +8,46 @@ Semaphores
         ``with sem:`` acquires and releases (as threading.Semaphore does)
     unlink_semaphore(name)
 
+Mutexes (robust, per-thread ownership; see lipc._mutex)
+    Mutex(name, create=False, exclusive=False, mode=0o600, unlink_on_close=False)
+        .acquire(blocking=True, timeout=None) -> bool, .release(), ``with m:``,
+        .owner_died (True after an acquire whose previous owner died: the
+        lock is held; repair, then .consistent()), .consistent(),
+        .name, .handle, .unlink(), .close()
+    unlink_mutex(name), NotOwnerError, NotRecoverableError
+
+Events (see lipc._event)
+    Event(name, create=False, exclusive=False, manual_reset=True,
+          initially_set=False, mode=0o600, unlink_on_close=False)
+        .set(), .clear() (= .reset()), .is_set(), .wait(timeout=None) -> bool,
+        .name, .unlink(), .close()
+    unlink_event(name)
+
+Shared memory (multiprocessing.shared_memory's shape; see lipc._shm)
+    SharedMemory(name=None, create=False, size=0, *, exclusive=False,
+                 mode=0o600, unlink_on_close=False)
+        .buf (zero-copy memoryview), .name, .size, .address, .grow(size),
+        .refresh() -> size, .file() -> MemoryFile, .close() (BufferError
+        while views are in use), .unlink(), ``with`` closes
+    unlink_shared_memory(name)
+
+Memory-mapped files (see lipc._mmap)
+    MappedFile(path, mode="r"|"w"|"c", offset=0, length=0, *, create=False,
+               extend=False, perms=0o644)
+        .buf, .size, .address, .path, .mode, .offset,
+        .flush(offset=0, size=0, *, wait=True), .advise(ADVISE_*, start, length),
+        .file() -> MemoryFile, .close(), ``with`` closes
+    page_size(), ADVISE_NORMAL, ADVISE_SEQUENTIAL, ADVISE_RANDOM,
+    ADVISE_WILLNEED, ADVISE_DONTNEED
+    MemoryFile(obj, readonly=False): io.RawIOBase over a mapping (or any
+        buffer): readinto/write copy once, read/seek/tell/readline
+
+File locks (see lipc._flock)
+    FileLock(path_or_file, exclusive=True, timeout=None, offset=0, length=0, *,
+             classic=False, create=True, mode=0o644)
+        .acquire(blocking=True, timeout=default) -> bool, .release(),
+        .locked(), ``with lock:`` (TimedOutError when not in time), .close()
+
 Processes (the shape of subprocess; see lipc._proc)
     Popen(args, *, stdin=, stdout=, stderr=, cwd=, env=, shell=, text=,
           start_new_session=, process_group=, pass_fds=, fds=, umask=,
@@ -54,11 +94,12 @@ this package, then the source tree's build/, then the system loader.
 """
 from __future__ import annotations
 
-from ._const import (CALL_DIRECT, CALL_HANDOFF, DIAG_CALL_MODE, DIAG_FP_SELFTEST,
-                     DIAG_GO_THREAD, DIAG_HOST_NOFILE, DIAG_LIVE_HANDLES,
-                     DIAG_STACK_LOOKUPS, DIAG_THREADS_WRAPPED, KIND_PROC, KIND_SEM,
-                     KIND_SPAWNATTR, RLIM_INFINITY, WAIT_ERR, WAIT_HUP, WAIT_READ,
-                     WAIT_WRITE, Code)
+from ._const import (ADVISE_DONTNEED, ADVISE_NORMAL, ADVISE_RANDOM, ADVISE_SEQUENTIAL,
+                     ADVISE_WILLNEED, CALL_DIRECT, CALL_HANDOFF, DIAG_CALL_MODE,
+                     DIAG_FP_SELFTEST, DIAG_GO_THREAD, DIAG_HOST_NOFILE, DIAG_LIVE_HANDLES,
+                     DIAG_STACK_LOOKUPS, DIAG_THREADS_WRAPPED, KIND_EVENT, KIND_FLOCK,
+                     KIND_MMAP, KIND_MUTEX, KIND_PROC, KIND_SEM, KIND_SHM, KIND_SPAWNATTR,
+                     RLIM_INFINITY, WAIT_ERR, WAIT_HUP, WAIT_READ, WAIT_WRITE, Code)
 from ._env import (environ_dict, environ_list, getenv, quote_cmd, quote_sh, quote_win,
                    setenv, unsetenv)
 from ._errors import (BadHandleError, BusyError, ClosedError, Error, ExistsError,
@@ -67,12 +108,18 @@ from ._errors import (BadHandleError, BusyError, ClosedError, Error, ExistsError
                       OutOfMemoryError, OutOfRangeError, PermissionDeniedError,
                       PipeClosedError, StatusLostError, TimedOutError, WouldBlockError,
                       error_class, error_name, strerror)
+from ._event import Event, unlink_event
+from ._flock import FileLock
 from ._host import call_mode, diag, set_call_mode, version
 from ._lib import LibraryLoadError
+from ._memview import MemoryFile
+from ._mmap import MappedFile, page_size
+from ._mutex import Mutex, NotOwnerError, NotRecoverableError, unlink_mutex
 from ._pipeio import PipeIO
 from ._proc import (CalledProcessError, CompletedProcess, OutputLimitError, Popen, ProcInfo,
                     TimeoutExpired, call, check_call, check_output, run, wait_any)
 from ._sem import Semaphore, unlink_semaphore
+from ._shm import SharedMemory, unlink_shared_memory
 from ._spawn import DEVNULL, PIPE, STDOUT, File, ParentFd, Resource
 from ._wait import wait_fds
 
@@ -91,6 +138,13 @@ __version__ = version()
 __all__ = [
     # semaphores
     "Semaphore", "unlink_semaphore",
+    # mutexes and events
+    "Mutex", "unlink_mutex", "NotOwnerError", "NotRecoverableError",
+    "Event", "unlink_event",
+    # shared memory, mapped files, file locks
+    "SharedMemory", "unlink_shared_memory", "MappedFile", "page_size", "MemoryFile",
+    "ADVISE_NORMAL", "ADVISE_SEQUENTIAL", "ADVISE_RANDOM", "ADVISE_WILLNEED",
+    "ADVISE_DONTNEED", "FileLock",
     # processes
     "Popen", "run", "call", "check_call", "check_output", "wait_any",
     "CompletedProcess", "ProcInfo", "TimeoutExpired", "CalledProcessError",
@@ -112,7 +166,8 @@ __all__ = [
     "NotSupportedError", "ForkedError", "LibraryLoadError", "PipeClosedError",
     "Code", "strerror", "error_name", "error_class",
     # host and diagnostics
-    "version", "set_call_mode", "call_mode", "diag", "KIND_SEM",
+    "version", "set_call_mode", "call_mode", "diag", "KIND_SEM", "KIND_MUTEX",
+    "KIND_EVENT", "KIND_SHM", "KIND_MMAP", "KIND_FLOCK",
     "CALL_DIRECT", "CALL_HANDOFF", "DIAG_CALL_MODE", "DIAG_HOST_NOFILE",
     "DIAG_THREADS_WRAPPED", "DIAG_STACK_LOOKUPS", "DIAG_FP_SELFTEST",
     "DIAG_GO_THREAD", "DIAG_LIVE_HANDLES",

@@ -36,7 +36,7 @@ KIND_SEM = 1
 # flags, resources (lipc_spawnattr_set_rlimit), close policies, figures.
 KIND_PROC = 2
 KIND_SPAWNATTR = 3
-# Kinds of modules this binding declares but does not wrap yet.
+# Mutexes, events, shared memory, mapped files, file locks.
 KIND_MUTEX = 4
 KIND_EVENT = 5
 KIND_SHM = 6
@@ -78,6 +78,18 @@ PROC_STIME_US = 6
 PROC_MAXRSS_KB = 7
 PROC_RSS_KB = 8
 PROC_PIDFD = 9
+
+# Memory-mapped files: access, flags, advice.
+MMAP_READ = 1
+MMAP_WRITE = 2
+MMAP_COPY = 3
+MMAP_CREATE = 1
+MMAP_EXTEND = 2
+ADVISE_NORMAL = 0
+ADVISE_SEQUENTIAL = 1
+ADVISE_RANDOM = 2
+ADVISE_WILLNEED = 3
+ADVISE_DONTNEED = 4
 
 # lipc_wait_fds events; HUP and ERR appear only in what comes back.
 WAIT_READ = 1

@@ -38,6 +38,9 @@ likewise IsADirectoryError, BrokenPipeError, ProcessLookupError, the
 ConnectionError family, ... ; other errnos raise Error itself. A pipe
 write whose reading end is closed (LIPC_ECLOSED) raises PipeClosedError,
 also a BrokenPipeError as os.write's EPIPE would be.
+Mutexes (lipc._mutex) add two: NotOwnerError (EPERM from a release by a
+thread that does not hold it; also a PermissionError and a RuntimeError, as
+threading.RLock raises) and NotRecoverableError (ENOTRECOVERABLE).
 
 Arguments that Python can see are wrong (a negative timeout, a name with a
 NUL byte) raise plain ValueError or TypeError before any C call; using a
@@ -45,7 +48,10 @@ closed object raises ValueError("operation on closed Semaphore"). Waits that
 time out return False or an empty list (as threading and select do) rather
 than raise TimedOutError, except where the model API raises: Popen.wait()
 and communicate() raise lipc.TimeoutExpired, as subprocess does (a
-TimedOutError, a TimeoutError and a subprocess.TimeoutExpired at once).
+TimedOutError, a TimeoutError and a subprocess.TimeoutExpired at once), and
+``with FileLock(path, timeout=...)`` raises TimedOutError, as the filelock
+package's Timeout does. Closing a mapping whose views are in use raises
+BufferError, as multiprocessing.shared_memory does.
 """
 from __future__ import annotations
 

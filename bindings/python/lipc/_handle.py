@@ -1,7 +1,13 @@
 """The base of every lipc object that owns a handle (Semaphore, Popen and its
-spawn attributes; mutexes, events, shared memory later): explicit,
-idempotent close(); no C call with a closed handle; a finalizer only as a
-backstop."""
+spawn attributes, Mutex, Event, SharedMemory, MappedFile, FileLock):
+explicit, idempotent close(); no C call with a closed handle; a finalizer
+only as a backstop.
+
+The finalizer normally hangs on the object itself. Objects whose memory is
+handed out as memoryviews (SharedMemory, MappedFile) hang it on an anchor
+that the exported buffers reference too, so a forgotten object whose views
+are still in use is not unmapped under them: its handle closes when the
+object and every view are gone."""
 from __future__ import annotations
 
 import weakref
@@ -14,12 +20,12 @@ from ._lib import lib as _c
 class _Handle:
     _h: Optional[int]
 
-    def __init__(self, h: int) -> None:
+    def __init__(self, h: int, anchor: Optional[object] = None) -> None:
         self._h = int(h)
         # The finalizer holds the handle, not the object. It also serves as
         # the close() gate: detach() hands its arguments to one caller only,
         # so two threads closing at once close the handle once.
-        self._finalizer = weakref.finalize(self, _c.lipc_close, self._h)
+        self._finalizer = weakref.finalize(self if anchor is None else anchor, _c.lipc_close, self._h)
 
     def _handle(self) -> int:
         """The open handle; ValueError if closed (C never sees a dead one)."""

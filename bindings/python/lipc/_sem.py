@@ -7,25 +7,21 @@ import operator
 import os
 from ctypes import byref, c_int, c_int64
 from types import TracebackType
-from typing import Optional, Type, Union
+from typing import Optional, Type
 
 from . import _const
-from ._errors import _check
+from ._errors import _check, _raise
 from ._handle import _Handle
 from ._lib import lib as _c
+from ._named import Name, cname
 from ._timeout import deadline, retry_eintr
 
 _VALUE_MAX = 2**31 - 1
-Name = Union[str, bytes]
+_wait, _post = _c.lipc_sem_wait, _c.lipc_sem_post
 
 
 def _cname(name: Name) -> bytes:
-    # Only what C cannot see is checked here; the name rule itself is
-    # checked in one place, the library (InvalidArgumentError says why).
-    b = os.fsencode(name)
-    if b"\0" in b:
-        raise ValueError("semaphore name contains a NUL byte")
-    return b
+    return cname(name, "semaphore name")
 
 
 def unlink_semaphore(name: Name) -> None:
@@ -81,25 +77,41 @@ class Semaphore(_Handle):
         ``timeout`` seconds, or not at all (``blocking=False``). Returns True
         when acquired, False when the time ran out. Signal handlers run
         during the wait (Ctrl-C raises KeyboardInterrupt promptly)."""
-        if not blocking:
-            if timeout is not None:
-                raise ValueError("can't specify a timeout for a non-blocking acquire")
-            timeout = 0
-        rc = retry_eintr(lambda ms: _c.lipc_sem_wait(self._handle(), ms), deadline(timeout))
+        h = self._h
+        if h is None:
+            self._handle()  # raises
+        if blocking and timeout is None:
+            rc = _wait(h, -1)  # the fast path: one call
+            if rc == _const.EINTR:
+                rc = retry_eintr(lambda ms: _wait(self._handle(), ms), None)
+        else:
+            if not blocking:
+                if timeout is not None:
+                    raise ValueError("can't specify a timeout for a non-blocking acquire")
+                timeout = 0
+            rc = retry_eintr(lambda ms: _wait(self._handle(), ms), deadline(timeout))
+        if rc == 0:
+            return True
         if rc in (_const.ETIMEDOUT, _const.EAGAIN):
             return False
-        _check(rc, "sem_wait")
-        return True
+        _raise(rc, "sem_wait")
 
     def release(self, n: int = 1) -> None:
         """Increments the semaphore n times, waking up to n waiters.
         OutOfRangeError (a ValueError) past 2**31-1."""
+        h = self._h
+        if h is None:
+            self._handle()  # raises
+        if n == 1 and type(n) is int:  # the fast path: one call
+            rc = _post(h)
+            if rc:
+                _raise(rc, "sem_post")
+            return
         n = operator.index(n)
         if n < 1:
             raise ValueError("n must be one or more")
-        h = self._handle()
         for _ in range(n):
-            _check(_c.lipc_sem_post(h), "sem_post")
+            _check(_post(h), "sem_post")
 
     def unlink(self) -> None:
         """Removes this semaphore's name (allowed after close())."""

@@ -35,16 +35,24 @@ def unique_name(tag: str = "t") -> str:
     return f"lipc-py-{tag}-{os.getpid()}-{next(_counter)}"
 
 
+def unlink_everywhere(n: str) -> None:
+    """Removes whatever semaphore, mutex, event or shared memory is named n."""
+    for unlink in (lipc.unlink_semaphore, lipc.unlink_mutex, lipc.unlink_event,
+                   lipc.unlink_shared_memory):
+        try:
+            unlink(n)
+        except lipc.NotFoundError:
+            pass
+
+
 @pytest.fixture
 def names() -> Iterator[List[str]]:
-    """A list to append semaphore names to; each is unlinked after the test."""
+    """A list to append names of semaphores, mutexes, events and shared
+    memory to; whatever has each name is unlinked after the test."""
     made: List[str] = []
     yield made
     for n in made:
-        try:
-            lipc.unlink_semaphore(n)
-        except lipc.NotFoundError:
-            pass
+        unlink_everywhere(n)
 
 
 @pytest.fixture
@@ -71,6 +79,38 @@ def child_env(**extra: str) -> Dict[str, str]:
     env["PYTHONPATH"] = PYDIR + os.pathsep + env.get("PYTHONPATH", "")
     env.update(extra)
     return env
+
+
+def start_helper(script: str, *args: str, **env: str) -> subprocess.Popen:
+    """Starts tests/helpers/<script> in a fresh interpreter with stdout
+    piped, unbuffered (read it with read_line)."""
+    return subprocess.Popen([sys.executable, os.path.join(HELPERS, script), *args],
+                            env=child_env(**env), stdout=subprocess.PIPE, bufsize=0)
+
+
+def read_line(p: subprocess.Popen, timeout: float = 30) -> str:
+    """The next stdout line of a helper, or a failure (never a hang)."""
+    assert p.stdout is not None
+    end = time.monotonic() + timeout
+    line = b""
+    while not line.endswith(b"\n"):  # unbuffered: nothing hides in a buffer
+        assert lipc.wait_fds([(p.stdout, lipc.WAIT_READ)], max(0.0, end - time.monotonic())), \
+            f"no line from the helper in {timeout} s (got {line!r})"
+        c = p.stdout.read(1)
+        if not c:
+            break
+        line += c
+    return line.decode().rstrip("\n")
+
+
+def finish(p: subprocess.Popen) -> int:
+    """Kills (if still running) and reaps a helper; its exit status."""
+    if p.poll() is None:
+        p.kill()
+    rc = p.wait(30)
+    if p.stdout is not None:
+        p.stdout.close()
+    return rc
 
 
 def run_helper(script: str, *args: str, timeout: float = 60, **env: str) -> subprocess.CompletedProcess:

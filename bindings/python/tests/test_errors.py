@@ -27,7 +27,7 @@ def test_version_matches_header():
 COVERED = ("LIPC_E", "LIPC_WAIT_", "LIPC_CALL_", "LIPC_DIAG_", "LIPC_KIND_",
            "LIPC_CREATE", "LIPC_EXCL", "LIPC_UNLINK_ON_CLOSE", "LIPC_OK",
            "LIPC_FD_", "LIPC_FILE_", "LIPC_RLIMIT_", "LIPC_RLIM_", "LIPC_ON_CLOSE_",
-           "LIPC_PROC_")
+           "LIPC_PROC_", "LIPC_MMAP_", "LIPC_ADVISE_")
 
 
 def test_constants_match_header():

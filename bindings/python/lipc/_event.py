@@ -1,0 +1,94 @@
+"""Named events shared between processes, with threading.Event's methods
+(set, clear, is_set, wait) plus a choice made at creation:
+
+- ``manual_reset=True`` (the default, threading.Event's behaviour): set()
+  wakes every waiter and the event stays set until clear(). A waiter that
+  was already waiting when set() was called returns True even if clear()
+  follows at once.
+- ``manual_reset=False`` (auto-reset): set() lets exactly one waiter
+  through, now or the next to come, and the event is clear again after it;
+  the wait that gets it clears it.
+
+The event lives in /dev/shm/lipc.event.NAME; an existing event keeps the
+kind and state it was created with (``manual_reset`` and ``initially_set``
+apply only when this call creates it).
+"""
+from __future__ import annotations
+
+from ctypes import byref, c_int, c_int64
+from typing import Optional
+
+from . import _const
+from ._errors import _check
+from ._handle import _Handle
+from ._lib import lib as _c
+from ._named import Name, as_str, check_mode, cname, open_flags
+from ._timeout import deadline, retry_eintr
+
+__all__ = ["Event", "unlink_event"]
+
+
+def unlink_event(name: Name) -> None:
+    """Removes the event's name; handles already open keep working.
+    NotFoundError (a FileNotFoundError) if there is none."""
+    _check(_c.lipc_event_unlink(cname(name, "event name")), "event_unlink")
+
+
+class Event(_Handle):
+    """A named event shared between processes.
+
+    ``Event(name)`` opens an existing one (NotFoundError if missing);
+    ``create=True`` creates it if missing, manual- or auto-reset, set or
+    clear; ``exclusive``, ``mode`` and ``unlink_on_close`` as for Semaphore.
+    """
+
+    def __init__(self, name: Name, create: bool = False, exclusive: bool = False,
+                 manual_reset: bool = True, initially_set: bool = False, mode: int = 0o600,
+                 unlink_on_close: bool = False) -> None:
+        c = cname(name, "event name")
+        flags = open_flags(create, exclusive, unlink_on_close)
+        h = c_int64()
+        _check(_c.lipc_event_open(c, flags, check_mode(mode), int(bool(manual_reset)),
+                                  int(bool(initially_set)), byref(h)), "event_open")
+        self._name = as_str(name)
+        super().__init__(h.value)
+
+    @property
+    def name(self) -> str:
+        """The name as given."""
+        return self._name
+
+    def set(self) -> None:
+        """Sets the event: wakes every waiter (manual-reset) or lets one
+        through (auto-reset)."""
+        _check(_c.lipc_event_set(self._handle()), "event_set")
+
+    def clear(self) -> None:
+        """Clears the event (lipc_event_reset)."""
+        _check(_c.lipc_event_reset(self._handle()), "event_reset")
+
+    reset = clear
+
+    def is_set(self) -> bool:
+        """Whether it is set now (a snapshot: other processes may change it)."""
+        v = c_int()
+        _check(_c.lipc_event_is_set(self._handle(), byref(v)), "event_is_set")
+        return bool(v.value)
+
+    def wait(self, timeout: Optional[float] = None) -> bool:
+        """Waits until the event is set, forever or for ``timeout`` seconds
+        (0: just look). True when it was set (an auto-reset event is cleared
+        by this wait), False when the time ran out. Signal handlers run
+        during the wait (Ctrl-C raises KeyboardInterrupt promptly)."""
+        rc = retry_eintr(lambda ms: _c.lipc_event_wait(self._handle(), ms), deadline(timeout))
+        if rc in (_const.ETIMEDOUT, _const.EAGAIN):
+            return False
+        _check(rc, "event_wait")
+        return True
+
+    def unlink(self) -> None:
+        """Removes this event's name (allowed after close())."""
+        unlink_event(self._name)
+
+    def _repr_detail(self) -> str:
+        return f"name={self._name!r} "

@@ -1,0 +1,155 @@
+"""Byte-range file locks, shared or exclusive, as a context manager with a
+timeout (the shape of the filelock package, with threading.Lock's
+acquire/release):
+
+    with lipc.FileLock("/var/tmp/app.lock", timeout=5):   # TimedOutError after 5 s
+        ...
+
+``FileLock(target, exclusive=True, timeout=None, offset=0, length=0, *,
+classic=False, create=True, mode=0o644)``:
+
+- ``target`` is a path (opened for locking, created if missing unless
+  ``create=False``) or an open file: a file object or an fd. A file
+  object is kept referenced while the lock exists.
+- The locks belong to this FileLock (Linux open-file-description locks):
+  two FileLock objects exclude each other, in this process (threads) as in
+  others, and closing some other fd of the file does not drop them. A
+  FileLock is not a counter and not shared between threads: acquiring it
+  again just succeeds. Give each thread its own FileLock.
+- ``classic=True`` (an open file only) uses the process's classic fcntl
+  locks on that fd instead, for code that must interoperate with
+  fcntl.lockf: a second lock of the same process always succeeds, closing
+  ANY fd of the file in this process drops them, and close() of this
+  object does not (release() does).
+- The kernel releases the locks of a process that dies, however it dies.
+- [offset, offset+length) is the range; length 0 means to the end of the
+  file, however far it grows. Exclusive locks need the file open for
+  writing, shared ones for reading.
+
+acquire(blocking=True, timeout=...) -> bool as threading.Lock (the default
+timeout is the one given at construction); ``with`` raises TimedOutError (a
+TimeoutError) when the lock cannot be had in time. A waiter gets a released
+lock within a few milliseconds; signal handlers run during the wait.
+"""
+from __future__ import annotations
+
+import errno as _errno
+import operator
+import os
+from ctypes import byref, c_int64
+from types import TracebackType
+from typing import Any, Optional, Type, Union
+
+from . import _const
+from ._errors import TimedOutError, _check
+from ._handle import _Handle
+from ._lib import lib as _c
+from ._named import check_mode
+from ._timeout import deadline, retry_eintr
+
+__all__ = ["FileLock"]
+
+_DEFAULT: Any = object()
+_lock = _c.lipc_flock_lock
+Target = Union[str, bytes, "os.PathLike[Any]", int, Any]
+
+
+def _fd_of(target: Any) -> Optional[int]:
+    if isinstance(target, bool):
+        raise TypeError("FileLock target must be a path, a file object or an fd, not bool")
+    if isinstance(target, int):
+        return target
+    fileno = getattr(target, "fileno", None)
+    return None if fileno is None else operator.index(fileno())
+
+
+class FileLock(_Handle):
+    """A byte-range lock on a file. See the module docstring."""
+
+    def __init__(self, target: Target, exclusive: bool = True, timeout: Optional[float] = None,
+                 offset: int = 0, length: int = 0, *, classic: bool = False, create: bool = True,
+                 mode: int = 0o644) -> None:
+        self.exclusive = bool(exclusive)
+        self.offset, self.length = operator.index(offset), operator.index(length)
+        if self.offset < 0 or self.length < 0:
+            raise ValueError(f"offset and length must not be negative ({self.offset}, {self.length})")
+        deadline(timeout)  # validates it
+        self.timeout = timeout
+        self._held = False
+        self._file = None
+        h = c_int64()
+        fd = _fd_of(target)
+        if fd is None:
+            path = os.fsencode(os.fspath(target))
+            if b"\0" in path:
+                raise ValueError("path contains a NUL byte")
+            if classic:
+                raise ValueError("classic=True locks an open file: pass a file object or an fd")
+            flags = (0 if self.exclusive else _const.FILE_READ) | (_const.FILE_CREATE if create else 0)
+            _check(_c.lipc_flock_open(path, flags, check_mode(mode), byref(h)), "flock_open")
+            self.path: Optional[Union[str, bytes]] = os.fsdecode(path)
+        else:
+            if not -2**31 <= fd < 2**31:
+                raise ValueError(f"fd {fd} does not fit a C int")
+            _check(_c.lipc_flock_from_fd(fd, int(bool(classic)), byref(h)), "flock_from_fd")
+            self._file = target  # a file object must stay open (classic) and referenced
+            self.path = getattr(target, "name", None) if not isinstance(target, int) else None
+        self.classic = bool(classic)
+        super().__init__(h.value)
+
+    def acquire(self, blocking: bool = True, timeout: Optional[float] = _DEFAULT) -> bool:
+        """Locks the range, waiting forever (timeout None), for ``timeout``
+        seconds, or not at all (``blocking=False``); the default is the
+        timeout given at construction. True when locked, False when not in
+        time. InvalidArgumentError when the file is not open for this kind
+        of lock (exclusive on a read-only file)."""
+        if not blocking:
+            if timeout is not _DEFAULT:
+                raise ValueError("can't specify a timeout for a non-blocking acquire")
+            timeout = 0
+        elif timeout is _DEFAULT:
+            timeout = self.timeout
+        ex = int(self.exclusive)
+        rc = retry_eintr(lambda ms: _lock(self._handle(), self.offset, self.length, ex, ms), deadline(timeout))
+        if rc in (_const.ETIMEDOUT, _const.EAGAIN):
+            return False
+        _check(rc, "flock_lock")
+        self._held = True
+        return True
+
+    def release(self) -> None:
+        """Unlocks the range. RuntimeError if this FileLock does not hold it
+        (as threading.Lock)."""
+        h = self._handle()
+        if not self._held:
+            raise RuntimeError("release of an unlocked FileLock")
+        _check(_c.lipc_flock_unlock(h, self.offset, self.length), "flock_unlock")
+        self._held = False
+
+    def locked(self) -> bool:
+        """Whether this FileLock holds its lock (as far as it knows: closing
+        another fd of the file drops classic locks behind its back)."""
+        return self._held and not self.closed
+
+    def close(self) -> None:
+        """Closes the lock handle; its own locks (not classic ones) go with
+        it. Idempotent."""
+        try:
+            super().close()
+        finally:
+            self._held = False
+            self._file = None
+
+    def __enter__(self) -> "FileLock":
+        if not self.acquire():
+            raise TimedOutError(_const.ETIMEDOUT, f"could not lock {self.path or 'the file'} "
+                                f"within {self.timeout} s", _errno.ETIMEDOUT)
+        return self
+
+    def __exit__(self, t: Optional[Type[BaseException]], v: Optional[BaseException],
+                 tb: Optional[TracebackType]) -> None:
+        self.release()
+
+    def _repr_detail(self) -> str:
+        kind = "exclusive" if self.exclusive else "shared"
+        return f"path={self.path!r} {kind}{' classic' if self.classic else ''} "

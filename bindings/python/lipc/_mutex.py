@@ -1,0 +1,156 @@
+"""Named robust mutexes shared between processes, with threading.Lock's
+methods.
+
+A lipc mutex is glibc's process-shared robust pthread mutex in
+/dev/shm/lipc.mutex.NAME. Ownership belongs to the locking *thread*, as
+with threading.RLock: only that thread may release it.
+
+How a dead owner is reported: when a process (or thread) died holding the
+mutex, the next ``acquire()`` still succeeds and returns True -- the lock
+IS held -- and sets ``m.owner_died`` to True. Repair the state the mutex
+protects, call ``m.consistent()``, then ``release()``. Releasing without
+``consistent()`` makes the mutex unusable for everyone (later acquires raise
+NotRecoverableError) until it is unlinked and created again. ``owner_died``
+describes the latest acquire through this object and is cleared by
+``consistent()`` and by the next acquire::
+
+    with m:                      # acquire(); release() at the end
+        if m.owner_died:
+            repair_shared_state()
+            m.consistent()
+        ...
+
+There is no locked(): ask with ``acquire(blocking=False)``. Misuse raises
+instead of deadlocking or corrupting: acquiring a mutex this
+thread already holds raises BusyError (it is not recursive); releasing one
+this thread does not hold raises NotOwnerError (a PermissionError and a
+RuntimeError, as threading.RLock's release raises RuntimeError).
+"""
+from __future__ import annotations
+
+import errno as _errno
+from ctypes import byref, c_int, c_int64
+from types import TracebackType
+from typing import Optional, Type
+
+from . import _const
+from ._errors import Error, PermissionDeniedError, _check, _raise
+from ._handle import _Handle
+from ._lib import lib as _c
+from ._named import Name, as_str, check_mode, cname, open_flags
+from ._timeout import deadline, retry_eintr
+
+__all__ = ["Mutex", "unlink_mutex", "NotOwnerError", "NotRecoverableError"]
+
+
+class NotOwnerError(PermissionDeniedError, RuntimeError):
+    """release() by a thread that does not hold the mutex (LIPC_EPERM);
+    nothing changed."""
+
+
+class NotRecoverableError(Error):
+    """An owner died and its successor released the mutex without
+    consistent(): unusable until unlinked and created again
+    (ENOTRECOVERABLE)."""
+
+
+_NOT_RECOVERABLE = _const.EOS_BASE - _errno.ENOTRECOVERABLE
+_LOCK_ERRORS = {_NOT_RECOVERABLE: NotRecoverableError}
+_UNLOCK_ERRORS = {_const.EPERM: NotOwnerError}
+_lock, _unlock = _c.lipc_mutex_lock, _c.lipc_mutex_unlock
+
+
+def unlink_mutex(name: Name) -> None:
+    """Removes the mutex's name; handles already open keep working.
+    NotFoundError (a FileNotFoundError) if there is none."""
+    _check(_c.lipc_mutex_unlink(cname(name, "mutex name")), "mutex_unlink")
+
+
+class Mutex(_Handle):
+    """A named robust mutex shared between processes.
+
+    ``Mutex(name)`` opens an existing one (NotFoundError if missing);
+    ``create=True`` creates it if missing with permission bits ``mode``;
+    ``exclusive=True`` (with create) fails with ExistsError if it exists;
+    ``unlink_on_close`` removes the name when this handle, if it created
+    it, closes. ``with m:`` acquires and releases (it does not close).
+
+    Closing while a thread of this process holds it leaves it locked until
+    that thread exits (then the next locker sees owner_died): release first.
+    """
+
+    def __init__(self, name: Name, create: bool = False, exclusive: bool = False,
+                 mode: int = 0o600, unlink_on_close: bool = False) -> None:
+        c = cname(name, "mutex name")
+        flags = open_flags(create, exclusive, unlink_on_close)
+        h = c_int64()
+        _check(_c.lipc_mutex_open(c, flags, check_mode(mode), byref(h)), "mutex_open")
+        self._name = as_str(name)
+        self.owner_died = False
+        self._died = c_int()
+        self._died_ref = byref(self._died)
+        super().__init__(h.value)
+
+    @property
+    def name(self) -> str:
+        """The name as given."""
+        return self._name
+
+    def acquire(self, blocking: bool = True, timeout: Optional[float] = None) -> bool:
+        """Locks, waiting forever, for ``timeout`` seconds, or not at all
+        (``blocking=False``). True when locked (check ``owner_died``), False
+        when the time ran out. Signal handlers run during the wait (Ctrl-C
+        raises KeyboardInterrupt promptly, without the lock). BusyError if
+        this thread holds it already; NotRecoverableError (see above)."""
+        h = self._h
+        if h is None:
+            self._handle()  # raises
+        # The C call writes *owner_died only when it locks, and only the
+        # thread that locked can succeed until it releases, so one c_int
+        # per object serves every thread.
+        if blocking and timeout is None:
+            rc = _lock(h, -1, self._died_ref)  # the fast path: one call
+            if rc == _const.EINTR:
+                rc = retry_eintr(lambda ms: _lock(self._handle(), ms, self._died_ref), None)
+        else:
+            if not blocking:
+                if timeout is not None:
+                    raise ValueError("can't specify a timeout for a non-blocking acquire")
+                timeout = 0
+            rc = retry_eintr(lambda ms: _lock(self._handle(), ms, self._died_ref), deadline(timeout))
+        if rc == 0:
+            self.owner_died = self._died.value != 0
+            return True
+        if rc in (_const.ETIMEDOUT, _const.EAGAIN):
+            return False
+        _raise(rc, "mutex_lock", _LOCK_ERRORS)
+
+    def release(self) -> None:
+        """Unlocks. NotOwnerError if this thread does not hold it."""
+        h = self._h
+        if h is None:
+            self._handle()  # raises
+        rc = _unlock(h)
+        if rc:
+            _raise(rc, "mutex_unlock", _UNLOCK_ERRORS)
+
+    def consistent(self) -> None:
+        """After an acquire that set ``owner_died``: marks the protected
+        state repaired (clears ``owner_died``). InvalidArgumentError when the
+        lock is not held after an owner died."""
+        _check(_c.lipc_mutex_consistent(self._handle()), "mutex_consistent")
+        self.owner_died = False
+
+    def unlink(self) -> None:
+        """Removes this mutex's name (allowed after close())."""
+        unlink_mutex(self._name)
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, t: Optional[Type[BaseException]], v: Optional[BaseException],
+                 tb: Optional[TracebackType]) -> None:
+        self.release()
+
+    def _repr_detail(self) -> str:
+        return f"name={self._name!r} "
