@@ -42,15 +42,7 @@ static int go_on_handle(lipc_handle_t h, int kind, lipc_req *r) {
 
 int lipc_shm_open(const char *name, int flags, uint32_t mode, int64_t size, lipc_handle_t *h) {
   LIPC_CHECK_FORK("shm_open");
-  if (!name || !h) return lipc__fail(LIPC_EINVAL, EINVAL, "shm_open: name and h must not be NULL");
-  lipc_req r = {.op = LIPC_OP_SHM_OPEN};
-  r.s[0] = name;
-  r.i[0] = flags;
-  r.i[1] = mode;
-  r.i[2] = size;
-  int rc = lipc__call(&r);
-  if (rc == LIPC_OK) *h = r.o[0];
-  return rc;
+  return lipc__open_named(LIPC_OP_SHM_OPEN, "shm_open", name, flags, mode, size, 0, h);
 }
 
 int lipc_shm_addr(lipc_handle_t h, void **addr, int64_t *size) {
@@ -75,10 +67,7 @@ int lipc_shm_refresh(lipc_handle_t h, int64_t *size) {
 
 int lipc_shm_unlink(const char *name) {
   LIPC_CHECK_FORK("shm_unlink");
-  if (!name) return lipc__fail(LIPC_EINVAL, EINVAL, "shm_unlink: name must not be NULL");
-  lipc_req r = {.op = LIPC_OP_SHM_UNLINK};
-  r.s[0] = name;
-  return lipc__call(&r);
+  return lipc__unlink_named(LIPC_OP_SHM_UNLINK, "shm_unlink", name);
 }
 
 int lipc_mmap_open(const char *path, int access, int flags, uint32_t mode, int64_t offset, int64_t length,

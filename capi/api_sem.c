@@ -9,23 +9,12 @@
 
 int lipc_sem_open(const char *name, int flags, uint32_t mode, uint32_t value, lipc_handle_t *h) {
   LIPC_CHECK_FORK("sem_open");
-  if (!name || !h) return lipc__fail(LIPC_EINVAL, EINVAL, "sem_open: name and h must not be NULL");
-  lipc_req r = {.op = LIPC_OP_SEM_OPEN};
-  r.s[0] = name;
-  r.i[0] = flags;
-  r.i[1] = mode;
-  r.i[2] = value;
-  int rc = lipc__call(&r);
-  if (rc == LIPC_OK) *h = r.o[0];
-  return rc;
+  return lipc__open_named(LIPC_OP_SEM_OPEN, "sem_open", name, flags, mode, value, 0, h);
 }
 
 int lipc_sem_unlink(const char *name) {
   LIPC_CHECK_FORK("sem_unlink");
-  if (!name) return lipc__fail(LIPC_EINVAL, EINVAL, "sem_unlink: name must not be NULL");
-  lipc_req r = {.op = LIPC_OP_SEM_UNLINK};
-  r.s[0] = name;
-  return lipc__call(&r);
+  return lipc__unlink_named(LIPC_OP_SEM_UNLINK, "sem_unlink", name);
 }
 
 int lipc_sem_post(lipc_handle_t h) {

@@ -10,27 +10,6 @@
 #include "../core/mutex/mutex_linux.h"
 #include "internal.h"
 
-static int open_named(int op, const char *what, const char *name, int flags, uint32_t mode,
-                      int64_t a, int64_t b, lipc_handle_t *h) {
-  if (!name || !h) return lipc__fail(LIPC_EINVAL, EINVAL, "%s: name and h must not be NULL", what);
-  lipc_req r = {.op = op};
-  r.s[0] = name;
-  r.i[0] = flags;
-  r.i[1] = mode;
-  r.i[2] = a;
-  r.i[3] = b;
-  int rc = lipc__call(&r);
-  if (rc == LIPC_OK) *h = r.o[0];
-  return rc;
-}
-
-static int unlink_named(int op, const char *what, const char *name) {
-  if (!name) return lipc__fail(LIPC_EINVAL, EINVAL, "%s: name must not be NULL", what);
-  lipc_req r = {.op = op};
-  r.s[0] = name;
-  return lipc__call(&r);
-}
-
 /* A deadline for the core routines: NULL for "forever" (they still wake for
  * signals). */
 static const struct timespec *deadline_of(int64_t timeout_ms, struct timespec *buf) {
@@ -41,12 +20,12 @@ static const struct timespec *deadline_of(int64_t timeout_ms, struct timespec *b
 
 int lipc_mutex_open(const char *name, int flags, uint32_t mode, lipc_handle_t *h) {
   LIPC_CHECK_FORK("mutex_open");
-  return open_named(LIPC_OP_MUTEX_OPEN, "mutex_open", name, flags, mode, 0, 0, h);
+  return lipc__open_named(LIPC_OP_MUTEX_OPEN, "mutex_open", name, flags, mode, 0, 0, h);
 }
 
 int lipc_mutex_unlink(const char *name) {
   LIPC_CHECK_FORK("mutex_unlink");
-  return unlink_named(LIPC_OP_MUTEX_UNLINK, "mutex_unlink", name);
+  return lipc__unlink_named(LIPC_OP_MUTEX_UNLINK, "mutex_unlink", name);
 }
 
 int lipc_mutex_lock(lipc_handle_t h, int64_t timeout_ms, int *owner_died) {
@@ -104,13 +83,13 @@ int lipc_mutex_consistent(lipc_handle_t h) {
 int lipc_event_open(const char *name, int flags, uint32_t mode, int manual_reset, int initially_set,
                     lipc_handle_t *h) {
   LIPC_CHECK_FORK("event_open");
-  return open_named(LIPC_OP_EVENT_OPEN, "event_open", name, flags, mode, manual_reset != 0,
+  return lipc__open_named(LIPC_OP_EVENT_OPEN, "event_open", name, flags, mode, manual_reset != 0,
                     initially_set != 0, h);
 }
 
 int lipc_event_unlink(const char *name) {
   LIPC_CHECK_FORK("event_unlink");
-  return unlink_named(LIPC_OP_EVENT_UNLINK, "event_unlink", name);
+  return lipc__unlink_named(LIPC_OP_EVENT_UNLINK, "event_unlink", name);
 }
 
 #define WITH_EVENT(h, what, stmt)                                   \

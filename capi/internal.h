@@ -109,6 +109,11 @@ LIPC_HIDDEN int lipc__call_spawn(lipc_req *r);
 LIPC_HIDDEN lipc_req *lipc__queue_take(int which);
 LIPC_HIDDEN void lipc__req_finish(lipc_req *r);
 
+/* ---- named objects (named.c): i0 flags, i1 mode, i2 a, i3 b -> o0 handle ---- */
+LIPC_HIDDEN int lipc__open_named(int op, const char *what, const char *name, int flags, uint32_t mode,
+                                 int64_t a, int64_t b, lipc_handle_t *h);
+LIPC_HIDDEN int lipc__unlink_named(int op, const char *what, const char *name);
+
 /* ---- small shared helpers ---- */
 /* Copies s (with its NUL) into buf if it fits, else LIPC_ERANGE (env.c). */
 LIPC_HIDDEN int lipc__copy_out(const char *s, char *buf, size_t size, size_t *needed, const char *what);

@@ -1,0 +1,28 @@
+/* named.c - opening and unlinking any named object (semaphore, mutex,
+ * event, shared memory): the argument checks and the request to Go are the
+ * same for every kind; only the operation and two integers differ. */
+#define _GNU_SOURCE
+#include <errno.h>
+
+#include "internal.h"
+
+int lipc__open_named(int op, const char *what, const char *name, int flags, uint32_t mode, int64_t a,
+                     int64_t b, lipc_handle_t *h) {
+  if (!name || !h) return lipc__fail(LIPC_EINVAL, EINVAL, "%s: name and h must not be NULL", what);
+  lipc_req r = {.op = op};
+  r.s[0] = name;
+  r.i[0] = flags;
+  r.i[1] = mode;
+  r.i[2] = a;
+  r.i[3] = b;
+  int rc = lipc__call(&r);
+  if (rc == LIPC_OK) *h = r.o[0];
+  return rc;
+}
+
+int lipc__unlink_named(int op, const char *what, const char *name) {
+  if (!name) return lipc__fail(LIPC_EINVAL, EINVAL, "%s: name must not be NULL", what);
+  lipc_req r = {.op = op};
+  r.s[0] = name;
+  return lipc__call(&r);
+}
