@@ -44,7 +44,7 @@ bench: deps all
 	scripts/bench.sh
 
 lint: all
-	gofmt -l capi core tests | tee /dev/stderr | (! read)
+	@out=$$(gofmt -l capi core tests); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
 	$(GO) vet ./core/... ./capi/ ./tests/...
 	$(CC) -Wall -Wextra -Werror -fsyntax-only capi/*.c
 
