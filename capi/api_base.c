@@ -32,6 +32,7 @@ int lipc_diag(int what, int64_t *value) {
     case LIPC_DIAG_THREADS_WRAPPED: *value = atomic_load(&lipc__threads_wrapped); return LIPC_OK;
     case LIPC_DIAG_STACK_LOOKUPS: *value = atomic_load(&lipc__stack_lookups); return LIPC_OK;
     case LIPC_DIAG_LIVE_HANDLES: *value = lipc__handles_live(); return LIPC_OK;
+    case LIPC_DIAG_GO_SIGNALS_BLOCKED: *value = lipc__go_signals_blocked; return LIPC_OK;
     case LIPC_DIAG_FP_SELFTEST:
     case LIPC_DIAG_GO_THREAD: {
       lipc_req r = {.op = LIPC_OP_DIAG};

@@ -37,6 +37,7 @@ static void on_fork_child(void) { atomic_store(&lipc__forked, 1); }
 /* Priority 101 runs before the Go runtime's own initialiser, which is an
  * unprioritised entry of .init_array: what we record here is the host's. */
 __attribute__((constructor(101))) static void lipc__host_init(void) {
+  lipc__go_keep_signals_blocked(); /* must precede the Go runtime's start */
   for (int sig = 1; sig < NSIG; sig++) sigaction(sig, NULL, &host_sa[sig]);
   /* Resolved now, on the loading thread: dlsym takes the loader's lock,
    * which this thread holds until loading ends, so a Go thread must never
@@ -92,21 +93,30 @@ int64_t lipc__host_nofile(void) {
  * and after package syscall raised RLIMIT_NOFILE.
  *
  * Go's start-up takes SIGURG, SIGFPE and SIGPIPE for itself and adds
- * SA_ONSTACK to every handler the host had. Under SBCL both break things:
- * SIGURG drives interrupt-thread (F5), a Lisp unwind out of Go's forwarding
- * SIGFPE handler leaves the thread's signals blocked, and SBCL's SIGTRAP and
- * SIGCHLD handlers run Lisp code that the GC cannot find on an alternate
- * stack. So every handler goes back exactly as the host had it. That is safe
- * because no host handler runs on a Go thread: lipc's threads block every
- * signal that is not a fault (see tramp_start). SIGSEGV and SIGBUS stay with
- * Go, which needs them for faults in its own code and passes the host's on. */
+ * SA_ONSTACK to every handler the host had. The host gets its handlers back,
+ * with Go's SA_ONSTACK kept (rule 10): a handler runs on the thread's
+ * alternate stack where there is one, as Go asks of every handler in the
+ * process. Under SBCL only, they go back exactly as they were: SIGURG drives
+ * interrupt-thread (F5), a Lisp unwind out of Go's forwarding SIGFPE handler
+ * leaves the thread's signals blocked, and SBCL's SIGTRAP and SIGCHLD
+ * handlers run Lisp code that the GC cannot find on an alternate stack.
+ *
+ * Safety does not rest on SA_ONSTACK, which a host may drop by installing a
+ * handler later: no host handler runs on a Go stack at all. lipc's own
+ * threads keep every asynchronous signal blocked (tramp_start and
+ * gosig_linux.c), and a host thread running Go code in direct mode blocks
+ * them for the length of the call (lipc__block_async_signals). SIGSEGV and
+ * SIGBUS stay with Go, which needs them for faults in its own code and
+ * passes the host's on. */
 LIPC_HIDDEN void lipc__host_restore(void) {
   for (int sig = 1; sig < NSIG; sig++) {
     if (sig == SIGSEGV || sig == SIGBUS || sig == SIGKILL || sig == SIGSTOP) continue;
-    struct sigaction now;
+    struct sigaction now, give = host_sa[sig];
     if (sigaction(sig, NULL, &now) != 0) continue; /* glibc's reserved signals */
-    if (now.sa_handler == host_sa[sig].sa_handler && now.sa_flags == host_sa[sig].sa_flags) continue;
-    sigaction(sig, &host_sa[sig], NULL);
+    if (!lipc__host_is_sbcl && give.sa_handler != SIG_DFL && give.sa_handler != SIG_IGN)
+      give.sa_flags |= SA_ONSTACK;
+    if (now.sa_handler == give.sa_handler && now.sa_flags == give.sa_flags) continue;
+    sigaction(sig, &give, NULL);
   }
   if (host_nofile_known) setrlimit(RLIMIT_NOFILE, &host_nofile);
   go_init_finished();
@@ -157,6 +167,18 @@ struct start_tramp {
 /* Signals a thread must be able to take: faults it causes itself. */
 static const int fault_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS};
 
+static void async_signals(sigset_t *set) {
+  sigfillset(set);
+  for (size_t i = 0; i < sizeof fault_signals / sizeof fault_signals[0]; i++)
+    sigdelset(set, fault_signals[i]);
+}
+
+void lipc__block_async_signals(sigset_t *old) {
+  sigset_t block;
+  async_signals(&block);
+  pthread_sigmask(SIG_BLOCK, &block, old);
+}
+
 static void *tramp_start(void *p) {
   struct start_tramp t = *(struct start_tramp *)p;
   free(p);
@@ -164,11 +186,10 @@ static void *tramp_start(void *p) {
    * SIGALRM, ...) are then delivered to the host's threads, where the host's
    * handlers expect to run, never to a Go thread. Go records this mask when
    * its runtime starts (on the first of these threads) and gives it to every
-   * thread it makes. */
+   * thread it makes, minus the few it always unblocks (gosig_linux.c keeps
+   * SIGCHLD, SIGPROF and SIGSTKFLT out of those). */
   sigset_t block;
-  sigfillset(&block);
-  for (size_t i = 0; i < sizeof fault_signals / sizeof fault_signals[0]; i++)
-    sigdelset(&block, fault_signals[i]);
+  async_signals(&block);
   pthread_sigmask(SIG_SETMASK, &block, NULL);
   fp_set(LIPC_FP_SANE);
   atomic_fetch_add(&lipc__threads_wrapped, 1);

@@ -4,6 +4,7 @@
 
 #include <stdatomic.h>
 #include <stddef.h>
+#include <signal.h>
 #include <stdint.h>
 #include <time.h>
 #include "../include/lipc.h"
@@ -19,6 +20,13 @@ LIPC_HIDDEN extern atomic_long lipc__stack_lookups;
 LIPC_HIDDEN int64_t lipc__host_nofile(void);
 LIPC_HIDDEN unsigned lipc__fp_enter(void);        /* sane FP state; returns the old one */
 LIPC_HIDDEN void lipc__fp_leave(unsigned saved);
+/* Go's threads keep SIGCHLD, SIGPROF and SIGSTKFLT blocked (gosig_linux.c);
+ * 1 once done, before the Go runtime started. */
+LIPC_HIDDEN extern int lipc__go_signals_blocked;
+LIPC_HIDDEN void lipc__go_keep_signals_blocked(void);
+/* Blocks every signal a host handler could catch, for a host thread about
+ * to run Go code (call.c); the faults the thread itself causes stay open. */
+LIPC_HIDDEN void lipc__block_async_signals(sigset_t *old);
 
 /* Every entry that needs more than pure C starts with this (host-runtimes F7). */
 #define LIPC_CHECK_FORK(what)                                               \

@@ -769,6 +769,11 @@ int lipc_set_call_mode(int mode);
  *   LIPC_DIAG_GO_THREAD        1 if Go work of this call ran on a thread
  *                              owned by lipc, 0 if on the caller's thread
  *   LIPC_DIAG_LIVE_HANDLES     how many handles are open (C)
+ *   LIPC_DIAG_GO_SIGNALS_BLOCKED 1 if lipc's Go threads keep every
+ *                              asynchronous signal blocked, SIGCHLD and
+ *                              SIGPROF included, which the Go runtime would
+ *                              otherwise unblock on its threads; 0 if this
+ *                              build's Go runtime could not be adjusted (C)
  * Errors: LIPC_EINVAL (unknown `what`, value NULL), LIPC_EFORKED. */
 #define LIPC_DIAG_CALL_MODE 1
 #define LIPC_DIAG_HOST_NOFILE 2
@@ -777,6 +782,7 @@ int lipc_set_call_mode(int mode);
 #define LIPC_DIAG_FP_SELFTEST 5
 #define LIPC_DIAG_GO_THREAD 6
 #define LIPC_DIAG_LIVE_HANDLES 7
+#define LIPC_DIAG_GO_SIGNALS_BLOCKED 8
 int lipc_diag(int what, int64_t *value);
 
 #ifdef __cplusplus

@@ -41,6 +41,14 @@ c_tests() {
   return $ok
 }
 
+# A plain C host with signal() handlers under a signal storm (F19): trials in
+# fresh processes, every call mode, handlers set before and after loading.
+signal_storm() { # trials calls
+  local flags="-Wall -Wextra -Werror -O2 -Iinclude -Itests/c"
+  $CC $flags -o build/storm_signals tests/c/storm_signals.c -ldl -lpthread || return 1
+  tests/c/storm_signals.sh build/storm_signals build/liblipc.so "$1" "$2"
+}
+
 install_test() {
   local dir
   dir=$(mktemp -d)
@@ -70,10 +78,12 @@ pytest_run() { # dir: pytest exits 5 when it collected nothing, which is a failu
 if [ "${1:-}" = soak ]; then
   run "lisp host soak" bindings/lisp/soak/run-soak.sh
   run "python host soak" python3 -m pytest -q -p no:cacheprovider bindings/python/tests/test_soak.py
+  run "c host signal storm" signal_storm "${STORM_TRIALS:-100}" "${STORM_CALLS:-200000}"
 else
   run "lint (gofmt, go vet, C -Wall -Wextra)" make -s lint
   run "go core tests" go test ./core/...
   run "c tests" c_tests
+  run "c host signal storm" signal_storm "${STORM_TRIALS:-12}" "${STORM_CALLS:-40000}"
   run "abi tests (purego)" env GODEBUG=asyncpreemptoff=1 go test ./tests/abi/...
   run "declarations vs header" pytest_run tests/test_decls.py
   run "python binding (pytest)" pytest_run bindings/python/tests

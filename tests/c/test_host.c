@@ -6,7 +6,9 @@
  *       Go runs safely on lipc's threads and in direct calls, and the host's
  *       FP state is given back
  *   F4  a direct call from the main thread running on a stack of its own is
- *       served by lipc's stack-bounds lookup */
+ *       served by lipc's stack-bounds lookup
+ *   F19 handlers are given back with SA_ONSTACK, and lipc's threads block
+ *       every asynchronous signal (storm_signals.c is the storm itself) */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <dlfcn.h>
@@ -150,16 +152,24 @@ int main(int argc, char **argv) {
     struct sigaction now;
     sigaction(host_sigs[i], NULL, &now);
     void (*want)(int) = host_sigs[i] == SIGURG ? on_urg : on_other;
-    int want_flags = host_sigs[i] == SIGURG ? 0 : SA_RESTART;
+    /* Given back with the SA_ONSTACK Go's start-up added (rule 10). */
+    int want_flags = (host_sigs[i] == SIGURG ? 0 : SA_RESTART) | SA_ONSTACK;
     CHECK(now.sa_handler == want && (now.sa_flags & ~0x04000000) == want_flags /* SA_RESTORER, set by glibc */,
           "signal %d after load: handler %p flags %#x (the host's: %p %#x)", host_sigs[i],
           (void *)now.sa_handler, (unsigned)now.sa_flags, (void *)want, (unsigned)want_flags);
   }
-  /* Go itself unblocks SIGCHLD and SIGPROF on its threads; every other
-   * process-directed signal must stay with the host's threads. */
+  /* Every process-directed signal stays with the host's threads, SIGCHLD
+   * and SIGPROF included, which Go's runtime would unblock on its threads
+   * (gosig_linux.c): a host handler without SA_ONSTACK must never run on a
+   * goroutine stack (F19). */
   CHECK(lipc_threads_block(SIGINT) && lipc_threads_block(SIGURG) && lipc_threads_block(SIGALRM) &&
             lipc_threads_block(SIGTERM) && lipc_threads_block(SIGUSR1),
         "lipc's threads must block process-directed signals");
+  CHECK(p_diag(LIPC_DIAG_GO_SIGNALS_BLOCKED, &v) == 0 && v == 1,
+        "the Go runtime's signal table was not adjusted: a Go upgrade changed runtime.sigtable "
+        "(see capi/gosig_linux.c)");
+  CHECK(lipc_threads_block(SIGCHLD) && lipc_threads_block(SIGPROF) && lipc_threads_block(SIGSTKFLT),
+        "lipc's threads must block SIGCHLD, SIGPROF and SIGSTKFLT too");
   sigaction(SIGWINCH, NULL, &winch_after);
   CHECK(winch_after.sa_handler == SIG_IGN, "a handler set after load was reverted");
   raise(SIGURG);

@@ -51,6 +51,7 @@ not 0) and its output."
 (test go-work-runs-on-lipc-threads
   (is (eq :handoff (call-mode)))
   (is (= 1 (diag :go-thread)) "main thread")
+  (is (= 1 (diag :go-signals-blocked)) "no async signal reaches a Go thread")
   (is (= 1 (join (spawn (lambda () (diag :go-thread))))) "worker thread"))
 
 (test with-timeout-and-interrupt-thread-still-work

@@ -1,7 +1,9 @@
 """Call modes and diagnostics: what lipc does for (and to) the host."""
 from __future__ import annotations
 
+import os
 import resource
+import signal
 import subprocess
 import sys
 import threading
@@ -71,6 +73,34 @@ def test_diag_figures():
     assert lipc.diag(lipc.DIAG_LIVE_HANDLES) >= 0
     with pytest.raises(lipc.InvalidArgumentError, match="unknown figure"):
         lipc.diag(99)
+
+
+def _blocked_masks():
+    masks = []
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{tid}/status") as f:
+                for line in f:
+                    if line.startswith("SigBlk:"):
+                        masks.append(int(line.split()[1], 16))
+        except FileNotFoundError:  # the thread ended meanwhile
+            pass
+    return masks
+
+
+def test_lipc_threads_keep_every_async_signal_blocked():
+    # A C extension's handler without SA_ONSTACK must never run on a
+    # goroutine stack (host-runtimes.md F19): lipc's threads block every
+    # asynchronous signal, SIGCHLD and SIGPROF too, which Go's runtime would
+    # unblock on them. lipc's threads are the ones blocking SIGALRM (Python's
+    # never do).
+    assert lipc.diag(lipc.DIAG_GO_SIGNALS_BLOCKED) == 1
+    bit = lambda sig: 1 << (sig - 1)  # noqa: E731
+    lipc_threads = [m for m in _blocked_masks() if m & bit(signal.SIGALRM)]
+    assert len(lipc_threads) >= 2
+    for m in lipc_threads:
+        for sig in (signal.SIGCHLD, signal.SIGPROF, signal.SIGUSR1, signal.SIGINT, signal.SIGTERM):
+            assert m & bit(sig), f"a lipc thread leaves {sig!r} unblocked: mask {m:#x}"
 
 
 def test_host_nofile_is_given_back():
