@@ -62,10 +62,19 @@ static int result(lipc_req *r) {
   return LIPC_OK;
 }
 
+/* In the child of any fork, raw ones included (F20), Go must not be
+ * entered: it may hang there, and it shares the parent's poller fds. */
+static int forked(lipc_req *r) {
+  if (!lipc__in_fork_child()) return 0;
+  r->rc = lipc__fail(LIPC_EFORKED, 0, "request %d: " LIPC_FORKED_HINT, r->op);
+  return 1;
+}
+
 int lipc__call(lipc_req *r) {
   r->rc = LIPC_OK;
   r->msg = NULL;
   r->err = 0;
+  if (forked(r)) return r->rc;
   if (atomic_load_explicit(&lipc__call_mode, memory_order_relaxed) == LIPC_CALL_HANDOFF)
     run_handoff(&queues[LIPC_QUEUE_GENERAL], r);
   else
@@ -77,6 +86,7 @@ int lipc__call_spawn(lipc_req *r) {
   r->rc = LIPC_OK;
   r->msg = NULL;
   r->err = 0;
+  if (forked(r)) return r->rc;
   run_handoff(&queues[LIPC_QUEUE_SPAWN], r);
   return result(r);
 }

@@ -32,12 +32,22 @@ static getattr_fn real_getattr;
 static struct rlimit host_nofile;
 static int host_nofile_known;
 
+static pid_t load_pid;
+
 static void on_fork_child(void) { atomic_store(&lipc__forked, 1); }
+
+int lipc__in_fork_child(void) {
+  if (atomic_load_explicit(&lipc__forked, memory_order_relaxed)) return 1;
+  if (getpid() == load_pid) return 0;
+  atomic_store(&lipc__forked, 1);
+  return 1;
+}
 
 /* Priority 101 runs before the Go runtime's own initialiser, which is an
  * unprioritised entry of .init_array: what we record here is the host's. */
 __attribute__((constructor(101))) static void lipc__host_init(void) {
   lipc__go_keep_signals_blocked(); /* must precede the Go runtime's start */
+  load_pid = getpid();
   for (int sig = 1; sig < NSIG; sig++) sigaction(sig, NULL, &host_sa[sig]);
   /* Resolved now, on the loading thread: dlsym takes the loader's lock,
    * which this thread holds until loading ends, so a Go thread must never

@@ -13,6 +13,10 @@
 
 /* ---- host duties (host.c) ---- */
 LIPC_HIDDEN extern atomic_int lipc__forked;        /* set in the child of a fork */
+/* 1 in the child of any fork: lipc__forked from the atfork handler, or a
+ * process id that is not the one lipc was loaded in (a raw fork or clone
+ * runs no atfork handlers, F20). A system call: for paths into Go only. */
+LIPC_HIDDEN int lipc__in_fork_child(void);
 LIPC_HIDDEN extern atomic_int lipc__call_mode;     /* LIPC_CALL_* */
 LIPC_HIDDEN extern int lipc__host_is_sbcl;
 LIPC_HIDDEN extern atomic_long lipc__threads_wrapped;
@@ -28,13 +32,17 @@ LIPC_HIDDEN void lipc__go_keep_signals_blocked(void);
  * to run Go code (call.c); the faults the thread itself causes stay open. */
 LIPC_HIDDEN void lipc__block_async_signals(sigset_t *old);
 
-/* Every entry that needs more than pure C starts with this (host-runtimes F7). */
+/* Every entry that needs more than pure C starts with this (host-runtimes
+ * F7); lipc__call also checks for a raw fork (F20) before entering Go. */
+#define LIPC_FORKED_HINT                                                    \
+  "called in the child of a fork(), where lipc's Go runtime cannot run. "  \
+  "Objects opened before the fork keep working here; open or spawn in "    \
+  "the parent before forking, or start workers with exec (Python "         \
+  "multiprocessing: the 'spawn' or 'forkserver' start method)"
 #define LIPC_CHECK_FORK(what)                                               \
   do {                                                                      \
     if (atomic_load_explicit(&lipc__forked, memory_order_relaxed))          \
-      return lipc__fail(LIPC_EFORKED, 0,                                    \
-                        "%s: called in the child of a fork(); lipc cannot " \
-                        "run there (use exec or spawn instead)", what);     \
+      return lipc__fail(LIPC_EFORKED, 0, "%s: " LIPC_FORKED_HINT, what);    \
   } while (0)
 
 /* ---- errors (errors.c) ---- */
@@ -52,6 +60,7 @@ LIPC_HIDDEN int lipc__handle_new(int kind, void *obj, uintptr_t goref, lipc_hand
 LIPC_HIDDEN int lipc__handle_acquire(lipc_handle_t h, int kind, lipc_slot **slot);
 LIPC_HIDDEN void lipc__handle_release(lipc_slot *slot);
 LIPC_HIDDEN void *lipc__slot_obj(lipc_slot *slot);
+LIPC_HIDDEN int lipc__slot_kind(lipc_slot *slot);
 LIPC_HIDDEN uintptr_t lipc__slot_goref(lipc_slot *slot);
 
 /* What C sees of a mapping (shared memory, mapped files): Go keeps it up
@@ -69,6 +78,10 @@ LIPC_HIDDEN int lipc__handle_close(lipc_handle_t h);
 LIPC_HIDDEN long lipc__handles_live(void);
 /* Frees the C part of an object after its Go part was destroyed (kinds.c). */
 LIPC_HIDDEN void lipc__free_c_obj(int kind, void *obj);
+/* In the child of a fork, where Go cannot run: lets go of what the Go part
+ * holds that C can release without touching what the parent shares (fds;
+ * mappings stay until the child exits or execs, names are never unlinked). */
+LIPC_HIDDEN void lipc__forget_in_fork_child(int kind, void *obj);
 #define LIPC_KIND_ANY 0
 #define LIPC_KIND_MAX 255
 

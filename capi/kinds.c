@@ -1,10 +1,15 @@
 /* kinds.c - what each kind of handle holds on the C side, and how it is
  * freed once the Go side (if any) has let go. */
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "proc.h"
 #include "spawnattr.h"
+
+void lipc__forget_in_fork_child(int kind, void *obj) {
+  if (obj && kind == LIPC_KIND_FLOCK) close(((struct lipc_flock_c *)obj)->fd);
+}
 
 void lipc__free_c_obj(int kind, void *obj) {
   if (!obj) return;

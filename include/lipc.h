@@ -16,9 +16,12 @@
  * - Objects are opaque handles (lipc_handle_t). They are always below 2^53 so
  *   that every FFI carries them exactly, and never small: a stray small
  *   integer, a closed handle, a handle of another kind or a random number is
- *   rejected with LIPC_EBADHANDLE, never a crash. lipc_close() closes any
- *   handle; closing twice is harmless (the second close returns
- *   LIPC_EBADHANDLE and changes nothing).
+ *   rejected with LIPC_EBADHANDLE, never a crash. No handle value is ever
+ *   given out twice in a process, so a stale copy of a closed handle can
+ *   never reach a newer object (the bound: 2^52 handles opened in all, 142
+ *   years at a million a second; after that opens fail with LIPC_ENOMEM).
+ *   lipc_close() closes any handle; closing twice is harmless (the second
+ *   close returns LIPC_EBADHANDLE and changes nothing).
  * - Timeouts are milliseconds as int64_t: negative waits forever, 0 tries
  *   once, positive is a deadline measured on the monotonic clock from the
  *   call. A wait interrupted by a signal handler of the host returns
@@ -121,11 +124,15 @@ void lipc_free(void *ptr);
 /* Closes any handle and frees what it holds. Another thread blocked in a wait
  * on the same handle keeps a reference and finishes its wait safely; the
  * object is freed when the last user returns.
- * Errors: LIPC_EBADHANDLE (not open; a second close), LIPC_EFORKED. */
+ * Works after fork: in the child it frees only the child's copy (its fds),
+ * without the Go runtime: the parent's object, a name to unlink on close and
+ * a child process's close policy are left to the parent; the child's
+ * mappings stay until it exits or execs.
+ * Errors: LIPC_EBADHANDLE (not open; a second close). */
 int lipc_close(lipc_handle_t h);
 
 /* OUT *kind: the LIPC_KIND_* of an open handle. A lookup done entirely in C.
- * Errors: LIPC_EBADHANDLE, LIPC_EINVAL (kind NULL), LIPC_EFORKED. */
+ * Works after fork. Errors: LIPC_EBADHANDLE, LIPC_EINVAL (kind NULL). */
 int lipc_handle_kind(lipc_handle_t h, int *kind);
 
 /* ------------------------------------------------------------------------ */
@@ -774,6 +781,7 @@ int lipc_set_call_mode(int mode);
  *                              SIGPROF included, which the Go runtime would
  *                              otherwise unblock on its threads; 0 if this
  *                              build's Go runtime could not be adjusted (C)
+ * Works after fork for the (C) figures; the others return LIPC_EFORKED there.
  * Errors: LIPC_EINVAL (unknown `what`, value NULL), LIPC_EFORKED. */
 #define LIPC_DIAG_CALL_MODE 1
 #define LIPC_DIAG_HOST_NOFILE 2

@@ -59,9 +59,16 @@ static void test_bad_handles(void) {
   CHECK(h >= ((lipc_handle_t)1 << 52) && h < ((lipc_handle_t)1 << 53), "range %lld", (long long)h);
   int kind = 0;
   CHECK(lipc_handle_kind(h, &kind) == 0 && kind == LIPC_KIND_SEM, "kind %d", kind);
-  lipc_handle_t wrong_kind = h ^ ((lipc_handle_t)3 << 20); /* kind 1 -> 2 */
-  CHECK(lipc_sem_post(wrong_kind) == LIPC_EBADHANDLE, "wrong kind accepted");
-  CHECK(lipc_close(wrong_kind) == LIPC_EBADHANDLE, "wrong kind closed");
+  lipc_handle_t forged = h ^ ((lipc_handle_t)3 << 20); /* another generation */
+  CHECK(lipc_sem_post(forged) == LIPC_EBADHANDLE, "forged handle accepted");
+  CHECK(lipc_close(forged) == LIPC_EBADHANDLE, "forged handle closed");
+  lipc_handle_t attr; /* a real handle of another kind */
+  CHECK(lipc_spawnattr_new(&attr) == 0, "spawnattr_new");
+  CHECK(lipc_sem_post(attr) == LIPC_EBADHANDLE && lipc_sem_wait(attr, 0) == LIPC_EBADHANDLE,
+        "a handle of another kind accepted");
+  CHECK(lipc_handle_kind(attr, &kind) == 0 && kind == LIPC_KIND_SPAWNATTR, "kind %d", kind);
+  CHECK(lipc_spawnattr_arg(h, "x") == LIPC_EBADHANDLE, "a semaphore taken as spawn attributes");
+  CHECK(lipc_close(attr) == 0, "close attr");
   CHECK(lipc_sem_post(h + 1) == LIPC_EBADHANDLE, "neighbour index accepted");
   CHECK(lipc_close(h) == 0, "close");
   CHECK(lipc_close(h) == LIPC_EBADHANDLE, "second close");
