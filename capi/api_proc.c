@@ -79,7 +79,7 @@ int lipc_proc_spawn(lipc_handle_t attr, lipc_handle_t *out) {
   if (rc != LIPC_OK) return rc;
   lipc_req r = {.op = LIPC_OP_PROC_SPAWN};
   r.i[0] = (int64_t)(uintptr_t)lipc__slot_obj(s);
-  rc = lipc__call_spawn(&r);
+  rc = lipc__call(&r); /* the clone itself goes to the spawn thread */
   lipc__handle_release(s);
   if (rc == LIPC_OK) *out = r.o[0];
   return rc;

@@ -18,9 +18,9 @@ struct queue {
   pthread_cond_t cv;
   lipc_req *head, *tail;
 };
-/* General Go work, and spawns: these run on one thread lipc owns for the
- * life of the process, whatever the call mode, because a child's
- * parent-death signal is tied to the thread that created it (F9). */
+/* General Go work, and the clones of spawns: these run on one thread lipc
+ * owns for the life of the process, whatever the call mode, because a
+ * child's parent-death signal is tied to the thread that created it (F9). */
 static struct queue queues[2] = {
     {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL},
     {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL},
@@ -82,13 +82,13 @@ int lipc__call(lipc_req *r) {
   return result(r);
 }
 
-int lipc__call_spawn(lipc_req *r) {
-  r->rc = LIPC_OK;
-  r->msg = NULL;
-  r->err = 0;
-  if (forked(r)) return r->rc;
-  run_handoff(&queues[LIPC_QUEUE_SPAWN], r);
-  return result(r);
+/* Only the clone goes to the spawn thread: the preparation (PATH search,
+ * opening the fd map's files) ran on the caller's thread or a general
+ * server, so a slow one never holds up another thread's spawn. */
+void lipc__clone_on_spawn_thread(void *spawn) {
+  lipc_req r = {.op = LIPC_OP_PROC_CLONE};
+  r.i[0] = (int64_t)(uintptr_t)spawn;
+  run_handoff(&queues[LIPC_QUEUE_SPAWN], &r);
 }
 
 lipc_req *lipc__queue_take(int which) {

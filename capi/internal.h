@@ -104,6 +104,7 @@ enum lipc_op {
   LIPC_OP_MMAP_OPEN,   /* s0 path, i0 access, i1 flags, i2 mode, i3 offset, i4 length -> o0 */
   LIPC_OP_MMAP_SYNC,   /* i0 goref, i1 offset, i2 length, i3 0 flush / 1 async flush / 2 advise, i4 advice */
   LIPC_OP_FLOCK_OPEN,  /* s0 path (NULL: from fd), i0 flags, i1 mode, i2 fd, i3 classic -> o0 */
+  LIPC_OP_PROC_CLONE,  /* i0 struct lipc_spawn * (core/proc): the clone alone, on the spawn thread */
 };
 typedef struct lipc_req {
   int op;
@@ -122,8 +123,10 @@ extern void lipcgo_dispatch(lipc_req *r, int on_server);
 /* Runs r in Go through the current call mode; on failure records the error
  * for the calling thread. Returns r->rc. */
 LIPC_HIDDEN int lipc__call(lipc_req *r);
-/* Runs r on lipc's spawn thread, whatever the call mode. */
-LIPC_HIDDEN int lipc__call_spawn(lipc_req *r);
+/* Runs the clone of a prepared spawn (a struct lipc_spawn * of core/proc) on
+ * lipc's spawn thread, whatever the call mode, and waits for it. Called from
+ * Go; the outcome is in the struct. */
+LIPC_HIDDEN void lipc__clone_on_spawn_thread(void *spawn);
 /* For the Go servers: blocks until a request is queued on queue `which`. */
 #define LIPC_QUEUE_GENERAL 0
 #define LIPC_QUEUE_SPAWN 1

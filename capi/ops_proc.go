@@ -19,7 +19,7 @@ import (
 )
 
 // childStack is the stack of children while they start; only the spawn
-// thread uses it.
+// thread uses it (opProcClone).
 var childStack = C.malloc(64 << 10)
 
 // procRef is the Go part of a process handle: what close needs.
@@ -92,11 +92,17 @@ func fdFromC(i int, f C.struct_lipc_fdspec) proc.Fd {
 	return proc.Fd{Kind: proc.FdClose}
 }
 
-// opProcSpawn runs on the spawn thread (lipc__call_spawn).
+// opProcSpawn prepares a spawn on the calling thread (or a general server),
+// has lipc's spawn thread run the clone, and registers the process.
 func opProcSpawn(r *C.lipc_req) error {
 	a := (*C.struct_lipc_spawnattr)(unsafePointer(uintptr(r.i[0])))
 	onClose, grace := int(a.on_close), int64(a.grace_ms)
-	p, err := proc.SpawnHere(attrFromC(a), childStack)
+	pr, err := proc.Prepare(attrFromC(a))
+	if err != nil {
+		return err
+	}
+	C.lipc__clone_on_spawn_thread(pr.CSpawn())
+	p, err := pr.Finish()
 	if err != nil {
 		return err
 	}
@@ -129,6 +135,12 @@ func opProcSpawn(r *C.lipc_req) error {
 		return err
 	}
 	r.o[0] = C.int64_t(h)
+	return nil
+}
+
+// opProcClone runs on the spawn thread: the clone alone.
+func opProcClone(r *C.lipc_req) error {
+	proc.Clone(unsafePointer(uintptr(r.i[0])), childStack)
 	return nil
 }
 

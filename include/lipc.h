@@ -359,7 +359,8 @@ int lipc_page_size(int64_t *size);
  * 0644). OUT *h. Errors: LIPC_EINVAL (unaligned or negative offset; an
  * empty file with length 0; offset at or past the end; offset + length past
  * the end without LIPC_MMAP_EXTEND; bad access or flags; not a regular
- * file), LIPC_ENOENT, LIPC_EPERM, LIPC_ENOMEM, LIPC_EFORKED. */
+ * file: a FIFO, device or directory is refused at once, never waited on),
+ * LIPC_ENOENT, LIPC_EPERM, LIPC_ENOMEM, LIPC_EFORKED. */
 int lipc_mmap_open(const char *path, int access, int flags, uint32_t mode, int64_t offset,
                    int64_t length, lipc_handle_t *h);
 
@@ -397,7 +398,9 @@ int lipc_mmap_advise(lipc_handle_t h, int64_t offset, int64_t length, int advice
 /* Opens path for locking. flags: LIPC_FILE_READ and/or LIPC_FILE_WRITE
  * (neither: both), LIPC_FILE_CREATE (with mode, 0: 0644). Exclusive locks
  * need write access, shared locks read access. OUT *h: the lock handle;
- * closing it closes the file and releases its locks.
+ * closing it closes the file and releases its locks. Only regular files: a
+ * FIFO, device or directory is LIPC_EINVAL at once (opening a FIFO would
+ * wait for its other end).
  * Errors: LIPC_EINVAL, LIPC_ENOENT, LIPC_EPERM, LIPC_EFORKED. */
 int lipc_flock_open(const char *path, int flags, uint32_t mode, lipc_handle_t *h);
 
@@ -409,7 +412,8 @@ int lipc_flock_open(const char *path, int flags, uint32_t mode, lipc_handle_t *h
  * the process's locks (lipc_flock_unlock does; so does closing any fd of
  * the file). Classic and handle-owned locks conflict with each other even
  * within one process. OUT *h.
- * Errors: LIPC_EINVAL (fd < 0), OS errors (EBADF: fd not open), LIPC_EFORKED. */
+ * Errors: LIPC_EINVAL (fd < 0; fd is not a regular file), OS errors (EBADF:
+ * fd not open), LIPC_EFORKED. */
 int lipc_flock_from_fd(int fd, int classic, lipc_handle_t *h);
 
 /* Locks [offset, offset+length) (length 0: to the end of the file, however
@@ -459,7 +463,12 @@ int lipc_flock_unlock(lipc_handle_t h, int64_t offset, int64_t length);
 #define LIPC_FD_PIPE_OUT 4 /* a new pipe the child writes (stdout-like) */
 #define LIPC_FD_PARENT 5   /* the parent's fd `arg`; flags LIPC_FD_CLOSE_PARENT closes it
                               in the parent once the child has started */
-#define LIPC_FD_FILE 6     /* the file `path` opened with flags LIPC_FILE_* and mode */
+#define LIPC_FD_FILE 6     /* the file `path` opened with flags LIPC_FILE_* and mode.
+                              lipc never waits to open it: a FIFO to write to needs
+                              its reader already there, a FIFO to read from and a
+                              directory are refused (LIPC_EINVAL from the spawn); to
+                              wait for a FIFO's other end, open it yourself and pass
+                              it as LIPC_FD_PARENT */
 #define LIPC_FD_CHILD 7    /* the same file as the child's fd `arg` (2>&1: fd 2, arg 1) */
 
 #define LIPC_FD_CLOSE_PARENT 1
@@ -577,7 +586,10 @@ int lipc_spawnattr_set_on_close(lipc_handle_t attr, int policy, int64_t grace_ms
  * working directory, bad fd map (LIPC_EINVAL), a file of the fd map that
  * cannot be opened, a refused limit. The message names the step.
  * Errors also: LIPC_EINVAL (empty argv, NUL bytes), LIPC_EBADHANDLE,
- * LIPC_EFORKED. Blocks only for the spawn itself. */
+ * LIPC_EFORKED. Blocks only for the spawn itself: the preparation (PATH search,
+ * opening the fd map's files, which never waits on a special file) runs on
+ * the calling thread, and only the clone on lipc's spawn thread, so one slow
+ * spawn does not hold up another thread's. */
 int lipc_proc_spawn(lipc_handle_t attr, lipc_handle_t *proc);
 
 /* OUT *pid: the child's process id. Errors: LIPC_EBADHANDLE, LIPC_EINVAL,

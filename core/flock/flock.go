@@ -19,6 +19,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/lipc-dev/lipc/core/fsutil"
 	"github.com/lipc-dev/lipc/core/lerr"
 )
 
@@ -60,9 +61,9 @@ func Open(path string, flags int, mode uint32) (*Lock, error) {
 	if mode == 0 {
 		mode = 0o644
 	}
-	fd, err := unix.Open(path, o|unix.O_CLOEXEC, mode)
+	fd, _, err := fsutil.OpenRegular(op, path, o, mode)
 	if err != nil {
-		return nil, lerr.Wrap(op, path, err)
+		return nil, err
 	}
 	return &Lock{Fd: fd, Path: path, own: true}, nil
 }
@@ -78,12 +79,17 @@ func FromFd(fd int, classic bool) (*Lock, error) {
 	if err != nil {
 		return nil, lerr.Wrap(op, "fd "+strconv.Itoa(fd), err)
 	}
+	// Only regular files: reopening a FIFO through /proc would wait for
+	// its other end.
+	if err := fsutil.CheckRegularFd(op, "fd "+strconv.Itoa(fd), fd); err != nil {
+		return nil, err
+	}
 	if classic {
 		return &Lock{Fd: fd, Path: "fd " + strconv.Itoa(fd), Classic: true}, nil
 	}
-	nfd, err := unix.Open("/proc/self/fd/"+strconv.Itoa(fd), (fl&unix.O_ACCMODE)|unix.O_CLOEXEC, 0)
+	nfd, _, err := fsutil.OpenRegular(op, "/proc/self/fd/"+strconv.Itoa(fd), fl&unix.O_ACCMODE, 0)
 	if err != nil {
-		return nil, lerr.Wrap(op, "fd "+strconv.Itoa(fd), err)
+		return nil, err
 	}
 	return &Lock{Fd: nfd, Path: "fd " + strconv.Itoa(fd), own: true}, nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/lipc-dev/lipc/core/fsutil"
 	"github.com/lipc-dev/lipc/core/lerr"
 )
 
@@ -77,18 +78,11 @@ func Open(path string, access, flags int, mode uint32, offset, length int64) (*M
 	if mode == 0 {
 		mode = 0o644
 	}
-	fd, err := unix.Open(path, oflags|unix.O_CLOEXEC, mode)
+	fd, st, err := fsutil.OpenRegular(op, path, oflags, mode)
 	if err != nil {
-		return nil, lerr.Wrap(op, path, err)
+		return nil, err
 	}
 	defer unix.Close(fd)
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		return nil, lerr.Wrap(op, path, err)
-	}
-	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return nil, lerr.Invalidf(op, path, "not a regular file")
-	}
 	size := st.Size
 	if length == 0 {
 		switch {

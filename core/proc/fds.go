@@ -5,6 +5,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/lipc-dev/lipc/core/fsutil"
 	"github.com/lipc-dev/lipc/core/lerr"
 )
 
@@ -71,6 +72,31 @@ func openFlags(flags int) (int, error) {
 		return 0, lerr.Invalidf("spawn", "", "unknown file flags %#x", flags)
 	}
 	return f | unix.O_CLOEXEC, nil
+}
+
+// openForChild opens a file of the fd map without waiting (fsutil): a FIFO
+// to write to needs its reader already there, and a FIFO to read from is
+// refused, since opened at once it would give the child end of file before
+// any writer came. Directories are refused too. The caller can always open
+// such a file itself, waiting as it sees fit, and pass it as FdParent.
+func openForChild(child int, path string, flags int, mode uint32) (int, error) {
+	fd, st, err := fsutil.OpenNoWait(path, flags, mode)
+	switch {
+	case err == unix.ENXIO:
+		return -1, lerr.New("spawn", path, lerr.Invalid, unix.ENXIO, "bad fd map: child fd %d: %s is a FIFO "+
+			"with no reader yet (lipc does not wait for one; open it yourself and pass it as LIPC_FD_PARENT)", child, path)
+	case err != nil:
+		return -1, lerr.Wrap("spawn: open", path, err)
+	case st.Mode&unix.S_IFMT == unix.S_IFIFO && flags&unix.O_ACCMODE != unix.O_WRONLY:
+		unix.Close(fd)
+		return -1, lerr.Invalidf("spawn", path, "bad fd map: child fd %d: %s is a FIFO to read from: "+
+			"lipc does not wait for its writer, and opened at once the child would read end of file; "+
+			"open it yourself and pass it as LIPC_FD_PARENT", child, path)
+	case st.Mode&unix.S_IFMT == unix.S_IFDIR:
+		unix.Close(fd)
+		return -1, lerr.New("spawn", path, lerr.Invalid, unix.EISDIR, "bad fd map: child fd %d: %s is a directory", child, path)
+	}
+	return fd, nil
 }
 
 func isOpen(fd int) bool {
@@ -148,9 +174,9 @@ func openFds(a *Attr) (_ *fdPlan, err error) {
 			if mode == 0 {
 				mode = 0o644
 			}
-			fd, err := unix.Open(e.Path, flags, mode)
+			fd, err := openForChild(i, e.Path, flags, mode)
 			if err != nil {
-				return nil, lerr.Wrap("spawn: open", e.Path, err)
+				return nil, err
 			}
 			plan.childSide = append(plan.childSide, fd)
 			plan.src[i] = fd

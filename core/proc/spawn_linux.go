@@ -35,12 +35,15 @@ type Spawner struct {
 
 var defaultSpawner Spawner
 
-// Spawn starts a child as attr says, on the process's dedicated spawn thread.
+// Spawn starts a child as attr says: the preparation on the calling
+// goroutine, the clone on the process's dedicated spawn thread.
 func Spawn(a *Attr) (*Process, error) {
-	var p *Process
-	var err error
-	defaultSpawner.Do(func() { p, err = SpawnHere(a, defaultSpawner.Stack()) })
-	return p, err
+	pr, err := Prepare(a)
+	if err != nil {
+		return nil, err
+	}
+	defaultSpawner.Do(func() { Clone(pr.CSpawn(), defaultSpawner.Stack()) })
+	return pr.Finish()
 }
 
 // Do runs f on the spawner's thread and waits for it.
@@ -72,6 +75,31 @@ func (s *Spawner) start() {
 // its goroutine for the life of the process if DeathSig is used. stack is
 // childStackSize bytes of C memory only this thread uses.
 func SpawnHere(a *Attr, stack unsafe.Pointer) (*Process, error) {
+	pr, err := Prepare(a)
+	if err != nil {
+		return nil, err
+	}
+	Clone(pr.CSpawn(), stack)
+	return pr.Finish()
+}
+
+// Prepared is a spawn with everything resolved and opened, waiting for its
+// clone. The slow part of a spawn (the PATH search, opening the fd map's
+// files) is Prepare's, on any thread; only Clone must run on the thread that
+// stays the children's parent (F9), so a slow preparation never holds up
+// another thread's spawn there.
+type Prepared struct {
+	attr *Attr
+	path string
+	fds  *fdPlan
+	s    *C.struct_lipc_spawn
+	free []func()
+}
+
+// Prepare checks attr, resolves the program and the environment and opens
+// what the fd map asks for. On error nothing stays open. The caller must
+// call Finish, after Clone or without it.
+func Prepare(a *Attr) (*Prepared, error) {
 	const op = "spawn"
 	if len(a.Args) == 0 {
 		return nil, lerr.Invalidf(op, "", "empty argv: at least the program name is needed")
@@ -99,13 +127,67 @@ func SpawnHere(a *Attr, stack unsafe.Pointer) (*Process, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := runSpawn(a, path, env, fds, stack)
-	fds.afterSpawn(err == nil)
+	pr := &Prepared{attr: a, path: path, fds: fds}
+	pr.build(env)
+	return pr, nil
+}
+
+// CSpawn is the C request (struct lipc_spawn *) that Clone takes.
+func (pr *Prepared) CSpawn() unsafe.Pointer { return unsafe.Pointer(pr.s) }
+
+// Clone starts the child of a prepared request on the calling thread, with
+// stack (childStackSize bytes of C memory only this thread uses) as the
+// child's stack until it execs. It reads and writes only the C request, so
+// it may run on a thread that holds no Go reference to the Prepared.
+func Clone(cspawn, stack unsafe.Pointer) {
+	s := (*C.struct_lipc_spawn)(cspawn)
+	s.stack = stack
+	s.stack_size = childStackSize
+	C.lipc__spawn_run(s)
+}
+
+// Finish reports what Clone did (the Process, or the error of the step that
+// failed; "not started" if Clone never ran), closes the child's ends of the
+// fd map and frees the request.
+func (pr *Prepared) Finish() (*Process, error) {
+	defer pr.release()
+	s := pr.s
+	var p *Process
+	var err error
+	switch {
+	case s.stack == nil:
+		err = lerr.New("spawn", pr.attr.Args[0], lerr.Invalid, syscall.EINVAL, "the child was never cloned")
+	case s.err != 0 || s.pid <= 0:
+		err = pr.startError()
+	default:
+		p = &Process{Pid: int(s.pid), Pidfd: int(s.pidfd), Path: pr.path}
+	}
+	pr.fds.afterSpawn(err == nil)
 	if err != nil {
 		return nil, err
 	}
-	p.Pipes = fds.parentEnds
+	p.Pipes = pr.fds.parentEnds
 	return p, nil
+}
+
+func (pr *Prepared) startError() error {
+	errno := syscall.Errno(pr.s.err)
+	stage := C.GoString(pr.s.stage)
+	subject := pr.attr.Args[0]
+	switch stage {
+	case "chdir":
+		return lerr.New("spawn", subject, lerr.FromErrno(errno), errno, "working directory %q: %s", pr.attr.Dir, errno.Error())
+	case "execve":
+		return lerr.New("spawn", subject, lerr.FromErrno(errno), errno, "exec %q: %s", pr.path, errno.Error())
+	}
+	return lerr.New("spawn", subject, lerr.FromErrno(errno), errno, "%s: %s", stage, errno.Error())
+}
+
+func (pr *Prepared) release() {
+	for i := len(pr.free) - 1; i >= 0; i-- {
+		pr.free[i]()
+	}
+	pr.free = nil
 }
 
 func describeLookErr(err error) string {
@@ -155,21 +237,25 @@ func cStrings(ss []string) (**C.char, func()) {
 	}
 }
 
-func runSpawn(a *Attr, path string, env []string, fds *fdPlan, stack unsafe.Pointer) (*Process, error) {
-	var s C.struct_lipc_spawn
-	cpath := C.CString(path)
-	defer C.free(unsafe.Pointer(cpath))
+// build fills the C request in C memory, freed by release.
+func (pr *Prepared) build(env []string) {
+	a := pr.attr
+	s := (*C.struct_lipc_spawn)(C.calloc(1, C.size_t(unsafe.Sizeof(C.struct_lipc_spawn{}))))
+	pr.s = s
+	pr.free = append(pr.free, func() { C.free(unsafe.Pointer(s)) })
+	cstr := func(v string) *C.char {
+		c := C.CString(v)
+		pr.free = append(pr.free, func() { C.free(unsafe.Pointer(c)) })
+		return c
+	}
+	s.path = cstr(pr.path)
 	argv, freeArgv := cStrings(a.Args)
-	defer freeArgv()
 	envp, freeEnv := cStrings(env)
-	defer freeEnv()
-	s.path = cpath
+	pr.free = append(pr.free, freeArgv, freeEnv)
 	s.argv = argv
 	s.envp = envp
 	if a.Dir != "" {
-		cdir := C.CString(a.Dir)
-		defer C.free(unsafe.Pointer(cdir))
-		s.cwd = cdir
+		s.cwd = cstr(a.Dir)
 	}
 	s.umask = C.int(a.Umask)
 	if a.Setsid {
@@ -178,11 +264,11 @@ func runSpawn(a *Attr, path string, env []string, fds *fdPlan, stack unsafe.Poin
 	s.pgid = C.int64_t(a.Pgid)
 	s.pdeathsig = C.int(a.DeathSig)
 	s.parent = C.pid_t(unix.Getpid())
-	n := len(fds.src)
+	n := len(pr.fds.src)
 	mem := C.malloc(C.size_t(2*n+1) * C.size_t(unsafe.Sizeof(C.int(0))))
-	defer C.free(mem)
+	pr.free = append(pr.free, func() { C.free(mem) })
 	ints := (*[1 << 28]C.int)(mem)
-	for i, fd := range fds.src {
+	for i, fd := range pr.fds.src {
 		ints[i] = C.int(fd)
 	}
 	s.nfds = C.int(n)
@@ -190,7 +276,7 @@ func runSpawn(a *Attr, path string, env []string, fds *fdPlan, stack unsafe.Poin
 	s.scratch = &ints[n]
 	if len(a.Rlimits) > 0 {
 		rl := (*[1 << 20]C.struct_lipc_rlim)(C.malloc(C.size_t(len(a.Rlimits)) * C.size_t(unsafe.Sizeof(C.struct_lipc_rlim{}))))
-		defer C.free(unsafe.Pointer(&rl[0]))
+		pr.free = append(pr.free, func() { C.free(unsafe.Pointer(&rl[0])) })
 		for i, r := range a.Rlimits {
 			rl[i].resource = C.int(r.Resource)
 			rl[i].cur = C.uint64_t(r.Soft)
@@ -199,19 +285,4 @@ func runSpawn(a *Attr, path string, env []string, fds *fdPlan, stack unsafe.Poin
 		s.nrlim = C.int(len(a.Rlimits))
 		s.rlim = &rl[0]
 	}
-	s.stack = stack
-	s.stack_size = childStackSize
-	if C.lipc__spawn_run(&s) != 0 {
-		errno := syscall.Errno(s.err)
-		stage := C.GoString(s.stage)
-		subject := a.Args[0]
-		if stage == "chdir" {
-			return nil, lerr.New("spawn", subject, lerr.FromErrno(errno), errno, "working directory %q: %s", a.Dir, errno.Error())
-		}
-		if stage == "execve" {
-			return nil, lerr.New("spawn", subject, lerr.FromErrno(errno), errno, "exec %q: %s", path, errno.Error())
-		}
-		return nil, lerr.New("spawn", subject, lerr.FromErrno(errno), errno, "%s: %s", stage, errno.Error())
-	}
-	return &Process{Pid: int(s.pid), Pidfd: int(s.pidfd), Path: path}, nil
 }
