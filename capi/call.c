@@ -62,11 +62,26 @@ static int result(lipc_req *r) {
   return LIPC_OK;
 }
 
+static const char *op_name(int op) {
+  static const char *const names[] = {
+      [LIPC_OP_DESTROY] = "close",          [LIPC_OP_DIAG] = "diag",
+      [LIPC_OP_SEM_OPEN] = "sem_open",      [LIPC_OP_SEM_UNLINK] = "sem_unlink",
+      [LIPC_OP_PROC_SPAWN] = "proc_spawn",  [LIPC_OP_MUTEX_OPEN] = "mutex_open",
+      [LIPC_OP_MUTEX_UNLINK] = "mutex_unlink", [LIPC_OP_EVENT_OPEN] = "event_open",
+      [LIPC_OP_EVENT_UNLINK] = "event_unlink", [LIPC_OP_SHM_OPEN] = "shm_open",
+      [LIPC_OP_SHM_RESIZE] = "shm_grow/refresh", [LIPC_OP_SHM_UNLINK] = "shm_unlink",
+      [LIPC_OP_MMAP_OPEN] = "mmap_open",    [LIPC_OP_MMAP_SYNC] = "mmap_flush/advise",
+      [LIPC_OP_FLOCK_OPEN] = "flock_open",  [LIPC_OP_PROC_CLONE] = "proc_spawn",
+  };
+  const char *n = op >= 0 && op < (int)(sizeof names / sizeof names[0]) ? names[op] : NULL;
+  return n ? n : "lipc";
+}
+
 /* In the child of any fork, raw ones included (F20), Go must not be
  * entered: it may hang there, and it shares the parent's poller fds. */
 static int forked(lipc_req *r) {
   if (!lipc__in_fork_child()) return 0;
-  r->rc = lipc__fail(LIPC_EFORKED, 0, "request %d: " LIPC_FORKED_HINT, r->op);
+  r->rc = lipc__fail(LIPC_EFORKED, 0, "%s: " LIPC_FORKED_HINT, op_name(r->op));
   return 1;
 }
 

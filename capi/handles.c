@@ -139,6 +139,11 @@ int lipc__handle_acquire(lipc_handle_t h, int kind, lipc_slot **out) {
   uint32_t gen;
   struct lipc_slot *s = decode(h, &gen);
   if (!s) return bad_handle(h, kind);
+  /* A child of a fork is not the parent of the parent's children: waiting
+   * would fail, and reading their pipes would take the parent's data. */
+  if (kind == LIPC_KIND_PROC && lipc__in_fork_child())
+    return lipc__fail(LIPC_EFORKED, 0, "process handle %lld: it belongs to the parent of this "
+                      "fork(); only lipc_close works on it here", (long long)h);
   uint64_t w = atomic_load_explicit(&s->word, memory_order_acquire);
   do {
     if (!live_as(w, gen, kind)) return bad_handle(h, kind);
