@@ -58,6 +58,7 @@ var ops = map[int]func(*C.lipc_req) error{
 	C.LIPC_OP_MMAP_OPEN:    opMmapOpen,
 	C.LIPC_OP_MMAP_SYNC:    opMmapSync,
 	C.LIPC_OP_FLOCK_OPEN:   opFlockOpen,
+	C.LIPC_OP_PROC_CLOSING: opProcClosing,
 }
 
 // register puts a Go object behind a new handle; obj is what C fast paths

@@ -61,6 +61,9 @@ LIPC_HIDDEN int lipc__handle_close(lipc_handle_t h);
 LIPC_HIDDEN long lipc__handles_live(void);
 /* Frees the C part of an object after its Go part was destroyed (kinds.c). */
 LIPC_HIDDEN void lipc__free_c_obj(int kind, void *obj);
+/* What lipc_close does at once, before the object is destroyed, even while
+ * other threads still use it (in_use): a process's close policy (kinds.c). */
+LIPC_HIDDEN void lipc__close_c_obj(int kind, void *obj, int in_use);
 #define LIPC_KIND_ANY 0
 #define LIPC_KIND_MAX 255
 
@@ -83,6 +86,8 @@ enum lipc_op {
   LIPC_OP_MMAP_OPEN,   /* s0 path, i0 access, i1 flags, i2 mode, i3 offset, i4 length -> o0 */
   LIPC_OP_MMAP_SYNC,   /* i0 goref, i1 offset, i2 length, i3 0 flush / 1 async flush / 2 advise, i4 advice */
   LIPC_OP_FLOCK_OPEN,  /* s0 path (NULL: from fd), i0 flags, i1 mode, i2 fd, i3 classic -> o0 */
+  LIPC_OP_PROC_CLOSING,/* i0 struct lipc_proc *, i1 pidfd copy (taken), i2 pid, i3 SIGKILL time (ns,
+                          CLOCK_MONOTONIC), i4 to the group: close while the handle is in use */
 };
 typedef struct lipc_req {
   int op;

@@ -120,7 +120,9 @@ void lipc_free(void *ptr);
 
 /* Closes any handle and frees what it holds. Another thread blocked in a wait
  * on the same handle keeps a reference and finishes its wait safely; the
- * object is freed when the last user returns.
+ * object is freed when the last user returns. What the close does to the
+ * object itself happens at once all the same (a process handle's close
+ * policy: lipc_spawnattr_set_on_close). Does not block.
  * Errors: LIPC_EBADHANDLE (not open; a second close), LIPC_EFORKED. */
 int lipc_close(lipc_handle_t h);
 
@@ -479,7 +481,7 @@ int lipc_flock_unlock(lipc_handle_t h, int64_t offset, int64_t length);
 
 /* What closing a process handle does to a child that is still running. */
 #define LIPC_ON_CLOSE_LEAVE 0 /* leave it running; lipc still reaps it when it exits */
-#define LIPC_ON_CLOSE_STOP 1  /* SIGTERM now, SIGKILL after the grace time, then reap */
+#define LIPC_ON_CLOSE_STOP 1  /* SIGTERM at lipc_close, SIGKILL after the grace time, then reap */
 
 /* OUT *attr: a new attributes handle: empty argv, PATH search on,
  * environment inherited from the live C environ, fds 0-2 inherited.
@@ -557,10 +559,17 @@ int lipc_spawnattr_set_rlimit(lipc_handle_t attr, int resource, int64_t soft, in
 int lipc_spawnattr_set_autokill(lipc_handle_t attr, int sig);
 
 /* What lipc_close of the process handle does to a running child:
- * LIPC_ON_CLOSE_LEAVE (default) or LIPC_ON_CLOSE_STOP with grace_ms before
- * SIGKILL (to the child's group if it leads one). Either way no zombie
- * remains and close does not block. Errors: LIPC_EINVAL, LIPC_EBADHANDLE,
- * LIPC_EFORKED. */
+ * LIPC_ON_CLOSE_LEAVE (default) or LIPC_ON_CLOSE_STOP with grace_ms (>= 0)
+ * before SIGKILL. Under the stop policy, lipc_close sends SIGTERM at once
+ * and SIGKILL follows grace_ms after the close if the child still runs, both
+ * to the child's group if the child leads one then (else to the child
+ * alone). This holds even while another thread is inside lipc_proc_wait,
+ * lipc_proc_communicate or lipc_proc_stop on the handle: that call goes on
+ * and returns the stopped child's status (code -1, sig SIGTERM or SIGKILL)
+ * or its own timeout, whichever comes first. Either way no zombie remains:
+ * the child is reaped by whichever finishes last, a waiting thread or lipc
+ * once the handle is gone. Close does not block. Errors: LIPC_EINVAL (bad
+ * policy, negative grace), LIPC_EBADHANDLE, LIPC_EFORKED. */
 int lipc_spawnattr_set_on_close(lipc_handle_t attr, int policy, int64_t grace_ms);
 
 /* Starts a child as attr says. OUT *proc: the process handle. Every failure
@@ -606,7 +615,11 @@ int lipc_proc_kill(lipc_handle_t proc, int sig, int group);
  * process, not its pipes: a grandchild holding a pipe open does not delay
  * it. OUT *code: the exit code, or -1 if a signal killed it; OUT *sig: the
  * signal, or 0 (either may be NULL). Blocks in C on the caller's thread.
- * Once reaped, later calls return the same result at once.
+ * Once reaped, later calls return the same result at once. A reaped child
+ * holds no file descriptor: its pidfd is closed (unless LIPC_PROC_PIDFD
+ * handed it out) and its status, CPU and memory figures are kept in the
+ * handle; lipc_proc_wait, lipc_proc_stop and lipc_proc_info answer from
+ * them, lipc_proc_kill says LIPC_ENOENT.
  * Errors: LIPC_ETIMEDOUT (still running; timeout 0 polls), LIPC_EINTR,
  * LIPC_ESTATUSLOST (someone else reaped it), LIPC_EBADHANDLE, LIPC_EFORKED. */
 int lipc_proc_wait(lipc_handle_t proc, int64_t timeout_ms, int *code, int *sig);
@@ -629,12 +642,19 @@ int lipc_proc_stop(lipc_handle_t proc, int64_t grace_ms, int group, int *code, i
 #define LIPC_PROC_RSS_KB 8      /* current resident set size, KiB (running only) */
 #define LIPC_PROC_PIDFD 9       /* the pidfd, readable once the child exited: pass it to
                                    lipc_wait_fds to wait for any of several children.
-                                   Owned by the handle. */
+                                   Owned by the handle. Once handed out it stays open
+                                   (and readable) until the handle is closed, even after
+                                   the child is reaped, so a thread polling it never
+                                   polls a reused number. A child reaped before its
+                                   pidfd was asked for has none: LIPC_ENOENT. */
 
 /* OUT *value: the figure `what` (LIPC_PROC_*). Running figures come from
  * /proc; at exit, from the kernel's accounting of the child. Does not reap.
  * Errors: LIPC_EINVAL (unknown figure), LIPC_EAGAIN (a figure of the exit
- * asked while running, or RSS after exit), LIPC_EBADHANDLE, LIPC_EFORKED. */
+ * asked while running, or RSS after exit), LIPC_ENOENT (LIPC_PROC_PIDFD of
+ * a child reaped before it was asked for), LIPC_ESTATUSLOST (any figure but
+ * LIPC_PROC_RUNNING once someone else took the status: the pid may be
+ * another process's by then), LIPC_EBADHANDLE, LIPC_EFORKED. */
 int lipc_proc_info(lipc_handle_t proc, int what, int64_t *value);
 
 /* Feeds input (input_len bytes; input may be NULL when 0) to the child's

@@ -31,7 +31,8 @@ from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from . import _const
-from ._errors import Error, InvalidArgumentError, OutOfRangeError, StatusLostError, TimedOutError, _check
+from ._errors import (Error, InvalidArgumentError, OutOfRangeError, StatusLostError, TimedOutError, _check,
+                      error_class)
 from ._handle import _Handle
 from ._lib import lib as _c
 from ._pipeio import PipeIO, wrap
@@ -43,6 +44,7 @@ __all__ = ["Popen", "run", "call", "check_call", "check_output", "wait_any", "Co
            "ProcInfo", "TimeoutExpired", "CalledProcessError", "OutputLimitError",
            "PIPE", "STDOUT", "DEVNULL", "File", "ParentFd"]
 
+_NO_PIDFD = {_const.ENOENT: error_class(_const.EOS_BASE - _errno.ESRCH)}  # ProcessLookupError
 _PIPE_BUF = 4096
 _READ_CHUNK = 65536
 _AFTER_KILL_S = 2.0  # how long run() collects output after killing a child that timed out
@@ -376,9 +378,12 @@ class Popen(_Handle):
 
     def pidfd(self) -> int:
         """The child's pidfd (owned by this object): readable once the child
-        has exited, for select/poll/lipc.wait_fds."""
+        has exited, for select/poll/lipc.wait_fds. Once asked for, it stays
+        open until close(); a child reaped (waited for) before it was asked
+        for has none: ProcessLookupError."""
         v = c_int64()
-        _check(_c.lipc_proc_info(self._handle(), _const.PROC_PIDFD, byref(v)), "proc_info")
+        _check(_c.lipc_proc_info(self._handle(), _const.PROC_PIDFD, byref(v)), "proc_info",
+               _NO_PIDFD)
         return v.value
 
     def info(self) -> ProcInfo:
@@ -649,7 +654,14 @@ def wait_any(objects: Iterable[Any], timeout: Optional[float] = None) -> List[An
     want: List[Tuple[int, int]] = []
     for o in objs:
         if isinstance(o, Popen):
-            want.append((o.pidfd(), _const.WAIT_READ))
+            try:
+                want.append((o.pidfd(), _const.WAIT_READ))
+            except ProcessLookupError:  # reaped by another thread since the check above
+                try:
+                    o.poll()
+                except StatusLostError:
+                    pass
+                return [x for x in objs if isinstance(x, Popen) and (x is o or x.returncode is not None)]
             continue
         ev = _const.WAIT_READ
         writable, readable = getattr(o, "writable", None), getattr(o, "readable", None)
