@@ -21,7 +21,7 @@
  *   LIPC_EBADHANDLE and changes nothing).
  * - Timeouts are milliseconds as int64_t: negative waits forever, 0 tries
  *   once, positive is a deadline measured on the monotonic clock from the
- *   call. A wait interrupted by a signal handler of the host returns
+ *   call (anything beyond about 68 years counts as 68 years). A wait interrupted by a signal handler of the host returns
  *   LIPC_EINTR with nothing lost; the caller decides whether to go on. lipc
  *   never retries EINTR itself, so Ctrl-C reaches the host promptly.
  * - Every blocking wait sleeps in C on the caller's own thread and stack.
@@ -311,7 +311,8 @@ int lipc_shm_addr(lipc_handle_t h, void **addr, int64_t *size);
 /* Grows the object to size bytes (never shrinks: other processes may use
  * the end) and maps this handle's larger view (lipc_shm_addr gives the new
  * address). Errors: LIPC_EINVAL (size not above the current size),
- * LIPC_EBADHANDLE, LIPC_ENOMEM, OS errors (ENOSPC), LIPC_EFORKED. */
+ * LIPC_ERANGE (size above 2^46, as for lipc_shm_open), LIPC_EBADHANDLE,
+ * LIPC_ENOMEM, OS errors (ENOSPC), LIPC_EFORKED. */
 int lipc_shm_grow(lipc_handle_t h, int64_t size);
 
 /* Maps a larger view if another handle grew the object. OUT *size (may be
@@ -351,10 +352,12 @@ int lipc_page_size(int64_t *size);
 /* Maps length bytes of the file at path from offset (a multiple of the
  * page size); length 0 maps to the end of the file. access: LIPC_MMAP_*;
  * flags: LIPC_MMAP_CREATE, LIPC_MMAP_EXTEND; mode: for a created file (0:
- * 0644). OUT *h. Errors: LIPC_EINVAL (unaligned or negative offset; an
- * empty file with length 0; offset at or past the end; offset + length past
- * the end without LIPC_MMAP_EXTEND; bad access or flags; not a regular
- * file), LIPC_ENOENT, LIPC_EPERM, LIPC_ENOMEM, LIPC_EFORKED. */
+ * 0644). OUT *h. Errors: LIPC_EINVAL (unaligned or negative offset or
+ * length; an empty file with length 0; offset at or past the end; offset +
+ * length past the end without LIPC_MMAP_EXTEND; bad access or flags; not a
+ * regular file), LIPC_ERANGE (offset + length above INT64_MAX), LIPC_ENOENT,
+ * LIPC_EPERM, LIPC_ENOMEM, OS errors (EFBIG: the file cannot be that
+ * large), LIPC_EFORKED. */
 int lipc_mmap_open(const char *path, int access, int flags, uint32_t mode, int64_t offset,
                    int64_t length, lipc_handle_t *h);
 
@@ -365,12 +368,14 @@ int lipc_mmap_addr(lipc_handle_t h, void **addr, int64_t *size);
 /* Writes changes in [offset, offset+length) of the mapping (length 0: to
  * its end) back to the file; async 0 waits until they are written, 1 only
  * starts the writing. Nothing to do for read-only and copy-on-write maps.
- * Errors: LIPC_EINVAL (range outside the mapping), LIPC_EBADHANDLE, OS
+ * Errors: LIPC_EINVAL (negative offset or length, or a range outside the
+ * mapping: offset + length above INT64_MAX included), LIPC_EBADHANDLE, OS
  * errors (EIO), LIPC_EFORKED. */
 int lipc_mmap_flush(lipc_handle_t h, int64_t offset, int64_t length, int async);
 
 /* Tells the kernel how [offset, offset+length) will be used
- * (LIPC_ADVISE_*). Errors: LIPC_EINVAL, LIPC_EBADHANDLE, LIPC_EFORKED. */
+ * (LIPC_ADVISE_*). Errors: LIPC_EINVAL (unknown advice; a range as for
+ * lipc_mmap_flush), LIPC_EBADHANDLE, LIPC_EFORKED. */
 int lipc_mmap_advise(lipc_handle_t h, int64_t offset, int64_t length, int advice);
 
 /* ------------------------------------------------------------------------ */
@@ -412,12 +417,14 @@ int lipc_flock_from_fd(int fd, int classic, lipc_handle_t *h);
  * range this handle already holds changes its mode. Blocks in C.
  * Errors: LIPC_EAGAIN (timeout 0 and held elsewhere), LIPC_ETIMEDOUT,
  * LIPC_EINTR, LIPC_EINVAL (negative offset or length; the file is not open
- * for this kind of lock), LIPC_EBADHANDLE, LIPC_EFORKED. */
+ * for this kind of lock), LIPC_ERANGE (the range passes the largest file
+ * offset: offset + length - 1 above INT64_MAX), LIPC_EBADHANDLE,
+ * LIPC_EFORKED. */
 int lipc_flock_lock(lipc_handle_t h, int64_t offset, int64_t length, int exclusive, int64_t timeout_ms);
 
 /* Unlocks [offset, offset+length) (length 0: to the end). Unlocking a range
- * that is not locked is not an error. Errors: LIPC_EINVAL,
- * LIPC_EBADHANDLE, LIPC_EFORKED. */
+ * that is not locked is not an error. Errors: LIPC_EINVAL, LIPC_ERANGE (as
+ * lipc_flock_lock), LIPC_EBADHANDLE, LIPC_EFORKED. */
 int lipc_flock_unlock(lipc_handle_t h, int64_t offset, int64_t length);
 
 /* ------------------------------------------------------------------------ */
@@ -568,8 +575,9 @@ int lipc_spawnattr_set_autokill(lipc_handle_t attr, int sig);
  * and returns the stopped child's status (code -1, sig SIGTERM or SIGKILL)
  * or its own timeout, whichever comes first. Either way no zombie remains:
  * the child is reaped by whichever finishes last, a waiting thread or lipc
- * once the handle is gone. Close does not block. Errors: LIPC_EINVAL (bad
- * policy, negative grace), LIPC_EBADHANDLE, LIPC_EFORKED. */
+ * once the handle is gone. Close does not block. A grace_ms beyond about
+ * 68 years counts as 68 years. Errors: LIPC_EINVAL (bad policy, negative
+ * grace), LIPC_EBADHANDLE, LIPC_EFORKED. */
 int lipc_spawnattr_set_on_close(lipc_handle_t attr, int policy, int64_t grace_ms);
 
 /* Starts a child as attr says. OUT *proc: the process handle. Every failure
@@ -669,9 +677,14 @@ int lipc_proc_info(lipc_handle_t proc, int what, int64_t *value);
  * what was collected so far, and the process keeps it, so a later call
  * (with the same input) goes on and returns everything since the first
  * call. That is how to get the output after a timeout: stop the child, then
- * call again. One thread at a time may use a process's pipes.
+ * call again. One thread at a time may use a process's pipes. A later call
+ * with a smaller max_output than an earlier call had already collected of a
+ * stream finds that stream past the cap: LIPC_ERANGE at once. With
+ * LIPC_ERANGE the outputs hold at most max_output bytes each, and the
+ * collection ends (a later call starts afresh from what is left in the pipes).
  * Errors: LIPC_ETIMEDOUT, LIPC_EINTR, LIPC_ERANGE (a stream passed
- * max_output; outputs set), LIPC_ENOMEM, LIPC_EBADHANDLE, LIPC_EFORKED.
+ * max_output; outputs set), LIPC_EINVAL (input NULL with input_len > 0,
+ * input_len above SSIZE_MAX), LIPC_ENOMEM, LIPC_EBADHANDLE, LIPC_EFORKED.
  * Blocks in C. */
 int lipc_proc_communicate(lipc_handle_t proc, const void *input, size_t input_len,
                           size_t max_output, int64_t timeout_ms, char **out, size_t *out_len,
@@ -684,8 +697,9 @@ int lipc_proc_communicate(lipc_handle_t proc, const void *input, size_t input_le
 /* Reads at most size bytes from fd, waiting up to timeout_ms for some to
  * arrive. OUT *nread: bytes read; 0 means end of file. Works on blocking and
  * non-blocking fds alike, keeping the deadline and returning LIPC_EINTR
- * after a signal handler ran (with or without SA_RESTART). Blocks in C. Errors: LIPC_ETIMEDOUT, LIPC_EINTR,
- * LIPC_EINVAL (buf NULL with size > 0), OS errors (EBADF...). */
+ * after a signal handler ran (with or without SA_RESTART). Blocks in C.
+ * Errors: LIPC_ETIMEDOUT, LIPC_EINTR, LIPC_EINVAL (buf NULL with size > 0;
+ * size above SSIZE_MAX, most likely a negative length), OS errors (EBADF...). */
 int lipc_fd_read(int fd, void *buf, size_t size, int64_t timeout_ms, size_t *nread);
 
 /* Writes size bytes to fd, waiting up to timeout_ms in all for room. OUT
@@ -693,8 +707,8 @@ int lipc_fd_read(int fd, void *buf, size_t size, int64_t timeout_ms, size_t *nre
  * LIPC_ECLOSED, without SIGPIPE. Blocking and non-blocking fds alike keep
  * the deadline and return LIPC_EINTR after a signal handler ran (on a
  * blocking fd lipc writes no more than the pipe has room for at a time).
- * Blocks in C. Errors: LIPC_ETIMEDOUT,
- * LIPC_EINTR, LIPC_ECLOSED, LIPC_EINVAL, OS errors. */
+ * Blocks in C. Errors: LIPC_ETIMEDOUT, LIPC_EINTR, LIPC_ECLOSED,
+ * LIPC_EINVAL (buf NULL with size > 0; size above SSIZE_MAX), OS errors. */
 int lipc_fd_write(int fd, const void *buf, size_t size, int64_t timeout_ms, size_t *nwritten);
 
 /* Closes fd. Errors: OS errors (EBADF). Works after fork. */
@@ -789,6 +803,10 @@ int lipc_set_call_mode(int mode);
  *   LIPC_DIAG_GO_THREAD        1 if Go work of this call ran on a thread
  *                              owned by lipc, 0 if on the caller's thread
  *   LIPC_DIAG_LIVE_HANDLES     how many handles are open (C)
+ *   LIPC_DIAG_GO_PANICS        how many panics inside lipc's Go code were
+ *                              caught and turned into an error code (an
+ *                              OS error with EIO, "internal error"); any
+ *                              is a bug in lipc: please report it
  * Errors: LIPC_EINVAL (unknown `what`, value NULL), LIPC_EFORKED. */
 #define LIPC_DIAG_CALL_MODE 1
 #define LIPC_DIAG_HOST_NOFILE 2
@@ -797,6 +815,7 @@ int lipc_set_call_mode(int mode);
 #define LIPC_DIAG_FP_SELFTEST 5
 #define LIPC_DIAG_GO_THREAD 6
 #define LIPC_DIAG_LIVE_HANDLES 7
+#define LIPC_DIAG_GO_PANICS 8
 int lipc_diag(int what, int64_t *value);
 
 #ifdef __cplusplus

@@ -22,7 +22,8 @@
 
 (defparameter *diag-figures*
   '((:call-mode . 1) (:host-nofile . 2) (:threads-wrapped . 3)
-    (:stack-lookups . 4) (:fp-selftest . 5) (:go-thread . 6) (:live-handles . 7))
+    (:stack-lookups . 4) (:fp-selftest . 5) (:go-thread . 6) (:live-handles . 7)
+    (:go-panics . 8))
   "The LIPC_DIAG_* figures by keyword.")
 
 (defun diag (what)

@@ -1,7 +1,8 @@
 ;;;; proc-life-tests.lisp - the end of a process's life: the :on-close :stop
 ;;;; policy acting at CLOSE-PROCESS even while another thread waits on the
-;;;; process, and finished processes holding no fd (their status and figures
-;;;; are kept, their pidfd closed).  Uses proc-tests.lisp's helpers.
+;;;; process, finished processes holding no fd (their status and figures
+;;;; are kept, their pidfd closed), and communicate's cap across calls.
+;;;; Uses proc-tests.lisp's helpers.
 
 (in-package #:lipc-tests)
 
@@ -83,3 +84,18 @@ result: (code signal seconds) or (:error condition seconds)."
     (is (proc-fd-open-p fd))
     (close-process p)
     (is (not (proc-fd-open-p fd)) "closed with the process")))
+
+(test proc-communicate-smaller-cap-after-a-timeout
+  ;; a later call with a smaller :max-output than an earlier (timed-out)
+  ;; call collected: past the cap, and no more than the cap comes back
+  (proc-with-child (p "head -c 3000 /dev/zero; exec sleep 30" :output :pipe)
+    (let ((got 0) (end (+ (now) 10)))
+      (loop while (and (< got 3000) (< (now) end))
+            do (handler-case (process-communicate p :timeout 0.1 :output-type :octets)
+                 (communicate-timeout (c) (setf got (length (partial-output c))))))
+      (is (= 3000 got)))
+    (process-kill p :kill)
+    (let ((c (handler-case (progn (process-communicate p :timeout 5 :max-output 1000 :output-type :octets) nil)
+               (output-limit-exceeded (e) e))))
+      (is (typep c 'output-limit-exceeded))
+      (is (and c (= 1000 (length (partial-output c))))))))

@@ -510,6 +510,11 @@ class Popen(_Handle):
                 if not data:
                     _close_quietly(stdin)
         streams = {fd: self._stream(fd) for fd in (0, 1, 2) if fd in self._pipe_modes}
+        if cap and (len(st[1]) > cap or len(st[2]) > cap):
+            # An earlier call (a timeout) kept more than this call's cap: past
+            # it already, as lipc_proc_communicate says.
+            self._comm_py = None
+            raise self._limit_error(cap, bytes(st[1][:cap]), bytes(st[2][:cap]))
         buf = create_string_buffer(_READ_CHUNK)
         n = c_size_t()
         while True:
@@ -550,8 +555,8 @@ class Popen(_Handle):
                     continue
                 st[fd] += buf.raw[:n.value]
                 if cap and len(st[fd]) > cap:
-                    del st[fd][cap:]
-                    raise self._limit_error(cap, bytes(st[1]), bytes(st[2]))
+                    self._comm_py = None  # the collection ends here, as in C
+                    raise self._limit_error(cap, bytes(st[1][:cap]), bytes(st[2][:cap]))
         try:
             self.wait(None if dl is None else max(0.0, remaining_ms(dl) / 1000))
         except TimeoutExpired as e:

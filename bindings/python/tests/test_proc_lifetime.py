@@ -1,5 +1,6 @@
 """The end of a Popen's life: the close policy applied at close() even while
-another thread waits on the process, and finished processes holding no fd."""
+another thread waits on the process, finished processes holding no fd, and
+communicate()'s cap across calls."""
 from __future__ import annotations
 
 import os
@@ -144,3 +145,28 @@ def test_wait_any_with_a_child_reaped_behind_its_back():
     p.close()
     assert os.getpid() not in zombies_of(os.getpid())
     assert _const.PROC_PIDFD == 9
+
+
+@pytest.mark.parametrize("over_files", [False, True])
+def test_a_smaller_max_output_after_a_timeout(over_files):
+    """A later communicate() with a smaller cap than what an earlier one
+    (that timed out) collected: that stream is past the cap, and what comes
+    back holds no more than the cap."""
+    p = lipc.Popen(["sh", "-c", "head -c 3000 /dev/zero; exec sleep 30"], stdout=lipc.PIPE)
+    try:
+        if over_files:
+            assert p.stdout is not None  # taken: Python's own loop
+        got = b""
+        end = time.monotonic() + 10
+        while len(got) < 3000 and time.monotonic() < end:
+            with pytest.raises(lipc.TimeoutExpired) as ei:
+                p.communicate(timeout=0.1)
+            got = ei.value.output or b""
+        assert len(got) == 3000
+        p.kill()
+        with pytest.raises(lipc.OutputLimitError) as lim:
+            p.communicate(timeout=5, max_output=1000)
+        assert len(lim.value.stdout) == 1000
+    finally:
+        p.kill()
+        p.close()
