@@ -905,6 +905,7 @@ CLOSE-PROCESS, the figures taken at close."
                    (let ((x (cffi:mem-ref v :int64)))
                      (if (member figure '(:running :core-dumped)) (= x 1) x)))
                   ((= rc +eagain+) nil)
+                  ((= rc +estatuslost+) nil) ; no figures of a pid that may be another's now
                   ((and (= rc +enoent+) (eq figure :pidfd)) nil) ; reaped before it was asked for
                   (t (signal-error info))))))
       (list* :pid (process-pid process)

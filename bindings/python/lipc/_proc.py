@@ -398,8 +398,8 @@ class Popen(_Handle):
         def fig(what: int) -> Optional[int]:
             v = c_int64()
             rc = _c.lipc_proc_info(h, what, byref(v))
-            if rc in (_const.EAGAIN, _const.ENOTSUP):
-                return None
+            if rc in (_const.EAGAIN, _const.ENOTSUP, _const.ESTATUSLOST):
+                return None  # not now, not here, or gone with a status someone else took
             _check(rc, "proc_info")
             return v.value
 
