@@ -32,7 +32,8 @@ int lipc_diag(int what, int64_t *value) {
     case LIPC_DIAG_LIVE_HANDLES: *value = lipc__handles_live(); return LIPC_OK;
     case LIPC_DIAG_GO_SIGNALS_BLOCKED: *value = lipc__go_signals_blocked; return LIPC_OK;
     case LIPC_DIAG_FP_SELFTEST:
-    case LIPC_DIAG_GO_THREAD: {
+    case LIPC_DIAG_GO_THREAD:
+    case LIPC_DIAG_GO_PANICS: {
       lipc_req r = {.op = LIPC_OP_DIAG};
       r.i[0] = what;
       int rc = lipc__call(&r);

@@ -4,10 +4,28 @@
  * sleep in C with deadlines and return LIPC_EINTR). */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdint.h>
 #include <unistd.h>
 
 #include "../core/flock/flock_linux.h"
 #include "internal.h"
+
+/* The largest shared memory object lipc maps (core/shm's limit, 64 TiB):
+ * far above any real use, far below what would overflow a size. */
+#define SHM_MAX_SIZE ((int64_t)1 << 46)
+
+/* Offsets and lengths are int64_t: negative ones are errors, and so is a
+ * range whose end does not fit (offset + length > INT64_MAX), checked
+ * before anything adds them. */
+static int check_range(int64_t offset, int64_t length, const char *what) {
+  if (offset < 0 || length < 0)
+    return lipc__fail(LIPC_EINVAL, EINVAL, "%s: negative offset %lld or length %lld", what, (long long)offset,
+                      (long long)length);
+  if (length > INT64_MAX - offset)
+    return lipc__fail(LIPC_ERANGE, ERANGE, "%s: offset %lld + length %lld passes the largest file offset", what,
+                      (long long)offset, (long long)length);
+  return LIPC_OK;
+}
 
 int lipc_page_size(int64_t *size) {
   if (!size) return lipc__fail(LIPC_EINVAL, EINVAL, "page_size: size must not be NULL");
@@ -52,6 +70,9 @@ int lipc_shm_addr(lipc_handle_t h, void **addr, int64_t *size) {
 int lipc_shm_grow(lipc_handle_t h, int64_t size) {
   LIPC_CHECK_FORK("shm_grow");
   if (size <= 0) return lipc__fail(LIPC_EINVAL, EINVAL, "shm_grow: size %lld must be above 0", (long long)size);
+  if (size > SHM_MAX_SIZE)
+    return lipc__fail(LIPC_ERANGE, EFBIG, "shm_grow: size %lld is too large (at most %lld)", (long long)size,
+                      (long long)SHM_MAX_SIZE);
   lipc_req r = {.op = LIPC_OP_SHM_RESIZE};
   r.i[2] = size;
   return go_on_handle(h, LIPC_KIND_SHM, &r);
@@ -74,6 +95,8 @@ int lipc_mmap_open(const char *path, int access, int flags, uint32_t mode, int64
                    lipc_handle_t *h) {
   LIPC_CHECK_FORK("mmap_open");
   if (!path || !h) return lipc__fail(LIPC_EINVAL, EINVAL, "mmap_open: path and h must not be NULL");
+  int rc = check_range(offset, length, "mmap_open");
+  if (rc != LIPC_OK) return rc;
   lipc_req r = {.op = LIPC_OP_MMAP_OPEN};
   r.s[0] = path;
   r.i[0] = access;
@@ -81,7 +104,7 @@ int lipc_mmap_open(const char *path, int access, int flags, uint32_t mode, int64
   r.i[2] = mode;
   r.i[3] = offset;
   r.i[4] = length;
-  int rc = lipc__call(&r);
+  rc = lipc__call(&r);
   if (rc == LIPC_OK) *h = r.o[0];
   return rc;
 }
@@ -91,7 +114,13 @@ int lipc_mmap_addr(lipc_handle_t h, void **addr, int64_t *size) {
 }
 
 static int mmap_sync(lipc_handle_t h, int64_t offset, int64_t length, int what, int advice) {
-  LIPC_CHECK_FORK(what == 2 ? "mmap_advise" : "mmap_flush");
+  const char *name = what == 2 ? "mmap_advise" : "mmap_flush";
+  LIPC_CHECK_FORK(name);
+  /* A range whose end passes INT64_MAX is outside any mapping (the
+   * header's EINVAL); Go checks the rest against the mapping. */
+  if (offset >= 0 && length > INT64_MAX - offset)
+    return lipc__fail(LIPC_EINVAL, EINVAL, "%s: range %lld+%lld is outside the mapping", name, (long long)offset,
+                      (long long)length);
   lipc_req r = {.op = LIPC_OP_MMAP_SYNC};
   r.i[2] = offset;
   r.i[3] = length;
@@ -133,13 +162,19 @@ int lipc_flock_from_fd(int fd, int classic, lipc_handle_t *h) {
   return flock_open(NULL, 0, 0, fd, classic, h, "flock_from_fd");
 }
 
+/* A lock range: as check_range, except that it may take in the byte at
+ * INT64_MAX itself (so may the kernel; length 0 means to the end). */
+static int check_lock_range(int64_t offset, int64_t length, const char *what) {
+  if (offset < 0 || length < 0) return check_range(offset, length, what);
+  return check_range(offset, length > 0 ? length - 1 : 0, what);
+}
+
 int lipc_flock_lock(lipc_handle_t h, int64_t offset, int64_t length, int exclusive, int64_t timeout_ms) {
   LIPC_CHECK_FORK("flock_lock");
-  if (offset < 0 || length < 0)
-    return lipc__fail(LIPC_EINVAL, EINVAL, "flock_lock: negative offset %lld or length %lld", (long long)offset,
-                      (long long)length);
+  int rc = check_lock_range(offset, length, "flock_lock");
+  if (rc != LIPC_OK) return rc;
   lipc_slot *s;
-  int rc = lipc__handle_acquire(h, LIPC_KIND_FLOCK, &s);
+  rc = lipc__handle_acquire(h, LIPC_KIND_FLOCK, &s);
   if (rc != LIPC_OK) return rc;
   struct lipc_flock_c *l = lipc__slot_obj(s);
   struct timespec dl;
@@ -165,10 +200,10 @@ int lipc_flock_lock(lipc_handle_t h, int64_t offset, int64_t length, int exclusi
 
 int lipc_flock_unlock(lipc_handle_t h, int64_t offset, int64_t length) {
   LIPC_CHECK_FORK("flock_unlock");
-  if (offset < 0 || length < 0)
-    return lipc__fail(LIPC_EINVAL, EINVAL, "flock_unlock: negative offset or length");
+  int rc = check_lock_range(offset, length, "flock_unlock");
+  if (rc != LIPC_OK) return rc;
   lipc_slot *s;
-  int rc = lipc__handle_acquire(h, LIPC_KIND_FLOCK, &s);
+  rc = lipc__handle_acquire(h, LIPC_KIND_FLOCK, &s);
   if (rc != LIPC_OK) return rc;
   struct lipc_flock_c *l = lipc__slot_obj(s);
   int e = lipc__flock_unlock(l->fd, l->classic, offset, length);

@@ -130,19 +130,27 @@ int lipc_proc_close_fd(lipc_handle_t h, int child_fd) {
   return pipe_op(h, child_fd, NULL, "proc_close_fd");
 }
 
+/* Closes the pidfd of a child that was reaped (or whose status someone
+ * else took) once nothing needs it: no thread polls it and it was never
+ * handed out. mu held. Every later answer comes from p->exit. */
+static void release_pidfd_locked(struct lipc_proc *p) {
+  if ((p->reaped || p->lost) && p->pidfd >= 0 && p->pollers == 0 && !p->pidfd_lent) {
+    close(p->pidfd);
+    p->pidfd = -1;
+  }
+}
+
 /* 1 reaped, 0 running, or a negative code. Called with p->mu held, so
  * exactly one thread reaps. */
 static int reap_locked(struct lipc_proc *p) {
   if (p->reaped) return 1;
   if (p->lost) return LIPC_ESTATUSLOST;
   int rc = lipc__reap(p->pidfd, &p->exit);
+  if (rc < 0 && errno != ECHILD) return lipc__code_from_errno(errno);
   if (rc > 0) p->reaped = 1;
-  if (rc >= 0) return rc;
-  if (errno == ECHILD) {
-    p->lost = 1;
-    return LIPC_ESTATUSLOST;
-  }
-  return lipc__code_from_errno(errno);
+  if (rc < 0) p->lost = 1; /* ECHILD */
+  release_pidfd_locked(p);
+  return p->lost ? LIPC_ESTATUSLOST : rc;
 }
 
 static int reap_error(struct lipc_proc *p, int rc) {
@@ -156,14 +164,23 @@ int lipc__proc_wait_until(struct lipc_proc *p, struct timespec dl, long long tim
   for (;;) {
     pthread_mutex_lock(&p->mu);
     int rc = reap_locked(p);
+    /* Not reaped: the pidfd is open, and stays open while this thread
+     * polls it without the lock (another thread may reap meanwhile). */
+    int fd = p->pidfd;
+    if (rc == 0) p->pollers++;
     pthread_mutex_unlock(&p->mu);
     if (rc > 0) return LIPC_OK;
     if (rc < 0) return reap_error(p, rc);
-    struct pollfd pfd = {.fd = p->pidfd, .events = POLLIN};
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
     struct timespec rem;
     int n = ppoll(&pfd, 1, lipc__remaining(dl, &rem), NULL);
-    if (n < 0 && errno == EINTR) return lipc__fail(LIPC_EINTR, EINTR, "wait: interrupted by a signal");
-    if (n < 0) return lipc__fail(lipc__code_from_errno(errno), errno, "wait: poll on pidfd failed");
+    int e = errno;
+    pthread_mutex_lock(&p->mu);
+    p->pollers--;
+    release_pidfd_locked(p);
+    pthread_mutex_unlock(&p->mu);
+    if (n < 0 && e == EINTR) return lipc__fail(LIPC_EINTR, EINTR, "wait: interrupted by a signal");
+    if (n < 0) return lipc__fail(lipc__code_from_errno(e), e, "wait: poll on pidfd failed");
     if (n == 0)
       return lipc__fail(LIPC_ETIMEDOUT, ETIMEDOUT, "wait: pid %d still running after %lld ms",
                         (int)p->pid, timeout_ms);
@@ -182,27 +199,31 @@ int lipc_proc_wait(lipc_handle_t h, int64_t timeout_ms, int *code, int *sig) {
   RELEASE_PROC(rc);
 }
 
+/* 0, or -1 with errno. mu held: a child that is not reaped keeps its pid
+ * (and a group it leads keeps its id), so neither can name another process. */
+static int signal_locked(struct lipc_proc *p, int sig, int group) {
+  if (group) return kill(-p->pid, sig) == 0 ? 0 : -1;
+  return syscall(SYS_pidfd_send_signal, p->pidfd, sig, NULL, 0) == 0 ? 0 : -1;
+}
+
 static int send_signal(struct lipc_proc *p, int sig, int group, const char *what) {
   if (sig < 0 || sig > 64) return lipc__fail(LIPC_EINVAL, EINVAL, "%s: %d is not a signal", what, sig);
   pthread_mutex_lock(&p->mu);
-  int reaped = p->reaped || p->lost;
-  pthread_mutex_unlock(&p->mu);
-  if (reaped) return lipc__fail(LIPC_ENOENT, ESRCH, "%s: pid %d has exited", what, (int)p->pid);
-  long r;
-  if (group) {
+  int rc = LIPC_OK;
+  if (p->reaped || p->lost) {
+    rc = lipc__fail(LIPC_ENOENT, ESRCH, "%s: pid %d has exited", what, (int)p->pid);
+  } else if (group && getpgid(p->pid) != p->pid) {
     /* Only a child that leads its own group: the group a child merely
      * belongs to may be the host's own. */
-    if (getpgid(p->pid) != p->pid)
-      return lipc__fail(LIPC_EINVAL, EINVAL, "%s: pid %d does not lead a process group (spawn it "
-                        "with a new group or session)", what, (int)p->pid);
-    r = kill(-p->pid, sig);
-  } else {
-    r = syscall(SYS_pidfd_send_signal, p->pidfd, sig, NULL, 0);
+    rc = lipc__fail(LIPC_EINVAL, EINVAL, "%s: pid %d does not lead a process group (spawn it "
+                    "with a new group or session)", what, (int)p->pid);
+  } else if (signal_locked(p, sig, group) != 0) {
+    int e = errno;
+    rc = e == ESRCH ? lipc__fail(LIPC_ENOENT, ESRCH, "%s: pid %d has exited", what, (int)p->pid)
+                    : lipc__fail(lipc__code_from_errno(e), e, "%s: signal %d to pid %d", what, sig, (int)p->pid);
   }
-  if (r == 0) return LIPC_OK;
-  if (errno == ESRCH) return lipc__fail(LIPC_ENOENT, ESRCH, "%s: pid %d has exited", what, (int)p->pid);
-  return lipc__fail(lipc__code_from_errno(errno), errno, "%s: signal %d to pid %d", what, sig,
-                    (int)p->pid);
+  pthread_mutex_unlock(&p->mu);
+  return rc;
 }
 
 int lipc_proc_kill(lipc_handle_t h, int sig, int group) {
@@ -222,6 +243,33 @@ int lipc_proc_stop(lipc_handle_t h, int64_t grace_ms, int group, int *code, int 
   }
   if (rc == LIPC_OK) exit_out(p, code, sig);
   RELEASE_PROC(rc);
+}
+
+void lipc__proc_closing(struct lipc_proc *p, int in_use) {
+  if (p->on_close != LIPC_ON_CLOSE_STOP) return; /* set at spawn, never changed */
+  int killer = -1;
+  pthread_mutex_lock(&p->mu);
+  if (!p->stopping && !p->reaped && !p->lost) {
+    p->stopping = 1;
+    p->stop_group = getpgid(p->pid) == p->pid;
+    p->kill_at = lipc__deadline(p->grace_ms);
+    if (signal_locked(p, SIGTERM, p->stop_group) != 0 && p->stop_group)
+      signal_locked(p, SIGTERM, 0);
+    /* The pidfd itself may sit in another thread's ppoll: the reaper gets
+     * its own descriptor of the same child. */
+    if (in_use) killer = fcntl(p->pidfd, F_DUPFD_CLOEXEC, 3);
+  }
+  struct timespec kill_at = p->kill_at;
+  int group = p->stop_group;
+  pthread_mutex_unlock(&p->mu);
+  if (killer < 0) return; /* not in use (destroyed next), or no fd to spare: SIGKILL comes at destroy */
+  lipc_req r = {.op = LIPC_OP_PROC_CLOSING};
+  r.i[0] = (int64_t)(uintptr_t)p;
+  r.i[1] = killer; /* Go owns it from here */
+  r.i[2] = p->pid;
+  r.i[3] = (int64_t)kill_at.tv_sec * 1000000000 + kill_at.tv_nsec;
+  r.i[4] = group;
+  lipc__call(&r);
 }
 
 /* Figures of a running child from /proc. */
@@ -261,15 +309,27 @@ static int64_t proc_status_kb(pid_t pid, const char *field) {
 
 static int info_locked(struct lipc_proc *p, int what, int64_t *v) {
   if (what == LIPC_PROC_PIDFD) {
+    /* Never a number that was closed (and may have been reused since). */
+    if (p->pidfd < 0)
+      return lipc__fail(LIPC_ENOENT, ESRCH, "proc_info: pid %d was reaped and its pidfd closed "
+                        "(ask for the pidfd before waiting to keep it)", (int)p->pid);
+    p->pidfd_lent = 1; /* the caller may poll it from now on: kept until close */
     *v = p->pidfd;
     return LIPC_OK;
   }
   int done = p->reaped;
   if (what == LIPC_PROC_RUNNING) {
+    if (done || p->lost) {
+      *v = 0;
+      return LIPC_OK;
+    }
     struct pollfd pfd = {.fd = p->pidfd, .events = POLLIN};
-    *v = !(done || p->lost || poll(&pfd, 1, 0) == 1);
+    *v = poll(&pfd, 1, 0) != 1;
     return LIPC_OK;
   }
+  if (p->lost && what >= LIPC_PROC_EXIT_CODE && what <= LIPC_PROC_RSS_KB)
+    return lipc__fail(LIPC_ESTATUSLOST, ECHILD, "proc_info: the status of pid %d was collected by "
+                      "someone else: no figures (the pid may belong to another process now)", (int)p->pid);
   if (done) {
     switch (what) {
       case LIPC_PROC_EXIT_CODE: *v = p->exit.code; return LIPC_OK;

@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,10 @@ static int drain(struct lipc_comm *c, int i, int *fd, size_t max_output) {
       c->cap[i] = ncap;
     }
     size_t room = CHUNK;
-    if (max_output && c->len[i] + room > max_output) room = max_output - c->len[i];
+    if (max_output) { /* never max_output - len when len is past it (over_cap) */
+      size_t left = c->len[i] < max_output ? max_output - c->len[i] : 0;
+      if (left < room) room = left;
+    }
     if (room == 0) {
       /* At the cap: only more data than that is too much, not the end. */
       char probe;
@@ -72,14 +76,16 @@ static int feed(struct lipc_comm *c, int *fd, const char *in, size_t in_len) {
   return LIPC_OK;
 }
 
-/* Gives the caller stream i: the buffer itself when the call is final
- * (take), a copy when the process keeps collecting (a timeout). Always
- * NUL-terminated for convenience. */
-static void hand_out(struct lipc_comm *c, int i, char **out, size_t *out_len, int had_pipe, int take) {
+/* Gives the caller stream i, at most cap bytes of it (0: all): the buffer
+ * itself when the call is final (take), a copy when the process keeps
+ * collecting (a timeout). Always NUL-terminated for convenience. */
+static void hand_out(struct lipc_comm *c, int i, char **out, size_t *out_len, int had_pipe, int take,
+                     size_t cap) {
   if (!out) return;
   *out = NULL;
   if (out_len) *out_len = 0;
   if (!had_pipe && !c->buf[i]) return;
+  if (take && cap && c->len[i] > cap) c->len[i] = cap; /* a final ERANGE: what the cap keeps */
   if (take && c->buf[i] && c->cap[i] > c->len[i]) {
     *out = c->buf[i];
     c->buf[i] = NULL;
@@ -91,6 +97,16 @@ static void hand_out(struct lipc_comm *c, int i, char **out, size_t *out_len, in
   }
   (*out)[c->len[i]] = 0;
   if (out_len) *out_len = c->len[i];
+}
+
+/* LIPC_ERANGE if an earlier call (a timeout) collected more of a stream
+ * than this call's cap allows: that stream has passed the cap. */
+static int over_cap(struct lipc_comm *c, size_t max_output) {
+  for (int i = 0; i < 2; i++)
+    if (max_output && c->len[i] > max_output)
+      return lipc__fail(LIPC_ERANGE, ERANGE, "communicate: %s passed the cap of %zu bytes (an earlier "
+                        "call collected %zu)", i == 0 ? "stdout" : "stderr", max_output, c->len[i]);
+  return LIPC_OK;
 }
 
 static void reset(struct lipc_comm *c) {
@@ -141,6 +157,9 @@ int lipc_proc_communicate(lipc_handle_t h, const void *input, size_t input_len, 
   LIPC_CHECK_FORK("proc_communicate");
   if (!input && input_len)
     return lipc__fail(LIPC_EINVAL, EINVAL, "communicate: input is NULL with a length");
+  if (input_len > SSIZE_MAX)
+    return lipc__fail(LIPC_EINVAL, EINVAL, "communicate: input_len %zu is above SSIZE_MAX (a negative "
+                      "length?)", input_len);
   lipc_slot *s;
   int rc = lipc__handle_acquire(h, LIPC_KIND_PROC, &s);
   if (rc != LIPC_OK) return rc;
@@ -157,14 +176,15 @@ int lipc_proc_communicate(lipc_handle_t h, const void *input, size_t input_len, 
   /* The pipe ends are blocking (safe to hand to other children); the loop
    * below needs them non-blocking, only while it runs. */
   set_nonblocking(p, 1);
+  rc = over_cap(&p->comm, max_output);
   /* The pidfd wait inside takes the lock itself. */
   pthread_mutex_unlock(&p->mu);
-  rc = loop(p, input, input_len, max_output, lipc__deadline(timeout_ms), timeout_ms);
+  if (rc == LIPC_OK) rc = loop(p, input, input_len, max_output, lipc__deadline(timeout_ms), timeout_ms);
   pthread_mutex_lock(&p->mu);
   int final = rc == LIPC_OK || rc == LIPC_ERANGE;
   if (final || rc == LIPC_ETIMEDOUT || rc == LIPC_EINTR) {
-    hand_out(&p->comm, 0, out, out_len, had_out, final);
-    hand_out(&p->comm, 1, err, err_len, had_err, final);
+    hand_out(&p->comm, 0, out, out_len, had_out, final, max_output);
+    hand_out(&p->comm, 1, err, err_len, had_err, final, max_output);
   }
   set_nonblocking(p, 0);
   if (rc == LIPC_OK || rc == LIPC_ERANGE) reset(&p->comm);

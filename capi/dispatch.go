@@ -9,10 +9,16 @@ import "C"
 import (
 	"io"
 	"runtime/cgo"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/lipc-dev/lipc/core/lerr"
 )
+
+// panics counts the panics lipcgo_dispatch recovered (LIPC_DIAG_GO_PANICS):
+// each one is a bug in lipc, whatever error code the caller got, and tests
+// assert that edge arguments cause none.
+var panics atomic.Int64
 
 // lipcgo_dispatch runs one request, on the caller's thread (direct mode) or
 // a server thread (handoff mode), and writes the result or error into it.
@@ -24,7 +30,9 @@ func lipcgo_dispatch(r *C.lipc_req, onServer C.int) {
 	err := func() (err error) {
 		defer func() {
 			if p := recover(); p != nil {
-				err = lerr.New("lipc", "", lerr.OSBase-lerr.Code(syscall.EIO), syscall.EIO, "internal error (op %d): %v", int(r.op), p)
+				panics.Add(1)
+				err = lerr.New("lipc", "", lerr.OSBase-lerr.Code(syscall.EIO), syscall.EIO,
+					"internal error (a bug in lipc; op %d): %v", int(r.op), p)
 			}
 		}()
 		op, ok := ops[int(r.op)]
@@ -59,6 +67,7 @@ var ops = map[int]func(*C.lipc_req) error{
 	C.LIPC_OP_MMAP_SYNC:    opMmapSync,
 	C.LIPC_OP_FLOCK_OPEN:   opFlockOpen,
 	C.LIPC_OP_PROC_CLONE:   opProcClone,
+	C.LIPC_OP_PROC_CLOSING: opProcClosing,
 }
 
 // register puts a Go object behind a new handle; obj is what C fast paths
@@ -105,6 +114,8 @@ func opDiag(r *C.lipc_req) error {
 		r.o[0] = 1
 	case C.LIPC_DIAG_GO_THREAD:
 		r.o[0] = C.int64_t(r.on_go_thread)
+	case C.LIPC_DIAG_GO_PANICS:
+		r.o[0] = C.int64_t(panics.Load())
 	default:
 		return lerr.Invalidf("diag", "", "unknown figure %d", int64(r.i[0]))
 	}

@@ -60,8 +60,18 @@ static size_t write_room(int fd) {
   return PIPE_BUF;
 }
 
+/* A size above SSIZE_MAX cannot be a buffer's: most likely a negative
+ * length converted to size_t. read and write would treat it as a promise
+ * about the memory at buf. */
+static int check_size(size_t size, const char *what) {
+  if (size > SSIZE_MAX)
+    return lipc__fail(LIPC_EINVAL, EINVAL, "%s: size %zu is above SSIZE_MAX (a negative length?)", what, size);
+  return LIPC_OK;
+}
+
 int lipc_fd_read(int fd, void *buf, size_t size, int64_t timeout_ms, size_t *nread) {
   if (!buf && size > 0) return lipc__fail(LIPC_EINVAL, EINVAL, "fd_read: buf must not be NULL");
+  if (check_size(size, "fd_read") != LIPC_OK) return LIPC_EINVAL;
   struct timespec dl = lipc__deadline(timeout_ms);
   int blocking = is_blocking(fd);
   if (blocking < 0) return lipc__fail(lipc__code_from_errno(errno), errno, "fd_read: fd %d", fd);
@@ -90,7 +100,9 @@ int lipc_fd_read(int fd, void *buf, size_t size, int64_t timeout_ms, size_t *nre
 }
 
 int lipc_fd_write(int fd, const void *buf, size_t size, int64_t timeout_ms, size_t *nwritten) {
+  if (nwritten) *nwritten = 0; /* "also on failure" */
   if (!buf && size > 0) return lipc__fail(LIPC_EINVAL, EINVAL, "fd_write: buf must not be NULL");
+  if (check_size(size, "fd_write") != LIPC_OK) return LIPC_EINVAL;
   struct timespec dl = lipc__deadline(timeout_ms);
   int blocking = is_blocking(fd);
   if (blocking < 0) return lipc__fail(lipc__code_from_errno(errno), errno, "fd_write: fd %d", fd);

@@ -200,11 +200,18 @@ int lipc__handle_close(lipc_handle_t h) {
   struct lipc_slot *s = decode(h, &gen);
   if (!s) return bad_handle(h, LIPC_KIND_ANY);
   uint64_t w = atomic_load_explicit(&s->word, memory_order_acquire);
+  /* The close takes a reference of its own: the kind's close action runs
+   * now, even while other threads still use the object (a process's stop
+   * policy while another thread waits on it), and the last release,
+   * perhaps this one, destroys it. */
   do {
     if (!live_as(w, gen, LIPC_KIND_ANY)) return bad_handle(h, LIPC_KIND_ANY);
-  } while (!atomic_compare_exchange_weak_explicit(&s->word, &w, w | W_CLOSING,
+    if (W_REFS(w) == W_REFS_MAX)
+      return lipc__fail(LIPC_EBUSY, EBUSY, "handle %lld: too many calls at once", (long long)h);
+  } while (!atomic_compare_exchange_weak_explicit(&s->word, &w, (w | W_CLOSING) + W_REF_ONE,
                                                   memory_order_acq_rel, memory_order_acquire));
-  if (W_REFS(w) == 0) destroy(s);
+  lipc__close_c_obj((int)(W_TAG(w) & 0xFF), s->obj, W_REFS(w) > 0);
+  lipc__handle_release(s);
   return LIPC_OK;
 }
 

@@ -82,6 +82,9 @@ LIPC_HIDDEN void lipc__free_c_obj(int kind, void *obj);
  * holds that C can release without touching what the parent shares (fds;
  * mappings stay until the child exits or execs, names are never unlinked). */
 LIPC_HIDDEN void lipc__forget_in_fork_child(int kind, void *obj);
+/* What lipc_close does at once, before the object is destroyed, even while
+ * other threads still use it (in_use): a process's close policy (kinds.c). */
+LIPC_HIDDEN void lipc__close_c_obj(int kind, void *obj, int in_use);
 #define LIPC_KIND_ANY 0
 #define LIPC_KIND_MAX 255
 
@@ -105,6 +108,8 @@ enum lipc_op {
   LIPC_OP_MMAP_SYNC,   /* i0 goref, i1 offset, i2 length, i3 0 flush / 1 async flush / 2 advise, i4 advice */
   LIPC_OP_FLOCK_OPEN,  /* s0 path (NULL: from fd), i0 flags, i1 mode, i2 fd, i3 classic -> o0 */
   LIPC_OP_PROC_CLONE,  /* i0 struct lipc_spawn * (core/proc): the clone alone, on the spawn thread */
+  LIPC_OP_PROC_CLOSING,/* i0 struct lipc_proc *, i1 pidfd copy (taken), i2 pid, i3 SIGKILL time (ns,
+                          CLOCK_MONOTONIC), i4 to the group: close while the handle is in use */
 };
 typedef struct lipc_req {
   int op;

@@ -1,5 +1,5 @@
-/* kinds.c - what each kind of handle holds on the C side, and how it is
- * freed once the Go side (if any) has let go. */
+/* kinds.c - what each kind of handle holds on the C side, what closing it
+ * does at once, and how it is freed once the Go side (if any) has let go. */
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -21,4 +21,9 @@ void lipc__free_c_obj(int kind, void *obj) {
     case LIPC_KIND_FLOCK: free(obj); break; /* Go allocated them with C.calloc */
     default: break; /* semaphores, mutexes, events: the object is Go's mapping */
   }
+}
+
+void lipc__close_c_obj(int kind, void *obj, int in_use) {
+  /* In a fork child the process is the parent's: its close policy is too. */
+  if (obj && kind == LIPC_KIND_PROC && !lipc__in_fork_child()) lipc__proc_closing(obj, in_use);
 }

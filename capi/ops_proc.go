@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"github.com/lipc-dev/lipc/core/lerr"
@@ -150,12 +151,20 @@ func closePipes(m map[int]int) {
 	}
 }
 
-// Close hands a child that was not reaped to the reaper, which stops it
-// first if the close policy says so; the C object is freed by C afterwards.
+// Close runs when the handle is destroyed (its last user let go). The
+// close policy was applied at lipc_close (applied here if the handle never
+// got that far); a child that was not reaped goes to the reaper, with the
+// SIGKILL time the policy set. The C object is freed by C afterwards.
 func (r *procRef) Close() error {
 	p := r.p
+	C.lipc__proc_closing(p, 0)
+	reaper.forget(p)
 	if p.reaped == 0 && p.lost == 0 && p.pidfd >= 0 {
-		reaper.adopt(int(p.pidfd), int(p.pid), p.on_close == C.LIPC_ON_CLOSE_STOP, int64(p.grace_ms))
+		var killAt time.Time
+		if p.stopping != 0 {
+			killAt = monotonicTime(int64(p.kill_at.tv_sec)*1e9 + int64(p.kill_at.tv_nsec))
+		}
+		reaper.adopt(int(p.pidfd), int(p.pid), killAt, p.stop_group != 0)
 		p.pidfd = -1
 	}
 	return nil

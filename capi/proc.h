@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "../core/proc/reap_linux.h"
 
@@ -22,10 +23,17 @@ struct lipc_comm {
   int had[2]; /* stdout, stderr were pipes of this process when the first call began */
 };
 
+/* Everything below mu is read and written with mu held, except where a
+ * field says otherwise. */
 struct lipc_proc {
   pthread_mutex_t mu;
   pid_t pid;
+  /* The child's pidfd; -1 once released. A reaped child needs no fd: its
+   * status is cached in `exit`, so the pidfd is closed as soon as no thread
+   * polls it (pollers) and it was never handed out (pidfd_lent). */
   int pidfd;
+  int pollers;    /* threads in ppoll on pidfd without mu: it stays open for them */
+  int pidfd_lent; /* LIPC_PROC_PIDFD gave it out: open until the handle is destroyed */
   char *path;
   struct lipc_pipe_end *pipes;
   int npipes;
@@ -33,6 +41,11 @@ struct lipc_proc {
   struct lipc_exit exit;
   int on_close;
   long long grace_ms;
+  /* Set once the stop policy was applied (at lipc_close): SIGTERM was sent,
+   * SIGKILL follows at kill_at (CLOCK_MONOTONIC), to the group if the child
+   * led one then. */
+  int stopping, stop_group;
+  struct timespec kill_at;
   struct lipc_comm comm;
 };
 
@@ -44,4 +57,10 @@ __attribute__((visibility("hidden"))) void lipc__proc_free(struct lipc_proc *p);
  * ends under the object's lock. */
 __attribute__((visibility("hidden"))) int lipc__proc_wait_until(struct lipc_proc *p, struct timespec dl, long long timeout_ms);
 __attribute__((visibility("hidden"))) int *lipc__proc_pipe_slot(struct lipc_proc *p, int child_fd);
+/* The close policy, applied when lipc_close is called even while other
+ * threads still use the handle (in_use), and again (a no-op then) when the
+ * object is destroyed. Sends SIGTERM under the stop policy; when in_use,
+ * hands lipc's reaper a duplicate of the pidfd to send SIGKILL at kill_at
+ * while the handle lives on (ops_proc.go). */
+__attribute__((visibility("hidden"))) void lipc__proc_closing(struct lipc_proc *p, int in_use);
 #endif

@@ -24,7 +24,7 @@
  *   close returns LIPC_EBADHANDLE and changes nothing).
  * - Timeouts are milliseconds as int64_t: negative waits forever, 0 tries
  *   once, positive is a deadline measured on the monotonic clock from the
- *   call. A wait interrupted by a signal handler of the host returns
+ *   call (anything beyond about 68 years counts as 68 years). A wait interrupted by a signal handler of the host returns
  *   LIPC_EINTR with nothing lost; the caller decides whether to go on. lipc
  *   never retries EINTR itself, so Ctrl-C reaches the host promptly.
  * - Every blocking wait sleeps in C on the caller's own thread and stack.
@@ -123,7 +123,9 @@ void lipc_free(void *ptr);
 
 /* Closes any handle and frees what it holds. Another thread blocked in a wait
  * on the same handle keeps a reference and finishes its wait safely; the
- * object is freed when the last user returns.
+ * object is freed when the last user returns. What the close does to the
+ * object itself happens at once all the same (a process handle's close
+ * policy: lipc_spawnattr_set_on_close). Does not block.
  * Works after fork: in the child it frees only the child's copy (its fds),
  * without the Go runtime: the parent's object, a name to unlink on close and
  * a child process's close policy are left to the parent; the child's
@@ -316,7 +318,8 @@ int lipc_shm_addr(lipc_handle_t h, void **addr, int64_t *size);
 /* Grows the object to size bytes (never shrinks: other processes may use
  * the end) and maps this handle's larger view (lipc_shm_addr gives the new
  * address). Errors: LIPC_EINVAL (size not above the current size),
- * LIPC_EBADHANDLE, LIPC_ENOMEM, OS errors (ENOSPC), LIPC_EFORKED. */
+ * LIPC_ERANGE (size above 2^46, as for lipc_shm_open), LIPC_EBADHANDLE,
+ * LIPC_ENOMEM, OS errors (ENOSPC), LIPC_EFORKED. */
 int lipc_shm_grow(lipc_handle_t h, int64_t size);
 
 /* Maps a larger view if another handle grew the object. OUT *size (may be
@@ -356,11 +359,13 @@ int lipc_page_size(int64_t *size);
 /* Maps length bytes of the file at path from offset (a multiple of the
  * page size); length 0 maps to the end of the file. access: LIPC_MMAP_*;
  * flags: LIPC_MMAP_CREATE, LIPC_MMAP_EXTEND; mode: for a created file (0:
- * 0644). OUT *h. Errors: LIPC_EINVAL (unaligned or negative offset; an
- * empty file with length 0; offset at or past the end; offset + length past
- * the end without LIPC_MMAP_EXTEND; bad access or flags; not a regular
- * file: a FIFO, device or directory is refused at once, never waited on),
- * LIPC_ENOENT, LIPC_EPERM, LIPC_ENOMEM, LIPC_EFORKED. */
+ * 0644). OUT *h. Errors: LIPC_EINVAL (unaligned or negative offset or
+ * length; an empty file with length 0; offset at or past the end; offset +
+ * length past the end without LIPC_MMAP_EXTEND; bad access or flags; not a
+ * regular file: a FIFO, device or directory is refused at once, never
+ * waited on), LIPC_ERANGE (offset + length above INT64_MAX), LIPC_ENOENT,
+ * LIPC_EPERM, LIPC_ENOMEM, OS errors (EFBIG: the file cannot be that
+ * large), LIPC_EFORKED. */
 int lipc_mmap_open(const char *path, int access, int flags, uint32_t mode, int64_t offset,
                    int64_t length, lipc_handle_t *h);
 
@@ -371,12 +376,14 @@ int lipc_mmap_addr(lipc_handle_t h, void **addr, int64_t *size);
 /* Writes changes in [offset, offset+length) of the mapping (length 0: to
  * its end) back to the file; async 0 waits until they are written, 1 only
  * starts the writing. Nothing to do for read-only and copy-on-write maps.
- * Errors: LIPC_EINVAL (range outside the mapping), LIPC_EBADHANDLE, OS
+ * Errors: LIPC_EINVAL (negative offset or length, or a range outside the
+ * mapping: offset + length above INT64_MAX included), LIPC_EBADHANDLE, OS
  * errors (EIO), LIPC_EFORKED. */
 int lipc_mmap_flush(lipc_handle_t h, int64_t offset, int64_t length, int async);
 
 /* Tells the kernel how [offset, offset+length) will be used
- * (LIPC_ADVISE_*). Errors: LIPC_EINVAL, LIPC_EBADHANDLE, LIPC_EFORKED. */
+ * (LIPC_ADVISE_*). Errors: LIPC_EINVAL (unknown advice; a range as for
+ * lipc_mmap_flush), LIPC_EBADHANDLE, LIPC_EFORKED. */
 int lipc_mmap_advise(lipc_handle_t h, int64_t offset, int64_t length, int advice);
 
 /* ------------------------------------------------------------------------ */
@@ -421,12 +428,14 @@ int lipc_flock_from_fd(int fd, int classic, lipc_handle_t *h);
  * range this handle already holds changes its mode. Blocks in C.
  * Errors: LIPC_EAGAIN (timeout 0 and held elsewhere), LIPC_ETIMEDOUT,
  * LIPC_EINTR, LIPC_EINVAL (negative offset or length; the file is not open
- * for this kind of lock), LIPC_EBADHANDLE, LIPC_EFORKED. */
+ * for this kind of lock), LIPC_ERANGE (the range passes the largest file
+ * offset: offset + length - 1 above INT64_MAX), LIPC_EBADHANDLE,
+ * LIPC_EFORKED. */
 int lipc_flock_lock(lipc_handle_t h, int64_t offset, int64_t length, int exclusive, int64_t timeout_ms);
 
 /* Unlocks [offset, offset+length) (length 0: to the end). Unlocking a range
- * that is not locked is not an error. Errors: LIPC_EINVAL,
- * LIPC_EBADHANDLE, LIPC_EFORKED. */
+ * that is not locked is not an error. Errors: LIPC_EINVAL, LIPC_ERANGE (as
+ * lipc_flock_lock), LIPC_EBADHANDLE, LIPC_EFORKED. */
 int lipc_flock_unlock(lipc_handle_t h, int64_t offset, int64_t length);
 
 /* ------------------------------------------------------------------------ */
@@ -495,7 +504,7 @@ int lipc_flock_unlock(lipc_handle_t h, int64_t offset, int64_t length);
 
 /* What closing a process handle does to a child that is still running. */
 #define LIPC_ON_CLOSE_LEAVE 0 /* leave it running; lipc still reaps it when it exits */
-#define LIPC_ON_CLOSE_STOP 1  /* SIGTERM now, SIGKILL after the grace time, then reap */
+#define LIPC_ON_CLOSE_STOP 1  /* SIGTERM at lipc_close, SIGKILL after the grace time, then reap */
 
 /* OUT *attr: a new attributes handle: empty argv, PATH search on,
  * environment inherited from the live C environ, fds 0-2 inherited.
@@ -573,10 +582,18 @@ int lipc_spawnattr_set_rlimit(lipc_handle_t attr, int resource, int64_t soft, in
 int lipc_spawnattr_set_autokill(lipc_handle_t attr, int sig);
 
 /* What lipc_close of the process handle does to a running child:
- * LIPC_ON_CLOSE_LEAVE (default) or LIPC_ON_CLOSE_STOP with grace_ms before
- * SIGKILL (to the child's group if it leads one). Either way no zombie
- * remains and close does not block. Errors: LIPC_EINVAL, LIPC_EBADHANDLE,
- * LIPC_EFORKED. */
+ * LIPC_ON_CLOSE_LEAVE (default) or LIPC_ON_CLOSE_STOP with grace_ms (>= 0)
+ * before SIGKILL. Under the stop policy, lipc_close sends SIGTERM at once
+ * and SIGKILL follows grace_ms after the close if the child still runs, both
+ * to the child's group if the child leads one then (else to the child
+ * alone). This holds even while another thread is inside lipc_proc_wait,
+ * lipc_proc_communicate or lipc_proc_stop on the handle: that call goes on
+ * and returns the stopped child's status (code -1, sig SIGTERM or SIGKILL)
+ * or its own timeout, whichever comes first. Either way no zombie remains:
+ * the child is reaped by whichever finishes last, a waiting thread or lipc
+ * once the handle is gone. Close does not block. A grace_ms beyond about
+ * 68 years counts as 68 years. Errors: LIPC_EINVAL (bad policy, negative
+ * grace), LIPC_EBADHANDLE, LIPC_EFORKED. */
 int lipc_spawnattr_set_on_close(lipc_handle_t attr, int policy, int64_t grace_ms);
 
 /* Starts a child as attr says. OUT *proc: the process handle. Every failure
@@ -625,7 +642,11 @@ int lipc_proc_kill(lipc_handle_t proc, int sig, int group);
  * process, not its pipes: a grandchild holding a pipe open does not delay
  * it. OUT *code: the exit code, or -1 if a signal killed it; OUT *sig: the
  * signal, or 0 (either may be NULL). Blocks in C on the caller's thread.
- * Once reaped, later calls return the same result at once.
+ * Once reaped, later calls return the same result at once. A reaped child
+ * holds no file descriptor: its pidfd is closed (unless LIPC_PROC_PIDFD
+ * handed it out) and its status, CPU and memory figures are kept in the
+ * handle; lipc_proc_wait, lipc_proc_stop and lipc_proc_info answer from
+ * them, lipc_proc_kill says LIPC_ENOENT.
  * Errors: LIPC_ETIMEDOUT (still running; timeout 0 polls), LIPC_EINTR,
  * LIPC_ESTATUSLOST (someone else reaped it), LIPC_EBADHANDLE, LIPC_EFORKED. */
 int lipc_proc_wait(lipc_handle_t proc, int64_t timeout_ms, int *code, int *sig);
@@ -648,12 +669,19 @@ int lipc_proc_stop(lipc_handle_t proc, int64_t grace_ms, int group, int *code, i
 #define LIPC_PROC_RSS_KB 8      /* current resident set size, KiB (running only) */
 #define LIPC_PROC_PIDFD 9       /* the pidfd, readable once the child exited: pass it to
                                    lipc_wait_fds to wait for any of several children.
-                                   Owned by the handle. */
+                                   Owned by the handle. Once handed out it stays open
+                                   (and readable) until the handle is closed, even after
+                                   the child is reaped, so a thread polling it never
+                                   polls a reused number. A child reaped before its
+                                   pidfd was asked for has none: LIPC_ENOENT. */
 
 /* OUT *value: the figure `what` (LIPC_PROC_*). Running figures come from
  * /proc; at exit, from the kernel's accounting of the child. Does not reap.
  * Errors: LIPC_EINVAL (unknown figure), LIPC_EAGAIN (a figure of the exit
- * asked while running, or RSS after exit), LIPC_EBADHANDLE, LIPC_EFORKED. */
+ * asked while running, or RSS after exit), LIPC_ENOENT (LIPC_PROC_PIDFD of
+ * a child reaped before it was asked for), LIPC_ESTATUSLOST (any figure but
+ * LIPC_PROC_RUNNING once someone else took the status: the pid may be
+ * another process's by then), LIPC_EBADHANDLE, LIPC_EFORKED. */
 int lipc_proc_info(lipc_handle_t proc, int what, int64_t *value);
 
 /* Feeds input (input_len bytes; input may be NULL when 0) to the child's
@@ -668,9 +696,14 @@ int lipc_proc_info(lipc_handle_t proc, int what, int64_t *value);
  * what was collected so far, and the process keeps it, so a later call
  * (with the same input) goes on and returns everything since the first
  * call. That is how to get the output after a timeout: stop the child, then
- * call again. One thread at a time may use a process's pipes.
+ * call again. One thread at a time may use a process's pipes. A later call
+ * with a smaller max_output than an earlier call had already collected of a
+ * stream finds that stream past the cap: LIPC_ERANGE at once. With
+ * LIPC_ERANGE the outputs hold at most max_output bytes each, and the
+ * collection ends (a later call starts afresh from what is left in the pipes).
  * Errors: LIPC_ETIMEDOUT, LIPC_EINTR, LIPC_ERANGE (a stream passed
- * max_output; outputs set), LIPC_ENOMEM, LIPC_EBADHANDLE, LIPC_EFORKED.
+ * max_output; outputs set), LIPC_EINVAL (input NULL with input_len > 0,
+ * input_len above SSIZE_MAX), LIPC_ENOMEM, LIPC_EBADHANDLE, LIPC_EFORKED.
  * Blocks in C. */
 int lipc_proc_communicate(lipc_handle_t proc, const void *input, size_t input_len,
                           size_t max_output, int64_t timeout_ms, char **out, size_t *out_len,
@@ -683,8 +716,9 @@ int lipc_proc_communicate(lipc_handle_t proc, const void *input, size_t input_le
 /* Reads at most size bytes from fd, waiting up to timeout_ms for some to
  * arrive. OUT *nread: bytes read; 0 means end of file. Works on blocking and
  * non-blocking fds alike, keeping the deadline and returning LIPC_EINTR
- * after a signal handler ran (with or without SA_RESTART). Blocks in C. Errors: LIPC_ETIMEDOUT, LIPC_EINTR,
- * LIPC_EINVAL (buf NULL with size > 0), OS errors (EBADF...). */
+ * after a signal handler ran (with or without SA_RESTART). Blocks in C.
+ * Errors: LIPC_ETIMEDOUT, LIPC_EINTR, LIPC_EINVAL (buf NULL with size > 0;
+ * size above SSIZE_MAX, most likely a negative length), OS errors (EBADF...). */
 int lipc_fd_read(int fd, void *buf, size_t size, int64_t timeout_ms, size_t *nread);
 
 /* Writes size bytes to fd, waiting up to timeout_ms in all for room. OUT
@@ -692,8 +726,8 @@ int lipc_fd_read(int fd, void *buf, size_t size, int64_t timeout_ms, size_t *nre
  * LIPC_ECLOSED, without SIGPIPE. Blocking and non-blocking fds alike keep
  * the deadline and return LIPC_EINTR after a signal handler ran (on a
  * blocking fd lipc writes no more than the pipe has room for at a time).
- * Blocks in C. Errors: LIPC_ETIMEDOUT,
- * LIPC_EINTR, LIPC_ECLOSED, LIPC_EINVAL, OS errors. */
+ * Blocks in C. Errors: LIPC_ETIMEDOUT, LIPC_EINTR, LIPC_ECLOSED,
+ * LIPC_EINVAL (buf NULL with size > 0; size above SSIZE_MAX), OS errors. */
 int lipc_fd_write(int fd, const void *buf, size_t size, int64_t timeout_ms, size_t *nwritten);
 
 /* Closes fd. Errors: OS errors (EBADF). Works after fork. */
@@ -788,6 +822,10 @@ int lipc_set_call_mode(int mode);
  *   LIPC_DIAG_GO_THREAD        1 if Go work of this call ran on a thread
  *                              owned by lipc, 0 if on the caller's thread
  *   LIPC_DIAG_LIVE_HANDLES     how many handles are open (C)
+ *   LIPC_DIAG_GO_PANICS        how many panics inside lipc's Go code were
+ *                              caught and turned into an error code (an
+ *                              OS error with EIO, "internal error"); any
+ *                              is a bug in lipc: please report it
  *   LIPC_DIAG_GO_SIGNALS_BLOCKED 1 if lipc's Go threads keep every
  *                              asynchronous signal blocked, SIGCHLD and
  *                              SIGPROF included, which the Go runtime would
@@ -802,7 +840,8 @@ int lipc_set_call_mode(int mode);
 #define LIPC_DIAG_FP_SELFTEST 5
 #define LIPC_DIAG_GO_THREAD 6
 #define LIPC_DIAG_LIVE_HANDLES 7
-#define LIPC_DIAG_GO_SIGNALS_BLOCKED 8
+#define LIPC_DIAG_GO_PANICS 8
+#define LIPC_DIAG_GO_SIGNALS_BLOCKED 9
 int lipc_diag(int what, int64_t *value);
 
 #ifdef __cplusplus

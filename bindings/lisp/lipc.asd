@@ -43,6 +43,7 @@
                (:file "sync-tests")
                (:file "mem-tests")
                (:file "proc-tests")
+               (:file "proc-life-tests")
                (:file "host-tests"))
   :perform (test-op (o c)
              (unless (uiop:symbol-call :lipc-tests :run-suite)

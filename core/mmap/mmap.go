@@ -123,10 +123,12 @@ func (m *Map) span(op string, off, length int64) ([]byte, error) {
 		return nil, lerr.New(op, m.Path, lerr.BadHandle, unix.EBADF, "closed")
 	}
 	n := int64(len(m.Mem))
-	if length == 0 {
+	if off >= 0 && off <= n && length == 0 {
 		length = n - off
 	}
-	if off < 0 || length < 0 || off+length > n {
+	// off+length is never computed before both are known to be in range:
+	// with length near INT64_MAX it would wrap to a negative end.
+	if off < 0 || length < 0 || off > n || length > n-off {
 		return nil, lerr.Invalidf(op, m.Path, "range %d+%d is outside the mapping of %d bytes", off, length, n)
 	}
 	start := off - off%PageSize()

@@ -18,10 +18,11 @@ import (
 // Process is a started child.
 type Process struct {
 	Pid   int
-	Pidfd int         // closed by Release
+	Pidfd int         // closed by Reap once the status is collected (or lost), or by Release
 	Path  string      // the program that was run, after PATH search
 	Pipes map[int]int // child fd -> the parent's end of its pipe (close-on-exec); the caller owns them
 	exit  *Exit
+	lost  error // the status was collected by someone else
 }
 
 // Exit is how a child ended, with its resource figures.
@@ -40,12 +41,17 @@ func (p *Process) Reap() (*Exit, error) {
 	if p.exit != nil {
 		return p.exit, nil
 	}
+	if p.lost != nil {
+		return nil, p.lost
+	}
 	var e C.struct_lipc_exit
 	rc, err := C.lipc__reap(C.int(p.Pidfd), &e)
 	switch {
 	case rc < 0 && err == unix.ECHILD:
-		return nil, lerr.New("wait", "", lerr.StatusLost, unix.ECHILD,
+		p.lost = lerr.New("wait", "", lerr.StatusLost, unix.ECHILD,
 			"the status of pid %d was collected by someone else (a waitpid(-1) or SIGCHLD set to SIG_IGN in the host)", p.Pid)
+		p.Release()
+		return nil, p.lost
 	case rc < 0:
 		return nil, lerr.Wrap("wait", "", err)
 	case rc == 0:
@@ -54,6 +60,8 @@ func (p *Process) Reap() (*Exit, error) {
 	p.exit = &Exit{Code: int(e.code), Signal: int(e.signal), CoreDumped: e.core_dumped != 0,
 		UserTime: time.Duration(e.utime_us) * time.Microsecond, SysTime: time.Duration(e.stime_us) * time.Microsecond,
 		MaxRSSKiB: int64(e.maxrss_kb)}
+	// A reaped child needs no fd: the status is kept here.
+	p.Release()
 	return p.exit, nil
 }
 
@@ -83,7 +91,7 @@ func (p *Process) Wait(timeout time.Duration) (*Exit, error) {
 // Signal sends sig to the child through its pidfd (no pid-reuse race), or
 // to its whole process group when group is true.
 func (p *Process) Signal(sig unix.Signal, group bool) error {
-	if p.exit != nil {
+	if p.exit != nil || p.lost != nil {
 		return lerr.New("kill", "", lerr.NotFound, unix.ESRCH, "pid %d has exited", p.Pid)
 	}
 	if group {

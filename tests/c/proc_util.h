@@ -8,14 +8,14 @@
 
 #include "lipc.h"
 
-static double now_ms(void) {
+static inline double now_ms(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
   return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
 }
 
 /* An attributes handle with argv from a NULL-terminated list. */
-static lipc_handle_t attr_of(const char *arg0, ...) {
+static inline lipc_handle_t attr_of(const char *arg0, ...) {
   lipc_handle_t a;
   if (lipc_spawnattr_new(&a) != 0) return 0;
   __builtin_va_list ap;
@@ -26,7 +26,7 @@ static lipc_handle_t attr_of(const char *arg0, ...) {
 }
 
 /* Spawns, collects stdout (and stderr) with communicate, waits. */
-static int run_capture(lipc_handle_t a, char **out, int *code, int *sig) {
+static inline int run_capture(lipc_handle_t a, char **out, int *code, int *sig) {
   lipc_spawnattr_set_fd(a, 1, LIPC_FD_PIPE_OUT, 0, NULL, 0, 0);
   lipc_handle_t p;
   int rc = lipc_proc_spawn(a, &p);
@@ -38,7 +38,7 @@ static int run_capture(lipc_handle_t a, char **out, int *code, int *sig) {
   return rc;
 }
 
-static int count_fds(void) {
+static inline int count_fds(void) {
   int n = 0;
   DIR *d = opendir("/proc/self/fd");
   struct dirent *e;
@@ -47,7 +47,7 @@ static int count_fds(void) {
   return n - 1; /* the DIR's own fd */
 }
 
-static int count_zombies_of(int ppid) {
+static inline int count_zombies_of(int ppid) {
   int n = 0;
   DIR *d = opendir("/proc");
   struct dirent *e;

@@ -23,7 +23,8 @@
 (defparameter *diag-figures*
   '((:call-mode . 1) (:host-nofile . 2) (:threads-wrapped . 3)
     (:stack-lookups . 4) (:fp-selftest . 5) (:go-thread . 6) (:live-handles . 7)
-    (:go-signals-blocked . 8))
+    (:go-panics . 8)
+    (:go-signals-blocked . 9))
   "The LIPC_DIAG_* figures by keyword.")
 
 (defun diag (what)

@@ -26,6 +26,7 @@
 (defconstant +einval+ -1 "LIPC_EINVAL")
 (defconstant +enoent+ -3 "LIPC_ENOENT")
 (defconstant +erange+ -16 "LIPC_ERANGE")
+(defconstant +estatuslost+ -14 "LIPC_ESTATUSLOST")
 
 (defun proc-invalid-argument (format-control &rest args)
   "Signals LIPC-INVALID-ARGUMENT for a mistake found in Lisp, before any C

@@ -460,7 +460,6 @@ passed first."
   ((command :initarg :command :reader process-command
             :documentation "The command as given to SPAWN-PROCESS.")
    (pid :initform nil :reader process-pid)
-   (pidfd :initform nil :reader %pidfd)
    (pipe-kinds :initarg :pipe-kinds :initform nil
                :documentation "((child-fd . :input/:output) ...): the pipes
 of the child, by the direction this process uses them.")
@@ -708,10 +707,19 @@ top of proc.lisp.  Every failure to start is signalled here."
            (h (object-handle process)))
       (cffi:with-foreign-object (v :int64)
         (check (%proc-pid h v))
-        (setf (slot-value process 'pid) (cffi:mem-ref v :int64))
-        (check (%proc-info h 9 v))
-        (setf (slot-value process 'pidfd) (cffi:mem-ref v :int64)))
+        (setf (slot-value process 'pid) (cffi:mem-ref v :int64)))
       process)))
+
+(defun %pidfd (process)
+  "The pidfd of PROCESS, or NIL when lipc reaped the child before it was
+asked for (a reaped child keeps no fd).  Asked for once, lipc keeps it open
+until the process is closed, so it is only asked for where it is polled."
+  (let ((h (object-handle process)))
+    (cffi:with-foreign-object (v :int64)
+      (multiple-value-bind (rc info) (call-c (%proc-info h 9 v))
+        (cond ((>= rc 0) (cffi:mem-ref v :int64))
+              ((= rc +enoent+) nil)
+              (t (signal-error info)))))))
 
 ;;; ---- status
 
@@ -780,10 +788,12 @@ signal) or NIL."
       (dotimes (i 128) (setf (cffi:mem-aref si :uint8 i) 0))
       (multiple-value-bind (rc errno)
           (without-lisp-interrupts
-            (object-handle process)                   ; closed: LIPC-CLOSED, not a dead pidfd
-            (let ((rc (cffi:foreign-funcall "waitid" :int 3 :uint32 (%pidfd process) ; P_PIDFD
-                                                     :pointer si :int flags :int)))
-              (values rc (and (minusp rc) (proc-errno)))))
+            (let ((pidfd (%pidfd process)))           ; closed: LIPC-CLOSED, not a dead pidfd
+              (if (null pidfd)
+                  (values -1 10)                      ; reaped: as ECHILD
+                  (let ((rc (cffi:foreign-funcall "waitid" :int 3 :uint32 pidfd ; P_PIDFD
+                                                           :pointer si :int flags :int)))
+                    (values rc (and (minusp rc) (proc-errno)))))))
         (cond ((minusp rc)
                (if (= errno 10) nil (proc-os-error "waitid" errno))) ; ECHILD: reaped
               ((zerop (cffi:mem-ref si :int 16)) nil)                ; si_pid 0: no change
@@ -895,6 +905,8 @@ CLOSE-PROCESS, the figures taken at close."
                    (let ((x (cffi:mem-ref v :int64)))
                      (if (member figure '(:running :core-dumped)) (= x 1) x)))
                   ((= rc +eagain+) nil)
+                  ((= rc +estatuslost+) nil) ; no figures of a pid that may be another's now
+                  ((and (= rc +enoent+) (eq figure :pidfd)) nil) ; reaped before it was asked for
                   (t (signal-error info))))))
       (list* :pid (process-pid process)
              (loop for (key) in *proc-figures*
@@ -1183,9 +1195,8 @@ keywords go to SPAWN-PROCESS."
   "(fd . events) for an object of WAIT-ANY, or :ready when it is ready
 without waiting."
   (etypecase object
-    (process (if (cached-status object)
-                 :ready
-                 (progn (object-handle object) (cons (%pidfd object) :read))))
+    (process (let ((pidfd (and (not (cached-status object)) (%pidfd object))))
+               (if pidfd (cons pidfd :read) :ready)))     ; no pidfd: reaped, so exited
     (pipe-input-stream (if (< (slot-value object 'buffer-start) (slot-value object 'buffer-end))
                            :ready
                            (cons (pipe-fd object) :read)))

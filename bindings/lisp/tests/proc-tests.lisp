@@ -500,7 +500,10 @@
                       (sb-posix:syscall-error () 0))
           until (zerop pid))
     (signals lipc-status-lost (process-wait p :timeout 5))
-    (signals lipc-status-lost (process-wait p :timeout 0))))
+    (signals lipc-status-lost (process-wait p :timeout 0))
+    ;; no figures of a pid that may be another process's now
+    (is (null (process-info p :rss-kb)))
+    (is (eq nil (getf (process-info p) :running)))))
 
 ;;; ---- resource limits
 

@@ -119,7 +119,8 @@ end
 
 local diag_names = {
   call_mode = 1, host_nofile = 2, threads_wrapped = 3, stack_lookups = 4,
-  fp_selftest = 5, go_thread = 6, live_handles = 7, go_signals_blocked = 8,
+  fp_selftest = 5, go_thread = 6, live_handles = 7, go_panics = 8,
+  go_signals_blocked = 9,
 }
 
 function lipc.diag(what)

@@ -86,8 +86,9 @@
 --                        opts.grace or 5), and reap
 --   p:info() -> {running =, exit_code =, signal =, core_dumped =, utime =,
 --                stime = (seconds), utime_us =, stime_us =, maxrss_kb =,
---                rss_kb =, pidfd =, pid =}  (figures not available now,
---                such as the exit code of a running child, are absent)
+--                rss_kb =, pid =}  (figures not available now, such as the
+--                exit code of a running child, are absent; the pidfd is
+--                p:pidfd(), as asking for it keeps it open until close)
 --   p:info(name) -> that figure | nil, msg, code, errno (EAGAIN: not now)
 --   p:communicate([input [, timeout [, max_output]]])
 --             -> out, err   (strings; "" for a stream that is not a pipe)
@@ -103,7 +104,10 @@
 --   p:stdin(), p:stdout(), p:stderr()  -> p:pipe(0), p:pipe(1), p:pipe(2)
 --   p:close_fd(n) -> true | nil, ...  closes our end of the pipe at child fd n
 --             (closing stdin sends EOF)
---   p:pidfd() -> the pidfd (owned by p; readable once the child exited)
+--   p:pidfd() -> the pidfd (owned by p; readable once the child exited;
+--             open until p:close() once asked for) | nil, msg, ENOENT when
+--             the child was reaped before it was asked for (a reaped child
+--             keeps no fd)
 --   p:close() -> true   closes the handle (idempotent); a running child is
 --             left or stopped as opts.on_close says, and never left a zombie.
 --             Pipes taken with p:pipe() stay open: they are their own objects.
@@ -642,8 +646,10 @@ function methods:info(name)
   end
   local t = { pid = self._pid }
   for k, what in pairs(INFO) do
-    local v = figure(h, what)
-    if v ~= nil then t[k] = v end
+    if what ~= INFO.pidfd then
+      local v = figure(h, what)
+      if v ~= nil then t[k] = v end
+    end
   end
   if t.utime_us then t.utime = t.utime_us / 1e6 end
   if t.stime_us then t.stime = t.stime_us / 1e6 end
@@ -727,8 +733,13 @@ function proc.wait_any(items, timeout)
     elseif proc.is(it) then
       if not it.handle then error("wait_any: item #" .. i .. ": attempt to use closed process", 2) end
       local fd, msg, code, errno = figure(it.handle, INFO.pidfd)
-      if not fd then return nil, msg, code, errno end
-      e = { fd = fd, read = true }
+      if fd then
+        e = { fd = fd, read = true }
+      elseif code == codes.ENOENT then -- reaped before its pidfd was asked for: it has exited
+        e, now_ready = { fd = -1, done = true }, true
+      else
+        return nil, msg, code, errno
+      end
     elseif type(it) == "table" and type(it.fd) == "number" then
       e = { fd = it.fd, read = it.read, write = it.write }
     else
@@ -747,7 +758,7 @@ function proc.wait_any(items, timeout)
   local out = {}
   for i = 1, #items do
     local e = entries[i]
-    if e.buffered or (e.revents or 0) ~= 0 then
+    if e.buffered or e.done or (e.revents or 0) ~= 0 then
       out[#out + 1] = items[i]
       local it = items[i]
       if type(it) == "table" and not pipe.is(it) and not proc.is(it) then

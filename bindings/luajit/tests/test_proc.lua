@@ -368,6 +368,26 @@ function T.communicate_10mb_on_both_streams_without_deadlock()
   p:close()
 end
 
+-- A later call with a smaller cap than an earlier one (that timed out) had
+-- collected: that stream is past the cap, and no more than the cap comes back.
+function T.communicate_smaller_cap_after_a_timeout()
+  local p = assert(P.spawn("head -c 3000 /dev/zero; exec sleep 30", { stdout = true }))
+  local got, t0 = "", h.now()
+  while #got < 3000 and h.now() - t0 < 10 do
+    local r, _, code, _, out = p:communicate(nil, 0.1)
+    h.eq(r, false, "timed out")
+    h.eq(code, E.ETIMEDOUT, "ETIMEDOUT")
+    got = out
+  end
+  h.eq(#got, 3000, "collected")
+  p:kill()
+  local r, msg, code, _, out = p:communicate(nil, 5, 1000)
+  h.eq(r, nil, "past the cap: " .. tostring(msg))
+  h.eq(code, E.ERANGE, "ERANGE")
+  h.eq(#out, 1000, "no more than the cap")
+  p:close()
+end
+
 function T.communicate_cap_and_timeout_keep_the_output()
   local p = assert(P.spawn("head -c 100000 /dev/zero", { stdout = true }))
   local r, msg, code, errno, out, err = p:communicate(nil, 5, 1000)
@@ -697,8 +717,9 @@ function T.cpu_and_rss_figures()
   h.ok(info.rss_kb and info.rss_kb > 0, "rss " .. tostring(info.rss_kb))
   h.eq(info.exit_code, nil, "no exit code while running")
   h.eq(info.pid, p:pid(), "pid")
-  h.ok(info.pidfd >= 0, "pidfd")
-  h.eq(p:pidfd(), info.pidfd, "pidfd()")
+  h.eq(info.pidfd, nil, "the table leaves the pidfd out (asking keeps it open)")
+  h.ok(p:pidfd() >= 0, "pidfd()")
+  h.eq(p:info("pidfd"), p:pidfd(), "pidfd by name")
   h.fails(E.EAGAIN, nil, p:info("exit_code"))
   h.raises("bad argument #1 to 'info'", p.info, p, "bogus")
   p:close_fd(0)

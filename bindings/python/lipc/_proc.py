@@ -31,7 +31,8 @@ from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from . import _const
-from ._errors import Error, InvalidArgumentError, OutOfRangeError, StatusLostError, TimedOutError, _check
+from ._errors import (Error, InvalidArgumentError, OutOfRangeError, StatusLostError, TimedOutError, _check,
+                      error_class)
 from ._handle import _Handle
 from ._lib import lib as _c
 from ._pipeio import PipeIO, wrap
@@ -43,6 +44,7 @@ __all__ = ["Popen", "run", "call", "check_call", "check_output", "wait_any", "Co
            "ProcInfo", "TimeoutExpired", "CalledProcessError", "OutputLimitError",
            "PIPE", "STDOUT", "DEVNULL", "File", "ParentFd"]
 
+_NO_PIDFD = {_const.ENOENT: error_class(_const.EOS_BASE - _errno.ESRCH)}  # ProcessLookupError
 _PIPE_BUF = 4096
 _READ_CHUNK = 65536
 _AFTER_KILL_S = 2.0  # how long run() collects output after killing a child that timed out
@@ -376,9 +378,12 @@ class Popen(_Handle):
 
     def pidfd(self) -> int:
         """The child's pidfd (owned by this object): readable once the child
-        has exited, for select/poll/lipc.wait_fds."""
+        has exited, for select/poll/lipc.wait_fds. Once asked for, it stays
+        open until close(); a child reaped (waited for) before it was asked
+        for has none: ProcessLookupError."""
         v = c_int64()
-        _check(_c.lipc_proc_info(self._handle(), _const.PROC_PIDFD, byref(v)), "proc_info")
+        _check(_c.lipc_proc_info(self._handle(), _const.PROC_PIDFD, byref(v)), "proc_info",
+               _NO_PIDFD)
         return v.value
 
     def info(self) -> ProcInfo:
@@ -393,8 +398,8 @@ class Popen(_Handle):
         def fig(what: int) -> Optional[int]:
             v = c_int64()
             rc = _c.lipc_proc_info(h, what, byref(v))
-            if rc in (_const.EAGAIN, _const.ENOTSUP):
-                return None
+            if rc in (_const.EAGAIN, _const.ENOTSUP, _const.ESTATUSLOST):
+                return None  # not now, not here, or gone with a status someone else took
             _check(rc, "proc_info")
             return v.value
 
@@ -505,6 +510,11 @@ class Popen(_Handle):
                 if not data:
                     _close_quietly(stdin)
         streams = {fd: self._stream(fd) for fd in (0, 1, 2) if fd in self._pipe_modes}
+        if cap and (len(st[1]) > cap or len(st[2]) > cap):
+            # An earlier call (a timeout) kept more than this call's cap: past
+            # it already, as lipc_proc_communicate says.
+            self._comm_py = None
+            raise self._limit_error(cap, bytes(st[1][:cap]), bytes(st[2][:cap]))
         buf = create_string_buffer(_READ_CHUNK)
         n = c_size_t()
         while True:
@@ -545,8 +555,8 @@ class Popen(_Handle):
                     continue
                 st[fd] += buf.raw[:n.value]
                 if cap and len(st[fd]) > cap:
-                    del st[fd][cap:]
-                    raise self._limit_error(cap, bytes(st[1]), bytes(st[2]))
+                    self._comm_py = None  # the collection ends here, as in C
+                    raise self._limit_error(cap, bytes(st[1][:cap]), bytes(st[2][:cap]))
         try:
             self.wait(None if dl is None else max(0.0, remaining_ms(dl) / 1000))
         except TimeoutExpired as e:
@@ -649,7 +659,14 @@ def wait_any(objects: Iterable[Any], timeout: Optional[float] = None) -> List[An
     want: List[Tuple[int, int]] = []
     for o in objs:
         if isinstance(o, Popen):
-            want.append((o.pidfd(), _const.WAIT_READ))
+            try:
+                want.append((o.pidfd(), _const.WAIT_READ))
+            except ProcessLookupError:  # reaped by another thread since the check above
+                try:
+                    o.poll()
+                except StatusLostError:
+                    pass
+                return [x for x in objs if isinstance(x, Popen) and (x is o or x.returncode is not None)]
             continue
         ev = _const.WAIT_READ
         writable, readable = getattr(o, "writable", None), getattr(o, "readable", None)

@@ -589,6 +589,8 @@ def test_status_taken_by_the_host_is_an_error_not_exit_0():
         with pytest.raises(lipc.StatusLostError) as ei:
             p.wait(5)
         assert isinstance(ei.value, ChildProcessError) and p.returncode is None
+        info = p.info()  # no figures of a pid that may be another process's now
+        assert not info.running and info.exit_code is None and info.rss_kb is None
     finally:
         p.close()
 
