@@ -13,13 +13,21 @@ void lipc__host_restore(void);
 */
 import "C"
 
-import "runtime"
+import (
+	"runtime"
+	"time"
+)
 
 // servers is how many lipc-owned threads serve handed-off requests. Two, so
 // that one slow request (a spawn) does not hold up a close.
 const servers = 2
 
 func init() {
+	// The Go runtime opens its poller (an epoll fd and an eventfd) the first
+	// time a timer starts, which its garbage collector may do at any moment:
+	// open them now, while loading, so a host that counts its fds sees no
+	// change after load (and lipc's leak tests can count every fd).
+	time.AfterFunc(time.Hour, func() {}).Stop()
 	// The runtime has installed its signal handlers and package syscall has
 	// raised RLIMIT_NOFILE by now: give the host back what it had (F5, F18).
 	C.lipc__host_restore()
