@@ -11,12 +11,12 @@ KeyboardInterrupt) and, if the handler returns, the call goes on.
 from __future__ import annotations
 
 import io
-import operator
 import os
 from ctypes import addressof, byref, c_char, c_char_p, c_size_t, c_void_p, cast
 from typing import Any, Optional
 
 from . import _const
+from ._cint import to_int
 from ._errors import PipeClosedError, _check
 from ._lib import lib as _c
 
@@ -36,7 +36,7 @@ class PipeIO(io.RawIOBase):
         super().__init__()
         if mode not in ("r", "w", "rb", "wb"):
             raise ValueError(f"PipeIO mode must be 'r' or 'w', not {mode!r}")
-        self._fd = operator.index(fd)
+        self._fd = to_int(fd, "fd")
         self._read = mode[0] == "r"
         self._closefd = closefd
         self.mode = "rb" if self._read else "wb"
