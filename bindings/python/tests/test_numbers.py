@@ -364,3 +364,20 @@ def test_stop_with_an_infinite_grace_never_kills() -> None:
                     stdout=lipc.PIPE, autokill=True) as p:
         assert p.stdout.readline() == b"ready\n"
         assert p.stop(math.inf) == 7
+
+
+@pytest.mark.parametrize("grace", [1e10, 2**40, math.inf], ids=["1e10", "2**40", "inf"])
+def test_huge_on_close_grace_never_kills(tmp_path: Any, grace: Any) -> None:
+    # A grace of 1e10 s went to C as 1e13 ms, and the library's close-policy
+    # timer (nanoseconds in an int64) overflowed: SIGKILL at once instead
+    # of never. Graces are capped at the longest time the library waits.
+    marker = tmp_path / "termed"
+    p = lipc.Popen(["sh", "-c", f'trap "echo term > {marker}; exit 7" TERM; echo ready; '
+                    "while :; do sleep 0.05; done"], stdout=lipc.PIPE, on_close="stop",
+                   on_close_grace=grace, autokill=True)
+    assert p.stdout.readline() == b"ready\n"
+    pid = p.pid
+    p.close()  # SIGTERM now, SIGKILL after the grace: never
+    from conftest import settle, proc_state
+    assert settle(lambda: proc_state(pid) in ("gone", "Z"), 10)
+    assert marker.exists(), "the child was SIGKILLed before its TERM trap ran"
