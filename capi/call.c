@@ -9,6 +9,9 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <time.h>
 #include <stdlib.h>
 
 #include "internal.h"
@@ -26,6 +29,35 @@ static struct queue queues[2] = {
     {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL},
 };
 
+/* 1 if pending holds a signal that the mask old lets through. */
+static int would_take(const sigset_t *pending, const sigset_t *old) {
+  for (int sig = 1; sig < NSIG; sig++)
+    if (sigismember(pending, sig) == 1 && sigismember(old, sig) == 0) return 1;
+  return 0;
+}
+
+/* Gives the caller its signal mask back. A process-directed signal that came
+ * while the mask was up went to a thread the kernel chose and woke (Ctrl-C's
+ * SIGINT to the main thread, where Python and most hosts expect it); were
+ * this thread, already running, to unblock it at once, it would take the
+ * signal first and leave that thread asleep in its wait. So while such a
+ * signal is still pending this thread yields, for at most a millisecond,
+ * then takes whatever is left (a signal sent to it alone, or one no other
+ * thread can take). */
+static void restore_signals(const sigset_t *old) {
+  sigset_t pending;
+  struct timespec t0 = {0, 0}, now;
+  while (sigpending(&pending) == 0 && would_take(&pending, old)) {
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (t0.tv_sec == 0 && t0.tv_nsec == 0)
+      t0 = now;
+    else if ((now.tv_sec - t0.tv_sec) * 1000000000L + (now.tv_nsec - t0.tv_nsec) > 1000000L)
+      break;
+    sched_yield();
+  }
+  pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
 /* The caller's thread runs the Go code. Its asynchronous signals are
  * blocked meanwhile: a host handler installed without SA_ONSTACK would run
  * on the small goroutine stack and corrupt it (F19, rule 10). A signal that
@@ -37,7 +69,7 @@ static void run_direct(lipc_req *r) {
   unsigned fp = lipc__fp_enter();
   lipcgo_dispatch(r, 0);
   lipc__fp_leave(fp);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  restore_signals(&old);
 }
 
 static void run_handoff(struct queue *q, lipc_req *r) {

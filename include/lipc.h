@@ -24,9 +24,11 @@
  *   close returns LIPC_EBADHANDLE and changes nothing).
  * - Timeouts are milliseconds as int64_t: negative waits forever, 0 tries
  *   once, positive is a deadline measured on the monotonic clock from the
- *   call (anything beyond about 68 years counts as 68 years). A wait interrupted by a signal handler of the host returns
- *   LIPC_EINTR with nothing lost; the caller decides whether to go on. lipc
- *   never retries EINTR itself, so Ctrl-C reaches the host promptly.
+ *   call; a deadline further than 2^31 - 1 seconds (about 68 years) is that
+ *   far, so the bindings treat longer times as forever. A wait interrupted
+ *   by a signal handler of the host returns LIPC_EINTR with nothing lost;
+ *   the caller decides whether to go on. lipc never retries EINTR itself,
+ *   so Ctrl-C reaches the host promptly.
  * - Every blocking wait sleeps in C on the caller's own thread and stack.
  * - Strings are NUL-terminated UTF-8. The caller owns what it passes. Strings
  *   returned as `const char *` are static unless said otherwise.

@@ -92,17 +92,21 @@ local type, error, tostring, pairs, ipairs, setmetatable, select, unpack =
   type, error, tostring, pairs, ipairs, setmetatable, select, unpack
 local huge = math.huge
 
-for decl in ([[
-char *getcwd(char *buf, size_t size);
-long readlink(const char *path, char *buf, size_t size);
-]]):gmatch("[^\n]+") do pcall(ffi.cdef, decl) end
+-- Private names for two libc functions: lipc declares no libc name in
+-- LuaJIT's shared C namespace (see lipc/util.lua).
+ffi.cdef [[
+char *lipc__getcwd(char *buf, size_t size) __asm__("getcwd");
+long lipc__readlink(const char *path, char *buf, size_t size) __asm__("readlink");
+]]
 
 local M = { clock = clock }
 
 -- expires (absolute, on clock()) -> seconds for lipc (nil: no limit; 0: look)
 local function timeout_of(expires)
   if expires == nil or expires == huge then return nil end
-  if type(expires) ~= "number" then error("bad argument 'expires' (number expected, got " .. type(expires) .. ")", 3) end
+  if type(expires) ~= "number" or expires ~= expires then
+    error("bad argument 'expires' (number expected, got " .. (expires ~= expires and "nan" or type(expires)) .. ")", 3)
+  end
   local t = expires - clock()
   return t > 0 and t or 0
 end
@@ -185,14 +189,14 @@ end
 
 local function getcwd()
   local buf = ffi.new("char[4096]")
-  if ffi.C.getcwd(buf, 4096) == nil then return nil end
+  if ffi.C.lipc__getcwd(buf, 4096) == nil then return nil end
   return ffi.string(buf)
 end
 
 -- The LuaJIT executable running this script (luapower's package.exepath).
 local function exepath()
   local buf = ffi.new("char[4096]")
-  local n = ffi.C.readlink("/proc/self/exe", buf, 4096)
+  local n = ffi.C.lipc__readlink("/proc/self/exe", buf, 4096)
   if n > 0 then return ffi.string(buf, n) end
   local i, a = 0, arg and arg[0]
   while arg and arg[i - 1] do i = i - 1; a = arg[i] end

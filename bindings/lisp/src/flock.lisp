@@ -66,7 +66,7 @@ or use WITH-OPEN-FILE-LOCK; a finalizer closes forgotten ones after GC."))
   "The fd of a stream or fd TARGET, NIL for a path."
   (etypecase target
     ((or string pathname) nil)
-    (integer target)
+    (integer (check-type target (signed-byte 32)) target)
     #+sbcl (sb-sys:fd-stream (sb-sys:fd-stream-fd target))))
 
 (defun open-file-lock (target &key classic (access :read-write) create (mode #o644))

@@ -82,6 +82,7 @@ closed it, NIL when it was already closed.")
 
 (defun handle-kind (object)
   "The LIPC_KIND_* of an open handle object or raw integer handle."
+  (check-type object (or (signed-byte 64) handle-object))
   (let ((h (if (integerp object) object (object-handle object))))
     (cffi:with-foreign-object (kind :int)
       (check (%handle-kind h kind))

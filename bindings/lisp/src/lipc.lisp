@@ -13,11 +13,13 @@
   (%version))
 
 (defun strerror (code)
-  "The English description of a LIPC code."
+  "The English description of a LIPC code (an integer that fits a C int)."
+  (check-type code (signed-byte 32))
   (%strerror code))
 
 (defun error-name (code)
   "The symbolic name of a LIPC code, e.g. \"LIPC_EINVAL\"."
+  (check-type code (signed-byte 32))
   (%error-name code))
 
 (defparameter *diag-figures*
@@ -30,7 +32,7 @@
 (defun diag (what)
   "The diagnostic figure WHAT (a keyword of *DIAG-FIGURES* or its number)."
   (let ((code (if (integerp what)
-                  what
+                  (progn (check-type what (signed-byte 32)) what)
                   (or (cdr (assoc what *diag-figures*))
                       (error 'type-error :datum what
                                          :expected-type `(member ,@(mapcar #'car *diag-figures*)))))))

@@ -186,15 +186,20 @@
                                 :format-arguments (list key what (mapcar #'car table)))))
 
 (defun signal-number (signal)
-  "SIGNAL as a number: an integer as it is, or a keyword such as :term :kill."
+  "SIGNAL as a number: an integer that fits a C int as it is (lipc refuses
+those that are not signals), or a keyword such as :term :kill."
   (etypecase signal
-    (integer signal)
+    (integer (check-type signal (signed-byte 32)) signal)
     (keyword (proc-keyword-value signal *signals* "a signal"))))
 
 (defun proc-ms (seconds)
-  "Seconds (a non-negative real) as whole milliseconds, rounded up."
-  (check-type seconds (real 0))
-  (ceiling (* seconds 1000)))
+  "A grace time: seconds (a non-negative real, not NaN) as whole
+milliseconds, rounded up; float infinity, and anything longer than lipc ever
+waits, is +MAX-WAIT-MS+ (so a huge grace never overflows on its way to C)."
+  (check-type seconds (and (real 0) (satisfies not-nan-p)))
+  (if (>= seconds +max-wait-seconds+)
+      +max-wait-ms+
+      (min +max-wait-ms+ (ceiling (* seconds 1000)))))
 
 ;;; ------------------------------------------------------------------------
 ;;; Conditions
@@ -258,7 +263,7 @@ owns): a binary Gray stream whose reads and writes wait in C with timeouts."))
   "A pipe stream that owns FD (an integer this process opened) from now on:
 DIRECTION :input to read it, :output to write it.  Closing the stream
 closes FD."
-  (check-type fd (integer 0))
+  (check-type fd (integer 0 #x7FFFFFFF))
   (let* ((stream (make-instance (ecase direction
                                   (:input 'pipe-input-stream)
                                   (:output 'pipe-output-stream))
@@ -605,18 +610,21 @@ mode pipe-direction)."
           ((eq spec :close) (values +fd-close+ 0 nil 0 0))
           ((eq spec :output) (values +fd-child+ 1 nil 0 0))
           ((eq spec :error) (values +fd-child+ 2 nil 0 0))
-          ((integerp spec) (values +fd-parent+ spec nil 0 0))
+          ((integerp spec) (check-type spec (signed-byte 32)) (values +fd-parent+ spec nil 0 0))
           ((pathnamep spec)
            (values +fd-file+ 0 (proc-c-string spec "spawn: file") (spawn-file-flags child-fd nil nil nil) 0))
           ((streamp spec) (values +fd-parent+ (spawn-stream-fd spec child-fd) nil 0 0))
           ((and (consp spec) (eq (car spec) :fd))
            (destructuring-bind (fd &key close) (cdr spec)
+             (check-type fd (signed-byte 32))
              (values +fd-parent+ fd nil (if close +fd-close-parent+ 0) 0)))
           ((and (consp spec) (eq (car spec) :child))
            (destructuring-bind (fd) (cdr spec)
+             (check-type fd (signed-byte 32))
              (values +fd-child+ fd nil 0 0)))
           ((and (consp spec) (typep (car spec) '(or pathname string)))
            (destructuring-bind (file &key direction if-exists if-does-not-exist (mode 0)) spec
+             (check-type mode (unsigned-byte 32))
              (values +fd-file+ 0 (proc-c-string file "spawn: file")
                      (spawn-file-flags child-fd direction if-exists if-does-not-exist) mode)))
           (t (error 'simple-type-error
@@ -632,7 +640,7 @@ mode pipe-direction)."
   "Applies SPECS, ((child-fd . spec) ...); returns the pipe directions."
   (let ((pipe-kinds '()))
     (loop for (child-fd . spec) in specs
-          do (check-type child-fd integer)
+          do (check-type child-fd (signed-byte 32))
              (multiple-value-bind (kind arg path flags mode direction) (spawn-fd-setting child-fd spec)
                (check (%spawnattr-set-fd a child-fd kind arg (or path (cffi:null-pointer)) flags mode))
                (when direction (push (cons child-fd direction) pipe-kinds))))
@@ -664,7 +672,7 @@ each an integer or +RLIM-INFINITY+.  getrlimit: plain C, no lipc call."
                     (case x
                       ((nil :infinity) +rlim-infinity+)
                       (:current (nth-value which (current-rlimit key)))
-                      (t x))))
+                      (t (check-type x (signed-byte 64)) x))))
              (multiple-value-bind (soft hard)
                  (if (consp value)
                      (values (lim (first value) 0) (lim (second value) 1))
@@ -675,10 +683,12 @@ each an integer or +RLIM-INFINITY+.  getrlimit: plain C, no lipc call."
   (when directory
     (check (%spawnattr-set-cwd a (proc-c-string directory "spawn: directory"))))
   (when umask
+    (check-type umask (signed-byte 32))
     (check (%spawnattr-set-umask a umask)))
   (when new-session
     (check (%spawnattr-set-setsid a 1)))
   (when process-group
+    (check-type process-group (or (eql t) (signed-byte 64)))
     (check (%spawnattr-set-pgroup a (if (eq process-group t) 0 process-group))))
   (when autokill
     (check (%spawnattr-set-autokill a (if (eq autokill t) 9 (signal-number autokill)))))
@@ -869,9 +879,9 @@ signal as PROCESS-WAIT does.  Sleeps in C in slices; interruptible."
         (when done (return-from process-stop (process-wait process)))))
     (cffi:with-foreign-objects ((code :int) (sig :int))
       (loop
-        (let ((left (if (deadline-passed-p deadline)
-                        0
-                        (ceiling (- deadline (monotonic-ns)) 1000000))))
+        (let ((left (cond ((null deadline) +max-wait-ms+) ; an infinite grace: never KILL
+                          ((deadline-passed-p deadline) 0)
+                          (t (ceiling (- deadline (monotonic-ns)) 1000000)))))
           (multiple-value-bind (rc info)
               (let ((h (object-handle process)))
                 (interruptible-call (%proc-stop h left (if group 1 0) code sig)))
@@ -921,6 +931,7 @@ PIPE-INPUT-STREAM for a pipe the child writes, a PIPE-OUTPUT-STREAM for one
 it reads), taken from PROCESS the first time (PROCESS-COMMUNICATE no longer
 sees it; closing PROCESS closes it).  NIL when CHILD-FD is not a pipe or was
 closed."
+  (check-type child-fd (signed-byte 32))
   (sb-thread:with-mutex ((slot-value process 'lock))
     (or (cdr (assoc child-fd (slot-value process 'pipes)))
         (let ((direction (cdr (assoc child-fd (slot-value process 'pipe-kinds))))
@@ -957,6 +968,7 @@ closed."
 
 (defun close-pipe-end (process child-fd)
   "Closes the parent's end at CHILD-FD, taken or not.  T if one was open."
+  (check-type child-fd (signed-byte 32))
   (let ((taken (sb-thread:with-mutex ((slot-value process 'lock))
                  (cdr (assoc child-fd (slot-value process 'pipes))))))
     (if taken
@@ -1012,6 +1024,7 @@ everything for the next call."
 LIPC_ETIMEDOUT or LIPC_ERANGE), stdout and stderr octets (or NIL), and the
 error info."
   (check-type timeout timeout)
+  (check-type max-output (or null (unsigned-byte 64)))
   (let ((deadline (deadline timeout))
         (max (or max-output 0))
         (out-pipe (untaken-pipe-p process 1))

@@ -26,7 +26,22 @@ interrupt runs now."
                +eintr+
                ,form)))
 
-(deftype timeout () '(or null (real 0)))
+(defun not-nan-p (x)
+  "True unless X is a floating-point NaN (which TYPEP counts as a (REAL 0))."
+  (not (and (floatp x) #+sbcl (sb-ext:float-nan-p x) #-sbcl (/= x x))))
+
+(deftype timeout ()
+  "Seconds to wait: NIL (forever) or a non-negative real that is not NaN.
+Float infinity, and any time longer than the library ever waits
+(+MAX-WAIT-SECONDS+), is forever too: no conversion overflows."
+  '(or null (and (real 0) (satisfies not-nan-p))))
+
+(defconstant +max-wait-seconds+ 2147483647
+  "The longest time lipc waits: it caps every deadline at 2^31 - 1 seconds
+(capi/wait.c).  A longer timeout is forever; a longer grace time is this.")
+
+(defconstant +max-wait-ms+ (* +max-wait-seconds+ 1000)
+  "+MAX-WAIT-SECONDS+ in the C API's milliseconds.")
 
 (declaim (inline monotonic-ns))
 (defun monotonic-ns ()
@@ -38,8 +53,12 @@ in 4 ms steps and would end waits early or late by as much."
   #-sbcl (* (get-internal-real-time) (/ 1000000000 internal-time-units-per-second)))
 
 (defun deadline (timeout)
-  "TIMEOUT seconds from now on MONOTONIC-NS; NIL for forever."
-  (and timeout (+ (monotonic-ns) (ceiling (* timeout 1000000000)))))
+  "TIMEOUT seconds from now on MONOTONIC-NS; NIL for forever (NIL, float
+infinity or longer than lipc ever waits).  A type-error for NaN, negative
+or non-real timeouts."
+  (check-type timeout timeout)
+  (and timeout (< timeout +max-wait-seconds+)
+       (+ (monotonic-ns) (ceiling (* timeout 1000000000)))))
 
 (defun slice-ms (deadline)
   "Milliseconds for the next C wait: what remains (rounded up, so a short
@@ -79,7 +98,7 @@ timeout; other failures are signalled."
 (defun events-mask (events)
   "EVENTS as LIPC_WAIT_* bits: :read, :write, a list of them, or an integer."
   (etypecase events
-    (integer events)
+    (integer (check-type events (signed-byte 32)) events)
     (keyword (ecase events (:read +wait-read+) (:write +wait-write+)))
     (list (reduce #'logior events :key #'events-mask :initial-value 0))))
 
@@ -99,7 +118,8 @@ on this thread's stack; interrupts run between slices."
     (cffi:with-foreign-objects ((fds :int (max n 1)) (events :int (max n 1))
                                 (revents :int (max n 1)))
       (loop for (fd . ev) in specs for i from 0
-            do (setf (cffi:mem-aref fds :int i) fd
+            do (check-type fd (signed-byte 32))
+               (setf (cffi:mem-aref fds :int i) fd
                      (cffi:mem-aref events :int i) (events-mask ev)
                      (cffi:mem-aref revents :int i) 0))
       (flet ((wait-once (ms)

@@ -51,7 +51,10 @@ function base.checkstring(v, n, fname)
   base.argerror(n, fname, "string expected, got " .. (v == nil and "no value" or t), 2)
 end
 
--- luaL_optinteger / luaL_checkinteger: an integer-valued number.
+-- luaL_optinteger / luaL_checkinteger: an integer-valued number, as Lua
+-- 5.3 checks it: NaN, +-inf and numbers beyond 2^53 (where a double has lost
+-- its units) have "no integer representation" instead of being truncated
+-- on their way to C.
 function base.optinteger(v, def, n, fname)
   if v == nil then
     if def == nil then base.argerror(n, fname, "number expected, got no value", 2) end
@@ -59,7 +62,9 @@ function base.optinteger(v, def, n, fname)
   end
   if type(v) == "string" and tonumber(v) then v = tonumber(v) end
   if type(v) ~= "number" then base.argerror(n, fname, "number expected, got " .. type(v), 2) end
-  if v ~= floor(v) then base.argerror(n, fname, "number has no integer representation", 2) end
+  if v ~= floor(v) or v > 2 ^ 53 or v < -2 ^ 53 then
+    base.argerror(n, fname, "number has no integer representation", 2)
+  end
   return v
 end
 

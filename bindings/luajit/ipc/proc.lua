@@ -53,7 +53,9 @@ local type, error, tostring, select, setmetatable, ipairs, io_type = type, error
 
 local CHUNK = 1024 -- bytes per callback, as LuaIPC's reads
 
-pcall(ffi.cdef, "void (*signal(int sig, void (*handler)(int)))(int);")
+-- signal(2) under a private name (lipc declares no libc name in LuaJIT's
+-- shared C namespace: see lipc/util.lua); a handler is a pointer either way.
+ffi.cdef [[void *lipc__signal(int sig, void *handler) __asm__("signal");]]
 -- First a call that runs in lipc's Go runtime: it returns only once the
 -- runtime's start-up has finished, and that start-up puts back the signal
 -- dispositions the host had when lipc was loaded (capi/host.c,
@@ -61,7 +63,7 @@ pcall(ffi.cdef, "void (*signal(int sig, void (*handler)(int)))(int);")
 -- SIG_DFL (a library bug: see test_basics.lua,
 -- LIBRARY_BUG_signal_disposition_set_after_load_is_reverted).
 lipc.diag("go_thread")
-ffi.C.signal(13, ffi.cast("void (*)(int)", 1)) -- SIGPIPE, SIG_IGN
+ffi.C.lipc__signal(13, ffi.cast("void *", 1)) -- SIGPIPE, SIG_IGN
 
 local proc = {}
 

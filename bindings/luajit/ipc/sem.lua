@@ -65,6 +65,7 @@ function methods:dec(timeout)
   if timeout ~= nil and type(timeout) ~= "number" then
     base.argerror(1, "dec", "number expected, got " .. type(timeout))
   end
+  if timeout ~= timeout then base.argerror(1, "dec", "number expected, got nan") end
   if timeout ~= nil and timeout < 0 then timeout = nil end
   local deadline = timeout and timeout > 0 and clock() + timeout
   while true do

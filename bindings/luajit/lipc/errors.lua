@@ -9,7 +9,9 @@ local C = require("lipc.lib").C
 
 local last_error, lipc_errno = C.lipc_last_error, C.lipc_errno
 local strerror, error_name = C.lipc_strerror, C.lipc_error_name
-local floor, huge, type, error, tostring = math.floor, math.huge, type, error, tostring
+local floor, type, error, tostring, tonumber = math.floor, type, error, tostring, tonumber
+local istype = ffi.istype
+local int64_t, uint64_t = ffi.typeof("int64_t"), ffi.typeof("uint64_t")
 
 -- Code names, as in include/lipc.h without the LIPC_ prefix; public as
 -- lipc.errors (codes only, so it can be iterated). tests/test_basics.lua
@@ -23,14 +25,16 @@ local codes = {
 
 local errors = { codes = codes }
 
--- The static English text of any code.
+local INT_MIN, INT_MAX = -2147483648, 2147483647
+
+-- The static English text of any code (an integer that fits a C int).
 function errors.strerror(code)
-  return ffi.string(strerror(code))
+  return ffi.string(strerror(errors.check_int(code, 1, "strerror", INT_MIN, INT_MAX, "code")))
 end
 
 -- "LIPC_EINVAL"; "LIPC_EOS" for OS errors; "LIPC_UNKNOWN" otherwise.
 function errors.name(code)
-  return ffi.string(error_name(code))
+  return ffi.string(error_name(errors.check_int(code, 1, "error_name", INT_MIN, INT_MAX, "code")))
 end
 
 -- For codes <= EOS_BASE: the errno they carry, else nil.
@@ -93,30 +97,120 @@ local function check_type(v, t, n, fname, level)
 end
 errors.check_type = check_type
 
--- A non-negative integer that fits uint32_t (the C side checks tighter limits).
-function errors.check_uint32(v, n, fname, level)
-  if type(v) ~= "number" or v ~= floor(v) or v < 0 or v > 4294967295 then
-    errors.argerror(n, fname, "integer in 0..2^32-1", type(v) == "number" and tostring(v) or type(v),
-                    (level or 1) + 1)
+---- numbers bound for C ----
+-- LuaJIT converts a Lua number to a C integer type by truncating it: 2^32 + 9
+-- passed as an int is 9, 1.5 is 1, NaN is anything. So every number lipc
+-- hands to C is checked here first, and misuse raises: a number must be an
+-- integer (no fraction, not NaN, not +-inf) no larger in magnitude than
+-- 2^53 (beyond it a double has lost the units: 2^53 + 1 reads as 2^53), in
+-- the C type's range (and the range the call asks for). A 64-bit integer
+-- cdata (int64_t or uint64_t, e.g. 5LL or 2ULL^60) is taken too, compared
+-- exactly: it is how to pass an int64_t beyond 2^53.
+
+local EXACT = 2 ^ 53
+local INT64_MAX_U = 0x7fffffffffffffffULL
+
+-- How a bad value is shown: a number with all its digits (tostring would
+-- show 2^53 + 2 as 9.007199254741e+15), a cdata as LuaJIT prints it.
+local function what_of(v)
+  if type(v) == "number" then return ("%.17g"):format(v) end
+  if type(v) == "cdata" then return tostring(v) end
+  return type(v)
+end
+errors.what_of = what_of
+
+-- v as a Lua number, or nil when it is not an integer in [lo, hi]. lo and
+-- hi are Lua numbers within +-2^53 (so they convert to int64_t exactly);
+-- 64-bit cdata compare exactly with them. check_int64 covers the whole
+-- int64_t range.
+local function integer_in(v, lo, hi)
+  local t = type(v)
+  if t == "number" then
+    if v ~= v or v ~= floor(v) or v > EXACT or v < -EXACT or v < lo or v > hi then return nil end
+    return v
   end
-  return v
+  if t == "cdata" then
+    local x
+    if istype(int64_t, v) then
+      x = v
+    elseif istype(uint64_t, v) and v <= INT64_MAX_U then
+      x = int64_t(v)
+    else
+      return nil
+    end
+    if x < lo or x > hi then return nil end
+    return tonumber(x)
+  end
+  return nil
 end
 
+-- An integer (a Lua number with no fraction, at most 2^53 in magnitude, or
+-- a 64-bit integer cdata) in [lo, hi]; returns it as a Lua number.
+function errors.check_int(v, n, fname, lo, hi, what, level)
+  local x = integer_in(v, lo, hi)
+  if x == nil then
+    errors.argerror(n, fname, (what or "integer") .. (" in %.0f..%.0f"):format(lo, hi), what_of(v),
+                    (level or 1) + 1)
+  end
+  return x
+end
+
+-- A non-negative integer that fits uint32_t (the C side checks tighter limits).
+function errors.check_uint32(v, n, fname, level)
+  local x = integer_in(v, 0, 4294967295)
+  if x == nil then
+    errors.argerror(n, fname, "integer in 0..2^32-1", what_of(v), (level or 1) + 1)
+  end
+  return x
+end
+
+-- An integer for an int64_t parameter: a Lua number within +-2^53, or an
+-- int64_t / uint64_t cdata that fits int64_t (returned as int64_t cdata
+-- when beyond 2^53, so C gets it exactly).
+function errors.check_int64(v, n, fname, what, level)
+  local t = type(v)
+  if t == "number" then
+    if v == v and v == floor(v) and v <= EXACT and v >= -EXACT then return v end
+  elseif t == "cdata" and (istype(int64_t, v) or (istype(uint64_t, v) and v <= INT64_MAX_U)) then
+    local x = tonumber(v)
+    if x >= -EXACT and x <= EXACT then return x end
+    return int64_t(v)
+  end
+  errors.argerror(n, fname, (what or "integer") .. " (within +-2^53, or an int64_t cdata)", what_of(v),
+                  (level or 1) + 1)
+end
+
+-- The longest time the library waits: it caps every deadline at 2^31 - 1
+-- seconds (capi/wait.c). Longer timeouts are forever; longer grace times
+-- this.
+local MAX_S = 2147483647
+errors.MAX_MS = MAX_S * 1000
+
 -- Seconds (Lua's usual unit) -> the C API's int64 milliseconds.
--- nil, a negative number or math.huge wait forever (-1); 0 tries once; a
+-- nil, a negative number (-math.huge too), math.huge or any time longer than
+-- the library waits (2^31 - 1 s) wait forever (-1); 0 tries once; a
 -- positive time is rounded UP to whole milliseconds so a wait never ends
--- before the time asked for.
+-- before the time asked for. NaN and non-numbers raise.
 function errors.timeout_ms(t, n, fname, level)
   if t == nil then return -1 end
   if type(t) ~= "number" or t ~= t then
     errors.argerror(n, fname, "seconds (number) or nil", t ~= t and "nan" or type(t), (level or 1) + 1)
   end
-  if t < 0 or t == huge then return -1 end
+  if t < 0 or t >= MAX_S then return -1 end
   if t == 0 then return 0 end
-  local ms = t * 1000
-  if ms > 2^53 then return 2^53 end -- the C side caps far-off deadlines anyway
   -- The small slack keeps 0.29 s (290.00000000000006 ms) at 290.
-  return math.max(1, math.ceil(ms - 1e-6))
+  return math.max(1, math.ceil(t * 1000 - 1e-6))
+end
+
+-- A grace time (seconds >= 0; math.huge: as long as the library waits) ->
+-- int64 milliseconds in 0..MAX_MS. Not a timeout: negative is an error, and
+-- "forever" must stay a time (lipc_proc_stop reads -1 as no grace at all).
+function errors.grace_ms(t, n, fname, level)
+  if type(t) ~= "number" or t ~= t or t < 0 then
+    errors.argerror(n, fname, "grace seconds >= 0", what_of(t), (level or 1) + 1)
+  end
+  if t >= MAX_S then return errors.MAX_MS end
+  return math.ceil(t * 1000 - 1e-6)
 end
 
 -- A name for a named object: a string without NUL bytes, since C would
@@ -140,15 +234,6 @@ function errors.check_cstring(v, n, fname, what, level)
   if t ~= "string" then errors.argerror(n, fname, (what or "string") .. " (string)", t, (level or 1) + 1) end
   if v:find("\0", 1, true) then
     errors.argerror(n, fname, (what or "string") .. " without NUL bytes", "a string with one", (level or 1) + 1)
-  end
-  return v
-end
-
--- An integer (a Lua number with no fraction) in [lo, hi].
-function errors.check_int(v, n, fname, lo, hi, what, level)
-  if type(v) ~= "number" or v ~= floor(v) or v < lo or v > hi then
-    errors.argerror(n, fname, (what or "integer") .. (" in %d..%d"):format(lo, hi),
-                    type(v) == "number" and tostring(v) or type(v), (level or 1) + 1)
   end
   return v
 end

@@ -62,7 +62,7 @@ local fail, check, argerror = errors.fail, errors.check, errors.argerror
 local check_cstring, check_uint32, timeout_ms = errors.check_cstring, errors.check_uint32, errors.timeout_ms
 local get = handle.get
 local ETIMEDOUT, EAGAIN = errors.codes.ETIMEDOUT, errors.codes.EAGAIN
-local type, tostring, floor, setmetatable = type, tostring, math.floor, setmetatable
+local type, tostring, setmetatable = type, tostring, setmetatable
 
 local hbuf = ffi.new("lipc_handle_t[1]")
 
@@ -99,9 +99,9 @@ end
 -- The fd of a Lua io file or an fd number; raises for anything else.
 -- level: of the public function, from the caller of file_fd.
 local function file_fd(f, fname, level)
-  if type(f) == "number" then
-    if f ~= floor(f) then argerror(1, fname, "fd or io file", tostring(f), level + 1) end
-    return f
+  if type(f) == "number" or type(f) == "cdata" then
+    local fd = errors.check_int(f, 1, fname, -2147483648, 2147483647, "fd", level + 1)
+    return fd -- (not a tail call: the error level counts this frame)
   end
   local t = io.type(f)
   if t == "closed file" then error("attempt to use closed file", level + 2) end
@@ -117,7 +117,7 @@ function flock.from_file(f, opts)
   if rc < 0 then return fail(rc) end
   -- A classic object uses f's own fd: keep f from being collected (and
   -- closed, which would drop the locks) while the object lives.
-  return handle.wrap(mt, hbuf[0], { fd = fd, classic = classic, file = classic and type(f) ~= "number" and f or nil })
+  return handle.wrap(mt, hbuf[0], { fd = fd, classic = classic, file = classic and io.type(f) == "file" and f or nil })
 end
 
 local function exclusive_of(mode, argn, fname)
@@ -134,10 +134,8 @@ end
 -- level: of the public function, counted from the caller of range.
 local function range(v, argn, fname, level)
   if v == nil then return 0 end
-  if type(v) ~= "number" or v ~= floor(v) or v >= 2^63 or v < -2^63 then
-    argerror(argn, fname, "integer", type(v) == "number" and tostring(v) or type(v), (level or 1) + 1)
-  end
-  return v
+  local x = errors.check_int64(v, argn, fname, "integer", (level or 1) + 1)
+  return x -- (not a tail call: the error level counts this frame)
 end
 
 -- a: the argument number of mode (1 for methods, 2 for the *_file functions).

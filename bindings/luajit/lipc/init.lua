@@ -42,7 +42,17 @@
 --   lipc.C, lipc.library_path   the raw ffi namespace and the file it came from
 --
 -- Timeouts are seconds (fractions allowed): nil or negative waits forever,
--- 0 tries once. Handles are plain Lua numbers, exact below 2^53.
+-- 0 tries once; so does math.huge or any time longer than the library ever
+-- waits (2^31 - 1 s); NaN raises. Handles are plain Lua numbers, exact
+-- below 2^53.
+-- Numbers bound for C are checked, never truncated (lipc/errors.lua): an
+-- integer (no fraction, not NaN or +-inf) within +-2^53, in the range of the
+-- C type (and of the call); a 64-bit integer cdata (5LL, 2ULL^60) is taken
+-- too and compared exactly, the way to pass an int64_t beyond 2^53.
+-- Anything else raises "bad argument ...".
+-- lipc declares no libc function and no C type of its own in LuaJIT's
+-- shared C namespace (lipc/util.lua), so other FFI libraries that declare
+-- struct timespec, fcntl, ... load before or after it.
 local ffi = require "ffi"
 local lib = require "lipc.lib"
 local errors = require "lipc.errors"
@@ -90,9 +100,15 @@ lipc.page_size = lipc.mmap.page_size
 local kbuf = ffi.new("int[1]")
 local dbuf = ffi.new("int64_t[1]")
 
+local INT_MIN, INT_MAX = -2147483648, 2147483647
+
+-- A raw handle: a Lua number (never boxed int64 cdata: host-runtimes.md
+-- F13) that is an integer, for the int64_t parameter; lipc says EBADHANDLE
+-- for one that is not open.
 local function check_handle(h, fname)
   if type(h) ~= "number" then argerror(1, fname, "handle (number)", type(h), 2) end
-  return h
+  local x = errors.check_int64(h, 1, fname, "handle", 2)
+  return x -- (not a tail call: the error level counts this frame)
 end
 
 function lipc.close(h)
@@ -111,8 +127,10 @@ local call_modes = { direct = 1, handoff = 2 }
 
 function lipc.set_call_mode(mode)
   local m = call_modes[mode] or mode
-  if type(m) ~= "number" then argerror(1, "set_call_mode", "'direct', 'handoff' or number", tostring(mode)) end
-  local rc = lipc_set_call_mode(m)
+  if type(m) ~= "number" and type(m) ~= "cdata" then
+    argerror(1, "set_call_mode", "'direct', 'handoff' or number", tostring(mode))
+  end
+  local rc = lipc_set_call_mode(errors.check_int(m, 1, "set_call_mode", INT_MIN, INT_MAX, "mode"))
   if rc < 0 then return fail(rc) end
   return true
 end
@@ -125,8 +143,10 @@ local diag_names = {
 
 function lipc.diag(what)
   local w = diag_names[what] or what
-  if type(w) ~= "number" then argerror(1, "diag", "figure name or number", tostring(what)) end
-  local rc = lipc_diag(w, dbuf)
+  if type(w) ~= "number" and type(w) ~= "cdata" then
+    argerror(1, "diag", "figure name or number", tostring(what))
+  end
+  local rc = lipc_diag(errors.check_int(w, 1, "diag", INT_MIN, INT_MAX, "figure"), dbuf)
   if rc < 0 then return fail(rc) end
   return tonumber(dbuf[0])
 end

@@ -60,7 +60,9 @@
 local ffi = require "ffi"
 local errors = require "lipc.errors"
 
-pcall(ffi.cdef, "void *memchr(const void *s, int c, size_t n);")
+-- A private name for libc's memchr: lipc declares no libc name in LuaJIT's
+-- shared C namespace (see lipc/util.lua).
+ffi.cdef [[void *lipc__memchr(const void *s, int c, size_t n) __asm__("memchr");]]
 local libc = ffi.C
 
 local codes = errors.codes
@@ -204,7 +206,7 @@ end
 local function read_line(mf, keep)
   local p, pos, n = mf._p, mf._pos, mf._n
   if pos >= n then return nil end
-  local q = libc.memchr(p + pos, 10, n - pos)
+  local q = libc.lipc__memchr(p + pos, 10, n - pos)
   if q == nil then
     mf._pos = n
     return fstring(p + pos, n - pos)

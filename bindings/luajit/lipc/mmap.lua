@@ -50,7 +50,7 @@ local mmap_advise, page_size = C.lipc_mmap_advise, C.lipc_page_size
 local fail, check, argerror = errors.fail, errors.check, errors.argerror
 local check_cstring, check_uint32 = errors.check_cstring, errors.check_uint32
 local get = handle.get
-local type, tonumber, tostring, floor, pairs, unpack = type, tonumber, tostring, math.floor, pairs, unpack
+local type, tonumber, tostring, pairs, unpack = type, tonumber, tostring, pairs, unpack
 
 local hbuf = ffi.new("lipc_handle_t[1]")
 local pbuf = ffi.new("void *[1]")
@@ -77,10 +77,8 @@ mmap.pagesize = rc0 == 0 and tonumber(nbuf[0]) or 4096
 function mmap.page_size() return mmap.pagesize end
 
 local function check_int(v, argn, fname, what)
-  if type(v) ~= "number" or v ~= floor(v) or v >= 2^63 or v < -2^63 then
-    argerror(argn, fname, what or "integer", type(v) == "number" and tostring(v) or type(v), 2)
-  end
-  return v
+  local x = errors.check_int64(v, argn, fname, what, 2)
+  return x -- (not a tail call: the error level counts this frame)
 end
 
 function mmap.open(path, opts, offset, length)
@@ -135,9 +133,10 @@ end
 function methods:advise(advice, offset, length)
   local h = get(self, WHAT)
   local a = ADVICE[advice] or advice
-  if type(a) ~= "number" then
+  if type(a) ~= "number" and type(a) ~= "cdata" then
     argerror(1, "advise", "'normal', 'sequential', 'random', 'willneed', 'dontneed' or number", tostring(advice))
   end
+  a = errors.check_int(a, 1, "advise", -2147483648, 2147483647, "advice")
   return check(mmap_advise(h, check_int(offset or 0, 2, "advise"), check_int(length or 0, 3, "advise"), a))
 end
 

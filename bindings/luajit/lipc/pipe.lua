@@ -204,7 +204,9 @@ function methods:read(what, timeout)
   local ms0 = timeout_ms(timeout, 2, "read")
   local deadline = ms0 > 0 and now() + ms0 / 1000 or 0
   if type(what) == "number" then
-    if what < 0 or what ~= math.floor(what) then argerror(1, "read", "count >= 0", tostring(what)) end
+    if what ~= what or what < 0 or what ~= math.floor(what) or what > 2^53 then
+      argerror(1, "read", "count >= 0", errors.what_of(what))
+    end
     local buf = self._buf
     if buf == "" then
       local n, msg, code, e = fill(self, fd, what == 0 and CHUNK or what < MAX_READ and what or MAX_READ, ms0)

@@ -198,7 +198,7 @@ local proc = { signals = signals, FD = FD, FILE = FILE, RLIMIT = RLIMIT }
 
 -- level: of the public function, counted from the caller of signum_of.
 local function signum_of(sig, n, fname, level)
-  if type(sig) == "number" then
+  if type(sig) == "number" or type(sig) == "cdata" then
     return check_int(sig, n, fname, 0, 64, "signal number", (level or 1) + 1)
   end
   if type(sig) == "string" then
@@ -212,12 +212,12 @@ end
 function proc.signum(sig) return signum_of(sig, 1, "signum") end
 function proc.signame(n) return signames[n] end
 
--- Seconds -> milliseconds for a grace time (>= 0).
+-- Seconds -> milliseconds for a grace time (>= 0; math.huge and anything
+-- longer than the library waits: as long as it waits, never an overflow).
 local function grace_ms(t, n, fname, level)
   if t == nil then t = DEFAULT_GRACE end
-  if type(t) ~= "number" or t ~= t or t < 0 then argerror(n, fname, "grace seconds >= 0", tostring(t), level) end
-  if t == math.huge then return 2^53 end
-  return math.ceil(t * 1000 - 1e-6)
+  local ms = errors.grace_ms(t, n, fname, level) -- (not a tail call: the level counts this frame)
+  return ms
 end
 
 ---------------------------------------------------------------------------
@@ -263,7 +263,9 @@ end
 
 -- A parent fd source: number, io file or pipe object -> fd, pipe-or-nil, file-or-nil
 local function parent_source(v, what, fname)
-  if type(v) == "number" then return check_int(v, 1, fname, 0, 2147483647, what .. ".fd", 4) end
+  if type(v) == "number" or type(v) == "cdata" then
+    return check_int(v, 1, fname, 0, 2147483647, what .. ".fd", 4)
+  end
   if io.type(v) then
     local fd = util.file_fd(v)
     if not fd then argerror(1, fname, what .. ": an open file", "a closed file", 4) end
@@ -292,7 +294,7 @@ local function plan_fd(plan, n, spec, fname)
       argerror(1, fname, what .. ": 'pipe', 'null', 'inherit', 'close', 'stdout', 'stderr', ...", spec, 3)
     end
     kind, arg = w[1], w[2] or 0
-  elseif t == "number" or io.type(spec) or pipe.is(spec) then
+  elseif t == "number" or t == "cdata" or io.type(spec) or pipe.is(spec) then
     local fd, p, f = parent_source(spec, what, fname)
     kind, arg = FD.PARENT, fd
     if p then
@@ -305,8 +307,7 @@ local function plan_fd(plan, n, spec, fname)
       kind = FD.FILE
       path = check_cstring(spec.path, 1, fname, what .. ".path", 3)
       flags = file_flags(spec.mode or (n == 0 and "r" or "w"), fname)
-      mode = spec.perm or 0
-      check_int(mode, 1, fname, 0, 4095, what .. ".perm", 3)
+      mode = check_int(spec.perm or 0, 1, fname, 0, 4095, what .. ".perm", 3)
     elseif spec.child ~= nil then
       kind = FD.CHILD
       arg = check_int(spec.child, 1, fname, -2147483648, 2147483647, what .. ".child", 3)
@@ -343,10 +344,12 @@ end
 
 local function rlimit_value(v, fname, name)
   if v == "unlimited" or v == "infinity" or v == math.huge or v == -1 then return -1 end
-  if type(v) ~= "number" or v ~= math.floor(v) or v < 0 then
-    argerror(1, fname, "rlimits." .. name .. ": integer >= 0 or 'unlimited'", tostring(v), 3)
+  local x = (type(v) == "number" or type(v) == "cdata") and v >= 0
+            and errors.check_int64(v, 1, fname, "rlimits." .. name, 3)
+  if not x then
+    argerror(1, fname, "rlimits." .. name .. ": integer >= 0 or 'unlimited'", errors.what_of(v), 3)
   end
-  return v
+  return x
 end
 
 -- Sorted keys: a table's order would change the setter order from run to run.
@@ -449,7 +452,9 @@ local function make_plan(cmd, opts, fname)
   if fds then
     local ns = {}
     for n in pairs(fds) do
-      if type(n) ~= "number" or n ~= math.floor(n) then argerror(1, fname, "fds keys: integers", tostring(n), 2) end
+      if type(n) ~= "number" then argerror(1, fname, "fds keys: integers", type(n), 2) end
+      -- a C int: lipc_spawnattr_set_fd refuses those outside 0..1023
+      check_int(n, 1, fname, -2147483648, 2147483647, "fds keys: integers", 2)
       ns[#ns + 1] = n
     end
     table.sort(ns)
@@ -640,7 +645,8 @@ end
 function methods:info(name)
   local h = get(self, "process")
   if name ~= nil then
-    local what = INFO[name] or (type(name) == "number" and name)
+    local what = INFO[name] or ((type(name) == "number" or type(name) == "cdata")
+                                and check_int(name, 1, "info", -2147483648, 2147483647, "figure"))
     if not what then argerror(1, "info", "figure name (running, exit_code, ..., pidfd)", tostring(name)) end
     return figure(h, what)
   end
@@ -675,8 +681,7 @@ function methods:communicate(input, timeout, max_output)
   if type(input) == "number" then input = tostring(input) end
   if input ~= nil and type(input) ~= "string" then argerror(1, "communicate", "string or nil", type(input)) end
   local ms = timeout_ms(timeout, 2, "communicate")
-  local cap = max_output or 0
-  check_int(cap, 3, "communicate", 0, 2^53, "max_output")
+  local cap = check_int(max_output or 0, 3, "communicate", 0, 2^53, "max_output")
   outp[0], errp[0], olen[0], elen[0] = nil, nil, 0, 0
   local rc = proc_comm(h, input, input and #input or 0, cap, ms, outp, olen, errp, elen)
   local msg, code, e
@@ -691,7 +696,7 @@ local fdnames = { [0] = "stdin", "stdout", "stderr" }
 
 function methods:pipe(n)
   local h = get(self, "process")
-  check_int(n, 1, "pipe", 0, 1023, "child fd")
+  n = check_int(n, 1, "pipe", 0, 1023, "child fd")
   local p = self._taken[n]
   if p then return p end
   local rc = take_fd(h, n, ibuf)
@@ -708,7 +713,7 @@ function methods:stderr() get(self, "process"); return self:pipe(2) end
 
 function methods:close_fd(n)
   local h = get(self, "process")
-  check_int(n, 1, "close_fd", 0, 1023, "child fd")
+  n = check_int(n, 1, "close_fd", 0, 1023, "child fd")
   local p = self._taken[n]
   if p then return p:close() end
   return check(close_fd(h, n))

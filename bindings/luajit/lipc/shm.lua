@@ -47,7 +47,7 @@ local shm_open, shm_addr, shm_grow = C.lipc_shm_open, C.lipc_shm_addr, C.lipc_sh
 local shm_refresh, shm_unlink = C.lipc_shm_refresh, C.lipc_shm_unlink
 local fail, check, check_name, argerror = errors.fail, errors.check, errors.check_name, errors.argerror
 local get = handle.get
-local type, tonumber, tostring, floor = type, tonumber, tostring, math.floor
+local type, tonumber = type, tonumber
 
 local hbuf = ffi.new("lipc_handle_t[1]")
 local pbuf = ffi.new("void *[1]")
@@ -65,10 +65,8 @@ function mt.__tostring(s)
 end
 
 local function check_bytes(n, argn, fname)
-  if type(n) ~= "number" or n ~= floor(n) or n >= 2^63 or n < -2^63 then
-    argerror(argn, fname, "integer size", type(n) == "number" and tostring(n) or type(n), 2)
-  end
-  return n
+  local x = errors.check_int64(n, argn, fname, "integer size", 2)
+  return x -- (not a tail call: the error level counts this frame)
 end
 
 function shm.open(name, opts)

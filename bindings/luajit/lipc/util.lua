@@ -1,6 +1,7 @@
 -- Small shared pieces for the modules that deal with processes and fds:
 -- the few libc functions lipc's API leaves to the host (pipe2, fcntl,
--- fileno, the monotonic clock), and the "string into a caller buffer,
+-- fileno, the monotonic clock; under private names, see below), and the
+-- "string into a caller buffer,
 -- retry with the size needed" call shape of lipc_env_get, lipc_proc_path and
 -- the quoting functions.
 --
@@ -12,15 +13,22 @@ local bit = require "bit"
 local C = require("lipc.lib").C
 local errors = require "lipc.errors"
 
--- Each declaration on its own: one the host made already (perhaps with
--- other parameter names) must not stop the others; the host's then serves.
-for decl in ([[
-int pipe2(int fds[2], int flags);
-int fcntl(int fd, int cmd, ...);
-int fileno(void *stream);
-struct timespec { long tv_sec; long tv_nsec; };
-int clock_gettime(int clk, struct timespec *tp);
-]]):gmatch("[^\n]+") do pcall(ffi.cdef, decl) end
+-- LuaJIT has one C namespace per Lua state, shared by every FFI library in
+-- it, and a struct declared twice is an error ("attempt to redefine
+-- 'timespec'"), while a function declared twice silently keeps the first
+-- declaration, whatever its parameters. So lipc declares no libc name and
+-- no C type of its own there: each libc function gets a private name that
+-- an asm label binds to the real symbol, and structs are anonymous types
+-- kept in locals. Another library (luapower's fs, ljsyscall, ...) may then
+-- declare struct timespec, fcntl or clock_gettime its own way, before or
+-- after lipc, and both keep working (tests/test_ffi_namespace.lua).
+ffi.cdef [[
+int lipc__pipe2(int fds[2], int flags) __asm__("pipe2");
+int lipc__fcntl(int fd, int cmd, ...) __asm__("fcntl");
+int lipc__fileno(void *stream) __asm__("fileno");
+int lipc__clock_gettime(int clk, void *tp) __asm__("clock_gettime");
+]]
+local timespec_t = ffi.typeof("struct { long tv_sec; long tv_nsec; }")
 
 local libc = ffi.C
 local band, bor, bnot = bit.band, bit.bor, bit.bnot
@@ -31,19 +39,19 @@ local O_NONBLOCK, O_CLOEXEC, F_GETFL, F_SETFL = 0x800, 0x80000, 3, 4
 
 local util = {}
 
-local ts = ffi.new("struct timespec")
+local ts = timespec_t()
 -- Seconds on CLOCK_MONOTONIC, the clock lipc's deadlines use.
 function util.now()
-  libc.clock_gettime(1, ts)
+  libc.lipc__clock_gettime(1, ts)
   return tonumber(ts.tv_sec) + tonumber(ts.tv_nsec) * 1e-9
 end
 
 -- Sets or clears O_NONBLOCK on fd. Returns true, or nil and the errno text.
 function util.set_nonblock(fd, on)
-  local fl = libc.fcntl(fd, F_GETFL)
+  local fl = libc.lipc__fcntl(fd, F_GETFL)
   if fl < 0 then return nil, "fcntl(F_GETFL) failed on fd " .. fd end
   local nfl = on and bor(fl, O_NONBLOCK) or band(fl, bnot(O_NONBLOCK))
-  if nfl ~= fl and libc.fcntl(fd, F_SETFL, ffi.new("int", nfl)) < 0 then
+  if nfl ~= fl and libc.lipc__fcntl(fd, F_SETFL, ffi.new("int", nfl)) < 0 then
     return nil, "fcntl(F_SETFL) failed on fd " .. fd
   end
   return true
@@ -52,7 +60,7 @@ end
 -- A new close-on-exec pipe: read fd, write fd (both blocking), or nil, errno.
 local pfds = ffi.new("int[2]")
 function util.pipe()
-  if libc.pipe2(pfds, O_CLOEXEC) ~= 0 then return nil, ffi.errno() end
+  if libc.lipc__pipe2(pfds, O_CLOEXEC) ~= 0 then return nil, ffi.errno() end
   return pfds[0], pfds[1]
 end
 
@@ -64,7 +72,7 @@ function util.file_fd(f)
   pcall(f.flush, f)
   local fp = ffi.cast("void *", f)
   if fp == nil then return nil end
-  local fd = libc.fileno(fp)
+  local fd = libc.lipc__fileno(fp)
   if fd < 0 then return nil end
   return fd
 end

@@ -42,10 +42,11 @@ local function wait_fds(entries, timeout)
   reserve(n)
   for i = 1, n do
     local e = entries[i]
-    if type(e) ~= "table" or type(e.fd) ~= "number" then
+    if type(e) ~= "table" or (type(e.fd) ~= "number" and type(e.fd) ~= "cdata") then
       argerror(1, "wait_fds", "list of {fd=number,...}", "a bad entry #" .. i)
     end
-    fds[i - 1] = e.fd
+    -- an int array would keep only the low bits of a wider number
+    fds[i - 1] = errors.check_int(e.fd, 1, "wait_fds", -2147483648, 2147483647, "entry #" .. i .. " fd")
     events[i - 1] = (e.read and READ or 0) + (e.write and WRITE or 0)
   end
   local rc = lipc_wait_fds(fds, events, revents, n, ms, nready)

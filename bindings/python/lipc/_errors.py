@@ -43,7 +43,8 @@ thread that does not hold it; also a PermissionError and a RuntimeError, as
 threading.RLock raises) and NotRecoverableError (ENOTRECOVERABLE).
 
 Arguments that Python can see are wrong (a negative timeout, a name with a
-NUL byte) raise plain ValueError or TypeError before any C call; using a
+NUL byte) raise plain ValueError or TypeError before any C call, and an int
+that does not fit its C type raises OverflowError (see lipc._cint); using a
 closed object raises ValueError("operation on closed Semaphore"). Waits that
 time out return False or an empty list (as threading and select do) rather
 than raise TimedOutError, except where the model API raises: Popen.wait()
@@ -59,6 +60,7 @@ import errno as _errno
 from typing import Dict, Mapping, NoReturn, Optional, Tuple, Type
 
 from . import _const
+from ._cint import to_int
 from ._lib import lib as _c
 
 
@@ -67,13 +69,15 @@ def _text(b: "bytes | None") -> str:
 
 
 def error_name(code: int) -> str:
-    """The symbolic name of a code ("LIPC_EINVAL", "LIPC_EOS", ...)."""
-    return _text(_c.lipc_error_name(code))
+    """The symbolic name of a code ("LIPC_EINVAL", "LIPC_EOS", ...).
+    TypeError for a non-integer, OverflowError beyond a C int."""
+    return _text(_c.lipc_error_name(to_int(code, "code")))
 
 
 def strerror(code: int) -> str:
-    """A short English description of any code."""
-    return _text(_c.lipc_strerror(code))
+    """A short English description of any code (as os.strerror: TypeError
+    for a non-integer, OverflowError beyond a C int)."""
+    return _text(_c.lipc_strerror(to_int(code, "code")))
 
 
 class Error(OSError):

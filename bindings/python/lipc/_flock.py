@@ -41,6 +41,7 @@ from types import TracebackType
 from typing import Any, Optional, Type, Union
 
 from . import _const
+from ._cint import to_int, to_int64
 from ._errors import TimedOutError, _check
 from ._handle import _Handle
 from ._lib import lib as _c
@@ -70,7 +71,7 @@ class FileLock(_Handle):
                  offset: int = 0, length: int = 0, *, classic: bool = False, create: bool = True,
                  mode: int = 0o644) -> None:
         self.exclusive = bool(exclusive)
-        self.offset, self.length = operator.index(offset), operator.index(length)
+        self.offset, self.length = to_int64(offset, "offset"), to_int64(length, "length")
         if self.offset < 0 or self.length < 0:
             raise ValueError(f"offset and length must not be negative ({self.offset}, {self.length})")
         deadline(timeout)  # validates it
@@ -89,8 +90,7 @@ class FileLock(_Handle):
             _check(_c.lipc_flock_open(path, flags, check_mode(mode), byref(h)), "flock_open")
             self.path: Optional[Union[str, bytes]] = os.fsdecode(path)
         else:
-            if not -2**31 <= fd < 2**31:
-                raise ValueError(f"fd {fd} does not fit a C int")
+            fd = to_int(fd, "fd")
             _check(_c.lipc_flock_from_fd(fd, int(bool(classic)), byref(h)), "flock_from_fd")
             self._file = target  # a file object must stay open (classic) and referenced
             self.path = getattr(target, "name", None) if not isinstance(target, int) else None

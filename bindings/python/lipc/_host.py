@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ctypes import byref, c_int64
 
+from ._cint import to_int
 from ._const import DIAG_CALL_MODE
 from ._errors import _check
 from ._lib import lib as _c
@@ -19,7 +20,7 @@ def set_call_mode(mode: int) -> None:
     """CALL_DIRECT (the default: Python threads run lipc's Go code
     themselves, ~100 ns) or CALL_HANDOFF (Go work is handed to lipc-owned
     threads, tens of microseconds). Process-wide. Waits run in C either way."""
-    _check(_c.lipc_set_call_mode(mode), "set_call_mode")
+    _check(_c.lipc_set_call_mode(to_int(mode, "mode")), "set_call_mode")
 
 
 def call_mode() -> int:
@@ -30,6 +31,6 @@ def call_mode() -> int:
 def diag(what: int) -> int:
     """The diagnostic figure ``what`` (a DIAG_* constant) names."""
     v = c_int64()
-    _check(_c.lipc_diag(what, byref(v)), "diag")
+    _check(_c.lipc_diag(to_int(what, "what"), byref(v)), "diag")
     return v.value
 

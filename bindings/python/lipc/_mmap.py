@@ -25,12 +25,12 @@ lipc._memview. ``with MappedFile(...) as m:`` closes it at the end.
 """
 from __future__ import annotations
 
-import operator
 import os
 from ctypes import byref, c_int64, c_void_p
 from typing import Any, Dict, Union
 
 from . import _const
+from ._cint import to_int, to_int64
 from ._errors import _check
 from ._lib import lib as _c
 from ._memview import _Mapped
@@ -61,10 +61,11 @@ class MappedFile(_Mapped):
         cpath = os.fsencode(os.fspath(path))
         if b"\0" in cpath:
             raise ValueError("path contains a NUL byte")
-        offset, length = operator.index(offset), operator.index(length)
+        offset, length = to_int64(offset, "offset"), to_int64(length, "length")
+        perms = check_mode(perms, "perms")
         flags = (_const.MMAP_CREATE if create else 0) | (_const.MMAP_EXTEND if extend else 0)
         h = c_int64()
-        _check(_c.lipc_mmap_open(cpath, _ACCESS[mode], flags, check_mode(perms), offset, length,
+        _check(_c.lipc_mmap_open(cpath, _ACCESS[mode], flags, perms, offset, length,
                                  byref(h)), "mmap_open")
         p, n = c_void_p(), c_int64()
         rc = _c.lipc_mmap_addr(h.value, byref(p), byref(n))
@@ -95,14 +96,15 @@ class MappedFile(_Mapped):
         to its end) back to the file; ``wait=False`` only starts the
         writing. Nothing to do for "r" and "c" mappings.
         InvalidArgumentError for a range outside the mapping."""
-        offset, size = operator.index(offset), operator.index(size)
+        offset, size = to_int64(offset, "offset"), to_int64(size, "size")
         _check(_c.lipc_mmap_flush(self._handle(), offset, size, 0 if wait else 1), "mmap_flush")
 
     def advise(self, advice: int, start: int = 0, length: int = 0) -> None:
         """Tells the kernel how [start, start+length) (length 0: to the end)
         will be used: ADVISE_NORMAL, _SEQUENTIAL, _RANDOM, _WILLNEED or
         _DONTNEED (which drops the pages: a "c" mapping loses its changes)."""
-        advice, start, length = operator.index(advice), operator.index(start), operator.index(length)
+        advice = to_int(advice, "advice")
+        start, length = to_int64(start, "start"), to_int64(length, "length")
         _check(_c.lipc_mmap_advise(self._handle(), start, length, advice), "mmap_advise")
 
     def _repr_detail(self) -> str:

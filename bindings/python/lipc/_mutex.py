@@ -109,8 +109,8 @@ class Mutex(_Handle):
         # thread that locked can succeed until it releases, so one c_int
         # per object serves every thread.
         if blocking and timeout is None:
-            rc = _lock(h, -1, self._died_ref)  # the fast path: one call
-            if rc == _const.EINTR:
+            rc = _lock(h, 0, self._died_ref)  # the fast path: one call when it is free
+            if rc == _const.EAGAIN:
                 rc = retry_eintr(lambda ms: _lock(self._handle(), ms, self._died_ref), None)
         else:
             if not blocking:

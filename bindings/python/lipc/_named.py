@@ -6,11 +6,11 @@ name rule itself is checked in one place, the library, whose
 InvalidArgumentError says which rule was broken."""
 from __future__ import annotations
 
-import operator
 import os
 from typing import Union
 
 from . import _const
+from ._cint import to_uint32
 
 Name = Union[str, bytes]
 
@@ -35,9 +35,10 @@ def open_flags(create: bool, exclusive: bool, unlink_on_close: bool) -> int:
             (_const.UNLINK_ON_CLOSE if unlink_on_close else 0))
 
 
-def check_mode(mode: int) -> int:
-    """Permission bits 0..0o777 (0 means the library's default)."""
-    mode = operator.index(mode)
-    if not 0 <= mode <= 0o777:
+def check_mode(mode: int, what: str = "mode") -> int:
+    """Permission bits 0..0o777 (0 means the library's default). TypeError
+    for a non-integer, OverflowError past uint32_t, ValueError otherwise."""
+    mode = to_uint32(mode, what)
+    if mode > 0o777:
         raise ValueError(f"mode must be permission bits in 0..0o777, not {mode:#o}")
     return mode

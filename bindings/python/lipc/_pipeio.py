@@ -11,14 +11,15 @@ KeyboardInterrupt) and, if the handler returns, the call goes on.
 from __future__ import annotations
 
 import io
-import operator
 import os
 from ctypes import addressof, byref, c_char, c_char_p, c_size_t, c_void_p, cast
 from typing import Any, Optional
 
 from . import _const
+from ._cint import to_int
 from ._errors import PipeClosedError, _check
 from ._lib import lib as _c
+from ._timeout import retry_eintr
 
 _WRITE_ERRORS = {_const.ECLOSED: PipeClosedError}
 _READALL_CHUNK = 1 << 20
@@ -36,7 +37,7 @@ class PipeIO(io.RawIOBase):
         super().__init__()
         if mode not in ("r", "w", "rb", "wb"):
             raise ValueError(f"PipeIO mode must be 'r' or 'w', not {mode!r}")
-        self._fd = operator.index(fd)
+        self._fd = to_int(fd, "fd")
         self._read = mode[0] == "r"
         self._closefd = closefd
         self.mode = "rb" if self._read else "wb"
@@ -69,10 +70,9 @@ class PipeIO(io.RawIOBase):
         anchor = _Byte.from_buffer(view)  # holds the buffer while C writes it
         got = c_size_t()
         try:
-            while True:
-                rc = _c.lipc_fd_read(self._fd, addressof(anchor), len(view), -1, byref(got))
-                if rc != _const.EINTR:  # Python ran its signal handlers by now
-                    break
+            # Python runs its signal handlers between two calls
+            rc = retry_eintr(lambda ms: _c.lipc_fd_read(self._fd, addressof(anchor), len(view), ms,
+                                                        byref(got)), None)
         finally:
             del anchor  # releases the export, so the caller may resize its buffer
         _check(rc, "read")

@@ -31,13 +31,14 @@ from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from . import _const
+from ._cint import to_int, to_size
 from ._errors import (Error, InvalidArgumentError, OutOfRangeError, StatusLostError, TimedOutError, _check,
                       error_class)
 from ._handle import _Handle
 from ._lib import lib as _c
 from ._pipeio import PipeIO, wrap
 from ._spawn import DEVNULL, PIPE, STDOUT, File, ParentFd, SpawnAttr, build, fileno
-from ._timeout import deadline, remaining_ms
+from ._timeout import deadline, remaining_grace_ms, remaining_ms, retry_eintr
 from ._wait import wait_fds
 
 __all__ = ["Popen", "run", "call", "check_call", "check_output", "wait_any", "CompletedProcess",
@@ -303,11 +304,8 @@ class Popen(_Handle):
     def _wait_rc(self, timeout: Optional[float]) -> Tuple[int, int, int]:
         h = self._handle()
         code, sig = c_int(), c_int()
-        dl = deadline(timeout)
-        while True:
-            rc = _c.lipc_proc_wait(h, remaining_ms(dl), byref(code), byref(sig))
-            if rc != _const.EINTR:  # Python ran its signal handlers by now
-                return rc, code.value, sig.value
+        rc = retry_eintr(lambda ms: _c.lipc_proc_wait(h, ms, byref(code), byref(sig)), deadline(timeout))
+        return rc, code.value, sig.value
 
     def poll(self) -> Optional[int]:
         """The returncode if the child has exited (reaping it), else None."""
@@ -338,9 +336,10 @@ class Popen(_Handle):
         reused its pid), or to its process group (group=True; the child must
         lead one: start_new_session or process_group=0). Nothing happens
         once it has exited."""
+        sig = to_int(sig, "signal")  # checked first: a bad signal is an error even after exit
         if self.returncode is not None:
             return
-        rc = _c.lipc_proc_kill(self._handle(), operator.index(sig), 1 if group else 0)
+        rc = _c.lipc_proc_kill(self._handle(), sig, 1 if group else 0)
         if rc == _const.ENOENT:
             return  # exited, not yet waited for: as subprocess, not an error
         _check(rc, "kill")
@@ -359,16 +358,17 @@ class Popen(_Handle):
 
     def stop(self, grace: float = 5.0, group: bool = False) -> int:
         """SIGTERM, then SIGKILL if the child has not exited within grace
-        seconds; waits for it and returns returncode."""
+        seconds (None or inf: no SIGKILL; the wait lasts as long as lipc
+        waits); waits for it and returns returncode."""
+        dl = deadline(grace)  # checked first: a bad grace is an error even after exit
         if self.returncode is not None:
             return self.returncode
         h = self._handle()
-        dl = deadline(grace)
         code, sig = c_int(), c_int()
         while True:
             # Going on after EINTR re-sends SIGTERM (harmless) and waits
             # for what is left of the grace time.
-            rc = _c.lipc_proc_stop(h, remaining_ms(dl), 1 if group else 0, byref(code), byref(sig))
+            rc = _c.lipc_proc_stop(h, remaining_grace_ms(dl), 1 if group else 0, byref(code), byref(sig))
             if rc != _const.EINTR:
                 break
         _check(rc, "stop")
@@ -449,8 +449,8 @@ class Popen(_Handle):
 
     def _communicate_raw(self, input: Any, timeout: Optional[float],
                          max_output: Optional[int]) -> Tuple[Optional[bytes], Optional[bytes]]:
-        cap = 0 if max_output is None else operator.index(max_output)
-        if cap < 0 or (max_output is not None and cap == 0):
+        cap = 0 if max_output is None else to_size(max_output, "max_output")
+        if max_output is not None and cap == 0:
             raise ValueError(f"max_output must be a positive number of bytes or None, not {max_output!r}")
         dl = deadline(timeout)
         with self._lock:
@@ -471,6 +471,8 @@ class Popen(_Handle):
                        timeout: Optional[float]) -> Tuple[Optional[bytes], Optional[bytes]]:
         h = self._handle()
         olen, elen = c_size_t(), c_size_t()
+        # Not in slices (retry_eintr): each call hands back a copy of all it
+        # collected, and slicing a big capture would copy it again and again.
         while True:
             out, err = c_void_p(), c_void_p()
             rc = _c.lipc_proc_communicate(h, data or None, len(data), cap, remaining_ms(dl),

@@ -13,7 +13,8 @@ from . import _const
 from ._errors import _check, _raise
 from ._handle import _Handle
 from ._lib import lib as _c
-from ._named import Name, cname
+from ._cint import to_uint32
+from ._named import Name, check_mode, cname
 from ._timeout import deadline, retry_eintr
 
 _VALUE_MAX = 2**31 - 1
@@ -46,13 +47,11 @@ class Semaphore(_Handle):
     def __init__(self, name: Name, create: bool = False, exclusive: bool = False,
                  initial: int = 0, mode: int = 0o600, unlink_on_close: bool = False) -> None:
         cname = _cname(name)
-        initial, mode = operator.index(initial), operator.index(mode)
+        initial, mode = to_uint32(initial, "initial"), check_mode(mode)
         if exclusive and not create:
             raise ValueError("exclusive=True needs create=True")
-        if not 0 <= initial <= _VALUE_MAX:
+        if initial > _VALUE_MAX:
             raise ValueError(f"initial must be in 0..2**31-1, not {initial}")
-        if not 0 <= mode <= 0o777:
-            raise ValueError(f"mode must be permission bits in 0..0o777, not {mode:#o}")
         flags = ((_const.CREATE if create else 0) | (_const.EXCL if exclusive else 0) |
                  (_const.UNLINK_ON_CLOSE if unlink_on_close else 0))
         h = c_int64()
@@ -81,8 +80,8 @@ class Semaphore(_Handle):
         if h is None:
             self._handle()  # raises
         if blocking and timeout is None:
-            rc = _wait(h, -1)  # the fast path: one call
-            if rc == _const.EINTR:
+            rc = _wait(h, 0)  # the fast path: one call when it is free
+            if rc == _const.EAGAIN:
                 rc = retry_eintr(lambda ms: _wait(self._handle(), ms), None)
         else:
             if not blocking:

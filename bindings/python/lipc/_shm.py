@@ -29,12 +29,12 @@ multiprocessing's does; see lipc._memview for the exact rule.
 """
 from __future__ import annotations
 
-import operator
 import secrets
 from ctypes import byref, c_int64, c_void_p
 from typing import Optional, Tuple
 
 from . import _const
+from ._cint import to_int64
 from ._errors import ExistsError, _check
 from ._lib import lib as _c
 from ._memview import _Mapped
@@ -69,7 +69,7 @@ class SharedMemory(_Mapped):
 
     def __init__(self, name: Optional[Name] = None, create: bool = False, size: int = 0, *,
                  exclusive: bool = False, mode: int = 0o600, unlink_on_close: bool = False) -> None:
-        size = operator.index(size)
+        size = to_int64(size, "size")
         mode = check_mode(mode)
         h = c_int64()
         if name is None:
@@ -113,7 +113,7 @@ class SharedMemory(_Mapped):
         processes may be using the end; InvalidArgumentError unless size is
         above the current size) and maps this handle's larger view: ``buf``
         and ``address`` change, earlier views stay valid until close()."""
-        size = operator.index(size)
+        size = to_int64(size, "size")
         _check(_c.lipc_shm_grow(self._handle(), size), "shm_grow")
         self._remap()
 

@@ -9,16 +9,17 @@ rest is checked once, in the library.
 from __future__ import annotations
 
 import enum
-import operator
 import os
 import signal
 from ctypes import byref, c_int64
 from typing import Any, Dict, Iterable, Mapping, Optional, Tuple, Union
 
 from . import _const
+from ._cint import to_int, to_int64, to_uint32
 from ._errors import _check
 from ._handle import _Handle
 from ._lib import lib as _c
+from ._timeout import grace_ms
 
 # The stream constants have subprocess's values, so subprocess.PIPE,
 # subprocess.STDOUT and subprocess.DEVNULL work here too.
@@ -64,8 +65,8 @@ class File:
             raise ValueError(f"File mode must be r, w, a or x, optionally with +, not {mode!r}")
         self.flags = self._MODES[base] | (_const.FILE_READ | _const.FILE_WRITE if "+" in mode else 0)
         self.mode = mode
-        self.perm = operator.index(perm)
-        if not 0 <= self.perm <= 0o7777:
+        self.perm = to_uint32(perm, "File perm")
+        if self.perm > 0o7777:
             raise ValueError(f"File perm must be permission bits, not {perm:#o}")
 
     def __repr__(self) -> str:
@@ -137,7 +138,7 @@ def resource_of(key: Any) -> Resource:
 def _limit(v: Any) -> int:
     if v is None:
         return _const.RLIM_INFINITY
-    v = operator.index(v)
+    v = to_int64(v, "resource limit")
     if v < -1:
         raise ValueError(f"a resource limit must be >= 0 (or None / RLIM_INFINITY), not {v}")
     return v
@@ -154,13 +155,14 @@ def limits_of(value: Any) -> Tuple[int, int]:
 
 
 def fileno(obj: Any) -> int:
-    """An fd from an int or an object with fileno()."""
+    """An fd from an int or an object with fileno(); TypeError for anything
+    else, OverflowError for an int that does not fit a C int."""
     if isinstance(obj, int) and not isinstance(obj, bool):
-        return operator.index(obj)
+        return to_int(obj, "fd")
     get = getattr(obj, "fileno", None)
     if get is None:
         raise TypeError(f"expected an fd (int) or an object with fileno(), not {type(obj).__name__}")
-    return operator.index(get())
+    return to_int(get(), "fileno()")
 
 
 def _signal_number(value: Any) -> int:
@@ -168,7 +170,7 @@ def _signal_number(value: Any) -> int:
         return signal.SIGKILL
     if value is None or value is False:
         return 0
-    return operator.index(value)
+    return to_int(value, "autokill")
 
 
 class SpawnAttr(_Handle):
@@ -212,6 +214,8 @@ class SpawnAttr(_Handle):
 def _fd_spec(attr: SpawnAttr, child_fd: int, spec: Any, what: str) -> Optional[str]:
     """Maps child_fd as spec says; returns "r"/"w" for a pipe Popen reads or
     writes, else None."""
+    if isinstance(spec, int) and not isinstance(spec, bool):
+        spec = to_int(spec, what)  # an fd, PIPE, DEVNULL or STDOUT: a C int
     if spec is None:
         attr.fd(child_fd, _const.FD_INHERIT if child_fd <= 2 else _const.FD_CLOSE)
     elif isinstance(spec, File):
@@ -241,7 +245,7 @@ def _fd_spec(attr: SpawnAttr, child_fd: int, spec: Any, what: str) -> Optional[s
 
 
 def _child_fd(n: Any, what: str) -> int:
-    n = operator.index(n)
+    n = to_int(n, f"{what}: child fd")
     if not 0 <= n <= _MAX_CHILD_FD:
         raise ValueError(f"{what}: child fd {n} is out of range 0..{_MAX_CHILD_FD}")
     return n
@@ -303,11 +307,11 @@ def build(attr: SpawnAttr, argv: Iterable[Any], *, shell: bool, executable: Any,
                 pipes[fd] = kind
 
     if umask != -1:
-        attr.set_int("set_umask", operator.index(umask))
+        attr.set_int("set_umask", to_int(umask, "umask"))
     if start_new_session:
         attr.set_int("set_setsid", 1)
     if process_group is not None:
-        attr.set_int("set_pgroup", operator.index(process_group))
+        attr.set_int("set_pgroup", to_int64(process_group, "process_group"))
     for key, value in (rlimits or {}).items():
         soft, hard = limits_of(value)
         attr.set_int("set_rlimit", int(resource_of(key)), soft, hard)
@@ -317,7 +321,7 @@ def build(attr: SpawnAttr, argv: Iterable[Any], *, shell: bool, executable: Any,
     policy = {"leave": _const.ON_CLOSE_LEAVE, "stop": _const.ON_CLOSE_STOP}.get(on_close, on_close)
     if policy not in (_const.ON_CLOSE_LEAVE, _const.ON_CLOSE_STOP):
         raise ValueError(f"on_close must be 'leave' or 'stop', not {on_close!r}")
+    grace = grace_ms(on_close_grace, "on_close_grace")
     if policy == _const.ON_CLOSE_STOP:
-        grace_ms = max(0, int(on_close_grace * 1000))
-        attr.set_int("set_on_close", policy, grace_ms)
+        attr.set_int("set_on_close", policy, grace)
     return pipes

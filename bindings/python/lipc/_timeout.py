@@ -5,30 +5,50 @@ lipc never retries EINTR itself (so Ctrl-C reaches the host promptly); the
 binding retries here with the time that remains. Between two calls Python
 runs its signal handlers, so a handler that raises (SIGINT's
 KeyboardInterrupt) ends the wait at once.
+
+What a timeout may be, for every wait of the binding: None or math.inf
+(forever), or a number of seconds >= 0 (0: try once). A negative number or
+NaN is a ValueError, anything else (a str, a bool) a TypeError. A finite
+time longer than the library ever waits (it caps deadlines at 2**31 - 1
+seconds, some 68 years) is forever too: no conversion to milliseconds can
+overflow. Grace times (Popen.stop, on_close_grace) follow the same rule,
+except that forever is the library's longest time, since a grace of "no
+time" and one of "forever" are different requests.
 """
 from __future__ import annotations
 
 import math
+import threading
 import time
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
-from ._const import EINTR
+from ._const import EINTR, ETIMEDOUT
 
-_MAX_MS = 2**62  # far beyond any real wait; the C side clamps further
+MAX_S = 2**31 - 1        # the longest wait the library makes (capi/wait.c caps deadlines)
+MAX_MS = MAX_S * 1000    # the same, in the C API's milliseconds
 
 
-def deadline(timeout: Optional[float]) -> Optional[float]:
-    """Validates a timeout in seconds; returns a time.monotonic() deadline,
-    or None for "wait forever"."""
+def seconds(timeout: Any, what: str = "timeout") -> Optional[float]:
+    """Validates a time in seconds; returns it as a number, or None for
+    forever (None, inf, or longer than the library waits)."""
     if timeout is None:
         return None
     if not isinstance(timeout, (int, float)) or isinstance(timeout, bool):
-        raise TypeError(f"timeout must be a number of seconds or None, not {type(timeout).__name__}")
+        raise TypeError(f"{what} must be a number of seconds or None, not {type(timeout).__name__}")
+    if isinstance(timeout, int):
+        if timeout < 0:
+            raise ValueError(f"{what} must be a non-negative number of seconds or None, not {timeout!r}")
+        return None if timeout >= MAX_S else timeout
     if math.isnan(timeout) or timeout < 0:
-        raise ValueError(f"timeout must be a non-negative number of seconds or None, not {timeout!r}")
-    if math.isinf(timeout):
-        return None
-    return time.monotonic() + timeout
+        raise ValueError(f"{what} must be a non-negative number of seconds or None, not {timeout!r}")
+    return None if timeout >= MAX_S else timeout
+
+
+def deadline(timeout: Any) -> Optional[float]:
+    """Validates a timeout in seconds; returns a time.monotonic() deadline,
+    or None for "wait forever"."""
+    t = seconds(timeout)
+    return None if t is None else time.monotonic() + t
 
 
 def remaining_ms(dl: Optional[float]) -> int:
@@ -39,12 +59,43 @@ def remaining_ms(dl: Optional[float]) -> int:
     left = dl - time.monotonic()
     if left <= 0:
         return 0
-    return min(math.ceil(left * 1000), _MAX_MS)
+    return min(math.ceil(left * 1000), MAX_MS)
+
+
+def grace_ms(grace: Any, what: str = "grace") -> int:
+    """A grace time in seconds as milliseconds for C: >= 0, at most MAX_MS
+    (None and inf: MAX_MS, as long as the library waits)."""
+    t = seconds(grace, what)
+    return MAX_MS if t is None else min(math.ceil(t * 1000), MAX_MS)
+
+
+def remaining_grace_ms(dl: Optional[float]) -> int:
+    """remaining_ms for a grace time: a deadline of None (forever) is the
+    longest time the library waits, never -1 (which lipc_proc_stop reads
+    as no grace at all)."""
+    return MAX_MS if dl is None else remaining_ms(dl)
+
+
+# The longest the main thread sleeps in one call of a wait. A process-directed
+# signal (Ctrl-C) usually interrupts the main thread's wait with EINTR, but
+# the kernel may hand it to another thread, or it may land just after the
+# main thread released the GIL and before its wait began; Python runs its
+# handlers between two calls, so in the main thread no wait outlives a
+# KeyboardInterrupt by more than this.
+SLICE_MS = 100
 
 
 def retry_eintr(call: Callable[[int], int], dl: Optional[float]) -> int:
-    """Runs call(timeout_ms) until it returns something other than EINTR."""
+    """Runs call(timeout_ms), a pure wait, until it returns something other
+    than EINTR; in the main thread, in slices of at most SLICE_MS."""
+    main = threading.current_thread() is threading.main_thread()
     while True:
-        rc = call(remaining_ms(dl))
+        ms = remaining_ms(dl)
+        if main and (ms < 0 or ms > SLICE_MS):
+            rc = call(SLICE_MS)
+            if rc == ETIMEDOUT:
+                continue  # the caller's time is not up; pending handlers run here
+        else:
+            rc = call(ms)
         if rc != EINTR:
             return rc

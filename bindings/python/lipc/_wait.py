@@ -7,6 +7,7 @@ from ctypes import byref, c_int
 from typing import Any, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _const
+from ._cint import to_int
 from ._errors import _check
 from ._lib import lib as _c
 from ._timeout import deadline, retry_eintr
@@ -27,13 +28,6 @@ def _fileno(obj: FdLike) -> int:
     return operator.index(fileno())
 
 
-def _c_int(fd: int) -> int:
-    # A c_int array would silently wrap anything wider.
-    if not -2**31 <= fd < 2**31:
-        raise ValueError(f"wait_fds: fd {fd} does not fit a C int")
-    return fd
-
-
 def wait_fds(fds: FdEvents, timeout: Optional[float] = None) -> List[Tuple[FdLike, int]]:
     """Waits until any of the descriptors is ready, or timeout seconds pass.
 
@@ -52,8 +46,9 @@ def wait_fds(fds: FdEvents, timeout: Optional[float] = None) -> List[Tuple[FdLik
         raise ValueError(f"wait_fds: {n} descriptors, at most {_MAX_FDS}")
     fd_arr, ev_arr, rev_arr = (c_int * n)(), (c_int * n)(), (c_int * n)()
     for i, (obj, events) in enumerate(items):
-        fd_arr[i] = _c_int(_fileno(obj))
-        events = operator.index(events)
+        # A c_int array would silently keep the low bits of anything wider.
+        fd_arr[i] = to_int(_fileno(obj), "wait_fds: fd")
+        events = to_int(events, "wait_fds: events")
         if events & ~_ASKABLE:
             raise ValueError(f"wait_fds: events {events:#x}: only WAIT_READ and WAIT_WRITE can be asked for")
         ev_arr[i] = events
