@@ -13,6 +13,7 @@ package event
 import "C"
 
 import (
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -118,4 +119,17 @@ func (e *Event) Wait(timeout time.Duration) error {
 	default:
 		return lerr.Wrap("event_wait", e.obj.Name, rc)
 	}
+}
+
+// blocked is the number of waiters registered in the shared state and not
+// yet released (a snapshot; tests use it to know that waiters are asleep).
+func (e *Event) blocked() int {
+	return int(atomic.LoadUint64((*uint64)(unsafe.Pointer(&e.obj.Mem[0]))) >> 32)
+}
+
+// pending is the low half of the shared state: the signalled bit, and the
+// releases handed to waiters that have not taken them yet (auto-reset).
+func (e *Event) pending() (signalled bool, releases int) {
+	lo := uint32(atomic.LoadUint64((*uint64)(unsafe.Pointer(&e.obj.Mem[0]))))
+	return lo&1 != 0, int(lo >> 1)
 }
