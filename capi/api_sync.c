@@ -128,6 +128,7 @@ static int event_wait_code(int r, int64_t timeout_ms) {
     case ETIMEDOUT:
       return lipc__fail(LIPC_ETIMEDOUT, r, "event_wait: timed out after %lld ms", (long long)timeout_ms);
     case EINTR: return lipc__fail(LIPC_EINTR, r, "event_wait: interrupted by a signal");
+    case EBUSY: return lipc__fail(LIPC_EBUSY, r, "event_wait: too many threads already wait on it");
   }
   return lipc__fail(lipc__code_from_errno(r), r, "event_wait: failed");
 }

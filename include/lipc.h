@@ -320,12 +320,16 @@ int lipc_mutex_unlink(const char *name);
  * that was waiting when set was called returns even if reset follows at
  * once. Auto-reset, as Windows' auto-reset events: while waiters are
  * blocked, each set releases exactly one of them (three sets release three
- * waiters, however quickly they follow each other); a set with nobody
- * waiting leaves the event signalled, and the next wait takes it and clears
- * it (more sets before that change nothing: the event is set or not). A
- * wait that times out or is interrupted takes no release meant for another
- * waiter and leaves none behind. A waiter process killed in the middle of
- * a wait may leave one release behind, which the next wait takes.
+ * waiters, however quickly they follow each other), and a wait that begins
+ * after a set cannot take the release that set gave to a waiter already
+ * blocked; a set with nobody waiting leaves the event signalled, and the
+ * next wait takes it and clears it (more sets before that change nothing:
+ * the event is set or not). Which of several blocked waiters a set
+ * releases is not defined. A wait that times out or is interrupted takes
+ * no release meant for another waiter and leaves none behind. A waiter
+ * process killed in the middle of a wait can leave its registration
+ * behind: a later set may then release nobody, and a later wait one too
+ * many (once per killed waiter).
  * The shared layout changed after lipc 0.1.0: an event made by 0.1.0 is
  * refused (LIPC_EINVAL) and must be unlinked and created again; lipc 0.1.0
  * refuses the new ones the same way. */
@@ -348,7 +352,8 @@ int lipc_event_reset(lipc_handle_t h);
 
 /* Waits up to timeout_ms for the event (an auto-reset event is cleared by
  * the wait that gets it). Blocks in C. Errors: LIPC_EAGAIN (timeout 0, not
- * set), LIPC_ETIMEDOUT, LIPC_EINTR, LIPC_EBADHANDLE, LIPC_EFORKED. */
+ * set), LIPC_ETIMEDOUT, LIPC_EINTR, LIPC_EBUSY (auto-reset: 2^20-1 threads
+ * already wait on it), LIPC_EBADHANDLE, LIPC_EFORKED. */
 int lipc_event_wait(lipc_handle_t h, int64_t timeout_ms);
 
 /* OUT *is_set: 1 if set now (a snapshot). Errors: LIPC_EINVAL,

@@ -102,6 +102,68 @@ func TestAutoResetThreeSetsWakeThree(t *testing.T) {
 	}
 }
 
+// A wait that starts after three sets released three blocked waiters must
+// not take one of those releases (the blocked waiter would then miss it).
+func TestAutoResetLaterWaitDoesNotSteal(t *testing.T) {
+	n := uniqueName(t)
+	e, err := Open(n, shmobj.Create|shmobj.Excl, 0, false, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	late, err := Open(n, 0, 0, false, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer late.Close()
+	const waiters, rounds = 3, 500
+	start := make([]chan struct{}, waiters)
+	done := make(chan error, waiters)
+	tids := make([]int, waiters)
+	var ready sync.WaitGroup
+	ready.Add(waiters)
+	for i := range start {
+		start[i] = make(chan struct{})
+		go func(i int) {
+			runtime.LockOSThread()
+			e2, err := Open(n, 0, 0, false, false)
+			if err != nil {
+				panic(err)
+			}
+			defer e2.Close()
+			tids[i] = syscall.Gettid()
+			ready.Done()
+			for range start[i] {
+				done <- e2.Wait(20 * time.Second)
+			}
+		}(i)
+	}
+	ready.Wait()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	for r := 0; r < rounds; r++ {
+		for i := range start {
+			start[i] <- struct{}{}
+		}
+		waitAsleep(t, tids)
+		e.Set()
+		e.Set()
+		e.Set()
+		// At once, before the released waiters have run.
+		if err := late.Wait(2 * time.Millisecond); err == nil {
+			t.Fatalf("round %d: a wait that began after the sets took a release", r)
+		}
+		for i := 0; i < waiters; i++ {
+			if err := <-done; err != nil {
+				t.Fatalf("round %d: a blocked waiter lost its release: %v", r, err)
+			}
+		}
+	}
+	for i := range start {
+		close(start[i])
+	}
+}
+
 // A set with nobody waiting lets exactly the next wait through.
 func TestAutoResetSetWithoutWaiters(t *testing.T) {
 	e, err := Open(uniqueName(t), shmobj.Create, 0, false, false)
@@ -247,8 +309,7 @@ func TestBadEventsRefused(t *testing.T) {
 		{"lipc 0.1.0 event", lev1, "lipc 0.1.0"},
 		{"zeros", make([]byte, 64), "no lipc event header"},
 		{"manual 7", good(7, 0), "manual-reset flag"},
-		{"waiters 2^31", good(0, 1<<63), "waiter count"},
-		{"releases 2^30", good(0, 1<<31), "released waiters"},
+		{"manual, waiters 2^31", good(1, 1<<63), "waiter count"},
 		{"short", good(0, 0)[:16], "16 bytes"},
 	} {
 		n := uniqueName(t)

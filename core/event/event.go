@@ -124,12 +124,19 @@ func (e *Event) Wait(timeout time.Duration) error {
 // blocked is the number of waiters registered in the shared state and not
 // yet released (a snapshot; tests use it to know that waiters are asleep).
 func (e *Event) blocked() int {
-	return int(atomic.LoadUint64((*uint64)(unsafe.Pointer(&e.obj.Mem[0]))) >> 32)
+	d := atomic.LoadUint64((*uint64)(unsafe.Pointer(&e.obj.Mem[0])))
+	if e.Manual() {
+		return int(d >> 32)
+	}
+	return int(d>>21) & 0xfffff
 }
 
-// pending is the low half of the shared state: the signalled bit, and the
-// releases handed to waiters that have not taken them yet (auto-reset).
+// pending is the signalled bit and, for an auto-reset event, the releases
+// handed to waiters that have not taken them yet (event_linux.h).
 func (e *Event) pending() (signalled bool, releases int) {
-	lo := uint32(atomic.LoadUint64((*uint64)(unsafe.Pointer(&e.obj.Mem[0]))))
-	return lo&1 != 0, int(lo >> 1)
+	d := atomic.LoadUint64((*uint64)(unsafe.Pointer(&e.obj.Mem[0])))
+	if e.Manual() {
+		return d&1 != 0, 0
+	}
+	return d&1 != 0, int(d>>1) & 0xfffff
 }

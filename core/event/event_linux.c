@@ -10,15 +10,25 @@
 #include <unistd.h>
 
 #define SIGNALLED ((uint64_t)1)
-#define ONE_TOKEN ((uint64_t)2) /* auto-reset: tokens; manual-reset: generation */
-#define ONE_WAITER ((uint64_t)1 << 32)
 /* More waiters than threads can exist: the kernel caps threads-max at
  * FUTEX_TID_MASK. */
 #define WAITERS_MAX 0x3fffffffu
 
+/* Manual-reset fields. */
+#define GEN_ONE ((uint64_t)2)
+#define M_WAITER ((uint64_t)1 << 32)
 static uint32_t low(uint64_t d) { return (uint32_t)d; }
-static uint32_t waiters(uint64_t d) { return (uint32_t)(d >> 32); }
-static uint32_t tokens(uint64_t d) { return low(d) >> 1; } /* the generation, if manual */
+static uint32_t m_waiters(uint64_t d) { return (uint32_t)(d >> 32); }
+static uint32_t m_gen(uint64_t d) { return low(d) >> 1; }
+
+/* Auto-reset fields. */
+#define A_FIELD_MAX 0xfffffu /* 20 bits */
+#define A_RELEASE ((uint64_t)1 << 1)
+#define A_WAITER ((uint64_t)1 << 21)
+#define A_SET ((uint64_t)1 << 41)
+static uint32_t a_releases(uint64_t d) { return (uint32_t)(d >> 1) & A_FIELD_MAX; }
+static uint32_t a_waiters(uint64_t d) { return (uint32_t)(d >> 21) & A_FIELD_MAX; }
+static uint32_t a_sets(uint64_t d) { return (uint32_t)(d >> 41); }
 
 /* The futex word: the low half of the state. */
 static atomic_uint *futex_word(struct lipc_event_shm *e) {
@@ -33,12 +43,12 @@ static void wake(struct lipc_event_shm *e, int n) {
   syscall(SYS_futex, futex_word(e), FUTEX_WAKE, n, NULL, NULL, 0); /* shared */
 }
 
-/* Sleeps while the low half is `expected`. Returns 0 (woken or it moved),
- * ETIMEDOUT, EINTR, or another errno (never expected). */
+/* Sleeps while the low half is `expected`. Returns 0 (woken), EAGAIN (it
+ * had moved already), ETIMEDOUT, EINTR, or another errno (never expected). */
 static int sleep_on(struct lipc_event_shm *e, uint32_t expected, const struct timespec *dl) {
   long r = syscall(SYS_futex, futex_word(e), FUTEX_WAIT_BITSET, expected, dl, NULL,
                    FUTEX_BITSET_MATCH_ANY);
-  return r == 0 || errno == EAGAIN ? 0 : errno;
+  return r == 0 ? 0 : errno;
 }
 
 static int cas(struct lipc_event_shm *e, uint64_t *d, uint64_t nd) {
@@ -65,23 +75,23 @@ const char *lipc__event_invalid(const void *mem) {
   if (e->magic != LIPC_EVENT_MAGIC) return "it has no lipc event header";
   if (e->manual > 1) return "its manual-reset flag is neither 0 nor 1";
   uint64_t d = atomic_load((_Atomic uint64_t *)&e->state);
-  if (waiters(d) > WAITERS_MAX) return "its waiter count is impossibly large";
-  if (!e->manual && tokens(d) > WAITERS_MAX) return "its count of released waiters is impossibly large";
+  /* The auto-reset fields are narrower than any impossible value. */
+  if (e->manual && m_waiters(d) > WAITERS_MAX) return "its waiter count is impossibly large";
   return NULL;
 }
 
 static void set_auto(struct lipc_event_shm *e) {
   uint64_t d = load(e), nd;
   for (;;) {
-    if (waiters(d) > 0)
-      nd = d - ONE_WAITER + ONE_TOKEN; /* release exactly one registered waiter */
+    if (a_waiters(d) > 0)
+      nd = d - A_WAITER + A_RELEASE + A_SET; /* release one registered waiter */
     else if (d & SIGNALLED)
       return; /* already set: a set without waiters does not count up */
     else
       nd = d | SIGNALLED; /* for the next wait */
     if (cas(e, &d, nd)) break;
   }
-  if (waiters(d) > 0) wake(e, 1);
+  if (a_waiters(d) > 0) wake(e, 1);
 }
 
 static void set_manual(struct lipc_event_shm *e) {
@@ -89,9 +99,9 @@ static void set_manual(struct lipc_event_shm *e) {
   do {
     /* A new generation: waiters that saw the old one return even if a
      * reset follows at once. */
-    nd = (d & ~(uint64_t)UINT32_MAX) | (uint32_t)(low(d) + ONE_TOKEN) | SIGNALLED;
+    nd = (d & ~(uint64_t)UINT32_MAX) | (uint32_t)(low(d) + GEN_ONE) | SIGNALLED;
   } while (!cas(e, &d, nd));
-  if (waiters(d) > 0) wake(e, INT_MAX);
+  if (m_waiters(d) > 0) wake(e, INT_MAX);
 }
 
 void lipc__event_set(struct lipc_event_shm *e) {
@@ -107,21 +117,6 @@ void lipc__event_reset(struct lipc_event_shm *e) {
 
 int lipc__event_is_set(struct lipc_event_shm *e) { return (int)(load(e) & SIGNALLED); }
 
-/* Registered auto-reset waiter: takes what releases it. 1 if it did. */
-static int take_release(struct lipc_event_shm *e, uint64_t *d) {
-  for (;;) {
-    if (tokens(*d) > 0) {
-      if (cas(e, d, *d - ONE_TOKEN)) return 1; /* set already unregistered us */
-    } else if (*d & SIGNALLED) {
-      /* Only a corrupt or stale waiter count lets the bit be set while we
-       * are registered; take it as a set meant for us. */
-      if (cas(e, d, (*d & ~SIGNALLED) - ONE_WAITER)) return 1;
-    } else {
-      return 0;
-    }
-  }
-}
-
 static int wait_auto(struct lipc_event_shm *e, const struct timespec *dl, int try) {
   uint64_t d = load(e);
   for (;;) { /* take the signal, or register as a waiter */
@@ -129,55 +124,79 @@ static int wait_auto(struct lipc_event_shm *e, const struct timespec *dl, int tr
       if (cas(e, &d, d & ~SIGNALLED)) return 0;
     } else if (try) {
       return EAGAIN;
-    } else if (cas(e, &d, d + ONE_WAITER)) {
-      d += ONE_WAITER;
+    } else if (a_waiters(d) >= A_FIELD_MAX) {
+      return EBUSY;
+    } else if (cas(e, &d, d + A_WAITER)) {
+      d += A_WAITER;
       break;
     }
   }
+  /* Releases handed out before we registered belong to the waiters that
+   * were blocked then: ours come from sets after this one. (The set count
+   * wraps at 2^23; a waiter that sleeps through exactly a multiple of that
+   * many sets waits for one more.) */
+  uint32_t sets0 = a_sets(d);
+  int err = 0, woken = 0, passed = 0;
   for (;;) {
-    if (take_release(e, &d)) return 0;
-    int err = sleep_on(e, low(d), dl);
-    d = load(e);
-    if (err == 0) continue;
-    /* Timed out or interrupted: leave without taking anything, unless every
-     * registered waiter has been released already (no waiters left in the
-     * count), in which case one of the releases is ours: take it. The
-     * kernel never reports ETIMEDOUT or EINTR to a waiter a wake reached,
-     * so no wake-up is lost either way. */
-    for (;;) {
-      if (waiters(d) > 0) {
-        if (cas(e, &d, d - ONE_WAITER)) return err;
-      } else if (take_release(e, &d)) {
-        return 0;
-      } else {
-        return err; /* a corrupt count: nothing to give back */
-      }
+    if (a_releases(d) > 0 && a_sets(d) != sets0) {
+      if (cas(e, &d, d - A_RELEASE)) return 0; /* set already unregistered us */
+      continue;
     }
+    if (d & SIGNALLED) {
+      /* Only a corrupt or stale waiter count lets the bit be set while we
+       * are registered; take it as a set meant for us. */
+      if (cas(e, &d, (d & ~SIGNALLED) - A_WAITER)) return 0;
+      continue;
+    }
+    if (err) {
+      /* Timed out or interrupted, with no release due to us: unregister.
+       * Our registration is still counted (a set since we registered would
+       * have left a release we would take above, or been taken by another
+       * registered waiter, which leaves the count at ours). The kernel
+       * never reports ETIMEDOUT or EINTR to a waiter a wake reached, so
+       * no wake-up is lost. */
+      if (a_waiters(d) == 0) return err; /* a corrupt count: nothing to give back */
+      if (cas(e, &d, d - A_WAITER)) return err;
+      continue;
+    }
+    if (woken && a_releases(d) > 0 && !passed) {
+      /* Woken for a release that is not ours to take. The kernel wakes the
+       * longest sleeper of the highest priority, so with priorities a
+       * later waiter can get the wake-up meant for an earlier one: pass it
+       * on, once, to everyone (only those it is due to take it). */
+      wake(e, INT_MAX);
+      passed = 1;
+    }
+    err = sleep_on(e, low(d), dl);
+    woken = err == 0;
+    if (err == EAGAIN) err = 0;
+    d = load(e);
   }
 }
 
 static int wait_manual(struct lipc_event_shm *e, const struct timespec *dl, int try) {
   uint64_t d = load(e);
-  uint32_t gen0 = tokens(d);
+  uint32_t gen0 = m_gen(d);
   for (;;) { /* registering counts us for set's wake-up */
-    if ((d & SIGNALLED) || tokens(d) != gen0) return 0;
+    if ((d & SIGNALLED) || m_gen(d) != gen0) return 0;
     if (try) return EAGAIN;
-    if (cas(e, &d, d + ONE_WAITER)) {
-      d += ONE_WAITER;
+    if (cas(e, &d, d + M_WAITER)) {
+      d += M_WAITER;
       break;
     }
   }
   int rc;
   for (;;) {
     rc = sleep_on(e, low(d), dl);
+    if (rc == EAGAIN) rc = 0;
     d = load(e);
-    if ((d & SIGNALLED) || tokens(d) != gen0) {
+    if ((d & SIGNALLED) || m_gen(d) != gen0) {
       rc = 0;
       break;
     }
     if (rc != 0) break;
   }
-  atomic_fetch_sub_explicit(&e->state, ONE_WAITER, memory_order_acq_rel);
+  atomic_fetch_sub_explicit(&e->state, M_WAITER, memory_order_acq_rel);
   return rc;
 }
 

@@ -1,17 +1,23 @@
 /* event_linux.h - named events in shared memory (layout "lev2").
  *
  * One 64-bit state word; waiters sleep on its low half with a shared futex.
- *   low half:  bit 0     signalled
- *              bits 1-31 auto-reset: tokens, releases that set() handed to
- *                        registered waiters and that none has taken yet;
- *                        manual-reset: the generation, bumped by every set()
- *   high half: the number of registered waiters (auto-reset: those not yet
- *              released)
+ * Manual-reset:
+ *   bit 0      signalled
+ *   bits 1-31  the generation, bumped by every set()
+ *   bits 32-63 the number of registered waiters
+ * Auto-reset:
+ *   bit 0      signalled
+ *   bits 1-20  releases: set()s that found registered waiters, each of
+ *              which releases one of them; not yet taken
+ *   bits 21-40 the number of registered waiters not yet released
+ *   bits 41-63 the number of such set()s, wrapping: a waiter takes a
+ *              release only if a set() happened since it registered
  * Auto-reset, as Windows' events: set() with a registered waiter releases
- * exactly one of them (a token); with none, it leaves the event signalled
+ * exactly one of the waiters that were blocked at that moment (a wait that
+ * starts later cannot take it); with none, it leaves the event signalled
  * for the next wait. A waiter leaving without a wake-up (timeout, EINTR)
- * takes a token if one is there, or else unregisters: either way no release
- * is lost or taken twice.
+ * takes a release that is due to it if there is one, or else unregisters:
+ * either way no release is lost or taken twice.
  * The layout of lipc 0.1.0 ("lev1": a 32-bit word, manual, magic at offset
  * 8) is recognised and refused; the magic stays at offset 8 for that. */
 #ifndef LIPC_EVENT_LINUX_H
@@ -44,6 +50,6 @@ LIPC_HIDDEN_EVENT void lipc__event_reset(struct lipc_event_shm *e);
 LIPC_HIDDEN_EVENT int lipc__event_is_set(struct lipc_event_shm *e);
 /* Waits until set or the absolute CLOCK_MONOTONIC deadline dl (NULL: none,
  * but still interruptible); try: do not wait. Returns 0, ETIMEDOUT, EAGAIN
- * (try, not set), EINTR. */
+ * (try, not set), EINTR, EBUSY (auto-reset: 2^20-1 waiters already). */
 LIPC_HIDDEN_EVENT int lipc__event_wait(struct lipc_event_shm *e, const struct timespec *dl, int try);
 #endif

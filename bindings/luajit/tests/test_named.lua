@@ -153,8 +153,21 @@ function T.post_n_wakes_n_waiting_processes()
   s:close()
 end
 
+-- Is process pid's main thread blocked in a shared futex wait
+-- (FUTEX_WAIT_BITSET, what lipc's waits use) now?
+local SYS_FUTEX = ({ x64 = 202, arm64 = 98 })[jit.arch]
+local function asleep_in_futex(pid)
+  local f = io.open("/proc/" .. pid .. "/syscall", "r")
+  if not f then return false end
+  local l = f:read("*l") or ""
+  f:close()
+  local nr, op = l:match("^(%d+) %S+ (%S+)")
+  return tonumber(nr) == SYS_FUTEX and tonumber(op) == 9
+end
+
 -- Three processes blocked in wait, three back-to-back sets: all three wake.
 function T.auto_reset_event_releases_one_blocked_waiter_per_set()
+  if not SYS_FUTEX then h.skip("futex syscall number unknown on " .. jit.arch) end
   local name = h.obj_name("event")
   local e = assert(lipc.event.open(name, { create = true, manual_reset = false }))
   for round = 1, 20 do
@@ -165,11 +178,16 @@ function T.auto_reset_event_releases_one_blocked_waiter_per_set()
         io.write(tostring(e:wait(20)), "\n") io.stdout:flush()
       ]]):format(name)) }
     end
-    for _ = 1, 20000 do -- the event's count of blocked waiters (bytes 4..7)
-      if h.read_file(PATH.event .. name):byte(5) == 3 then break end
-      lipc.wait_fds({}, 0.001)
+    local t0 = h.now()
+    for i = 1, 3 do
+      local pid = kids[i][1]:pid()
+      while not asleep_in_futex(pid) do
+        if h.now() - t0 > 20 then error("waiter " .. i .. " never blocked") end
+        lipc.wait_fds({}, 0.0005)
+      end
     end
     e:set(); e:set(); e:set()
+    h.fails(E.ETIMEDOUT, false, e:wait(0.001)) -- a later wait takes none of their releases
     for i = 1, 3 do h.eq(kids[i][2](30), "true", ("round %d, waiter %d"):format(round, i)) end
     h.eq(e:is_set(), false, "nothing left over")
   end

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import platform
 import stat
 import threading
 import time
@@ -130,29 +131,46 @@ def test_garbage_after_open_raises_instead_of_aborting(name):
                 call()
 
 
+_SYS_FUTEX = {"x86_64": 202, "aarch64": 98}.get(platform.machine())
+
+
+def asleep_in_futex(tid: int) -> bool:
+    """Whether thread tid of this process is blocked in a shared futex wait
+    (FUTEX_WAIT_BITSET, what lipc's waits use) right now."""
+    try:
+        with open(f"/proc/self/task/{tid}/syscall") as f:
+            fields = f.read().split()
+    except OSError:
+        return False
+    return len(fields) >= 3 and fields[0] == str(_SYS_FUTEX) and int(fields[2], 16) == 9
+
+
+@pytest.mark.skipif(_SYS_FUTEX is None, reason="futex syscall number unknown on this machine")
 def test_auto_reset_releases_one_blocked_waiter_per_set(name):
     """Three threads (each with its own mapping) blocked in wait, three
-    back-to-back set() calls: all three wake, round after round."""
+    back-to-back set() calls: all three wake, round after round; a wait
+    begun after the sets takes none of their releases."""
     ev = lipc.Event(name, create=True, manual_reset=False)
     handles = [lipc.Event(name) for _ in range(3)]
     try:
         for _ in range(100):
-            woke = []
-            threads = [threading.Thread(target=lambda h=h: woke.append(h.wait(20))) for h in handles]
+            woke, tids = [], []
+
+            def waiter(h):
+                tids.append(threading.get_native_id())
+                woke.append(h.wait(20))
+
+            threads = [threading.Thread(target=waiter, args=(h,)) for h in handles]
             for t in threads:
                 t.start()
-            # Blocked in C once the event's shared waiter count says so.
-            fd = os.open(PATHS["event"].format(name), os.O_RDONLY)
-            try:
-                for _ in range(20000):
-                    if int.from_bytes(os.pread(fd, 4, 4), "little") == 3:
-                        break
-                    time.sleep(0.001)
-            finally:
-                os.close(fd)
+            deadline = time.monotonic() + 20
+            while not (len(tids) == 3 and all(asleep_in_futex(t) for t in tids)):
+                assert time.monotonic() < deadline, "the waiters never blocked"
+                time.sleep(0.0005)
             ev.set()
             ev.set()
             ev.set()
+            assert ev.wait(0.001) is False
             for t in threads:
                 t.join(30)
             assert woke == [True, True, True]
