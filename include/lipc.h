@@ -193,12 +193,13 @@ int lipc_wait_fds(const int *fds, const int *events, int *revents, int nfds,
  *
  * After opening. No check at open can stop a process that may write the
  * object (its owner, root, anyone its mode lets write) from corrupting it
- * later. lipc never aborts or crashes on a semaphore, mutex or event whose
- * memory was overwritten: its operations return LIPC_EINVAL "not a valid
- * semaphore" (mutex, event) when they see it, or do what the garbage says
- * (a wait that times out). Two things remain that lipc cannot defend
- * against, which is why objects of other users need the flag and why write
- * access should go only to users trusted like oneself:
+ * later. lipc does not abort on a semaphore, mutex or event whose memory
+ * was overwritten: its operations check the words they rely on and return
+ * LIPC_EINVAL "not a valid semaphore" (mutex) when they see garbage, or do
+ * what the garbage says (a wait that times out, an event that seems set).
+ * Two things remain that lipc cannot defend against, which is why objects
+ * of other users need the flag and why write access should go only to
+ * users trusted like oneself:
  *  - a writer that truncates the file makes the next access to the mapping
  *    raise SIGBUS in every process that maps it (lipc installs no signal
  *    handlers in its host);
