@@ -1,10 +1,11 @@
 /* api_sem.c - named semaphores. Opening and unlinking are Go's work; post,
- * wait and value run in C on the POSIX semaphore the Go side mapped, so a
- * lipc semaphore "x" is the platform's sem_open("/x"). */
+ * wait and value run in C on the glibc sem_t the Go side mapped, with
+ * core/sem's routines (glibc's protocol, so a lipc semaphore "x" is the
+ * platform's sem_open("/x"), without glibc's abort on a corrupt one). */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <semaphore.h>
 
+#include "../core/sem/sem_linux.h"
 #include "internal.h"
 
 int lipc_sem_open(const char *name, int flags, uint32_t mode, uint32_t value, lipc_handle_t *h) {
@@ -17,16 +18,32 @@ int lipc_sem_unlink(const char *name) {
   return lipc__unlink_named(LIPC_OP_SEM_UNLINK, "sem_unlink", name);
 }
 
-int lipc_sem_post(lipc_handle_t h) {
-  LIPC_CHECK_FORK("sem_post");
+static int corrupt(const char *what) {
+  return lipc__fail(LIPC_EINVAL, EINVAL, "%s: not a valid semaphore: its value word was overwritten", what);
+}
+
+static int post(lipc_handle_t h, uint32_t n, const char *what) {
   lipc_slot *s;
   int rc = lipc__handle_acquire(h, LIPC_KIND_SEM, &s);
   if (rc != LIPC_OK) return rc;
-  if (sem_post((sem_t *)lipc__slot_obj(s)) != 0)
-    rc = lipc__fail(errno == EOVERFLOW ? LIPC_ERANGE : lipc__code_from_errno(errno), errno,
-                    "sem_post: %s", errno == EOVERFLOW ? "value would pass 2^31-1" : "failed");
+  int r = lipc__sem_post(lipc__slot_obj(s), n);
+  if (r == ERANGE)
+    rc = lipc__fail(LIPC_ERANGE, EOVERFLOW, "%s: value would pass 2^31-1 (nothing added)", what);
+  else if (r != 0)
+    rc = corrupt(what);
   lipc__handle_release(s);
   return rc;
+}
+
+int lipc_sem_post(lipc_handle_t h) {
+  LIPC_CHECK_FORK("sem_post");
+  return post(h, 1, "sem_post");
+}
+
+int lipc_sem_post_n(lipc_handle_t h, uint32_t n) {
+  LIPC_CHECK_FORK("sem_post_n");
+  if (n == 0) return lipc__fail(LIPC_EINVAL, EINVAL, "sem_post_n: n must be at least 1");
+  return post(h, n, "sem_post_n");
 }
 
 int lipc_sem_wait(lipc_handle_t h, int64_t timeout_ms) {
@@ -34,29 +51,20 @@ int lipc_sem_wait(lipc_handle_t h, int64_t timeout_ms) {
   lipc_slot *s;
   int rc = lipc__handle_acquire(h, LIPC_KIND_SEM, &s);
   if (rc != LIPC_OK) return rc;
-  sem_t *sem = lipc__slot_obj(s);
-  int r;
-  /* Try first: an available semaphore costs no clock reading. */
-  r = sem_trywait(sem);
-  if (r == 0 || timeout_ms == 0) {
-    /* done, or EAGAIN for a try */
-  } else {
-    /* Even "forever" passes a deadline: without one the kernel restarts
-     * the wait after a handler installed with SA_RESTART (signal() does
-     * that), and Ctrl-C would be ignored. */
-    struct timespec dl = timeout_ms < 0 ? lipc__far_deadline() : lipc__deadline(timeout_ms);
-    r = sem_clockwait(sem, CLOCK_MONOTONIC, &dl);
-  }
-  if (r != 0) {
-    int e = errno;
-    if (e == EAGAIN)
-      rc = lipc__fail(LIPC_EAGAIN, e, "sem_wait: not available (try)");
-    else if (e == ETIMEDOUT)
-      rc = lipc__fail(LIPC_ETIMEDOUT, e, "sem_wait: timed out after %lld ms", (long long)timeout_ms);
-    else if (e == EINTR)
-      rc = lipc__fail(LIPC_EINTR, e, "sem_wait: interrupted by a signal");
-    else
-      rc = lipc__fail(lipc__code_from_errno(e), e, "sem_wait: failed");
+  /* A positive timeout becomes a deadline; "forever" still passes one to
+   * the kernel inside the routine, so Ctrl-C interrupts it. */
+  struct timespec dl;
+  if (timeout_ms > 0) dl = lipc__deadline(timeout_ms);
+  int r = lipc__sem_wait(lipc__slot_obj(s), timeout_ms > 0 ? &dl : NULL, timeout_ms == 0);
+  switch (r) {
+    case 0: break;
+    case EAGAIN: rc = lipc__fail(LIPC_EAGAIN, r, "sem_wait: not available (try)"); break;
+    case ETIMEDOUT:
+      rc = lipc__fail(LIPC_ETIMEDOUT, r, "sem_wait: timed out after %lld ms", (long long)timeout_ms);
+      break;
+    case EINTR: rc = lipc__fail(LIPC_EINTR, r, "sem_wait: interrupted by a signal"); break;
+    case EINVAL: rc = corrupt("sem_wait"); break;
+    default: rc = lipc__fail(lipc__code_from_errno(r), r, "sem_wait: failed"); break;
   }
   lipc__handle_release(s);
   return rc;
@@ -68,9 +76,7 @@ int lipc_sem_value(lipc_handle_t h, int *value) {
   lipc_slot *s;
   int rc = lipc__handle_acquire(h, LIPC_KIND_SEM, &s);
   if (rc != LIPC_OK) return rc;
-  int v = 0;
-  sem_getvalue((sem_t *)lipc__slot_obj(s), &v);
-  *value = v < 0 ? 0 : v;
+  if (lipc__sem_value(lipc__slot_obj(s), value) != 0) rc = corrupt("sem_value");
   lipc__handle_release(s);
-  return LIPC_OK;
+  return rc;
 }

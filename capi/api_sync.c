@@ -28,6 +28,10 @@ int lipc_mutex_unlink(const char *name) {
   return lipc__unlink_named(LIPC_OP_MUTEX_UNLINK, "mutex_unlink", name);
 }
 
+static int mutex_corrupt(const char *what) {
+  return lipc__fail(LIPC_EINVAL, EINVAL, "%s: not a valid mutex: its header was overwritten", what);
+}
+
 int lipc_mutex_lock(lipc_handle_t h, int64_t timeout_ms, int *owner_died) {
   LIPC_CHECK_FORK("mutex_lock");
   lipc_slot *s;
@@ -51,6 +55,7 @@ int lipc_mutex_lock(lipc_handle_t h, int64_t timeout_ms, int *owner_died) {
       rc = lipc__fail(LIPC_EOS_BASE - r, r, "mutex_lock: not recoverable: an owner died and the next "
                       "owner unlocked without lipc_mutex_consistent; unlink and recreate it");
       break;
+    case EINVAL: rc = mutex_corrupt("mutex_lock"); break;
     default: rc = lipc__fail(lipc__code_from_errno(r), r, "mutex_lock: failed"); break;
   }
   lipc__handle_release(s);
@@ -62,8 +67,11 @@ int lipc_mutex_unlock(lipc_handle_t h) {
   lipc_slot *s;
   int rc = lipc__handle_acquire(h, LIPC_KIND_MUTEX, &s);
   if (rc != LIPC_OK) return rc;
-  int r = pthread_mutex_unlock(lipc__slot_obj(s));
-  if (r != 0) rc = lipc__fail(LIPC_EPERM, r, "mutex_unlock: this thread does not hold the mutex");
+  int r = lipc__mutex_unlock(lipc__slot_obj(s));
+  if (r == EINVAL)
+    rc = mutex_corrupt("mutex_unlock");
+  else if (r != 0)
+    rc = lipc__fail(LIPC_EPERM, r, "mutex_unlock: this thread does not hold the mutex");
   lipc__handle_release(s);
   return rc;
 }
@@ -73,8 +81,10 @@ int lipc_mutex_consistent(lipc_handle_t h) {
   lipc_slot *s;
   int rc = lipc__handle_acquire(h, LIPC_KIND_MUTEX, &s);
   if (rc != LIPC_OK) return rc;
-  int r = pthread_mutex_consistent(lipc__slot_obj(s));
-  if (r != 0)
+  int r = lipc__mutex_consistent(lipc__slot_obj(s));
+  if (r != 0 && lipc__mutex_invalid(lipc__slot_obj(s)))
+    rc = mutex_corrupt("mutex_consistent");
+  else if (r != 0)
     rc = lipc__fail(LIPC_EINVAL, r, "mutex_consistent: this thread does not hold it after an owner died");
   lipc__handle_release(s);
   return rc;
@@ -108,7 +118,7 @@ int lipc_event_reset(lipc_handle_t h) { WITH_EVENT(h, "event_reset", lipc__event
 
 int lipc_event_is_set(lipc_handle_t h, int *is_set) {
   if (!is_set) return lipc__fail(LIPC_EINVAL, EINVAL, "event_is_set: is_set must not be NULL");
-  WITH_EVENT(h, "event_is_set", *is_set = (int)(atomic_load(&e->word) & 1u));
+  WITH_EVENT(h, "event_is_set", *is_set = lipc__event_is_set(e));
 }
 
 static int event_wait_code(int r, int64_t timeout_ms) {
@@ -118,6 +128,7 @@ static int event_wait_code(int r, int64_t timeout_ms) {
     case ETIMEDOUT:
       return lipc__fail(LIPC_ETIMEDOUT, r, "event_wait: timed out after %lld ms", (long long)timeout_ms);
     case EINTR: return lipc__fail(LIPC_EINTR, r, "event_wait: interrupted by a signal");
+    case EBUSY: return lipc__fail(LIPC_EBUSY, r, "event_wait: too many threads already wait on it");
   }
   return lipc__fail(lipc__code_from_errno(r), r, "event_wait: failed");
 }

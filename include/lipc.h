@@ -167,46 +167,114 @@ int lipc_wait_fds(const int *fds, const int *events, int *revents, int nfds,
  * digits, '.', '_' and '-', not starting with '.'. So "/jobs" and "jobs" name
  * the same object. Anything else is LIPC_EINVAL (LIPC_ENAMETOOLONG when only
  * the length is wrong) with a message that says which rule was broken.
- * Objects are created with mode 0600 unless the caller passes a mode, never
- * through a symlink planted under the name, and persist (on Linux, in
- * /dev/shm) until unlinked or the machine restarts, even after every process
- * using them has exited or crashed. */
+ * Objects are created with mode 0600 unless the caller passes a mode (bits
+ * within 0777); either way the process umask applies, as it does for POSIX
+ * sem_open and shm_open: the kernel applies it when lipc creates the file
+ * (so it is read atomically, whatever other threads do, and a default ACL
+ * on /dev/shm takes its place the same way). Objects are never created or
+ * opened through a symbolic link planted under the name, and persist (on
+ * Linux, in /dev/shm) until unlinked or the machine restarts, even after
+ * every process using them has exited or crashed.
+ *
+ * Opening an existing object. Any local user can create a file under any
+ * free name in /dev/shm before the process that means to create the object
+ * does, so an existing object is used only when all of these hold, checked
+ * on the file actually opened (fstat of its descriptor, not a lookup
+ * beforehand):
+ *  - it is a regular file. A directory, FIFO, socket or device under the
+ *    name: LIPC_EINVAL. A symbolic link: LIPC_EPERM.
+ *  - its owner is the caller's effective user id, unless flags include
+ *    LIPC_TRUST_FOREIGN; otherwise LIPC_EPERM, with a message naming the
+ *    owner. This holds for root as well: a root process does not use an
+ *    object another user made unless it passes the flag, since that is the
+ *    attack. Processes of different users that share objects on purpose
+ *    (a daemon creating them with mode 0666, say) pass the flag when they
+ *    open.
+ *  - its size is what lipc (or glibc's sem_open, for semaphores) creates;
+ *    for shared memory, any size above 0. Otherwise LIPC_EINVAL.
+ *  - its contents are a valid object of its kind: a semaphore's value at
+ *    most 2^31-1, a possible waiter count, marked process-shared; a mutex
+ *    with the header of lipc's robust process-shared mutex; an event with
+ *    lipc's event header (events made by lipc 0.1.0 have another layout and
+ *    are refused: unlink and create them again). Otherwise LIPC_EINVAL,
+ *    e.g. `sem_open "x": /dev/shm/sem.x is not a valid semaphore: ...`.
+ *    Shared memory holds the caller's own bytes and is not looked at.
+ * LIPC_TRUST_FOREIGN waives only the owner check; a foreign object is still
+ * checked for type, size and contents.
+ *
+ * After opening. No check at open can stop a process that may write the
+ * object (its owner, root, anyone its mode lets write) from corrupting it
+ * later. lipc does not abort on a semaphore, mutex or event whose memory
+ * was overwritten: its operations check the words they rely on and return
+ * LIPC_EINVAL "not a valid semaphore" (mutex) when they see garbage, or do
+ * what the garbage says (a wait that times out, an event that seems set).
+ * Two things remain that lipc cannot defend against, which is why objects
+ * of other users need the flag and why write access should go only to
+ * users trusted like oneself:
+ *  - a writer that truncates the file makes the next access to the mapping
+ *    raise SIGBUS in every process that maps it (lipc installs no signal
+ *    handlers in its host);
+ *  - a mutex is glibc's robust mutex, whose robust-list pointers the
+ *    locking thread follows when it unlocks: a writer that rewrites them
+ *    while this process holds the mutex can make it write to its own memory
+ *    at a place the writer chooses. */
 
-/* Flags for the *_open functions. */
+/* Flags for the *_open functions of named objects. */
 #define LIPC_CREATE 1          /* create if missing */
 #define LIPC_EXCL 2            /* with LIPC_CREATE: fail with LIPC_EEXIST if it exists */
 #define LIPC_UNLINK_ON_CLOSE 4 /* unlink the name when this handle closes, if this
                                   handle created it; other open handles keep working */
+#define LIPC_TRUST_FOREIGN 8   /* use an existing object even if another user owns it
+                                  (see "Opening an existing object" above) */
 
 /* ------------------------------------------------------------------------ */
 /* Semaphores                                                               */
 /* ------------------------------------------------------------------------ */
 /* A lipc semaphore named "x" is the POSIX named semaphore sem_open("/x") of
- * the platform: lipc and plain C programs can share it both ways. */
+ * the platform: lipc and plain C programs can share it both ways. lipc
+ * posts and waits with glibc's own protocol on the shared sem_t, in C, but
+ * not through glibc's sem_* functions, which abort the process when the
+ * memory holds garbage. */
 
 /* Opens or creates the semaphore `name`. flags: LIPC_CREATE, LIPC_EXCL,
- * LIPC_UNLINK_ON_CLOSE. mode: permission bits for a new semaphore, 0 means
- * 0600. value: the initial value of a new semaphore (ignored when opening an
- * existing one), at most 2^31-1. OUT *h: the handle.
+ * LIPC_UNLINK_ON_CLOSE, LIPC_TRUST_FOREIGN. mode: permission bits for a new
+ * semaphore, 0 means 0600; the umask applies. value: the initial value of a
+ * new semaphore (ignored when opening an existing one), at most 2^31-1.
+ * OUT *h: the handle. An existing semaphore is checked as "Opening an
+ * existing object" says.
  * Errors: LIPC_EINVAL (bad name; unknown flags or LIPC_EXCL without
- * LIPC_CREATE; value too large; mode with bits outside 0777), LIPC_ENAMETOOLONG,
- * LIPC_ENOENT (missing, without LIPC_CREATE), LIPC_EEXIST (LIPC_EXCL),
- * LIPC_EPERM, LIPC_ENOMEM, LIPC_EFORKED, OS errors. Does not block. */
+ * LIPC_CREATE; value too large; mode with bits outside 0777; an existing
+ * object that is not a valid semaphore), LIPC_ENAMETOOLONG, LIPC_ENOENT
+ * (missing, without LIPC_CREATE), LIPC_EEXIST (LIPC_EXCL), LIPC_EPERM (no
+ * permission; another user's semaphore without LIPC_TRUST_FOREIGN; a
+ * symbolic link), LIPC_ENOMEM, LIPC_EFORKED, OS errors. Does not block. */
 int lipc_sem_open(const char *name, int flags, uint32_t mode, uint32_t value,
                   lipc_handle_t *h);
 
 /* Increments the semaphore, waking one waiter. Runs in C, lock-free.
- * Errors: LIPC_EBADHANDLE, LIPC_ERANGE (value would pass 2^31-1), LIPC_EFORKED. */
+ * Errors: LIPC_EBADHANDLE, LIPC_ERANGE (value would pass 2^31-1; nothing
+ * changes), LIPC_EINVAL (its memory was overwritten: not a valid
+ * semaphore), LIPC_EFORKED. */
 int lipc_sem_post(lipc_handle_t h);
 
+/* Adds n (1 to 2^31-1) to the semaphore in one atomic step and wakes up to
+ * n waiters, as n posts would but in constant time. Runs in C, lock-free.
+ * Errors: LIPC_EINVAL (n is 0; not a valid semaphore), LIPC_ERANGE (the
+ * value would pass 2^31-1, n above 2^31-1 included; nothing changes),
+ * LIPC_EBADHANDLE, LIPC_EFORKED. */
+int lipc_sem_post_n(lipc_handle_t h, uint32_t n);
+
 /* Decrements the semaphore, waiting up to timeout_ms for it to be positive.
- * Blocks in C on the caller's thread.
+ * Blocks in C on the caller's thread. A wait that ends with an error took
+ * nothing.
  * Errors: LIPC_ETIMEDOUT (timeout > 0 passed), LIPC_EAGAIN (timeout 0 and
- * not positive), LIPC_EINTR, LIPC_EBADHANDLE, LIPC_EFORKED. */
+ * not positive), LIPC_EINTR, LIPC_EINVAL (not a valid semaphore),
+ * LIPC_EBADHANDLE, LIPC_EFORKED. */
 int lipc_sem_wait(lipc_handle_t h, int64_t timeout_ms);
 
 /* OUT *value: the current value (a snapshot). Runs in C.
- * Errors: LIPC_EBADHANDLE, LIPC_EINVAL (value NULL), LIPC_EFORKED. */
+ * Errors: LIPC_EBADHANDLE, LIPC_EINVAL (value NULL; not a valid
+ * semaphore), LIPC_EFORKED. */
 int lipc_sem_value(lipc_handle_t h, int *value);
 
 /* Removes the name; handles already open keep working.
@@ -227,8 +295,9 @@ int lipc_sem_unlink(const char *name);
 #define LIPC_KIND_MUTEX 4
 
 /* Opens or creates the mutex `name` (the name rule above). flags:
- * LIPC_CREATE, LIPC_EXCL, LIPC_UNLINK_ON_CLOSE; mode 0 means 0600.
- * OUT *h. Errors: as lipc_sem_open. Closing a handle while a thread of this
+ * LIPC_CREATE, LIPC_EXCL, LIPC_UNLINK_ON_CLOSE, LIPC_TRUST_FOREIGN; mode 0
+ * means 0600; the umask applies. OUT *h. An existing mutex is checked as
+ * "Opening an existing object" says. Errors: as lipc_sem_open. Closing a handle while a thread of this
  * process holds the mutex leaves it locked (until that thread exits, when
  * the next locker sees the owner died) and keeps its memory mapped. */
 int lipc_mutex_open(const char *name, int flags, uint32_t mode, lipc_handle_t *h);
@@ -238,17 +307,18 @@ int lipc_mutex_open(const char *name, int flags, uint32_t mode, lipc_handle_t *h
  * Errors: LIPC_EAGAIN (timeout 0 and held), LIPC_ETIMEDOUT, LIPC_EINTR,
  * LIPC_EBUSY (this thread already holds it), LIPC_EOS_BASE-ENOTRECOVERABLE
  * (an owner died and its successor unlocked without lipc_mutex_consistent:
- * unusable until unlinked and recreated), LIPC_EBADHANDLE, LIPC_EFORKED. */
+ * unusable until unlinked and recreated), LIPC_EINVAL (its header was
+ * overwritten: not a valid mutex), LIPC_EBADHANDLE, LIPC_EFORKED. */
 int lipc_mutex_lock(lipc_handle_t h, int64_t timeout_ms, int *owner_died);
 
 /* Unlocks. Errors: LIPC_EPERM (this thread does not hold it; nothing
- * changes), LIPC_EBADHANDLE, LIPC_EFORKED. */
+ * changes), LIPC_EINVAL (not a valid mutex), LIPC_EBADHANDLE, LIPC_EFORKED. */
 int lipc_mutex_unlock(lipc_handle_t h);
 
 /* After a lock that reported owner_died: marks the protected state
  * repaired. Without it, the next unlock makes the mutex unusable for all.
- * Errors: LIPC_EINVAL (not held after an owner died), LIPC_EBADHANDLE,
- * LIPC_EFORKED. */
+ * Errors: LIPC_EINVAL (not held after an owner died; not a valid mutex),
+ * LIPC_EBADHANDLE, LIPC_EFORKED. */
 int lipc_mutex_consistent(lipc_handle_t h);
 
 /* Removes the name; open handles keep working. Errors: as lipc_sem_unlink. */
@@ -260,18 +330,33 @@ int lipc_mutex_unlink(const char *name);
 /* A named event shared between processes (/dev/shm/lipc.event.NAME).
  * Manual-reset: set wakes every waiter and stays set until reset; a waiter
  * that was waiting when set was called returns even if reset follows at
- * once. Auto-reset: set lets exactly one waiter through, now or the next to
- * come, and the event is clear again after it. */
+ * once. Auto-reset, as Windows' auto-reset events: while waiters are
+ * blocked, each set releases exactly one of them (three sets release three
+ * waiters, however quickly they follow each other), and a wait that begins
+ * after a set cannot take the release that set gave to a waiter already
+ * blocked; a set with nobody waiting leaves the event signalled, and the
+ * next wait takes it and clears it (more sets before that change nothing:
+ * the event is set or not). Which of several blocked waiters a set
+ * releases is not defined. A wait that times out or is interrupted takes
+ * no release meant for another waiter and leaves none behind. A waiter
+ * process killed in the middle of a wait can leave its registration
+ * behind: a later set may then release nobody, and a later wait one too
+ * many (once per killed waiter).
+ * The shared layout changed after lipc 0.1.0: an event made by 0.1.0 is
+ * refused (LIPC_EINVAL) and must be unlinked and created again; lipc 0.1.0
+ * refuses the new ones the same way. */
 
 #define LIPC_KIND_EVENT 5
 
 /* Opens or creates the event `name`. manual_reset and initially_set apply
- * when this call creates it; an existing event keeps what it was made with.
+ * when this call creates it; an existing event keeps what it was made with
+ * and is checked as "Opening an existing object" says.
  * flags, mode, errors: as lipc_mutex_open. */
 int lipc_event_open(const char *name, int flags, uint32_t mode, int manual_reset, int initially_set,
                     lipc_handle_t *h);
 
-/* Sets the event. Runs in C. Errors: LIPC_EBADHANDLE, LIPC_EFORKED. */
+/* Sets the event (see above for what that releases). Runs in C.
+ * Errors: LIPC_EBADHANDLE, LIPC_EFORKED. */
 int lipc_event_set(lipc_handle_t h);
 
 /* Clears the event. Runs in C. Errors: LIPC_EBADHANDLE, LIPC_EFORKED. */
@@ -279,7 +364,8 @@ int lipc_event_reset(lipc_handle_t h);
 
 /* Waits up to timeout_ms for the event (an auto-reset event is cleared by
  * the wait that gets it). Blocks in C. Errors: LIPC_EAGAIN (timeout 0, not
- * set), LIPC_ETIMEDOUT, LIPC_EINTR, LIPC_EBADHANDLE, LIPC_EFORKED. */
+ * set), LIPC_ETIMEDOUT, LIPC_EINTR, LIPC_EBUSY (auto-reset: 2^20-1 threads
+ * already wait on it), LIPC_EBADHANDLE, LIPC_EFORKED. */
 int lipc_event_wait(lipc_handle_t h, int64_t timeout_ms);
 
 /* OUT *is_set: 1 if set now (a snapshot). Errors: LIPC_EINVAL,
@@ -304,12 +390,16 @@ int lipc_event_unlink(const char *name);
 #define LIPC_KIND_SHM 6
 
 /* Opens or creates the shared memory object `name`. flags: LIPC_CREATE,
- * LIPC_EXCL, LIPC_UNLINK_ON_CLOSE; mode 0 means 0600. size: the size of a
- * new object in bytes (> 0 with LIPC_CREATE); an existing object is mapped
- * whole and size is ignored (pass 0). New memory reads as zeros. OUT *h.
+ * LIPC_EXCL, LIPC_UNLINK_ON_CLOSE, LIPC_TRUST_FOREIGN; mode 0 means 0600;
+ * the umask applies. size: the size of a new object in bytes (> 0 with
+ * LIPC_CREATE); an existing object is mapped whole and size is ignored
+ * (pass 0); it is checked as "Opening an existing object" says. New memory
+ * reads as zeros. OUT *h.
  * Errors: LIPC_EINVAL (bad name, flags, mode; size <= 0 to create, < 0;
- * an existing object that is empty), LIPC_ERANGE (size too large),
- * LIPC_ENOENT, LIPC_EEXIST, LIPC_EPERM, LIPC_ENOMEM, LIPC_EFORKED. */
+ * an existing object that is empty or not a regular file), LIPC_ERANGE
+ * (size too large), LIPC_ENOENT, LIPC_EEXIST, LIPC_EPERM (no permission;
+ * another user's object without LIPC_TRUST_FOREIGN; a symbolic link),
+ * LIPC_ENOMEM, LIPC_EFORKED. */
 int lipc_shm_open(const char *name, int flags, uint32_t mode, int64_t size, lipc_handle_t *h);
 
 /* OUT *addr (may be NULL): the address of this handle's current view;

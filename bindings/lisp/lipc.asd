@@ -42,6 +42,7 @@
                (:file "sem-tests")
                (:file "sync-tests")
                (:file "mem-tests")
+               (:file "named-tests")
                (:file "proc-tests")
                (:file "proc-life-tests")
                (:file "host-tests")

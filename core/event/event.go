@@ -1,7 +1,9 @@
 // Package event implements named events shared between processes, manual-
 // reset (set wakes every waiter and stays set until reset) or auto-reset
-// (set lets exactly one waiter through), in a file under /dev/shm named
-// lipc.event.NAME. Waits have deadlines and can be interrupted.
+// (as Windows' events: while waiters are blocked each set releases exactly
+// one of them; a set with nobody waiting leaves the event signalled for the
+// next wait), in a file under /dev/shm named lipc.event.NAME. Waits have
+// deadlines and can be interrupted. The shared layout is event_linux.h's.
 package event
 
 /*
@@ -11,6 +13,7 @@ package event
 import "C"
 
 import (
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -22,29 +25,38 @@ import (
 // Prefix is the file name prefix under /dev/shm.
 const Prefix = "lipc.event."
 
-const size = 64
+// Flags for Open.
+const (
+	Create        = shmobj.Create
+	Excl          = shmobj.Excl
+	UnlinkOnClose = shmobj.UnlinkOnClose
+	TrustForeign  = shmobj.TrustForeign
+)
 
 // Event is an open named event.
 type Event struct{ obj *shmobj.Object }
 
-// Open opens or creates the event name (flags as shmobj). manual and
-// initial apply to a new event; an existing one keeps what it was made with.
+// Open opens or creates the event name (flags as shmobj; mode 0 means
+// 0600, minus the umask). manual and initial apply to a new event; an
+// existing one keeps what it was made with, and must belong to this
+// process's user (unless TrustForeign) and be a valid event.
 func Open(name string, flags int, mode uint32, manual, initial bool) (*Event, error) {
-	spec := shmobj.Spec{Op: "event_open", Prefix: Prefix, Size: size, Kind: "event",
+	spec := shmobj.Spec{Op: "event_open", Prefix: Prefix, Size: C.LIPC_EVENT_SIZE, Kind: "event",
 		Init: func(mem []byte) error {
 			C.lipc__event_init((*C.struct_lipc_event_shm)(unsafe.Pointer(&mem[0])), b2i(manual), b2i(initial))
 			return nil
+		},
+		Check: func(mem []byte) string {
+			if why := C.lipc__event_invalid(unsafe.Pointer(&mem[0])); why != nil {
+				return C.GoString(why)
+			}
+			return ""
 		}}
 	o, err := shmobj.Open(spec, name, flags, mode)
 	if err != nil {
 		return nil, err
 	}
-	e := &Event{obj: o}
-	if e.shm().magic != C.LIPC_EVENT_MAGIC {
-		o.Close("event_open")
-		return nil, lerr.Invalidf("event_open", name, "%s is not a lipc event", o.Path)
-	}
-	return e, nil
+	return &Event{obj: o}, nil
 }
 
 func b2i(b bool) C.int {
@@ -80,7 +92,7 @@ func (e *Event) Set() { C.lipc__event_set(e.shm()) }
 func (e *Event) Reset() { C.lipc__event_reset(e.shm()) }
 
 // IsSet reports whether the event is set now.
-func (e *Event) IsSet() bool { return e.shm().word&1 != 0 }
+func (e *Event) IsSet() bool { return C.lipc__event_is_set(e.shm()) != 0 }
 
 // Wait waits up to timeout (negative: forever; 0: try) for the event.
 func (e *Event) Wait(timeout time.Duration) error {
@@ -107,4 +119,24 @@ func (e *Event) Wait(timeout time.Duration) error {
 	default:
 		return lerr.Wrap("event_wait", e.obj.Name, rc)
 	}
+}
+
+// blocked is the number of waiters registered in the shared state and not
+// yet released (a snapshot; tests use it to know that waiters are asleep).
+func (e *Event) blocked() int {
+	d := atomic.LoadUint64((*uint64)(unsafe.Pointer(&e.obj.Mem[0])))
+	if e.Manual() {
+		return int(d >> 32)
+	}
+	return int(d>>21) & 0xfffff
+}
+
+// pending is the signalled bit and, for an auto-reset event, the releases
+// handed to waiters that have not taken them yet (event_linux.h).
+func (e *Event) pending() (signalled bool, releases int) {
+	d := atomic.LoadUint64((*uint64)(unsafe.Pointer(&e.obj.Mem[0])))
+	if e.Manual() {
+		return d&1 != 0, 0
+	}
+	return d&1 != 0, int(d>>1) & 0xfffff
 }

@@ -28,6 +28,7 @@ const (
 	Create        = shmobj.Create
 	Excl          = shmobj.Excl
 	UnlinkOnClose = shmobj.UnlinkOnClose
+	TrustForeign  = shmobj.TrustForeign
 )
 
 // Prefix is the file name prefix under /dev/shm.
@@ -45,10 +46,18 @@ var spec = shmobj.Spec{Op: "mutex_open", Prefix: Prefix, Size: size, Kind: "mute
 			return syscall.Errno(rc)
 		}
 		return nil
+	},
+	Check: func(mem []byte) string {
+		if why := C.lipc__mutex_invalid(unsafe.Pointer(&mem[0])); why != nil {
+			return C.GoString(why)
+		}
+		return ""
 	}}
 
 // Open opens or creates the mutex name (flags as shmobj: Create, Excl,
-// UnlinkOnClose); mode 0 means 0600.
+// UnlinkOnClose, TrustForeign); mode 0 means 0600, minus the umask. An
+// existing mutex must belong to this process's user (unless TrustForeign)
+// and have lipc's mutex header.
 func Open(name string, flags int, mode uint32) (*Mutex, error) {
 	o, err := shmobj.Open(spec, name, flags, mode)
 	if err != nil {
@@ -121,13 +130,19 @@ func (m *Mutex) Lock(timeout time.Duration) (ownerDied bool, err error) {
 		return false, lerr.New("mutex_lock", m.obj.Name, lerr.Again, syscall.EBUSY, "held by another thread (try)")
 	case syscall.EDEADLK:
 		return false, lerr.New("mutex_lock", m.obj.Name, lerr.Busy, syscall.EDEADLK, "this thread already holds it")
+	case syscall.EINVAL:
+		return false, m.corrupt("mutex_lock")
 	}
 	return false, lerr.Wrap("mutex_lock", m.obj.Name, syscall.Errno(rc))
 }
 
 // Unlock unlocks the mutex; it is an error if this thread does not hold it.
 func (m *Mutex) Unlock() error {
-	if rc := C.pthread_mutex_unlock((*C.pthread_mutex_t)(m.Pointer())); rc != 0 {
+	rc := C.lipc__mutex_unlock((*C.pthread_mutex_t)(m.Pointer()))
+	if syscall.Errno(rc) == syscall.EINVAL {
+		return m.corrupt("mutex_unlock")
+	}
+	if rc != 0 {
 		return lerr.New("mutex_unlock", m.obj.Name, lerr.Perm, syscall.Errno(rc), "this thread does not hold the mutex")
 	}
 	return nil
@@ -137,8 +152,15 @@ func (m *Mutex) Unlock() error {
 // after its owner died. Without it, the next Unlock makes the mutex
 // unusable (ENOTRECOVERABLE) for everyone.
 func (m *Mutex) MarkConsistent() error {
-	if rc := C.pthread_mutex_consistent((*C.pthread_mutex_t)(m.Pointer())); rc != 0 {
+	if rc := C.lipc__mutex_consistent((*C.pthread_mutex_t)(m.Pointer())); rc != 0 {
+		if C.lipc__mutex_invalid(m.Pointer()) != nil {
+			return m.corrupt("mutex_consistent")
+		}
 		return lerr.New("mutex_consistent", m.obj.Name, lerr.Invalid, syscall.Errno(rc), "the mutex is not held in an owner-died state by this thread")
 	}
 	return nil
+}
+
+func (m *Mutex) corrupt(op string) error {
+	return lerr.New(op, m.obj.Name, lerr.Invalid, syscall.EINVAL, "not a valid mutex: its header was overwritten")
 }

@@ -27,6 +27,39 @@ int lipc__mutex_init(void *mem) {
   return rc;
 }
 
+/* The kind field lipc__mutex_init writes (glibc-internal bits for an
+ * error-checking, robust, process-shared mutex), learnt once from glibc. */
+static int lipc_kind(void) {
+  static atomic_int kind = -1;
+  int k = atomic_load_explicit(&kind, memory_order_relaxed);
+  if (k == -1) {
+    pthread_mutex_t ref;
+    k = lipc__mutex_init(&ref) == 0 ? ref.__data.__kind : -2;
+    atomic_store_explicit(&kind, k, memory_order_relaxed);
+  }
+  return k;
+}
+
+static int kind_ok(const pthread_mutex_t *m) {
+  return atomic_load_explicit((const _Atomic int *)(const void *)&m->__data.__kind,
+                              memory_order_relaxed) == lipc_kind();
+}
+
+const char *lipc__mutex_invalid(const void *mem) {
+  if (!kind_ok(mem)) return "its header is not that of a lipc mutex (robust, process-shared, error-checking)";
+  return NULL;
+}
+
+int lipc__mutex_unlock(pthread_mutex_t *m) {
+  if (!kind_ok(m)) return EINVAL;
+  return pthread_mutex_unlock(m);
+}
+
+int lipc__mutex_consistent(pthread_mutex_t *m) {
+  if (!kind_ok(m)) return EINVAL;
+  return pthread_mutex_consistent(m);
+}
+
 static struct timespec far_future(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
@@ -40,6 +73,7 @@ int lipc__mutex_lock(pthread_mutex_t *m, const struct timespec *dl, int try) {
   struct timespec far = far_future();
   int waited = 0;
   for (;;) {
+    if (!kind_ok(m)) return EINVAL;
     int rc = pthread_mutex_trylock(m);
     if (rc == ENOTRECOVERABLE) {
       /* glibc 2.36 takes the lock word before it sees the mutex is not
@@ -76,6 +110,7 @@ int lipc__mutex_lock(pthread_mutex_t *m, const struct timespec *dl, int try) {
     if (r < 0 && errno == EINTR) return EINTR;
     if (r < 0 && errno == ETIMEDOUT) {
       /* Freed at the last moment? Prefer the lock to a timeout. */
+      if (!kind_ok(m)) return EINVAL;
       rc = pthread_mutex_trylock(m);
       return (rc == 0 || rc == EOWNERDEAD) ? rc : ETIMEDOUT;
     }

@@ -11,9 +11,22 @@
 /* Initialises a robust, process-shared, error-checking mutex at mem. */
 LIPC_HIDDEN_MUTEX int lipc__mutex_init(void *mem);
 
+/* NULL if mem (64 bytes) holds a mutex that lipc__mutex_init made, else a
+ * static English reason. glibc dispatches on the mutex's kind field and
+ * asserts (aborts) on some paths of kinds lipc never makes, so the kind is
+ * checked at open and again before every lock, unlock and consistent. */
+LIPC_HIDDEN_MUTEX const char *lipc__mutex_invalid(const void *mem);
+
 /* Locks m until the absolute CLOCK_MONOTONIC deadline dl (NULL: none, but
  * still interruptible); try: do not wait. Returns 0, EOWNERDEAD (locked; the
  * previous owner died holding it), EBUSY (try, held), ETIMEDOUT, EINTR,
- * EDEADLK (this thread holds it), ENOTRECOVERABLE. */
+ * EDEADLK (this thread holds it), ENOTRECOVERABLE, EINVAL (the memory no
+ * longer holds lipc's kind of mutex). */
 LIPC_HIDDEN_MUTEX int lipc__mutex_lock(pthread_mutex_t *m, const struct timespec *dl, int try);
+/* pthread_mutex_unlock and pthread_mutex_consistent, after the kind check:
+ * 0, EPERM (unlock: not held by this thread), EINVAL (as for lock; for
+ * consistent also: not held in an owner-died state, which
+ * lipc__mutex_invalid tells apart). */
+LIPC_HIDDEN_MUTEX int lipc__mutex_unlock(pthread_mutex_t *m);
+LIPC_HIDDEN_MUTEX int lipc__mutex_consistent(pthread_mutex_t *m);
 #endif

@@ -15,6 +15,7 @@ const (
 	Create        = shmobj.Create        // create if missing
 	Excl          = shmobj.Excl          // with Create: fail if it exists
 	UnlinkOnClose = shmobj.UnlinkOnClose // remove the name when the creating handle closes
+	TrustForeign  = shmobj.TrustForeign  // open an existing semaphore another user owns
 )
 
 // MaxValue is the largest value a semaphore can hold (SEM_VALUE_MAX).
@@ -31,6 +32,6 @@ func (s *Sem) Name() string { return s.obj.Name }
 // Created reports whether this Open created the semaphore.
 func (s *Sem) Created() bool { return s.obj.Created }
 
-// Pointer is the address of the mapped sem_t; C code uses it with sem_post
-// and sem_wait. Valid until Close.
+// Pointer is the address of the mapped sem_t; C code uses it with the
+// routines of sem_linux.h. Valid until Close.
 func (s *Sem) Pointer() unsafe.Pointer { return unsafe.Pointer(&s.obj.Mem[0]) }

@@ -2,9 +2,15 @@
 
 package sem
 
+/*
+#cgo CFLAGS: -Wall -Wextra -O2
+#include <stdlib.h>
+#include "sem_linux.h"
+*/
+import "C"
+
 import (
-	"encoding/binary"
-	"sync/atomic"
+	"syscall"
 	"time"
 	"unsafe"
 
@@ -14,28 +20,24 @@ import (
 	"github.com/lipc-dev/lipc/core/shmobj"
 )
 
-// glibc's sem_t on 64-bit Linux: a uint64 whose low half is the value and
-// high half the number of waiters, an int "private" that holds
-// FUTEX_PRIVATE_FLAG (128) for process-shared semaphores, and padding.
-const (
-	semSize       = 32
-	futexShared   = 128
-	nwaitersShift = 32
-	futexWait     = 0 // FUTEX_WAIT, shared (no FUTEX_PRIVATE_FLAG)
-	futexWake     = 1 // FUTEX_WAKE, shared
-)
-
 func spec(value uint32) shmobj.Spec {
-	return shmobj.Spec{Op: "sem_open", Prefix: "sem.", Size: semSize, Kind: "semaphore",
+	return shmobj.Spec{Op: "sem_open", Prefix: "sem.", Size: C.LIPC_SEM_SIZE, Kind: "semaphore",
 		Init: func(mem []byte) error {
-			binary.LittleEndian.PutUint64(mem[0:], uint64(value))
-			binary.LittleEndian.PutUint32(mem[8:], futexShared)
+			C.lipc__sem_init(unsafe.Pointer(&mem[0]), C.uint32_t(value))
 			return nil
+		},
+		Check: func(mem []byte) string {
+			if why := C.lipc__sem_invalid(unsafe.Pointer(&mem[0])); why != nil {
+				return C.GoString(why)
+			}
+			return ""
 		}}
 }
 
 // Open opens or creates the semaphore name (see the package flags). mode 0
-// means 0600; value is the initial value of a new semaphore.
+// means 0600; the umask applies. value is the initial value of a new
+// semaphore. An existing semaphore must belong to this process's user
+// (unless TrustForeign) and be valid.
 func Open(name string, flags int, mode uint32, value uint32) (*Sem, error) {
 	if value > MaxValue {
 		return nil, lerr.New("sem_open", name, lerr.Invalid, unix.EINVAL, "initial value %d is above %d", value, MaxValue)
@@ -54,76 +56,70 @@ func (s *Sem) Close() error { return s.obj.Close("sem_close") }
 // Unlink removes the name; open handles keep working.
 func Unlink(name string) error { return shmobj.Unlink("sem_unlink", "sem.", name) }
 
-func (s *Sem) word() *uint64 { return (*uint64)(unsafe.Pointer(&s.obj.Mem[0])) }
+func (s *Sem) corrupt(op string) error {
+	return lerr.New(op, s.obj.Name, lerr.Invalid, unix.EINVAL, "not a valid semaphore: its value word was overwritten")
+}
 
-// Value is the current value (a snapshot).
-func (s *Sem) Value() int { return int(uint32(atomic.LoadUint64(s.word()))) }
+// Value is the current value (a snapshot); -1 if the semaphore's memory
+// was overwritten with something that is not a value.
+func (s *Sem) Value() int {
+	var v C.int
+	if C.lipc__sem_value(s.Pointer(), &v) != 0 {
+		return -1
+	}
+	return int(v)
+}
 
 // Post increments the value and wakes a waiter, as glibc's sem_post does.
-func (s *Sem) Post() error {
-	w := s.word()
-	for {
-		d := atomic.LoadUint64(w)
-		if uint32(d) >= MaxValue {
-			return lerr.New("sem_post", s.obj.Name, lerr.Range, unix.EOVERFLOW, "value would pass %d", MaxValue)
-		}
-		if atomic.CompareAndSwapUint64(w, d, d+1) {
-			if d>>nwaitersShift != 0 {
-				futex(w, futexWake, 1, nil)
-			}
-			return nil
-		}
+func (s *Sem) Post() error { return s.PostN(1) }
+
+// PostN adds n (1 to MaxValue) to the value in one step and wakes up to n
+// waiters. A value that would pass MaxValue is a Range error and changes
+// nothing.
+func (s *Sem) PostN(n uint32) error {
+	if n == 0 {
+		return lerr.Invalidf("sem_post", s.obj.Name, "n must be at least 1")
+	}
+	switch syscall.Errno(C.lipc__sem_post(s.Pointer(), C.uint32_t(n))) {
+	case 0:
+		return nil
+	case syscall.ERANGE:
+		return lerr.New("sem_post", s.obj.Name, lerr.Range, unix.EOVERFLOW, "value would pass %d", MaxValue)
+	default:
+		return s.corrupt("sem_post")
 	}
 }
 
 // TryWait decrements the value if it is positive and reports whether it did.
-func (s *Sem) TryWait() bool {
-	w := s.word()
-	for {
-		d := atomic.LoadUint64(w)
-		if uint32(d) == 0 {
-			return false
-		}
-		if atomic.CompareAndSwapUint64(w, d, d-1) {
-			return true
-		}
-	}
-}
+func (s *Sem) TryWait() bool { return C.lipc__sem_wait(s.Pointer(), nil, 1) == 0 }
 
 // Wait decrements the value, waiting up to timeout for it to be positive
 // (negative timeout: forever). It follows glibc's protocol (registering as
-// a waiter) so C waiters and posters interoperate.
+// a waiter) so C waiters and posters interoperate. Interruptions by signals
+// are retried until the deadline.
 func (s *Sem) Wait(timeout time.Duration) error {
-	if s.TryWait() {
-		return nil
+	var dl C.struct_timespec
+	var pdl *C.struct_timespec
+	if timeout >= 0 {
+		var now unix.Timespec
+		unix.ClockGettime(unix.CLOCK_MONOTONIC, &now)
+		t := time.Duration(now.Nano()) + timeout
+		dl.tv_sec, dl.tv_nsec = C.time_t(t/time.Second), C.long(t%time.Second)
+		pdl = &dl
 	}
-	w := s.word()
-	deadline := time.Now().Add(timeout)
-	atomic.AddUint64(w, 1<<nwaitersShift)
-	defer atomic.AddUint64(w, ^uint64(1<<nwaitersShift-1))
 	for {
-		d := atomic.LoadUint64(w)
-		if uint32(d) > 0 {
-			if atomic.CompareAndSwapUint64(w, d, d-1) {
-				return nil
-			}
+		rc := syscall.Errno(C.lipc__sem_wait(s.Pointer(), pdl, 0))
+		switch rc {
+		case 0:
+			return nil
+		case syscall.EINTR:
 			continue
+		case syscall.ETIMEDOUT:
+			return lerr.New("sem_wait", s.obj.Name, lerr.TimedOut, rc, "timed out after %v", timeout)
+		case syscall.EINVAL:
+			return s.corrupt("sem_wait")
+		default:
+			return lerr.Wrap("sem_wait", s.obj.Name, rc)
 		}
-		var ts *unix.Timespec
-		if timeout >= 0 {
-			left := time.Until(deadline)
-			if left <= 0 {
-				return lerr.New("sem_wait", s.obj.Name, lerr.TimedOut, unix.ETIMEDOUT, "timed out after %v", timeout)
-			}
-			t := unix.NsecToTimespec(left.Nanoseconds())
-			ts = &t
-		}
-		futex(w, futexWait, 0, ts)
 	}
-}
-
-// futex operates on the low 32 bits (the value) of the word, which is where
-// glibc waits and wakes on little-endian machines.
-func futex(w *uint64, op int, val uint32, ts *unix.Timespec) {
-	unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(w)), uintptr(op), uintptr(val), uintptr(unsafe.Pointer(ts)), 0, 0)
 }

@@ -126,8 +126,8 @@ func TestOpenMissing(t *testing.T) {
 
 func TestBadArguments(t *testing.T) {
 	n := newName(t)
-	_, err := sem.Open(n, 8, 0, 0)
-	wantCode(t, "unknown flag 8", err, lerr.Invalid)
+	_, err := sem.Open(n, 16, 0, 0)
+	wantCode(t, "unknown flag 16", err, lerr.Invalid)
 	_, err = sem.Open(n, -1, 0, 0)
 	wantCode(t, "flags -1", err, lerr.Invalid)
 	_, err = sem.Open(n, sem.Create, 0, sem.MaxValue+1)
@@ -175,17 +175,24 @@ func TestDefaultMode0600(t *testing.T) {
 	}
 }
 
-func TestExplicitModeDespiteUmask(t *testing.T) {
+// The umask applies to the mode, default or explicit, as sem_open's does.
+func TestModeMinusUmask(t *testing.T) {
 	for _, c := range []struct {
 		umask int
 		mode  uint32
-	}{{0o077, 0o640}, {0o022, 0o666}, {0o777, 0o604}, {0, 0o400}} {
+		want  os.FileMode
+	}{{0o077, 0o640, 0o600}, {0o022, 0o666, 0o644}, {0o777, 0o604, 0}, {0, 0o400, 0o400},
+		{0o077, 0o666, 0o600}, {0o027, 0, 0o600}, {0o277, 0, 0o400}} {
 		t.Run(fmt.Sprintf("umask%#o-mode%#o", c.umask, c.mode), func(t *testing.T) {
 			withUmask(t, c.umask)
 			n := newName(t)
-			mustOpen(t, n, sem.Create|sem.Excl, c.mode, 0)
-			if m := modeOf(t, n); uint32(m) != c.mode {
-				t.Errorf("mode %#o under umask %#o gave %#o", c.mode, c.umask, m)
+			s := mustOpen(t, n, sem.Create|sem.Excl, c.mode, 0)
+			if m := modeOf(t, n); m != c.want {
+				t.Errorf("mode %#o under umask %#o gave %#o, want %#o", c.mode, c.umask, m, c.want)
+			}
+			// Whatever the mode, the creating handle can use it.
+			if err := s.Post(); err != nil || s.Value() != 1 {
+				t.Errorf("post through the creating handle: %v", err)
 			}
 		})
 	}

@@ -21,6 +21,7 @@ const (
 	Create        = shmobj.Create
 	Excl          = shmobj.Excl
 	UnlinkOnClose = shmobj.UnlinkOnClose
+	TrustForeign  = shmobj.TrustForeign
 )
 
 // Shm is an open shared memory object.
@@ -32,7 +33,8 @@ type Shm struct {
 
 // Open opens or creates the shared memory object name. size is the size of
 // a new object (> 0, needed with Create); opening an existing one maps it
-// whole and ignores size. mode 0 means 0600.
+// whole and ignores size, and needs it to belong to this process's user
+// (unless TrustForeign). mode 0 means 0600, minus the umask.
 func Open(name string, flags int, mode uint32, size int64) (*Shm, error) {
 	const op = "shm_open"
 	if size < 0 || (flags&Create != 0 && size == 0) {

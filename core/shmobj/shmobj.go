@@ -1,9 +1,12 @@
 // Package shmobj opens and creates the files in /dev/shm behind lipc's
 // named objects (semaphores, mutexes, events, shared memory) the same safe
-// way for all of them: the one name rule, mode 0600 unless asked, never
-// through a symlink, and a new object is initialised in a private temporary
-// file and linked into place, so no process ever sees it half made and an
-// existing one is never overwritten.
+// way for all of them: the one name rule, mode 0600 unless asked (minus the
+// umask, as sem_open and shm_open do), never through a symlink; a new object
+// is initialised in a temporary file and linked into place, so no process
+// ever sees it half made and an existing one is never overwritten; an
+// existing object is used only if it is a regular file of this process's
+// user (unless the caller trusts other users' objects), of the right size,
+// with contents its kind accepts (check.go).
 package shmobj
 
 import (
@@ -25,6 +28,7 @@ const (
 	Create        = 1
 	Excl          = 2
 	UnlinkOnClose = 4
+	TrustForeign  = 8 // open an existing object that another user owns
 )
 
 // DefaultMode is the mode of a new object when the caller gives 0.
@@ -38,7 +42,11 @@ type Spec struct {
 	Whole  bool                   // map an existing object whole, whatever its size (shared memory)
 	KeepFd bool                   // keep the fd open in Object.Fd (to grow the object later)
 	Init   func(mem []byte) error // fills a new object before it gets its name
-	Kind   string                 // for messages: "semaphore"
+	// Check says why the contents of an existing object are not a valid
+	// object of this kind ("" when they are). It sees the mapping, which
+	// is exactly Size bytes unless Whole.
+	Check func(mem []byte) string
+	Kind  string // for messages: "semaphore"
 }
 
 // Object is an open named object: its mapping and identity.
@@ -58,7 +66,7 @@ func Open(spec Spec, name string, flags int, mode uint32) (*Object, error) {
 	if err != nil {
 		return nil, err
 	}
-	if flags&^(Create|Excl|UnlinkOnClose) != 0 {
+	if flags&^(Create|Excl|UnlinkOnClose|TrustForeign) != 0 {
 		return nil, lerr.Invalidf(spec.Op, name, "unknown flags %#x", flags)
 	}
 	if flags&Excl != 0 && flags&Create == 0 {
@@ -73,18 +81,17 @@ func Open(spec Spec, name string, flags int, mode uint32) (*Object, error) {
 	o := &Object{Name: n, Path: Dir + spec.Prefix + n, Fd: -1, unlinkOnClose: flags&UnlinkOnClose != 0}
 	for attempt := 0; ; attempt++ {
 		if flags&Excl == 0 {
-			fd, err := unix.Open(o.Path, unix.O_RDWR|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+			// O_NONBLOCK: a FIFO planted under the name must not block
+			// the open (it is then refused as not a regular file).
+			fd, err := unix.Open(o.Path, unix.O_RDWR|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
 			if err == nil {
-				if err := o.mapFd(spec, fd); err != nil {
+				if err := o.mapFd(spec, fd, flags); err != nil {
 					return nil, err
 				}
 				return o, nil
 			}
-			if err == unix.ELOOP {
-				return nil, lerr.New(spec.Op, name, lerr.Perm, unix.EACCES, "the name is a symbolic link; lipc does not follow it")
-			}
 			if err != unix.ENOENT || flags&Create == 0 {
-				return nil, lerr.Wrap(spec.Op, name, err)
+				return nil, openError(spec, o, err)
 			}
 		}
 		err := o.create(spec, mode)
@@ -106,7 +113,11 @@ func (o *Object) create(spec Spec, mode uint32) error {
 	var err error
 	for i := 0; i < 100; i++ {
 		tmp = fmt.Sprintf("%s%slipc-tmp-%d-%d", Dir, spec.Prefix, os.Getpid(), rand.Uint32())
-		fd, err = unix.Open(tmp, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+		// The kernel applies the umask (or the directory's default ACL) to
+		// mode here, atomically, exactly as glibc's sem_open and shm_open
+		// get it: reading the umask ourselves would race with other
+		// threads (umask(2) can only read it by setting it).
+		fd, err = unix.Open(tmp, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, mode)
 		if err != unix.EEXIST {
 			break
 		}
@@ -131,12 +142,6 @@ func (o *Object) create(spec Spec, mode uint32) error {
 			return err
 		}
 	}
-	// Exactly the mode asked for, whatever the umask.
-	if err := unix.Fchmod(fd, mode); err != nil {
-		unix.Munmap(mem)
-		unix.Close(fd)
-		return err
-	}
 	if err := unix.Link(tmp, o.Path); err != nil {
 		unix.Munmap(mem)
 		unix.Close(fd)
@@ -159,8 +164,9 @@ func (o *Object) keepOrClose(spec Spec, fd int) {
 	}
 }
 
-// mapFd maps an existing object; fd is closed unless Spec.KeepFd.
-func (o *Object) mapFd(spec Spec, fd int) (err error) {
+// mapFd maps an existing object after checking that it is safe to use
+// (check.go); fd is closed unless Spec.KeepFd.
+func (o *Object) mapFd(spec Spec, fd int, flags int) (err error) {
 	defer func() {
 		if err != nil {
 			unix.Close(fd)
@@ -172,23 +178,19 @@ func (o *Object) mapFd(spec Spec, fd int) (err error) {
 	if err := unix.Fstat(fd, &st); err != nil {
 		return lerr.Wrap(spec.Op, o.Name, err)
 	}
-	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return lerr.Invalidf(spec.Op, o.Name, "%s is not a %s", o.Path, spec.Kind)
-	}
-	size := spec.Size
-	if spec.Whole {
-		// An existing object is mapped as it is; the size asked for is
-		// only that of a new one.
-		size = int(st.Size)
-		if size == 0 {
-			return lerr.Invalidf(spec.Op, o.Name, "%s is empty: nothing to map", o.Path)
-		}
-	} else if st.Size < int64(spec.Size) {
-		return lerr.Invalidf(spec.Op, o.Name, "%s is not a %s (too small)", o.Path, spec.Kind)
+	size, err := o.checkFile(spec, &st, flags)
+	if err != nil {
+		return err
 	}
 	mem, err := unix.Mmap(fd, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
 	if err != nil {
 		return lerr.Wrap(spec.Op, o.Name, err)
+	}
+	if spec.Check != nil {
+		if why := spec.Check(mem); why != "" {
+			unix.Munmap(mem)
+			return lerr.Invalidf(spec.Op, o.Name, "%s is not a valid %s: %s", o.Path, spec.Kind, why)
+		}
 	}
 	o.Mem = mem
 	return nil

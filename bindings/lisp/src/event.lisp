@@ -44,21 +44,23 @@ WITH-EVENT; a finalizer closes forgotten ones after GC."))
     (format stream "~S~:[ (closed)~;~]" (event-name event) (handle-open-p event))))
 
 (defun open-event (name &key create exclusive manual-reset initially-set (mode #o600)
-                          unlink-on-close)
+                          unlink-on-close trust-foreign)
   "Opens the event NAME, creating it when CREATE is true and it is missing:
 manual-reset when MANUAL-RESET is true (else auto-reset), set when
 INITIALLY-SET is true, with permission bits MODE.  EXCLUSIVE (with CREATE):
 LIPC-EXISTS if it exists.  UNLINK-ON-CLOSE: remove the name when this handle
 closes, if it created it.  Missing: LIPC-NOT-FOUND; a file under the name
-that is not an event: LIPC-INVALID-ARGUMENT."
+that is not an event: LIPC-INVALID-ARGUMENT.  TRUST-FOREIGN: as for
+OPEN-SEMAPHORE (another user's event)."
   (check-type name string)
   (check-type mode (unsigned-byte 32))
-  (open-handle (h) (%event-open name (open-flags create exclusive unlink-on-close) mode
+  (open-handle (h) (%event-open name (open-flags create exclusive unlink-on-close trust-foreign) mode
                                 (if manual-reset 1 0) (if initially-set 1 0) h)
     'event :name name))
 
 (defun event-set (event)
-  "Sets EVENT: wakes every waiter (manual-reset) or lets one through (auto-reset)."
+  "Sets EVENT: wakes every waiter (manual-reset); auto-reset: releases
+exactly one blocked waiter, or with none leaves it set for the next wait."
   (check (%event-set (object-handle event)))
   nil)
 

@@ -33,6 +33,7 @@
 ;;; Semaphores
 (cffi:defcfun ("lipc_sem_open" %sem-open) :int (name :string) (flags :int) (mode :uint32) (value :uint32) (h :pointer))
 (cffi:defcfun ("lipc_sem_post" %sem-post) :int (h :int64))
+(cffi:defcfun ("lipc_sem_post_n" %sem-post-n) :int (h :int64) (n :uint32))
 (cffi:defcfun ("lipc_sem_wait" %sem-wait) :int (h :int64) (timeout-ms :int64))
 (cffi:defcfun ("lipc_sem_value" %sem-value) :int (h :int64) (value :pointer))
 (cffi:defcfun ("lipc_sem_unlink" %sem-unlink) :int (name :string))

@@ -53,10 +53,11 @@
 ;;; ---- helpers shared by the named objects and the lock forms of this
 ;;; ---- module and the ones after it (event, shm, mmap, flock)
 
-(defun open-flags (create exclusive unlink-on-close)
-  "LIPC_CREATE | LIPC_EXCL | LIPC_UNLINK_ON_CLOSE from three booleans."
+(defun open-flags (create exclusive unlink-on-close &optional trust-foreign)
+  "LIPC_CREATE | LIPC_EXCL | LIPC_UNLINK_ON_CLOSE | LIPC_TRUST_FOREIGN from
+booleans."
   (logior (if create +create+ 0) (if exclusive +excl+ 0)
-          (if unlink-on-close +unlink-on-close+ 0)))
+          (if unlink-on-close +unlink-on-close+ 0) (if trust-foreign +trust-foreign+ 0)))
 
 (defun lisp-error (code format-control &rest args)
   "Signals the LIPC-ERROR subclass of CODE for a mistake found in Lisp,
@@ -128,14 +129,16 @@ WITH-OPEN-MUTEX; a finalizer closes forgotten ones after GC."))
   (print-unreadable-object (mutex stream :type t :identity t)
     (format stream "~S~:[ (closed)~;~]" (mutex-name mutex) (handle-open-p mutex))))
 
-(defun open-mutex (name &key create exclusive (mode #o600) unlink-on-close)
+(defun open-mutex (name &key create exclusive (mode #o600) unlink-on-close trust-foreign)
   "Opens the mutex NAME (the name rule of semaphores), creating it with
 permission bits MODE when CREATE is true and it is missing.  EXCLUSIVE (with
 CREATE): LIPC-EXISTS if it exists.  UNLINK-ON-CLOSE: remove the name when
-this handle closes, if this handle created it.  Missing: LIPC-NOT-FOUND."
+this handle closes, if this handle created it.  Missing: LIPC-NOT-FOUND.
+TRUST-FOREIGN: as for OPEN-SEMAPHORE (another user's mutex)."
   (check-type name string)
   (check-type mode (unsigned-byte 32))
-  (open-handle (h) (%mutex-open name (open-flags create exclusive unlink-on-close) mode h)
+  (open-handle (h) (%mutex-open name (open-flags create exclusive unlink-on-close trust-foreign)
+                                mode h)
     'mutex :name name))
 
 (defun lock-mutex (mutex timeout cell)

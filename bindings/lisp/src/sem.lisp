@@ -7,6 +7,7 @@
 (defconstant +create+ 1 "LIPC_CREATE")
 (defconstant +excl+ 2 "LIPC_EXCL")
 (defconstant +unlink-on-close+ 4 "LIPC_UNLINK_ON_CLOSE")
+(defconstant +trust-foreign+ 8 "LIPC_TRUST_FOREIGN")
 
 (defclass semaphore (handle-object)
   ((name :initarg :name :reader semaphore-name))
@@ -20,11 +21,16 @@ or use WITH-SEMAPHORE; a finalizer closes forgotten ones after GC."))
   (print-unreadable-object (sem stream :type t :identity t)
     (format stream "~S~:[ (closed)~;~]" (semaphore-name sem) (handle-open-p sem))))
 
-(defun open-semaphore (name &key create exclusive (initial 0) (mode #o600) unlink-on-close)
+(defun open-semaphore (name &key create exclusive (initial 0) (mode #o600) unlink-on-close
+                            trust-foreign)
   "Opens the semaphore NAME (\"jobs\" or \"/jobs\"), creating it with value
-INITIAL and permission bits MODE when CREATE is true and it is missing.
-EXCLUSIVE (with CREATE): fail with LIPC-EXISTS if it exists.  UNLINK-ON-CLOSE:
-remove the name when this handle closes, if this handle created it.
+INITIAL and permission bits MODE (the umask applies) when CREATE is true and
+it is missing.  EXCLUSIVE (with CREATE): fail with LIPC-EXISTS if it exists.
+UNLINK-ON-CLOSE: remove the name when this handle closes, if this handle
+created it.  An existing semaphore another user owns signals
+LIPC-PERMISSION-DENIED unless TRUST-FOREIGN is true (anyone can create a
+file under any name in /dev/shm first); one that is not a valid semaphore
+signals LIPC-INVALID-ARGUMENT either way.
 Restarts: CREATE-SEMAPHORE on LIPC-NOT-FOUND, USE-EXISTING on LIPC-EXISTS."
   (check-type name string)
   (check-type initial (integer 0 #x7FFFFFFF))
@@ -32,22 +38,27 @@ Restarts: CREATE-SEMAPHORE on LIPC-NOT-FOUND, USE-EXISTING on LIPC-EXISTS."
   (restart-case
       (open-handle (h)
           (%sem-open name (logior (if create +create+ 0) (if exclusive +excl+ 0)
-                                  (if unlink-on-close +unlink-on-close+ 0))
+                                  (if unlink-on-close +unlink-on-close+ 0)
+                                  (if trust-foreign +trust-foreign+ 0))
                      mode initial h)
         'semaphore :name name)
     (create-semaphore ()
       :report "Create the semaphore."
       :test (lambda (c) (or (null c) (typep c 'lipc-not-found)))
       (open-semaphore name :create t :initial initial :mode mode
-                           :unlink-on-close unlink-on-close))
+                           :unlink-on-close unlink-on-close :trust-foreign trust-foreign))
     (use-existing ()
       :report "Open the existing semaphore."
       :test (lambda (c) (or (null c) (typep c 'lipc-exists)))
-      (open-semaphore name :unlink-on-close unlink-on-close))))
+      (open-semaphore name :unlink-on-close unlink-on-close :trust-foreign trust-foreign))))
 
-(defun semaphore-post (sem)
-  "Increments SEM, waking one waiter.  LIPC-OUT-OF-RANGE past 2^31-1."
-  (check (%sem-post (object-handle sem)))
+(defun semaphore-post (sem &optional (count 1))
+  "Adds COUNT (an integer from 1 to 2^32-1, default 1) to SEM in one step,
+waking up to COUNT waiters.  LIPC-OUT-OF-RANGE, with nothing added, if the
+value would pass 2^31-1."
+  (check-type count (integer 1 #xFFFFFFFF))
+  (let ((h (object-handle sem)))
+    (check (if (eql count 1) (%sem-post h) (%sem-post-n h count))))
   nil)
 
 (defun semaphore-wait (sem &key timeout)

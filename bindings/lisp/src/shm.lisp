@@ -156,18 +156,21 @@ lifetime rule at the top of shm.lisp)."))
         (format stream "~S ~D bytes" (shared-memory-name shm) (shared-memory-size shm))
         (format stream "~S (closed)" (shared-memory-name shm)))))
 
-(defun open-shared-memory (name &key create exclusive (size 0) (mode #o600) unlink-on-close)
+(defun open-shared-memory (name &key create exclusive (size 0) (mode #o600) unlink-on-close
+                                 trust-foreign)
   "Opens the shared memory NAME (the name rule of semaphores) and maps it
 whole.  CREATE: create it with SIZE bytes (> 0; zeros) and permission bits
 MODE when missing; an existing object keeps its size.  EXCLUSIVE (with
 CREATE): LIPC-EXISTS if it exists.  UNLINK-ON-CLOSE: remove the name when
-this handle closes, if it created it.  Errors: LIPC-NOT-FOUND,
+this handle closes, if it created it.  TRUST-FOREIGN: as for OPEN-SEMAPHORE
+(another user's object).  Errors: LIPC-NOT-FOUND, LIPC-PERMISSION-DENIED,
 LIPC-INVALID-ARGUMENT (bad name; SIZE <= 0 to create; an empty existing
 object), LIPC-OUT-OF-RANGE (SIZE too large)."
   (check-type name string)
   (check-type size (signed-byte 64))
   (check-type mode (unsigned-byte 32))
-  (open-handle (h) (%shm-open name (open-flags create exclusive unlink-on-close) mode size h)
+  (open-handle (h) (%shm-open name (open-flags create exclusive unlink-on-close trust-foreign)
+                              mode size h)
     'shared-memory :name name))
 
 (defmethod memory-view ((shm shared-memory))

@@ -16,6 +16,7 @@ int lipc_handle_kind(lipc_handle_t h, int *kind);
 int lipc_wait_fds(const int *fds, const int *events, int *revents, int nfds, int64_t timeout_ms, int *nready);
 int lipc_sem_open(const char *name, int flags, uint32_t mode, uint32_t value, lipc_handle_t *h);
 int lipc_sem_post(lipc_handle_t h);
+int lipc_sem_post_n(lipc_handle_t h, uint32_t n);
 int lipc_sem_wait(lipc_handle_t h, int64_t timeout_ms);
 int lipc_sem_value(lipc_handle_t h, int *value);
 int lipc_sem_unlink(const char *name);

@@ -4,10 +4,15 @@
 --   sem.open(name [, opts]) -> s | nil, msg, code, errno
 --       opts: create (bool), exclusive (bool, with create), value (initial
 --       value of a new semaphore, default 0), mode (permission bits of a new
---       semaphore, default 0 = 0600), unlink_on_close (bool: unlink the name
---       when s closes, if s created it)
+--       semaphore, default 0 = 0600; the umask applies), unlink_on_close
+--       (bool: unlink the name when s closes, if s created it),
+--       trust_foreign (bool: open an existing semaphore even if another user
+--       owns it; without it, EPERM. See lipc/named.lua)
 --   sem.unlink(name)        -> true | nil, msg, code, errno
---   s:post()                -> true | nil, msg, code, errno
+--   s:post([n])             -> true | nil, msg, code, errno
+--       adds n (default 1; an integer in 1..2^32-1, else error()) in one
+--       step and wakes up to n waiters; ERANGE (nothing added) if the value
+--       would pass 2^31-1
 --   s:wait([timeout])       -> true             decremented
 --                            | false, msg, code, errno  the timeout passed (ETIMEDOUT)
 --                                                or, for timeout 0, not available (EAGAIN)
@@ -28,9 +33,10 @@ local errors = require "lipc.errors"
 local handle = require "lipc.handle"
 
 local sem_open, sem_post, sem_wait = C.lipc_sem_open, C.lipc_sem_post, C.lipc_sem_wait
+local sem_post_n = C.lipc_sem_post_n
 local sem_value, sem_unlink = C.lipc_sem_value, C.lipc_sem_unlink
 local fail, check, check_type, check_uint32 = errors.fail, errors.check, errors.check_type, errors.check_uint32
-local check_name = errors.check_name
+local check_name, check_int = errors.check_name, errors.check_int
 local timeout_ms, get = errors.timeout_ms, handle.get
 local ETIMEDOUT, EAGAIN = errors.codes.ETIMEDOUT, errors.codes.EAGAIN
 
@@ -39,9 +45,9 @@ local ETIMEDOUT, EAGAIN = errors.codes.ETIMEDOUT, errors.codes.EAGAIN
 local hbuf = ffi.new("lipc_handle_t[1]")
 local ibuf = ffi.new("int[1]")
 
-local CREATE, EXCL, UNLINK_ON_CLOSE = 1, 2, 4
+local CREATE, EXCL, UNLINK_ON_CLOSE, TRUST_FOREIGN = 1, 2, 4, 8
 
-local sem = { CREATE = CREATE, EXCL = EXCL, UNLINK_ON_CLOSE = UNLINK_ON_CLOSE }
+local sem = { CREATE = CREATE, EXCL = EXCL, UNLINK_ON_CLOSE = UNLINK_ON_CLOSE, TRUST_FOREIGN = TRUST_FOREIGN }
 local methods = {}
 local mt = { __index = methods }
 
@@ -55,7 +61,7 @@ function sem.open(name, opts)
   if opts ~= nil then check_type(opts, "table", 2, "open") end
   opts = opts or {}
   local flags = (opts.create and CREATE or 0) + (opts.exclusive and EXCL or 0)
-              + (opts.unlink_on_close and UNLINK_ON_CLOSE or 0)
+              + (opts.unlink_on_close and UNLINK_ON_CLOSE or 0) + (opts.trust_foreign and TRUST_FOREIGN or 0)
   local mode = check_uint32(opts.mode or 0, 2, "open (opts.mode)")
   local value = check_uint32(opts.value or 0, 2, "open (opts.value)")
   local rc = sem_open(name, flags, mode, value, hbuf)
@@ -67,8 +73,10 @@ function sem.unlink(name)
   return check(sem_unlink(check_name(name, 1, "unlink")))
 end
 
-function methods:post()
-  return check(sem_post(get(self, "semaphore")))
+function methods:post(n)
+  local h = get(self, "semaphore")
+  if n == nil then return check(sem_post(h)) end
+  return check(sem_post_n(h, check_int(n, 1, "post", 1, 4294967295, "count")))
 end
 
 function methods:wait(timeout)

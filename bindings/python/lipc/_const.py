@@ -101,6 +101,7 @@ WAIT_ERR = 8
 CREATE = 1
 EXCL = 2
 UNLINK_ON_CLOSE = 4
+TRUST_FOREIGN = 8
 
 # lipc_set_call_mode.
 CALL_DIRECT = 1

@@ -5,9 +5,10 @@
   wakes every waiter and the event stays set until clear(). A waiter that
   was already waiting when set() was called returns True even if clear()
   follows at once.
-- ``manual_reset=False`` (auto-reset): set() lets exactly one waiter
-  through, now or the next to come, and the event is clear again after it;
-  the wait that gets it clears it.
+- ``manual_reset=False`` (auto-reset, as Windows' auto-reset events):
+  while waiters are blocked, each set() releases exactly one of them (three
+  sets release three); a set() with nobody waiting leaves the event set,
+  and the next wait takes it and clears it.
 
 The event lives in /dev/shm/lipc.event.NAME; an existing event keeps the
 kind and state it was created with (``manual_reset`` and ``initially_set``
@@ -39,14 +40,15 @@ class Event(_Handle):
 
     ``Event(name)`` opens an existing one (NotFoundError if missing);
     ``create=True`` creates it if missing, manual- or auto-reset, set or
-    clear; ``exclusive``, ``mode`` and ``unlink_on_close`` as for Semaphore.
+    clear; ``exclusive``, ``mode``, ``unlink_on_close`` and
+    ``trust_foreign`` as for Semaphore.
     """
 
     def __init__(self, name: Name, create: bool = False, exclusive: bool = False,
                  manual_reset: bool = True, initially_set: bool = False, mode: int = 0o600,
-                 unlink_on_close: bool = False) -> None:
+                 unlink_on_close: bool = False, trust_foreign: bool = False) -> None:
         c = cname(name, "event name")
-        flags = open_flags(create, exclusive, unlink_on_close)
+        flags = open_flags(create, exclusive, unlink_on_close, trust_foreign)
         h = c_int64()
         _check(_c.lipc_event_open(c, flags, check_mode(mode), int(bool(manual_reset)),
                                   int(bool(initially_set)), byref(h)), "event_open")

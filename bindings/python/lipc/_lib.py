@@ -45,6 +45,7 @@ FUNCTIONS: Dict[str, Tuple[Any, List[Any]]] = {
     "lipc_wait_fds": (c_int, [POINTER(c_int), POINTER(c_int), POINTER(c_int), c_int, c_int64, POINTER(c_int)]),
     "lipc_sem_open": (c_int, [c_char_p, c_int, c_uint32, c_uint32, POINTER(c_int64)]),
     "lipc_sem_post": (c_int, [c_int64]),
+    "lipc_sem_post_n": (c_int, [c_int64, c_uint32]),
     "lipc_sem_wait": (c_int, [c_int64, c_int64]),
     "lipc_sem_value": (c_int, [c_int64, POINTER(c_int)]),
     "lipc_sem_unlink": (c_int, [c_char_p]),

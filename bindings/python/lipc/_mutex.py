@@ -73,16 +73,18 @@ class Mutex(_Handle):
     ``create=True`` creates it if missing with permission bits ``mode``;
     ``exclusive=True`` (with create) fails with ExistsError if it exists;
     ``unlink_on_close`` removes the name when this handle, if it created
-    it, closes. ``with m:`` acquires and releases (it does not close).
+    it, closes; ``trust_foreign`` opens another user's mutex (see
+    lipc._named). ``with m:`` acquires and releases (it does not close).
 
     Closing while a thread of this process holds it leaves it locked until
     that thread exits (then the next locker sees owner_died): release first.
     """
 
     def __init__(self, name: Name, create: bool = False, exclusive: bool = False,
-                 mode: int = 0o600, unlink_on_close: bool = False) -> None:
+                 mode: int = 0o600, unlink_on_close: bool = False,
+                 trust_foreign: bool = False) -> None:
         c = cname(name, "mutex name")
-        flags = open_flags(create, exclusive, unlink_on_close)
+        flags = open_flags(create, exclusive, unlink_on_close, trust_foreign)
         h = c_int64()
         _check(_c.lipc_mutex_open(c, flags, check_mode(mode), byref(h)), "mutex_open")
         self._name = as_str(name)

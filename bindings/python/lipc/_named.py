@@ -1,6 +1,13 @@
 """What every named object (semaphores, mutexes, events, shared memory)
 shares: the name as C sees it, the open flags, the permission bits.
 
+Opening an existing object that another user owns raises
+PermissionDeniedError unless ``trust_foreign=True`` (LIPC_TRUST_FOREIGN):
+anyone can create a file under any name in /dev/shm first, so a name is
+trusted only when this process's user made it. An object that is not a
+valid object of its kind raises InvalidArgumentError (a ValueError), even
+when trusted. ``mode`` goes through the umask, as os.open's does.
+
 Only what C cannot see is checked here (a NUL byte, the Python types); the
 name rule itself is checked in one place, the library, whose
 InvalidArgumentError says which rule was broken."""
@@ -27,12 +34,15 @@ def as_str(name: Name) -> str:
     return name if isinstance(name, str) else os.fsdecode(name)
 
 
-def open_flags(create: bool, exclusive: bool, unlink_on_close: bool) -> int:
-    """LIPC_CREATE | LIPC_EXCL | LIPC_UNLINK_ON_CLOSE as asked."""
+def open_flags(create: bool, exclusive: bool, unlink_on_close: bool,
+               trust_foreign: bool = False) -> int:
+    """LIPC_CREATE | LIPC_EXCL | LIPC_UNLINK_ON_CLOSE | LIPC_TRUST_FOREIGN
+    as asked."""
     if exclusive and not create:
         raise ValueError("exclusive=True needs create=True")
     return ((_const.CREATE if create else 0) | (_const.EXCL if exclusive else 0) |
-            (_const.UNLINK_ON_CLOSE if unlink_on_close else 0))
+            (_const.UNLINK_ON_CLOSE if unlink_on_close else 0) |
+            (_const.TRUST_FOREIGN if trust_foreign else 0))
 
 
 def check_mode(mode: int, what: str = "mode") -> int:

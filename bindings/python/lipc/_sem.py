@@ -18,7 +18,8 @@ from ._named import Name, check_mode, cname
 from ._timeout import deadline, retry_eintr
 
 _VALUE_MAX = 2**31 - 1
-_wait, _post = _c.lipc_sem_wait, _c.lipc_sem_post
+_UINT32_MAX = 2**32 - 1
+_wait, _post, _post_n = _c.lipc_sem_wait, _c.lipc_sem_post, _c.lipc_sem_post_n
 
 
 def _cname(name: Name) -> bytes:
@@ -36,16 +37,20 @@ class Semaphore(_Handle):
 
     ``Semaphore(name)`` opens an existing one (NotFoundError if missing);
     ``create=True`` creates it if missing, with ``initial`` value and
-    permission bits ``mode`` (0 means 0o600, as in C); ``exclusive=True``
-    (with create) fails with ExistsError if it exists; ``unlink_on_close``
-    removes the name when this handle, if it created it, closes.
+    permission bits ``mode`` (0 means 0o600, as in C; the umask applies);
+    ``exclusive=True`` (with create) fails with ExistsError if it exists;
+    ``unlink_on_close`` removes the name when this handle, if it created
+    it, closes. An existing semaphore of another user raises
+    PermissionDeniedError unless ``trust_foreign=True``; one that is not a
+    valid semaphore raises InvalidArgumentError.
 
     ``acquire``, ``release`` and ``with sem:`` work as in threading.Semaphore.
     ``with`` does not close it: call ``close()`` (or use contextlib.closing).
     """
 
     def __init__(self, name: Name, create: bool = False, exclusive: bool = False,
-                 initial: int = 0, mode: int = 0o600, unlink_on_close: bool = False) -> None:
+                 initial: int = 0, mode: int = 0o600, unlink_on_close: bool = False,
+                 trust_foreign: bool = False) -> None:
         cname = _cname(name)
         initial, mode = to_uint32(initial, "initial"), check_mode(mode)
         if exclusive and not create:
@@ -53,7 +58,8 @@ class Semaphore(_Handle):
         if initial > _VALUE_MAX:
             raise ValueError(f"initial must be in 0..2**31-1, not {initial}")
         flags = ((_const.CREATE if create else 0) | (_const.EXCL if exclusive else 0) |
-                 (_const.UNLINK_ON_CLOSE if unlink_on_close else 0))
+                 (_const.UNLINK_ON_CLOSE if unlink_on_close else 0) |
+                 (_const.TRUST_FOREIGN if trust_foreign else 0))
         h = c_int64()
         _check(_c.lipc_sem_open(cname, flags, mode, initial, byref(h)), "sem_open")
         self._name = name if isinstance(name, str) else os.fsdecode(name)
@@ -96,8 +102,11 @@ class Semaphore(_Handle):
         _raise(rc, "sem_wait")
 
     def release(self, n: int = 1) -> None:
-        """Increments the semaphore n times, waking up to n waiters.
-        OutOfRangeError (a ValueError) past 2**31-1."""
+        """Adds n to the semaphore in one step, waking up to n waiters, as
+        threading.Semaphore.release(n) does. n is an integer: TypeError
+        otherwise, ValueError below 1 (as threading's), OverflowError above
+        2**32-1; OutOfRangeError (a ValueError) if the value would pass
+        2**31-1, in which case nothing is added."""
         h = self._h
         if h is None:
             self._handle()  # raises
@@ -106,11 +115,17 @@ class Semaphore(_Handle):
             if rc:
                 _raise(rc, "sem_post")
             return
-        n = operator.index(n)
+        try:
+            n = operator.index(n)
+        except TypeError:
+            raise TypeError(f"n must be an integer, not {type(n).__name__}") from None
         if n < 1:
             raise ValueError("n must be one or more")
-        for _ in range(n):
-            _check(_post(h), "sem_post")
+        if n > _UINT32_MAX:
+            raise OverflowError(f"n {n} does not fit a C uint32_t (0..{_UINT32_MAX})")
+        rc = _post_n(h, n)
+        if rc:
+            _raise(rc, "sem_post_n")
 
     def unlink(self) -> None:
         """Removes this semaphore's name (allowed after close())."""

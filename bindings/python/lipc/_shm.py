@@ -64,11 +64,13 @@ class SharedMemory(_Mapped):
     missing); ``create=True`` creates it if missing with ``size`` bytes
     (zeros) and permission bits ``mode``; ``exclusive=True`` fails with
     ExistsError if it exists; ``unlink_on_close`` removes the name when
-    this handle, if it created it, closes.
+    this handle, if it created it, closes; ``trust_foreign`` opens an object
+    another user owns (see lipc._named).
     """
 
     def __init__(self, name: Optional[Name] = None, create: bool = False, size: int = 0, *,
-                 exclusive: bool = False, mode: int = 0o600, unlink_on_close: bool = False) -> None:
+                 exclusive: bool = False, mode: int = 0o600, unlink_on_close: bool = False,
+                 trust_foreign: bool = False) -> None:
         size = to_int64(size, "size")
         mode = check_mode(mode)
         h = c_int64()
@@ -86,7 +88,7 @@ class SharedMemory(_Mapped):
             else:  # pragma: no cover - 16 collisions of 64 random bits
                 raise ExistsError(_const.EEXIST, "shm_open: no free random name")
         else:
-            flags = open_flags(create, exclusive, unlink_on_close)
+            flags = open_flags(create, exclusive, unlink_on_close, trust_foreign)
             _check(_c.lipc_shm_open(cname(name, "shared memory name"), flags, mode, size, byref(h)),
                    "shm_open")
         self._name = as_str(name)

@@ -116,13 +116,59 @@ def test_release_past_the_maximum_is_out_of_range(name):
         assert s.value == 2**31 - 1
 
 
-def test_mode_is_exact(name):
+def test_mode_goes_through_the_umask(name):
     old = os.umask(0o077)
     try:
         with contextlib.closing(lipc.Semaphore(name, create=True, mode=0o640)):
-            assert stat.S_IMODE(os.stat(f"/dev/shm/sem.{name}").st_mode) == 0o640
+            assert stat.S_IMODE(os.stat(f"/dev/shm/sem.{name}").st_mode) == 0o600
     finally:
         os.umask(old)
+
+
+def test_release_n_is_one_step(sem):
+    sem.release(5)
+    assert sem.value == 5
+    # 2**31 - 6 more in one C call: a loop of posts would take half an hour.
+    done = []
+    t = threading.Thread(target=lambda: done.append(sem.release(2**31 - 6)), daemon=True)
+    t.start()
+    t.join(20)
+    assert done == [None] and sem.value == 2**31 - 1
+    with pytest.raises(lipc.OutOfRangeError) as ei:
+        sem.release(2)
+    assert isinstance(ei.value, ValueError) and ei.value.errno == errno.EOVERFLOW
+    assert sem.value == 2**31 - 1
+
+
+def test_release_n_past_the_maximum_adds_nothing(sem):
+    sem.release(3)
+    for n in (2**31 - 3, 2**31, 2**32 - 1):
+        with pytest.raises(lipc.OutOfRangeError):
+            sem.release(n)
+        assert sem.value == 3
+
+
+def test_release_n_checks_n(sem):
+    for n, exc in ((0, ValueError), (-1, ValueError), (-2**70, ValueError), (2**32, OverflowError),
+                   (2**64, OverflowError), (1.0, TypeError), (2.5, TypeError), ("2", TypeError),
+                   (None, TypeError)):
+        with pytest.raises(exc):
+            sem.release(n)  # type: ignore[arg-type]
+    assert sem.value == 0
+    sem.release(True)  # bool is an int, as everywhere in Python
+    assert sem.value == 1
+
+
+def test_release_n_wakes_n_waiters(sem):
+    got = []
+    threads = [threading.Thread(target=lambda: got.append(sem.acquire(timeout=20))) for _ in range(4)]
+    for t in threads:
+        t.start()
+    time.sleep(0.1)
+    sem.release(4)
+    for t in threads:
+        t.join(30)
+    assert got == [True] * 4 and sem.value == 0
 
 
 def test_unlink_keeps_open_handles_working(name):
