@@ -4,7 +4,10 @@
  * sleep in C with deadlines and return LIPC_EINTR). */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include "../core/flock/flock_linux.h"
@@ -34,7 +37,6 @@ int lipc_page_size(int64_t *size) {
 }
 
 static int view_of(lipc_handle_t h, int kind, const char *what, void **addr, int64_t *size) {
-  LIPC_CHECK_FORK(what);
   if (!addr && !size) return lipc__fail(LIPC_EINVAL, EINVAL, "%s: addr and size are both NULL", what);
   lipc_slot *s;
   int rc = lipc__handle_acquire(h, kind, &s);
@@ -59,7 +61,6 @@ static int go_on_handle(lipc_handle_t h, int kind, lipc_req *r) {
 }
 
 int lipc_shm_open(const char *name, int flags, uint32_t mode, int64_t size, lipc_handle_t *h) {
-  LIPC_CHECK_FORK("shm_open");
   return lipc__open_named(LIPC_OP_SHM_OPEN, "shm_open", name, flags, mode, size, 0, h);
 }
 
@@ -68,7 +69,6 @@ int lipc_shm_addr(lipc_handle_t h, void **addr, int64_t *size) {
 }
 
 int lipc_shm_grow(lipc_handle_t h, int64_t size) {
-  LIPC_CHECK_FORK("shm_grow");
   if (size <= 0) return lipc__fail(LIPC_EINVAL, EINVAL, "shm_grow: size %lld must be above 0", (long long)size);
   if (size > SHM_MAX_SIZE)
     return lipc__fail(LIPC_ERANGE, EFBIG, "shm_grow: size %lld is too large (at most %lld)", (long long)size,
@@ -79,7 +79,6 @@ int lipc_shm_grow(lipc_handle_t h, int64_t size) {
 }
 
 int lipc_shm_refresh(lipc_handle_t h, int64_t *size) {
-  LIPC_CHECK_FORK("shm_refresh");
   lipc_req r = {.op = LIPC_OP_SHM_RESIZE};
   int rc = go_on_handle(h, LIPC_KIND_SHM, &r);
   if (rc == LIPC_OK && size) *size = r.o[0];
@@ -87,13 +86,11 @@ int lipc_shm_refresh(lipc_handle_t h, int64_t *size) {
 }
 
 int lipc_shm_unlink(const char *name) {
-  LIPC_CHECK_FORK("shm_unlink");
   return lipc__unlink_named(LIPC_OP_SHM_UNLINK, "shm_unlink", name);
 }
 
 int lipc_mmap_open(const char *path, int access, int flags, uint32_t mode, int64_t offset, int64_t length,
                    lipc_handle_t *h) {
-  LIPC_CHECK_FORK("mmap_open");
   if (!path || !h) return lipc__fail(LIPC_EINVAL, EINVAL, "mmap_open: path and h must not be NULL");
   int rc = check_range(offset, length, "mmap_open");
   if (rc != LIPC_OK) return rc;
@@ -115,7 +112,6 @@ int lipc_mmap_addr(lipc_handle_t h, void **addr, int64_t *size) {
 
 static int mmap_sync(lipc_handle_t h, int64_t offset, int64_t length, int what, int advice) {
   const char *name = what == 2 ? "mmap_advise" : "mmap_flush";
-  LIPC_CHECK_FORK(name);
   /* A range whose end passes INT64_MAX is outside any mapping (the
    * header's EINVAL); Go checks the rest against the mapping. */
   if (offset >= 0 && length > INT64_MAX - offset)
@@ -139,7 +135,6 @@ int lipc_mmap_advise(lipc_handle_t h, int64_t offset, int64_t length, int advice
 
 static int flock_open(const char *path, int flags, uint32_t mode, int fd, int classic, lipc_handle_t *h,
                       const char *what) {
-  LIPC_CHECK_FORK(what);
   if (!h) return lipc__fail(LIPC_EINVAL, EINVAL, "%s: h must not be NULL", what);
   lipc_req r = {.op = LIPC_OP_FLOCK_OPEN};
   r.s[0] = path;
@@ -169,8 +164,34 @@ static int check_lock_range(int64_t offset, int64_t length, const char *what) {
   return check_range(offset, length > 0 ? length - 1 : 0, what);
 }
 
+/* A lock handle that the child of a fork inherited shares the parent's open
+ * file description, and with it the parent's locks (Linux OFD locks belong
+ * to the description): parent and child, or two children, could never
+ * exclude each other. So the child's first lock or unlock opens the file
+ * again, through /proc/self/fd, onto the same fd number: from then on its
+ * locks are its own. Classic (per-process) locks need nothing. Returns 0 or
+ * an errno. */
+static int own_description(struct lipc_flock_c *l) {
+  if (l->classic || !atomic_load_explicit(&lipc__forked, memory_order_relaxed)) return 0;
+  pid_t me = getpid(), was;
+  for (;;) {
+    was = atomic_load(&l->owner);
+    if (was == me) return 0;
+    if (was != 0 && atomic_compare_exchange_strong(&l->owner, &was, 0)) break;
+    sched_yield(); /* another thread of this child is switching it */
+  }
+  char path[48];
+  snprintf(path, sizeof path, "/proc/self/fd/%d", l->fd);
+  int fl = fcntl(l->fd, F_GETFL), err = 0;
+  int nfd = fl < 0 ? -1 : open(path, (fl & O_ACCMODE) | O_CLOEXEC | O_NOCTTY);
+  if (nfd < 0) err = errno;
+  else if (dup3(nfd, l->fd, O_CLOEXEC) < 0) err = errno;
+  if (nfd >= 0) close(nfd);
+  atomic_store(&l->owner, err ? was : me);
+  return err;
+}
+
 int lipc_flock_lock(lipc_handle_t h, int64_t offset, int64_t length, int exclusive, int64_t timeout_ms) {
-  LIPC_CHECK_FORK("flock_lock");
   int rc = check_lock_range(offset, length, "flock_lock");
   if (rc != LIPC_OK) return rc;
   lipc_slot *s;
@@ -179,7 +200,13 @@ int lipc_flock_lock(lipc_handle_t h, int64_t offset, int64_t length, int exclusi
   struct lipc_flock_c *l = lipc__slot_obj(s);
   struct timespec dl;
   if (timeout_ms > 0) dl = lipc__deadline(timeout_ms); /* no clock reading otherwise */
-  int e = lipc__flock_lock(l->fd, l->classic, exclusive, offset, length, timeout_ms > 0 ? &dl : NULL,
+  int e = own_description(l);
+  if (e != 0) {
+    rc = lipc__fail(lipc__code_from_errno(e), e, "flock_lock: reopening the file for this fork child");
+    lipc__handle_release(s);
+    return rc;
+  }
+  e = lipc__flock_lock(l->fd, l->classic, exclusive, offset, length, timeout_ms > 0 ? &dl : NULL,
                            timeout_ms == 0);
   switch (e) {
     case 0: rc = LIPC_OK; break;
@@ -199,14 +226,14 @@ int lipc_flock_lock(lipc_handle_t h, int64_t offset, int64_t length, int exclusi
 }
 
 int lipc_flock_unlock(lipc_handle_t h, int64_t offset, int64_t length) {
-  LIPC_CHECK_FORK("flock_unlock");
   int rc = check_lock_range(offset, length, "flock_unlock");
   if (rc != LIPC_OK) return rc;
   lipc_slot *s;
   rc = lipc__handle_acquire(h, LIPC_KIND_FLOCK, &s);
   if (rc != LIPC_OK) return rc;
   struct lipc_flock_c *l = lipc__slot_obj(s);
-  int e = lipc__flock_unlock(l->fd, l->classic, offset, length);
+  int e = own_description(l);
+  if (e == 0) e = lipc__flock_unlock(l->fd, l->classic, offset, length);
   if (e != 0) rc = lipc__fail(lipc__code_from_errno(e), e, "flock_unlock: fcntl failed");
   lipc__handle_release(s);
   return rc;

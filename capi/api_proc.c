@@ -58,7 +58,6 @@ int *lipc__proc_pipe_slot(struct lipc_proc *p, int child_fd) {
 /* Runs body with the process locked... no: waits must not hold the lock. So
  * each entry acquires the handle, works, releases. */
 #define ACQUIRE_PROC(h, what)                                       \
-  LIPC_CHECK_FORK(what);                                            \
   lipc_slot *slot_;                                                 \
   int rc_ = lipc__handle_acquire(h, LIPC_KIND_PROC, &slot_);        \
   if (rc_ != LIPC_OK) return rc_;                                   \
@@ -72,7 +71,6 @@ int *lipc__proc_pipe_slot(struct lipc_proc *p, int child_fd) {
   } while (0)
 
 int lipc_proc_spawn(lipc_handle_t attr, lipc_handle_t *out) {
-  LIPC_CHECK_FORK("proc_spawn");
   if (!out) return lipc__fail(LIPC_EINVAL, EINVAL, "proc_spawn: proc must not be NULL");
   lipc_slot *s;
   int rc = lipc__handle_acquire(attr, LIPC_KIND_SPAWNATTR, &s);

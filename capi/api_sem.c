@@ -9,12 +9,10 @@
 #include "internal.h"
 
 int lipc_sem_open(const char *name, int flags, uint32_t mode, uint32_t value, lipc_handle_t *h) {
-  LIPC_CHECK_FORK("sem_open");
   return lipc__open_named(LIPC_OP_SEM_OPEN, "sem_open", name, flags, mode, value, 0, h);
 }
 
 int lipc_sem_unlink(const char *name) {
-  LIPC_CHECK_FORK("sem_unlink");
   return lipc__unlink_named(LIPC_OP_SEM_UNLINK, "sem_unlink", name);
 }
 
@@ -36,18 +34,15 @@ static int post(lipc_handle_t h, uint32_t n, const char *what) {
 }
 
 int lipc_sem_post(lipc_handle_t h) {
-  LIPC_CHECK_FORK("sem_post");
   return post(h, 1, "sem_post");
 }
 
 int lipc_sem_post_n(lipc_handle_t h, uint32_t n) {
-  LIPC_CHECK_FORK("sem_post_n");
   if (n == 0) return lipc__fail(LIPC_EINVAL, EINVAL, "sem_post_n: n must be at least 1");
   return post(h, n, "sem_post_n");
 }
 
 int lipc_sem_wait(lipc_handle_t h, int64_t timeout_ms) {
-  LIPC_CHECK_FORK("sem_wait");
   lipc_slot *s;
   int rc = lipc__handle_acquire(h, LIPC_KIND_SEM, &s);
   if (rc != LIPC_OK) return rc;
@@ -71,7 +66,6 @@ int lipc_sem_wait(lipc_handle_t h, int64_t timeout_ms) {
 }
 
 int lipc_sem_value(lipc_handle_t h, int *value) {
-  LIPC_CHECK_FORK("sem_value");
   if (!value) return lipc__fail(LIPC_EINVAL, EINVAL, "sem_value: value must not be NULL");
   lipc_slot *s;
   int rc = lipc__handle_acquire(h, LIPC_KIND_SEM, &s);

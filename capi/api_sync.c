@@ -19,12 +19,10 @@ static const struct timespec *deadline_of(int64_t timeout_ms, struct timespec *b
 }
 
 int lipc_mutex_open(const char *name, int flags, uint32_t mode, lipc_handle_t *h) {
-  LIPC_CHECK_FORK("mutex_open");
   return lipc__open_named(LIPC_OP_MUTEX_OPEN, "mutex_open", name, flags, mode, 0, 0, h);
 }
 
 int lipc_mutex_unlink(const char *name) {
-  LIPC_CHECK_FORK("mutex_unlink");
   return lipc__unlink_named(LIPC_OP_MUTEX_UNLINK, "mutex_unlink", name);
 }
 
@@ -33,7 +31,6 @@ static int mutex_corrupt(const char *what) {
 }
 
 int lipc_mutex_lock(lipc_handle_t h, int64_t timeout_ms, int *owner_died) {
-  LIPC_CHECK_FORK("mutex_lock");
   lipc_slot *s;
   int rc = lipc__handle_acquire(h, LIPC_KIND_MUTEX, &s);
   if (rc != LIPC_OK) return rc;
@@ -63,7 +60,6 @@ int lipc_mutex_lock(lipc_handle_t h, int64_t timeout_ms, int *owner_died) {
 }
 
 int lipc_mutex_unlock(lipc_handle_t h) {
-  LIPC_CHECK_FORK("mutex_unlock");
   lipc_slot *s;
   int rc = lipc__handle_acquire(h, LIPC_KIND_MUTEX, &s);
   if (rc != LIPC_OK) return rc;
@@ -77,7 +73,6 @@ int lipc_mutex_unlock(lipc_handle_t h) {
 }
 
 int lipc_mutex_consistent(lipc_handle_t h) {
-  LIPC_CHECK_FORK("mutex_consistent");
   lipc_slot *s;
   int rc = lipc__handle_acquire(h, LIPC_KIND_MUTEX, &s);
   if (rc != LIPC_OK) return rc;
@@ -92,18 +87,15 @@ int lipc_mutex_consistent(lipc_handle_t h) {
 
 int lipc_event_open(const char *name, int flags, uint32_t mode, int manual_reset, int initially_set,
                     lipc_handle_t *h) {
-  LIPC_CHECK_FORK("event_open");
   return lipc__open_named(LIPC_OP_EVENT_OPEN, "event_open", name, flags, mode, manual_reset != 0,
                     initially_set != 0, h);
 }
 
 int lipc_event_unlink(const char *name) {
-  LIPC_CHECK_FORK("event_unlink");
   return lipc__unlink_named(LIPC_OP_EVENT_UNLINK, "event_unlink", name);
 }
 
 #define WITH_EVENT(h, what, stmt)                                   \
-  LIPC_CHECK_FORK(what);                                            \
   lipc_slot *s;                                                     \
   int rc = lipc__handle_acquire(h, LIPC_KIND_EVENT, &s);            \
   if (rc != LIPC_OK) return rc;                                     \

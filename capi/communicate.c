@@ -154,7 +154,6 @@ static int loop(struct lipc_proc *p, const char *in, size_t in_len, size_t max_o
 int lipc_proc_communicate(lipc_handle_t h, const void *input, size_t input_len, size_t max_output,
                           int64_t timeout_ms, char **out, size_t *out_len, char **err,
                           size_t *err_len) {
-  LIPC_CHECK_FORK("proc_communicate");
   if (!input && input_len)
     return lipc__fail(LIPC_EINVAL, EINVAL, "communicate: input is NULL with a length");
   if (input_len > SSIZE_MAX)

@@ -5,6 +5,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <signal.h>
+#include <sys/types.h>
 #include <stdint.h>
 #include <time.h>
 #include "../include/lipc.h"
@@ -32,18 +33,15 @@ LIPC_HIDDEN void lipc__go_keep_signals_blocked(void);
  * to run Go code (call.c); the faults the thread itself causes stay open. */
 LIPC_HIDDEN void lipc__block_async_signals(sigset_t *old);
 
-/* Every entry that needs more than pure C starts with this (host-runtimes
- * F7); lipc__call also checks for a raw fork (F20) before entering Go. */
+/* In the child of a fork (host-runtimes F7, F20) what runs in C keeps
+ * working on inherited objects; lipc__call refuses to enter Go there with
+ * LIPC_EFORKED and this hint, and process handles are refused at lookup
+ * (handles.c): the child is not the parent of the parent's children. */
 #define LIPC_FORKED_HINT                                                    \
   "called in the child of a fork(), where lipc's Go runtime cannot run. "  \
   "Objects opened before the fork keep working here; open or spawn in "    \
   "the parent before forking, or start workers with exec (Python "         \
   "multiprocessing: the 'spawn' or 'forkserver' start method)"
-#define LIPC_CHECK_FORK(what)                                               \
-  do {                                                                      \
-    if (atomic_load_explicit(&lipc__forked, memory_order_relaxed))          \
-      return lipc__fail(LIPC_EFORKED, 0, "%s: " LIPC_FORKED_HINT, what);    \
-  } while (0)
 
 /* ---- errors (errors.c) ---- */
 LIPC_HIDDEN int lipc__fail(int code, int err, const char *fmt, ...)
@@ -73,6 +71,7 @@ struct lipc_view {
 struct lipc_flock_c {
   int fd;
   int classic;
+  _Atomic pid_t owner; /* the process fd's lock belongs to; 0 while it changes */
 };
 LIPC_HIDDEN int lipc__handle_close(lipc_handle_t h);
 LIPC_HIDDEN long lipc__handles_live(void);

@@ -2,20 +2,32 @@ package main
 
 /*
 #include <stdlib.h>
+#include <unistd.h>
 #include "internal.h"
 
 static void view_set(struct lipc_view *v, void *addr, int64_t size) {
   atomic_store(&v->addr, addr);
   atomic_store(&v->size, size);
 }
+
+static struct lipc_flock_c *flock_c_new(int fd, int classic) {
+  struct lipc_flock_c *c = calloc(1, sizeof *c);
+  if (!c) return NULL;
+  c->fd = fd;
+  c->classic = classic;
+  atomic_store(&c->owner, getpid());
+  return c;
+}
 */
 import "C"
 
 import (
 	"runtime/cgo"
+	"syscall"
 	"unsafe"
 
 	"github.com/lipc-dev/lipc/core/flock"
+	"github.com/lipc-dev/lipc/core/lerr"
 	"github.com/lipc-dev/lipc/core/mmap"
 	"github.com/lipc-dev/lipc/core/shm"
 )
@@ -102,10 +114,14 @@ func opFlockOpen(r *C.lipc_req) error {
 	if err != nil {
 		return err
 	}
-	c := (*C.struct_lipc_flock_c)(C.calloc(1, C.size_t(unsafe.Sizeof(C.struct_lipc_flock_c{}))))
-	c.fd = C.int(l.Fd)
+	classic := C.int(0)
 	if l.Classic {
-		c.classic = 1
+		classic = 1
+	}
+	c := C.flock_c_new(C.int(l.Fd), classic)
+	if c == nil {
+		l.Close()
+		return lerr.New("flock_open", subject, lerr.NoMem, syscall.ENOMEM, "out of memory")
 	}
 	h, err := registerWithC("flock_open", subject, C.LIPC_KIND_FLOCK, l, unsafe.Pointer(c))
 	r.o[0] = C.int64_t(h)

@@ -16,7 +16,6 @@
 #define MAX_CHILD_FD 1023
 
 int lipc_spawnattr_new(lipc_handle_t *out) {
-  LIPC_CHECK_FORK("spawnattr_new");
   if (!out) return lipc__fail(LIPC_EINVAL, EINVAL, "spawnattr_new: attr must not be NULL");
   struct lipc_spawnattr *a = calloc(1, sizeof *a);
   if (!a) return lipc__fail(LIPC_ENOMEM, ENOMEM, "spawnattr_new: out of memory");
@@ -47,7 +46,6 @@ void lipc__spawnattr_free(struct lipc_spawnattr *a) {
 /* Runs body with the attr locked; `a` names the object inside body. */
 #define WITH_ATTR(h, what, body)                                          \
   do {                                                                    \
-    LIPC_CHECK_FORK(what);                                                \
     lipc_slot *slot_;                                                     \
     int rc_ = lipc__handle_acquire(h, LIPC_KIND_SPAWNATTR, &slot_);       \
     if (rc_ != LIPC_OK) return rc_;                                       \

@@ -1,10 +1,14 @@
 /* test_fork.c - host fork() then lipc (host-runtimes.md F7, F20): in the
- * child every call that needs the Go runtime returns LIPC_EFORKED at once;
- * calls that work after fork keep working; nothing hangs, and above all a
- * child's calls never hang the parent, also when the child came from a raw
- * fork system call (no atfork handlers) while the parent's threads were
- * inside lipc. The child runs under an alarm so a hang fails the test
- * instead of hanging the suite. */
+ * child everything that runs in C on an object it inherited keeps working
+ * (semaphores, mutexes with the child as a fresh owner, events, shared
+ * memory and mapped files, file locks that are the child's own, fd I/O,
+ * close); what needs the Go runtime (opening, spawning, growing) and the
+ * parent's process handles return LIPC_EFORKED at once, with a message
+ * naming the way out; nothing hangs, and above all a child's calls never
+ * hang the parent, also when the child came from a raw fork system call
+ * (no atfork handlers) while the parent's threads were inside lipc. The
+ * child runs under an alarm so a hang fails the test instead of hanging the
+ * suite. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <signal.h>
@@ -19,19 +23,117 @@
 #include "check.h"
 #include "lipc.h"
 
-static int child(lipc_handle_t h) {
-  alarm(5);
-  int bad = 0;
-  lipc_handle_t h2;
-  int64_t v;
-  if (lipc_sem_open("ctest-fork", LIPC_CREATE, 0, 0, &h2) != LIPC_EFORKED) bad |= 1;
-  if (!strstr(lipc_last_error(), "fork")) bad |= 2;
-  if (lipc_diag(LIPC_DIAG_FP_SELFTEST, &v) != LIPC_EFORKED) bad |= 4;
-  if (lipc_close(h) != 0) bad |= 8; /* frees the child's copy without Go */
-  if (lipc_sem_post(h) != LIPC_EFORKED) bad |= 16;
-  if (strcmp(lipc_version(), LIPC_VERSION_STRING) != 0) bad |= 32;
-  if (lipc_wait_fds(NULL, NULL, NULL, 0, 1, NULL) != LIPC_ETIMEDOUT) bad |= 64;
+/* What the parent opened before forking. */
+struct inherited {
+  lipc_handle_t sem, mutex, event, shm, map, lock, proc, attr;
+  int to_child[2], to_parent[2];
+};
+
+#define EXPECT(bit, cond)                                                          \
+  do {                                                                             \
+    if (!(cond)) {                                                                 \
+      fprintf(stderr, "child check %d failed: %s (%s)\n", bit, #cond, lipc_last_error()); \
+      bad = 1;                                                                     \
+    }                                                                              \
+  } while (0)
+
+static int child(const struct inherited *o) {
+  alarm(10);
+  int bad = 0, v = -1, od = -1;
+  int64_t n = -1;
+  void *addr = NULL;
+  size_t done = 0;
+  char buf[16] = "";
+  /* in C on inherited objects: works */
+  EXPECT(1, lipc_sem_post(o->sem) == 0 && lipc_sem_value(o->sem, &v) == 0 && v == 1);
+  EXPECT(2, lipc_sem_wait(o->sem, 0) == 0 && lipc_sem_wait(o->sem, 10) == LIPC_ETIMEDOUT);
+  EXPECT(3, lipc_sem_post_n(o->sem, 2) == 0 && lipc_sem_wait(o->sem, -1) == 0 && lipc_sem_wait(o->sem, 0) == 0);
+  EXPECT(4, lipc_mutex_lock(o->mutex, 1000, &od) == 0 && od == 0 && lipc_mutex_unlock(o->mutex) == 0);
+  EXPECT(5, lipc_event_set(o->event) == 0 && lipc_event_is_set(o->event, &v) == 0 && v == 1);
+  EXPECT(6, lipc_event_wait(o->event, 0) == 0 && lipc_event_reset(o->event) == 0);
+  EXPECT(7, lipc_shm_addr(o->shm, &addr, &n) == 0 && n == 4096 && strcmp(addr, "parent") == 0);
+  if (addr) strcpy(addr, "child");
+  EXPECT(8, lipc_mmap_addr(o->map, &addr, &n) == 0 && n == 4096 && strcmp(addr, "mapped") == 0);
+  EXPECT(9, lipc_handle_kind(o->lock, &v) == 0 && v == LIPC_KIND_FLOCK);
+  /* the child's lock is its own: the parent is told, and tries it */
+  EXPECT(10, lipc_flock_lock(o->lock, 0, 10, 1, 1000) == 0);
+  EXPECT(11, lipc_fd_write(o->to_parent[1], "L", 1, 1000, &done) == 0 && done == 1);
+  EXPECT(12, lipc_fd_read(o->to_child[0], buf, 1, 5000, &done) == 0 && done == 1 && buf[0] == 'T');
+  EXPECT(13, lipc_flock_unlock(o->lock, 0, 10) == 0);
+  /* what needs Go, and the parent's processes: LIPC_EFORKED at once */
+  lipc_handle_t h2, p2;
+  EXPECT(20, lipc_sem_open("ctest-fork", LIPC_CREATE, 0, 0, &h2) == LIPC_EFORKED);
+  EXPECT(21, strstr(lipc_last_error(), "sem_open") && strstr(lipc_last_error(), "'spawn'"));
+  EXPECT(22, lipc_diag(LIPC_DIAG_FP_SELFTEST, &n) == LIPC_EFORKED);
+  EXPECT(23, lipc_proc_spawn(o->attr, &p2) == LIPC_EFORKED);
+  EXPECT(24, lipc_shm_grow(o->shm, 8192) == LIPC_EFORKED);
+  EXPECT(25, lipc_proc_wait(o->proc, 0, NULL, NULL) == LIPC_EFORKED);
+  EXPECT(26, lipc_proc_kill(o->proc, 0, 0) == LIPC_EFORKED);
+  EXPECT(27, strcmp(lipc_version(), LIPC_VERSION_STRING) == 0);
+  EXPECT(28, lipc_wait_fds(NULL, NULL, NULL, 0, 1, NULL) == LIPC_ETIMEDOUT);
+  /* close frees the child's copies, in C; the parent's stay open */
+  const lipc_handle_t all[] = {o->sem, o->mutex, o->event, o->shm, o->map, o->lock, o->proc, o->attr};
+  for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) EXPECT(30 + (int)i, lipc_close(all[i]) == 0);
+  EXPECT(40, lipc_sem_post(o->sem) == LIPC_EBADHANDLE);
+  EXPECT(41, lipc_diag(LIPC_DIAG_LIVE_HANDLES, &n) == 0 && n == 0);
   _exit(bad);
+}
+
+static void open_all(struct inherited *o, const char *name, const char *path) {
+  char n[96];
+  memset(o, 0, sizeof *o);
+  snprintf(n, sizeof n, "%s-m", name);
+  CHECK(lipc_mutex_open(n, LIPC_CREATE | LIPC_UNLINK_ON_CLOSE, 0, &o->mutex) == 0, "%s", lipc_last_error());
+  snprintf(n, sizeof n, "%s-e", name);
+  CHECK(lipc_event_open(n, LIPC_CREATE | LIPC_UNLINK_ON_CLOSE, 0, 1, 0, &o->event) == 0, "%s", lipc_last_error());
+  snprintf(n, sizeof n, "%s-shm", name);
+  CHECK(lipc_shm_open(n, LIPC_CREATE | LIPC_UNLINK_ON_CLOSE, 0, 4096, &o->shm) == 0, "%s", lipc_last_error());
+  void *addr;
+  CHECK(lipc_shm_addr(o->shm, &addr, NULL) == 0, "shm_addr");
+  strcpy(addr, "parent");
+  CHECK(lipc_mmap_open(path, LIPC_MMAP_WRITE, LIPC_MMAP_CREATE | LIPC_MMAP_EXTEND, 0, 0, 4096, &o->map) == 0,
+        "%s", lipc_last_error());
+  CHECK(lipc_mmap_addr(o->map, &addr, NULL) == 0, "mmap_addr");
+  strcpy(addr, "mapped");
+  CHECK(lipc_flock_open(path, 0, 0, &o->lock) == 0, "%s", lipc_last_error());
+  CHECK(lipc_spawnattr_new(&o->attr) == 0 && lipc_spawnattr_arg(o->attr, "/bin/sleep") == 0 &&
+            lipc_spawnattr_arg(o->attr, "30") == 0 && lipc_proc_spawn(o->attr, &o->proc) == 0,
+        "%s", lipc_last_error());
+  CHECK(pipe(o->to_child) == 0 && pipe(o->to_parent) == 0, "pipes");
+}
+
+static void close_all(struct inherited *o) {
+  int code = 0, sig = 0;
+  CHECK(lipc_proc_kill(o->proc, 0, 0) == 0, "the parent's child still runs: %s", lipc_last_error());
+  CHECK(lipc_proc_stop(o->proc, 1000, 0, &code, &sig) == 0 && sig == SIGTERM, "stop: %d %d", code, sig);
+  const lipc_handle_t all[] = {o->mutex, o->event, o->shm, o->map, o->lock, o->proc, o->attr};
+  for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) CHECK(lipc_close(all[i]) == 0, "close %zu", i);
+  close(o->to_child[0]), close(o->to_child[1]), close(o->to_parent[0]), close(o->to_parent[1]);
+}
+
+/* A host fork: the child works on what it inherited, the parent after it. */
+static void fork_child_works(lipc_handle_t sem, const char *name, const char *path) {
+  struct inherited o;
+  open_all(&o, name, path);
+  o.sem = sem;
+  pid_t pid = fork();
+  if (pid == 0) child(&o);
+  char c = 0;
+  CHECK(read(o.to_parent[0], &c, 1) == 1 && c == 'L', "the child did not take its lock");
+  CHECK(lipc_flock_lock(o.lock, 0, 10, 1, 0) == LIPC_EAGAIN, "the child's lock did not exclude the "
+        "parent: they share one lock (%s)", lipc_last_error());
+  CHECK(write(o.to_child[1], "T", 1) == 1, "tell the child");
+  int st = 0;
+  CHECK(waitpid(pid, &st, 0) == pid, "waitpid");
+  CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %#x (a failed check, or killed by "
+        "SIGALRM = hang)", st);
+  CHECK(lipc_flock_lock(o.lock, 0, 10, 1, 0) == 0 && lipc_flock_unlock(o.lock, 0, 10) == 0,
+        "the parent's lock after the child: %s", lipc_last_error());
+  void *addr = NULL;
+  CHECK(lipc_shm_addr(o.shm, &addr, NULL) == 0 && strcmp(addr, "child") == 0, "shared memory after the child");
+  int od = -1;
+  CHECK(lipc_mutex_lock(o.mutex, 1000, &od) == 0 && od == 0 && lipc_mutex_unlock(o.mutex) == 0, "mutex");
+  close_all(&o);
 }
 
 /* Parent threads busy inside lipc while the raw fork happens: one waiting
@@ -102,8 +204,9 @@ static void raw_fork_leaves_parent_alone(lipc_handle_t h) {
 
 int main(void) {
   lipc_handle_t h;
-  char name[64];
+  char name[64], path[96];
   snprintf(name, sizeof name, "ctest-fork-%d", (int)getpid());
+  snprintf(path, sizeof path, "/tmp/ctest-fork-%d", (int)getpid());
   CHECK(lipc_sem_open(name, LIPC_CREATE | LIPC_UNLINK_ON_CLOSE, 0, 0, &h) == 0, "%s",
         lipc_last_error());
   /* Both modes: a fork while the Go servers sleep, and after direct calls. */
@@ -111,14 +214,10 @@ int main(void) {
     lipc_set_call_mode(mode);
     int64_t v;
     CHECK(lipc_diag(LIPC_DIAG_FP_SELFTEST, &v) == 0, "parent works");
-    pid_t pid = fork();
-    if (pid == 0) child(h);
-    int st = 0;
-    CHECK(waitpid(pid, &st, 0) == pid, "waitpid");
-    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "mode %d: child status %#x (bits of failed checks, "
-          "or killed by SIGALRM = hang)", mode, st);
+    fork_child_works(h, name, path);
     CHECK(lipc_sem_post(h) == 0 && lipc_sem_wait(h, 0) == 0, "parent still works");
   }
+  unlink(path);
   raw_fork_leaves_parent_alone(h);
   CHECK(lipc_close(h) == 0, "close");
   return check_summary();
