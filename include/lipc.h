@@ -34,9 +34,23 @@
  *   returned as `const char *` are static unless said otherwise.
  * - Thread safety: every function may be called from any thread at once.
  * - After fork(): in the child of a host fork (os.fork, multiprocessing's
- *   "fork" start method, ...) the Go runtime inside lipc cannot run, so every
- *   other function returns LIPC_EFORKED at once instead of hanging. Only
- *   functions marked "works after fork" keep working in a forked child.
+ *   "fork" start method, ...) the Go runtime inside lipc cannot run, but
+ *   everything that runs in C on the objects the child inherited keeps
+ *   working: semaphore post/wait/value, mutex lock/unlock/consistent (the
+ *   child's threads are new owners), event set/reset/wait, shared memory and
+ *   mapped-file addresses, file locks (the child's first lock or unlock on a
+ *   handle opens the file again, so its locks are its own and exclude the
+ *   parent's), fd reads, writes and waits, spawn attributes, the
+ *   environment, quoting, errors, and lipc_close (which frees only the
+ *   child's copy). What needs the Go runtime returns LIPC_EFORKED at once,
+ *   never hangs, and its message names the way out (open before forking, or
+ *   start workers with exec): opening and unlinking named objects, opening
+ *   mapped files and lock files, growing or refreshing shared memory,
+ *   flushing or advising mappings, spawning, the Go diagnostics; and every
+ *   call on the parent's process handles but lipc_close (the child is not
+ *   their parent). A child of a raw fork system call (no atfork handlers,
+ *   outside this promise) is detected before anything enters Go; its file
+ *   locks stay the parent's until it has made one of the calls that need Go.
  * - Loading: the library starts a Go runtime (a few threads) when loaded and
  *   can never be unloaded (dlclose is a no-op). It gives the host's SIGURG
  *   handler back, keeps floating-point control state sane on its own threads,
@@ -254,14 +268,14 @@ int lipc_sem_open(const char *name, int flags, uint32_t mode, uint32_t value,
 /* Increments the semaphore, waking one waiter. Runs in C, lock-free.
  * Errors: LIPC_EBADHANDLE, LIPC_ERANGE (value would pass 2^31-1; nothing
  * changes), LIPC_EINVAL (its memory was overwritten: not a valid
- * semaphore), LIPC_EFORKED. */
+ * semaphore). */
 int lipc_sem_post(lipc_handle_t h);
 
 /* Adds n (1 to 2^31-1) to the semaphore in one atomic step and wakes up to
  * n waiters, as n posts would but in constant time. Runs in C, lock-free.
  * Errors: LIPC_EINVAL (n is 0; not a valid semaphore), LIPC_ERANGE (the
  * value would pass 2^31-1, n above 2^31-1 included; nothing changes),
- * LIPC_EBADHANDLE, LIPC_EFORKED. */
+ * LIPC_EBADHANDLE. */
 int lipc_sem_post_n(lipc_handle_t h, uint32_t n);
 
 /* Decrements the semaphore, waiting up to timeout_ms for it to be positive.
@@ -269,12 +283,12 @@ int lipc_sem_post_n(lipc_handle_t h, uint32_t n);
  * nothing.
  * Errors: LIPC_ETIMEDOUT (timeout > 0 passed), LIPC_EAGAIN (timeout 0 and
  * not positive), LIPC_EINTR, LIPC_EINVAL (not a valid semaphore),
- * LIPC_EBADHANDLE, LIPC_EFORKED. */
+ * LIPC_EBADHANDLE. */
 int lipc_sem_wait(lipc_handle_t h, int64_t timeout_ms);
 
 /* OUT *value: the current value (a snapshot). Runs in C.
  * Errors: LIPC_EBADHANDLE, LIPC_EINVAL (value NULL; not a valid
- * semaphore), LIPC_EFORKED. */
+ * semaphore). */
 int lipc_sem_value(lipc_handle_t h, int *value);
 
 /* Removes the name; handles already open keep working.
@@ -308,17 +322,17 @@ int lipc_mutex_open(const char *name, int flags, uint32_t mode, lipc_handle_t *h
  * LIPC_EBUSY (this thread already holds it), LIPC_EOS_BASE-ENOTRECOVERABLE
  * (an owner died and its successor unlocked without lipc_mutex_consistent:
  * unusable until unlinked and recreated), LIPC_EINVAL (its header was
- * overwritten: not a valid mutex), LIPC_EBADHANDLE, LIPC_EFORKED. */
+ * overwritten: not a valid mutex), LIPC_EBADHANDLE. */
 int lipc_mutex_lock(lipc_handle_t h, int64_t timeout_ms, int *owner_died);
 
 /* Unlocks. Errors: LIPC_EPERM (this thread does not hold it; nothing
- * changes), LIPC_EINVAL (not a valid mutex), LIPC_EBADHANDLE, LIPC_EFORKED. */
+ * changes), LIPC_EINVAL (not a valid mutex), LIPC_EBADHANDLE. */
 int lipc_mutex_unlock(lipc_handle_t h);
 
 /* After a lock that reported owner_died: marks the protected state
  * repaired. Without it, the next unlock makes the mutex unusable for all.
  * Errors: LIPC_EINVAL (not held after an owner died; not a valid mutex),
- * LIPC_EBADHANDLE, LIPC_EFORKED. */
+ * LIPC_EBADHANDLE. */
 int lipc_mutex_consistent(lipc_handle_t h);
 
 /* Removes the name; open handles keep working. Errors: as lipc_sem_unlink. */
@@ -356,20 +370,20 @@ int lipc_event_open(const char *name, int flags, uint32_t mode, int manual_reset
                     lipc_handle_t *h);
 
 /* Sets the event (see above for what that releases). Runs in C.
- * Errors: LIPC_EBADHANDLE, LIPC_EFORKED. */
+ * Errors: LIPC_EBADHANDLE. */
 int lipc_event_set(lipc_handle_t h);
 
-/* Clears the event. Runs in C. Errors: LIPC_EBADHANDLE, LIPC_EFORKED. */
+/* Clears the event. Runs in C. Errors: LIPC_EBADHANDLE. */
 int lipc_event_reset(lipc_handle_t h);
 
 /* Waits up to timeout_ms for the event (an auto-reset event is cleared by
  * the wait that gets it). Blocks in C. Errors: LIPC_EAGAIN (timeout 0, not
  * set), LIPC_ETIMEDOUT, LIPC_EINTR, LIPC_EBUSY (auto-reset: 2^20-1 threads
- * already wait on it), LIPC_EBADHANDLE, LIPC_EFORKED. */
+ * already wait on it), LIPC_EBADHANDLE. */
 int lipc_event_wait(lipc_handle_t h, int64_t timeout_ms);
 
 /* OUT *is_set: 1 if set now (a snapshot). Errors: LIPC_EINVAL,
- * LIPC_EBADHANDLE, LIPC_EFORKED. */
+ * LIPC_EBADHANDLE. */
 int lipc_event_is_set(lipc_handle_t h, int *is_set);
 
 /* Removes the name; open handles keep working. Errors: as lipc_sem_unlink. */
@@ -404,7 +418,7 @@ int lipc_shm_open(const char *name, int flags, uint32_t mode, int64_t size, lipc
 
 /* OUT *addr (may be NULL): the address of this handle's current view;
  * OUT *size (may be NULL): its size. Runs in C.
- * Errors: LIPC_EINVAL (both NULL), LIPC_EBADHANDLE, LIPC_EFORKED. */
+ * Errors: LIPC_EINVAL (both NULL), LIPC_EBADHANDLE. */
 int lipc_shm_addr(lipc_handle_t h, void **addr, int64_t *size);
 
 /* Grows the object to size bytes (never shrinks: other processes may use
@@ -462,7 +476,7 @@ int lipc_mmap_open(const char *path, int access, int flags, uint32_t mode, int64
                    int64_t length, lipc_handle_t *h);
 
 /* OUT *addr, *size (either may be NULL): the mapping. Runs in C.
- * Errors: LIPC_EINVAL (both NULL), LIPC_EBADHANDLE, LIPC_EFORKED. */
+ * Errors: LIPC_EINVAL (both NULL), LIPC_EBADHANDLE. */
 int lipc_mmap_addr(lipc_handle_t h, void **addr, int64_t *size);
 
 /* Writes changes in [offset, offset+length) of the mapping (length 0: to
@@ -527,7 +541,7 @@ int lipc_flock_lock(lipc_handle_t h, int64_t offset, int64_t length, int exclusi
 
 /* Unlocks [offset, offset+length) (length 0: to the end). Unlocking a range
  * that is not locked is not an error. Errors: LIPC_EINVAL, LIPC_ERANGE (as
- * lipc_flock_lock), LIPC_EBADHANDLE, LIPC_EFORKED. */
+ * lipc_flock_lock), LIPC_EBADHANDLE. */
 int lipc_flock_unlock(lipc_handle_t h, int64_t offset, int64_t length);
 
 /* ------------------------------------------------------------------------ */
@@ -600,11 +614,11 @@ int lipc_flock_unlock(lipc_handle_t h, int64_t offset, int64_t length);
 
 /* OUT *attr: a new attributes handle: empty argv, PATH search on,
  * environment inherited from the live C environ, fds 0-2 inherited.
- * Close it with lipc_close. Errors: LIPC_EINVAL, LIPC_ENOMEM, LIPC_EFORKED. */
+ * Close it with lipc_close. Errors: LIPC_EINVAL, LIPC_ENOMEM. */
 int lipc_spawnattr_new(lipc_handle_t *attr);
 
 /* Appends one argument to argv (argv[0] first: the program's name).
- * Errors: LIPC_EINVAL (arg NULL), LIPC_EBADHANDLE, LIPC_ENOMEM, LIPC_EFORKED. */
+ * Errors: LIPC_EINVAL (arg NULL), LIPC_EBADHANDLE, LIPC_ENOMEM. */
 int lipc_spawnattr_arg(lipc_handle_t attr, const char *arg);
 
 /* Replaces argv with /bin/sh -c command (the shell runs the command line).
@@ -619,17 +633,17 @@ int lipc_spawnattr_set_program(lipc_handle_t attr, const char *program);
  * of the child's environment (if the child's environment has no PATH,
  * "/bin:/usr/bin"), as Python's subprocess does. search 0: the name is used
  * as a path relative to the child's working directory.
- * Errors: LIPC_EBADHANDLE, LIPC_EFORKED. */
+ * Errors: LIPC_EBADHANDLE. */
 int lipc_spawnattr_set_search(lipc_handle_t attr, int search);
 
 /* Starts the child's environment empty instead of from the host's live C
  * environ (what the host sees after its own setenv). Variables set with
  * lipc_spawnattr_env_set after this are the whole environment.
- * Errors: LIPC_EBADHANDLE, LIPC_EFORKED. */
+ * Errors: LIPC_EBADHANDLE. */
 int lipc_spawnattr_env_clear(lipc_handle_t attr);
 
 /* Sets (adds or overrides) a variable of the child. name must be non-empty
- * without '='. Errors: LIPC_EINVAL, LIPC_EBADHANDLE, LIPC_ENOMEM, LIPC_EFORKED. */
+ * without '='. Errors: LIPC_EINVAL, LIPC_EBADHANDLE, LIPC_ENOMEM. */
 int lipc_spawnattr_env_set(lipc_handle_t attr, const char *name, const char *value);
 
 /* Removes a variable from the child's environment. Errors: as env_set. */
@@ -640,7 +654,7 @@ int lipc_spawnattr_env_unset(lipc_handle_t attr, const char *name);
 int lipc_spawnattr_set_cwd(lipc_handle_t attr, const char *dir);
 
 /* The child's umask (0 to 0777), or -1 for the parent's (default).
- * Errors: LIPC_EINVAL, LIPC_EBADHANDLE, LIPC_EFORKED. */
+ * Errors: LIPC_EINVAL, LIPC_EBADHANDLE. */
 int lipc_spawnattr_set_umask(lipc_handle_t attr, int mask);
 
 /* Process group: -1 the parent's (default), 0 a new group led by the
@@ -654,7 +668,7 @@ int lipc_spawnattr_set_setsid(lipc_handle_t attr, int setsid);
  * path, flags and mode as the kind says (unused ones are ignored). Fds
  * between the highest set and 2 that were not set are closed.
  * Errors: LIPC_EINVAL (bad fd, kind, flags; path NULL for LIPC_FD_FILE),
- * LIPC_EBADHANDLE, LIPC_ENOMEM, LIPC_EFORKED. A parent fd that is not open
+ * LIPC_EBADHANDLE, LIPC_ENOMEM. A parent fd that is not open
  * or a file that cannot be opened is reported by lipc_proc_spawn. */
 int lipc_spawnattr_set_fd(lipc_handle_t attr, int child_fd, int kind, int arg,
                           const char *path, int flags, uint32_t mode);
@@ -662,7 +676,7 @@ int lipc_spawnattr_set_fd(lipc_handle_t attr, int child_fd, int kind, int arg,
 /* A resource limit (LIPC_RLIMIT_*) for the child, soft and hard, each a
  * value or LIPC_RLIM_INFINITY. In force before the child's first
  * instruction. Errors: LIPC_EINVAL (unknown resource, soft > hard, negative
- * other than infinity), LIPC_EBADHANDLE, LIPC_EFORKED; a limit the system
+ * other than infinity), LIPC_EBADHANDLE; a limit the system
  * refuses (raising a hard limit unprivileged) fails lipc_proc_spawn with
  * LIPC_EPERM. */
 int lipc_spawnattr_set_rlimit(lipc_handle_t attr, int resource, int64_t soft, int64_t hard);
@@ -670,7 +684,7 @@ int lipc_spawnattr_set_rlimit(lipc_handle_t attr, int resource, int64_t soft, in
 /* Autokill: the child gets signal sig (e.g. SIGKILL, SIGTERM) when the
  * parent process dies, however it dies (SIGKILL included) and whichever
  * host thread spawned it. 0 turns it off (default).
- * Errors: LIPC_EINVAL (not a signal number), LIPC_EBADHANDLE, LIPC_EFORKED. */
+ * Errors: LIPC_EINVAL (not a signal number), LIPC_EBADHANDLE. */
 int lipc_spawnattr_set_autokill(lipc_handle_t attr, int sig);
 
 /* What lipc_close of the process handle does to a running child:
@@ -685,7 +699,7 @@ int lipc_spawnattr_set_autokill(lipc_handle_t attr, int sig);
  * the child is reaped by whichever finishes last, a waiting thread or lipc
  * once the handle is gone. Close does not block. A grace_ms beyond about
  * 68 years counts as 68 years. Errors: LIPC_EINVAL (bad policy, negative
- * grace), LIPC_EBADHANDLE, LIPC_EFORKED. */
+ * grace), LIPC_EBADHANDLE. */
 int lipc_spawnattr_set_on_close(lipc_handle_t attr, int policy, int64_t grace_ms);
 
 /* Starts a child as attr says. OUT *proc: the process handle. Every failure

@@ -86,10 +86,16 @@ Host and diagnostics
     call_mode(), diag(DIAG_*)
 
 Timeouts are seconds (float) or None for "forever". Blocking calls release
-the GIL and let signal handlers run (Ctrl-C interrupts them). Objects are
-closed by close(); a finalizer closes forgotten ones. After os.fork() the
-child cannot use lipc's objects (ForkedError); version() and the error texts
-still work there. The library is found through $LIPC_LIBRARY, then beside
+the GIL and let signal handlers run (Ctrl-C interrupts them; in the main
+thread a wait is made of calls of at most 0.1 s, so a signal handled on
+another thread still ends it). Objects are closed by close(); a finalizer
+closes forgotten ones. After os.fork() (multiprocessing's "fork" workers)
+the child keeps using the objects it inherited: semaphores, mutexes (the
+child is a new owner), events, shared memory, file locks (the child's
+locks are its own), pipes; opening, spawning and the parent's processes
+raise ForkedError there. Named objects and path-based file locks pickle by
+name: a "spawn" or "forkserver" worker opens them again, a "fork" worker
+gets the object it inherited. The library is found through $LIPC_LIBRARY, then beside
 this package, then the source tree's build/, then the system loader.
 """
 from __future__ import annotations

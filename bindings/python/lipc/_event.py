@@ -17,13 +17,13 @@ apply only when this call creates it).
 from __future__ import annotations
 
 from ctypes import byref, c_int, c_int64
-from typing import Optional
+from typing import Any, Optional
 
 from . import _const
 from ._errors import _check
 from ._handle import _Handle
 from ._lib import lib as _c
-from ._named import Name, as_str, check_mode, cname, open_flags
+from ._named import Name, as_str, check_mode, cname, open_flags, remember, reopen
 from ._timeout import deadline, retry_eintr
 
 __all__ = ["Event", "unlink_event"]
@@ -54,6 +54,13 @@ class Event(_Handle):
                                   int(bool(initially_set)), byref(h)), "event_open")
         self._name = as_str(name)
         super().__init__(h.value)
+        self._trust = bool(trust_foreign)
+        remember(self, (Event, self._name))
+
+    def __reduce__(self) -> Any:
+        """Pickles by name: see lipc._named (multiprocessing workers)."""
+        self._handle()  # a closed one does not pickle (ValueError)
+        return reopen, ((Event, self._name), (self._name,), {"trust_foreign": self._trust})
 
     @property
     def name(self) -> str:

@@ -45,7 +45,7 @@ from ._cint import to_int, to_int64
 from ._errors import TimedOutError, _check
 from ._handle import _Handle
 from ._lib import lib as _c
-from ._named import check_mode
+from ._named import check_mode, remember, reopen
 from ._timeout import deadline, retry_eintr
 
 __all__ = ["FileLock"]
@@ -96,6 +96,18 @@ class FileLock(_Handle):
             self.path = getattr(target, "name", None) if not isinstance(target, int) else None
         self.classic = bool(classic)
         super().__init__(h.value)
+        if fd is None:
+            remember(self, (FileLock, self.path, self.offset, self.length, self.exclusive))
+
+    def __reduce__(self) -> Any:
+        """Pickles by path, range and mode, unlocked (see lipc._named); a
+        lock made from an fd or file object does not pickle."""
+        self._handle()  # a closed one does not pickle (ValueError)
+        if not hasattr(self, "_pickle_key"):
+            raise TypeError("cannot pickle a FileLock made from an fd or file object: "
+                            "make it from a path")
+        return reopen, (self._pickle_key, (self.path, self.exclusive, self.timeout, self.offset, self.length),
+                        {"create": False})
 
     def acquire(self, blocking: bool = True, timeout: Optional[float] = _DEFAULT) -> bool:
         """Locks the range, waiting forever (timeout None), for ``timeout``

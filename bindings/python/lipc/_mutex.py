@@ -31,13 +31,13 @@ from __future__ import annotations
 import errno as _errno
 from ctypes import byref, c_int, c_int64
 from types import TracebackType
-from typing import Optional, Type
+from typing import Any, Optional, Type
 
 from . import _const
 from ._errors import Error, PermissionDeniedError, _check, _raise
 from ._handle import _Handle
 from ._lib import lib as _c
-from ._named import Name, as_str, check_mode, cname, open_flags
+from ._named import Name, as_str, check_mode, cname, open_flags, remember, reopen
 from ._timeout import deadline, retry_eintr
 
 __all__ = ["Mutex", "unlink_mutex", "NotOwnerError", "NotRecoverableError"]
@@ -92,6 +92,13 @@ class Mutex(_Handle):
         self._died = c_int()
         self._died_ref = byref(self._died)
         super().__init__(h.value)
+        self._trust = bool(trust_foreign)
+        remember(self, (Mutex, self._name))
+
+    def __reduce__(self) -> Any:
+        """Pickles by name: see lipc._named (multiprocessing workers)."""
+        self._handle()  # a closed one does not pickle (ValueError)
+        return reopen, ((Mutex, self._name), (self._name,), {"trust_foreign": self._trust})
 
     @property
     def name(self) -> str:

@@ -14,7 +14,8 @@ InvalidArgumentError says which rule was broken."""
 from __future__ import annotations
 
 import os
-from typing import Union
+import weakref
+from typing import Any, Dict, Tuple, Union
 
 from . import _const
 from ._cint import to_uint32
@@ -52,3 +53,33 @@ def check_mode(mode: int, what: str = "mode") -> int:
     if mode > 0o777:
         raise ValueError(f"mode must be permission bits in 0..0o777, not {mode:#o}")
     return mode
+
+
+# ---- pickling by name --------------------------------------------------------
+#
+# A lipc object pickles as its name (or a lock's path) and the way it was
+# opened, as multiprocessing.shared_memory.SharedMemory does: unpickling opens
+# it again, never creating it and never unlinking it on close, with a handle of
+# its own. That is what hands objects to multiprocessing's "spawn" and
+# "forkserver" workers. A worker started by "fork" cannot open anything (the
+# Go runtime inside lipc cannot run in a fork child), but it inherited the
+# parent's objects: unpickling there returns the inherited object itself.
+
+_opened: "weakref.WeakValueDictionary[Tuple[Any, ...], Any]" = weakref.WeakValueDictionary()
+
+
+def remember(obj: Any, key: Tuple[Any, ...]) -> None:
+    """Records an object just opened under key (its class first), in the
+    process that opened it."""
+    obj._pickle_key = key
+    obj._opened_in = os.getpid()
+    _opened[key] = obj
+
+
+def reopen(key: Tuple[Any, ...], args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Any:
+    """Unpickles an object: the one a fork child inherited, else opened
+    again as key[0](*args, **kwargs)."""
+    inherited = _opened.get(key)
+    if inherited is not None and not inherited.closed and inherited._opened_in != os.getpid():
+        return inherited
+    return key[0](*args, **kwargs)

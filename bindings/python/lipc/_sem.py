@@ -7,14 +7,14 @@ import operator
 import os
 from ctypes import byref, c_int, c_int64
 from types import TracebackType
-from typing import Optional, Type
+from typing import Any, Optional, Type
 
 from . import _const
 from ._errors import _check, _raise
 from ._handle import _Handle
 from ._lib import lib as _c
 from ._cint import to_uint32
-from ._named import Name, check_mode, cname
+from ._named import Name, check_mode, cname, remember, reopen
 from ._timeout import deadline, retry_eintr
 
 _VALUE_MAX = 2**31 - 1
@@ -64,6 +64,13 @@ class Semaphore(_Handle):
         _check(_c.lipc_sem_open(cname, flags, mode, initial, byref(h)), "sem_open")
         self._name = name if isinstance(name, str) else os.fsdecode(name)
         super().__init__(h.value)
+        self._trust = bool(trust_foreign)
+        remember(self, (Semaphore, self._name))
+
+    def __reduce__(self) -> Any:
+        """Pickles by name: see lipc._named (multiprocessing workers)."""
+        self._handle()  # a closed one does not pickle (ValueError)
+        return reopen, ((Semaphore, self._name), (self._name,), {"trust_foreign": self._trust})
 
     @property
     def name(self) -> str:

@@ -31,14 +31,14 @@ from __future__ import annotations
 
 import secrets
 from ctypes import byref, c_int64, c_void_p
-from typing import Optional, Tuple
+from typing import Any, Optional, Tuple
 
 from . import _const
 from ._cint import to_int64
 from ._errors import ExistsError, _check
 from ._lib import lib as _c
 from ._memview import _Mapped
-from ._named import Name, as_str, check_mode, cname, open_flags
+from ._named import Name, as_str, check_mode, cname, open_flags, remember, reopen
 
 __all__ = ["SharedMemory", "unlink_shared_memory"]
 
@@ -98,6 +98,13 @@ class SharedMemory(_Mapped):
             _c.lipc_close(h.value)
             raise
         super().__init__(h.value, addr, n, readonly=False)
+        self._trust = bool(trust_foreign)
+        remember(self, (SharedMemory, self._name))
+
+    def __reduce__(self) -> Any:
+        """Pickles by name: see lipc._named (multiprocessing workers)."""
+        self._handle()  # a closed one does not pickle (ValueError)
+        return reopen, ((SharedMemory, self._name), (self._name,), {"trust_foreign": self._trust})
 
     @property
     def name(self) -> str:

@@ -121,11 +121,17 @@ def test_finalizer_closes_a_forgotten_semaphore(name):
     assert lib.lipc_close(h) == EBADHANDLE
 
 
-def test_handle_objects_do_not_pickle(name):
+def test_unnamed_objects_do_not_pickle(name, tmp_path):
+    # Named objects pickle by name (test_fork.py); the rest cannot be opened
+    # again elsewhere.
     import pickle
-    s = lipc.Semaphore(name, create=True)
+    path = tmp_path / "f"
+    path.write_bytes(b"x" * 10)
+    m = lipc.MappedFile(path)
     try:
-        with pytest.raises(TypeError, match="open it by name"):
-            pickle.dumps(s)
+        with lipc.Popen(["true"]) as p:
+            for o in (m, p):
+                with pytest.raises(TypeError, match="open it by name"):
+                    pickle.dumps(o)
     finally:
-        s.close()
+        m.close()

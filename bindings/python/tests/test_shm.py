@@ -233,10 +233,13 @@ def test_bad_input(name):
 
 def test_closed_use_and_pickling(shm):
     import pickle
-    with pytest.raises(TypeError):
+    copy = pickle.loads(pickle.dumps(shm))  # by name: a handle of its own
+    assert copy.name == shm.name and copy.handle != shm.handle
+    copy.close()
+    shm.close()
+    shm.close()
+    with pytest.raises(ValueError, match="closed SharedMemory"):
         pickle.dumps(shm)
-    shm.close()
-    shm.close()
     for call in (lambda: shm.buf, lambda: shm.address, lambda: shm.grow(8192), shm.refresh, shm.file):
         with pytest.raises(ValueError, match="closed SharedMemory"):
             call()
