@@ -1,10 +1,9 @@
 package shmobj
 
 import (
-	"fmt"
-
 	"golang.org/x/sys/unix"
 
+	"github.com/lipc-dev/lipc/core/fsutil"
 	"github.com/lipc-dev/lipc/core/lerr"
 )
 
@@ -41,7 +40,7 @@ func openError(spec Spec, o *Object, err error) error {
 // how many bytes to map.
 func (o *Object) checkFile(spec Spec, st *unix.Stat_t, flags int) (int, error) {
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return 0, lerr.Invalidf(spec.Op, o.Name, "%s is a %s, not a %s", o.Path, fileType(st.Mode), spec.Kind)
+		return 0, lerr.Invalidf(spec.Op, o.Name, "%s is %s, not a %s", o.Path, fsutil.TypeName(st.Mode), spec.Kind)
 	}
 	if euid := uint32(unix.Geteuid()); st.Uid != euid && flags&TrustForeign == 0 {
 		return 0, lerr.New(spec.Op, o.Name, lerr.Perm, unix.EPERM,
@@ -63,22 +62,4 @@ func (o *Object) checkFile(spec Spec, st *unix.Stat_t, flags int) (int, error) {
 		return 0, lerr.Invalidf(spec.Op, o.Name, "%s is not a valid %s: %d bytes, a %s is %d", o.Path, spec.Kind, st.Size, spec.Kind, spec.Size)
 	}
 	return spec.Size, nil
-}
-
-func fileType(mode uint32) string {
-	switch mode & unix.S_IFMT {
-	case unix.S_IFDIR:
-		return "directory"
-	case unix.S_IFIFO:
-		return "FIFO"
-	case unix.S_IFSOCK:
-		return "socket"
-	case unix.S_IFCHR:
-		return "character device"
-	case unix.S_IFBLK:
-		return "block device"
-	case unix.S_IFLNK:
-		return "symbolic link"
-	}
-	return fmt.Sprintf("file of type %#o", mode&unix.S_IFMT)
 }
