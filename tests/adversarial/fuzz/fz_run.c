@@ -194,12 +194,13 @@ int fz_run_main(int argc, char **argv) {
   fflush(stdout);
   for (long i = 0; i < nseeds; i++) {
     long long seed = seed0 + i;
-    const char *mode = i % 2 ? "handoff" : "direct";
-    const char *when = (i / 2) % 2 ? "before-load" : NULL;
+    /* Everything about a process follows from its seed, so one seed replays alone. */
+    const char *mode = seed % 2 ? "handoff" : "direct";
+    const char *when = (seed / 2) % 2 ? "before-load" : NULL;
     /* Every third process runs without the storm: there nothing interrupts
      * a wait, so a call that waits where it must not hangs for good (under
      * the storm it would return LIPC_EINTR and hide it). */
-    int calm = i % 3 == 2 || (getenv("ADV_STORM") && strcmp(getenv("ADV_STORM"), "0") == 0);
+    int calm = seed % 3 == 2 || (getenv("ADV_STORM") && strcmp(getenv("ADV_STORM"), "0") == 0);
     char log[400], seed_s[32], calls_s[32];
     snprintf(log, sizeof log, "%s/seed-%lld.log", logdir, seed);
     snprintf(seed_s, sizeof seed_s, "%lld", seed);
@@ -242,9 +243,12 @@ int fz_run_main(int argc, char **argv) {
         print_ring();
         if (gdb) {
           char cmd[1400];
+          /* every thread's stack into the log directory; the fuzzing
+           * thread's (the process's main thread) printed here */
           snprintf(cmd, sizeof cmd, "timeout 60 gdb -p %d -batch -ex 'thread apply all bt' >%s.gdb 2>&1; "
-                   "grep -E '^(Thread|#)' %s.gdb | grep -v -E 'in (runtime|\\?\\?)' | head -40 | sed 's/^/    gdb: /'",
-                   (int)pid, log, log);
+                   "awk '/^Thread /{p = index($0, \"(LWP %d)\") > 0} p && /^#/' %s.gdb | head -16 | "
+                   "sed 's/^/    gdb: /'; echo '    (all threads: %s.gdb)'",
+                   (int)pid, log, (int)pid, log, log);
           fflush(stdout);
           if (system(cmd) != 0) {}
         }
