@@ -8,7 +8,14 @@
  *  - sizes and offsets that overflow are refused with a documented code,
  *    never a recovered Go panic ("internal error");
  *  - success leaves lipc_last_error as it was (lipc_proc_stop of a child
- *    that already exited; lipc_close of a mutex this thread holds).
+ *    that already exited; lipc_close of a mutex this thread holds);
+ *  - attributes with LIPC_FD_CLOSE_PARENT that start a second child do not
+ *    close (and pass on) whatever fd has the number by then;
+ *  - lipc_fd_write keeps its deadline on a blocking pipe whose first page
+ *    was partly read (a pipe's room is counted in pages);
+ *  - lipc_proc_communicate with a child's stdout that is a pipe into the
+ *    child, or stdin a pipe out of it: a clear error, not EBADF from reading
+ *    the parent's write end nor the input dropped without a word.
  * Every wait is bounded; the whole runs under an alarm.
  *
  *   contracts        exit 1 on a failure */
@@ -214,6 +221,92 @@ static void success_keeps_last_error(void) {
         "to \"%s\"", lipc_last_error());
 }
 
+/* ---- LIPC_FD_CLOSE_PARENT and an attributes handle that starts two children ---- */
+static void close_parent_spawned_twice(void) {
+  int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  lipc_handle_t a, p;
+  lipc_spawnattr_new(&a);
+  lipc_spawnattr_arg(a, "/bin/true");
+  lipc_spawnattr_set_fd(a, 0, LIPC_FD_PARENT, fd, NULL, LIPC_FD_CLOSE_PARENT, 0);
+  CHECK(lipc_proc_spawn(a, &p) == 0, "spawn: %s", lipc_last_error());
+  lipc_proc_wait(p, 5000, NULL, NULL);
+  lipc_close(p);
+  /* lipc closed fd, as asked; the caller's next file gets its number */
+  int mine = open("/dev/zero", O_RDONLY | O_CLOEXEC);
+  CHECK(mine == fd, "(set-up: the number was not reused: %d, %d)", mine, fd);
+  int rc = lipc_proc_spawn(a, &p);
+  if (rc == 0) {
+    lipc_proc_wait(p, 5000, NULL, NULL);
+    lipc_close(p);
+  }
+  CHECK(fcntl(mine, F_GETFD) >= 0, "a second spawn of attributes with LIPC_FD_CLOSE_PARENT closed fd %d, which the "
+        "caller opened after the first spawn (and gave it to the child): it could as well be one of lipc's own", mine);
+  close(mine);
+  lipc_close(a);
+}
+
+/* ---- lipc_fd_write keeps its deadline on a blocking pipe ---- */
+static int bw_pipe[2];
+static atomic_int bw_done;
+static int bw_rc;
+static void *blocking_writer(void *arg) {
+  (void)arg;
+  static char buf[65536];
+  size_t n = 0;
+  memset(buf, 'x', sizeof buf);
+  bw_rc = lipc_fd_write(bw_pipe[1], buf, sizeof buf, 3, &n);
+  atomic_store(&bw_done, 1);
+  return NULL;
+}
+
+static void fd_write_deadline_blocking_pipe(void) {
+  if (pipe2(bw_pipe, O_CLOEXEC) != 0) return; /* blocking, as hosts make them */
+  char buf[100];
+  memset(buf, 'x', sizeof buf);
+  /* 58 bytes left in the pipe, not at the start of their page: the pipe
+   * has room for fewer bytes than its size minus what is queued */
+  if (write(bw_pipe[1], buf, 100) != 100 || read(bw_pipe[0], buf, 42) != 42) return;
+  pthread_t t;
+  pthread_create(&t, NULL, blocking_writer, NULL);
+  double t0 = now_s();
+  while (!atomic_load(&bw_done) && now_s() - t0 < 2) sleep_ms(5);
+  CHECK(atomic_load(&bw_done), "lipc_fd_write(blocking pipe, 65536 bytes, timeout 3 ms) still blocked after 2 s: it "
+        "wrote what F_GETPIPE_SZ - FIONREAD promised, but a pipe holds pages, not bytes");
+  static char sink[65536];
+  while (!atomic_load(&bw_done))
+    if (read(bw_pipe[0], sink, sizeof sink) <= 0) break; /* let it finish */
+  pthread_join(t, NULL);
+  CHECK(bw_rc == LIPC_ETIMEDOUT || bw_rc == 0, "fd_write: %s", lipc_error_name(bw_rc));
+  close(bw_pipe[0]);
+  close(bw_pipe[1]);
+}
+
+/* ---- communicate with pipes the other way round ---- */
+static void communicate_reversed_pipes(void) {
+  for (int fd = 0; fd < 2; fd++) {
+    lipc_handle_t a, p;
+    lipc_spawnattr_new(&a);
+    lipc_spawnattr_arg(a, "/bin/true");
+    /* child fd 0 a pipe out of the child, child fd 1 a pipe into it */
+    lipc_spawnattr_set_fd(a, fd, fd == 1 ? LIPC_FD_PIPE_IN : LIPC_FD_PIPE_OUT, 0, NULL, 0, 0);
+    if (lipc_proc_spawn(a, &p) != 0) {
+      CHECK(0, "spawn: %s", lipc_last_error());
+      lipc_close(a);
+      continue;
+    }
+    char *out = NULL;
+    size_t n = 0;
+    int rc = lipc_proc_communicate(p, "in", 2, 0, 2000, &out, &n, NULL, NULL);
+    CHECK(rc == LIPC_EINVAL || (rc == 0 && fd == 1),
+          "communicate with child fd %d a pipe %s the child: %s (%s); the input must not be dropped "
+          "silently, nor the parent's write end read", fd, fd == 1 ? "into" : "out of", lipc_error_name(rc),
+          lipc_last_error());
+    lipc_free(out);
+    lipc_close(p);
+    lipc_close(a);
+  }
+}
+
 int main(void) {
   alarm(120);
   struct {
@@ -223,7 +316,10 @@ int main(void) {
                {"auto-reset event: one waiter per set", auto_reset_one_per_set},
                {"a reaped process holds no fd", reaped_holds_no_fd},
                {"overflowing sizes and offsets", overflows},
-               {"success leaves lipc_last_error alone", success_keeps_last_error}};
+               {"success leaves lipc_last_error alone", success_keeps_last_error},
+               {"LIPC_FD_CLOSE_PARENT, attributes spawned twice", close_parent_spawned_twice},
+               {"fd_write keeps its deadline on a blocking pipe", fd_write_deadline_blocking_pipe},
+               {"communicate with pipes the other way round", communicate_reversed_pipes}};
   for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) {
     int before = check_failed;
     parts[i].fn();

@@ -173,6 +173,7 @@ static const char *valid_name(struct fz *z) {
 }
 
 static void add_new(struct fz *z, const char *what, int rc, lipc_handle_t h, int kind, int access) {
+  if (rc == 0 && getenv("ADV_TRACE")) fprintf(stderr, "TRACE restock %s -> %lld\n", what, (long long)h);
   /* The fuzzer may have made the name invalid for its kind (grown a
    * mutex's file through the shared memory of the same file name, say):
    * an existing invalid object is refused with LIPC_EINVAL, as documented. */
