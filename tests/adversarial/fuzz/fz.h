@@ -113,6 +113,7 @@ struct fz_hent {
 struct fz_fdent {
   int fd;
   const char *what;
+  int pinned; /* a classic lock handle uses it: the header says it must stay open */
 };
 extern pthread_mutex_t fz_pool_mu;
 void fz_pool_add(lipc_handle_t h, int kind, int access);
@@ -130,6 +131,7 @@ int fz_fd_pick(struct fz_rng *r, struct fz_fdent *out); /* 0 if none */
 int fz_fd_remove(int fd); /* 1 if it was the fuzzer's */
 int fz_fd_owned(int fd);
 int fz_fd_count(void);
+void fz_fd_pin(int fd);
 void fz_fd_close_all(void);
 int fz_donate_fd(struct fz_rng *r); /* a dup at FZ_DONATED_BASE or above, or -1 */
 int fz_setup_files(void);           /* the files, FIFO, socket, links and fds of the pool */

@@ -513,11 +513,14 @@ int64_t fz_int(struct fz *z, struct fz_call *c, const char *name, int cls) {
       static const int64_t bad[] = {-1, -2, INT_MAX, INT_MIN, 100000, 1 << 20};
       struct fz_fdent e;
       c->fd_arg_owned = 0;
-      if (!fz_chance(r, 20) && fz_fd_pick(r, &e)) {
+      /* lipc_flock_from_fd(fd, classic 1) needs fd open while its handle
+       * lives (the header): the fuzzer does not close such an fd. */
+      if (!fz_chance(r, 20) && fz_fd_pick(r, &e) && !(e.pinned && c->fn == fz_fn_index("lipc_fd_close"))) {
         v = e.fd;
         c->fd_arg_owned = 1;
         fz_desc(c, "%s=%d(%s) ", name, e.fd, e.what);
         c->fd_arg = (int)v;
+        if (c->nints < 8) c->ints[c->nints++] = v;
         return v;
       }
       v = PICK(bad);

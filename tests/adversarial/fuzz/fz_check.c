@@ -307,6 +307,7 @@ static void check(struct fz *z, struct fz_call *c, int rc) {
     }
   }
   if (strcmp(fn, "lipc_close") == 0) fz_pool_remove(c->harg);
+  if (strcmp(fn, "lipc_flock_from_fd") == 0 && c->nints > 1 && c->ints[1] != 0) fz_fd_pin(c->fd_arg);
   if (strcmp(fn, "lipc_fd_close") == 0 && !fz_fd_remove(c->fd_arg))
     fz_finding(z, "BADFD-OK", fn, "-", "closed fd %d, which is not open | call: %s", c->fd_arg, c->desc);
   if (strcmp(fn, "lipc_proc_take_fd") == 0) {

@@ -144,7 +144,7 @@ void fz_pool_set_pid(lipc_handle_t h, int64_t pid) {
 void fz_fd_add(int fd, const char *what) {
   pthread_mutex_lock(&fz_pool_mu);
   if (nfds < FZ_MAXFDS)
-    fds[nfds++] = (struct fz_fdent){fd, what};
+    fds[nfds++] = (struct fz_fdent){fd, what, 0};
   else
     close(fd);
   pthread_mutex_unlock(&fz_pool_mu);
@@ -156,6 +156,13 @@ int fz_fd_pick(struct fz_rng *r, struct fz_fdent *out) {
   if (n) *out = fds[fz_below(r, (uint64_t)n)];
   pthread_mutex_unlock(&fz_pool_mu);
   return n != 0;
+}
+
+void fz_fd_pin(int fd) {
+  pthread_mutex_lock(&fz_pool_mu);
+  for (int i = 0; i < nfds; i++)
+    if (fds[i].fd == fd) fds[i].pinned = 1;
+  pthread_mutex_unlock(&fz_pool_mu);
 }
 
 int fz_fd_count(void) {
