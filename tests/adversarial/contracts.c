@@ -272,9 +272,16 @@ static void fd_write_deadline_blocking_pipe(void) {
   while (!atomic_load(&bw_done) && now_s() - t0 < 2) sleep_ms(5);
   CHECK(atomic_load(&bw_done), "lipc_fd_write(blocking pipe, 65536 bytes, timeout 3 ms) still blocked after 2 s: it "
         "wrote what F_GETPIPE_SZ - FIONREAD promised, but a pipe holds pages, not bytes");
+  /* let it finish: drain the pipe (without blocking: the read end is ours alone) */
   static char sink[65536];
-  while (!atomic_load(&bw_done))
-    if (read(bw_pipe[0], sink, sizeof sink) <= 0) break; /* let it finish */
+  fcntl(bw_pipe[0], F_SETFL, O_NONBLOCK);
+  t0 = now_s();
+  while (!atomic_load(&bw_done) && now_s() - t0 < 10)
+    if (read(bw_pipe[0], sink, sizeof sink) <= 0) sleep_ms(5);
+  if (!atomic_load(&bw_done)) {
+    CHECK(0, "lipc_fd_write never returned");
+    return; /* leave the thread: the process ends soon */
+  }
   pthread_join(t, NULL);
   CHECK(bw_rc == LIPC_ETIMEDOUT || bw_rc == 0, "fd_write: %s", lipc_error_name(bw_rc));
   close(bw_pipe[0]);
