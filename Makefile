@@ -14,7 +14,7 @@ GO_LDFLAGS := -s -w -X=runtime.godebugDefault=asyncpreemptoff=1 \
   -extldflags=-Wl,--version-script=$(CURDIR)/capi/lipc.map,-soname,$(SONAME)
 GO_SRC    := $(shell find capi core -name '*.go' -o -name '*.c' -o -name '*.h' -o -name '*.map') go.mod include/lipc.h
 
-.PHONY: all deps demo test soak bench install lint clean \
+.PHONY: all deps demo test soak bench install lint clean adversarial \
         test-go test-c test-abi test-python test-luajit test-lisp test-decls
 
 all: $(LIB)
@@ -39,6 +39,10 @@ test: deps all
 
 soak: deps all
 	LIPC_SOAK_SECONDS=$${LIPC_SOAK_SECONDS:-120} LIPC_SOAK_RUNS=$${LIPC_SOAK_RUNS:-10} scripts/test.sh soak
+
+# The attacks alone (they also run in `make test`, and longer in `make soak`).
+adversarial: all
+	tests/adversarial/run.sh quick
 
 bench: deps all
 	scripts/bench.sh

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs lipc's whole test suite, each part in its own ecosystem's runner, and
 # ends with one summary line. `scripts/test.sh soak` runs only the host soaks,
-# for as long as LIPC_SOAK_SECONDS / LIPC_SOAK_RUNS say.
+# for as long as LIPC_SOAK_SECONDS / LIPC_SOAK_RUNS say, and the adversarial
+# suite's long run (tests/adversarial/run.sh says which variables size it).
 # Expects build/liblipc.so (make builds it first).
 set -u
 cd "$(dirname "$0")/.."
@@ -80,11 +81,13 @@ if [ "${1:-}" = soak ]; then
   run "lisp host soak" bindings/lisp/soak/run-soak.sh
   run "python host soak" python3 -m pytest -q -p no:cacheprovider bindings/python/tests/test_soak.py
   run "c host signal storm" signal_storm "${STORM_TRIALS:-100}" "${STORM_CALLS:-200000}"
+  run "adversarial soak (ADV_SEEDS, ADV_CALLS, ADV_ROUNDS, ADV_HANDLE_CYCLES)" tests/adversarial/run.sh soak
 else
   run "lint (gofmt, go vet, C -Wall -Wextra)" make -s lint
   run "go core tests" go test ./core/...
   run "c tests" c_tests
   run "c host signal storm" signal_storm "${STORM_TRIALS:-12}" "${STORM_CALLS:-40000}"
+  run "adversarial (call fuzzer, names, special files, handles, fork)" tests/adversarial/run.sh quick
   run "abi tests (purego)" env GODEBUG=asyncpreemptoff=1 go test ./tests/abi/...
   run "declarations vs header" pytest_run tests/test_decls.py
   run "python binding (pytest)" pytest_run bindings/python/tests
