@@ -158,7 +158,10 @@ static int reap_error(struct lipc_proc *p, int rc) {
   return lipc__fail(rc, 0, "wait: pid %d: %s", (int)p->pid, lipc_strerror(rc));
 }
 
-int lipc__proc_wait_until(struct lipc_proc *p, struct timespec dl, long long timeout_ms) {
+/* Waits for the child until dl; timeout_ms is for the message. A timeout is
+ * recorded as the last error unless quiet_timeout (lipc_proc_stop's grace
+ * time running out is not a failure of the call). */
+static int wait_until(struct lipc_proc *p, struct timespec dl, long long timeout_ms, int quiet_timeout) {
   for (;;) {
     pthread_mutex_lock(&p->mu);
     int rc = reap_locked(p);
@@ -179,10 +182,15 @@ int lipc__proc_wait_until(struct lipc_proc *p, struct timespec dl, long long tim
     pthread_mutex_unlock(&p->mu);
     if (n < 0 && e == EINTR) return lipc__fail(LIPC_EINTR, EINTR, "wait: interrupted by a signal");
     if (n < 0) return lipc__fail(lipc__code_from_errno(e), e, "wait: poll on pidfd failed");
+    if (n == 0 && quiet_timeout) return LIPC_ETIMEDOUT;
     if (n == 0)
       return lipc__fail(LIPC_ETIMEDOUT, ETIMEDOUT, "wait: pid %d still running after %lld ms",
                         (int)p->pid, timeout_ms);
   }
+}
+
+int lipc__proc_wait_until(struct lipc_proc *p, struct timespec dl, long long timeout_ms) {
+  return wait_until(p, dl, timeout_ms, 0);
 }
 
 static void exit_out(struct lipc_proc *p, int *code, int *sig) {
@@ -204,12 +212,16 @@ static int signal_locked(struct lipc_proc *p, int sig, int group) {
   return syscall(SYS_pidfd_send_signal, p->pidfd, sig, NULL, 0) == 0 ? 0 : -1;
 }
 
-static int send_signal(struct lipc_proc *p, int sig, int group, const char *what) {
+/* Sends sig; a child that has exited is LIPC_ENOENT, recorded as the last
+ * error only when gone_is_error (lipc_proc_stop goes on to the status
+ * then, and a success must leave the last error alone). */
+static int send_signal(struct lipc_proc *p, int sig, int group, const char *what, int gone_is_error) {
   if (sig < 0 || sig > 64) return lipc__fail(LIPC_EINVAL, EINVAL, "%s: %d is not a signal", what, sig);
   pthread_mutex_lock(&p->mu);
   int rc = LIPC_OK;
   if (p->reaped || p->lost) {
-    rc = lipc__fail(LIPC_ENOENT, ESRCH, "%s: pid %d has exited", what, (int)p->pid);
+    rc = gone_is_error ? lipc__fail(LIPC_ENOENT, ESRCH, "%s: pid %d has exited", what, (int)p->pid)
+                       : LIPC_ENOENT;
   } else if (group && getpgid(p->pid) != p->pid) {
     /* Only a child that leads its own group: the group a child merely
      * belongs to may be the host's own. */
@@ -217,8 +229,11 @@ static int send_signal(struct lipc_proc *p, int sig, int group, const char *what
                     "with a new group or session)", what, (int)p->pid);
   } else if (signal_locked(p, sig, group) != 0) {
     int e = errno;
-    rc = e == ESRCH ? lipc__fail(LIPC_ENOENT, ESRCH, "%s: pid %d has exited", what, (int)p->pid)
-                    : lipc__fail(lipc__code_from_errno(e), e, "%s: signal %d to pid %d", what, sig, (int)p->pid);
+    if (e == ESRCH)
+      rc = gone_is_error ? lipc__fail(LIPC_ENOENT, ESRCH, "%s: pid %d has exited", what, (int)p->pid)
+                         : LIPC_ENOENT;
+    else
+      rc = lipc__fail(lipc__code_from_errno(e), e, "%s: signal %d to pid %d", what, sig, (int)p->pid);
   }
   pthread_mutex_unlock(&p->mu);
   return rc;
@@ -226,16 +241,16 @@ static int send_signal(struct lipc_proc *p, int sig, int group, const char *what
 
 int lipc_proc_kill(lipc_handle_t h, int sig, int group) {
   ACQUIRE_PROC(h, "proc_kill");
-  RELEASE_PROC(send_signal(p, sig, group, "proc_kill"));
+  RELEASE_PROC(send_signal(p, sig, group, "proc_kill", 1));
 }
 
 int lipc_proc_stop(lipc_handle_t h, int64_t grace_ms, int group, int *code, int *sig) {
   ACQUIRE_PROC(h, "proc_stop");
-  int rc = send_signal(p, SIGTERM, group, "proc_stop");
+  int rc = send_signal(p, SIGTERM, group, "proc_stop", 0);
   if (rc == LIPC_OK || rc == LIPC_ENOENT) {
-    rc = lipc__proc_wait_until(p, lipc__deadline(grace_ms < 0 ? 0 : grace_ms), grace_ms);
+    rc = wait_until(p, lipc__deadline(grace_ms < 0 ? 0 : grace_ms), grace_ms, 1);
     if (rc == LIPC_ETIMEDOUT) {
-      send_signal(p, SIGKILL, group, "proc_stop");
+      send_signal(p, SIGKILL, group, "proc_stop", 0);
       rc = lipc__proc_wait_until(p, lipc__deadline(-1), -1);
     }
   }

@@ -90,8 +90,12 @@ static void run_handoff(struct queue *q, lipc_req *r) {
 }
 
 static int result(lipc_req *r) {
-  if (r->rc != LIPC_OK) return lipc__fail_take(r->rc, r->err, r->msg);
-  return LIPC_OK;
+  if (r->rc == LIPC_OK) return LIPC_OK;
+  if (r->quiet) {
+    free(r->msg);
+    return r->rc;
+  }
+  return lipc__fail_take(r->rc, r->err, r->msg);
 }
 
 static const char *op_name(int op) {

@@ -151,6 +151,22 @@ static int loop(struct lipc_proc *p, const char *in, size_t in_len, size_t max_o
   }
 }
 
+/* communicate feeds child fd 0 and collects fds 1 and 2: each that is a pipe
+ * of this process must run the right way (the parent writes fd 0's end,
+ * reads the others'). A pipe the other way round would be read from its
+ * write end, or the input dropped without a word. Called with p->mu held. */
+static int check_directions(struct lipc_proc *p) {
+  for (int cfd = 0; cfd < 3; cfd++) {
+    int *end = lipc__proc_pipe_slot(p, cfd);
+    int fl = end ? fcntl(*end, F_GETFL) : -1;
+    if (fl < 0 || (fl & O_ACCMODE) == (cfd == 0 ? O_WRONLY : O_RDONLY)) continue;
+    return lipc__fail(LIPC_EINVAL, EINVAL, "communicate: child fd %d is a pipe %s the child; communicate "
+                      "feeds fd 0 (LIPC_FD_PIPE_IN) and collects fds 1 and 2 (LIPC_FD_PIPE_OUT)", cfd,
+                      cfd == 0 ? "out of" : "into");
+  }
+  return LIPC_OK;
+}
+
 int lipc_proc_communicate(lipc_handle_t h, const void *input, size_t input_len, size_t max_output,
                           int64_t timeout_ms, char **out, size_t *out_len, char **err,
                           size_t *err_len) {
@@ -166,6 +182,11 @@ int lipc_proc_communicate(lipc_handle_t h, const void *input, size_t input_len, 
   /* One communicate at a time per process: the pipe ends and the collected
    * output are its state. Waits inside drop nothing if interrupted. */
   pthread_mutex_lock(&p->mu);
+  if ((rc = check_directions(p)) != LIPC_OK) {
+    pthread_mutex_unlock(&p->mu);
+    lipc__handle_release(s);
+    return rc;
+  }
   if (!p->comm.active) {
     p->comm.had[0] = lipc__proc_pipe_slot(p, 1) != NULL;
     p->comm.had[1] = lipc__proc_pipe_slot(p, 2) != NULL;

@@ -7,7 +7,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -51,12 +51,14 @@ static int is_blocking(int fd) {
   return fl < 0 ? -1 : !(fl & O_NONBLOCK);
 }
 
-/* How much a write to blocking fd can take without blocking, once poll
- * said POLLOUT: the free room of a pipe, else PIPE_BUF (all POLLOUT
- * promises). */
+/* How much one write to blocking fd may take without blocking, once poll
+ * said POLLOUT: PIPE_BUF, all that POLLOUT promises (a pipe has room for one
+ * more page then; the bytes it has queued say nothing of how many of its
+ * pages they fill), or anything for a regular file, which never waits for
+ * a reader. */
 static size_t write_room(int fd) {
-  int cap = fcntl(fd, F_GETPIPE_SZ), queued = 0;
-  if (cap > 0 && ioctl(fd, FIONREAD, &queued) == 0 && cap - queued > PIPE_BUF) return (size_t)(cap - queued);
+  struct stat st;
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) return SSIZE_MAX;
   return PIPE_BUF;
 }
 

@@ -27,9 +27,12 @@ var childStack = C.malloc(64 << 10)
 type procRef struct{ p *C.struct_lipc_proc }
 
 // attrFromC reads the C spawn attributes into a proc.Attr.
-func attrFromC(a *C.struct_lipc_spawnattr) *proc.Attr {
+func attrFromC(a *C.struct_lipc_spawnattr) (*proc.Attr, error) {
 	C.pthread_mutex_lock(&a.mu)
 	defer C.pthread_mutex_unlock(&a.mu)
+	if err := takeParentFds(a); err != nil {
+		return nil, err
+	}
 	at := proc.NewAttr()
 	for _, p := range unsafe.Slice(a.args, int(a.nargs)) {
 		at.Args = append(at.Args, C.GoString(p))
@@ -57,7 +60,40 @@ func attrFromC(a *C.struct_lipc_spawnattr) *proc.Attr {
 		at.Rlimits = append(at.Rlimits, proc.Rlimit{Resource: int(r.resource), Soft: rlim(r.soft), Max: rlim(r.hard)})
 	}
 	at.DeathSig = int(a.autokill)
-	return at
+	return at, nil
+}
+
+// takeParentFds claims, for this spawn, the parent fds that the attributes
+// say to close once the child has started (LIPC_FD_CLOSE_PARENT). After one
+// spawn they are gone, and by a second one the number may name any other
+// file, the caller's or lipc's own: such a second spawn is refused until
+// the entry is set again. Called with a.mu held; giveBackParentFds undoes it
+// when the spawn fails (the fds were not closed then).
+func takeParentFds(a *C.struct_lipc_spawnattr) error {
+	fds := unsafe.Slice(a.fds, int(a.nfds))
+	for i, f := range fds {
+		if f.set != 0 && f.kind == C.LIPC_FD_PARENT && f.flags&C.LIPC_FD_CLOSE_PARENT != 0 && f.given_away != 0 {
+			return lerr.Invalidf("spawn", "", "bad fd map: child fd %d: parent fd %d was closed by an earlier "+
+				"spawn of these attributes (LIPC_FD_CLOSE_PARENT); set the entry again", i, int(f.arg))
+		}
+	}
+	for i := range fds {
+		if fds[i].kind == C.LIPC_FD_PARENT && fds[i].flags&C.LIPC_FD_CLOSE_PARENT != 0 {
+			fds[i].given_away = 1
+		}
+	}
+	return nil
+}
+
+func giveBackParentFds(a *C.struct_lipc_spawnattr) {
+	C.pthread_mutex_lock(&a.mu)
+	defer C.pthread_mutex_unlock(&a.mu)
+	fds := unsafe.Slice(a.fds, int(a.nfds))
+	for i := range fds {
+		if fds[i].kind == C.LIPC_FD_PARENT && fds[i].flags&C.LIPC_FD_CLOSE_PARENT != 0 {
+			fds[i].given_away = 0
+		}
+	}
 }
 
 func rlim(v C.int64_t) uint64 {
@@ -98,13 +134,19 @@ func fdFromC(i int, f C.struct_lipc_fdspec) proc.Fd {
 func opProcSpawn(r *C.lipc_req) error {
 	a := (*C.struct_lipc_spawnattr)(unsafePointer(uintptr(r.i[0])))
 	onClose, grace := int(a.on_close), int64(a.grace_ms)
-	pr, err := proc.Prepare(attrFromC(a))
+	at, err := attrFromC(a)
 	if err != nil {
+		return err
+	}
+	pr, err := proc.Prepare(at)
+	if err != nil {
+		giveBackParentFds(a)
 		return err
 	}
 	C.lipc__clone_on_spawn_thread(pr.CSpawn())
 	p, err := pr.Finish()
 	if err != nil {
+		giveBackParentFds(a)
 		return err
 	}
 	// The parent's ends stay ordinary blocking pipes: one may be handed to

@@ -12,6 +12,7 @@ struct lipc_fdspec {
   int flags;
   uint32_t mode;
   char *path;
+  int given_away; /* LIPC_FD_CLOSE_PARENT: a spawn closed the parent's fd */
 };
 
 struct lipc_rlimspec {

@@ -429,7 +429,7 @@ int lipc_shm_addr(lipc_handle_t h, void **addr, int64_t *size);
 int lipc_shm_grow(lipc_handle_t h, int64_t size);
 
 /* Maps a larger view if another handle grew the object. OUT *size (may be
- * NULL): the size now mapped. Errors: LIPC_EBADHANDLE, LIPC_EFORKED. */
+ * NULL): the size now mapped. Errors: LIPC_EBADHANDLE, LIPC_ENOMEM, LIPC_EFORKED. */
 int lipc_shm_refresh(lipc_handle_t h, int64_t *size);
 
 /* Removes the name; open handles keep working. Errors: as lipc_sem_unlink. */
@@ -470,8 +470,8 @@ int lipc_page_size(int64_t *size);
  * length past the end without LIPC_MMAP_EXTEND; bad access or flags; not a
  * regular file: a FIFO, device or directory is refused at once, never
  * waited on), LIPC_ERANGE (offset + length above INT64_MAX), LIPC_ENOENT,
- * LIPC_EPERM, LIPC_ENOMEM, OS errors (EFBIG: the file cannot be that
- * large), LIPC_EFORKED. */
+ * LIPC_ENAMETOOLONG, LIPC_EPERM, LIPC_ENOMEM, OS errors (EFBIG: the file
+ * cannot be that large; ELOOP, ENOTDIR: the path), LIPC_EFORKED. */
 int lipc_mmap_open(const char *path, int access, int flags, uint32_t mode, int64_t offset,
                    int64_t length, lipc_handle_t *h);
 
@@ -514,7 +514,8 @@ int lipc_mmap_advise(lipc_handle_t h, int64_t offset, int64_t length, int advice
  * closing it closes the file and releases its locks. Only regular files: a
  * FIFO, device or directory is LIPC_EINVAL at once (opening a FIFO would
  * wait for its other end).
- * Errors: LIPC_EINVAL, LIPC_ENOENT, LIPC_EPERM, LIPC_EFORKED. */
+ * Errors: LIPC_EINVAL, LIPC_ENOENT, LIPC_ENAMETOOLONG, LIPC_EPERM, OS errors
+ * (ELOOP, ENOTDIR: the path), LIPC_EFORKED. */
 int lipc_flock_open(const char *path, int flags, uint32_t mode, lipc_handle_t *h);
 
 /* A lock handle for a file the caller has open as fd. classic 0: lipc opens
@@ -586,7 +587,10 @@ int lipc_flock_unlock(lipc_handle_t h, int64_t offset, int64_t length);
                               it as LIPC_FD_PARENT */
 #define LIPC_FD_CHILD 7    /* the same file as the child's fd `arg` (2>&1: fd 2, arg 1) */
 
-#define LIPC_FD_CLOSE_PARENT 1
+#define LIPC_FD_CLOSE_PARENT 1 /* once a spawn with it started a child, the entry is used
+                                  up: a second spawn of the same attributes fails with
+                                  LIPC_EINVAL until the entry is set again (the fd number
+                                  may name another file by then) */
 
 /* Flags for LIPC_FD_FILE and LIPC_FD_NULL. */
 #define LIPC_FILE_READ 1
@@ -708,8 +712,9 @@ int lipc_spawnattr_set_on_close(lipc_handle_t attr, int policy, int64_t grace_ms
  * (LIPC_EPERM), not a program (ENOEXEC as LIPC_EOS_BASE-ENOEXEC), bad
  * working directory, bad fd map (LIPC_EINVAL), a file of the fd map that
  * cannot be opened, a refused limit. The message names the step.
- * Errors also: LIPC_EINVAL (empty argv, NUL bytes), LIPC_EBADHANDLE,
- * LIPC_EFORKED. Blocks only for the spawn itself: the preparation (PATH search,
+ * Errors also: LIPC_EINVAL (empty argv, NUL bytes), LIPC_ENAMETOOLONG (a path
+ * of the fd map or the working directory), LIPC_EEXIST (LIPC_FILE_EXCL on a
+ * file that exists), LIPC_EBADHANDLE, LIPC_EFORKED. Blocks only for the spawn itself: the preparation (PATH search,
  * opening the fd map's files, which never waits on a special file) runs on
  * the calling thread, and only the clone on lipc's spawn thread, so one slow
  * spawn does not hold up another thread's. */
@@ -731,7 +736,7 @@ int lipc_proc_path(lipc_handle_t proc, char *buf, size_t size, size_t *needed);
  * (LIPC_FD_PARENT) for a pipeline through the parent. lipc_fd_read and
  * lipc_fd_write keep their deadlines on it. Ends not taken are closed with the process
  * handle. Errors: LIPC_ENOENT (no pipe at that fd, or already taken or
- * closed), LIPC_EBADHANDLE, LIPC_EFORKED. */
+ * closed), LIPC_EINVAL (fd NULL), LIPC_EBADHANDLE, LIPC_EFORKED. */
 int lipc_proc_take_fd(lipc_handle_t proc, int child_fd, int *fd);
 
 /* Closes the parent's end of the pipe at child_fd if not taken (closing
@@ -759,8 +764,9 @@ int lipc_proc_wait(lipc_handle_t proc, int64_t timeout_ms, int *code, int *sig);
 
 /* SIGTERM to the child (or its group), wait up to grace_ms, then SIGKILL
  * and wait for it. OUT *code, *sig as lipc_proc_wait. Blocks in C.
- * Errors: LIPC_EINTR (call again to go on), LIPC_ESTATUSLOST,
- * LIPC_EBADHANDLE, LIPC_EFORKED. */
+ * A child already reaped gives its status at once. Errors: LIPC_EINTR (call
+ * again to go on), LIPC_EINVAL (group 1 and the child leads no process
+ * group), LIPC_ESTATUSLOST, LIPC_EBADHANDLE, LIPC_EFORKED. */
 int lipc_proc_stop(lipc_handle_t proc, int64_t grace_ms, int group, int *code, int *sig);
 
 /* Figures for lipc_proc_info. */
@@ -809,7 +815,8 @@ int lipc_proc_info(lipc_handle_t proc, int what, int64_t *value);
  * collection ends (a later call starts afresh from what is left in the pipes).
  * Errors: LIPC_ETIMEDOUT, LIPC_EINTR, LIPC_ERANGE (a stream passed
  * max_output; outputs set), LIPC_EINVAL (input NULL with input_len > 0,
- * input_len above SSIZE_MAX), LIPC_ENOMEM, LIPC_EBADHANDLE, LIPC_EFORKED.
+ * input_len above SSIZE_MAX; child fd 0 a pipe out of the child, or fd 1 or
+ * 2 a pipe into it), LIPC_ENOMEM, LIPC_EBADHANDLE, LIPC_EFORKED.
  * Blocks in C. */
 int lipc_proc_communicate(lipc_handle_t proc, const void *input, size_t input_len,
                           size_t max_output, int64_t timeout_ms, char **out, size_t *out_len,

@@ -82,6 +82,8 @@ func openFlags(flags int) (int, error) {
 func openForChild(child int, path string, flags int, mode uint32) (int, error) {
 	fd, st, err := fsutil.OpenNoWait(path, flags, mode)
 	switch {
+	case err == unix.EISDIR:
+		return -1, lerr.New("spawn", path, lerr.Invalid, unix.EISDIR, "bad fd map: child fd %d: %s is a directory", child, path)
 	case err == unix.ENXIO:
 		return -1, lerr.New("spawn", path, lerr.Invalid, unix.ENXIO, "bad fd map: child fd %d: %s is a FIFO "+
 			"with no reader yet (lipc does not wait for one; open it yourself and pass it as LIPC_FD_PARENT)", child, path)
