@@ -7,10 +7,14 @@
 ;;;;     waits (a mutex another thread holds all run long, an unset event);
 ;;;;   1 thread runs /bin/true children, so SIGCHLD arrives throughout;
 ;;;;   1 thread blocks in a semaphore wait that with-timeout must cut short;
-;;;;   the main thread fires interrupt-thread at the lipc callers: mostly a
+;;;;   1 thread fires interrupt-thread at the lipc callers: mostly a
 ;;;;     counter, sometimes a throw out of whatever they are doing.
-;;;; Exits 0 and prints the counts when every count is positive, no thread
-;;;; failed or hung and no handle leaked.  One run; soak/run-soak.sh repeats.
+;;;; The callers outlive the interrupts: they stop only after the interruptor
+;;;; has stopped and every interrupt it sent has run, so an interrupt can
+;;;; never race a caller's exit, and one that never runs is a failure.
+;;;; Exits 0 and prints the counts when every count is positive, every
+;;;; interrupt sent ran, no thread failed or hung and no handle leaked.
+;;;; One run; soak/run-soak.sh repeats.
 ;;;;
 ;;;;   sbcl --script soak/gc-storm.lisp
 
@@ -38,7 +42,10 @@
   `(sb-ext:atomic-incf (aref *counts* ,(position name *counter-names*)) ,n))
 (defun count-of (name) (aref *counts* (position name *counter-names*)))
 
-(defvar *stop* nil)
+(defvar *stop* nil
+  "Set last: every thread but the interruptor loops until it is true.")
+(defvar *stop-interrupting* nil
+  "Set first: the interruptor loops until it is true.")
 (defvar *failures* '())
 (defvar *failures-lock* (sb-thread:make-mutex))
 (defun fail (fmt &rest args)
@@ -173,17 +180,42 @@
                (when (> (- (get-internal-real-time) t0) (* 3 internal-time-units-per-second))
                  (fail "with-timeout 0.05 took more than 3 s"))))))
 
-;;; ---- the main thread: interrupts, then the verdict
+;;; ---- the interruptor
 (defun interrupt-callers (callers)
-  (loop for i from 0 until *stop*
-        for th = (nth (mod i (length callers)) callers)
-        do (when (sb-thread:thread-alive-p th)
-             (bump :interrupts-sent)
-             (sb-thread:interrupt-thread
-              th (if (zerop (mod i 10))
-                     (lambda () (when *in-iteration* (throw 'soak-throw :thrown)))
-                     (lambda () (bump :interrupts)))))
+  "Interrupts CALLERS in turn until *STOP-INTERRUPTING*.  Every interrupt
+bumps :interrupts when it runs; every tenth then throws out of the caller's
+iteration.  A caller lives until *STOP*, which is set only after this
+returns, so an interrupt that finds its target gone means the caller died
+early: a failure, and that caller gets no more interrupts."
+  (loop for i from 0
+        until (or *stop-interrupting* (null callers))
+        do (let ((th (nth (mod i (length callers)) callers)))
+             (handler-case
+                 (progn
+                   (sb-thread:interrupt-thread
+                    th (if (zerop (mod i 10))
+                           (lambda ()
+                             (bump :interrupts)
+                             (when *in-iteration* (throw 'soak-throw :thrown)))
+                           (lambda () (bump :interrupts))))
+                   (bump :interrupts-sent))
+               (sb-thread:interrupt-thread-error ()
+                 (fail "~A ended while it was still being interrupted"
+                       (sb-thread:thread-name th))
+                 (setf callers (remove th callers)))))
            (sleep 0.005)))
+
+(defun await-interrupts ()
+  "Waits (at most 20 s; the callers' lipc calls all end within 1 s) until
+every interrupt sent has run.  Call once the interruptor has finished."
+  (loop repeat 400
+        until (>= (count-of :interrupts) (count-of :interrupts-sent))
+        do (sleep 0.05))
+  (let ((sent (count-of :interrupts-sent)) (ran (count-of :interrupts)))
+    (unless (= sent ran)
+      (fail "~D interrupts sent but ~D ran" sent ran))))
+
+;;; ---- the main thread: the run, then the verdict
 
 (defun join-all (threads)
   (dolist (th threads)
@@ -225,8 +257,13 @@ and with-semaphore's unwind-protect are closed by their finalizers."
                           (thread-body "interruptor" (interrupt-callers callers))
                           :name "interruptor")))
         (loop while (< (get-internal-real-time) deadline) do (sleep 0.05))
+        ;; The callers keep running (and taking interrupts) until the last
+        ;; interrupt sent has run.
+        (setf *stop-interrupting* t)
+        (join-all (list interruptor))
+        (await-interrupts)
         (setf *stop* t)
-        (join-all (append (list interruptor) allocators callers others))
+        (join-all (append allocators callers others))
         (setf (car release) t)
         (join-all (list holder))))
     (settle-handles baseline)

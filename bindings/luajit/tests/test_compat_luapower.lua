@@ -347,11 +347,25 @@ function T.cpu_and_ram_limits_and_usage()
   h.ok(read_all(p.stderr):find("not enough memory", 1, true), "the allocation failed under the RAM limit")
   h.eq(p:wait(proc.clock() + 30), 1, "and the child said so")
   p:forget()
-  p = assert(proc.exec { cmd = { "cat" }, stdin = true, rlimits = { nofile = 64 } })
+  -- A child whose memory no longer changes: cat echoes a line only once its
+  -- loader has finished, then blocks in read() until stdin closes. Read
+  -- earlier, while ld.so is still faulting pages in, the current RSS can
+  -- overtake a peak read a moment before it (ram_usage reads the figures one
+  -- at a time, in table order), which made this check flaky.
+  p = assert(proc.exec { cmd = { "cat" }, stdin = true, stdout = true, rlimits = { nofile = 64 } })
+  h.eq(p.stdin:write("ready\n", nil, proc.clock() + 10), true, "write to cat")
+  local got = {}
+  while #table.concat(got) < 6 do
+    local n = assert(p.stdout:read(buf, 6, proc.clock() + 10))
+    h.ok(n > 0, "cat echoes before its stdin closes")
+    got[#got + 1] = ffi.string(buf, n)
+  end
+  h.eq(table.concat(got), "ready\n", "cat is up and waiting for input")
   local rss, peak = p:ram_usage()
   h.ok(rss > 0 and peak >= rss, "resident bytes while running: " .. tostring(rss))
   h.eq(p:info().running, true, "lipc's figures")
   p.stdin:close()
+  h.eq(read_all(p.stdout, proc.clock() + 10), "", "nothing more from cat")
   h.eq(p:wait(proc.clock() + 10), 0, "exit")
   rss, peak = p:ram_usage()
   h.ok(rss == nil and peak > 0, "after the exit: the peak only")

@@ -27,6 +27,15 @@ if not os.environ.get("LIPC_LIBRARY"):
 
 import lipc  # noqa: E402
 
+# The Ctrl-C tests (test_*sigint*, test_soak, the SIGINT cases in test_flock)
+# need SIGINT to raise KeyboardInterrupt, here and in the helper interpreters.
+# Python sets that up only when SIGINT is not ignored at start-up, and a
+# shell ignores SIGINT in what it starts in the background (`make test &`,
+# nohup, CI runners): every one of those tests then hung until its timeout.
+# A handler (unlike SIG_IGN) is reset to the default by exec, so the helpers
+# start as an interactive Python would.
+signal.signal(signal.SIGINT, signal.default_int_handler)
+
 _counter = itertools.count()
 
 
