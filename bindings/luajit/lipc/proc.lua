@@ -171,6 +171,10 @@ local FILE = { READ = 1, WRITE = 2, APPEND = 4, CREATE = 8, TRUNC = 16, EXCL = 3
 local RLIMIT = { cpu = 0, fsize = 1, data = 2, stack = 3, core = 4, nofile = 5, as = 6, nproc = 7, memlock = 8 }
 local INFO = { running = 1, exit_code = 2, signal = 3, core_dumped = 4, utime_us = 5, stime_us = 6,
                maxrss_kb = 7, rss_kb = 8, pidfd = 9 }
+-- The order info() reads them in: the current size before the peak, so a
+-- growing child never shows a peak below its current size.
+local INFO_ORDER = { "running", "exit_code", "signal", "core_dumped", "utime_us", "stime_us", "rss_kb",
+                     "maxrss_kb" }
 local ON_CLOSE = { leave = 0, stop = 1 }
 local DEFAULT_GRACE = 5
 
@@ -651,11 +655,9 @@ function methods:info(name)
     return figure(h, what)
   end
   local t = { pid = self._pid }
-  for k, what in pairs(INFO) do
-    if what ~= INFO.pidfd then
-      local v = figure(h, what)
-      if v ~= nil then t[k] = v end
-    end
+  for _, k in ipairs(INFO_ORDER) do
+    local v = figure(h, INFO[k])
+    if v ~= nil then t[k] = v end
   end
   if t.utime_us then t.utime = t.utime_us / 1e6 end
   if t.stime_us then t.stime = t.stime_us / 1e6 end
