@@ -50,7 +50,7 @@ bench: deps all
 lint: all
 	@out=$$(gofmt -l capi core tests); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
 	$(GO) vet ./core/... ./capi/ ./tests/...
-	$(CC) -Wall -Wextra -Werror -fsyntax-only capi/*.c
+	$(CC) -Wall -Wextra -Werror -fsyntax-only capi/*.c core/*/*.c
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
