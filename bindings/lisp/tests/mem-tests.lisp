@@ -525,3 +525,22 @@ sys.stdin.readline()      # hold it until Lisp says
            (is (= #o640 (file-mode created)))
            (is (eq t (file-lock-acquire l :timeout 0))))
       (when (probe-file created) (delete-file created)))))
+
+(test special-files-are-refused-at-once
+  ;; A FIFO would make open() wait for its other end; lipc refuses anything
+  ;; but a regular file without waiting (WITH-TIMEOUT turns a regression into
+  ;; a failure instead of a hung suite).
+  (let ((fifo (temp-path "fifo")))
+    (sb-posix:mkfifo fifo #o600)
+    (unwind-protect
+         (handler-case
+             (sb-ext:with-timeout 20
+               (signals lipc-invalid-argument (map-file fifo))
+               (signals lipc-invalid-argument (map-file fifo :access :write :length 4096))
+               (signals lipc-invalid-argument (open-file-lock fifo))
+               (signals lipc-invalid-argument (map-file "/dev/null"))
+               (signals lipc-invalid-argument (open-file-lock "/tmp/"))
+               (signals lipc-invalid-argument (run-command '("cat") :input (pathname fifo)))
+               (signals lipc-invalid-argument (run-command '("echo" "x") :output (pathname fifo))))
+           (sb-ext:timeout () (fail "a call waited on a special file")))
+      (delete-file fifo))))

@@ -68,8 +68,9 @@ function T.wrong_kind_handle_is_rejected()
   local s = new_sem()
   local hnum = s.handle
   h.eq(lipc.handle_kind(hnum), lipc.KIND_SEM, "kind")
-  -- every bit of the generation and slot index changed: all forgeries
-  for b = 0, 51 do
+  -- every bit of the generation changed: all forgeries (a slot bit changed
+  -- may name another live handle)
+  for b = 20, 52 do
     all_reject(tonumber(bit.bxor(ffi.new("int64_t", hnum), bit.lshift(1LL, b))), "bit " .. b)
   end
   h.eq(s:post(), true, "the real handle still works")

@@ -159,3 +159,25 @@ def test_bad_input(path, tmp_path):
     for call in (lambda: m.buf, m.flush, lambda: m.advise(0), m.file):
         with pytest.raises(ValueError, match="closed"):
             call()
+
+
+def test_special_files_are_refused_at_once(tmp_path):
+    # A FIFO would make open() wait for its other end (forever, if none
+    # comes); lipc refuses anything but a regular file without opening it
+    # for good. Each call runs in a thread so a wait fails the test.
+    import threading
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    calls = [lambda: lipc.MappedFile(fifo), lambda: lipc.MappedFile(fifo, "w", length=4096),
+             lambda: lipc.FileLock(fifo), lambda: lipc.FileLock(fifo, exclusive=False),
+             lambda: lipc.MappedFile("/dev/null"), lambda: lipc.FileLock(tmp_path),
+             lambda: lipc.run(["cat"], stdin=lipc.File(fifo)),
+             lambda: lipc.run(["echo", "x"], stdout=lipc.File(fifo, "w"))]
+    for call in calls:
+        got: list = []
+        t = threading.Thread(target=lambda: got.append(pytest.raises(lipc.InvalidArgumentError, call)),
+                             daemon=True)
+        t.start()
+        t.join(10)
+        assert not t.is_alive(), "a call waited on a special file"
+        assert got and got[0].value.code == lipc.Code.EINVAL
