@@ -45,15 +45,27 @@ run_once() {
   echo "$why"; return 1
 }
 
-passed=0 failed=0 i=1
+# SBCL 2.2.9 itself now and then stops with "pending handler changed in gc"
+# when a deferrable signal (with-timeout's SIGALRM, interrupt-thread's
+# SIGURG) meets a stop-for-GC: the same storm with every lipc call taken
+# out does it too (see the closing note of issue 9). Such a run is run once
+# more; that error twice in a row, or any other failure, fails the soak.
+sbcl_own() { grep -q "pending handler changed in gc" "$out"; }
+
+passed=0 failed=0 retried=0 i=1 again=0
 while [ "$i" -le "$runs" ]; do
   if why=$(run_once); then
     passed=$((passed + 1)); echo "run $i: ok    $(tail -1 "$out")"
+  elif [ "$again" -eq 0 ] && sbcl_own; then
+    retried=$((retried + 1)); again=1
+    echo "run $i: SBCL's own fatal error (pending handler changed in gc): run again"
+    grep "pending handler" "$out" | sed 's/^/    /'
+    continue
   else
     failed=$((failed + 1)); echo "run $i: FAIL  $why"
     grep -v '^ *[0-9]*: fp=' "$out" | tail -12 | sed 's/^/    /'
   fi
-  i=$((i + 1))
+  i=$((i + 1)) again=0
 done
-echo "$passed passed, $failed failed"
+echo "$passed passed, $failed failed ($retried runs again after SBCL's own fatal error)"
 [ "$failed" -eq 0 ]
