@@ -11,6 +11,7 @@ Prints:
   AFTER-OK (lipc still works afterwards)
 """
 import os
+import shutil
 import signal
 import sys
 import tempfile
@@ -30,7 +31,8 @@ def fire():
 
 
 p = None
-pidfile = os.path.join(tempfile.mkdtemp(prefix="lipc-sigint-"), "pid")
+piddir = tempfile.mkdtemp(prefix="lipc-sigint-")
+pidfile = os.path.join(piddir, "pid")
 if what == "wait":
     p = lipc.Popen(["sleep", "30"])
 elif what in ("communicate", "read"):
@@ -69,10 +71,12 @@ if what == "run":
             print("CHILD-GONE", flush=True)
             break
         time.sleep(0.02)
+    shutil.rmtree(piddir)
 else:
     assert p.poll() is None, p.poll()
     p.kill(group=what == "stop")
     assert p.wait(5) == -signal.SIGKILL
     p.close()
+    os.rmdir(piddir)
 assert lipc.run(["echo", "ok"], capture_output=True).stdout == b"ok\n"
 print("AFTER-OK", flush=True)
