@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from ctypes import byref, c_size_t, c_void_p, create_string_buffer, string_at
-from typing import Any, Callable, Dict, List, Optional, TypeVar
+from typing import Callable, Dict, List, Optional, TypeVar
 
 from . import _const
 from ._errors import _check
@@ -76,14 +76,18 @@ def environ_dict() -> Dict[str, str]:
     return out
 
 
-def _quote(fn: Callable[..., int], arg: Any, what: str) -> Any:
-    text = isinstance(arg, str)
-    b = arg.encode("utf-8", "surrogateescape") if text else bytes(arg)
+def _quote_bytes(fn: Callable[..., int], b: bytes, what: str) -> bytes:
     if b"\0" in b:
         raise ValueError(f"{what}: argument contains a NUL byte")
     q = _into_buffer(fn, b, what, size=len(b) * 2 + 8)
     assert q is not None
-    return q.decode("utf-8", "surrogateescape") if text else q
+    return q
+
+
+def _quote(fn: Callable[..., int], arg: AnyStr, what: str) -> AnyStr:
+    if isinstance(arg, str):
+        return _quote_bytes(fn, arg.encode("utf-8", "surrogateescape"), what).decode("utf-8", "surrogateescape")
+    return _quote_bytes(fn, bytes(arg), what)
 
 
 def quote_sh(arg: AnyStr) -> AnyStr:

@@ -38,7 +38,7 @@ import operator
 import os
 from ctypes import byref, c_int64
 from types import TracebackType
-from typing import Any, Optional, Type, Union
+from typing import Any, Optional, Type, Union, cast
 
 from . import _const
 from ._cint import to_int, to_int64
@@ -47,15 +47,16 @@ from ._handle import _Handle
 from ._lib import lib as _c
 from ._named import check_mode, remember, reopen
 from ._timeout import deadline, retry_eintr
+from ._types import FileDescriptorLike, StrOrBytesPath
 
 __all__ = ["FileLock"]
 
 _DEFAULT: Any = object()
 _lock = _c.lipc_flock_lock
-Target = Union[str, bytes, "os.PathLike[Any]", int, Any]
+Target = Union[StrOrBytesPath, FileDescriptorLike]
 
 
-def _fd_of(target: Any) -> Optional[int]:
+def _fd_of(target: Target) -> Optional[int]:
     if isinstance(target, bool):
         raise TypeError("FileLock target must be a path, a file object or an fd, not bool")
     if isinstance(target, int):
@@ -81,7 +82,7 @@ class FileLock(_Handle):
         h = c_int64()
         fd = _fd_of(target)
         if fd is None:
-            path = os.fsencode(os.fspath(target))
+            path = os.fsencode(os.fspath(cast(StrOrBytesPath, target)))  # not an fd: a path
             if b"\0" in path:
                 raise ValueError("path contains a NUL byte")
             if classic:
@@ -93,7 +94,8 @@ class FileLock(_Handle):
             fd = to_int(fd, "fd")
             _check(_c.lipc_flock_from_fd(fd, int(bool(classic)), byref(h)), "flock_from_fd")
             self._file = target  # a file object must stay open (classic) and referenced
-            self.path = getattr(target, "name", None) if not isinstance(target, int) else None
+            name = getattr(target, "name", None)  # a file object's path (an int if opened from an fd)
+            self.path = name if isinstance(name, (str, bytes)) else None
         self.classic = bool(classic)
         super().__init__(h.value)
         if fd is None:
@@ -154,7 +156,7 @@ class FileLock(_Handle):
 
     def __enter__(self) -> "FileLock":
         if not self.acquire():
-            raise TimedOutError(_const.ETIMEDOUT, f"could not lock {self.path or 'the file'} "
+            raise TimedOutError(_const.ETIMEDOUT, f"could not lock {os.fsdecode(self.path) if self.path else 'the file'} "
                                 f"within {self.timeout} s", _errno.ETIMEDOUT)
         return self
 

@@ -48,9 +48,12 @@ import os
 import sys
 from ctypes import c_char
 from types import TracebackType
-from typing import Any, List, Optional, Type, TypeVar
+from typing import TYPE_CHECKING, Any, List, Optional, Type, TypeVar, Union
 
 from ._handle import _Handle
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer, WriteableBuffer
 
 __all__ = ["MemoryFile"]
 
@@ -83,7 +86,7 @@ class _Exports:
     def add(self, addr: int, size: int, readonly: bool) -> memoryview:
         """A view of size bytes at addr; it becomes the current one."""
         arr = (c_char * size).from_address(addr)
-        arr._lipc_anchor = self._anchor  # the views keep the mapping open
+        setattr(arr, "_lipc_anchor", self._anchor)  # the views keep the mapping open
         self._arrays.append(arr)
         del arr
         self._baseline.append(self._refs(len(self._arrays) - 1))
@@ -190,7 +193,8 @@ class MemoryFile(io.RawIOBase):
     SharedMemory's or MappedFile's current view, or of any writable (or,
     read-only, any) C-contiguous buffer. See the module docstring."""
 
-    def __init__(self, obj: Any, readonly: bool = False, name: Optional[str] = None) -> None:
+    def __init__(self, obj: Union[_Mapped, ReadableBuffer], readonly: bool = False,
+                 name: Optional[str] = None) -> None:
         super().__init__()
         src = obj.buf if isinstance(obj, _Mapped) else obj
         view = memoryview(src)
@@ -204,7 +208,7 @@ class MemoryFile(io.RawIOBase):
             self._view = ro
         self._pos = 0
         self._size = len(self._view)
-        self.name = name if name is not None else getattr(obj, "name", None)
+        self.name: Optional[str] = name if name is not None else getattr(obj, "name", None)
 
     @property
     def size(self) -> int:
@@ -242,7 +246,7 @@ class MemoryFile(io.RawIOBase):
         self._pos = pos
         return pos
 
-    def readinto(self, b: Any) -> int:
+    def readinto(self, b: WriteableBuffer) -> int:
         """Copies up to len(b) bytes from the mapping into b (one copy)."""
         self._checkClosed()
         with memoryview(b) as raw, raw.cast("B") as dest:
@@ -283,7 +287,7 @@ class MemoryFile(io.RawIOBase):
         self._pos = max(self._pos, end)
         return self._view[start:end].tobytes()
 
-    def write(self, b: Any) -> int:
+    def write(self, b: ReadableBuffer) -> int:
         """Copies all of b into the mapping at the position (one copy), or
         raises OSError(ENOSPC) and writes nothing if it does not fit."""
         self._checkClosed()

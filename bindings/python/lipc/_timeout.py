@@ -85,12 +85,14 @@ def remaining_grace_ms(dl: Optional[float]) -> int:
 SLICE_MS = 100
 
 
-def retry_eintr(call: Callable[[int], int], dl: Optional[float]) -> int:
+def retry_eintr(call: Callable[[int], Any], dl: Optional[float]) -> int:
     """Runs call(timeout_ms), a pure wait, until it returns something other
-    than EINTR; in the main thread, in slices of at most SLICE_MS."""
+    than EINTR; in the main thread, in slices of at most SLICE_MS. (call
+    returns Any: it is usually a lambda around a ctypes function.)"""
     main = threading.current_thread() is threading.main_thread()
     while True:
         ms = remaining_ms(dl)
+        rc: int
         if main and (ms < 0 or ms > SLICE_MS):
             rc = call(SLICE_MS)
             if rc == ETIMEDOUT:

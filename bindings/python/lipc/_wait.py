@@ -4,22 +4,23 @@ from __future__ import annotations
 
 import operator
 from ctypes import byref, c_int
-from typing import Any, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Iterable, List, Mapping, Optional, Sequence, Tuple, TypeVar, Union
 
 from . import _const
 from ._cint import to_int
 from ._errors import _check
 from ._lib import lib as _c
 from ._timeout import deadline, retry_eintr
+from ._types import FileDescriptorLike
 
 _MAX_FDS = 4096  # the C limit, checked here to give a Python error
 _ASKABLE = _const.WAIT_READ | _const.WAIT_WRITE
 
-FdLike = Any  # an int, or an object with fileno()
-FdEvents = Union[Mapping[FdLike, int], Iterable[Tuple[FdLike, int]]]
+# Each fd is handed back as it was given: an int, or an object with fileno().
+FdLike = TypeVar("FdLike", bound=FileDescriptorLike)
 
 
-def _fileno(obj: FdLike) -> int:
+def _fileno(obj: FileDescriptorLike) -> int:
     if isinstance(obj, int) and not isinstance(obj, bool):
         return operator.index(obj)
     fileno = getattr(obj, "fileno", None)
@@ -28,7 +29,7 @@ def _fileno(obj: FdLike) -> int:
     return operator.index(fileno())
 
 
-def wait_fds(fds: FdEvents, timeout: Optional[float] = None) -> List[Tuple[FdLike, int]]:
+def wait_fds(fds: Union[Mapping[FdLike, int], Iterable[Tuple[FdLike, int]]], timeout: Optional[float] = None) -> List[Tuple[FdLike, int]]:
     """Waits until any of the descriptors is ready, or timeout seconds pass.
 
     ``fds`` is a mapping or an iterable of ``(fd, events)`` pairs: fd an int
