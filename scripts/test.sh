@@ -90,6 +90,12 @@ python_types() {
      grep -E "^lipc/($(echo "$exempt" | sed 's/lipc\.//g; s/ /|/g'))\.py:|^Found") || true
 }
 
+# Every code block of every README runs as written and every link stays in the
+# repository (tests/docs/check_docs.py says how each kind of block runs).
+docs_blocks() {
+  python3 tests/docs/check_docs.py
+}
+
 pytest_run() { # dir: pytest exits 5 when it collected nothing, which is a failure here too
   python3 -m pytest -q -p no:cacheprovider "$@"
 }
@@ -114,6 +120,7 @@ else
   run "eazy-process on lipc (FiveAM)" bindings/lisp/eazy-process/run-tests.sh
   run "lisp host soak" bindings/lisp/soak/run-soak.sh
   run "install + pkg-config" install_test
+  run "readme code blocks and links" docs_blocks
 fi
 
 echo

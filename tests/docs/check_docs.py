@@ -259,8 +259,10 @@ def run_block(block: Block, private: bool, report: Report) -> None:
             return
         r = subprocess.CompletedProcess(argv, p.returncode, out, "")
         if r.returncode != 0:
-            tail = (r.stdout + r.stderr).strip().splitlines()[-25:]
-            report.fail(where, f"exit status {r.returncode}:\n    " + "\n    ".join(tail))
+            lines = (r.stdout + r.stderr).strip().splitlines()
+            if len(lines) > 30:  # SBCL's message comes first, its backtrace after
+                lines = lines[:15] + ["..."] + lines[-12:]
+            report.fail(where, f"exit status {r.returncode}:\n    " + "\n    ".join(lines))
             return
         report.ran += 1
         print(f"ok   {where} ({time.monotonic() - t0:.1f} s)", flush=True)
