@@ -93,7 +93,7 @@ python_types() {
 # Every code block of every README runs as written and every link stays in the
 # repository (tests/docs/check_docs.py says how each kind of block runs).
 docs_blocks() {
-  python3 tests/docs/check_docs.py
+  python3 tests/docs/check_docs.py --selftest && python3 tests/docs/check_docs.py
 }
 
 pytest_run() { # dir: pytest exits 5 when it collected nothing, which is a failure here too
