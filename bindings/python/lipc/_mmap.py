@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import os
 from ctypes import byref, c_int64, c_void_p
-from typing import Any, Dict, Union
+from typing import Dict
 
 from . import _const
 from ._cint import to_int, to_int64
@@ -35,11 +35,12 @@ from ._errors import _check
 from ._lib import lib as _c
 from ._memview import _Mapped
 from ._named import check_mode
+from ._types import StrOrBytesPath
 
 __all__ = ["MappedFile", "page_size"]
 
 _ACCESS: Dict[str, int] = {"r": _const.MMAP_READ, "w": _const.MMAP_WRITE, "c": _const.MMAP_COPY}
-Path = Union[str, bytes, "os.PathLike[Any]"]
+Path = StrOrBytesPath
 
 
 def page_size() -> int:
