@@ -82,12 +82,38 @@ python_types() {
   grep -qx "python_version = $floor" $cfg ||
     { echo "$cfg: python_version must be requires-python's floor ($floor)"; return 1; }
   (cd bindings/python && python3 -m mypy --config-file mypy.ini --cache-dir "$cache") || return 1
+  python_floor_smoke "$floor" || return 1
   exempt=$(sed -n 's/^\[mypy-\(.*\)\]$/\1/p' $cfg | tr ',' ' ')
   [ -z "$exempt" ] && return 0
   echo "--- exempt in mypy.ini until clean (listed, not failing): $exempt"
   sed '/^\[mypy-/,$d' $cfg > "$ROOT/build/mypy-all.ini"
   (cd bindings/python && python3 -m mypy --config-file "$ROOT/build/mypy-all.ini" --cache-dir "$cache" |
      grep -E "^lipc/($(echo "$exempt" | sed 's/lipc\.//g; s/ /|/g'))\.py:|^Found") || true
+}
+
+# requires-python's floor at run time too, when an interpreter of it is here
+# (python3.X on the PATH, or pyenv's): every module imports, a few round trips.
+python_floor_smoke() { # floor
+  local py="" v
+  if "python$1" -c pass 2>/dev/null; then py="python$1"
+  elif command -v pyenv >/dev/null; then
+    v=$(pyenv versions --bare 2>/dev/null | grep -E "^$1\.[0-9]+$" | tail -1)
+    [ -n "$v" ] && py="$(pyenv root)/versions/$v/bin/python"
+  fi
+  if [ -z "$py" ]; then echo "--- no Python $1 here: its floor is checked by mypy only"; return 0; fi
+  echo "--- Python $1 ($py): import and round trips"
+  PYTHONPATH=bindings/python "$py" - <<'PY'
+import os, lipc
+assert lipc.run(["echo", "hi"], capture_output=True, text=True, timeout=10).stdout == "hi\n"
+n = "floor-smoke-%d" % os.getpid()
+with lipc.Semaphore(n, create=True, initial=1, unlink_on_close=True) as got:
+    assert got
+with lipc.SharedMemory(n, create=True, size=4096, unlink_on_close=True) as shm:
+    shm.buf[:2] = b"ok"
+    assert bytes(shm.buf[:2]) == b"ok"
+assert lipc.quote_sh("a b") == "'a b'"
+print("python floor smoke: ok")
+PY
 }
 
 # Every code block of every README runs as written and every link stays in the
