@@ -156,8 +156,9 @@ class FileLock(_Handle):
 
     def __enter__(self) -> "FileLock":
         if not self.acquire():
-            raise TimedOutError(_const.ETIMEDOUT, f"could not lock {os.fsdecode(self.path) if self.path else 'the file'} "
-                                f"within {self.timeout} s", _errno.ETIMEDOUT)
+            what = os.fsdecode(self.path) if self.path else "the file"
+            raise TimedOutError(_const.ETIMEDOUT, f"could not lock {what} within {self.timeout} s",
+                                _errno.ETIMEDOUT)
         return self
 
     def __exit__(self, t: Optional[Type[BaseException]], v: Optional[BaseException],

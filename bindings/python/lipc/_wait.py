@@ -29,7 +29,8 @@ def _fileno(obj: FileDescriptorLike) -> int:
     return operator.index(fileno())
 
 
-def wait_fds(fds: Union[Mapping[FdLike, int], Iterable[Tuple[FdLike, int]]], timeout: Optional[float] = None) -> List[Tuple[FdLike, int]]:
+def wait_fds(fds: Union[Mapping[FdLike, int], Iterable[Tuple[FdLike, int]]],
+             timeout: Optional[float] = None) -> List[Tuple[FdLike, int]]:
     """Waits until any of the descriptors is ready, or timeout seconds pass.
 
     ``fds`` is a mapping or an iterable of ``(fd, events)`` pairs: fd an int
