@@ -37,6 +37,9 @@ all: $(LIB)
 
 $(LIB): $(GO_SRC)
 	@mkdir -p $(BUILD)
+	@need=$$(sed -n 's/^go //p' go.mod); have=$$(cd / && GOTOOLCHAIN=local $(GO) env GOVERSION 2>/dev/null | sed -n 's/^go\([0-9.]*\).*/\1/p'); \
+	if [ -z "$$have" ] || [ "$$(printf '%s\n%s\n' "$$need" "$$have" | sort -V | head -n1)" != "$$need" ]; then \
+	  echo "lipc needs Go >= $$need to build (found: $${have:-none}); 'make deps' installs one" >&2; exit 1; fi
 	$(GO) build -buildmode=c-shared -ldflags='$(GO_LDFLAGS)' -o $@ ./capi
 	@rm -f $(BUILD)/liblipc.h
 	ln -sf liblipc.so $(BUILD)/$(SONAME)

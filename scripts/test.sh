@@ -72,6 +72,9 @@ install_test() {
   local dir v
   dir=$(mktemp -d)
   v=$(header_version)
+  local parts
+  parts=$(sed -n 's/^#define LIPC_VERSION_\(MAJOR\|MINOR\|PATCH\) \([0-9]*\)$/\2/p' include/lipc.h | paste -sd.)
+  [ "$parts" = "$v" ] || { echo "LIPC_VERSION_MAJOR.MINOR.PATCH is $parts, LIPC_VERSION_STRING $v"; return 1; }
   grep -m1 '^## ' CHANGELOG.md | grep -q "^## $v\b" || { echo "CHANGELOG.md's newest heading is not $v"; return 1; }
   make -s install DESTDIR="$dir/stage" PREFIX=/opt/lipc >/dev/null || return 1
   local lib=$dir/stage/opt/lipc/lib pc=$dir/stage/opt/lipc/lib/pkgconfig
@@ -205,14 +208,17 @@ luarocks_test() {
 
 # The ASDF system, in a copy of the source tree without build/, loads the
 # library `make install` put in <prefix>/lib through the system loader (no
-# LIPC_LIBRARY), carries the header's version, and passes test-op.
+# LIPC_LIBRARY), carries the header's version, and passes test-op. The
+# suite's other-language children use the installed library too (cc through
+# LIBRARY_PATH, Python through the system loader).
 lisp_installed_suite() {
   local dir=$ROOT/build/test-lisp-src v # a fixed place: ASDF's fasl cache is keyed by path
   v=$(header_version)
-  rm -rf "$dir" && mkdir -p "$dir/bindings" "$dir/include"
-  cp -R bindings/lisp "$dir/bindings/" && cp include/lipc.h "$dir/include/" || return 1
-  find "$dir" -name '*.fasl' -delete
-  (cd "$dir" && env -u LIPC_LIBRARY LD_LIBRARY_PATH="$INSTALLED_ROOT/usr/lib" \
+  rm -rf "$dir" && mkdir -p "$dir/bindings/python" "$dir/include"
+  cp -R bindings/lisp "$dir/bindings/" && cp -R bindings/python/lipc "$dir/bindings/python/" &&
+    cp include/lipc.h "$dir/include/" || return 1
+  find "$dir" \( -name '*.fasl' -o -name '*.so' \) -delete
+  (cd "$dir" && env -u LIPC_LIBRARY LD_LIBRARY_PATH="$INSTALLED_ROOT/usr/lib" LIBRARY_PATH="$INSTALLED_ROOT/usr/lib" \
      CL_SOURCE_REGISTRY="$dir/bindings/lisp//:" \
      sbcl --noinform --non-interactive --no-userinit --eval '(require :asdf)' --eval "
 (let ((s (asdf:find-system \"lipc\")))
@@ -221,7 +227,7 @@ lisp_installed_suite() {
   (let ((*standard-output* (make-broadcast-stream))) (asdf:load-system \"lipc/tests\"))
   (format t \"~&ASDF system lipc ~A, library: ~A~%\" (asdf:component-version s)
           (symbol-value (find-symbol \"*LIBRARY-PATH*\" \"LIPC\")))
-  (assert (search \"system loader\" (symbol-value (find-symbol \"*LIBRARY-PATH*\" \"LIPC\"))))
+  (assert (equal \"liblipc.so.0\" (symbol-value (find-symbol \"*LIBRARY-PATH*\" \"LIPC\"))))
   (asdf:test-system \"lipc\"))") || return 1
 }
 
