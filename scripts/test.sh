@@ -54,11 +54,23 @@ signal_storm() { # trials calls
 # --- Packaging: each language's installer, on the packages `make dist` built.
 
 # A PATH without any Go (nor build/toolchain): what a user of a package has.
+# A directory that holds a go (Debian's /usr/bin) is replaced by links to
+# all its other programs.
 path_without_go() {
-  local out="" d
+  local shadow=$ROOT/build/path-without-go out="" d shadowed=""
   local IFS=:
   for d in $PATH; do
-    [ -n "$d" ] && [ ! -x "$d/go" ] && out="$out${out:+:}$d"
+    [ -n "$d" ] || continue
+    if [ -x "$d/go" ]; then
+      if [ -z "$shadowed" ]; then
+        rm -rf "$shadow" && mkdir -p "$shadow" && shadowed=1
+        out="$out${out:+:}$shadow"
+      fi
+      ln -s "$d"/* "$shadow/" 2>/dev/null # the first of a name wins, as on the PATH
+      rm -f "$shadow/go" "$shadow/gofmt"
+    else
+      out="$out${out:+:}$d"
+    fi
   done
   echo "$out"
 }
