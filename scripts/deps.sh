@@ -44,7 +44,7 @@ debian_python() {
   [ -e "$stdlib/EXTERNALLY-MANAGED" ] && dpkg -S "$stdlib/EXTERNALLY-MANAGED" >/dev/null 2>&1
 }
 if [ "$what" = test ]; then
-  apt_install luarocks procps  # procps: the suites run kill(1) and ps(1)
+  apt_install luarocks procps  # procps: the suites run kill(1)
   if debian_python; then
     python3 -c 'import pytest' 2>/dev/null || apt_install python3-pytest
     python3 -c 'import ensurepip, venv' 2>/dev/null || apt_install python3-venv
