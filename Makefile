@@ -1,11 +1,27 @@
 # lipc: the front door. `make demo` and `make test` install what they need.
+# Go: the PATH's, or the toolchain deps.sh put in build/toolchain when the
+# PATH had none new enough for go.mod (first on the PATH of every recipe and
+# script; recursive so that it sees a toolchain deps installed in this run).
+ORIG_PATH := $(PATH)
+export PATH = $(if $(wildcard $(CURDIR)/build/toolchain/bin/go),$(CURDIR)/build/toolchain/bin:)$(ORIG_PATH)
 GO        ?= go
 CC        ?= cc
 PREFIX    ?= /usr/local
+LIBDIR    ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+# PC_RPATH=1 writes -Wl,-rpath,$${libdir} into lipc.pc (for a prefix the
+# dynamic loader does not search); packagers leave it off.
+PC_RPATH  ?=
 BUILD     := build
 LIB       := $(BUILD)/liblipc.so
-SONAME    := liblipc.so.0
+# The one place the version lives is include/lipc.h (as libuv keeps it in
+# uv/version.h): the soname, lipc.pc, the wheel, the rock and lipc.asd all
+# read it from there.
 VERSION   := $(shell sed -n 's/^\#define LIPC_VERSION_STRING "\(.*\)"/\1/p' include/lipc.h)
+MAJOR     := $(shell sed -n 's/^\#define LIPC_VERSION_MAJOR \([0-9]*\)/\1/p' include/lipc.h)
+SONAME    := liblipc.so.$(MAJOR)
+comma     := ,
 CFLAGS_T  := -Wall -Wextra -Werror -O2 -Iinclude
 # -s -w: strip; asyncpreemptoff: lipc lives in other runtimes' processes and
 # gives SIGURG back to them (host-runtimes.md F5); the version script keeps
@@ -14,37 +30,46 @@ GO_LDFLAGS := -s -w -X=runtime.godebugDefault=asyncpreemptoff=1 \
   -extldflags=-Wl,--version-script=$(CURDIR)/capi/lipc.map,-soname,$(SONAME)
 GO_SRC    := $(shell find capi core -name '*.go' -o -name '*.c' -o -name '*.h' -o -name '*.map') go.mod include/lipc.h
 
-.PHONY: all deps demo test soak bench install lint clean adversarial \
+.PHONY: all deps test-deps demo test soak bench install uninstall dist lint clean adversarial \
         test-go test-c test-abi test-python test-luajit test-lisp test-decls
 
 all: $(LIB)
 
 $(LIB): $(GO_SRC)
 	@mkdir -p $(BUILD)
+	@need=$$(sed -n 's/^go //p' go.mod); have=$$(cd / && GOTOOLCHAIN=local $(GO) env GOVERSION 2>/dev/null | sed -n 's/^go\([0-9.]*\).*/\1/p'); \
+	if [ -z "$$have" ] || [ "$$(printf '%s\n%s\n' "$$need" "$$have" | sort -V | head -n1)" != "$$need" ]; then \
+	  echo "lipc needs Go >= $$need to build (found: $${have:-none}); 'make deps' installs one" >&2; exit 1; fi
 	$(GO) build -buildmode=c-shared -ldflags='$(GO_LDFLAGS)' -o $@ ./capi
 	@rm -f $(BUILD)/liblipc.h
 	ln -sf liblipc.so $(BUILD)/$(SONAME)
 
+# deps: what building needs; test-deps: also what testing and packaging need.
 deps: $(BUILD)/.deps
 $(BUILD)/.deps: scripts/deps.sh go.mod
 	@mkdir -p $(BUILD)
 	scripts/deps.sh
 	@touch $@
+test-deps: $(BUILD)/.deps-test
+$(BUILD)/.deps-test: scripts/deps.sh go.mod
+	@mkdir -p $(BUILD)
+	scripts/deps.sh test
+	@touch $@ $(BUILD)/.deps
 
 demo: deps all
 	scripts/demo.sh
 
-test: deps all
+test: test-deps all
 	scripts/test.sh
 
-soak: deps all
+soak: test-deps all
 	LIPC_SOAK_SECONDS=$${LIPC_SOAK_SECONDS:-120} LIPC_SOAK_RUNS=$${LIPC_SOAK_RUNS:-10} scripts/test.sh soak
 
 # The attacks alone (they also run in `make test`, and longer in `make soak`).
 adversarial: all
 	tests/adversarial/run.sh quick
 
-bench: deps all
+bench: test-deps all
 	scripts/bench.sh
 
 lint: all
@@ -52,13 +77,32 @@ lint: all
 	$(GO) vet ./core/... ./capi/ ./tests/...
 	$(CC) -Wall -Wextra -Werror -fsyntax-only capi/*.c core/*/*.c
 
+# The C library, its header and lipc.pc, as autotools and libuv lay them out;
+# DESTDIR stages for a packager. The library is liblipc.so.VERSION with the
+# soname link liblipc.so.MAJOR and the development link liblipc.so.
 install: all
-	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
-	install -m 0755 $(LIB) $(DESTDIR)$(PREFIX)/lib/liblipc.so.$(VERSION)
-	ln -sf liblipc.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/$(SONAME)
-	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/liblipc.so
-	install -m 0644 include/lipc.h $(DESTDIR)$(PREFIX)/include/lipc.h
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' lipc.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/lipc.pc
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 0755 $(LIB) $(DESTDIR)$(LIBDIR)/liblipc.so.$(VERSION)
+	ln -sf liblipc.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/liblipc.so
+	install -m 0644 include/lipc.h $(DESTDIR)$(INCLUDEDIR)/lipc.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	    -e 's|@VERSION@|$(VERSION)|' -e 's|@RPATH@|$(if $(PC_RPATH),-Wl$(comma)-rpath$(comma)$${libdir} ,)|' \
+	    lipc.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/lipc.pc
+	@# A real install (no DESTDIR) by root refreshes the loader's cache, as
+	@# libtool does, so that dlopen("liblipc.so.0") finds it at once.
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then ldconfig; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/liblipc.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME) \
+	      $(DESTDIR)$(LIBDIR)/liblipc.so $(DESTDIR)$(INCLUDEDIR)/lipc.h $(DESTDIR)$(PKGCONFIGDIR)/lipc.pc
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then ldconfig; fi
+
+# Packages for each language's installer, into build/dist/: the Python wheel
+# (liblipc.so inside, manylinux tag checked by auditwheel) and sdist (builds
+# the library from source, Go modules vendored), and the LuaJIT binary rock.
+dist: test-deps all
+	scripts/dist.sh
 
 clean:
 	rm -rf $(BUILD)

@@ -1,8 +1,8 @@
 module github.com/lipc-dev/lipc
 
-go 1.26.0
+go 1.22.0
 
 require (
-	github.com/ebitengine/purego v0.11.3 // indirect
-	golang.org/x/sys v0.49.0 // indirect
+	github.com/ebitengine/purego v0.10.2
+	golang.org/x/sys v0.30.0
 )

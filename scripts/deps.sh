@@ -1,30 +1,94 @@
 #!/usr/bin/env bash
-# Installs what building and testing lipc needs on a fresh Debian machine:
-# Debian packages (C toolchain, LuaJIT, SBCL, CFFI, FiveAM and friends),
-# pytest and mypy from PyPI (Debian's where pip may not install), and the Go
-# modules through the module proxy.
+# Installs what building lipc needs on a fresh Debian machine (12 or later),
+# and with `deps.sh test` also what testing and packaging it needs:
+#  - Debian packages: C toolchain, LuaJIT, SBCL, CFFI, FiveAM and friends;
+#    for tests also Debian's pytest, venv and luarocks (never pip into
+#    Debian's own Python: PEP 668 forbids it, and Debian ships them);
+#  - a Go at least as new as go.mod's `go` line: the PATH's when it is new
+#    enough, otherwise Go's own toolchain module (golang.org/toolchain, the
+#    same download `GOTOOLCHAIN` makes) fetched through the module proxy by
+#    whatever Go there is (Debian's golang-go, 1.19 on Debian 12, when there
+#    is none) and kept in build/toolchain, which the Makefile puts first on
+#    the PATH;
+#  - the Go modules, through the module proxy.
 # Safe to run again; does nothing that is already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+ROOT=$PWD
+what=${1:-build}
 
-debs="gcc make pkg-config luajit sbcl cl-cffi cl-fiveam cl-trivial-garbage cl-bordeaux-threads"
-missing=""
-for p in $debs; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
-done
-if [ -n "$missing" ]; then
-  sudo=""
-  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+# The toolchain installed when the PATH has no Go new enough: the one CI uses.
+GO_TOOLCHAIN=go1.26.8
+
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+apt_install() { # packages...: installs those not installed yet
+  local missing="" p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+  done
+  [ -z "$missing" ] && return 0
   echo "deps: installing Debian packages:$missing"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $missing >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null
+}
+
+apt_install ca-certificates gcc libc6-dev make pkg-config luajit sbcl cl-cffi cl-fiveam \
+  cl-trivial-garbage cl-bordeaux-threads
+
+# Python: Debian's own python3 takes Debian's packages; any other python3
+# (pyenv, a venv, a distribution without EXTERNALLY-MANAGED) takes pip's.
+debian_python() {
+  local stdlib
+  stdlib=$(python3 -c 'import sysconfig; print(sysconfig.get_path("stdlib"))')
+  [ -e "$stdlib/EXTERNALLY-MANAGED" ] && dpkg -S "$stdlib/EXTERNALLY-MANAGED" >/dev/null 2>&1
+}
+if [ "$what" = test ]; then
+  apt_install luarocks procps  # procps: the suites run kill(1)
+  if debian_python; then
+    python3 -c 'import pytest' 2>/dev/null || apt_install python3-pytest
+    python3 -c 'import mypy' 2>/dev/null || apt_install python3-mypy
+    python3 -c 'import ensurepip, venv' 2>/dev/null || apt_install python3-venv
+  else
+    for m in pytest mypy; do
+      python3 -c "import $m" 2>/dev/null || { echo "deps: installing $m"; python3 -m pip install -q "$m"; }
+    done
+  fi
 fi
 
-for m in pytest mypy; do  # PEP 668: where pip may not install, Debian's python3-<name>
-  python3 -c "import $m" 2>/dev/null || { echo "deps: installing $m"; python3 -m pip install -q "$m" 2>/dev/null ||
-    { [ "$(id -u)" -ne 0 ] && s=sudo; ${s:-} apt-get update -qq && ${s:-} apt-get install -y -qq "python3-$m" >/dev/null; }; }
+# Go
+need=$(sed -n 's/^go \([0-9.]*\)$/\1/p' go.mod)
+go_version() { # go binary -> its version (1.22.3), or nothing
+  (cd / && GOTOOLCHAIN=local "$1" env GOVERSION 2>/dev/null | sed -n 's/^go\([0-9.]*\).*/\1/p')
+}
+new_enough() { # version
+  [ -n "$1" ] && [ "$(printf '%s\n%s\n' "$need" "$1" | sort -V | head -n1)" = "$need" ]
+}
+go=""
+for g in "$ROOT/build/toolchain/bin/go" "$(command -v go || true)"; do
+  if [ -n "$g" ] && [ -x "$g" ] && new_enough "$(go_version "$g")"; then go=$g; break; fi
 done
-
-command -v go >/dev/null || { echo "deps: Go is required (https://go.dev/dl/); not found on PATH" >&2; exit 1; }
-go mod download
-echo "deps: ready"
+if [ -z "$go" ]; then
+  boot=$(command -v go || true)
+  if [ -z "$boot" ]; then
+    apt_install golang-go
+    boot=$(command -v go)
+  fi
+  echo "deps: go.mod needs Go >= $need; the PATH has $( [ -n "$(go_version "$boot")" ] && echo "Go $(go_version "$boot")" || echo none)."
+  arch=$(uname -m)
+  case $arch in x86_64) arch=amd64 ;; aarch64) arch=arm64 ;; esac
+  mod="golang.org/toolchain@v0.0.1-$GO_TOOLCHAIN.linux-$arch"
+  echo "deps: fetching $GO_TOOLCHAIN ($mod) through the Go module proxy"
+  dir=$(cd / && GOTOOLCHAIN=local GOFLAGS=-mod=mod "$boot" mod download -json "$mod" |
+        sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')
+  [ -n "$dir" ] && [ -d "$dir/bin" ] || { echo "deps: could not fetch $mod" >&2; exit 1; }
+  # A Go before 1.21 unpacks modules without execute bits; Go's own
+  # toolchain switch sets them the same way.
+  find "$dir/bin" "$dir/pkg/tool" -type f ! -perm -u+x -exec chmod a+x {} + 2>/dev/null || true
+  mkdir -p build
+  ln -sfn "$dir" build/toolchain
+  go=$ROOT/build/toolchain/bin/go
+  new_enough "$(go_version "$go")" || { echo "deps: $go does not run" >&2; exit 1; }
+fi
+GOTOOLCHAIN=local "$go" mod download
+echo "deps: ready (Go $(go_version "$go"): $go)"

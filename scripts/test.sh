@@ -51,26 +51,196 @@ signal_storm() { # trials calls
   tests/c/storm_signals.sh build/storm_signals build/liblipc.so "$1" "$2"
 }
 
+# --- Packaging: each language's installer, on the packages `make dist` built.
+
+# A PATH without any Go (nor build/toolchain): what a user of a package has.
+# A directory that holds a go (Debian's /usr/bin) is replaced by links to
+# all its other programs.
+path_without_go() {
+  local shadow=$ROOT/build/path-without-go out="" d shadowed=""
+  local IFS=:
+  for d in $PATH; do
+    [ -n "$d" ] || continue
+    if [ -x "$d/go" ]; then
+      if [ -z "$shadowed" ]; then
+        rm -rf "$shadow" && mkdir -p "$shadow" && shadowed=1
+        out="$out${out:+:}$shadow"
+      fi
+      ln -s "$d"/* "$shadow/" 2>/dev/null # the first of a name wins, as on the PATH
+      rm -f "$shadow/go" "$shadow/gofmt"
+    else
+      out="$out${out:+:}$d"
+    fi
+  done
+  echo "$out"
+}
+
+header_version() { sed -n 's/^#define LIPC_VERSION_STRING "\(.*\)"/\1/p' include/lipc.h; }
+
+# make install / uninstall with DESTDIR and PREFIX; a C program built with
+# pkg-config against the staged copy; lipc.pc without an rpath unless
+# PC_RPATH=1 asks; the soname, lipc.pc, the header and lipc_version() agree.
 install_test() {
-  local dir
+  local dir v
   dir=$(mktemp -d)
-  make -s install PREFIX="$dir/prefix" >/dev/null || return 1
+  v=$(header_version)
+  local parts
+  parts=$(sed -n 's/^#define LIPC_VERSION_\(MAJOR\|MINOR\|PATCH\) \([0-9]*\)$/\2/p' include/lipc.h | paste -sd.)
+  [ "$parts" = "$v" ] || { echo "LIPC_VERSION_MAJOR.MINOR.PATCH is $parts, LIPC_VERSION_STRING $v"; return 1; }
+  grep -m1 '^## ' CHANGELOG.md | grep -q "^## $v\b" || { echo "CHANGELOG.md's newest heading is not $v"; return 1; }
+  make -s install DESTDIR="$dir/stage" PREFIX=/opt/lipc >/dev/null || return 1
+  local lib=$dir/stage/opt/lipc/lib pc=$dir/stage/opt/lipc/lib/pkgconfig
   cat > "$dir/prog.c" <<'C'
 #include <stdio.h>
 #include <string.h>
 #include <lipc.h>
 int main(void) {
   int64_t v;
-  if (strcmp(lipc_version(), LIPC_VERSION_STRING) != 0) return 1;
-  if (lipc_diag(LIPC_DIAG_FP_SELFTEST, &v) != 0 || v != 1) return 2;
+  if (strcmp(lipc_version(), LIPC_VERSION_STRING) != 0) {
+    fprintf(stderr, "header %s, library %s\n", LIPC_VERSION_STRING, lipc_version());
+    return 1;
+  }
+  if (lipc_diag(LIPC_DIAG_FP_SELFTEST, &v) != 0 || v != 1) {
+    fprintf(stderr, "lipc_diag: %s\n", lipc_last_error());
+    return 2;
+  }
   printf("installed lipc %s works\n", lipc_version());
   return 0;
 }
 C
-  PKG_CONFIG_PATH="$dir/prefix/lib/pkgconfig" $CC -Wall -Wextra -o "$dir/prog" "$dir/prog.c" \
-    $(PKG_CONFIG_PATH="$dir/prefix/lib/pkgconfig" pkg-config --cflags --libs lipc) || return 1
-  readelf -d "$dir/prefix/lib/liblipc.so" | grep -q 'SONAME.*liblipc.so.0' || { echo "no soname"; return 1; }
-  "$dir/prog" && rm -rf "$dir"
+  local pcenv="PKG_CONFIG_PATH=$pc PKG_CONFIG_SYSROOT_DIR=$dir/stage"
+  local libs
+  libs=$(env $pcenv pkg-config --libs lipc) || return 1
+  case $libs in *rpath*) echo "lipc.pc forces an rpath: $libs"; return 1 ;; esac
+  [ "$(env $pcenv pkg-config --modversion lipc)" = "$v" ] || { echo "lipc.pc version is not $v"; return 1; }
+  # shellcheck disable=SC2046
+  $CC -Wall -Wextra -Werror -o "$dir/prog" "$dir/prog.c" $(env $pcenv pkg-config --cflags --libs lipc) || return 1
+  LD_LIBRARY_PATH=$lib "$dir/prog" || return 1
+  readelf -d "$lib/liblipc.so" | grep -q "SONAME.*\[liblipc.so.${v%%.*}\]" || { echo "soname is not liblipc.so.${v%%.*}"; return 1; }
+  [ "$(readlink "$lib/liblipc.so.${v%%.*}")" = "liblipc.so.$v" ] || { echo "no liblipc.so.${v%%.*} -> liblipc.so.$v"; return 1; }
+  # PC_RPATH=1: an rpath, for a prefix the loader does not search.
+  make -s install DESTDIR="$dir/stage" PREFIX=/opt/lipc PC_RPATH=1 >/dev/null || return 1
+  env $pcenv pkg-config --libs lipc | grep -q -- "-Wl,-rpath,$dir/stage/opt/lipc/lib" || { echo "PC_RPATH=1 gave no rpath"; return 1; }
+  make -s uninstall DESTDIR="$dir/stage" PREFIX=/opt/lipc >/dev/null || return 1
+  local left
+  left=$(find "$dir/stage" ! -type d)
+  [ -z "$left" ] || { echo "make uninstall left: $left"; return 1; }
+  # What the Lisp stage loads through the system loader.
+  make -s install DESTDIR="$dir/stage" PREFIX=/usr >/dev/null || return 1
+  rm -rf "$INSTALLED_ROOT" && mv "$dir/stage" "$INSTALLED_ROOT" && rm -rf "$dir"
+}
+INSTALLED_ROOT=$ROOT/build/test-installed
+
+# The sdist: sources (Go modules vendored), no binary; it builds a wheel with
+# liblipc.so when Go is there, and fails naming Go when it is not. The
+# wheel: liblipc.so, py.typed, MIT license metadata, a manylinux tag.
+python_dist_test() {
+  local v dir py=$ROOT/build/venv-tools/bin/python
+  v=$(header_version)
+  dir=$(mktemp -d)
+  "$py" - "$ROOT/build/dist" "$v" <<'PY' || return 1
+import glob, sys, tarfile, zipfile
+out, v = sys.argv[1], sys.argv[2]
+sdist = tarfile.open(f"{out}/lipc-{v}.tar.gz")
+names = {n.split("/", 1)[1] for n in sdist.getnames() if "/" in n}
+need = {"lipc/py.typed", "lipc/_lib.py", "setup.py", "pyproject.toml", "LICENSE", "go.mod", "go.sum",
+        "Makefile", "include/lipc.h", "capi/lipc.map", "vendor/modules.txt"}
+assert need <= names, sorted(need - names)
+assert not [n for n in names if n.endswith(".so")], "the sdist carries a binary"
+pkg = sdist.extractfile(f"lipc-{v}/PKG-INFO").read().decode()
+assert "License-Expression: MIT" in pkg and f"Version: {v}\n" in pkg, pkg
+wheels = glob.glob(f"{out}/lipc-{v}-py3-none-manylinux_*_x86_64.whl")
+assert len(wheels) == 1, glob.glob(f"{out}/*")
+w = zipfile.ZipFile(wheels[0])
+names = set(w.namelist())
+assert {"lipc/liblipc.so", "lipc/py.typed", f"lipc-{v}.dist-info/licenses/LICENSE"} <= names, sorted(names)
+meta = w.read(f"lipc-{v}.dist-info/METADATA").decode()
+assert "License-Expression: MIT" in meta, meta
+print("sdist and", wheels[0].rsplit("/", 1)[1], "carry what they should")
+PY
+  echo "--- the sdist without Go"
+  env PATH="$(path_without_go)" "$py" -m pip wheel -q --no-build-isolation --no-deps \
+    -w "$dir/nogo" "$ROOT/build/dist/lipc-$v.tar.gz" >"$dir/nogo.log" 2>&1 && { echo "built without Go?"; return 1; }
+  grep -q "cannot build liblipc.so from source; missing:" "$dir/nogo.log" && grep -q -- "- Go >= " "$dir/nogo.log" ||
+    { cat "$dir/nogo.log"; return 1; }
+  grep -A2 "cannot build liblipc.so" "$dir/nogo.log"
+  echo "--- the sdist with Go"
+  "$py" -m pip wheel -q --no-build-isolation --no-deps -w "$dir/go" "$ROOT/build/dist/lipc-$v.tar.gz" \
+    >"$dir/go.log" 2>&1 || { cat "$dir/go.log"; return 1; }
+  "$py" -m zipfile -l "$dir"/go/lipc-"$v"-*.whl | grep -q "lipc/liblipc.so" || { echo "no liblipc.so in the wheel built from the sdist"; return 1; }
+  echo "the sdist built a wheel with liblipc.so"
+  rm -rf "$dir"
+}
+
+# The Python suite against the wheel installed into a fresh venv: no Go on
+# the PATH, no LIPC_LIBRARY, no source tree on sys.path (conftest checks).
+python_installed_suite() {
+  local dir v
+  v=$(header_version)
+  dir=$(mktemp -d)
+  python3 -m venv "$dir/venv" || return 1
+  "$dir/venv/bin/python" -m pip install -q --disable-pip-version-check --no-index \
+    "$ROOT"/build/dist/lipc-"$v"-py3-none-manylinux_*.whl || return 1
+  "$dir/venv/bin/python" -m pip install -q --disable-pip-version-check pytest || return 1
+  (cd "$dir" && env -u LIPC_LIBRARY -u PYTHONPATH PATH="$dir/venv/bin:$(path_without_go)" LIPC_TEST_INSTALLED=1 \
+     python -m pytest -q -p no:cacheprovider -o pythonpath= "$ROOT/bindings/python/tests") || return 1
+  rm -rf "$dir"
+}
+
+# luarocks: `luarocks make` from the source tree, and the packed binary rock
+# with no Go; `require "lipc"` then finds the rock's library through
+# package.cpath with no LIPC_LIBRARY, and every module of the binding is
+# installed.
+luarocks_test() {
+  local dir v
+  v=$(header_version)
+  dir=$(mktemp -d)
+  luarocks --lua-version=5.1 --tree="$dir/make" make lipc-scm-1.rockspec >"$dir/make.log" 2>&1 ||
+    { cat "$dir/make.log"; return 1; }
+  env PATH="$(path_without_go)" luarocks --lua-version=5.1 --tree="$dir/bin" install \
+    "$ROOT"/build/dist/lipc-"$v"-1.linux-x86_64.rock >"$dir/bin.log" 2>&1 || { cat "$dir/bin.log"; return 1; }
+  local tree want got
+  want=$(cd bindings/luajit && ls lipc/*.lua ipc/*.lua proc.lua | sed 's|^lipc/init.lua$|lipc.lua|' | sort)
+  for tree in make bin; do
+    got=$(cd "$dir/$tree/share/lua/5.1" && ls lipc.lua lipc/*.lua ipc/*.lua proc.lua | sort)
+    [ "$want" = "$got" ] || { echo "$tree: the rock installs other modules than bindings/luajit has:"; diff <(echo "$want") <(echo "$got"); return 1; }
+    (cd "$dir" && eval "$(luarocks --lua-version=5.1 --tree="$dir/$tree" path)" &&
+      env -u LIPC_LIBRARY PATH="$(path_without_go)" ROCK_TREE="$dir/$tree" ROCK_KIND=$tree WANT_VERSION="$v" \
+        luajit -e '
+        local lipc = require "lipc"
+        local want = os.getenv("ROCK_TREE") .. "/lib/lua/5.1/lipc/liblipc.so"
+        assert(lipc.library_path == want, "loaded " .. lipc.library_path .. ", not " .. want)
+        assert(lipc.version() == os.getenv("WANT_VERSION"), lipc.version())
+        local r = assert(lipc.proc.run({ "echo", "hi" }))
+        assert(r.stdout == "hi\n" and r.code == 0, r.stdout)
+        print(("rock (%s): lipc %s from %s"):format(os.getenv("ROCK_KIND"), lipc.version(), lipc.library_path))') || return 1
+  done
+  rm -rf "$dir"
+}
+
+# The ASDF system, in a copy of the source tree without build/, loads the
+# library `make install` put in <prefix>/lib through the system loader (no
+# LIPC_LIBRARY), carries the header's version, and passes test-op. The
+# suite's other-language children use the installed library too (cc through
+# LIBRARY_PATH, Python through the system loader).
+lisp_installed_suite() {
+  local dir=$ROOT/build/test-lisp-src v # a fixed place: ASDF's fasl cache is keyed by path
+  v=$(header_version)
+  rm -rf "$dir" && mkdir -p "$dir/bindings/python" "$dir/include"
+  cp -R bindings/lisp "$dir/bindings/" && cp -R bindings/python/lipc "$dir/bindings/python/" &&
+    cp include/lipc.h "$dir/include/" || return 1
+  find "$dir" \( -name '*.fasl' -o -name '*.so' \) -delete
+  (cd "$dir" && env -u LIPC_LIBRARY LD_LIBRARY_PATH="$INSTALLED_ROOT/usr/lib" LIBRARY_PATH="$INSTALLED_ROOT/usr/lib" \
+     CL_SOURCE_REGISTRY="$dir/bindings/lisp//:" \
+     sbcl --noinform --non-interactive --no-userinit --eval '(require :asdf)' --eval "
+(let ((s (asdf:find-system \"lipc\")))
+  (assert (equal (asdf:component-version s) \"$v\"))
+  (assert (equal (asdf:system-license s) \"MIT\"))
+  (let ((*standard-output* (make-broadcast-stream))) (asdf:load-system \"lipc/tests\"))
+  (format t \"~&ASDF system lipc ~A, library: ~A~%\" (asdf:component-version s)
+          (symbol-value (find-symbol \"*LIBRARY-PATH*\" \"LIPC\")))
+  (assert (equal \"liblipc.so.0\" (symbol-value (find-symbol \"*LIBRARY-PATH*\" \"LIPC\"))))
+  (asdf:test-system \"lipc\"))") || return 1
 }
 
 # mypy --strict on the Python package (bindings/python/mypy.ini). The modules
@@ -139,13 +309,16 @@ else
   run "adversarial (call fuzzer, names, special files, handles, fork)" tests/adversarial/run.sh quick
   run "abi tests (purego)" env GODEBUG=asyncpreemptoff=1 go test ./tests/abi/...
   run "declarations vs header" pytest_run tests/test_decls.py
-  run "python binding (pytest)" pytest_run bindings/python/tests
+  run "install + pkg-config" install_test
+  run "make dist (wheel, sdist, rock)" make -s dist
+  run "python sdist and wheel" python_dist_test
+  run "python binding (pytest, installed wheel)" python_installed_suite
   run "python types (mypy --strict)" python_types
   run "luajit binding" luajit bindings/luajit/tests/run.lua
-  run "lisp binding (FiveAM)" bindings/lisp/run-tests.sh
+  run "luarocks make, binary rock" luarocks_test
+  run "lisp binding (FiveAM, ASDF test-op, installed library)" lisp_installed_suite
   run "eazy-process on lipc (FiveAM)" bindings/lisp/eazy-process/run-tests.sh
   run "lisp host soak" bindings/lisp/soak/run-soak.sh
-  run "install + pkg-config" install_test
   run "readme code blocks and links" docs_blocks
 fi
 

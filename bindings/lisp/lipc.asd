@@ -1,12 +1,34 @@
 ;;;; lipc.asd - the Common Lisp binding of lipc, over CFFI.
 ;;;;
 ;;;; Load with (asdf:load-asd ".../bindings/lisp/lipc.asd") (asdf:load-system :lipc)
-;;;; or put bindings/lisp/ on asdf:*central-registry*.  Tests: (asdf:test-system :lipc).
+;;;; or put bindings/lisp/ on ASDF's source registry (CL_SOURCE_REGISTRY, or
+;;;; ~/common-lisp/).  Tests: (asdf:test-system :lipc).
+;;;;
+;;;; The library: $LIPC_LIBRARY when set, else a liblipc.so beside this file,
+;;;; the source tree's build/liblipc.so, then the system loader (liblipc.so.0
+;;;; as `make install` puts it in $PREFIX/lib); src/library.lisp says more.
+;;;;
+;;;; Implementations: SBCL only (on Linux x86-64; tested with 2.2.9), the one the
+;;;; binding is written for and tested on: it hands Go calls to lipc's own
+;;;; threads under SBCL's GC (LIPC_CALL_HANDOFF), and its process streams
+;;;; are SB-GRAY streams.  Another implementation gets an error at once
+;;;; instead of a half-working binding.
+
+#-sbcl
+(error "The lipc Common Lisp binding supports SBCL only (this is ~A ~A)."
+       (lisp-implementation-type) (lisp-implementation-version))
 
 (defsystem "lipc"
-  :description "Portable inter-process communication (semaphores, waits, ...) over liblipc"
-  :version "0.1.0"
+  :description "Portable inter-process communication over liblipc: child processes, named semaphores, robust mutexes, events, shared memory, mmap, file locks"
+  ;; The one place the version is written is include/lipc.h (LIPC_VERSION_STRING).
+  :version #.(let ((header (merge-pathnames "../../include/lipc.h"
+                                            (or *load-truename* *compile-file-truename*))))
+               (with-open-file (s header :if-does-not-exist nil)
+                 (loop for line = (and s (read-line s nil)) while line
+                       when (eql 0 (search "#define LIPC_VERSION_STRING \"" line))
+                         return (subseq line (1+ (position #\" line)) (position #\" line :from-end t)))))
   :license "MIT"
+  :homepage "https://github.com/lipc-dev/lipc"
   :depends-on ("cffi" "trivial-garbage")
   :pathname "src/"
   ;; Serial: each file uses only what the files before it define.  A new

@@ -18,7 +18,7 @@
 (defsystem "eazy-process"
   :description "eazy-process compatibility layer over lipc: declarative child
 processes with fd specs, pipes, rlimits and GC finalization"
-  :version "0.1.0"
+  :version #.(asdf:component-version (asdf:find-system "lipc")) ; lipc's, from include/lipc.h
   :license "MIT"
   :depends-on ("lipc")
   :pathname "src/"

@@ -9,7 +9,8 @@
 (in-package #:lipc)
 
 (defvar *library-path* nil
-  "The file or soname liblipc was loaded from.")
+  "The file liblipc was loaded from, or the soname the system loader found
+(\"liblipc.so.0\").")
 
 (define-condition lipc-library-error (error)
   ((tried :initarg :tried :reader library-error-tried
@@ -66,9 +67,12 @@ naming every place tried when none does."
                  (setf *library-path* (namestring (truename path))))
           do (push (cons (format nil "~A (~A)" place path) why) tried))
     (when (and system-loader (not (uiop:getenv "LIPC_LIBRARY")))
-      (handler-case (progn (cffi:load-foreign-library 'liblipc)
-                           (return-from load-library
-                             (setf *library-path* "liblipc.so.0 (system loader)")))
+      ;; *LIBRARY-PATH* is then the name the loader took ("liblipc.so.0"),
+      ;; which a child given it as LIPC_LIBRARY loads the same way.
+      (handler-case (let ((lib (cffi:load-foreign-library 'liblipc)))
+                      (return-from load-library
+                        (setf *library-path*
+                              (namestring (cffi:foreign-library-pathname lib)))))
         (error (e) (push (cons "system loader (liblipc.so.0, liblipc.so)"
                                (princ-to-string e))
                          tried))))

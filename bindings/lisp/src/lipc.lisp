@@ -5,7 +5,9 @@
 (in-package #:lipc)
 
 (defconstant +version-string+
-  (if (boundp '+version-string+) (symbol-value '+version-string+) "0.1.0")
+  (if (boundp '+version-string+)
+      (symbol-value '+version-string+)
+      #.(asdf:component-version (asdf:find-system "lipc"))) ; from include/lipc.h
   "The LIPC_VERSION_STRING of the header this binding was written against.")
 
 (defun version ()

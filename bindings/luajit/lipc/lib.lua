@@ -1,8 +1,10 @@
 -- Loads liblipc once and returns { C = <ffi namespace>, path = <what loaded> }.
 -- Lookup order (the same in every lipc binding): $LIPC_LIBRARY, a copy
--- beside the binding (bindings/luajit/liblipc.so), the build tree
--- (<repo>/build/liblipc.so, found relative to this file), then the system
--- loader ("liblipc.so.0", then "liblipc.so").
+-- beside the binding (bindings/luajit/liblipc.so), the copy a rock installed:
+-- module "lipc.liblipc" on package.cpath (luarocks puts it in the tree's
+-- lib/lua/5.1/lipc/liblipc.so), the build tree (<repo>/build/liblipc.so,
+-- found relative to this file), then the system loader ("liblipc.so.0",
+-- then "liblipc.so").
 -- $LIPC_LIBRARY is strict: when it is set (non-empty) and that file does not
 -- load as lipc, loading fails with an error naming it; an explicit choice is
 -- never silently replaced by another copy of the library. The library can never be
@@ -20,22 +22,28 @@ local function here()
   return dir or "."
 end
 
+local tried = {}
+
 local function candidates()
   local list = {}
   local env = os.getenv("LIPC_LIBRARY")
   if env and env ~= "" then return { env }, true end -- strict: nothing else
   local dir = here()
-  if dir then
-    list[#list + 1] = dir .. "/../liblipc.so"           -- shipped beside the binding
-    list[#list + 1] = dir .. "/../../../build/liblipc.so" -- the repository's build tree
+  if dir then list[#list + 1] = dir .. "/../liblipc.so" end -- shipped beside the binding
+  -- What `luarocks make` / `luarocks install` put into the rocks tree.
+  local rock = package.searchpath("lipc.liblipc", package.cpath)
+  if rock then
+    list[#list + 1] = rock
+  else
+    tried[#tried + 1] = "  package.cpath (lipc/liblipc.so): not found"
   end
+  if dir then list[#list + 1] = dir .. "/../../../build/liblipc.so" end -- the repository's build tree
   list[#list + 1] = "liblipc.so.0"                       -- the system loader
   list[#list + 1] = "liblipc.so"
   return list, false
 end
 
 local C, path -- module-level upvalues: the namespace must outlive every caller
-local tried = {}
 local list, explicit = candidates()
 for _, p in ipairs(list) do
   local ok, lib = pcall(ffi.load, p)

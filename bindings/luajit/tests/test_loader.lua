@@ -1,6 +1,6 @@
 -- The loader's lookup order, seen from child LuaJIT processes: LIPC_LIBRARY,
--- a copy beside the binding, the build tree next to the binding, the system
--- loader; and one error naming every place tried when nothing loads.
+-- a copy beside the binding, a rock's copy on package.cpath, the build tree
+-- next to the binding, the system loader; and one error naming every place tried when nothing loads.
 local lipc = require "lipc"
 local h = require "helpers"
 
@@ -51,9 +51,20 @@ function T.copy_beside_the_binding_comes_next()
        "loaded " .. root .. "/lipc/../liblipc.so " .. lipc.version(), "child")
 end
 
+function T.rock_on_cpath_comes_next()
+  -- What luarocks installs: <tree>/lib/lua/5.1/lipc/liblipc.so, found as the
+  -- module "lipc.liblipc" on package.cpath; it beats the build tree (the
+  -- real binding directory, whose repo's build/ has a copy).
+  local tree = h.tmpdir() .. "/rocktree"
+  h.ok(h.sh(("mkdir -p %s/lipc && cp %s %s/lipc/liblipc.so"):format(h.q(tree),
+    h.q(h.abs(lipc.library_path)), h.q(tree))), "make a cpath tree")
+  local out = run_child(h.binding_dir, { LIPC_LIBRARY = false, LUA_CPATH = tree .. "/?.so" }, show)
+  h.eq(out, "loaded " .. tree .. "/lipc/liblipc.so " .. lipc.version(), "child")
+end
+
 function T.build_tree_comes_next()
   -- The real binding directory: no copy beside it, the repo's build/ has one.
-  local out = run_child(h.binding_dir, { LIPC_LIBRARY = false }, show)
+  local out = run_child(h.binding_dir, { LIPC_LIBRARY = false, LUA_CPATH = "/nonexistent/?.so" }, show)
   h.ok(out:find("/build/liblipc.so " .. lipc.version(), 1, true), "child: " .. out)
 end
 
@@ -79,10 +90,11 @@ end
 
 function T.error_names_every_place_tried()
   local root = copy_binding("nowhere", false)
-  local out = run_child(root, { LIPC_LIBRARY = false }, show)
+  local out = run_child(root, { LIPC_LIBRARY = false, LUA_CPATH = "/nonexistent/?.so" }, show)
   if out:find("^loaded") then h.skip("a system liblipc is installed: " .. out) end
   h.ok(out:find("^error lipc: cannot load liblipc"), "error: " .. out)
   for _, p in ipairs({ root .. "/lipc/../liblipc.so:", root .. "/lipc/../../../build/liblipc.so:",
+                       "package.cpath (lipc/liblipc.so): not found",
                        "liblipc.so.0:", "liblipc.so:", "LIPC_LIBRARY" }) do
     h.ok(out:find(p, 1, true), "error names " .. p .. "\n" .. out)
   end

@@ -1,5 +1,10 @@
 """Shared fixtures. The tests run against the build tree's library
-(<repo>/build/liblipc.so) unless LIPC_LIBRARY names another."""
+(<repo>/build/liblipc.so) unless LIPC_LIBRARY names another.
+
+With LIPC_TEST_INSTALLED=1 they run against an installed lipc instead (make
+test installs the wheel into a fresh venv and runs them with its Python):
+lipc must then be imported from outside this source tree and load the
+library its wheel carries, and helper interpreters get no source path."""
 from __future__ import annotations
 
 import itertools
@@ -19,13 +24,28 @@ HEADER = os.path.join(REPO, "include", "lipc.h")
 BUILD_LIB = os.path.join(REPO, "build", "liblipc.so")
 HELPERS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "helpers")
 
-if not os.environ.get("LIPC_LIBRARY"):
+INSTALLED = os.environ.get("LIPC_TEST_INSTALLED") == "1"
+
+if INSTALLED:
+    if os.environ.get("LIPC_LIBRARY"):
+        pytest.exit("LIPC_TEST_INSTALLED=1 tests the library the wheel carries: unset LIPC_LIBRARY",
+                    returncode=2)
+elif not os.environ.get("LIPC_LIBRARY"):
     if not os.path.exists(BUILD_LIB):
         pytest.exit(f"{BUILD_LIB} is missing: run `make -C {REPO}` first", returncode=2)
     # A stale copy in lipc/ (left by packaging) must not shadow the build.
     os.environ["LIPC_LIBRARY"] = BUILD_LIB
 
 import lipc  # noqa: E402
+
+if INSTALLED:
+    _pkg = os.path.dirname(os.path.abspath(lipc.__file__))
+    if os.path.commonpath([_pkg, REPO]) == REPO:
+        pytest.exit(f"LIPC_TEST_INSTALLED=1 but lipc was imported from the source tree ({_pkg})",
+                    returncode=2)
+    if lipc._lib.PATH != os.path.join(_pkg, "liblipc.so"):
+        pytest.exit(f"the installed lipc loaded {lipc._lib.PATH}, not the library in its package",
+                    returncode=2)
 
 # The Ctrl-C tests (test_*sigint*, test_soak, the SIGINT cases in test_flock)
 # need SIGINT to raise KeyboardInterrupt, here and in the helper interpreters.
@@ -85,7 +105,8 @@ def header_defines() -> Dict[str, str]:
 def child_env(**extra: str) -> Dict[str, str]:
     """Environment for a child Python that imports this lipc."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = PYDIR + os.pathsep + env.get("PYTHONPATH", "")
+    if not INSTALLED:
+        env["PYTHONPATH"] = PYDIR + os.pathsep + env.get("PYTHONPATH", "")
     env.update(extra)
     return env
 

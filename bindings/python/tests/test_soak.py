@@ -8,13 +8,14 @@ import pathlib
 import subprocess
 import sys
 
+from conftest import child_env
+
 HELPER = pathlib.Path(__file__).parent / "helpers" / "soak_worker.py"
 
 
 def test_soak_threads_and_sigint():
     seconds = float(os.environ.get("LIPC_SOAK_SECONDS", "3"))
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(pathlib.Path(__file__).resolve().parents[1]) + os.pathsep + env.get("PYTHONPATH", "")
+    env = child_env()
     p = subprocess.run([sys.executable, str(HELPER), str(seconds)], capture_output=True, text=True,
                        timeout=seconds + 60, env=env)
     assert p.returncode == 0, p.stdout + p.stderr
