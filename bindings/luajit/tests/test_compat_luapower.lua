@@ -339,7 +339,10 @@ function T.cpu_and_ram_limits_and_usage()
   local p = assert(proc.exec { cmd = { "sh", "-c", "while :; do :; done" }, cpu_limit = 1 })
   h.eq(select(2, p:wait(proc.clock() + 30)), "killed", "stopped by its CPU limit")
   local total, user, sys = p:cpu_usage()
-  h.ok(total >= 0.9 and math.abs(total - user - sys) < 1e-9, "about a second of CPU: " .. total)
+  -- The kernel stops the child on its precise run time, while user + sys
+  -- are scaled from sampled ticks: on a loaded machine they read ~0.88 s for
+  -- a 1 s limit. Half a second still shows the figures are the child's.
+  h.ok(total >= 0.5 and total < 5 and math.abs(total - user - sys) < 1e-9, "about a second of CPU: " .. total)
   p:forget()
   h.eq(select(2, p:cpu_usage()), "forgotten", "figures after forget")
   local code = "local s = string.rep('x', 4e8) print(#s)"
