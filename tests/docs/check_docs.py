@@ -192,7 +192,10 @@ def isolated() -> bool:
 # Run inside a private mount namespace: fresh /dev/shm and /tmp, and a block
 # that leaves a named object behind fails.
 # (unshare -m makes the new mounts private: the host never sees them.)
-WRAP = r'''mount -t tmpfs -o mode=1777 tmpfs /dev/shm && mount -t tmpfs -o mode=1777 tmpfs /tmp || exit 96
+# /tmp stays shared when the checkout itself lives under it (a clone in /tmp:
+# the block's own files are there).
+WRAP = r'''mount -t tmpfs -o mode=1777 tmpfs /dev/shm || exit 96
+[ "$DOCS_PRIVATE_TMP" = 1 ] && { mount -t tmpfs -o mode=1777 tmpfs /tmp || exit 96; }
 "$@"; rc=$?
 left=$(ls -A /dev/shm)
 if [ -n "$left" ]; then echo "left in /dev/shm (not unlinked): $left" >&2; [ $rc -eq 0 ] && rc=97; fi
@@ -243,8 +246,10 @@ def run_block(block: Block, private: bool, report: Report) -> None:
             report.fail(where, str(e))
             return
         assert argv is not None
+        under_tmp = os.path.realpath(ROOT).startswith(os.path.realpath("/tmp") + os.sep)
         env = dict(os.environ, LIPC_LIBRARY=LIB, PYTHONPATH="bindings/python",
-                   LUA_PATH="bindings/luajit/?.lua;bindings/luajit/?/init.lua;;")
+                   LUA_PATH="bindings/luajit/?.lua;bindings/luajit/?/init.lua;;",
+                   DOCS_PRIVATE_TMP="0" if under_tmp else "1")
         if private:
             argv = ["unshare", "-m", "sh", "-c", WRAP, "sh"] + argv
         t0 = time.monotonic()
