@@ -20,6 +20,7 @@ if [ -n "$missing" ]; then
 fi
 
 python3 -c 'import pytest' 2>/dev/null || { echo "deps: installing pytest"; python3 -m pip install -q pytest; }
+python3 -c 'import filelock' 2>/dev/null || { echo "deps: installing filelock (tests meet its locks)"; python3 -m pip install -q filelock; }
 
 command -v go >/dev/null || { echo "deps: Go is required (https://go.dev/dl/); not found on PATH" >&2; exit 1; }
 go mod download

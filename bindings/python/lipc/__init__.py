@@ -44,9 +44,11 @@ Memory-mapped files (see lipc._mmap)
 
 File locks (see lipc._flock)
     FileLock(path_or_file, exclusive=True, timeout=None, offset=0, length=0, *,
-             classic=False, create=True, mode=0o644)
+             kind="fcntl", classic=False, create=True, mode=0o644)
+        kind "fcntl": byte ranges (meet lockf); "flock": whole-file flock(2)
+        locks (meet flock(1) and the filelock package)
         .acquire(blocking=True, timeout=default) -> bool, .release(),
-        .locked(), ``with lock:`` (TimedOutError when not in time), .close()
+        .locked(), .is_locked, ``with lock:`` (TimedOutError when not in time), .close()
 
 Processes (the shape of subprocess; see lipc._proc)
     Popen(args, *, stdin=, stdout=, stderr=, cwd=, env=, shell=, text=,
