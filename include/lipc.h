@@ -318,8 +318,14 @@ int lipc_mutex_open(const char *name, int flags, uint32_t mode, lipc_handle_t *h
 
 /* Locks, waiting up to timeout_ms. OUT *owner_died (may be NULL): 1 if the
  * previous owner died holding it; the lock is held either way. Blocks in C.
- * Errors: LIPC_EAGAIN (timeout 0 and held), LIPC_ETIMEDOUT, LIPC_EINTR,
- * LIPC_EBUSY (this thread already holds it), LIPC_EOS_BASE-ENOTRECOVERABLE
+ * The mutex is not recursive: a try (timeout 0) by the thread that holds it
+ * fails with LIPC_EAGAIN like any try on a held mutex (as Python's
+ * threading.Lock.acquire(blocking=False) returns False), and a wait by
+ * that thread fails at once with LIPC_EBUSY instead of deadlocking (or
+ * sleeping until a timeout that nothing else can end sooner).
+ * Errors: LIPC_EAGAIN (timeout 0 and held, by this thread too),
+ * LIPC_ETIMEDOUT, LIPC_EINTR, LIPC_EBUSY (timeout not 0 and this thread
+ * already holds it), LIPC_EOS_BASE-ENOTRECOVERABLE
  * (an owner died and its successor unlocked without lipc_mutex_consistent:
  * unusable until unlinked and recreated), LIPC_EINVAL (its header was
  * overwritten: not a valid mutex), LIPC_EBADHANDLE. */
@@ -328,6 +334,14 @@ int lipc_mutex_lock(lipc_handle_t h, int64_t timeout_ms, int *owner_died);
 /* Unlocks. Errors: LIPC_EPERM (this thread does not hold it; nothing
  * changes), LIPC_EINVAL (not a valid mutex), LIPC_EBADHANDLE. */
 int lipc_mutex_unlock(lipc_handle_t h);
+
+/* OUT *locked: 1 if some thread, of any process, holds the mutex now, 0 if
+ * not (a snapshot, as Python's threading.Lock.locked()). A mutex whose
+ * owner died holding it reads as 0 (the next lock gets it, with
+ * owner_died), and so does one that is not recoverable (the next lock
+ * says so). Runs in C and takes nothing.
+ * Errors: LIPC_EINVAL (locked NULL; not a valid mutex), LIPC_EBADHANDLE. */
+int lipc_mutex_locked(lipc_handle_t h, int *locked);
 
 /* After a lock that reported owner_died: marks the protected state
  * repaired. Without it, the next unlock makes the mutex unusable for all.

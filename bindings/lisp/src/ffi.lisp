@@ -43,6 +43,7 @@
 (cffi:defcfun ("lipc_mutex_lock" %mutex-lock) :int (h :int64) (timeout-ms :int64) (owner-died :pointer))
 (cffi:defcfun ("lipc_mutex_unlock" %mutex-unlock) :int (h :int64))
 (cffi:defcfun ("lipc_mutex_consistent" %mutex-consistent) :int (h :int64))
+(cffi:defcfun ("lipc_mutex_locked" %mutex-locked) :int (h :int64) (locked :pointer))
 (cffi:defcfun ("lipc_mutex_unlink" %mutex-unlink) :int (name :string))
 
 ;;; Events

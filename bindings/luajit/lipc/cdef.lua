@@ -24,6 +24,7 @@ int lipc_mutex_open(const char *name, int flags, uint32_t mode, lipc_handle_t *h
 int lipc_mutex_lock(lipc_handle_t h, int64_t timeout_ms, int *owner_died);
 int lipc_mutex_unlock(lipc_handle_t h);
 int lipc_mutex_consistent(lipc_handle_t h);
+int lipc_mutex_locked(lipc_handle_t h, int *locked);
 int lipc_mutex_unlink(const char *name);
 int lipc_event_open(const char *name, int flags, uint32_t mode, int manual_reset, int initially_set, lipc_handle_t *h);
 int lipc_event_set(lipc_handle_t h);

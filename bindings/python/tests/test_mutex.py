@@ -271,6 +271,6 @@ def test_bad_arguments_and_closed_use(mutex):
 def test_wrong_kind_handle_is_rejected(mutex, name):
     from lipc._lib import lib
     assert lib.lipc_mutex_lock(mutex.handle ^ (1 << 20), 0, None) == lipc.Code.EBADHANDLE
-    with contextlib.closing(lipc.Semaphore(name, create=True)) as s:
+    with contextlib.closing(lipc.Semaphore(name, create=True, initial=0)) as s:
         assert lib.lipc_mutex_lock(s.handle, 0, None) == lipc.Code.EBADHANDLE
         assert lib.lipc_sem_post(mutex.handle) == lipc.Code.EBADHANDLE
