@@ -27,6 +27,8 @@ PATHS = {
 
 def open_kind(kind, name, **kw):
     if kind == "sem":
+        if kw.get("create"):
+            kw.setdefault("initial", 0)
         return lipc.Semaphore(name, **kw)
     if kind == "mutex":
         return lipc.Mutex(name, **kw)
