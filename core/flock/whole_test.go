@@ -3,6 +3,7 @@ package flock
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -74,5 +75,40 @@ func TestWholeFileLocks(t *testing.T) {
 	defer w.Close()
 	if err := w.Lock(0, 0, true, 0); !lerr.IsCode(err, lerr.Again) {
 		t.Fatalf("FromFd whole handle must have its own description: %v", err)
+	}
+}
+
+// Every lock handle gets its file's wake-up words from the per-user page
+// (/dev/shm/lipc.flockwake.UID, 0600, this user's), and a handle's unlock
+// bumps them: that is how a lipc waiter hears of a lipc release at once.
+func TestWakePage(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "lock")
+	a, err := Open(p, FileCreate, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if a.Wake == nil {
+		t.Fatal("no wake-up words: the wake page was not mapped")
+	}
+	var st unix.Stat_t
+	page := "/dev/shm/lipc.flockwake." + strconv.Itoa(unix.Geteuid())
+	if err := unix.Stat(page, &st); err != nil || st.Uid != uint32(unix.Geteuid()) || st.Mode&0o077 != 0 {
+		t.Fatalf("wake page %s: %v uid %d mode %o", page, err, st.Uid, st.Mode)
+	}
+	seq := *(*uint32)(a.Wake)
+	if err := a.Lock(0, 0, true, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Unlock(0, 0); err != nil {
+		t.Fatal(err)
+	}
+	if got := *(*uint32)(a.Wake); got == seq {
+		t.Fatalf("unlock did not bump the wake-up sequence (%d)", got)
+	}
+	b, _ := Open(p, 0, 0)
+	defer b.Close()
+	if b.Wake != a.Wake {
+		t.Fatal("two handles of one file must share their wake-up words")
 	}
 }
