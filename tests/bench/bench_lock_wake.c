@@ -2,7 +2,8 @@
  * (another process) released: lipc's fcntl (OFD) and flock kinds beside the
  * kernel's own blocking waits (F_OFD_SETLKW, flock, lockf). The waiter is
  * a fork child, blocked for a few milliseconds before each release, so a
- * waiter that polls is at its longest pause. Medians of HANDOFFS; nothing
+ * waiter that polls is at its longest pause (the hold time varies at
+ * random, so polls fall anywhere in it). Medians of HANDOFFS; nothing
  * asserted.
  *
  *   c  lock handoff, fcntl OFD kind          lipc  0.05 ms  kernel F_OFD_SETLKW  0.04 ms
@@ -68,11 +69,13 @@ static void unlock(enum how h, lipc_handle_t l, int fd) {
   }
 }
 
-/* Median microseconds from the holder's unlock to the waiter's lock. */
-static double handoff_us(enum how h, const char *path, int n) {
+/* Median microseconds from the holder's unlock to the waiter's lock; the
+ * holder locks as `holder` says, the waiter (a fork child) as `h`. */
+static double handoff_us2(enum how holder, enum how h, const char *path, int n) {
   lipc_handle_t l = 0;
-  if (h == LIPC_OFD && lipc_flock_open(path, 0, 0, &l)) die("flock_open");
-  if (h == LIPC_WHOLE && lipc_flock_open(path, LIPC_FLOCK_WHOLE, 0, &l)) die("flock_open");
+  if ((h == LIPC_OFD || holder == LIPC_OFD) && lipc_flock_open(path, 0, 0, &l)) die("flock_open");
+  if ((h == LIPC_WHOLE || holder == LIPC_WHOLE) && lipc_flock_open(path, LIPC_FLOCK_WHOLE, 0, &l))
+    die("flock_open");
   volatile double *shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   int ready[2], done[2];
   if (pipe(ready) || pipe(done)) die("pipe");
@@ -95,12 +98,14 @@ static double handoff_us(enum how h, const char *path, int n) {
   double *d = malloc(sizeof(double) * (size_t)n);
   char c;
   for (int i = 0; i < n; i++) {
-    lock(h, l, fd);
+    lock(holder, l, fd);
     if (write(ready[1], &c, 1) != 1) die("write");
-    struct timespec hold = {0, 6000000}; /* the waiter is asleep by now */
+    /* The waiter is asleep by now. A random part, so that a polling
+     * waiter's tries fall anywhere in the holder's time, not in step. */
+    struct timespec hold = {0, 6000000 + (long)(rand() % 4000000)};
     nanosleep(&hold, NULL);
     shared[n + i] = now_ns();
-    unlock(h, l, fd);
+    unlock(holder, l, fd);
     if (read(done[0], &c, 1) != 1) die("read");
   }
   waitpid(pid, NULL, 0);
@@ -114,6 +119,8 @@ static double handoff_us(enum how h, const char *path, int n) {
   close(ready[0]), close(ready[1]), close(done[0]), close(done[1]);
   return m;
 }
+
+static double handoff_us(enum how h, const char *path, int n) { return handoff_us2(h, h, path, n); }
 
 int main(void) {
   int n = getenv("LIPC_BENCH_HANDOFFS") ? atoi(getenv("LIPC_BENCH_HANDOFFS")) : 200;
@@ -130,6 +137,10 @@ int main(void) {
          "kernel flock(LOCK_EX)", b, a / b);
   b = handoff_us(KERNEL_LOCKF, path, n);
   printf("c  %-38s %24s  %-22s %9.1f us\n", "lock handoff to a waiter, lockf", "", "kernel lockf(F_LOCK)", b);
+  /* Another program holds (no lipc wake-up): lipc's waiter sees it by polling. */
+  a = handoff_us2(KERNEL_OFD, LIPC_OFD, path, n), b = handoff_us2(KERNEL_FLOCK, LIPC_WHOLE, path, n);
+  printf("c  %-38s lipc %9.1f us  %-22s %9.1f us\n", "handoff from a non-lipc holder", a,
+         "(flock kind)", b);
   unlink(path);
   return 0;
 }

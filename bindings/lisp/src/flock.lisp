@@ -40,7 +40,7 @@
 ;;;; (LIPC-INVALID-ARGUMENT otherwise).  LENGTH 0 locks to the end of the
 ;;;; file however far it grows.  Waits sleep in C in slices (a lipc unlock
 ;;;; or close wakes them at once; a release by another program is seen
-;;;; within a few ms); interrupts run and may unwind during them.  WITH-FILE-LOCK
+;;;; within about a ms); interrupts run and may unwind during them.  WITH-FILE-LOCK
 ;;;; takes the lock and notes it in one interrupt-deferred step and releases
 ;;;; it with interrupts deferred, like WITH-MUTEX; it signals LIPC-TIMEOUT
 ;;;; when TIMEOUT passes first.

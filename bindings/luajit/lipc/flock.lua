@@ -22,7 +22,7 @@
 --     not). Classic and handle-owned locks conflict even within a process.
 -- flock locks are handle-owned. The kernel releases the locks of a process
 -- that dies. A waiter is woken at once by a lipc unlock or close, and sees
--- a release by anything else within a few milliseconds.
+-- a release by anything else within about a millisecond.
 --
 --   flock.open(path [, opts]) -> L | nil, msg, code, errno
 --       opts: access = "rw" (default) | "r" | "w" (exclusive fcntl locks

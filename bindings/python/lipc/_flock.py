@@ -43,7 +43,7 @@ TimedOutError (a TimeoutError) when the lock cannot be had in time.
 ``locked()`` and ``is_locked`` (filelock's name) say whether this object
 holds its lock. A waiter gets a lock that a lipc holder released at once
 (lipc's unlocks wake lipc's waiters), and one that another program
-released within a few milliseconds; signal handlers run during the wait.
+released within about a millisecond; signal handlers run during the wait.
 Unlike filelock's, a FileLock is not reentrant: acquiring it again while
 held just succeeds, and one release() unlocks.
 """
