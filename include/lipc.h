@@ -530,16 +530,21 @@ int lipc_mmap_advise(lipc_handle_t h, int64_t offset, int64_t length, int advice
  *    back) is not atomic, as flock(2) says: the old lock is dropped first,
  *    and a change that fails (timeout, try) leaves the handle with no lock.
  * Locks of a process that dies are released by the kernel.
- * Waiting: a waiter tries, then sleeps until woken or a short pause passes
- * (0.1 ms, doubling to 1 ms; to 4 ms after the first second of a wait),
- * and tries again, so a deadline and a signal end its wait (the kernel's
- * own blocking waits cannot do either without a timer signal). Every lipc process of a user maps one page of wake-up
- * words, /dev/shm/lipc.flockwake.UID (created at the first lock handle,
- * mode 0600, never removed; without it lipc only polls): a lipc unlock,
- * close, or change to a shared lock wakes that user's lipc waiters on the
- * file at once. A release by anything else (another program, another
- * user, a process that died) is seen by the next try, within the pause
- * (about 0.5 ms at the median; `make bench` measures both).
+ * Waiting: a waiter tries, then sleeps until woken or a short pause
+ * passes (0.1 ms, doubling to 1 ms; to 4 ms after the first second of a
+ * wait), and tries again, so a deadline and a signal end its wait (the
+ * kernel's own blocking waits cannot do either without a timer signal).
+ * Every lipc process of a user maps one page of wake-up words,
+ * /dev/shm/lipc.flockwake.UID (created at the first lock handle, mode
+ * 0600, never removed, checked on open as a named object is: a regular
+ * file of this user, of its size; without it lipc only polls). A lipc
+ * unlock, close, or change to a shared lock wakes that user's lipc waiters
+ * on the file at once. The words are hints and a try decides: garbage
+ * written into them costs a wake-up or a pause, never a wrong answer
+ * (truncating the file raises SIGBUS, as for every named object). A
+ * release by anything else (another program, another user, a process
+ * that died) is seen by the next try, within the pause (about 0.5 ms at
+ * the median; `make bench` measures both).
  * After a host fork, a child's first lock or unlock on an inherited handle
  * opens the file again (see the top of this header), for both families:
  * the child's locks are then its own and exclude the parent's, unlike a
