@@ -52,8 +52,11 @@ def new_sem(request: pytest.FixtureRequest) -> Iterator[Factory]:
     def make(*value: int) -> Any:
         if request.param == "threading":
             return threading.Semaphore(*value)
-        kw = {"initial": value[0]} if value else {}
-        s = lipc.Semaphore(unique_name("par"), create=True, unlink_on_close=True, **kw)
+        n = unique_name("par")
+        if value:
+            s = lipc.Semaphore(n, create=True, unlink_on_close=True, initial=value[0])
+        else:
+            s = lipc.Semaphore(n, create=True, unlink_on_close=True)  # the default: 1
         made.append(s)
         return s
 
