@@ -133,7 +133,7 @@ int lipc_mmap_advise(lipc_handle_t h, int64_t offset, int64_t length, int advice
   return mmap_sync(h, offset, length, 2, advice);
 }
 
-static int flock_open(const char *path, int flags, uint32_t mode, int fd, int classic, lipc_handle_t *h,
+static int flock_open(const char *path, int flags, uint32_t mode, int fd, int kind, lipc_handle_t *h,
                       const char *what) {
   if (!h) return lipc__fail(LIPC_EINVAL, EINVAL, "%s: h must not be NULL", what);
   lipc_req r = {.op = LIPC_OP_FLOCK_OPEN};
@@ -141,7 +141,7 @@ static int flock_open(const char *path, int flags, uint32_t mode, int fd, int cl
   r.i[0] = flags;
   r.i[1] = mode;
   r.i[2] = fd;
-  r.i[3] = classic != 0;
+  r.i[3] = kind;
   int rc = lipc__call(&r);
   if (rc == LIPC_OK) *h = r.o[0];
   return rc;
@@ -152,9 +152,11 @@ int lipc_flock_open(const char *path, int flags, uint32_t mode, lipc_handle_t *h
   return flock_open(path, flags, mode, -1, 0, h, "flock_open");
 }
 
-int lipc_flock_from_fd(int fd, int classic, lipc_handle_t *h) {
+int lipc_flock_from_fd(int fd, int kind, lipc_handle_t *h) {
   if (fd < 0) return lipc__fail(LIPC_EINVAL, EINVAL, "flock_from_fd: bad fd %d", fd);
-  return flock_open(NULL, 0, 0, fd, classic, h, "flock_from_fd");
+  if (kind != 0 && kind != 1 && kind != LIPC_FLOCK_WHOLE)
+    return lipc__fail(LIPC_EINVAL, EINVAL, "flock_from_fd: unknown kind %d (0, 1 or LIPC_FLOCK_WHOLE)", kind);
+  return flock_open(NULL, 0, 0, fd, kind == LIPC_FLOCK_WHOLE ? LIPC__FLOCK_WHOLE : kind, h, "flock_from_fd");
 }
 
 /* A lock range: as check_range, except that it may take in the byte at
@@ -162,6 +164,13 @@ int lipc_flock_from_fd(int fd, int classic, lipc_handle_t *h) {
 static int check_lock_range(int64_t offset, int64_t length, const char *what) {
   if (offset < 0 || length < 0) return check_range(offset, length, what);
   return check_range(offset, length > 0 ? length - 1 : 0, what);
+}
+
+/* flock(2) locks have no range: anything but 0, 0 is a mistake to report. */
+static int check_whole(const struct lipc_flock_c *l, int64_t offset, int64_t length, const char *what) {
+  if (l->kind != LIPC__FLOCK_WHOLE || (offset == 0 && length == 0)) return LIPC_OK;
+  return lipc__fail(LIPC_EINVAL, EINVAL, "%s: flock locks are whole-file: offset and length must be 0, not %lld "
+                    "and %lld", what, (long long)offset, (long long)length);
 }
 
 /* A lock handle that the child of a fork inherited shares the parent's open
@@ -172,7 +181,7 @@ static int check_lock_range(int64_t offset, int64_t length, const char *what) {
  * locks are its own. Classic (per-process) locks need nothing. Returns 0 or
  * an errno. */
 static int own_description(struct lipc_flock_c *l) {
-  if (l->classic || !atomic_load_explicit(&lipc__forked, memory_order_relaxed)) return 0;
+  if (l->kind == LIPC__FLOCK_CLASSIC || !atomic_load_explicit(&lipc__forked, memory_order_relaxed)) return 0;
   pid_t me = getpid(), was;
   for (;;) {
     was = atomic_load(&l->owner);
@@ -198,6 +207,10 @@ int lipc_flock_lock(lipc_handle_t h, int64_t offset, int64_t length, int exclusi
   rc = lipc__handle_acquire(h, LIPC_KIND_FLOCK, &s);
   if (rc != LIPC_OK) return rc;
   struct lipc_flock_c *l = lipc__slot_obj(s);
+  if ((rc = check_whole(l, offset, length, "flock_lock")) != LIPC_OK) {
+    lipc__handle_release(s);
+    return rc;
+  }
   struct timespec dl;
   if (timeout_ms > 0) dl = lipc__deadline(timeout_ms); /* no clock reading otherwise */
   int e = own_description(l);
@@ -206,8 +219,8 @@ int lipc_flock_lock(lipc_handle_t h, int64_t offset, int64_t length, int exclusi
     lipc__handle_release(s);
     return rc;
   }
-  e = lipc__flock_lock(l->fd, l->classic, exclusive, offset, length, timeout_ms > 0 ? &dl : NULL,
-                           timeout_ms == 0);
+  e = lipc__flock_lock(l->fd, l->kind, exclusive, offset, length, timeout_ms > 0 ? &dl : NULL,
+                       timeout_ms == 0, l->wake);
   switch (e) {
     case 0: rc = LIPC_OK; break;
     case EAGAIN: rc = lipc__fail(LIPC_EAGAIN, e, "flock_lock: locked elsewhere (try)"); break;
@@ -219,7 +232,10 @@ int lipc_flock_lock(lipc_handle_t h, int64_t offset, int64_t length, int exclusi
       rc = lipc__fail(LIPC_EINVAL, e, "flock_lock: the file is not open for this lock (exclusive needs "
                       "write access, shared needs read)");
       break;
-    default: rc = lipc__fail(lipc__code_from_errno(e), e, "flock_lock: fcntl failed"); break;
+    default:
+      rc = lipc__fail(lipc__code_from_errno(e), e, "flock_lock: %s failed",
+                      l->kind == LIPC__FLOCK_WHOLE ? "flock" : "fcntl");
+      break;
   }
   lipc__handle_release(s);
   return rc;
@@ -232,9 +248,15 @@ int lipc_flock_unlock(lipc_handle_t h, int64_t offset, int64_t length) {
   rc = lipc__handle_acquire(h, LIPC_KIND_FLOCK, &s);
   if (rc != LIPC_OK) return rc;
   struct lipc_flock_c *l = lipc__slot_obj(s);
+  if ((rc = check_whole(l, offset, length, "flock_unlock")) != LIPC_OK) {
+    lipc__handle_release(s);
+    return rc;
+  }
   int e = own_description(l);
-  if (e == 0) e = lipc__flock_unlock(l->fd, l->classic, offset, length);
-  if (e != 0) rc = lipc__fail(lipc__code_from_errno(e), e, "flock_unlock: fcntl failed");
+  if (e == 0) e = lipc__flock_unlock(l->fd, l->kind, offset, length, l->wake);
+  if (e != 0)
+    rc = lipc__fail(lipc__code_from_errno(e), e, "flock_unlock: %s failed",
+                    l->kind == LIPC__FLOCK_WHOLE ? "flock" : "fcntl");
   lipc__handle_release(s);
   return rc;
 }

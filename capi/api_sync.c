@@ -47,7 +47,13 @@ int lipc_mutex_lock(lipc_handle_t h, int64_t timeout_ms, int *owner_died) {
       rc = lipc__fail(LIPC_ETIMEDOUT, r, "mutex_lock: timed out after %lld ms", (long long)timeout_ms);
       break;
     case EINTR: rc = lipc__fail(LIPC_EINTR, r, "mutex_lock: interrupted by a signal"); break;
-    case EDEADLK: rc = lipc__fail(LIPC_EBUSY, r, "mutex_lock: this thread already holds it"); break;
+    case EDEADLK:
+      /* A try fails like any try on a held mutex (pthread_mutex_trylock
+       * says EBUSY too); a wait could only deadlock, so it fails at once. */
+      rc = timeout_ms == 0
+               ? lipc__fail(LIPC_EAGAIN, r, "mutex_lock: held by this thread (try)")
+               : lipc__fail(LIPC_EBUSY, r, "mutex_lock: this thread already holds it (waiting would deadlock)");
+      break;
     case ENOTRECOVERABLE:
       rc = lipc__fail(LIPC_EOS_BASE - r, r, "mutex_lock: not recoverable: an owner died and the next "
                       "owner unlocked without lipc_mutex_consistent; unlink and recreate it");
@@ -68,6 +74,16 @@ int lipc_mutex_unlock(lipc_handle_t h) {
     rc = mutex_corrupt("mutex_unlock");
   else if (r != 0)
     rc = lipc__fail(LIPC_EPERM, r, "mutex_unlock: this thread does not hold the mutex");
+  lipc__handle_release(s);
+  return rc;
+}
+
+int lipc_mutex_locked(lipc_handle_t h, int *locked) {
+  if (!locked) return lipc__fail(LIPC_EINVAL, EINVAL, "mutex_locked: locked must not be NULL");
+  lipc_slot *s;
+  int rc = lipc__handle_acquire(h, LIPC_KIND_MUTEX, &s);
+  if (rc != LIPC_OK) return rc;
+  if (lipc__mutex_locked(lipc__slot_obj(s), locked) != 0) rc = mutex_corrupt("mutex_locked");
   lipc__handle_release(s);
   return rc;
 }

@@ -70,7 +70,8 @@ struct lipc_view {
 /* A lock handle: C takes and releases the locks. */
 struct lipc_flock_c {
   int fd;
-  int classic;
+  int kind;   /* LIPC__FLOCK_OFD, _CLASSIC or _WHOLE (core/flock) */
+  void *wake; /* the file's wake-up words (core/flock), or NULL */
   _Atomic pid_t owner; /* the process fd's lock belongs to; 0 while it changes */
 };
 LIPC_HIDDEN int lipc__handle_close(lipc_handle_t h);

@@ -3,12 +3,17 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "../core/flock/flock_linux.h"
 #include "internal.h"
 #include "proc.h"
 #include "spawnattr.h"
 
 void lipc__forget_in_fork_child(int kind, void *obj) {
-  if (obj && kind == LIPC_KIND_FLOCK) close(((struct lipc_flock_c *)obj)->fd);
+  if (obj && kind == LIPC_KIND_FLOCK) {
+    struct lipc_flock_c *l = obj;
+    close(l->fd);
+    lipc__flock_wake(l->wake); /* the child's own locks, if any, went with it */
+  }
 }
 
 void lipc__free_c_obj(int kind, void *obj) {

@@ -10,11 +10,12 @@ static void view_set(struct lipc_view *v, void *addr, int64_t size) {
   atomic_store(&v->size, size);
 }
 
-static struct lipc_flock_c *flock_c_new(int fd, int classic) {
+static struct lipc_flock_c *flock_c_new(int fd, int kind, void *wake) {
   struct lipc_flock_c *c = calloc(1, sizeof *c);
   if (!c) return NULL;
   c->fd = fd;
-  c->classic = classic;
+  c->kind = kind;
+  c->wake = wake;
   atomic_store(&c->owner, getpid());
   return c;
 }
@@ -109,16 +110,12 @@ func opFlockOpen(r *C.lipc_req) error {
 		subject = C.GoString(r.s[0])
 		l, err = flock.Open(subject, int(r.i[0]), uint32(r.i[1]))
 	} else {
-		l, err = flock.FromFd(int(r.i[2]), r.i[3] != 0)
+		l, err = flock.FromFd(int(r.i[2]), int(r.i[3]))
 	}
 	if err != nil {
 		return err
 	}
-	classic := C.int(0)
-	if l.Classic {
-		classic = 1
-	}
-	c := C.flock_c_new(C.int(l.Fd), classic)
+	c := C.flock_c_new(C.int(l.Fd), C.int(l.Kind), l.Wake)
 	if c == nil {
 		l.Close()
 		return lerr.New("flock_open", subject, lerr.NoMem, syscall.ENOMEM, "out of memory")

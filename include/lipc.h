@@ -318,8 +318,14 @@ int lipc_mutex_open(const char *name, int flags, uint32_t mode, lipc_handle_t *h
 
 /* Locks, waiting up to timeout_ms. OUT *owner_died (may be NULL): 1 if the
  * previous owner died holding it; the lock is held either way. Blocks in C.
- * Errors: LIPC_EAGAIN (timeout 0 and held), LIPC_ETIMEDOUT, LIPC_EINTR,
- * LIPC_EBUSY (this thread already holds it), LIPC_EOS_BASE-ENOTRECOVERABLE
+ * The mutex is not recursive: a try (timeout 0) by the thread that holds it
+ * fails with LIPC_EAGAIN like any try on a held mutex (as Python's
+ * threading.Lock.acquire(blocking=False) returns False), and a wait by
+ * that thread fails at once with LIPC_EBUSY instead of deadlocking (or
+ * sleeping until a timeout that nothing else can end sooner).
+ * Errors: LIPC_EAGAIN (timeout 0 and held, by this thread too),
+ * LIPC_ETIMEDOUT, LIPC_EINTR, LIPC_EBUSY (timeout not 0 and this thread
+ * already holds it), LIPC_EOS_BASE-ENOTRECOVERABLE
  * (an owner died and its successor unlocked without lipc_mutex_consistent:
  * unusable until unlinked and recreated), LIPC_EINVAL (its header was
  * overwritten: not a valid mutex), LIPC_EBADHANDLE. */
@@ -328,6 +334,14 @@ int lipc_mutex_lock(lipc_handle_t h, int64_t timeout_ms, int *owner_died);
 /* Unlocks. Errors: LIPC_EPERM (this thread does not hold it; nothing
  * changes), LIPC_EINVAL (not a valid mutex), LIPC_EBADHANDLE. */
 int lipc_mutex_unlock(lipc_handle_t h);
+
+/* OUT *locked: 1 if some thread, of any process, holds the mutex now, 0 if
+ * not (a snapshot, as Python's threading.Lock.locked()). A mutex whose
+ * owner died holding it reads as 0 (the next lock gets it, with
+ * owner_died), and so does one that is not recoverable (the next lock
+ * says so). Runs in C and takes nothing.
+ * Errors: LIPC_EINVAL (locked NULL; not a valid mutex), LIPC_EBADHANDLE. */
+int lipc_mutex_locked(lipc_handle_t h, int *locked);
 
 /* After a lock that reported owner_died: marks the protected state
  * repaired. Without it, the next unlock makes the mutex unusable for all.
@@ -495,53 +509,95 @@ int lipc_mmap_advise(lipc_handle_t h, int64_t offset, int64_t length, int advice
 /* ------------------------------------------------------------------------ */
 /* File locks                                                               */
 /* ------------------------------------------------------------------------ */
-/* Byte-range locks, shared or exclusive. By default they belong to the lock
- * handle (Linux open-file-description locks): two handles, or two threads
- * with their own handles, in one process exclude each other, and closing
- * some other fd of the same file does not drop them. Classic per-process
- * fcntl locks (a second lock of the same process always succeeds, and
- * closing ANY fd of the file drops them) are available with lipc_flock_
- * from_fd(fd, 1, ...) for code that needs them. Locks of a process that
- * dies are released by the kernel. A waiter polls the lock, sleeping at
- * most 4 ms between tries, so it gets a released lock within a few
- * milliseconds. */
+/* Advisory file locks, shared or exclusive, of two families that Linux
+ * keeps apart (neither excludes the other):
+ *  - fcntl byte-range locks (the default). They belong to the lock handle
+ *    (Linux open-file-description locks): two handles, or two threads with
+ *    their own handles, in one process exclude each other, and closing
+ *    some other fd of the same file does not drop them. They meet other
+ *    programs' fcntl(F_SETLK, F_OFD_SETLK) and lockf() locks: C's lockf,
+ *    Python's fcntl.lockf, Perl's fcntl locks, SQLite, LuaIPC's
+ *    ipc.filelock. Classic per-process fcntl locks (a second lock of the
+ *    same process always succeeds, and closing ANY fd of the file drops
+ *    them) are available with lipc_flock_from_fd(fd, 1, ...) for code that
+ *    needs them.
+ *  - flock(2) whole-file locks (LIPC_FLOCK_WHOLE). They too belong to the
+ *    lock handle, and they meet flock(1) from util-linux, Python's filelock
+ *    package (its UnixFileLock and FileLock) and fcntl.flock, Perl's flock,
+ *    and every other program that calls flock(2). No range: offset and
+ *    length are 0. Exclusive and shared locks need no particular access
+ *    mode. Changing the mode of a held flock lock (shared to exclusive or
+ *    back) is not atomic, as flock(2) says: the old lock is dropped first,
+ *    and a change that fails (timeout, try) leaves the handle with no lock.
+ * Locks of a process that dies are released by the kernel.
+ * Waiting: a waiter tries, then sleeps until woken or a short pause
+ * passes (0.1 ms, doubling to 1 ms; to 4 ms after the first second of a
+ * wait), and tries again, so a deadline and a signal end its wait (the
+ * kernel's own blocking waits cannot do either without a timer signal).
+ * Every lipc process of a user maps one page of wake-up words,
+ * /dev/shm/lipc.flockwake.UID (created at the first lock handle, mode
+ * 0600, never removed, checked on open as a named object is: a regular
+ * file of this user, of its size; without it lipc only polls). A lipc
+ * unlock, close, or change to a shared lock wakes that user's lipc waiters
+ * on the file at once. The words are hints and a try decides: garbage
+ * written into them costs a wake-up or a pause, never a wrong answer
+ * (truncating the file raises SIGBUS, as for every named object). A
+ * release by anything else (another program, another user, a process
+ * that died) is seen by the next try, within the pause (about 0.5 ms at
+ * the median; `make bench` measures both).
+ * After a host fork, a child's first lock or unlock on an inherited handle
+ * opens the file again (see the top of this header), for both families:
+ * the child's locks are then its own and exclude the parent's, unlike a
+ * plain flock(2) fd, which parent and child share. Until then the child's
+ * copy of the descriptor keeps the parent's locks alive even if the parent
+ * closes its handle. Lock files are opened close-on-exec: children spawned
+ * by lipc never inherit them. */
 
 #define LIPC_KIND_FLOCK 8
 
+/* Kind of lock: a flag of lipc_flock_open, a kind of lipc_flock_from_fd. */
+#define LIPC_FLOCK_WHOLE 64 /* flock(2) whole-file locks instead of fcntl byte ranges */
+
 /* Opens path for locking. flags: LIPC_FILE_READ and/or LIPC_FILE_WRITE
- * (neither: both), LIPC_FILE_CREATE (with mode, 0: 0644). Exclusive locks
- * need write access, shared locks read access. OUT *h: the lock handle;
- * closing it closes the file and releases its locks. Only regular files: a
- * FIFO, device or directory is LIPC_EINVAL at once (opening a FIFO would
- * wait for its other end).
- * Errors: LIPC_EINVAL, LIPC_ENOENT, LIPC_ENAMETOOLONG, LIPC_EPERM, OS errors
- * (ELOOP, ENOTDIR: the path), LIPC_EFORKED. */
+ * (neither: both), LIPC_FILE_CREATE (with mode, 0: 0644), LIPC_FLOCK_WHOLE
+ * (the handle's locks are flock(2) locks). Exclusive fcntl locks need write
+ * access, shared ones read access. OUT *h: the lock handle; closing it
+ * closes the file and releases its locks. Only regular files: a FIFO,
+ * device or directory is LIPC_EINVAL at once (opening a FIFO would wait for
+ * its other end).
+ * Errors: LIPC_EINVAL (also: unknown flags), LIPC_ENOENT, LIPC_ENAMETOOLONG,
+ * LIPC_EPERM, OS errors (ELOOP, ENOTDIR: the path), LIPC_EFORKED. */
 int lipc_flock_open(const char *path, int flags, uint32_t mode, lipc_handle_t *h);
 
-/* A lock handle for a file the caller has open as fd. classic 0: lipc opens
+/* A lock handle for a file the caller has open as fd. kind 0: lipc opens
  * the file again (through /proc/self/fd, same access mode), so the handle's
- * locks are its own and the caller's fd stays untouched. classic 1: the
- * process's fcntl locks on fd itself; fd stays the caller's and must stay
- * open while the handle is used, and closing the handle does not release
- * the process's locks (lipc_flock_unlock does; so does closing any fd of
- * the file). Classic and handle-owned locks conflict with each other even
- * within one process. OUT *h.
- * Errors: LIPC_EINVAL (fd < 0; fd is not a regular file), OS errors (EBADF:
- * fd not open), LIPC_EFORKED. */
-int lipc_flock_from_fd(int fd, int classic, lipc_handle_t *h);
+ * fcntl locks are its own and the caller's fd stays untouched.
+ * LIPC_FLOCK_WHOLE: the same, with flock(2) locks (a flock lock the
+ * caller's fd holds is not the handle's and excludes it). kind 1 (classic):
+ * the process's fcntl locks on fd itself; fd stays the caller's and must
+ * stay open while the handle is used, and closing the handle does not
+ * release the process's locks (lipc_flock_unlock does; so does closing any
+ * fd of the file). Classic and handle-owned fcntl locks conflict with each
+ * other even within one process. OUT *h.
+ * Errors: LIPC_EINVAL (fd < 0; kind not 0, 1 or LIPC_FLOCK_WHOLE; fd is not
+ * a regular file), OS errors (EBADF: fd not open), LIPC_EFORKED. */
+int lipc_flock_from_fd(int fd, int kind, lipc_handle_t *h);
 
 /* Locks [offset, offset+length) (length 0: to the end of the file, however
- * far it grows), exclusive or shared, waiting up to timeout_ms. Locking a
- * range this handle already holds changes its mode. Blocks in C.
+ * far it grows; flock handles: the whole file, offset and length 0),
+ * exclusive or shared, waiting up to timeout_ms. Locking a range this
+ * handle already holds changes its mode (for flock handles not atomically:
+ * see above). Blocks in C.
  * Errors: LIPC_EAGAIN (timeout 0 and held elsewhere), LIPC_ETIMEDOUT,
- * LIPC_EINTR, LIPC_EINVAL (negative offset or length; the file is not open
- * for this kind of lock), LIPC_ERANGE (the range passes the largest file
- * offset: offset + length - 1 above INT64_MAX), LIPC_EBADHANDLE,
- * LIPC_EFORKED. */
+ * LIPC_EINTR, LIPC_EINVAL (negative offset or length; a range on a flock
+ * handle; the file is not open for this kind of fcntl lock), LIPC_ERANGE
+ * (the range passes the largest file offset: offset + length - 1 above
+ * INT64_MAX), LIPC_EBADHANDLE, LIPC_EFORKED. */
 int lipc_flock_lock(lipc_handle_t h, int64_t offset, int64_t length, int exclusive, int64_t timeout_ms);
 
-/* Unlocks [offset, offset+length) (length 0: to the end). Unlocking a range
- * that is not locked is not an error. Errors: LIPC_EINVAL, LIPC_ERANGE (as
+/* Unlocks [offset, offset+length) (length 0: to the end; flock handles: 0,
+ * 0, the whole file) and wakes lipc's waiters. Unlocking what is not
+ * locked is not an error. Errors: LIPC_EINVAL, LIPC_ERANGE (as
  * lipc_flock_lock), LIPC_EBADHANDLE. */
 int lipc_flock_unlock(lipc_handle_t h, int64_t offset, int64_t length);
 

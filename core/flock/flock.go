@@ -1,9 +1,12 @@
-// Package flock locks byte ranges of files, shared or exclusive, with
-// timeouts. By default locks are open-file-description locks: they belong
-// to the lock handle, so two handles (or two threads) in one process exclude
-// each other, and closing some other fd of the same file does not drop
-// them. Classic per-process fcntl locks are available for code that needs
-// their semantics (LuaIPC's).
+// Package flock locks files, shared or exclusive, with timeouts. By
+// default locks are fcntl open-file-description byte-range locks: they
+// belong to the lock handle, so two handles (or two threads) in one process
+// exclude each other, and closing some other fd of the same file does not
+// drop them. Classic per-process fcntl locks are available for code that
+// needs their semantics (LuaIPC's), and flock(2) whole-file locks for code
+// that must meet flock(1), Python's filelock package and the many other
+// programs that use flock(2): Linux keeps flock and fcntl locks apart, so
+// neither kind excludes the other.
 package flock
 
 /*
@@ -14,36 +17,76 @@ import "C"
 
 import (
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/lipc-dev/lipc/core/fsutil"
 	"github.com/lipc-dev/lipc/core/lerr"
+	"github.com/lipc-dev/lipc/core/shmobj"
 )
 
-// File open flags for Open (the C API's LIPC_FILE_*).
+// The per-user wake page (see flock_linux.c): mapped once per process, at
+// the first lock handle, and never unmapped. Without it (no /dev/shm, a
+// file of another owner planted under the name, ...) waiters only poll.
+var wakeOnce sync.Once
+
+func wakePage() {
+	wakeOnce.Do(func() {
+		spec := shmobj.Spec{Op: "flock_wake", Prefix: "lipc.flockwake.", Size: C.LIPC__FLOCK_WAKE_BYTES,
+			Kind: "lock wake-up page"}
+		o, err := shmobj.Open(spec, strconv.Itoa(unix.Geteuid()), shmobj.Create, 0o600)
+		if err == nil {
+			C.lipc__flock_wake_page(unsafe.Pointer(&o.Mem[0]))
+		}
+	})
+}
+
+func newLock(fd int, path string, kind int, own bool) *Lock {
+	wakePage()
+	return &Lock{Fd: fd, Path: path, Kind: kind, own: own, Wake: C.lipc__flock_wake_of(C.int(fd))}
+}
+
+// File open flags for Open (the C API's LIPC_FILE_* and LIPC_FLOCK_WHOLE).
 const (
 	FileRead   = 1
 	FileWrite  = 2
 	FileCreate = 8
+	FileWhole  = 64 // flock(2) whole-file locks instead of fcntl byte ranges
+)
+
+// Kinds of lock (the C API's lipc_flock_from_fd kinds are 0, 1 and
+// FileWhole).
+const (
+	KindOFD     = C.LIPC__FLOCK_OFD     // fcntl byte ranges owned by the handle
+	KindClassic = C.LIPC__FLOCK_CLASSIC // fcntl byte ranges owned by the process
+	KindWhole   = C.LIPC__FLOCK_WHOLE   // flock(2): the whole file, owned by the handle
 )
 
 // Lock is a lock handle on one file.
 type Lock struct {
-	Fd      int
-	Path    string
-	Classic bool
-	own     bool // Fd was opened by lipc and is closed with the handle
+	Fd   int
+	Path string
+	Kind int
+	own  bool // Fd was opened by lipc and is closed with the handle
+	// Wake is the file's pair of wake-up words in the per-user wake page
+	// (nil without one): lipc's unlocks wake lipc's waiters through it.
+	Wake unsafe.Pointer
 }
 
+// Classic says whether the locks are the process's classic fcntl locks.
+func (l *Lock) Classic() bool { return l.Kind == KindClassic }
+
 // Open opens path for locking: flags FileRead and/or FileWrite (both if
-// neither; exclusive locks need write, shared locks need read), FileCreate
-// to create it with mode (0: 0644).
+// neither; exclusive fcntl locks need write, shared ones need read),
+// FileCreate to create it with mode (0: 0644), FileWhole for flock(2)
+// whole-file locks.
 func Open(path string, flags int, mode uint32) (*Lock, error) {
 	const op = "flock_open"
-	if flags&^(FileRead|FileWrite|FileCreate) != 0 {
+	if flags&^(FileRead|FileWrite|FileCreate|FileWhole) != 0 {
 		return nil, lerr.Invalidf(op, path, "unknown flags %#x", flags)
 	}
 	var o int
@@ -65,15 +108,20 @@ func Open(path string, flags int, mode uint32) (*Lock, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Lock{Fd: fd, Path: path, own: true}, nil
+	kind := KindOFD
+	if flags&FileWhole != 0 {
+		kind = KindWhole
+	}
+	return newLock(fd, path, kind, true), nil
 }
 
 // FromFd makes a lock handle for a file the caller already has open. With
-// classic, locks are the process's fcntl locks on fd itself (fd stays the
-// caller's). Otherwise lipc opens the file again through /proc/self/fd (the
-// same access mode), so the handle's locks are its own: another handle, or
+// KindClassic, locks are the process's fcntl locks on fd itself (fd stays
+// the caller's). Otherwise lipc opens the file again through /proc/self/fd
+// (the same access mode), so the handle's locks (fcntl byte ranges, or
+// flock(2) whole-file locks with KindWhole) are its own: another handle, or
 // closing fd, does not affect them.
-func FromFd(fd int, classic bool) (*Lock, error) {
+func FromFd(fd int, kind int) (*Lock, error) {
 	const op = "flock_fd"
 	fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
 	if err != nil {
@@ -84,19 +132,26 @@ func FromFd(fd int, classic bool) (*Lock, error) {
 	if err := fsutil.CheckRegularFd(op, "fd "+strconv.Itoa(fd), fd); err != nil {
 		return nil, err
 	}
-	if classic {
-		return &Lock{Fd: fd, Path: "fd " + strconv.Itoa(fd), Classic: true}, nil
+	switch kind {
+	case KindClassic:
+		return newLock(fd, "fd "+strconv.Itoa(fd), kind, false), nil
+	case KindOFD, KindWhole:
+	default:
+		return nil, lerr.Invalidf(op, "fd "+strconv.Itoa(fd), "unknown kind of lock %d", kind)
 	}
 	nfd, _, err := fsutil.OpenRegular(op, "/proc/self/fd/"+strconv.Itoa(fd), fl&unix.O_ACCMODE, 0)
 	if err != nil {
 		return nil, err
 	}
-	return &Lock{Fd: nfd, Path: "fd " + strconv.Itoa(fd), own: true}, nil
+	return newLock(nfd, "fd "+strconv.Itoa(fd), kind, true), nil
 }
 
-func check(op, path string, off, length int64) error {
+func (l *Lock) check(op string, off, length int64) error {
 	if off < 0 || length < 0 {
-		return lerr.Invalidf(op, path, "negative offset %d or length %d", off, length)
+		return lerr.Invalidf(op, l.Path, "negative offset %d or length %d", off, length)
+	}
+	if l.Kind == KindWhole && (off != 0 || length != 0) {
+		return lerr.Invalidf(op, l.Path, "flock locks are whole-file: offset and length must be 0, not %d and %d", off, length)
 	}
 	return nil
 }
@@ -105,7 +160,7 @@ func check(op, path string, off, length int64) error {
 // up to timeout (negative: forever; 0: try).
 func (l *Lock) Lock(off, length int64, exclusive bool, timeout time.Duration) error {
 	const op = "flock_lock"
-	if err := check(op, l.Path, off, length); err != nil {
+	if err := l.check(op, off, length); err != nil {
 		return err
 	}
 	var dl C.struct_timespec
@@ -121,14 +176,11 @@ func (l *Lock) Lock(off, length int64, exclusive bool, timeout time.Duration) er
 	if timeout == 0 {
 		try = 1
 	}
-	ex, cl := C.int(0), C.int(0)
+	ex := C.int(0)
 	if exclusive {
 		ex = 1
 	}
-	if l.Classic {
-		cl = 1
-	}
-	switch e := syscall.Errno(C.lipc__flock_lock(C.int(l.Fd), cl, ex, C.int64_t(off), C.int64_t(length), pdl, try)); e {
+	switch e := syscall.Errno(C.lipc__flock_lock(C.int(l.Fd), C.int(l.Kind), ex, C.int64_t(off), C.int64_t(length), pdl, try, l.Wake)); e {
 	case 0:
 		return nil
 	case syscall.EAGAIN:
@@ -144,14 +196,10 @@ func (l *Lock) Lock(off, length int64, exclusive bool, timeout time.Duration) er
 
 // Unlock unlocks [off, off+length).
 func (l *Lock) Unlock(off, length int64) error {
-	if err := check("flock_unlock", l.Path, off, length); err != nil {
+	if err := l.check("flock_unlock", off, length); err != nil {
 		return err
 	}
-	cl := C.int(0)
-	if l.Classic {
-		cl = 1
-	}
-	if e := C.lipc__flock_unlock(C.int(l.Fd), cl, C.int64_t(off), C.int64_t(length)); e != 0 {
+	if e := C.lipc__flock_unlock(C.int(l.Fd), C.int(l.Kind), C.int64_t(off), C.int64_t(length), l.Wake); e != 0 {
 		return lerr.Wrap("flock_unlock", l.Path, syscall.Errno(e))
 	}
 	return nil
@@ -163,6 +211,7 @@ func (l *Lock) Close() error {
 	if l.own && l.Fd >= 0 {
 		err := unix.Close(l.Fd)
 		l.Fd = -1
+		C.lipc__flock_wake(l.Wake) // its locks went with the file
 		return lerr.Wrap("flock_close", l.Path, err)
 	}
 	return nil

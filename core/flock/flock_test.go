@@ -59,11 +59,11 @@ func TestFromFdAndClassic(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "lock")
 	f, _ := os.Create(p)
 	defer f.Close()
-	a, err := FromFd(int(f.Fd()), false)
+	a, err := FromFd(int(f.Fd()), KindOFD)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := FromFd(int(f.Fd()), false)
+	b, _ := FromFd(int(f.Fd()), KindOFD)
 	a.Lock(0, 0, true, -1)
 	if err := b.Lock(0, 0, true, 0); !lerr.IsCode(err, lerr.Again) {
 		t.Fatalf("two handles from one fd must exclude each other: %v", err)
@@ -71,13 +71,13 @@ func TestFromFdAndClassic(t *testing.T) {
 	a.Close()
 	b.Close()
 	// Classic: the process owns the lock; a second classic lock succeeds.
-	c1, _ := FromFd(int(f.Fd()), true)
-	c2, _ := FromFd(int(f.Fd()), true)
+	c1, _ := FromFd(int(f.Fd()), KindClassic)
+	c2, _ := FromFd(int(f.Fd()), KindClassic)
 	if c1.Lock(0, 0, true, 0) != nil || c2.Lock(0, 0, false, 0) != nil {
 		t.Fatal("classic locks of one process should not conflict")
 	}
 	c1.Close()
-	if _, err := FromFd(9999, false); err == nil {
+	if _, err := FromFd(9999, KindOFD); err == nil {
 		t.Fatal("bad fd accepted")
 	}
 	ro, _ := Open(p, FileRead, 0)

@@ -60,6 +60,15 @@ int lipc__mutex_consistent(pthread_mutex_t *m) {
   return pthread_mutex_consistent(m);
 }
 
+int lipc__mutex_locked(const pthread_mutex_t *m, int *locked) {
+  if (!kind_ok(m)) return EINVAL;
+  /* The lock word holds the owner's thread id while someone holds it; the
+   * kernel clears the id (setting FUTEX_OWNER_DIED) when an owner dies. */
+  unsigned v = atomic_load((atomic_uint *)(void *)m);
+  *locked = (v & FUTEX_TID_MASK) != 0;
+  return 0;
+}
+
 static struct timespec far_future(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);

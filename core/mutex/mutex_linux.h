@@ -29,4 +29,7 @@ LIPC_HIDDEN_MUTEX int lipc__mutex_lock(pthread_mutex_t *m, const struct timespec
  * lipc__mutex_invalid tells apart). */
 LIPC_HIDDEN_MUTEX int lipc__mutex_unlock(pthread_mutex_t *m);
 LIPC_HIDDEN_MUTEX int lipc__mutex_consistent(pthread_mutex_t *m);
+/* *locked: whether some thread holds m now (a snapshot). 0 or EINVAL (as
+ * for lock). */
+LIPC_HIDDEN_MUTEX int lipc__mutex_locked(const pthread_mutex_t *m, int *locked);
 #endif

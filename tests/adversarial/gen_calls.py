@@ -77,6 +77,8 @@ def int_class(fn, ctype, pname):
         if fn in ("lipc_flock_open", "lipc_spawnattr_set_fd"):
             return "FZI_FILE_FLAGS"
         raise Unclassified("flags of an unknown family")
+    if fn == "lipc_flock_from_fd" and pname == "kind":
+        return "FZI_FLOCK_KIND"
     if pname == "value" and ctype == "uint32_t":
         return "FZI_SEMVALUE"
     if pname == "size" and ctype == "int64_t":
@@ -130,7 +132,7 @@ def str_class(fn, pname):
 
 OUT_SCALARS = {
     ("int *", "kind"), ("int *", "value"), ("int *", "code"), ("int *", "sig"),
-    ("int *", "owner_died"), ("int *", "is_set"), ("int *", "fd"), ("int *", "nready"),
+    ("int *", "owner_died"), ("int *", "is_set"), ("int *", "locked"), ("int *", "fd"), ("int *", "nready"),
     ("int64_t *", "value"), ("int64_t *", "pid"), ("int64_t *", "size"),
     ("size_t *", "needed"), ("size_t *", "out_len"), ("size_t *", "err_len"), ("size_t *", "len"),
     ("size_t *", "nread"), ("size_t *", "nwritten"), ("void **", "addr"),

@@ -202,6 +202,35 @@ static void raw_fork_leaves_parent_alone(lipc_handle_t h) {
   }
 }
 
+/* A flock(2) handle inherited through fork: a plain flock fd would share
+ * the parent's lock (one open file description); lipc's child reopens the
+ * file at its first lock, so its lock is its own and the parent's
+ * excludes it until released. */
+static void fork_flock_whole(const char *path) {
+  lipc_handle_t l;
+  int go[2], back[2];
+  CHECK(lipc_flock_open(path, LIPC_FLOCK_WHOLE | LIPC_FILE_CREATE, 0, &l) == 0, "%s", lipc_last_error());
+  CHECK(lipc_flock_lock(l, 0, 0, 1, 0) == 0 && pipe(go) == 0 && pipe(back) == 0, "%s", lipc_last_error());
+  pid_t pid = fork();
+  if (pid == 0) {
+    int bad = 0;
+    char c;
+    alarm(10);
+    EXPECT(1, lipc_flock_lock(l, 0, 0, 1, 0) == LIPC_EAGAIN);
+    EXPECT(2, write(back[1], "A", 1) == 1 && read(go[0], &c, 1) == 1);
+    EXPECT(3, lipc_flock_lock(l, 0, 0, 1, 5000) == 0);
+    _exit(bad);
+  }
+  char c = 0;
+  CHECK(read(back[0], &c, 1) == 1, "the child tried");
+  CHECK(lipc_flock_unlock(l, 0, 0) == 0 && write(go[1], "U", 1) == 1, "unlock");
+  int st = 0;
+  CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %#x", st);
+  CHECK(lipc_flock_lock(l, 0, 0, 1, 1000) == 0, "the child's lock went with it: %s", lipc_last_error());
+  lipc_close(l);
+  close(go[0]), close(go[1]), close(back[0]), close(back[1]);
+}
+
 int main(void) {
   lipc_handle_t h;
   char name[64], path[96];
@@ -217,6 +246,7 @@ int main(void) {
     fork_child_works(h, name, path);
     CHECK(lipc_sem_post(h) == 0 && lipc_sem_wait(h, 0) == 0, "parent still works");
   }
+  fork_flock_whole(path);
   unlink(path);
   raw_fork_leaves_parent_alone(h);
   CHECK(lipc_close(h) == 0, "close");

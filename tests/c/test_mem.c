@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -287,6 +288,79 @@ static void test_flock_eintr(void) {
   unlink(path);
 }
 
+/* flock(2) whole-file locks: they meet plain flock(2) and flock(1), never
+ * fcntl locks, take no range, and a wait ends for a signal (an SA_RESTART
+ * handler too) and at its deadline. */
+static void test_flock_whole(void) {
+  char path[] = "/tmp/lipc-flock-XXXXXX", cmd[128];
+  int fd = mkstemp(path);
+  lipc_handle_t a, b, o, f;
+  CHECK(lipc_flock_open(path, LIPC_FLOCK_WHOLE, 0, &a) == 0 && lipc_flock_open(path, LIPC_FLOCK_WHOLE, 0, &b) == 0,
+        "%s", lipc_last_error());
+  CHECK(lipc_flock_lock(a, 0, 0, 1, 0) == 0, "lock: %s", lipc_last_error());
+  CHECK(lipc_flock_lock(b, 0, 0, 0, 0) == LIPC_EAGAIN, "flock handles exclude each other");
+  CHECK(flock(fd, LOCK_SH | LOCK_NB) == -1 && errno == EWOULDBLOCK, "plain flock(2) excluded");
+  snprintf(cmd, sizeof cmd, "flock -n %s true", path);
+  CHECK(WEXITSTATUS(system(cmd)) == 1, "flock(1) excluded");
+  CHECK(lipc_flock_open(path, 0, 0, &o) == 0 && lipc_flock_lock(o, 0, 0, 1, 0) == 0,
+        "fcntl locks are apart from flock locks");
+  lipc_close(o);
+  CHECK(lipc_flock_lock(a, 0, 1, 1, 0) == LIPC_EINVAL && lipc_flock_unlock(a, 1, 0) == LIPC_EINVAL, "a range");
+  double t0 = now_ms();
+  CHECK(lipc_flock_lock(b, 0, 0, 1, 50) == LIPC_ETIMEDOUT && now_ms() - t0 >= 49, "timeout");
+  CHECK(lipc_flock_unlock(a, 0, 0) == 0 && WEXITSTATUS(system(cmd)) == 0, "released for flock(1)");
+  /* flock(1) holding it: lipc sees the release. */
+  snprintf(cmd, sizeof cmd, "flock %s sleep 0.3 &", path);
+  CHECK(system(cmd) == 0, "flock(1) started");
+  t0 = now_ms();
+  while (lipc_flock_lock(a, 0, 0, 1, 0) == 0 && now_ms() - t0 < 5000) {
+    lipc_flock_unlock(a, 0, 0);
+    usleep(1000);
+  }
+  CHECK(lipc_flock_lock(b, 0, 0, 0, 5000) == 0, "got it after flock(1) let go: %s", lipc_last_error());
+  lipc_flock_unlock(b, 0, 0);
+  /* from an fd: a description of its own; an unknown kind. */
+  CHECK(lipc_flock_from_fd(fd, 7, &f) == LIPC_EINVAL, "unknown kind");
+  CHECK(lipc_flock_from_fd(fd, LIPC_FLOCK_WHOLE, &f) == 0, "%s", lipc_last_error());
+  CHECK(flock(fd, LOCK_EX | LOCK_NB) == 0 && lipc_flock_lock(f, 0, 0, 0, 0) == LIPC_EAGAIN,
+        "the caller's fd and the handle are two owners");
+  flock(fd, LOCK_UN);
+  lipc_close(f);
+  /* Exclusive on a read-only file: flock(2) does not care. */
+  CHECK(lipc_flock_open(path, LIPC_FLOCK_WHOLE | LIPC_FILE_READ, 0, &f) == 0 && lipc_flock_lock(f, 0, 0, 1, 0) == 0,
+        "exclusive on read-only: %s", lipc_last_error());
+  lipc_close(f); /* releases: b can have it */
+  CHECK(lipc_flock_lock(b, 0, 0, 1, 0) == 0, "close released");
+  lipc_flock_unlock(b, 0, 0);
+  /* Interrupted: a plain flock(2) holder in a child, an SA_RESTART handler. */
+  pid_t pid = fork();
+  if (pid == 0) {
+    int cfd = open(path, O_RDONLY);
+    flock(cfd, LOCK_EX);
+    pause();
+    _exit(0);
+  }
+  while (lipc_flock_lock(a, 0, 0, 1, 0) == 0) {
+    lipc_flock_unlock(a, 0, 0);
+    usleep(1000);
+  }
+  signal(SIGALRM, on_alarm);
+  ualarm(100000, 100000);
+  t0 = now_ms();
+  int rc = lipc_flock_lock(a, 0, 0, 1, -1);
+  CHECK(rc == LIPC_EINTR && now_ms() - t0 < 2000, "rc %d after %.0f ms", rc, now_ms() - t0);
+  ualarm(0, 0);
+  signal(SIGALRM, SIG_DFL);
+  kill(pid, SIGKILL);
+  waitpid(pid, NULL, 0);
+  CHECK(lipc_flock_lock(a, 0, 0, 1, 1000) == 0, "released by death");
+  lipc_close(a);
+  lipc_close(b);
+  CHECK(lipc_flock_open(path, 64 | 128, 0, &a) == LIPC_EINVAL, "unknown flags");
+  close(fd);
+  unlink(path);
+}
+
 int main(int argc, char **argv) {
   if (readlink("/proc/self/exe", self_path, sizeof self_path - 1) < 0) return 2;
   if (argc == 3) {
@@ -298,6 +372,7 @@ int main(int argc, char **argv) {
   test_shm();
   test_mmap();
   test_flock();
+  test_flock_whole();
   test_flock_eintr();
   return check_summary();
 }

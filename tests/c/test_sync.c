@@ -137,11 +137,13 @@ static void test_mutex_owner_died(void) {
   pid_t holder = start_role("--hold-mutex", name, &fd);
   char c = 0;
   CHECK(read(fd, &c, 1) == 1 && c == 'L', "holder locked");
-  int died = -1;
+  int died = -1, locked = -1;
   CHECK(lipc_mutex_lock(m, 0, &died) == LIPC_EAGAIN, "try while held");
+  CHECK(lipc_mutex_locked(m, &locked) == 0 && locked == 1, "locked() sees another process hold it");
   kill(holder, SIGKILL);
   double t0 = now_ms();
   waitpid(holder, NULL, 0);
+  CHECK(lipc_mutex_locked(m, &locked) == 0 && locked == 0, "a dead owner's mutex reads as free");
   int rc = lipc_mutex_lock(m, 5000, &died);
   double el = now_ms() - t0;
   CHECK(rc == 0 && died == 1, "rc %d died %d: %s", rc, died, lipc_last_error());
@@ -149,8 +151,14 @@ static void test_mutex_owner_died(void) {
   CHECK(lipc_mutex_consistent(m) == 0, "consistent");
   CHECK(lipc_mutex_unlock(m) == 0, "unlock");
   CHECK(lipc_mutex_lock(m, 1000, &died) == 0 && died == 0, "usable again");
-  CHECK(lipc_mutex_lock(m, 0, &died) == LIPC_EBUSY, "relock by owner");
+  CHECK(lipc_mutex_lock(m, 0, &died) == LIPC_EAGAIN, "try by the owner fails as any try: %s", lipc_last_error());
+  CHECK(lipc_mutex_lock(m, -1, &died) == LIPC_EBUSY && lipc_mutex_lock(m, 50, &died) == LIPC_EBUSY,
+        "a wait by the owner fails at once");
+  CHECK(lipc_mutex_locked(m, &locked) == 0 && locked == 1, "locked() by the owner");
+  CHECK(lipc_mutex_locked(m, NULL) == LIPC_EINVAL && lipc_mutex_locked(12345, &locked) == LIPC_EBADHANDLE,
+        "locked() bad input");
   CHECK(lipc_mutex_unlock(m) == 0 && lipc_mutex_unlock(m) == LIPC_EPERM, "unlock twice");
+  CHECK(lipc_mutex_locked(m, &locked) == 0 && locked == 0, "locked() after unlock");
   CHECK(lipc_mutex_consistent(m) == LIPC_EINVAL, "consistent without owner death");
   close(fd);
   /* not marked consistent: unrecoverable, a clear error */

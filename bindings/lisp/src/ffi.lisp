@@ -43,6 +43,7 @@
 (cffi:defcfun ("lipc_mutex_lock" %mutex-lock) :int (h :int64) (timeout-ms :int64) (owner-died :pointer))
 (cffi:defcfun ("lipc_mutex_unlock" %mutex-unlock) :int (h :int64))
 (cffi:defcfun ("lipc_mutex_consistent" %mutex-consistent) :int (h :int64))
+(cffi:defcfun ("lipc_mutex_locked" %mutex-locked) :int (h :int64) (locked :pointer))
 (cffi:defcfun ("lipc_mutex_unlink" %mutex-unlink) :int (name :string))
 
 ;;; Events
@@ -69,7 +70,7 @@
 
 ;;; File locks
 (cffi:defcfun ("lipc_flock_open" %flock-open) :int (path :string) (flags :int) (mode :uint32) (h :pointer))
-(cffi:defcfun ("lipc_flock_from_fd" %flock-from-fd) :int (fd :int) (classic :int) (h :pointer))
+(cffi:defcfun ("lipc_flock_from_fd" %flock-from-fd) :int (fd :int) (kind :int) (h :pointer))
 (cffi:defcfun ("lipc_flock_lock" %flock-lock) :int (h :int64) (offset :int64) (length :int64) (exclusive :int) (timeout-ms :int64))
 (cffi:defcfun ("lipc_flock_unlock" %flock-unlock) :int (h :int64) (offset :int64) (length :int64))
 

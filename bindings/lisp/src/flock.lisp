@@ -1,13 +1,24 @@
-;;;; flock.lisp - byte-range file locks, shared or exclusive.
+;;;; flock.lisp - file locks, shared or exclusive.
 ;;;;
-;;;;   (open-file-lock target &key classic access create mode) -> file-lock
+;;;;   (open-file-lock target &key kind classic access create mode) -> file-lock
 ;;;;       target: a path (string or pathname), an fd-stream, or an fd
 ;;;;   (file-lock-acquire lock &key exclusive offset length timeout) -> T | NIL
 ;;;;   (file-lock-release lock &key offset length)                    -> NIL
 ;;;;   (with-file-lock (lock-or-target &key exclusive offset length timeout
-;;;;                                        access create) &body body)
-;;;;   (close-file-lock lock), (file-lock-target lock), (file-lock-classic-p lock)
+;;;;                                        access create kind) &body body)
+;;;;   (close-file-lock lock), (file-lock-target lock), (file-lock-classic-p lock),
+;;;;   (file-lock-kind lock)
 ;;;;   (with-open-file-lock (var target &rest options) &body body)
+;;;;
+;;;; KIND picks one of two families of lock that Linux keeps apart (neither
+;;;; excludes the other); pick the one the other programs use:
+;;;;   :fcntl (the default): byte ranges.  They meet lockf and fcntl locks
+;;;;     (C's lockf, Python's fcntl.lockf, SQLite, LuaIPC's ipc.filelock).
+;;;;   :flock: whole-file flock(2) locks.  They meet flock(1) from
+;;;;     util-linux, Python's filelock package and fcntl.flock, Perl's
+;;;;     flock.  No range (OFFSET and LENGTH stay 0); any access will do.
+;;;;     Changing the mode of a held flock lock is not atomic (flock(2)): a
+;;;;     change that fails leaves no lock.
 ;;;;
 ;;;; By default locks belong to the LOCK HANDLE (Linux open-file-description
 ;;;; locks): two handles exclude each other even in one process, so threads
@@ -25,17 +36,18 @@
 ;;;; handle is used.  Classic and handle-owned locks conflict, even within
 ;;;; one process.
 ;;;;
-;;;; Exclusive locks need write access, shared ones read access
+;;;; Exclusive fcntl locks need write access, shared ones read access
 ;;;; (LIPC-INVALID-ARGUMENT otherwise).  LENGTH 0 locks to the end of the
-;;;; file however far it grows.  Waits sleep in C (polling the lock every few
-;;;; ms) in slices; interrupts run and may unwind during them.  WITH-FILE-LOCK
+;;;; file however far it grows.  Waits sleep in C in slices (a lipc unlock
+;;;; or close wakes them at once; a release by another program is seen
+;;;; within about a ms); interrupts run and may unwind during them.  WITH-FILE-LOCK
 ;;;; takes the lock and notes it in one interrupt-deferred step and releases
 ;;;; it with interrupts deferred, like WITH-MUTEX; it signals LIPC-TIMEOUT
 ;;;; when TIMEOUT passes first.
 
 (in-package #:lipc)
 
-(export '(file-lock file-lock-target file-lock-classic-p open-file-lock
+(export '(file-lock file-lock-target file-lock-classic-p file-lock-kind open-file-lock
           file-lock-acquire file-lock-release close-file-lock with-file-lock
           call-with-file-lock with-open-file-lock call-with-open-file-lock
           +kind-flock+)
@@ -46,11 +58,14 @@
 (defparameter *flock-access* '((:read . 1) (:write . 2) (:read-write . 3))
   "LIPC_FILE_READ / LIPC_FILE_WRITE bits by keyword.")
 (defconstant +flock-file-create+ 8 "LIPC_FILE_CREATE")
+(defconstant +flock-whole+ 64 "LIPC_FLOCK_WHOLE: flock(2) whole-file locks")
 
 (defclass file-lock (handle-object)
   ((target :initarg :target :reader file-lock-target
            :documentation "The path, stream or fd it was opened on.")
-   (classic :initarg :classic :reader file-lock-classic-p))
+   (classic :initarg :classic :reader file-lock-classic-p)
+   (kind :initarg :kind :initform :fcntl :reader file-lock-kind
+         :documentation ":FCNTL (byte ranges) or :FLOCK (whole-file flock(2) locks)."))
   (:documentation "A lock handle on a file.  Close it with CLOSE-FILE-LOCK
 or use WITH-OPEN-FILE-LOCK; a finalizer closes forgotten ones after GC."))
 
@@ -59,8 +74,8 @@ or use WITH-OPEN-FILE-LOCK; a finalizer closes forgotten ones after GC."))
 
 (defmethod print-object ((lock file-lock) stream)
   (print-unreadable-object (lock stream :type t :identity t)
-    (format stream "~S~:[~; classic~]~:[ (closed)~;~]" (file-lock-target lock)
-            (file-lock-classic-p lock) (handle-open-p lock))))
+    (format stream "~S ~(~A~)~:[~; classic~]~:[ (closed)~;~]" (file-lock-target lock)
+            (file-lock-kind lock) (file-lock-classic-p lock) (handle-open-p lock))))
 
 (defun target-fd (target)
   "The fd of a stream or fd TARGET, NIL for a path."
@@ -69,26 +84,33 @@ or use WITH-OPEN-FILE-LOCK; a finalizer closes forgotten ones after GC."))
     (integer (check-type target (signed-byte 32)) target)
     #+sbcl (sb-sys:fd-stream (sb-sys:fd-stream-fd target))))
 
-(defun open-file-lock (target &key classic (access :read-write) create (mode #o644))
+(defun open-file-lock (target &key (kind :fcntl) classic (access :read-write) create (mode #o644))
   "A lock handle on TARGET: a path (opened with ACCESS :read, :write or
 :read-write, created with MODE when CREATE), an fd-stream or an fd (opened
 again with the same access, so ACCESS and CREATE do not apply; with
-CLASSIC, the process's fcntl locks on that fd itself).  Errors: LIPC-NOT-FOUND, LIPC-PERMISSION-DENIED,
-LIPC-INVALID-ARGUMENT (CLASSIC with a path), LIPC-OS-ERROR (EBADF: an fd
-that is not open)."
+CLASSIC, the process's fcntl locks on that fd itself).  KIND :fcntl
+(byte ranges) or :flock (whole-file flock(2) locks; see the top of
+flock.lisp).  Errors: LIPC-NOT-FOUND, LIPC-PERMISSION-DENIED,
+LIPC-INVALID-ARGUMENT (CLASSIC with a path or with KIND :flock),
+LIPC-OS-ERROR (EBADF: an fd that is not open)."
   (check-type mode (unsigned-byte 32))
-  (let ((fd (target-fd target)))
-    (cond (fd
-           (open-handle (h) (%flock-from-fd fd (if classic 1 0) h)
-             'file-lock :target target :classic (and classic t)))
+  (check-type kind (member :fcntl :flock))
+  (let ((fd (target-fd target))
+        (whole (eq kind :flock)))
+    (cond ((and classic whole)
+           (lisp-error -1 "open-file-lock: CLASSIC is a kind of fcntl lock, not of flock"))
+          (fd
+           (open-handle (h) (%flock-from-fd fd (cond (whole +flock-whole+) (classic 1) (t 0)) h)
+             'file-lock :target target :classic (and classic t) :kind kind))
           (classic
            (lisp-error -1 "open-file-lock: CLASSIC needs a stream or an fd, not the path ~S"
                        target))
           (t
            (let ((flags (logior (keyword-code access *flock-access*)
-                                (if create +flock-file-create+ 0))))
+                                (if create +flock-file-create+ 0)
+                                (if whole +flock-whole+ 0))))
              (open-handle (h) (%flock-open (native-path target) flags mode h)
-               'file-lock :target target :classic nil))))))
+               'file-lock :target target :classic nil :kind kind))))))
 
 (defun lock-file (lock exclusive offset length timeout cell)
   "FILE-LOCK-ACQUIRE; CELL, when a cons, gets T in its car in the same
@@ -142,11 +164,12 @@ however FUNCTION exits."
   `(call-with-open-file-lock (lambda (,var) ,@body) ,target ,@options))
 
 (defun call-with-file-lock (function lock &key (exclusive t) (offset 0) (length 0) timeout
-                                               access create)
+                                               access create (kind :fcntl))
   "Calls FUNCTION (no arguments) with the range locked, releasing it however
 FUNCTION exits.  LOCK is a FILE-LOCK, or a target for OPEN-FILE-LOCK that is
-opened (ACCESS default :write for an exclusive lock, :read for a shared one;
-CREATE) and closed around it.  LIPC-TIMEOUT when TIMEOUT passes first."
+opened (KIND; ACCESS default :write for an exclusive fcntl lock, :read for a
+shared one or a flock lock; CREATE) and closed around it.  LIPC-TIMEOUT when
+TIMEOUT passes first."
   (if (typep lock 'file-lock)
       (call-holding (lambda (cell) (lock-file lock exclusive offset length timeout cell))
                     (lambda () (file-lock-release lock :offset offset :length length))
@@ -156,11 +179,12 @@ CREATE) and closed around it.  LIPC-TIMEOUT when TIMEOUT passes first."
        (lambda (l)
          (call-with-file-lock function l :exclusive exclusive :offset offset
                                          :length length :timeout timeout))
-       lock :access (or access (if exclusive :write :read)) :create create)))
+       lock :access (or access (if (and exclusive (eq kind :fcntl)) :write :read)) :create create
+            :kind kind)))
 
-(defmacro with-file-lock ((lock &rest options &key exclusive offset length timeout access create)
+(defmacro with-file-lock ((lock &rest options &key exclusive offset length timeout access create kind)
                           &body body)
   "Runs BODY with a range of LOCK's file locked (see CALL-WITH-FILE-LOCK:
 LOCK may be a FILE-LOCK or a path, stream or fd); EXCLUSIVE defaults to T."
-  (declare (ignore exclusive offset length timeout access create))
+  (declare (ignore exclusive offset length timeout access create kind))
   `(call-with-file-lock (lambda () ,@body) ,lock ,@options))

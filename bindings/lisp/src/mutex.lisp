@@ -4,13 +4,16 @@
 ;;;;   (mutex-lock mutex &key timeout)  -> T | (values T :owner-died) | NIL
 ;;;;   (mutex-unlock mutex)             -> NIL
 ;;;;   (mutex-consistent mutex)         -> NIL
+;;;;   (mutex-locked-p mutex)           -> T | NIL  (held by any thread now?)
 ;;;;   (with-mutex (mutex &key timeout owner-died) &body body)
 ;;;;   (with-open-mutex (var name &rest open-options) &body body)
 ;;;;   (close-mutex mutex), (unlink-mutex name), (mutex-name mutex)
 ;;;;
 ;;;; Ownership belongs to the locking THREAD (an SBCL thread is a pthread):
-;;;; only it may unlock (another thread gets LIPC-PERMISSION-DENIED), and a
-;;;; second lock by the holder signals LIPC-BUSY.  Timeouts are seconds (NIL:
+;;;; only it may unlock (another thread gets LIPC-PERMISSION-DENIED).  It is
+;;;; not recursive: a try (TIMEOUT 0) by the holder returns NIL like any try
+;;;; on a held mutex, and a lock that would wait signals LIPC-BUSY at once
+;;;; (waiting for oneself would deadlock).  Timeouts are seconds (NIL:
 ;;;; forever; 0: try once) as everywhere in this binding; waits sleep in C
 ;;;; in slices, so interrupt-thread, with-timeout and Ctrl-C run and may
 ;;;; unwind during them (wait.lisp).
@@ -42,7 +45,7 @@
 
 (in-package #:lipc)
 
-(export '(mutex mutex-name open-mutex mutex-lock mutex-unlock mutex-consistent
+(export '(mutex mutex-name open-mutex mutex-lock mutex-unlock mutex-consistent mutex-locked-p
           close-mutex unlink-mutex with-mutex call-with-mutex with-open-mutex
           call-with-open-mutex lipc-owner-died owner-died-mutex mark-consistent
           +kind-mutex+)
@@ -172,7 +175,8 @@ interrupt-deferred scope as the C call that took the lock."
   "Locks MUTEX, waiting up to TIMEOUT seconds (NIL: forever, 0: try once).
 Returns T; (values T :owner-died) when the previous owner died holding it
 (after signalling LIPC-OWNER-DIED: see the top of mutex.lisp); NIL when it
-was not free in time.  LIPC-BUSY: this thread holds it already.
+was not free in time (a try by the holder too).  LIPC-BUSY: a lock that
+would wait, by the thread that holds it.
 LIPC-OS-ERROR (errno ENOTRECOVERABLE): an owner died and nobody marked it
 consistent.  Prefer WITH-MUTEX, which cannot leak the lock on an unwind."
   (lock-mutex mutex timeout nil))
@@ -181,6 +185,13 @@ consistent.  Prefer WITH-MUTEX, which cannot leak the lock on an unwind."
   "Unlocks MUTEX.  LIPC-PERMISSION-DENIED when this thread does not hold it."
   (check (%mutex-unlock (object-handle mutex)))
   nil)
+
+(defun mutex-locked-p (mutex)
+  "Whether some thread, of any process, holds MUTEX now (a snapshot; a
+mutex whose owner died holding it reads as free: the next lock gets it)."
+  (cffi:with-foreign-object (locked :int)
+    (check (%mutex-locked (object-handle mutex) locked))
+    (/= 0 (cffi:mem-ref locked :int))))
 
 (defun mutex-consistent (mutex)
   "After a lock that reported the owner died: marks the protected state as

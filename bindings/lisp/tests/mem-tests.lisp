@@ -436,6 +436,66 @@ sys.stdin.readline()      # hold it until Lisp says
             (is (eq t (file-lock-acquire l :timeout 5)))
             (is (eql 0 (child-exit py))))))))
 
+(defun flock1-p ()
+  "Whether flock(1) from util-linux is on the PATH."
+  (ignore-errors
+   (eql 0 (sb-ext:process-exit-code
+           (sb-ext:run-program "sh" '("-c" "command -v flock") :search t :output nil :error nil)))))
+
+(defun flock1 (&rest args)
+  "flock(1)'s exit code for ARGS."
+  (sb-ext:process-exit-code (sb-ext:run-program "flock" args :search t :output nil :error nil)))
+
+(defparameter *py-filelock* "
+import sys
+try:
+    import filelock
+except ImportError:
+    print('nofilelock', flush=True); sys.exit(0)
+l = filelock.FileLock(sys.argv[1])
+try:
+    l.acquire(timeout=0.05); print('got', flush=True)
+except filelock.Timeout:
+    print('timeout', flush=True)
+")
+
+(test flock-kind-meets-flock1-and-filelock
+  (with-temp-file (path "wh" "data")
+    (with-open-file-lock (a path :kind :flock :access :read)
+      (with-open-file-lock (b path :kind :flock)
+        (is (eq :flock (file-lock-kind a)))
+        (is (search "flock" (princ-to-string a)))
+        (is (eq t (file-lock-acquire a :timeout 0)) "exclusive on a read-only handle")
+        (is (eq nil (file-lock-acquire b :exclusive nil :timeout 0)))
+        (with-open-file-lock (o path)
+          (is (eq t (file-lock-acquire o :timeout 0)) "fcntl locks are apart from flock locks"))
+        (signals lipc-invalid-argument (file-lock-acquire a :length 10 :timeout 0))
+        (signals lipc-invalid-argument (file-lock-release a :offset 1))
+        (when (flock1-p)
+          (is (eql 1 (flock1 "-n" path "true")) "flock(1) is kept out"))
+        (when (python-ok-p)
+          (with-child (py (start-child "python3" (list "-c" *py-filelock* path) :python t))
+            (let ((line (child-line py)))
+              (unless (equal line "nofilelock")
+                (is (equal "timeout" line) "the filelock package is kept out")))))
+        (file-lock-release a)
+        (when (flock1-p)
+          (is (eql 0 (flock1 "-n" path "true")) "flock(1) gets it after the release")
+          (with-child (fl (start-child "flock" (list path "sh" "-c" "echo held; sleep 0.3")))
+            (is (equal "held" (child-line fl)))
+            (is (eq nil (file-lock-acquire b :timeout 0)))
+            (is (eq t (file-lock-acquire b :timeout 10)) "got it when flock(1) let go")
+            (file-lock-release b)))
+        (when (python-ok-p)
+          (with-child (py (start-child "python3" (list "-c" *py-filelock* path) :python t))
+            (let ((line (child-line py)))
+              (unless (equal line "nofilelock")
+                (is (equal "got" line) "the filelock package gets it after")))))
+        (signals lipc-invalid-argument (open-file-lock path :kind :flock :classic t))
+        (signals type-error (open-file-lock path :kind :lockf))
+        (with-file-lock (path :kind :flock :timeout 5)
+          (is (eq nil (file-lock-acquire b :exclusive nil :timeout 0)) "with-file-lock on a path"))))))
+
 (test flock-released-when-its-holder-is-killed
   (if (not (roles-exe))
       (skip "cc cannot build the C roles program")

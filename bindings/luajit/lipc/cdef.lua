@@ -24,6 +24,7 @@ int lipc_mutex_open(const char *name, int flags, uint32_t mode, lipc_handle_t *h
 int lipc_mutex_lock(lipc_handle_t h, int64_t timeout_ms, int *owner_died);
 int lipc_mutex_unlock(lipc_handle_t h);
 int lipc_mutex_consistent(lipc_handle_t h);
+int lipc_mutex_locked(lipc_handle_t h, int *locked);
 int lipc_mutex_unlink(const char *name);
 int lipc_event_open(const char *name, int flags, uint32_t mode, int manual_reset, int initially_set, lipc_handle_t *h);
 int lipc_event_set(lipc_handle_t h);
@@ -42,7 +43,7 @@ int lipc_mmap_addr(lipc_handle_t h, void **addr, int64_t *size);
 int lipc_mmap_flush(lipc_handle_t h, int64_t offset, int64_t length, int async);
 int lipc_mmap_advise(lipc_handle_t h, int64_t offset, int64_t length, int advice);
 int lipc_flock_open(const char *path, int flags, uint32_t mode, lipc_handle_t *h);
-int lipc_flock_from_fd(int fd, int classic, lipc_handle_t *h);
+int lipc_flock_from_fd(int fd, int kind, lipc_handle_t *h);
 int lipc_flock_lock(lipc_handle_t h, int64_t offset, int64_t length, int exclusive, int64_t timeout_ms);
 int lipc_flock_unlock(lipc_handle_t h, int64_t offset, int64_t length);
 int lipc_spawnattr_new(lipc_handle_t *attr);

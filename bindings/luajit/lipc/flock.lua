@@ -1,6 +1,16 @@
--- Byte-range file locks, shared or exclusive, waiting in C with timeouts.
+-- File locks, shared or exclusive, waiting in C with timeouts.
 --
--- Two kinds of owner (see include/lipc.h, "File locks"):
+-- Two families of lock, which Linux keeps apart (neither excludes the
+-- other); pick the one the other programs use (see include/lipc.h, "File
+-- locks"):
+--   kind = "fcntl" (the default): byte ranges. They meet lockf, fcntl
+--     locks of C, Python's fcntl.lockf, SQLite, LuaIPC's ipc.filelock.
+--   kind = "flock": whole-file flock(2) locks. They meet flock(1) from
+--     util-linux, Python's filelock package and fcntl.flock, Perl's flock.
+--     No range (offset and length stay nil or 0); any access will do.
+--     Changing the mode of a held flock lock is not atomic (flock(2)): a
+--     change that fails leaves no lock.
+-- Two kinds of owner for fcntl locks:
 --   handle-owned (the default; Linux open-file-description locks): the
 --     locks belong to the lock object. Two objects exclude each other, in
 --     one process too; closing some other fd of the file does not drop
@@ -10,14 +20,16 @@
 --     a second lock of the same process always succeeds, closing ANY fd of
 --     the file drops them, and closing the object keeps them (unlock does
 --     not). Classic and handle-owned locks conflict even within a process.
--- The kernel releases the locks of a process that dies. A waiter polls,
--- sleeping at most 4 ms between tries.
+-- flock locks are handle-owned. The kernel releases the locks of a process
+-- that dies. A waiter is woken at once by a lipc unlock or close, and sees
+-- a release by anything else within about a millisecond.
 --
 --   flock.open(path [, opts]) -> L | nil, msg, code, errno
---       opts: access = "rw" (default) | "r" | "w" (exclusive locks need "w",
---             shared ones "r"), create = true (create a missing file),
---             mode (permission bits of a created file; 0: 0644). A string
---             second argument is opts.access.
+--       opts: access = "rw" (default) | "r" | "w" (exclusive fcntl locks
+--             need "w", shared ones "r"), create = true (create a missing
+--             file), mode (permission bits of a created file; 0: 0644),
+--             kind = "fcntl" (default) | "flock". A string second argument
+--             is opts.access.
 --   flock.from_file(file [, opts]) -> L | nil, msg, code, errno
 --       file: a Lua io file (flushed first) or an fd number.
 --       opts.classic = true: the process's fcntl locks on that fd itself
@@ -38,7 +50,8 @@
 --   L:unlock([offset [, length]]) -> true | nil, ... (unlocking a range that
 --       is not locked is not an error)
 --   L:close() -> true (idempotent) | nil, ...
---   L.handle (number; nil once closed), L.path (or nil), L.classic, L.file
+--   L.handle (number; nil once closed), L.path (or nil), L.kind ("fcntl" or
+--   "flock"), L.classic, L.file
 --
 -- Classic locks on Lua io files, LuaIPC's ipc.filelock (the compat layer's base):
 --   flock.lock_file(f [, mode [, offset [, length [, timeout]]]])  -> as L:lock
@@ -67,7 +80,8 @@ local type, tostring, setmetatable = type, tostring, setmetatable
 local hbuf = ffi.new("lipc_handle_t[1]")
 
 local WHAT = "file lock"
-local FILE_READ, FILE_WRITE, FILE_CREATE = 1, 2, 8
+local FILE_READ, FILE_WRITE, FILE_CREATE, FLOCK_WHOLE = 1, 2, 8, 64
+local KINDS = { fcntl = true, flock = true }
 local ACCESS = { r = FILE_READ, w = FILE_WRITE, rw = FILE_READ + FILE_WRITE, ["r+"] = FILE_READ + FILE_WRITE }
 local EXCLUSIVE = { w = true, rw = true, x = true, exclusive = true, r = false, s = false, shared = false }
 
@@ -77,7 +91,16 @@ local mt = { __index = methods }
 
 function mt.__tostring(L)
   return ("lipc.flock %s (%s)"):format(L.path and ("%q"):format(L.path) or (L.fd and ("fd " .. L.fd) or "?"),
-    L.handle and ("handle %.0f%s"):format(L.handle, L.classic and ", classic" or "") or "closed")
+    L.handle and ("handle %.0f, %s%s"):format(L.handle, L.kind, L.classic and ", classic" or "") or "closed")
+end
+
+-- opts.kind, checked: "fcntl" or "flock".
+local function kind_of(opts, fname)
+  local k = opts.kind or "fcntl"
+  if not KINDS[k] then
+    error(("bad argument #2 to '%s' (invalid kind '%s': 'fcntl' or 'flock')"):format(fname, tostring(k)), 3)
+  end
+  return k
 end
 
 function flock.open(path, opts)
@@ -85,15 +108,17 @@ function flock.open(path, opts)
   if type(opts) == "string" then opts = { access = opts } end
   if opts ~= nil and type(opts) ~= "table" then argerror(2, "open", "table or access string", type(opts)) end
   opts = opts or {}
+  local kind = kind_of(opts, "open")
   local flags = ACCESS[opts.access or "rw"]
   if not flags then
     error(("bad argument #2 to 'open' (invalid access '%s': 'r', 'w' or 'rw')"):format(tostring(opts.access)), 2)
   end
   if opts.create then flags = flags + FILE_CREATE end
+  if kind == "flock" then flags = flags + FLOCK_WHOLE end
   local mode = check_uint32(opts.mode or 0, 2, "open (opts.mode)")
   local rc = flock_open(path, flags, mode, hbuf)
   if rc < 0 then return fail(rc) end
-  return handle.wrap(mt, hbuf[0], { path = path, classic = false })
+  return handle.wrap(mt, hbuf[0], { path = path, kind = kind, classic = false })
 end
 
 -- The fd of a Lua io file or an fd number; raises for anything else.
@@ -113,11 +138,16 @@ function flock.from_file(f, opts)
   local fd = file_fd(f, "from_file", 1)
   if opts ~= nil and type(opts) ~= "table" then argerror(2, "from_file", "table", type(opts)) end
   local classic = opts and opts.classic and true or false
-  local rc = flock_from_fd(fd, classic and 1 or 0, hbuf)
+  local kind = kind_of(opts or {}, "from_file")
+  if classic and kind == "flock" then
+    error("bad argument #2 to 'from_file' (classic is a kind of fcntl lock, not of flock)", 2)
+  end
+  local rc = flock_from_fd(fd, kind == "flock" and FLOCK_WHOLE or (classic and 1 or 0), hbuf)
   if rc < 0 then return fail(rc) end
   -- A classic object uses f's own fd: keep f from being collected (and
   -- closed, which would drop the locks) while the object lives.
-  return handle.wrap(mt, hbuf[0], { fd = fd, classic = classic, file = classic and io.type(f) == "file" and f or nil })
+  return handle.wrap(mt, hbuf[0], { fd = fd, kind = kind, classic = classic,
+    file = classic and io.type(f) == "file" and f or nil })
 end
 
 local function exclusive_of(mode, argn, fname)
@@ -186,7 +216,7 @@ local function classic_of(f, fname)
   local fd = util.file_fd(f) -- flushes
   local rc = flock_from_fd(fd, 1, hbuf)
   if rc < 0 then return fail(rc) end
-  L = handle.wrap(mt, hbuf[0], { fd = fd, classic = true })
+  L = handle.wrap(mt, hbuf[0], { fd = fd, kind = "fcntl", classic = true })
   by_file[f] = L -- not L.file = f: a strong ref back would keep f alive forever
   return L
 end

@@ -19,13 +19,18 @@
 --                                    m.owner_died is true until consistent()
 --                                    or the next lock.
 --        | false, msg, code, errno   not got in time: ETIMEDOUT, or EAGAIN
---                                    for timeout 0 (the mutex is held)
+--                                    for timeout 0 (the mutex is held, by
+--                                    this thread too)
 --        | nil, msg, code, errno     any other failure: EINTR (a signal
 --                                    handler ran; nothing lost, call again),
---                                    EBUSY (this thread holds it already:
---                                    not recursive), ENOTRECOVERABLE, ...
+--                                    EBUSY (a wait by the thread that holds
+--                                    it: not recursive, and waiting would
+--                                    deadlock), ENOTRECOVERABLE, ...
 --       timeout in seconds: nil/negative = forever, 0 = try once.
 --   m:trylock()               -> m:lock(0)
+--   m:locked()                -> true | false: whether any thread (of any
+--                                process) holds it now, a snapshot (a dead
+--                                owner's mutex reads as free)
 --   m:unlock()                -> true | nil, msg, code, errno (EPERM: this
 --                                thread does not hold it; nothing changes)
 --   m:consistent()            -> true | nil, msg, code, errno (EINVAL: not
@@ -48,6 +53,7 @@ local named = require "lipc.named"
 
 local mutex_open, mutex_lock, mutex_unlock = C.lipc_mutex_open, C.lipc_mutex_lock, C.lipc_mutex_unlock
 local mutex_consistent, mutex_unlink = C.lipc_mutex_consistent, C.lipc_mutex_unlink
+local mutex_locked = C.lipc_mutex_locked
 local fail, check, check_name = errors.fail, errors.check, errors.check_name
 local timeout_ms, get = errors.timeout_ms, handle.get
 local ETIMEDOUT, EAGAIN = errors.codes.ETIMEDOUT, errors.codes.EAGAIN
@@ -55,6 +61,7 @@ local error, pcall, type = error, pcall, type
 
 local hbuf = ffi.new("lipc_handle_t[1]")
 local died = ffi.new("int[1]")
+local held = ffi.new("int[1]")
 
 local mutex = {}
 local methods = {}
@@ -96,6 +103,12 @@ end
 function methods:trylock()
   get(self, "mutex")
   return self:lock(0)
+end
+
+function methods:locked()
+  local rc = mutex_locked(get(self, "mutex"), held)
+  if rc < 0 then return fail(rc) end
+  return held[0] ~= 0
 end
 
 function methods:unlock()

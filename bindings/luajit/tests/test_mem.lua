@@ -453,6 +453,71 @@ function T.flock_two_handles_exclude_each_other()
   a:close(); b:close()
 end
 
+-- kind = "flock": whole-file flock(2) locks meet flock(1) and Python's
+-- filelock package, never fcntl locks; no range.
+function T.flock_kind_meets_flock1_and_filelock()
+  local path = tmpfile("")
+  local a, b = assert(flock.open(path, { kind = "flock" })), assert(flock.open(path, { kind = "flock", access = "r" }))
+  h.eq(a.kind, "flock", "kind")
+  h.ok(tostring(a):find("flock", 1, true), "tostring names the kind")
+  h.eq(a:lock("w", nil, nil, 0), true, "exclusive (on any access)")
+  h.fails(E.EAGAIN, false, b:trylock("r"))
+  local o = assert(flock.open(path))
+  h.eq(o:trylock(), true, "fcntl locks are apart from flock locks")
+  o:close()
+  h.fails(E.EINVAL, nil, a:lock("w", 0, 10, 0))
+  h.fails(E.EINVAL, nil, a:unlock(1))
+  local has_flock1 = h.sh("command -v flock >/dev/null")
+  if has_flock1 then
+    h.eq(h.sh("flock -n " .. h.q(path) .. " true"), false, "flock(1) -n fails while lipc holds it")
+  end
+  h.eq(a:unlock(), true, "unlock")
+  if has_flock1 then
+    h.eq(h.sh("flock -n " .. h.q(path) .. " true"), true, "flock(1) gets it after")
+    local p, line = h.spawn({ "flock", path, "sh", "-c", "echo held; sleep 0.3" })
+    h.eq(line(), "held", "flock(1) holds it")
+    h.fails(E.EAGAIN, false, a:trylock())
+    h.eq(a:lock("w", 0, 0, 20), true, "got it when flock(1) let go")
+    p:wait()
+    a:unlock()
+  end
+  -- Python's filelock package (a flock(2) lock) in another process.
+  local argv, opts = h.python_argv(([[
+import sys
+try:
+    import filelock
+except ImportError:
+    print("NOFILELOCK"); sys.exit(0)
+l = filelock.FileLock(%q)
+try:
+    l.acquire(timeout=0.05)
+    print("GOT")
+except filelock.Timeout:
+    print("TIMEOUT")
+]]):format(path))
+  h.eq(a:lock("w", 0, 0, 0), true, "lipc holds")
+  local p, line = h.spawn(argv, opts)
+  local got = line()
+  p:wait()
+  if got ~= "NOFILELOCK" then h.eq(got, "TIMEOUT", "filelock is kept out") end
+  a:unlock()
+  p, line = h.spawn(argv, opts)
+  got = line()
+  p:wait()
+  if got ~= "NOFILELOCK" then h.eq(got, "GOT", "filelock gets it after") end
+  -- from_file: a lock of its own; bad kinds.
+  local f = assert(io.open(path, "rb"))
+  local w = assert(flock.from_file(f, { kind = "flock" }))
+  h.eq(w:lock("w", nil, nil, 0), true, "from_file flock")
+  h.fails(E.EAGAIN, false, a:trylock("r"))
+  w:close()
+  h.eq(a:trylock(), true, "close released")
+  h.raises("invalid kind", flock.open, path, { kind = "lockf" })
+  h.raises("classic is a kind of fcntl lock", flock.from_file, f, { kind = "flock", classic = true })
+  f:close()
+  a:close(); b:close()
+end
+
 function T.flock_between_processes_and_released_by_death()
   local path = tmpfile("")
   local a = assert(flock.open(path))

@@ -70,7 +70,7 @@ def main() -> None:
     base = baseline()
     v, out = c_int(), c_int()
     name = f"lipc-bench-{os.getpid()}"
-    sem = lipc.Semaphore(name, create=True, exclusive=True, unlink_on_close=True)
+    sem = lipc.Semaphore(name, create=True, initial=0, exclusive=True, unlink_on_close=True)
     h = sem.handle
     try:
         row("lipc_version", ns_per_call(lambda: lib.lipc_version(), a.calls, a.rounds),

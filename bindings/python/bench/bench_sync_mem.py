@@ -73,7 +73,7 @@ def mbs(fn: Callable[[], None], nbytes: int, rounds: int) -> float:
 
 
 def bench_pairs(pairs: int, rounds: int, tag: str) -> None:
-    sem = lipc.Semaphore(tag, create=True, exclusive=True, unlink_on_close=True)
+    sem = lipc.Semaphore(tag, create=True, initial=0, exclusive=True, unlink_on_close=True)
     mutex = lipc.Mutex(tag, create=True, exclusive=True, unlink_on_close=True)
     try:
         ts, tl = threading.Semaphore(0), threading.Lock()

@@ -152,7 +152,7 @@ def exchange(lang: str, make) -> bool:
                                  unlink_on_close=True)
         slots = lipc.Semaphore(base + "-slots", create=True, exclusive=True, initial=CAP,
                                unlink_on_close=True)
-        items = lipc.Semaphore(base + "-items", create=True, exclusive=True, unlink_on_close=True)
+        items = lipc.Semaphore(base + "-items", create=True, initial=0, exclusive=True, unlink_on_close=True)
         mx = lipc.Mutex(base + "-mx", create=True, exclusive=True, unlink_on_close=True)
         try:
             HDR.pack_into(ring.buf, 0, CAP, 0, 0, 0)

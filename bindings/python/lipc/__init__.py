@@ -1,16 +1,19 @@
 """lipc: portable inter-process communication (Python binding over ctypes).
 
 Semaphores
-    Semaphore(name, create=False, exclusive=False, initial=0, mode=0o600,
+    Semaphore(name, create=False, exclusive=False, initial=1, mode=0o600,
               unlink_on_close=False)
-        .acquire(blocking=True, timeout=None) -> bool, .release(n=1),
+        .acquire(blocking=True, timeout=None) -> bool (a negative timeout
+        is a try, as threading.Semaphore's), .release(n=1),
         .value, .name, .handle, .unlink(), .close(), .closed,
         ``with sem:`` acquires and releases (as threading.Semaphore does)
     unlink_semaphore(name)
 
 Mutexes (robust, per-thread ownership; see lipc._mutex)
     Mutex(name, create=False, exclusive=False, mode=0o600, unlink_on_close=False)
-        .acquire(blocking=True, timeout=None) -> bool, .release(), ``with m:``,
+        .acquire(blocking=True, timeout=-1) -> bool (as threading.Lock's;
+        a waiting acquire by the holder raises BusyError), .release(),
+        .locked(), ``with m:``,
         .owner_died (True after an acquire whose previous owner died: the
         lock is held; repair, then .consistent()), .consistent(),
         .name, .handle, .unlink(), .close()
@@ -20,7 +23,7 @@ Events (see lipc._event)
     Event(name, create=False, exclusive=False, manual_reset=True,
           initially_set=False, mode=0o600, unlink_on_close=False)
         .set(), .clear() (= .reset()), .is_set(), .wait(timeout=None) -> bool,
-        .name, .unlink(), .close()
+        .name, .unlink(), .close(), ``with`` closes
     unlink_event(name)
 
 Shared memory (multiprocessing.shared_memory's shape; see lipc._shm)
@@ -44,9 +47,11 @@ Memory-mapped files (see lipc._mmap)
 
 File locks (see lipc._flock)
     FileLock(path_or_file, exclusive=True, timeout=None, offset=0, length=0, *,
-             classic=False, create=True, mode=0o644)
+             kind="fcntl", classic=False, create=True, mode=0o644)
+        kind "fcntl": byte ranges (meet lockf); "flock": whole-file flock(2)
+        locks (meet flock(1) and the filelock package)
         .acquire(blocking=True, timeout=default) -> bool, .release(),
-        .locked(), ``with lock:`` (TimedOutError when not in time), .close()
+        .locked(), .is_locked, ``with lock:`` (TimedOutError when not in time), .close()
 
 Processes (the shape of subprocess; see lipc._proc)
     Popen(args, *, stdin=, stdout=, stderr=, cwd=, env=, shell=, text=,

@@ -42,6 +42,7 @@ KIND_EVENT = 5
 KIND_SHM = 6
 KIND_MMAP = 7
 KIND_FLOCK = 8
+FLOCK_WHOLE = 64  # flock(2) whole-file locks (lipc_flock_open flag, lipc_flock_from_fd kind)
 FD_INHERIT = 0
 FD_CLOSE = 1
 FD_NULL = 2

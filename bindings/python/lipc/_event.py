@@ -13,11 +13,19 @@
 The event lives in /dev/shm/lipc.event.NAME; an existing event keeps the
 kind and state it was created with (``manual_reset`` and ``initially_set``
 apply only when this call creates it).
+
+``wait(timeout)`` reads timeouts as threading.Event.wait: None waits
+forever, 0 or a negative number just looks. ``with Event(...) as ev:``
+closes the handle at the end of the block, as a file's ``with`` does:
+threading.Event has no ``with`` and an event has no acquire/release pair,
+so closing is the one meaning the statement can have (the event itself,
+and its name, stay for other handles).
 """
 from __future__ import annotations
 
 from ctypes import byref, c_int, c_int64
-from typing import Any, Optional
+from types import TracebackType
+from typing import Any, Optional, Type
 
 from . import _const
 from ._errors import _check
@@ -86,9 +94,12 @@ class Event(_Handle):
 
     def wait(self, timeout: Optional[float] = None) -> bool:
         """Waits until the event is set, forever or for ``timeout`` seconds
-        (0: just look). True when it was set (an auto-reset event is cleared
-        by this wait), False when the time ran out. Signal handlers run
-        during the wait (Ctrl-C raises KeyboardInterrupt promptly)."""
+        (0 or negative: just look, as threading.Event). True when it was
+        set (an auto-reset event is cleared by this wait), False when the
+        time ran out. Signal handlers run during the wait (Ctrl-C raises
+        KeyboardInterrupt promptly)."""
+        if isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and timeout < 0:
+            timeout = 0
         rc = retry_eintr(lambda ms: _c.lipc_event_wait(self._handle(), ms), deadline(timeout))
         if rc in (_const.ETIMEDOUT, _const.EAGAIN):
             return False
@@ -98,6 +109,14 @@ class Event(_Handle):
     def unlink(self) -> None:
         """Removes this event's name (allowed after close())."""
         unlink_event(self._name)
+
+    def __enter__(self) -> "Event":
+        self._handle()  # a closed one raises ValueError
+        return self
+
+    def __exit__(self, t: Optional[Type[BaseException]], v: Optional[BaseException],
+                 tb: Optional[TracebackType]) -> None:
+        self.close()
 
     def _repr_detail(self) -> str:
         return f"name={self._name!r} "

@@ -1,12 +1,22 @@
-"""Byte-range file locks, shared or exclusive, as a context manager with a
-timeout (the shape of the filelock package, with threading.Lock's
-acquire/release):
+"""File locks, shared or exclusive, as a context manager with a timeout (the
+shape of the filelock package, with threading.Lock's acquire/release):
 
     with lipc.FileLock("/var/tmp/app.lock", timeout=5):   # TimedOutError after 5 s
         ...
 
 ``FileLock(target, exclusive=True, timeout=None, offset=0, length=0, *,
-classic=False, create=True, mode=0o644)``:
+kind="fcntl", classic=False, create=True, mode=0o644)``:
+
+- ``kind`` picks one of two families of lock that Linux keeps apart
+  (neither excludes the other), so pick the one the other programs use:
+
+  - ``"fcntl"`` (the default): byte-range locks. They meet fcntl.lockf,
+    C's lockf and fcntl(F_SETLK), SQLite, Perl's fcntl locks, and lipc's
+    default locks in C, LuaJIT and Lisp.
+  - ``"flock"``: whole-file flock(2) locks. They meet the ``filelock``
+    package (its FileLock and UnixFileLock), fcntl.flock, flock(1) from
+    util-linux (``flock /var/tmp/app.lock cmd``), Perl's flock. No range
+    (offset and length stay 0), and any access mode will do.
 
 - ``target`` is a path (opened for locking, created if missing unless
   ``create=False``) or an open file: a file object or an fd. A file
@@ -27,9 +37,15 @@ classic=False, create=True, mode=0o644)``:
   writing, shared ones for reading.
 
 acquire(blocking=True, timeout=...) -> bool as threading.Lock (the default
-timeout is the one given at construction); ``with`` raises TimedOutError (a
-TimeoutError) when the lock cannot be had in time. A waiter gets a released
-lock within a few milliseconds; signal handlers run during the wait.
+timeout is the one given at construction); a negative timeout waits
+forever, as threading.Lock's -1 and filelock's -1 do; ``with`` raises
+TimedOutError (a TimeoutError) when the lock cannot be had in time.
+``locked()`` and ``is_locked`` (filelock's name) say whether this object
+holds its lock. A waiter gets a lock that a lipc holder released at once
+(lipc's unlocks wake lipc's waiters), and one that another program
+released within about a millisecond; signal handlers run during the wait.
+Unlike filelock's, a FileLock is not reentrant: acquiring it again while
+held just succeeds, and one release() unlocks.
 """
 from __future__ import annotations
 
@@ -38,7 +54,7 @@ import operator
 import os
 from ctypes import byref, c_int64
 from types import TracebackType
-from typing import Any, Optional, Type, Union, cast
+from typing import Any, Literal, Optional, Type, Union, cast
 
 from . import _const
 from ._cint import to_int, to_int64
@@ -56,6 +72,14 @@ _lock = _c.lipc_flock_lock
 Target = Union[StrOrBytesPath, FileDescriptorLike]
 
 
+def _forever_if_negative(timeout: Any) -> Any:
+    """A negative number of seconds is forever (threading.Lock's -1,
+    filelock's default -1); anything else goes to the shared check."""
+    if isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and timeout < 0:
+        return None
+    return timeout
+
+
 def _fd_of(target: Target) -> Optional[int]:
     if isinstance(target, bool):
         raise TypeError("FileLock target must be a path, a file object or an fd, not bool")
@@ -69,14 +93,23 @@ class FileLock(_Handle):
     """A byte-range lock on a file. See the module docstring."""
 
     def __init__(self, target: Target, exclusive: bool = True, timeout: Optional[float] = None,
-                 offset: int = 0, length: int = 0, *, classic: bool = False, create: bool = True,
-                 mode: int = 0o644) -> None:
+                 offset: int = 0, length: int = 0, *, kind: Literal["fcntl", "flock"] = "fcntl",
+                 classic: bool = False, create: bool = True, mode: int = 0o644) -> None:
         self.exclusive = bool(exclusive)
         self.offset, self.length = to_int64(offset, "offset"), to_int64(length, "length")
         if self.offset < 0 or self.length < 0:
             raise ValueError(f"offset and length must not be negative ({self.offset}, {self.length})")
+        if kind not in ("fcntl", "flock"):
+            raise ValueError(f"kind must be 'fcntl' or 'flock', not {kind!r}")
+        whole = kind == "flock"
+        if whole and (self.offset or self.length):
+            raise ValueError("flock locks are whole-file: offset and length must be 0")
+        if whole and classic:
+            raise ValueError("classic=True is a kind of fcntl lock, not of flock")
+        timeout = _forever_if_negative(timeout)
         deadline(timeout)  # validates it
         self.timeout = timeout
+        self.kind = kind
         self._held = False
         self._file = None
         h = c_int64()
@@ -87,19 +120,23 @@ class FileLock(_Handle):
                 raise ValueError("path contains a NUL byte")
             if classic:
                 raise ValueError("classic=True locks an open file: pass a file object or an fd")
-            flags = (0 if self.exclusive else _const.FILE_READ) | (_const.FILE_CREATE if create else 0)
+            # flock(2) needs no access mode for either lock; reading
+            # keeps a lock on a read-only file possible.
+            flags = ((_const.FILE_READ if whole or not self.exclusive else 0) |
+                     (_const.FILE_CREATE if create else 0) | (_const.FLOCK_WHOLE if whole else 0))
             _check(_c.lipc_flock_open(path, flags, check_mode(mode), byref(h)), "flock_open")
             self.path: Optional[Union[str, bytes]] = os.fsdecode(path)
         else:
             fd = to_int(fd, "fd")
-            _check(_c.lipc_flock_from_fd(fd, int(bool(classic)), byref(h)), "flock_from_fd")
+            how = _const.FLOCK_WHOLE if whole else int(bool(classic))
+            _check(_c.lipc_flock_from_fd(fd, how, byref(h)), "flock_from_fd")
             self._file = target  # a file object must stay open (classic) and referenced
             name = getattr(target, "name", None)  # a file object's path (an int if opened from an fd)
             self.path = name if isinstance(name, (str, bytes)) else None
         self.classic = bool(classic)
         super().__init__(h.value)
         if fd is None:
-            remember(self, (FileLock, self.path, self.offset, self.length, self.exclusive))
+            remember(self, (FileLock, self.path, self.offset, self.length, self.exclusive, kind))
 
     def __reduce__(self) -> Any:
         """Pickles by path, range and mode, unlocked (see lipc._named); a
@@ -109,20 +146,22 @@ class FileLock(_Handle):
             raise TypeError("cannot pickle a FileLock made from an fd or file object: "
                             "make it from a path")
         return reopen, (self._pickle_key, (self.path, self.exclusive, self.timeout, self.offset, self.length),
-                        {"create": False})
+                        {"create": False, "kind": self.kind})
 
     def acquire(self, blocking: bool = True, timeout: Optional[float] = _DEFAULT) -> bool:
-        """Locks the range, waiting forever (timeout None), for ``timeout``
-        seconds, or not at all (``blocking=False``); the default is the
-        timeout given at construction. True when locked, False when not in
-        time. InvalidArgumentError when the file is not open for this kind
-        of lock (exclusive on a read-only file)."""
+        """Locks the range, waiting forever (timeout None or negative), for
+        ``timeout`` seconds, or not at all (``blocking=False``); the default
+        is the timeout given at construction. True when locked, False when
+        not in time. InvalidArgumentError when the file is not open for this
+        kind of lock (an exclusive fcntl lock on a read-only file)."""
         if not blocking:
-            if timeout is not _DEFAULT:
+            if timeout is not _DEFAULT and timeout != -1:
                 raise ValueError("can't specify a timeout for a non-blocking acquire")
             timeout = 0
         elif timeout is _DEFAULT:
             timeout = self.timeout
+        else:
+            timeout = _forever_if_negative(timeout)
         ex = int(self.exclusive)
         rc = retry_eintr(lambda ms: _lock(self._handle(), self.offset, self.length, ex, ms), deadline(timeout))
         if rc in (_const.ETIMEDOUT, _const.EAGAIN):
@@ -145,6 +184,11 @@ class FileLock(_Handle):
         another fd of the file drops classic locks behind its back)."""
         return self._held and not self.closed
 
+    @property
+    def is_locked(self) -> bool:
+        """locked(), under the filelock package's name."""
+        return self.locked()
+
     def close(self) -> None:
         """Closes the lock handle; its own locks (not classic ones) go with
         it. Idempotent."""
@@ -166,5 +210,5 @@ class FileLock(_Handle):
         self.release()
 
     def _repr_detail(self) -> str:
-        kind = "exclusive" if self.exclusive else "shared"
-        return f"path={self.path!r} {kind}{' classic' if self.classic else ''} "
+        mode = "exclusive" if self.exclusive else "shared"
+        return f"path={self.path!r} {self.kind} {mode}{' classic' if self.classic else ''} "

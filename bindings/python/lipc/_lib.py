@@ -53,6 +53,7 @@ FUNCTIONS: Dict[str, Tuple[Any, List[Any]]] = {
     "lipc_mutex_lock": (c_int, [c_int64, c_int64, POINTER(c_int)]),
     "lipc_mutex_unlock": (c_int, [c_int64]),
     "lipc_mutex_consistent": (c_int, [c_int64]),
+    "lipc_mutex_locked": (c_int, [c_int64, POINTER(c_int)]),
     "lipc_mutex_unlink": (c_int, [c_char_p]),
     "lipc_event_open": (c_int, [c_char_p, c_int, c_uint32, c_int, c_int, POINTER(c_int64)]),
     "lipc_event_set": (c_int, [c_int64]),

@@ -1,5 +1,6 @@
 """Named robust mutexes shared between processes, with threading.Lock's
-methods.
+methods (acquire, release, locked, ``with``), which behave as threading.Lock's
+do except where said below.
 
 A lipc mutex is glibc's process-shared robust pthread mutex in
 /dev/shm/lipc.mutex.NAME. Ownership belongs to the locking *thread*, as
@@ -20,11 +21,20 @@ describes the latest acquire through this object and is cleared by
             m.consistent()
         ...
 
-There is no locked(): ask with ``acquire(blocking=False)``. Misuse raises
-instead of deadlocking or corrupting: acquiring a mutex this
-thread already holds raises BusyError (it is not recursive); releasing one
-this thread does not hold raises NotOwnerError (a PermissionError and a
-RuntimeError, as threading.RLock's release raises RuntimeError).
+As threading.Lock: ``acquire(timeout=-1)`` (the default) and
+``acquire(timeout=None)`` wait forever, another negative timeout is a
+ValueError, ``acquire(blocking=False)`` and ``acquire(timeout=0)`` by the
+thread that holds the mutex return False, ``locked()`` says whether any
+thread (of any process) holds it now. Where it differs, on purpose:
+
+- a *waiting* acquire by the thread that holds it raises BusyError at once
+  (it is not recursive): threading.Lock would deadlock, or sleep out the
+  timeout and return False, since only this thread could release it;
+- releasing a mutex this thread does not hold raises NotOwnerError (a
+  PermissionError and a RuntimeError, as threading.RLock's release raises
+  RuntimeError): ownership is the locking thread's, as for RLock, because
+  the mutex is robust (the kernel must know whom it belongs to when that
+  thread dies).
 """
 from __future__ import annotations
 
@@ -39,6 +49,8 @@ from ._handle import _Handle
 from ._lib import lib as _c
 from ._named import Name, as_str, check_mode, cname, open_flags, remember, reopen
 from ._timeout import deadline, retry_eintr
+
+_FOREVER_VALUES = (None, -1)
 
 __all__ = ["Mutex", "unlink_mutex", "NotOwnerError", "NotRecoverableError"]
 
@@ -105,27 +117,34 @@ class Mutex(_Handle):
         """The name as given."""
         return self._name
 
-    def acquire(self, blocking: bool = True, timeout: Optional[float] = None) -> bool:
-        """Locks, waiting forever, for ``timeout`` seconds, or not at all
-        (``blocking=False``). True when locked (check ``owner_died``), False
-        when the time ran out. Signal handlers run during the wait (Ctrl-C
-        raises KeyboardInterrupt promptly, without the lock). BusyError if
-        this thread holds it already; NotRecoverableError (see above)."""
+    def acquire(self, blocking: bool = True, timeout: Optional[float] = -1) -> bool:
+        """Locks, waiting forever (timeout -1, the default, or None), for
+        ``timeout`` seconds, or not at all (``blocking=False``). True when
+        locked (check ``owner_died``), False when the time ran out or, for
+        a try, when it is held (by this thread too). Signal handlers run
+        during the wait (Ctrl-C raises KeyboardInterrupt promptly, without
+        the lock). BusyError for a waiting acquire by the thread that holds
+        it; NotRecoverableError (see above). ValueError for a negative
+        timeout other than -1, and for a timeout with ``blocking=False``,
+        as threading.Lock."""
         h = self._h
         if h is None:
             self._handle()  # raises
         # The C call writes *owner_died only when it locks, and only the
         # thread that locked can succeed until it releases, so one c_int
         # per object serves every thread.
-        if blocking and timeout is None:
+        forever = timeout is None or (timeout == -1 and type(timeout) in (int, float))
+        if blocking and forever:
             rc = _lock(h, 0, self._died_ref)  # the fast path: one call when it is free
             if rc == _const.EAGAIN:
                 rc = retry_eintr(lambda ms: _lock(self._handle(), ms, self._died_ref), None)
         else:
             if not blocking:
-                if timeout is not None:
-                    raise ValueError("can't specify a timeout for a non-blocking acquire")
+                if not forever:
+                    raise ValueError("can't specify a timeout for a non-blocking call")
                 timeout = 0
+            elif isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and timeout < 0:
+                raise ValueError("timeout value must be a non-negative number or -1 (forever)")
             rc = retry_eintr(lambda ms: _lock(self._handle(), ms, self._died_ref), deadline(timeout))
         if rc == 0:
             self.owner_died = self._died.value != 0
@@ -142,6 +161,14 @@ class Mutex(_Handle):
         rc = _unlock(h)
         if rc:
             _raise(rc, "mutex_unlock", _UNLOCK_ERRORS)
+
+    def locked(self) -> bool:
+        """Whether some thread, of any process, holds the mutex now (a
+        snapshot, as threading.Lock.locked()). A mutex whose owner died
+        holding it reads as free: the next acquire gets it (owner_died)."""
+        v = c_int()
+        _check(_c.lipc_mutex_locked(self._handle(), byref(v)), "mutex_locked")
+        return bool(v.value)
 
     def consistent(self) -> None:
         """After an acquire that set ``owner_died``: marks the protected

@@ -36,7 +36,11 @@ class Semaphore(_Handle):
     """A named counting semaphore shared between processes.
 
     ``Semaphore(name)`` opens an existing one (NotFoundError if missing);
-    ``create=True`` creates it if missing, with ``initial`` value and
+    ``create=True`` creates it if missing, with ``initial`` value (1 by
+    default, as threading.Semaphore() and multiprocessing.Semaphore()
+    start, so ``with Semaphore(name, create=True):`` lets one in; pass
+    ``initial=0`` for a semaphore that counts events, as C's sem_open and
+    posix_ipc's default do) and
     permission bits ``mode`` (0 means 0o600, as in C; the umask applies);
     ``exclusive=True`` (with create) fails with ExistsError if it exists;
     ``unlink_on_close`` removes the name when this handle, if it created
@@ -44,12 +48,13 @@ class Semaphore(_Handle):
     PermissionDeniedError unless ``trust_foreign=True``; one that is not a
     valid semaphore raises InvalidArgumentError.
 
-    ``acquire``, ``release`` and ``with sem:`` work as in threading.Semaphore.
-    ``with`` does not close it: call ``close()`` (or use contextlib.closing).
+    ``acquire``, ``release`` and ``with sem:`` work as in threading.Semaphore
+    (a negative timeout, too, is a try). ``with`` does not close it: call
+    ``close()`` (or use contextlib.closing).
     """
 
     def __init__(self, name: Name, create: bool = False, exclusive: bool = False,
-                 initial: int = 0, mode: int = 0o600, unlink_on_close: bool = False,
+                 initial: int = 1, mode: int = 0o600, unlink_on_close: bool = False,
                  trust_foreign: bool = False) -> None:
         cname = _cname(name)
         initial, mode = to_uint32(initial, "initial"), check_mode(mode)
@@ -86,9 +91,10 @@ class Semaphore(_Handle):
 
     def acquire(self, blocking: bool = True, timeout: Optional[float] = None) -> bool:
         """Decrements the semaphore, waiting while it is zero: forever, for
-        ``timeout`` seconds, or not at all (``blocking=False``). Returns True
-        when acquired, False when the time ran out. Signal handlers run
-        during the wait (Ctrl-C raises KeyboardInterrupt promptly)."""
+        ``timeout`` seconds, or not at all (``blocking=False``, or a timeout
+        of 0 or less, as threading.Semaphore). Returns True when acquired,
+        False when the time ran out. Signal handlers run during the wait
+        (Ctrl-C raises KeyboardInterrupt promptly)."""
         h = self._h
         if h is None:
             self._handle()  # raises
@@ -99,8 +105,10 @@ class Semaphore(_Handle):
         else:
             if not blocking:
                 if timeout is not None:
-                    raise ValueError("can't specify a timeout for a non-blocking acquire")
+                    raise ValueError("can't specify timeout for non-blocking acquire")
                 timeout = 0
+            elif isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and timeout < 0:
+                timeout = 0  # threading.Semaphore: a deadline already passed
             rc = retry_eintr(lambda ms: _wait(self._handle(), ms), deadline(timeout))
         if rc == 0:
             return True

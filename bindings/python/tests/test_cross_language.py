@@ -66,7 +66,7 @@ def other(request):
 
 def test_semaphore_created_here_waited_on_there(other, name):
     kind, cmd = other
-    with contextlib.closing(lipc.Semaphore(name, create=True, exclusive=True)) as sem:
+    with contextlib.closing(lipc.Semaphore(name, create=True, initial=0, exclusive=True)) as sem:
         p = start(cmd, "sem-wait", name, "10" if kind == "luajit" else "10000")
         try:
             assert read_line(p) == "WAITING"

@@ -134,10 +134,10 @@ def test_real_failures_raise_the_mapped_classes(name):
     with pytest.raises(FileNotFoundError) as ei:
         lipc.Semaphore(name)
     assert ei.value.errno == errno.ENOENT and name in str(ei.value)
-    s = lipc.Semaphore(name, create=True, exclusive=True)
+    s = lipc.Semaphore(name, create=True, initial=0, exclusive=True)
     try:
         with pytest.raises(FileExistsError) as ei2:
-            lipc.Semaphore(name, create=True, exclusive=True)
+            lipc.Semaphore(name, create=True, initial=0, exclusive=True)
         assert isinstance(ei2.value, lipc.ExistsError) and ei2.value.errno == errno.EEXIST
     finally:
         s.close()

@@ -224,8 +224,11 @@ def test_bad_input(path, tmp_path):
         lipc.FileLock(str(tmp_path / "missing"), create=False)
     with pytest.raises(ValueError):
         lipc.FileLock(path, offset=-1)
+    assert lipc.FileLock(path, timeout=-1).timeout is None  # forever, as filelock's -1
     with pytest.raises(ValueError):
-        lipc.FileLock(path, timeout=-1)
+        lipc.FileLock(path, timeout=float("nan"))
+    with pytest.raises(ValueError):
+        lipc.FileLock(path).acquire(timeout=float("nan"))
     with pytest.raises(ValueError, match="NUL"):
         lipc.FileLock("a\0b")
     with pytest.raises(lipc.InvalidArgumentError):

@@ -29,7 +29,7 @@ class Objects:
 
     def __init__(self, tmp_path: Any) -> None:
         base = unique_name("fork")
-        self.sem = lipc.Semaphore(base + "-sem", create=True, unlink_on_close=True)
+        self.sem = lipc.Semaphore(base + "-sem", create=True, initial=0, unlink_on_close=True)
         self.mutex = lipc.Mutex(base + "-mutex", create=True, unlink_on_close=True)
         self.event = lipc.Event(base + "-event", create=True, unlink_on_close=True)
         self.shm = lipc.SharedMemory(base + "-shm", create=True, size=4096, unlink_on_close=True)
@@ -77,7 +77,7 @@ def child_checks(o: Objects, r: int, w: int) -> Dict[str, List[Any]]:
     record("unlock", lambda: o.lock.release())
     record("pickled_here", lambda: pickle.loads(pickle.dumps(o.sem)) is o.sem)
     # what needs Go: ForkedError at once
-    record("sem_open", lambda: lipc.Semaphore(o.sem.name + "-child", create=True))
+    record("sem_open", lambda: lipc.Semaphore(o.sem.name + "-child", create=True, initial=0))
     record("fp_selftest", lambda: lipc.diag(lipc.DIAG_FP_SELFTEST))
     record("spawn", lambda: lipc.run(["true"]))
     record("unlink", lambda: lipc.unlink_semaphore(o.sem.name))
@@ -162,7 +162,7 @@ def test_fork_while_other_threads_are_inside_lipc(objs):
     def busy(i: int) -> None:
         try:
             while not stop.is_set():
-                s = lipc.Semaphore(f"{name}-{i}", create=True, unlink_on_close=True)
+                s = lipc.Semaphore(f"{name}-{i}", create=True, initial=0, unlink_on_close=True)
                 s.release()
                 s.acquire(timeout=1)
                 lipc.diag(lipc.DIAG_FP_SELFTEST)
@@ -259,7 +259,7 @@ def test_spawned_pool_workers_open_the_objects_by_name(objs, method):
 
 
 def _mp_open(name: str) -> None:
-    lipc.Semaphore(name, create=True)
+    lipc.Semaphore(name, create=True, initial=0)
 
 
 def test_fork_pool_opening_gives_a_clear_error():

@@ -52,7 +52,7 @@ def test_random_handles():
 
 
 def test_real_handle_shape_and_kind(name):
-    s = lipc.Semaphore(name, create=True)
+    s = lipc.Semaphore(name, create=True, initial=0)
     try:
         h = s.handle
         assert type(h) is int and 2**52 <= h < 2**53
@@ -64,14 +64,14 @@ def test_real_handle_shape_and_kind(name):
 
 
 def test_closed_handle_and_double_close(name):
-    s = lipc.Semaphore(name, create=True)
+    s = lipc.Semaphore(name, create=True, initial=0)
     h = s.handle
     assert lib.lipc_close(h) == 0
     assert_bad(h)  # includes a second lipc_close
 
 
 def test_wrong_kind_handle(name):
-    s = lipc.Semaphore(name, create=True)
+    s = lipc.Semaphore(name, create=True, initial=0)
     try:
         for bit in range(20, 53):  # every bit of the generation (a slot bit may name
             assert_bad(s.handle ^ (1 << bit))  # another live handle); close must not close the real one
@@ -83,7 +83,7 @@ def test_wrong_kind_handle(name):
 
 def test_close_is_idempotent_and_counted(name):
     before = lipc.diag(lipc.DIAG_LIVE_HANDLES)
-    s = lipc.Semaphore(name, create=True)
+    s = lipc.Semaphore(name, create=True, initial=0)
     assert lipc.diag(lipc.DIAG_LIVE_HANDLES) == before + 1
     assert not s.closed
     s.close()
@@ -100,7 +100,7 @@ class _NoC:
 
 
 def test_use_after_close_raises_without_calling_c(name, monkeypatch):
-    s = lipc.Semaphore(name, create=True)
+    s = lipc.Semaphore(name, create=True, initial=0)
     s.close()
     monkeypatch.setattr(_sem, "_c", _NoC())
     for use in (lambda: s.acquire(), lambda: s.acquire(blocking=False),
@@ -113,7 +113,7 @@ def test_use_after_close_raises_without_calling_c(name, monkeypatch):
 
 def test_finalizer_closes_a_forgotten_semaphore(name):
     before = lipc.diag(lipc.DIAG_LIVE_HANDLES)
-    s = lipc.Semaphore(name, create=True)
+    s = lipc.Semaphore(name, create=True, initial=0)
     h = s.handle
     del s
     gc.collect()

@@ -33,7 +33,7 @@ def go_thread_in_threads(mode: int, names) -> list:
             n = unique_name(f"mode{mode}")
             names.append(n)
             for _ in range(20):
-                s = lipc.Semaphore(n, create=True)
+                s = lipc.Semaphore(n, create=True, initial=0)
                 s.release()
                 assert s.acquire(timeout=5)
                 s.close()

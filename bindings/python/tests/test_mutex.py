@@ -70,7 +70,7 @@ def test_acquire_release_with(mutex):
     with pytest.raises(ValueError):
         mutex.acquire(blocking=False, timeout=1)
     with pytest.raises(ValueError):
-        mutex.acquire(timeout=-1)
+        mutex.acquire(timeout=-2)  # -1 is forever, as threading.Lock's
 
 
 def test_not_recursive_and_owned_by_the_thread(mutex):
@@ -78,6 +78,10 @@ def test_not_recursive_and_owned_by_the_thread(mutex):
     with pytest.raises(lipc.BusyError) as ei:
         mutex.acquire(timeout=1)
     assert ei.value.code == lipc.Code.EBUSY
+    with pytest.raises(lipc.BusyError):
+        mutex.acquire()
+    assert mutex.acquire(blocking=False) is False  # a try fails as threading.Lock's
+    assert mutex.acquire(timeout=0) is False
     e = in_thread(mutex.release)
     assert isinstance(e, lipc.NotOwnerError) and isinstance(e, RuntimeError)
     assert isinstance(e, PermissionError) and e.code == lipc.Code.EPERM
@@ -271,6 +275,6 @@ def test_bad_arguments_and_closed_use(mutex):
 def test_wrong_kind_handle_is_rejected(mutex, name):
     from lipc._lib import lib
     assert lib.lipc_mutex_lock(mutex.handle ^ (1 << 20), 0, None) == lipc.Code.EBADHANDLE
-    with contextlib.closing(lipc.Semaphore(name, create=True)) as s:
+    with contextlib.closing(lipc.Semaphore(name, create=True, initial=0)) as s:
         assert lib.lipc_mutex_lock(s.handle, 0, None) == lipc.Code.EBADHANDLE
         assert lib.lipc_sem_post(mutex.handle) == lipc.Code.EBADHANDLE

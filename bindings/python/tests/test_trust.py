@@ -27,6 +27,8 @@ PATHS = {
 
 def open_kind(kind, name, **kw):
     if kind == "sem":
+        if kw.get("create"):
+            kw.setdefault("initial", 0)
         return lipc.Semaphore(name, **kw)
     if kind == "mutex":
         return lipc.Mutex(name, **kw)
@@ -123,7 +125,7 @@ def test_mode_goes_through_the_umask(kind, name):
 
 
 def test_garbage_after_open_raises_instead_of_aborting(name):
-    with contextlib.closing(lipc.Semaphore(name, create=True)) as s:
+    with contextlib.closing(lipc.Semaphore(name, create=True, initial=0)) as s:
         with open(PATHS["sem"].format(name), "r+b") as f:
             f.write(b"\xff" * 32)
         for call in (s.release, lambda: s.acquire(timeout=0.1), lambda: s.value):

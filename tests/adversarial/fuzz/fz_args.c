@@ -449,6 +449,11 @@ int64_t fz_int(struct fz *z, struct fz_call *c, const char *name, int cls) {
     case FZI_BOOL:
       v = edge ? edge_int(r) : (int64_t)fz_below(r, 2);
       break;
+    case FZI_FLOCK_KIND: { /* lipc_flock_from_fd: 0, 1, LIPC_FLOCK_WHOLE; the rest refused */
+      static const int64_t k[] = {0, 1, LIPC_FLOCK_WHOLE, 0, 1, LIPC_FLOCK_WHOLE, 2, 65, -1};
+      v = edge ? edge_int(r) : PICK(k);
+      break;
+    }
     case FZI_TIMEOUT: {
       static const int64_t t[] = {0, 0, 1, 2, 5, 10, 20, -1, -1, INT64_MIN, INT64_MAX,
                                   (int64_t)1 << 53, (int64_t)1 << 31, (int64_t)1 << 32, -1000};

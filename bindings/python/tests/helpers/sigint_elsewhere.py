@@ -28,7 +28,7 @@ def other_thread():
     signal.pthread_kill(threading.get_ident(), signal.SIGINT)
 
 
-sem = lipc.Semaphore(name + "-s", create=True, unlink_on_close=True)
+sem = lipc.Semaphore(name + "-s", create=True, initial=0, unlink_on_close=True)
 mutex = lipc.Mutex(name + "-m", create=True, unlink_on_close=True)
 event = lipc.Event(name + "-e", create=True, unlink_on_close=True)
 r, w = os.pipe()

@@ -30,7 +30,7 @@ base = f"lipc-py-sigint-{os.getpid()}"
 def worker(i):
     try:
         while not stop.is_set():
-            s = lipc.Semaphore(f"{base}-{i}", create=True, unlink_on_close=True)
+            s = lipc.Semaphore(f"{base}-{i}", create=True, initial=0, unlink_on_close=True)
             s.release(2)
             assert s.acquire(timeout=5) and s.acquire(blocking=False)
             assert not s.acquire(timeout=0.001)
@@ -57,7 +57,7 @@ def fire():
     os.kill(os.getpid(), signal.SIGINT)
 
 
-main_sem = lipc.Semaphore(f"{base}-main", create=True, unlink_on_close=True)
+main_sem = lipc.Semaphore(f"{base}-main", create=True, initial=0, unlink_on_close=True)
 r, w = os.pipe()
 threading.Thread(target=fire, daemon=True).start()
 before[0] = sum(counts)
