@@ -222,3 +222,16 @@ def settle(cond: Callable[[], bool], timeout: float = 3.0, step: float = 0.02) -
         if time.monotonic() >= end:
             return cond()
         time.sleep(step)
+
+
+def least_of(measure: Callable[[], float], tries: int = 3, below: float = 0.0) -> float:
+    """The smallest of up to `tries` measurements, stopping at the first one
+    under `below`. A latency test asserts on this: a machine busy with other
+    work delays one try now and then, while a real slowness (polling, an extra
+    slice) delays every try."""
+    best = measure()
+    for _ in range(tries - 1):
+        if best < below:
+            break
+        best = min(best, measure())
+    return best
