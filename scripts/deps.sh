@@ -20,6 +20,10 @@ if [ -n "$missing" ]; then
 fi
 
 python3 -c 'import pytest' 2>/dev/null || { echo "deps: installing pytest"; python3 -m pip install -q pytest; }
+# CPython's own test_subprocess runs on lipc in make test: its `test` package
+# (python.org and pyenv builds have it; Debian's python3 needs this package).
+python3 -c 'import test.test_subprocess' 2>/dev/null || { echo "deps: installing CPython's test package"; \
+  $([ "$(id -u)" -ne 0 ] && echo sudo) apt-get install -y -qq "libpython3.$(python3 -c 'import sys; print(sys.version_info.minor)')-testsuite" >/dev/null; }
 
 command -v go >/dev/null || { echo "deps: Go is required (https://go.dev/dl/); not found on PATH" >&2; exit 1; }
 go mod download

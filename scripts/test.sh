@@ -91,6 +91,7 @@ else
   run "abi tests (purego)" env GODEBUG=asyncpreemptoff=1 go test ./tests/abi/...
   run "declarations vs header" pytest_run tests/test_decls.py
   run "python binding (pytest)" pytest_run bindings/python/tests
+  run "cpython test_subprocess on lipc" python3 bindings/python/cpython_tests/run.py
   run "luajit binding" luajit bindings/luajit/tests/run.lua
   run "lisp binding (FiveAM)" bindings/lisp/run-tests.sh
   run "eazy-process on lipc (FiveAM)" bindings/lisp/eazy-process/run-tests.sh

@@ -115,6 +115,15 @@ func Prepare(a *Attr) (*Prepared, error) {
 	if err := checkStrings(op, prog, a, env); err != nil {
 		return nil, err
 	}
+	// The working directory first, as the child would meet it: with a bad
+	// directory and a missing program the error is the directory's, as in
+	// subprocess (whose child changes directory before it execs).
+	if a.Dir != "" {
+		if err := checkDir(a.Dir); err != nil {
+			return nil, lerr.New(op, prog, lerr.FromErrno(err.(syscall.Errno)), err.(syscall.Errno),
+				"working directory %q: %s", a.Dir, err.(syscall.Errno).Error())
+		}
+	}
 	path := prog
 	if a.Search {
 		var err error
@@ -191,6 +200,19 @@ func (pr *Prepared) release() {
 		pr.free[i]()
 	}
 	pr.free = nil
+}
+
+// checkDir reports what chdir would say of dir (ENOENT, ENOTDIR, EACCES):
+// a directory the caller can search.
+func checkDir(dir string) error {
+	var st unix.Stat_t
+	if err := unix.Stat(dir, &st); err != nil {
+		return err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return syscall.ENOTDIR
+	}
+	return unix.Access(dir, unix.X_OK)
 }
 
 func describeLookErr(err error) string {
