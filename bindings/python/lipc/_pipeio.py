@@ -93,7 +93,9 @@ class PipeIO(io.RawIOBase):
             return 0
         return self._read_into(view)
 
-    def readall(self) -> Optional[bytes]:
+    # typeshed says RawIOBase.readall returns bytes; FileIO's returns None on
+    # a non-blocking fd with nothing to read, and so does this one.
+    def readall(self) -> Optional[bytes]:  # type: ignore[override]
         """Everything until end of file (on a non-blocking fd: what there is
         now, None if nothing, as FileIO)."""
         self._checkClosed()
@@ -132,7 +134,7 @@ class PipeIO(io.RawIOBase):
             addr = addressof(keep)
         else:
             keep = c_char_p(b if isinstance(b, bytes) else view.tobytes())
-            addr = cast(keep, c_void_p).value
+            addr = cast(keep, c_void_p).value or 0
         # On a blocking fd, a big write() interrupted after part of it went
         # through returns a short count, not EINTR, and lipc would go on and
         # lose the signal. Chunks of PIPE_BUF bytes cannot be cut so: lipc

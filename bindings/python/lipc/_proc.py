@@ -88,7 +88,7 @@ class TimeoutExpired(subprocess.TimeoutExpired):
 
     def __init__(self, cmd: Any, timeout: Optional[float], output: Optional[bytes] = None,
                  stderr: Optional[bytes] = None) -> None:
-        super().__init__(cmd, timeout, output, stderr)
+        super().__init__(cmd, cast(float, timeout), output, stderr)  # None: as lipc was asked
 
     def __reduce__(self) -> Any:
         return (type(self), (self.cmd, self.timeout, self.output, self.stderr))
@@ -127,7 +127,7 @@ class CompletedProcess(subprocess.CompletedProcess[_T]):
 
     def check_returncode(self) -> None:
         if self.returncode:
-            e = CalledProcessError(self.returncode, self.args, self.stdout, self.stderr)
+            e = CalledProcessError(self.returncode, self.args, cast(Any, self.stdout), cast(Any, self.stderr))
             e.info = self.info
             raise e
 
@@ -766,7 +766,9 @@ class Popen(_Handle, Generic[AnyStr]):
 
     # -- communicate ---------------------------------------------------------
 
-    def communicate(self, input: Any = None, timeout: Optional[float] = None,
+    # Returns (stdout, stderr), each Optional[AnyStr]; typed Any as typeshed
+    # types subprocess's, so code written for it type-checks unchanged.
+    def communicate(self, input: Optional[AnyStr] = None, timeout: Optional[float] = None,
                     max_output: Optional[int] = None) -> Tuple[Any, Any]:
         """Sends input (bytes, or str in text mode) to stdin and closes it,
         reads stdout and stderr to their end, and waits for the child.
@@ -852,10 +854,10 @@ class Popen(_Handle, Generic[AnyStr]):
             return None
         if not any(v is not None and v is not _DELETED for v in self._assigned.values()):
             return None
-        streams = tuple(None if self._assigned.get(fd) is _DELETED else self._stream(fd) for fd in (0, 1, 2))
-        if sum(x is not None for x in streams) > 1:
+        s0, s1, s2 = (None if self._assigned.get(fd) is _DELETED else self._stream(fd) for fd in (0, 1, 2))
+        if (s0 is not None) + (s1 is not None) + (s2 is not None) > 1:
             return None
-        return streams
+        return s0, s1, s2
 
     def _communicate_fast(self, input: Any, stdin: Any, stdout: Any,
                           stderr: Any) -> Tuple[Optional[bytes], Optional[bytes]]:
@@ -993,7 +995,7 @@ class Popen(_Handle, Generic[AnyStr]):
             _close_quietly(f)
         super().close()
 
-    def __enter__(self) -> "Popen":
+    def __enter__(self) -> Popen[AnyStr]:
         return self
 
     def __exit__(self, exc_type: Any, value: Any, tb: Any) -> None:
@@ -1669,7 +1671,8 @@ def check_output(*popenargs: Any, timeout: Optional[float] = None, **kwargs: Any
     if "input" in kwargs and kwargs["input"] is None:
         text = any(kwargs.get(k) for k in ("universal_newlines", "text", "encoding", "errors"))
         kwargs["input"] = "" if text else b""
-    return run(*popenargs, stdout=PIPE, timeout=timeout, check=True, **kwargs).stdout
+    run_: Any = run  # the overloads type callers; here the keywords are passed on as given
+    return run_(*popenargs, stdout=PIPE, timeout=timeout, check=True, **kwargs).stdout
 
 
 def getstatusoutput(cmd: Union[str, bytes, os.PathLike[str], os.PathLike[bytes]], *,

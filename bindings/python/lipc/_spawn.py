@@ -138,10 +138,10 @@ def resource_of(key: Any) -> Resource:
 def _limit(v: Any) -> int:
     if v is None:
         return _const.RLIM_INFINITY
-    v = to_int64(v, "resource limit")
-    if v < -1:
-        raise ValueError(f"a resource limit must be >= 0 (or None / RLIM_INFINITY), not {v}")
-    return v
+    lim = to_int64(v, "resource limit")
+    if lim < -1:
+        raise ValueError(f"a resource limit must be >= 0 (or None / RLIM_INFINITY), not {lim}")
+    return lim
 
 
 def limits_of(value: Any) -> Tuple[int, int]:
@@ -248,10 +248,10 @@ def _fd_spec(attr: SpawnAttr, child_fd: int, spec: Any, what: str) -> Optional[s
 
 
 def _child_fd(n: Any, what: str) -> int:
-    n = to_int(n, f"{what}: child fd")
-    if not 0 <= n <= _MAX_CHILD_FD:
-        raise ValueError(f"{what}: child fd {n} is out of range 0..{_MAX_CHILD_FD}")
-    return n
+    fd = to_int(n, f"{what}: child fd")
+    if not 0 <= fd <= _MAX_CHILD_FD:
+        raise ValueError(f"{what}: child fd {fd} is out of range 0..{_MAX_CHILD_FD}")
+    return fd
 
 
 _MAX_ID = 2**32 - 2  # (uid_t)-1 means "no change" to the kernel
