@@ -50,9 +50,14 @@ function T.restore_signals_keeps_what_the_host_ignores_on_purpose()
   assert(ok, err)
 end
 
-function T.nohup_keeps_sighup_ignored()
-  local out = out_of({ "nohup", "grep", "^SigIgn", "/proc/self/status" }, { stderr = "null" })
-  h.ok(has(tonumber(out:match("SigIgn:%s*(%x+)"), 16), SIGHUP), "SIGHUP ignored under nohup: " .. out)
+function T.children_of_a_host_run_under_nohup_keep_sighup_ignored()
+  -- nohup ignores SIGHUP and execs this host (luajit); its children must
+  -- keep it ignored
+  local code = [[local P = require("lipc").proc
+local r = assert(P.run("grep ^SigIgn /proc/self/status", { stdout = true }))
+io.write(r.stdout)]]
+  local out = out_of({ "nohup", "luajit", "-e", code }, { stderr = "null" })
+  h.ok(has(tonumber(out:match("SigIgn:%s*(%x+)"), 16), SIGHUP), "SIGHUP ignored in the grandchild: " .. out)
 end
 
 function T.close_fds_false_keeps_fds_without_cloexec()

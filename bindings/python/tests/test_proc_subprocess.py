@@ -232,9 +232,15 @@ def test_restore_signals():
         signal.signal(signal.SIGUSR1, old)
 
 
-def test_nohup_keeps_sighup_ignored():
-    out = lipc.check_output(["nohup", "grep", "^SigIgn", "/proc/self/status"], stderr=lipc.DEVNULL)
-    assert int(out.split()[1], 16) & bit(signal.SIGHUP)
+def test_children_of_a_program_run_under_nohup_keep_sighup_ignored():
+    # nohup ignores SIGHUP and execs this host; the host's children must
+    # not lose it (with every disposition reset, `nohup host &` children
+    # died with the terminal)
+    code = ("import lipc; print(lipc.check_output(['grep', '^SigIgn', '/proc/self/status'])"
+            ".split()[1].decode())")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    out = lipc.check_output(["nohup", PY, "-c", code], env=env, stderr=lipc.DEVNULL)
+    assert int(out, 16) & bit(signal.SIGHUP)
 
 
 def test_close_fds_false_and_pass_fds():
