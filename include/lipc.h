@@ -726,12 +726,15 @@ int lipc_spawnattr_set_group(lipc_handle_t attr, int64_t gid);
 
 /* The child's supplementary groups: by default the parent's. After
  * lipc_spawnattr_groups_clear they are exactly the groups added with
- * lipc_spawnattr_groups_add after it (none: an empty list); groups_add alone
- * also replaces the parent's list. Set with setgroups before the group and
- * the user; a refusal (no CAP_SETGID) fails lipc_proc_spawn with LIPC_EPERM
- * ("setgroups"). Errors: LIPC_EINVAL (gid negative or not below 2^32-1,
- * more than 65536 groups), LIPC_EBADHANDLE, LIPC_ENOMEM. */
+ * lipc_spawnattr_groups_add after it (none: an empty list). Set with
+ * setgroups before the group and the user; a refusal (no CAP_SETGID) fails
+ * lipc_proc_spawn with LIPC_EPERM ("setgroups"). Errors: LIPC_EBADHANDLE. */
 int lipc_spawnattr_groups_clear(lipc_handle_t attr);
+
+/* Adds gid to the child's supplementary groups; alone (without
+ * lipc_spawnattr_groups_clear) it also replaces the parent's list, which the
+ * child then does not have. Errors: LIPC_EINVAL (gid negative or not below
+ * 2^32-1, more than 65536 groups), LIPC_EBADHANDLE, LIPC_ENOMEM. */
 int lipc_spawnattr_groups_add(lipc_handle_t attr, int64_t gid);
 
 /* The capacity in bytes of each pipe lipc creates for the fd map

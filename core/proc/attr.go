@@ -1,7 +1,8 @@
 // Package proc starts and controls child processes: argv or shell
 // commands, PATH search, the environment, working directory, any fd map
 // (pipes, files, /dev/null, parent fds, other child fds), process groups and
-// sessions, resource limits in force before the child's first instruction,
+// sessions, user and groups, pipe sizes, signal dispositions (ignored ones
+// kept unless asked), resource limits in force before the first instruction,
 // and a signal when the parent dies. Children are started by a small C
 // routine (clone with CLONE_VM|CLONE_VFORK|CLONE_PIDFD) on one dedicated
 // thread, so spawn cost does not grow with the parent's memory and the
