@@ -103,6 +103,12 @@ def main() -> int:
         for t in suite:
             print(t.id())
         return 0
+    # Each process in a working directory of its own, as CPython's regrtest
+    # runs its workers: tests make files named after fixed names there
+    # (os_helper.temp_cwd() makes "tempcwd"), and shards would collide.
+    import tempfile
+    work = tempfile.TemporaryDirectory(prefix="lipc-cpython-tests-")
+    os.chdir(work.name)
     ts.setUpModule()
     times: dict[str, float] = {}
 
@@ -122,6 +128,8 @@ def main() -> int:
     passed = result.testsRun - failed - skipped
     for tid, t in sorted(times.items(), key=lambda kv: -kv[1])[:opts.durations]:
         print(f"{t:7.2f} s  {tid}")
+    os.chdir(HERE)
+    work.cleanup()
     if opts.shard is not None:
         print("SHARD " + json.dumps([passed, failed, skipped]))
     else:
