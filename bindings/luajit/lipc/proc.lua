@@ -180,11 +180,13 @@ local A = {
 local SIGRESET_ALL = 1
 local MAX_ID = 2^32 - 2 -- (uid_t)-1 means "no change" to the kernel
 
+-- Private names (as lipc.util's libc calls), so a program's own cdef of
+-- getpwnam or struct passwd never clashes with these.
 ffi.cdef [[
 struct lipc_passwd_head { char *pw_name; char *pw_passwd; uint32_t pw_uid; uint32_t pw_gid; };
 struct lipc_group_head { char *gr_name; char *gr_passwd; uint32_t gr_gid; };
-void *getpwnam(const char *name);
-void *getgrnam(const char *name);
+void *lipc__getpwnam(const char *name) __asm__("getpwnam");
+void *lipc__getgrnam(const char *name) __asm__("getgrnam");
 ]]
 local proc_spawn, proc_pid, proc_path = C.lipc_proc_spawn, C.lipc_proc_pid, C.lipc_proc_path
 local take_fd, close_fd, proc_kill = C.lipc_proc_take_fd, C.lipc_proc_close_fd, C.lipc_proc_kill
@@ -438,10 +440,10 @@ local function id_of(v, fname, what, level)
   if type(v) == "string" then
     local ent
     if what == "user" then
-      ent = C.getpwnam(v)
+      ent = ffi.C.lipc__getpwnam(v)
       if ent ~= nil then return tonumber(ffi.cast("struct lipc_passwd_head *", ent).pw_uid) end
     else
-      ent = C.getgrnam(v)
+      ent = ffi.C.lipc__getgrnam(v)
       if ent ~= nil then return tonumber(ffi.cast("struct lipc_group_head *", ent).gr_gid) end
     end
     argerror(1, fname, what .. ": a known name or an id", ("unknown %s '%s'"):format(what, v), level + 1)
