@@ -54,12 +54,24 @@ func attrFromC(a *C.struct_lipc_spawnattr) (*proc.Attr, error) {
 	at.Pgid = int64(a.pgid)
 	at.Setsid = a.setsid != 0
 	for i, f := range unsafe.Slice(a.fds, int(a.nfds)) {
-		at.Fds = append(at.Fds, fdFromC(i, f))
+		at.Fds = append(at.Fds, fdFromC(i, f, a.keep_fds != 0))
 	}
 	for _, r := range unsafe.Slice(a.rlims, int(a.nrlims)) {
 		at.Rlimits = append(at.Rlimits, proc.Rlimit{Resource: int(r.resource), Soft: rlim(r.soft), Max: rlim(r.hard)})
 	}
 	at.DeathSig = int(a.autokill)
+	at.UID, at.GID = int64(a.uid), int64(a.gid)
+	if a.set_groups != 0 {
+		at.SetGroups = true
+		at.Groups = []uint32{}
+		for _, g := range unsafe.Slice(a.groups, int(a.ngroups)) {
+			at.Groups = append(at.Groups, uint32(g))
+		}
+	}
+	at.PipeSize = int(a.pipesize)
+	at.KeepFds = a.keep_fds != 0
+	at.SigResetAll = a.sigreset == C.LIPC_SIGRESET_ALL
+	at.SigDefault = uint64(a.sigdefault)
 	return at, nil
 }
 
@@ -103,10 +115,13 @@ func rlim(v C.int64_t) uint64 {
 	return uint64(v)
 }
 
-func fdFromC(i int, f C.struct_lipc_fdspec) proc.Fd {
+func fdFromC(i int, f C.struct_lipc_fdspec, keep bool) proc.Fd {
 	if f.set == 0 {
-		if i <= 2 {
+		switch {
+		case i <= 2:
 			return proc.Fd{Kind: proc.FdInherit}
+		case keep:
+			return proc.Fd{Kind: proc.FdKeep}
 		}
 		return proc.Fd{Kind: proc.FdClose}
 	}

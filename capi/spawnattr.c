@@ -23,6 +23,8 @@ int lipc_spawnattr_new(lipc_handle_t *out) {
   a->search = 1;
   a->umask = -1;
   a->pgid = -1;
+  a->uid = -1;
+  a->gid = -1;
   /* A C-only object: no Go call to create or free it. */
   int rc = lipc__handle_new(LIPC_KIND_SPAWNATTR, a, 0, out);
   if (rc != LIPC_OK) lipc__spawnattr_free(a);
@@ -37,6 +39,7 @@ void lipc__spawnattr_free(struct lipc_spawnattr *a) {
   free(a->env_ops);
   free(a->fds);
   free(a->rlims);
+  free(a->groups);
   free(a->program);
   free(a->cwd);
   pthread_mutex_destroy(&a->mu);
@@ -255,4 +258,86 @@ int lipc_spawnattr_set_on_close(lipc_handle_t h, int policy, int64_t grace_ms) {
     return lipc__fail(LIPC_EINVAL, EINVAL, "spawnattr_set_on_close: bad policy %d or grace %lld",
                       policy, (long long)grace_ms);
   WITH_ATTR(h, "spawnattr_set_on_close", (a->on_close = policy, a->grace_ms = grace_ms, LIPC_OK));
+}
+
+/* uid and gid must fit the kernel's 32-bit ids; (uid_t)-1 means "no
+ * change" to the kernel and is refused as a value. */
+static int check_id(int64_t id, const char *what) {
+  if (id < -1 || id >= (int64_t)UINT32_MAX)
+    return lipc__fail(LIPC_EINVAL, EINVAL, "%s: %lld is not -1 or an id from 0 to %u", what,
+                      (long long)id, UINT32_MAX - 1);
+  return LIPC_OK;
+}
+
+int lipc_spawnattr_set_user(lipc_handle_t h, int64_t uid) {
+  int rc = check_id(uid, "spawnattr_set_user");
+  if (rc != LIPC_OK) return rc;
+  WITH_ATTR(h, "spawnattr_set_user", (a->uid = uid, LIPC_OK));
+}
+
+int lipc_spawnattr_set_group(lipc_handle_t h, int64_t gid) {
+  int rc = check_id(gid, "spawnattr_set_group");
+  if (rc != LIPC_OK) return rc;
+  WITH_ATTR(h, "spawnattr_set_group", (a->gid = gid, LIPC_OK));
+}
+
+static int groups_clear(struct lipc_spawnattr *a) {
+  a->ngroups = 0;
+  a->set_groups = 1;
+  return LIPC_OK;
+}
+
+int lipc_spawnattr_groups_clear(lipc_handle_t h) {
+  WITH_ATTR(h, "spawnattr_groups_clear", groups_clear(a));
+}
+
+#define MAX_GROUPS 65536 /* the kernel's NGROUPS_MAX */
+
+static int groups_add(struct lipc_spawnattr *a, int64_t gid) {
+  if (a->ngroups >= MAX_GROUPS)
+    return lipc__fail(LIPC_EINVAL, EINVAL, "spawnattr_groups_add: more than %d groups", MAX_GROUPS);
+  if (a->ngroups == a->capgroups) {
+    int ncap = a->capgroups ? a->capgroups * 2 : 8;
+    int64_t *ng = realloc(a->groups, sizeof *ng * (size_t)ncap);
+    if (!ng) return oom("spawnattr_groups_add");
+    a->groups = ng;
+    a->capgroups = ncap;
+  }
+  a->groups[a->ngroups++] = gid;
+  a->set_groups = 1;
+  return LIPC_OK;
+}
+
+int lipc_spawnattr_groups_add(lipc_handle_t h, int64_t gid) {
+  if (gid < 0 || gid >= (int64_t)UINT32_MAX)
+    return lipc__fail(LIPC_EINVAL, EINVAL, "spawnattr_groups_add: %lld is not a group id", (long long)gid);
+  WITH_ATTR(h, "spawnattr_groups_add", groups_add(a, gid));
+}
+
+int lipc_spawnattr_set_pipesize(lipc_handle_t h, int64_t bytes) {
+  if (bytes > INT32_MAX)
+    return lipc__fail(LIPC_EINVAL, EINVAL, "spawnattr_set_pipesize: %lld bytes is too big", (long long)bytes);
+  WITH_ATTR(h, "spawnattr_set_pipesize", (a->pipesize = bytes < 0 ? 0 : bytes, LIPC_OK));
+}
+
+int lipc_spawnattr_set_keep_fds(lipc_handle_t h, int keep) {
+  WITH_ATTR(h, "spawnattr_set_keep_fds", (a->keep_fds = keep != 0, LIPC_OK));
+}
+
+int lipc_spawnattr_set_sigreset(lipc_handle_t h, int mode) {
+  if (mode != LIPC_SIGRESET_CAUGHT && mode != LIPC_SIGRESET_ALL)
+    return lipc__fail(LIPC_EINVAL, EINVAL, "spawnattr_set_sigreset: unknown mode %d", mode);
+  WITH_ATTR(h, "spawnattr_set_sigreset", (a->sigreset = mode, LIPC_OK));
+}
+
+static int sigdefault(struct lipc_spawnattr *a, int sig, int on) {
+  uint64_t bit = (uint64_t)1 << (sig - 1);
+  a->sigdefault = on ? a->sigdefault | bit : a->sigdefault & ~bit;
+  return LIPC_OK;
+}
+
+int lipc_spawnattr_set_sigdefault(lipc_handle_t h, int sig, int on) {
+  if (sig < 1 || sig > 64)
+    return lipc__fail(LIPC_EINVAL, EINVAL, "spawnattr_set_sigdefault: %d is not a signal", sig);
+  WITH_ATTR(h, "spawnattr_set_sigdefault", sigdefault(a, sig, on));
 }

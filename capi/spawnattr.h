@@ -40,6 +40,14 @@ struct lipc_spawnattr {
   int autokill;
   int on_close;
   int64_t grace_ms;
+  int64_t uid, gid;    /* -1: the parent's */
+  int set_groups;      /* 1: the supplementary groups are groups[0..ngroups) */
+  int64_t *groups;
+  int ngroups, capgroups;
+  int64_t pipesize;    /* <= 0: the system's */
+  int keep_fds;
+  int sigreset;        /* LIPC_SIGRESET_* */
+  uint64_t sigdefault; /* bit sig-1 */
 };
 
 __attribute__((visibility("hidden"))) void lipc__spawnattr_free(struct lipc_spawnattr *a);

@@ -609,10 +609,15 @@ int lipc_flock_unlock(lipc_handle_t h, int64_t offset, int64_t length);
  * then started with lipc_proc_spawn, which returns a process handle.
  *
  * How children start (all of it before the program's first instruction):
- * every signal disposition is the default and the signal mask is empty,
- * whatever the host set (Python ignores SIGPIPE; its children do not); the
- * child has exactly the fds of its map, and no other (a file the host opened
- * without close-on-exec is not inherited); resource limits are in force;
+ * the signal mask is empty; a signal the host catches starts at its default
+ * action; a signal the host ignores stays ignored, as exec, posix_spawn,
+ * Go's os/exec and Python's subprocess leave it (nohup relies on it),
+ * unless lipc_spawnattr_set_sigdefault names it (what a runtime ignored for
+ * itself: the bindings name SIGPIPE and SIGXFSZ by default, as subprocess's
+ * restore_signals does) or lipc_spawnattr_set_sigreset asks for the full
+ * reset; the child has exactly the fds of its map, and no other (a file the
+ * host opened without close-on-exec is not inherited) unless
+ * lipc_spawnattr_set_keep_fds says otherwise; resource limits are in force;
  * the soft RLIMIT_NOFILE is the host's own from before lipc was loaded
  * unless set. Children are started by one thread lipc owns for the life of
  * the process (so autokill does not depend on which host thread spawned)
@@ -762,12 +767,72 @@ int lipc_spawnattr_set_autokill(lipc_handle_t attr, int sig);
  * grace), LIPC_EBADHANDLE. */
 int lipc_spawnattr_set_on_close(lipc_handle_t attr, int policy, int64_t grace_ms);
 
+/* The child's user: its real, effective and saved uid become uid (set after
+ * the groups and the working directory, before exec), or -1 to keep the
+ * parent's (default). Needs the privilege to change it (CAP_SETUID); a
+ * refusal fails lipc_proc_spawn with LIPC_EPERM ("setresuid"). The
+ * autokill signal is set after it (a change of user would clear it).
+ * Errors: LIPC_EINVAL (below -1, or not below 2^32-1), LIPC_EBADHANDLE. */
+int lipc_spawnattr_set_user(lipc_handle_t attr, int64_t uid);
+
+/* The child's group: real, effective and saved gid, or -1 to keep the
+ * parent's (default). A refusal fails lipc_proc_spawn with LIPC_EPERM
+ * ("setresgid"). Errors: as lipc_spawnattr_set_user. */
+int lipc_spawnattr_set_group(lipc_handle_t attr, int64_t gid);
+
+/* The child's supplementary groups: by default the parent's. After
+ * lipc_spawnattr_groups_clear they are exactly the groups added with
+ * lipc_spawnattr_groups_add after it (none: an empty list). Set with
+ * setgroups before the group and the user; a refusal (no CAP_SETGID) fails
+ * lipc_proc_spawn with LIPC_EPERM ("setgroups"). Errors: LIPC_EBADHANDLE. */
+int lipc_spawnattr_groups_clear(lipc_handle_t attr);
+
+/* Adds gid to the child's supplementary groups; alone (without
+ * lipc_spawnattr_groups_clear) it also replaces the parent's list, which the
+ * child then does not have. Errors: LIPC_EINVAL (gid negative or not below
+ * 2^32-1, more than 65536 groups), LIPC_EBADHANDLE, LIPC_ENOMEM. */
+int lipc_spawnattr_groups_add(lipc_handle_t attr, int64_t gid);
+
+/* The capacity in bytes of each pipe lipc creates for the fd map
+ * (LIPC_FD_PIPE_IN, LIPC_FD_PIPE_OUT), set with F_SETPIPE_SZ when the spawn
+ * creates them; the kernel rounds it up to a power-of-two number of pages.
+ * 0 or negative: the system's default (default). A size the system refuses
+ * fails lipc_proc_spawn (LIPC_EPERM above /proc/sys/fs/pipe-max-size
+ * unprivileged, LIPC_EINVAL below a page...). Errors: LIPC_EINVAL (above
+ * INT32_MAX), LIPC_EBADHANDLE. */
+int lipc_spawnattr_set_pipesize(lipc_handle_t attr, int64_t bytes);
+
+/* keep 1: every fd of the parent that is not in the fd map is left as the
+ * child finds it instead of closed, so those without close-on-exec reach
+ * the program (subprocess's close_fds=False; LuaJIT's io.open and SBCL's
+ * open make such fds). Entries of the map above 2 that were not set are
+ * left too, rather than closed. keep 0: only the map (default).
+ * Errors: LIPC_EBADHANDLE. */
+int lipc_spawnattr_set_keep_fds(lipc_handle_t attr, int keep);
+
+/* Modes for lipc_spawnattr_set_sigreset. */
+#define LIPC_SIGRESET_CAUGHT 0 /* caught signals to default, ignored ones stay ignored except
+                                  those named with lipc_spawnattr_set_sigdefault (default) */
+#define LIPC_SIGRESET_ALL 1    /* every signal to default, SIG_IGN included */
+
+/* How the child's signal dispositions start: LIPC_SIGRESET_*. The mask is
+ * emptied either way. Errors: LIPC_EINVAL (unknown mode), LIPC_EBADHANDLE. */
+int lipc_spawnattr_set_sigreset(lipc_handle_t attr, int mode);
+
+/* on 1: signal sig (1 to 64) starts at its default action in the child even
+ * if the parent ignores it (posix_spawnattr_setsigdefault); on 0 undoes it.
+ * For what a runtime ignored for itself: CPython ignores SIGPIPE and
+ * SIGXFSZ, and its subprocess resets them (restore_signals=True). None by
+ * default. Errors: LIPC_EINVAL (not a signal), LIPC_EBADHANDLE. */
+int lipc_spawnattr_set_sigdefault(lipc_handle_t attr, int sig, int on);
+
 /* Starts a child as attr says. OUT *proc: the process handle. Every failure
  * to start is reported here with its errno, never as a child that exits
  * 127: program not found (LIPC_ENOENT), not executable or permission denied
  * (LIPC_EPERM), not a program (ENOEXEC as LIPC_EOS_BASE-ENOEXEC), bad
  * working directory, bad fd map (LIPC_EINVAL), a file of the fd map that
- * cannot be opened, a refused limit. The message names the step.
+ * cannot be opened, a refused limit, pipe size, user, group or groups
+ * (LIPC_EPERM). The message names the step.
  * Errors also: LIPC_EINVAL (empty argv, NUL bytes), LIPC_ENAMETOOLONG (a path
  * of the fd map or the working directory), LIPC_EEXIST (LIPC_FILE_EXCL on a
  * file that exists), LIPC_EBADHANDLE, LIPC_EFORKED. Blocks only for the spawn itself: the preparation (PATH search,

@@ -45,6 +45,11 @@ debian_python() {
 }
 if [ "$what" = test ]; then
   apt_install luarocks procps  # procps: the suites run kill(1)
+  # CPython's own test_subprocess runs on lipc in make test: its `test`
+  # package (python.org and pyenv builds have it; Debian's python3 needs
+  # libpython3.X-testsuite).
+  python3 -c 'import test.test_subprocess' 2>/dev/null ||
+    apt_install "libpython3.$(python3 -c 'import sys; print(sys.version_info.minor)')-testsuite"
   if debian_python; then
     python3 -c 'import pytest' 2>/dev/null || apt_install python3-pytest
     python3 -c 'import mypy' 2>/dev/null || apt_install python3-mypy

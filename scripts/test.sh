@@ -34,7 +34,7 @@ run() { # name command...
 c_tests() {
   local ok=0 flags="-Wall -Wextra -Werror -O2 -Iinclude -Itests/c"
   for t in test_basics test_handles test_fork test_proc test_proc_life test_edges test_sync test_mem \
-           test_special_files test_named; do
+           test_special_files test_named test_spawn_attrs; do
     $CC $flags -o build/$t tests/c/$t.c -Lbuild -llipc -lpthread -lrt -Wl,-rpath,"$ROOT/build" || return 1
     echo "--- $t"; build/$t || ok=1
   done
@@ -314,6 +314,7 @@ else
   run "python sdist and wheel" python_dist_test
   run "python binding (pytest, installed wheel)" python_installed_suite
   run "python types (mypy --strict)" python_types
+  run "cpython test_subprocess on lipc" python3 bindings/python/cpython_tests/run.py
   run "luajit binding" luajit bindings/luajit/tests/run.lua
   run "luarocks make, binary rock" luarocks_test
   run "lisp binding (FiveAM, ASDF test-op, installed library)" lisp_installed_suite

@@ -67,6 +67,7 @@
                (:file "named-tests")
                (:file "proc-tests")
                (:file "proc-life-tests")
+               (:file "proc-attr-tests")
                (:file "host-tests")
                (:file "number-tests"))
   :perform (test-op (o c)

@@ -1,7 +1,8 @@
 // Package proc starts and controls child processes: argv or shell
 // commands, PATH search, the environment, working directory, any fd map
 // (pipes, files, /dev/null, parent fds, other child fds), process groups and
-// sessions, resource limits in force before the child's first instruction,
+// sessions, user and groups, pipe sizes, signal dispositions (ignored ones
+// kept unless asked), resource limits in force before the first instruction,
 // and a signal when the parent dies. Children are started by a small C
 // routine (clone with CLONE_VM|CLONE_VFORK|CLONE_PIDFD) on one dedicated
 // thread, so spawn cost does not grow with the parent's memory and the
@@ -20,6 +21,7 @@ const (
 	FdParent                // the parent's fd ParentFd
 	FdFile                  // a file opened by Path with Flags and Mode
 	FdChild                 // the same file as the child's fd ChildFd (2>&1)
+	FdKeep                  // left as the child finds it: open if the parent's has no close-on-exec (Attr.KeepFds)
 )
 
 // File open flags for FdFile (and the direction of FdNull).
@@ -75,6 +77,22 @@ type Attr struct {
 	Fds      []Fd      // child fd i is Fds[i]; fds 0-2 default to FdInherit when Fds is shorter
 	Rlimits  []Rlimit
 	DeathSig int // signal the child gets when the parent process dies; 0: none
+
+	UID       int64    // -1: the parent's user; else the child's real, effective and saved uid
+	GID       int64    // -1: the parent's group; else the child's real, effective and saved gid
+	SetGroups bool     // set the supplementary groups to Groups (else the parent's stay)
+	Groups    []uint32 // the supplementary groups when SetGroups
+	PipeSize  int      // > 0: the capacity (F_SETPIPE_SZ) of each pipe of the fd map; else the system's
+	// KeepFds leaves every fd not in the map as the child finds it, instead
+	// of closing it: fds without close-on-exec reach the program
+	// (subprocess's close_fds=False). Unset entries of Fds above 2 mean
+	// FdKeep then.
+	KeepFds bool
+	// Signal dispositions: a caught signal starts at the default; an
+	// ignored one stays ignored (as exec and posix_spawn leave it) unless
+	// its bit (1 << (sig-1)) is in SigDefault, or SigResetAll is set.
+	SigDefault  uint64
+	SigResetAll bool
 }
 
 // UmaskInherit keeps the parent's umask.
@@ -82,5 +100,5 @@ const UmaskInherit = -1
 
 // NewAttr returns an Attr that inherits everything: argv is args.
 func NewAttr(args ...string) *Attr {
-	return &Attr{Args: args, Umask: UmaskInherit, Pgid: -1, Search: true}
+	return &Attr{Args: args, Umask: UmaskInherit, Pgid: -1, Search: true, UID: -1, GID: -1}
 }

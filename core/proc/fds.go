@@ -122,6 +122,9 @@ func openFds(a *Attr) (_ *fdPlan, err error) {
 		if i < len(a.Fds) {
 			return a.Fds[i]
 		}
+		if i > 2 && a.KeepFds {
+			return Fd{Kind: FdKeep}
+		}
 		return Fd{Kind: FdInherit}
 	}
 	for i := 0; i < n; i++ {
@@ -133,6 +136,11 @@ func openFds(a *Attr) (_ *fdPlan, err error) {
 				plan.src[i] = i
 			}
 		case FdClose, FdChild:
+		case FdKeep:
+			if !a.KeepFds {
+				return nil, fdErr(i, "FdKeep needs KeepFds")
+			}
+			plan.src[i] = -2
 		case FdNull:
 			flags := unix.O_RDONLY
 			if e.ChildWrites || (i > 0 && e.Flags == 0) {
@@ -159,6 +167,13 @@ func openFds(a *Attr) (_ *fdPlan, err error) {
 			plan.childSide = append(plan.childSide, child)
 			plan.parentEnds[i] = parent
 			plan.src[i] = child
+			if a.PipeSize > 0 {
+				if _, err := unix.FcntlInt(uintptr(parent), unix.F_SETPIPE_SZ, a.PipeSize); err != nil {
+					return nil, lerr.New("spawn", "", lerr.FromErrno(err.(unix.Errno)), err.(unix.Errno),
+						"pipe size %d for child fd %d (F_SETPIPE_SZ; unprivileged, at most /proc/sys/fs/pipe-max-size): %s",
+						a.PipeSize, i, err)
+				}
+			}
 		case FdParent:
 			if e.ParentFd < 0 || !isOpen(e.ParentFd) {
 				return nil, fdErr(i, "parent fd %d is not open", e.ParentFd)

@@ -1,8 +1,9 @@
 /* spawn_linux.c - start a child the way posix_spawn does, with what
  * posix_spawn lacks (host-runtimes.md, "Spawning: what was measured"):
  * exactly the fds asked for, resource limits before the first instruction,
- * a parent-death signal, every signal disposition reset, the errno of the
- * failing step reported to the caller, and a pidfd from clone itself.
+ * a parent-death signal, signal dispositions as exec and posix_spawn leave
+ * them (or all reset), user and groups set with raw system calls, the errno
+ * of the failing step reported to the caller, and a pidfd from clone itself.
  *
  * The child shares the parent's memory and thread-local storage until it
  * execs (CLONE_VM | CLONE_VFORK), so it calls only async-signal-safe system
@@ -46,13 +47,38 @@ static int fail(struct lipc_spawn *s, const char *stage) {
   _exit(127);
 }
 
-static void reset_signals(void) {
-  struct kernel_sigaction dfl;
+/* A caught signal's handler is the parent's code, which must not run in
+ * this child (it shares the parent's memory): every caught signal goes to
+ * the default here, before the mask is emptied (exec would reset them
+ * anyway). A signal the parent ignores stays ignored, as exec, posix_spawn,
+ * Go's os/exec and Python's subprocess leave it (nohup relies on it),
+ * unless the request says to reset it (sigdefault: what a runtime ignored
+ * for itself, such as Python's SIGPIPE) or to reset everything. */
+static void reset_signals(const struct lipc_spawn *s) {
+  struct kernel_sigaction dfl, cur;
   memset(&dfl, 0, sizeof dfl); /* SIG_DFL, no flags */
   for (int sig = 1; sig <= NSIG_KERNEL; sig++) {
     if (sig == SIGKILL || sig == SIGSTOP) continue;
+    int to_default = s->sigreset_all || (s->sigdefault >> (sig - 1)) & 1;
+    if (!to_default && syscall(SYS_rt_sigaction, sig, NULL, &cur, sizeof(uint64_t)) == 0 &&
+        cur.handler == (void *)SIG_IGN)
+      continue;
     syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof(uint64_t));
   }
+}
+
+/* The supplementary groups, then the group, then the user (the order
+ * that still has the privilege each step needs). Raw system calls: glibc's
+ * set*id wrappers would signal every thread of the parent (its setxid
+ * broadcast), whose memory this child shares; the kernel's calls change
+ * this one thread, which is the whole child. */
+static void set_credentials(struct lipc_spawn *s) {
+  if (s->ngroups >= 0 && syscall(SYS_setgroups, (size_t)s->ngroups, s->groups) != 0)
+    fail(s, "setgroups");
+  if (s->gid >= 0 && syscall(SYS_setresgid, (gid_t)s->gid, (gid_t)s->gid, (gid_t)s->gid) != 0)
+    fail(s, "setresgid");
+  if (s->uid >= 0 && syscall(SYS_setresuid, (uid_t)s->uid, (uid_t)s->uid, (uid_t)s->uid) != 0)
+    fail(s, "setresuid");
 }
 
 /* Child fd i <- src[i]. Every source is first copied above the map (so an
@@ -68,13 +94,16 @@ static int map_fds(struct lipc_spawn *s) {
     if (s->scratch[i] < 0) return -1;
   }
   for (int i = 0; i < s->nfds; i++) {
+    if (s->src[i] == -2) continue; /* left as it is (keep_fds) */
     if (s->scratch[i] < 0) {
       close(i);
     } else if (dup2(s->scratch[i], i) < 0) {
       return -1;
     }
   }
-  /* The copies are close-on-exec; close_range drops everything else too. */
+  /* The copies are close-on-exec; close_range drops everything else too,
+   * unless the fds above the map are to stay (close_fds=False). */
+  if (s->keep_fds) return 0;
   if (syscall(SYS_close_range, (unsigned)s->nfds, ~0u, 0) != 0) {
     for (int fd = s->nfds; fd < 65536; fd++) close(fd); /* kernels before 5.9 */
   }
@@ -83,20 +112,25 @@ static int map_fds(struct lipc_spawn *s) {
 
 static int child_main(void *arg) {
   struct lipc_spawn *s = arg;
-  reset_signals();
+  reset_signals(s);
   if (s->setsid && setsid() < 0) fail(s, "setsid");
   if (s->pgid >= 0 && setpgid(0, (pid_t)s->pgid) < 0) fail(s, "setpgid");
+  /* Limits first: raising a hard limit may need the privilege that
+   * set_credentials gives up. */
+  for (int i = 0; i < s->nrlim; i++) {
+    struct rlimit rl = {.rlim_cur = s->rlim[i].cur, .rlim_max = s->rlim[i].max};
+    if (setrlimit(s->rlim[i].resource, &rl) < 0) fail(s, "setrlimit");
+  }
+  /* The working directory as the parent's user, as subprocess does. */
+  if (s->cwd && chdir(s->cwd) < 0) fail(s, "chdir");
+  set_credentials(s);
+  /* After the credentials: changing them clears the parent-death signal. */
   if (s->pdeathsig) {
     if (prctl(PR_SET_PDEATHSIG, s->pdeathsig) < 0) fail(s, "prctl(PR_SET_PDEATHSIG)");
     /* The parent may have died before the prctl: then no signal comes. */
     if (getppid() != s->parent) _exit(128 + s->pdeathsig);
   }
-  for (int i = 0; i < s->nrlim; i++) {
-    struct rlimit rl = {.rlim_cur = s->rlim[i].cur, .rlim_max = s->rlim[i].max};
-    if (setrlimit(s->rlim[i].resource, &rl) < 0) fail(s, "setrlimit");
-  }
   if (s->umask >= 0) umask((mode_t)s->umask);
-  if (s->cwd && chdir(s->cwd) < 0) fail(s, "chdir");
   if (map_fds(s) < 0) fail(s, "fd map");
   uint64_t none = 0;
   raw_sigmask(SIG_SETMASK, &none, NULL);

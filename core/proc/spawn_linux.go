@@ -115,6 +115,15 @@ func Prepare(a *Attr) (*Prepared, error) {
 	if err := checkStrings(op, prog, a, env); err != nil {
 		return nil, err
 	}
+	// The working directory first, as the child would meet it: with a bad
+	// directory and a missing program the error is the directory's, as in
+	// subprocess (whose child changes directory before it execs).
+	if a.Dir != "" {
+		if err := checkDir(a.Dir); err != nil {
+			return nil, lerr.New(op, prog, lerr.FromErrno(err.(syscall.Errno)), err.(syscall.Errno),
+				"working directory %q: %s", a.Dir, err.(syscall.Errno).Error())
+		}
+	}
 	path := prog
 	if a.Search {
 		var err error
@@ -177,6 +186,9 @@ func (pr *Prepared) startError() error {
 	switch stage {
 	case "chdir":
 		return lerr.New("spawn", subject, lerr.FromErrno(errno), errno, "working directory %q: %s", pr.attr.Dir, errno.Error())
+	case "setgroups", "setresgid", "setresuid":
+		return lerr.New("spawn", subject, lerr.FromErrno(errno), errno, "%s (user %d, group %d, %d extra groups): %s",
+			stage, pr.attr.UID, pr.attr.GID, len(pr.attr.Groups), errno.Error())
 	case "execve":
 		return lerr.New("spawn", subject, lerr.FromErrno(errno), errno, "exec %q: %s", pr.path, errno.Error())
 	}
@@ -188,6 +200,19 @@ func (pr *Prepared) release() {
 		pr.free[i]()
 	}
 	pr.free = nil
+}
+
+// checkDir reports what chdir would say of dir (ENOENT, ENOTDIR, EACCES):
+// a directory the caller can search.
+func checkDir(dir string) error {
+	var st unix.Stat_t
+	if err := unix.Stat(dir, &st); err != nil {
+		return err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return syscall.ENOTDIR
+	}
+	return unix.Access(dir, unix.X_OK)
 }
 
 func describeLookErr(err error) string {
@@ -274,6 +299,27 @@ func (pr *Prepared) build(env []string) {
 	s.nfds = C.int(n)
 	s.src = &ints[0]
 	s.scratch = &ints[n]
+	s.uid = C.int64_t(a.UID)
+	s.gid = C.int64_t(a.GID)
+	s.ngroups = -1
+	if a.SetGroups {
+		s.ngroups = C.int(len(a.Groups))
+		if len(a.Groups) > 0 {
+			g := (*[1 << 20]C.gid_t)(C.malloc(C.size_t(len(a.Groups)) * C.size_t(unsafe.Sizeof(C.gid_t(0)))))
+			pr.free = append(pr.free, func() { C.free(unsafe.Pointer(&g[0])) })
+			for i, v := range a.Groups {
+				g[i] = C.gid_t(v)
+			}
+			s.groups = &g[0]
+		}
+	}
+	if a.KeepFds {
+		s.keep_fds = 1
+	}
+	if a.SigResetAll {
+		s.sigreset_all = 1
+	}
+	s.sigdefault = C.uint64_t(a.SigDefault)
 	if len(a.Rlimits) > 0 {
 		rl := (*[1 << 20]C.struct_lipc_rlim)(C.malloc(C.size_t(len(a.Rlimits)) * C.size_t(unsafe.Sizeof(C.struct_lipc_rlim{}))))
 		pr.free = append(pr.free, func() { C.free(unsafe.Pointer(&rl[0])) })

@@ -22,10 +22,17 @@ struct lipc_spawn {
   int pdeathsig;        /* 0: none */
   pid_t parent;         /* getpid() of the parent, for the pdeathsig race */
   int nfds;             /* child fds 0..nfds-1 */
-  const int *src;       /* child fd i <- parent fd src[i]; -1 = closed */
+  const int *src;       /* child fd i <- parent fd src[i]; -1 = closed, -2 = left as it is */
   int *scratch;         /* nfds ints the child may use */
   int nrlim;
   const struct lipc_rlim *rlim;
+  int64_t uid;          /* < 0: keep; else setresuid to it, after the groups */
+  int64_t gid;          /* < 0: keep; else setresgid to it */
+  int ngroups;          /* < 0: keep the supplementary groups; else setgroups(groups) */
+  const gid_t *groups;
+  int keep_fds;         /* 1: fds above the map stay as they are (close_fds=False) */
+  int sigreset_all;     /* 1: every disposition to default, SIG_IGN included */
+  uint64_t sigdefault;  /* bit sig-1: to default even if the parent ignores it */
   void *stack;          /* the child's stack */
   size_t stack_size;
   /* out */

@@ -68,6 +68,7 @@ def int_class(fn, ctype, pname):
         "resource": "FZI_RESOURCE", "soft": "FZI_RLIM", "hard": "FZI_RLIM",
         "policy": "FZI_POLICY", "mask": "FZI_UMASK", "pgid": "FZI_PGID",
         "code": "FZI_CODE", "max_output": "FZI_MAXOUT", "n": "FZI_COUNT",
+        "uid": "FZI_ID", "gid": "FZI_ID", "bytes": "FZI_PIPESIZE", "keep": "FZI_BOOL", "on": "FZI_BOOL",
     }
     if pname == "flags":
         if fn.startswith(NAMED_PREFIXES):
@@ -91,6 +92,8 @@ def int_class(fn, ctype, pname):
         raise Unclassified("a figure selector of an unknown family")
     if pname == "mode" and fn == "lipc_set_call_mode":
         return "FZI_CALLMODE"
+    if pname == "mode" and fn == "lipc_spawnattr_set_sigreset":
+        return "FZI_POLICY"  # 0, 1 and bad values, as the close policies
     if pname == "kind" and fn == "lipc_spawnattr_set_fd":
         return "FZI_FDKIND"
     if pname == "arg" and fn == "lipc_spawnattr_set_fd":

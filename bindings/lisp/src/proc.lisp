@@ -16,6 +16,21 @@
 ;;;;     :umask m         the child's umask (e.g. #o027)
 ;;;;     :new-session t   setsid: a new session and process group
 ;;;;     :process-group g T (or 0): a new group led by the child; n > 0: join n
+;;;;     :user u          a uid or user name, :group g a gid or group name,
+;;;;     :extra-groups l  a list of gids or names (the supplementary groups; ()
+;;;;                      for none): set in the child before exec; needs the
+;;;;                      privilege (refused: LIPC-PERMISSION-DENIED from spawn)
+;;;;     :pipe-size n     the capacity in bytes of each pipe of the fd map
+;;;;     :close-fds nil   fds of this image that are not in the map and lack
+;;;;                      close-on-exec (SBCL's OPEN makes such fds) stay open
+;;;;                      in the child (default T: only the map)
+;;;;     :restore-signals T (default): a signal this image ignores stays
+;;;;                      ignored in the child (nohup relies on it), except
+;;;;                      what runtimes ignore for themselves (SIGPIPE,
+;;;;                      SIGXFSZ), reset as Python's subprocess does; NIL:
+;;;;                      every ignored one stays; :ALL: every signal default.
+;;;;                      Caught signals (SBCL's handlers) always start at
+;;;;                      the default.
 ;;;;     :input :output :error, and :fds ((child-fd . spec) ...), each spec one of
 ;;;;       NIL, :inherit     the parent's fd of the same number (the default)
 ;;;;       T, :pipe          a new pipe (child reads fd 0, writes other fds);
@@ -679,7 +694,35 @@ each an integer or +RLIM-INFINITY+.  getrlimit: plain C, no lipc call."
                      (values (lim value 0) (lim value 1)))
                (check (%spawnattr-set-rlimit a resource soft hard))))))
 
-(defun spawn-set-options (a &key directory umask new-session process-group autokill on-close grace)
+(defun proc-id-of (value what)
+  "A uid or gid from an integer or a name (getpwnam / getgrnam, as
+subprocess looks names up).  Both structs start with two char pointers,
+then the id."
+  (etypecase value
+    ((integer 0 #.(- (expt 2 32) 2)) value)
+    (string
+     (let ((entry (if (string= what "user")
+                      (cffi:foreign-funcall "getpwnam" :string value :pointer)
+                      (cffi:foreign-funcall "getgrnam" :string value :pointer))))
+       (when (cffi:null-pointer-p entry)
+         (proc-invalid-argument "spawn: no ~A named ~S" what value))
+       (cffi:mem-ref entry :uint32 (* 2 (cffi:foreign-type-size :pointer)))))))
+
+(defparameter *runtime-ignored-signals* '(13 25)
+  "SIGPIPE and SIGXFSZ: what runtimes ignore for themselves, and
+subprocess's restore_signals resets in children.")
+
+(defun spawn-set-credentials (a user group extra-groups)
+  (unless (eq extra-groups :inherit)
+    (check-type extra-groups list)
+    (check (%spawnattr-groups-clear a))
+    (dolist (g extra-groups)
+      (check (%spawnattr-groups-add a (proc-id-of g "group")))))
+  (when group (check (%spawnattr-set-group a (proc-id-of group "group"))))
+  (when user (check (%spawnattr-set-user a (proc-id-of user "user")))))
+
+(defun spawn-set-options (a &key directory umask new-session process-group autokill on-close grace
+                              pipe-size (close-fds t) (restore-signals t))
   (when directory
     (check (%spawnattr-set-cwd a (proc-c-string directory "spawn: directory"))))
   (when umask
@@ -690,6 +733,15 @@ each an integer or +RLIM-INFINITY+.  getrlimit: plain C, no lipc call."
   (when process-group
     (check-type process-group (or (eql t) (signed-byte 64)))
     (check (%spawnattr-set-pgroup a (if (eq process-group t) 0 process-group))))
+  (when pipe-size
+    (check-type pipe-size (integer 0 #.(1- (expt 2 31))))
+    (check (%spawnattr-set-pipesize a pipe-size)))
+  (unless close-fds
+    (check (%spawnattr-set-keep-fds a 1)))
+  (ecase restore-signals
+    (:all (check (%spawnattr-set-sigreset a 1)))
+    ((t) (dolist (sig *runtime-ignored-signals*) (check (%spawnattr-set-sigdefault a sig 1))))
+    ((nil)))
   (when autokill
     (check (%spawnattr-set-autokill a (if (eq autokill t) 9 (signal-number autokill)))))
   (check (%spawnattr-set-on-close a (ecase on-close
@@ -699,7 +751,9 @@ each an integer or +RLIM-INFINITY+.  getrlimit: plain C, no lipc call."
 
 (defun spawn-process (command &key program (search t) environment env-add env-unset directory
                         umask new-session process-group (input :inherit) (output :inherit)
-                        (error :inherit) fds rlimits autokill (on-close :leave) (grace 5))
+                        (error :inherit) fds rlimits autokill (on-close :leave) (grace 5)
+                        user group (extra-groups :inherit) pipe-size (close-fds t)
+                        (restore-signals t))
   "Starts COMMAND (a list: program and arguments, run directly; a string:
 run by /bin/sh -c) and returns a PROCESS.  The keywords are described at the
 top of proc.lisp.  Every failure to start is signalled here."
@@ -708,7 +762,9 @@ top of proc.lisp.  Every failure to start is signalled here."
     (spawn-set-environment a environment env-add env-unset)
     (spawn-set-options a :directory directory :umask umask :new-session new-session
                    :process-group process-group :autokill autokill :on-close on-close
-                   :grace grace)
+                   :grace grace :pipe-size pipe-size :close-fds close-fds
+                   :restore-signals restore-signals)
+    (spawn-set-credentials a user group extra-groups)
     (spawn-set-rlimits a rlimits)
     (let* ((pipe-kinds (spawn-set-fds a (list* (cons 0 input) (cons 1 output) (cons 2 error) fds)))
            (process (open-handle (ptr) (%proc-spawn a ptr) 'process

@@ -62,6 +62,14 @@ int lipc_spawnattr_set_fd(lipc_handle_t attr, int child_fd, int kind, int arg, c
 int lipc_spawnattr_set_rlimit(lipc_handle_t attr, int resource, int64_t soft, int64_t hard);
 int lipc_spawnattr_set_autokill(lipc_handle_t attr, int sig);
 int lipc_spawnattr_set_on_close(lipc_handle_t attr, int policy, int64_t grace_ms);
+int lipc_spawnattr_set_user(lipc_handle_t attr, int64_t uid);
+int lipc_spawnattr_set_group(lipc_handle_t attr, int64_t gid);
+int lipc_spawnattr_groups_clear(lipc_handle_t attr);
+int lipc_spawnattr_groups_add(lipc_handle_t attr, int64_t gid);
+int lipc_spawnattr_set_pipesize(lipc_handle_t attr, int64_t bytes);
+int lipc_spawnattr_set_keep_fds(lipc_handle_t attr, int keep);
+int lipc_spawnattr_set_sigreset(lipc_handle_t attr, int mode);
+int lipc_spawnattr_set_sigdefault(lipc_handle_t attr, int sig, int on);
 int lipc_proc_spawn(lipc_handle_t attr, lipc_handle_t *proc);
 int lipc_proc_pid(lipc_handle_t proc, int64_t *pid);
 int lipc_proc_path(lipc_handle_t proc, char *buf, size_t size, size_t *needed);

@@ -17,6 +17,20 @@
 --       env_unset = {"K", ...}       remove these
 --       cwd = dir, umask = 0..0777, setsid = true,
 --       pgroup = true (a new group led by the child) | pgid to join
+--       user = uid | "name", group = gid | "name",
+--       extra_groups = {gid | "name", ...} (the supplementary groups; {}
+--                         for none): set in the child before exec (needs
+--                         the privilege; refused: EPERM from spawn)
+--       pipesize = bytes  the capacity of each pipe of the fd map
+--       close_fds = false fds of this process that are not in the map and
+--                         lack close-on-exec (io.open's) stay open in the
+--                         child (default true: only the map)
+--       restore_signals = true (default): a signal this process ignores
+--                         stays ignored in the child (nohup), except what
+--                         runtimes ignore for themselves (SIGPIPE, SIGXFSZ:
+--                         reset, as Python's subprocess does); false: every
+--                         ignored one stays; "all": every signal default.
+--                         Caught signals always start at the default.
 --       stdin / stdout / stderr / fds = {[n] = ...}: what child fd n is:
 --         nil, false, "inherit"  the parent's same fd (default for 0-2;
 --                                other fds are closed in the child)
@@ -157,8 +171,23 @@ local A = {
   umask = C.lipc_spawnattr_set_umask, pgroup = C.lipc_spawnattr_set_pgroup,
   setsid = C.lipc_spawnattr_set_setsid, fd = C.lipc_spawnattr_set_fd,
   rlimit = C.lipc_spawnattr_set_rlimit, autokill = C.lipc_spawnattr_set_autokill,
-  on_close = C.lipc_spawnattr_set_on_close,
+  on_close = C.lipc_spawnattr_set_on_close, user = C.lipc_spawnattr_set_user,
+  group = C.lipc_spawnattr_set_group, groups_clear = C.lipc_spawnattr_groups_clear,
+  groups_add = C.lipc_spawnattr_groups_add, pipesize = C.lipc_spawnattr_set_pipesize,
+  keep_fds = C.lipc_spawnattr_set_keep_fds, sigreset = C.lipc_spawnattr_set_sigreset,
+  sigdefault = C.lipc_spawnattr_set_sigdefault,
 }
+local SIGRESET_ALL = 1
+local MAX_ID = 2^32 - 2 -- (uid_t)-1 means "no change" to the kernel
+
+-- Private names (as lipc.util's libc calls), so a program's own cdef of
+-- getpwnam or struct passwd never clashes with these.
+ffi.cdef [[
+struct lipc_passwd_head { char *pw_name; char *pw_passwd; uint32_t pw_uid; uint32_t pw_gid; };
+struct lipc_group_head { char *gr_name; char *gr_passwd; uint32_t gr_gid; };
+void *lipc__getpwnam(const char *name) __asm__("getpwnam");
+void *lipc__getgrnam(const char *name) __asm__("getgrnam");
+]]
 local proc_spawn, proc_pid, proc_path = C.lipc_proc_spawn, C.lipc_proc_pid, C.lipc_proc_path
 local take_fd, close_fd, proc_kill = C.lipc_proc_take_fd, C.lipc_proc_close_fd, C.lipc_proc_kill
 local proc_wait, proc_stop, proc_info = C.lipc_proc_wait, C.lipc_proc_stop, C.lipc_proc_info
@@ -233,6 +262,8 @@ local KNOWN = {
   cmd = true, program = true, search = true, env = true, env_add = true, env_unset = true,
   cwd = true, umask = true, setsid = true, pgroup = true, stdin = true, stdout = true,
   stderr = true, fds = true, rlimits = true, autokill = true, on_close = true, grace = true,
+  user = true, group = true, extra_groups = true, pipesize = true, close_fds = true,
+  restore_signals = true,
 }
 local RUN_ONLY = { input = true, timeout = true, max_output = true }
 
@@ -404,6 +435,25 @@ local function normalize(a1, a2, fname, extra)
   return cmd, opts
 end
 
+-- A uid or gid from a number or a name (getpwnam / getgrnam).
+local function id_of(v, fname, what, level)
+  if type(v) == "string" then
+    local ent
+    if what == "user" then
+      ent = ffi.C.lipc__getpwnam(v)
+      if ent ~= nil then return tonumber(ffi.cast("struct lipc_passwd_head *", ent).pw_uid) end
+    else
+      ent = ffi.C.lipc__getgrnam(v)
+      if ent ~= nil then return tonumber(ffi.cast("struct lipc_group_head *", ent).gr_gid) end
+    end
+    argerror(1, fname, what .. ": a known name or an id", ("unknown %s '%s'"):format(what, v), level + 1)
+  end
+  return check_int(v, 1, fname, 0, MAX_ID, what .. " id (0 to 2^32-2) or name", level + 1)
+end
+
+-- What runtimes ignore for themselves and subprocess resets (restore_signals).
+local RUNTIME_IGNORED = { signals.PIPE, signals.XFSZ }
+
 local function make_plan(cmd, opts, fname)
   local plan = { ops = {}, handover = {}, files = {}, closed_fds = {}, pipes = {} }
   if type(cmd) == "string" then
@@ -478,6 +528,25 @@ local function make_plan(cmd, opts, fname)
       end
       add(plan, A.rlimit, res, rlimit_value(soft, fname, name), rlimit_value(hard, fname, name))
     end
+  end
+  if opts.extra_groups ~= nil then
+    local list = check_table(opts.extra_groups, fname, "extra_groups")
+    add(plan, A.groups_clear)
+    for i = 1, #list do add(plan, A.groups_add, id_of(list[i], fname, "extra group", 2)) end
+  end
+  if opts.group ~= nil then add(plan, A.group, id_of(opts.group, fname, "group", 2)) end
+  if opts.user ~= nil then add(plan, A.user, id_of(opts.user, fname, "user", 2)) end
+  if opts.pipesize ~= nil then
+    add(plan, A.pipesize, check_int(opts.pipesize, 1, fname, -1, 2147483647, "pipesize (bytes)", 2))
+  end
+  if opts.close_fds ~= nil and not opts.close_fds then add(plan, A.keep_fds, 1) end
+  local rs = opts.restore_signals
+  if rs == "all" then
+    add(plan, A.sigreset, SIGRESET_ALL)
+  elseif rs == nil or rs == true then
+    for _, sig in ipairs(RUNTIME_IGNORED) do add(plan, A.sigdefault, sig, 1) end
+  elseif rs ~= false then
+    argerror(1, fname, "restore_signals true, false or 'all'", tostring(rs), 2)
   end
   local ak = opts.autokill
   if ak ~= nil and ak ~= false then

@@ -54,19 +54,21 @@ File locks (see lipc._flock)
         .locked(), .is_locked, ``with lock:`` (TimedOutError when not in time), .close()
 
 Processes (the shape of subprocess; see lipc._proc)
-    Popen(args, *, stdin=, stdout=, stderr=, cwd=, env=, shell=, text=,
-          start_new_session=, process_group=, pass_fds=, fds=, umask=,
-          rlimits=, autokill=, on_close=, extra_env=, unset_env=, ...)
+    Popen(args, bufsize, executable, stdin, stdout, stderr, ... as
+          subprocess.Popen (user=, group=, extra_groups=, pipesize=,
+          process_group=, restore_signals=, close_fds= included; preexec_fn
+          refused), and fds=, rlimits=, autokill=, on_close=, extra_env=,
+          unset_env=)
         .args .pid .returncode .stdin .stdout .stderr .executable_path
         .poll() .wait(timeout) .communicate(input, timeout, max_output)
         .send_signal(sig, group=False) .terminate() .kill() .killpg(sig)
         .stop(grace) .info() -> ProcInfo .pidfd() .close(), ``with``
     run(args, *, input=, capture_output=, timeout=, check=, max_output=,
         **popen_kwargs) -> CompletedProcess (.info); call, check_call,
-        check_output
+        check_output, getoutput, getstatusoutput, list2cmdline
     PIPE, STDOUT, DEVNULL, File(path, mode), ParentFd(fd, close=False)
     RLIMIT_CPU, RLIMIT_NOFILE, RLIMIT_AS, ... (Resource), RLIM_INFINITY
-    TimeoutExpired, CalledProcessError, OutputLimitError
+    SubprocessError > TimeoutExpired, CalledProcessError, OutputLimitError
     wait_any([Popen or pipe, ...], timeout=None) -> the ready ones
     PipeIO(fd, mode): a raw file object over a pipe fd
 
@@ -128,8 +130,9 @@ from ._memview import MemoryFile
 from ._mmap import MappedFile, page_size
 from ._mutex import Mutex, NotOwnerError, NotRecoverableError, unlink_mutex
 from ._pipeio import PipeIO
-from ._proc import (CalledProcessError, CompletedProcess, OutputLimitError, Popen, ProcInfo,
-                    TimeoutExpired, call, check_call, check_output, run, wait_any)
+from ._proc import (CalledProcessError, CompletedProcess, OutputLimitError, Popen, ProcInfo, SubprocessError,
+                    TimeoutExpired, call, check_call, check_output, getoutput, getstatusoutput, list2cmdline,
+                    run, wait_any)
 from ._sem import Semaphore, unlink_semaphore
 from ._shm import SharedMemory, unlink_shared_memory
 from ._spawn import DEVNULL, PIPE, STDOUT, File, ParentFd, Resource
@@ -159,6 +162,7 @@ __all__ = [
     "ADVISE_DONTNEED", "FileLock",
     # processes
     "Popen", "run", "call", "check_call", "check_output", "wait_any",
+    "getoutput", "getstatusoutput", "list2cmdline", "SubprocessError",
     "CompletedProcess", "ProcInfo", "TimeoutExpired", "CalledProcessError",
     "OutputLimitError", "PIPE", "STDOUT", "DEVNULL", "File", "ParentFd",
     "PipeIO", "Resource", "RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_DATA",

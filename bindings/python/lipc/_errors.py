@@ -48,8 +48,8 @@ that does not fit its C type raises OverflowError (see lipc._cint); using a
 closed object raises ValueError("operation on closed Semaphore"). Waits that
 time out return False or an empty list (as threading and select do) rather
 than raise TimedOutError, except where the model API raises: Popen.wait()
-and communicate() raise lipc.TimeoutExpired, as subprocess does (a
-TimedOutError, a TimeoutError and a subprocess.TimeoutExpired at once), and
+and communicate() raise lipc.TimeoutExpired, subprocess's own exception (a
+subprocess.TimeoutExpired, so no OSError, as in subprocess), and
 ``with FileLock(path, timeout=...)`` raises TimedOutError, as the filelock
 package's Timeout does. Closing a mapping whose views are in use raises
 BufferError, as multiprocessing.shared_memory does.

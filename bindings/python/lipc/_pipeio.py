@@ -3,17 +3,19 @@ lipc_fd_read / lipc_fd_write, which wait in C with the GIL released and
 never raise SIGPIPE. Popen wraps its pipes in it (then in BufferedReader /
 BufferedWriter, and TextIOWrapper in text mode), as subprocess wraps FileIO.
 
-Works on blocking and non-blocking fds alike: lipc waits for data or room
-itself, so a non-blocking fd never surfaces as BlockingIOError here. A
-signal interrupts the wait; Python then runs its handler (Ctrl-C raises
-KeyboardInterrupt) and, if the handler returns, the call goes on.
+On a blocking fd, lipc waits for data or room itself. A signal interrupts
+the wait; Python then runs its handler (Ctrl-C raises KeyboardInterrupt)
+and, if the handler returns, the call goes on. On an fd set non-blocking
+(os.set_blocking(fd, False)) nothing waits, as with FileIO: a read with no
+data returns None, a write with no room returns None (the buffered and
+text layers then raise BlockingIOError, as they do over FileIO).
 """
 from __future__ import annotations
 
 import io
 import os
 from ctypes import addressof, byref, c_char, c_char_p, c_size_t, c_void_p, cast
-from typing import Any, Optional
+from typing import Any, List, Optional
 
 from . import _const
 from ._cint import to_int
@@ -66,19 +68,23 @@ class PipeIO(io.RawIOBase):
         self._checkClosed()
         return False
 
-    def _read_into(self, view: memoryview) -> int:
+    def _read_into(self, view: memoryview) -> Optional[int]:
         anchor = _Byte.from_buffer(view)  # holds the buffer while C writes it
         got = c_size_t()
+        # A non-blocking fd is not waited on: None when it has nothing.
+        dl = 0.0 if not os.get_blocking(self._fd) else None  # 0.0: a deadline long past, one try
         try:
             # Python runs its signal handlers between two calls
             rc = retry_eintr(lambda ms: _c.lipc_fd_read(self._fd, addressof(anchor), len(view), ms,
-                                                        byref(got)), None)
+                                                        byref(got)), dl)
         finally:
             del anchor  # releases the export, so the caller may resize its buffer
+        if rc == _const.ETIMEDOUT and dl is not None:
+            return None
         _check(rc, "read")
         return got.value
 
-    def readinto(self, b: Any) -> int:
+    def readinto(self, b: Any) -> Optional[int]:
         self._checkClosed()
         if not self._read:
             raise io.UnsupportedOperation("read from a write pipe")
@@ -87,8 +93,11 @@ class PipeIO(io.RawIOBase):
             return 0
         return self._read_into(view)
 
-    def readall(self) -> bytes:
-        """Everything until end of file."""
+    # typeshed says RawIOBase.readall returns bytes; FileIO's returns None on
+    # a non-blocking fd with nothing to read, and so does this one.
+    def readall(self) -> Optional[bytes]:  # type: ignore[override]
+        """Everything until end of file (on a non-blocking fd: what there is
+        now, None if nothing, as FileIO)."""
         self._checkClosed()
         if not self._read:
             raise io.UnsupportedOperation("read from a write pipe")
@@ -99,15 +108,17 @@ class PipeIO(io.RawIOBase):
             with io.FileIO(self._fd, "r", closefd=False) as f:
                 return f.readall()
         buf = bytearray(_READALL_CHUNK)
-        chunks = []
+        chunks: List[bytes] = []
         with memoryview(buf) as view:
             while True:
                 n = self._read_into(view)
+                if n is None:  # non-blocking, nothing more now
+                    return b"".join(chunks) if chunks else None
                 if n == 0:
                     return b"".join(chunks)
                 chunks.append(view[:n].tobytes())
 
-    def write(self, b: Any) -> int:
+    def write(self, b: Any) -> Optional[int]:
         self._checkClosed()
         if self._read:
             raise io.UnsupportedOperation("write to a read pipe")
@@ -123,19 +134,24 @@ class PipeIO(io.RawIOBase):
             addr = addressof(keep)
         else:
             keep = c_char_p(b if isinstance(b, bytes) else view.tobytes())
-            addr = cast(keep, c_void_p).value
+            addr = cast(keep, c_void_p).value or 0
         # On a blocking fd, a big write() interrupted after part of it went
         # through returns a short count, not EINTR, and lipc would go on and
         # lose the signal. Chunks of PIPE_BUF bytes cannot be cut so: lipc
         # waits for room in ppoll (which a signal interrupts), then writes
         # the chunk whole at once.
-        step = _PIPE_BUF if os.get_blocking(self._fd) else n
+        blocking = os.get_blocking(self._fd)
+        step = _PIPE_BUF if blocking else n
         total = 0
         done = c_size_t()
         try:
             while total < n:
-                rc = _c.lipc_fd_write(self._fd, addr + total, min(step, n - total), -1, byref(done))
+                # A non-blocking fd is not waited on: what fits now, or None.
+                rc = _c.lipc_fd_write(self._fd, addr + total, min(step, n - total), -1 if blocking else 0,
+                                      byref(done))
                 total += done.value
+                if rc == _const.ETIMEDOUT and not blocking:
+                    return total or None
                 if rc == _const.EINTR:
                     if total:
                         return total  # a short write; the caller goes on

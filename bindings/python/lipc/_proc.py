@@ -1,19 +1,23 @@
 """Child processes with subprocess's shape: Popen, run(), call(),
-check_call(), check_output(), and wait_any() over children and pipes.
+check_call(), check_output(), getoutput(), getstatusoutput(), and
+wait_any() over children and pipes. The exceptions are subprocess's tree:
+SubprocessError, with TimeoutExpired and CalledProcessError under it (each
+also subprocess's own class, so its except clauses catch them).
 
 What lipc adds to subprocess: every start failure is an exception with its
-errno (never a child exiting 127), children start with default signal
-dispositions and exactly the fds asked for, resource limits (rlimits=),
-autokill (the child dies with this process, however it dies), a close
-policy, stop(grace) (TERM, then KILL), CPU and memory figures (info()), a
-pidfd for multi-waits, and an output cap for communicate(). Waits sleep in
-C with the GIL released; Ctrl-C interrupts them.
+errno (never a child exiting 127), children start with exactly the fds
+asked for, resource limits (rlimits=), autokill (the child dies with this
+process, however it dies), a close policy, stop(grace) (TERM, then KILL),
+CPU and memory figures (info()), a pidfd for multi-waits, and an output cap
+for communicate(). Waits sleep in C with the GIL released; Ctrl-C
+interrupts them.
 
-Differences worth knowing: .stdin/.stdout/.stderr are created when first
-used (until then communicate() runs entirely in C); a status that someone
-else reaped (a host that calls os.waitpid(-1) or ignores SIGCHLD) raises
-StatusLostError instead of reporting exit 0; preexec_fn, user, group and
-close_fds=False do not exist (lipc children never inherit stray fds).
+Differences worth knowing (bindings/python/README.md says why): preexec_fn
+is refused (no Python can run in a vfork-class child); .stdin/.stdout/
+.stderr are created when first used (until then communicate() runs
+entirely in C); a status that someone else reaped (a host that calls
+os.waitpid(-1) or ignores SIGCHLD) raises StatusLostError instead of
+reporting exit 0.
 """
 from __future__ import annotations
 
@@ -28,46 +32,63 @@ import types
 import warnings
 from ctypes import byref, c_int, c_int64, c_size_t, c_void_p, create_string_buffer, string_at
 from dataclasses import dataclass
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import (IO, TYPE_CHECKING, Any, AnyStr, Callable, Dict, Generic, Iterable, List, Literal, Mapping,
+                    Optional, Sequence, Tuple, TypeVar, Union, cast, overload)
 
 from . import _const
 from ._cint import to_int, to_size
-from ._errors import (Error, InvalidArgumentError, OutOfRangeError, StatusLostError, TimedOutError, _check,
-                      error_class)
+from ._errors import Error, InvalidArgumentError, OutOfRangeError, StatusLostError, _check, error_class
 from ._handle import _Handle
 from ._lib import lib as _c
 from ._pipeio import PipeIO, wrap
-from ._spawn import DEVNULL, PIPE, STDOUT, File, ParentFd, SpawnAttr, build, fileno
+from ._spawn import DEVNULL, PIPE, STDOUT, File, ParentFd, SpawnAttr, build, credentials, fileno
 from ._timeout import deadline, remaining_grace_ms, remaining_ms, retry_eintr
 from ._wait import wait_fds
 
-__all__ = ["Popen", "run", "call", "check_call", "check_output", "wait_any", "CompletedProcess",
-           "ProcInfo", "TimeoutExpired", "CalledProcessError", "OutputLimitError",
-           "PIPE", "STDOUT", "DEVNULL", "File", "ParentFd"]
+__all__ = ["Popen", "run", "call", "check_call", "check_output", "getoutput", "getstatusoutput",
+           "list2cmdline", "wait_any", "CompletedProcess", "ProcInfo", "SubprocessError", "TimeoutExpired",
+           "CalledProcessError", "OutputLimitError", "PIPE", "STDOUT", "DEVNULL", "File", "ParentFd"]
+
+SubprocessError = subprocess.SubprocessError
+list2cmdline = subprocess.list2cmdline
 
 _NO_PIDFD = {_const.ENOENT: error_class(_const.EOS_BASE - _errno.ESRCH)}  # ProcessLookupError
 _PIPE_BUF = 4096
 _READ_CHUNK = 65536
-_AFTER_KILL_S = 2.0  # how long run() collects output after killing a child that timed out
+_T = TypeVar("_T")
+_DELETED: Any = object()  # del p.stdout: the attribute is gone, as on any object
+_STREAMS = ("stdin", "stdout", "stderr")
+
+# The argument types, as typeshed spells them for subprocess.
+StrPath = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
+_CMD = Union[StrPath, Sequence[StrPath]]
+_FILE = Union[None, int, IO[Any], File, ParentFd]
+_ENV = Union[Mapping[bytes, StrPath], Mapping[str, StrPath]]
+if TYPE_CHECKING:
+    from typing_extensions import Buffer as _Buffer
+else:
+    _Buffer = bytes
 
 
-class TimeoutExpired(TimedOutError, subprocess.TimeoutExpired):
+def _sp_timeout(timeout: Optional[float]) -> Optional[float]:
+    """subprocess's reading of a timeout: a negative one means "now" (one
+    try, then TimeoutExpired), not an error. NaN and non-numbers stay
+    errors (lipc._timeout says why)."""
+    if isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and timeout < 0:
+        return 0
+    return timeout
+
+
+class TimeoutExpired(subprocess.TimeoutExpired):
     """A wait or communicate() ran out of time; the child still runs.
-    Also a subprocess.TimeoutExpired, a TimeoutError and a lipc.TimedOutError.
-    .cmd .timeout .output (= .stdout) .stderr as subprocess's: output
+    subprocess's own TimeoutExpired (a SubprocessError, not an OSError, so
+    an ``except OSError:`` before it does not catch timeouts). .cmd
+    .timeout .output (= .stdout) .stderr as subprocess's: the output
     collected so far, bytes (or None)."""
 
     def __init__(self, cmd: Any, timeout: Optional[float], output: Optional[bytes] = None,
                  stderr: Optional[bytes] = None) -> None:
-        TimedOutError.__init__(self, _const.ETIMEDOUT, f"Command {cmd!r} timed out after {timeout} seconds",
-                               _errno.ETIMEDOUT)
-        self.cmd = cmd
-        self.timeout = timeout
-        self.output = output
-        self.stderr = stderr
-
-    def __str__(self) -> str:
-        return f"Command '{self.cmd}' timed out after {self.timeout} seconds"
+        super().__init__(cmd, cast(float, timeout), output, stderr)  # None: as lipc was asked
 
     def __reduce__(self) -> Any:
         return (type(self), (self.cmd, self.timeout, self.output, self.stderr))
@@ -80,10 +101,10 @@ class CalledProcessError(subprocess.CalledProcessError):
     info: Optional["ProcInfo"] = None
 
 
-class OutputLimitError(OutOfRangeError):
+class OutputLimitError(OutOfRangeError, subprocess.SubprocessError):
     """communicate(max_output=...): a stream passed the cap. .stdout and
     .stderr hold what was kept (bytes); the child still runs (run() kills
-    it)."""
+    it). A lipc.OutOfRangeError (ValueError) and a SubprocessError."""
 
     cmd: Any = None
     limit: int = 0
@@ -95,18 +116,18 @@ class OutputLimitError(OutOfRangeError):
         return self.output
 
 
-class CompletedProcess(subprocess.CompletedProcess):
+class CompletedProcess(subprocess.CompletedProcess[_T]):
     """run()'s result: subprocess.CompletedProcess plus .info (ProcInfo:
     CPU times and peak memory of the child)."""
 
-    def __init__(self, args: Any, returncode: int, stdout: Any = None, stderr: Any = None,
+    def __init__(self, args: Any, returncode: int, stdout: Optional[_T] = None, stderr: Optional[_T] = None,
                  info: Optional["ProcInfo"] = None) -> None:
         super().__init__(args, returncode, stdout, stderr)
         self.info = info
 
     def check_returncode(self) -> None:
         if self.returncode:
-            e = CalledProcessError(self.returncode, self.args, self.stdout, self.stderr)
+            e = CalledProcessError(self.returncode, self.args, cast(Any, self.stdout), cast(Any, self.stderr))
             e.info = self.info
             raise e
 
@@ -142,27 +163,42 @@ def _take_buffer(ptr: c_void_p, n: c_size_t) -> Optional[bytes]:
         _c.lipc_free(ptr)
 
 
-class Popen(_Handle):
-    """A child process, as subprocess.Popen, over lipc.
+class Popen(_Handle, Generic[AnyStr]):
+    """A child process, as subprocess.Popen, over lipc: Popen[bytes], or
+    Popen[str] in text mode (text=True, encoding=, errors= or
+    universal_newlines=True), as typeshed types subprocess.Popen.
 
-    ``Popen(args, *, bufsize=-1, executable=None, stdin=None, stdout=None,
-    stderr=None, cwd=None, env=None, shell=False, text=None, encoding=None,
-    errors=None, universal_newlines=None, start_new_session=False,
-    process_group=None, pass_fds=(), fds=None, umask=-1, rlimits=None,
-    autokill=None, on_close="leave", on_close_grace=5.0, extra_env=None,
-    unset_env=None)``
+    ``Popen(args, bufsize=-1, executable=None, stdin=None, stdout=None,
+    stderr=None, preexec_fn=None, close_fds=True, shell=False, cwd=None,
+    env=None, universal_newlines=None, startupinfo=None, creationflags=0,
+    restore_signals=True, start_new_session=False, pass_fds=(), *,
+    user=None, group=None, extra_groups=None, encoding=None, errors=None,
+    text=None, umask=-1, pipesize=-1, process_group=None,`` and lipc's own
+    ``fds=None, rlimits=None, autokill=None, on_close="leave",
+    on_close_grace=5.0, extra_env=None, unset_env=None)``: subprocess's
+    parameters, in its order.
 
     args: a sequence (program first) or, alone, a str/bytes/path naming the
-    program; with shell=True, the command line for /bin/sh -c (further
-    items are $0, $1, ...). The program is searched in the PATH of the
-    child's environment.
+    program; with shell=True, the command line for the shell (/bin/sh, or
+    executable: argv is [shell, "-c", command, *args[1:]]). The program is
+    searched in the PATH of the child's environment.
 
     stdin, stdout, stderr: None (inherit), PIPE, DEVNULL, STDOUT (stderr
     only: 2>&1), an fd or an object with fileno(), a lipc.File(path, mode)
     the child opens, or lipc.ParentFd(fd, close=True) (given to the child,
     closed here once it started). fds={n: spec} maps any child fd the same
     way (no PIPE above 2); pass_fds=(n, ...) passes fds at the same number.
-    Every other fd is closed in the child.
+    Every other fd is closed in the child, unless close_fds=False (then
+    fds without close-on-exec stay open in it; pass_fds overrides it, with
+    a RuntimeWarning, as in subprocess).
+
+    restore_signals: True (default) resets in the child what Python ignores
+    for itself (SIGPIPE, SIGXFSZ); a signal this process ignores on purpose
+    otherwise stays ignored in the child, as with subprocess. False keeps
+    them all; "all" (lipc's) resets every signal, ignored ones included.
+    user, group, extra_groups: names or ids, set in the child before exec
+    (needs the privilege). pipesize: the capacity of each PIPE.
+    preexec_fn is refused: ValueError (see the README).
 
     env: the whole environment (mapping); None inherits the live C environ
     (os.environ changes included). extra_env / unset_env edit it.
@@ -175,59 +211,204 @@ class Popen(_Handle):
     "stop" it (SIGTERM, SIGKILL after on_close_grace seconds).
 
     Start failures raise at once: FileNotFoundError (lipc.NotFoundError),
-    PermissionError, NotADirectoryError, ... with errno and filename set.
+    PermissionError, NotADirectoryError, ... with errno, strerror (the C
+    library's text, as subprocess) and filename set; str() and .message
+    say which step failed.
 
     Attributes: args, pid, returncode (None while running; -N for signal
-    N), stdin, stdout, stderr (file objects for PIPE, else None),
-    executable_path (the program run, after PATH search), text_mode.
-    ``with Popen(...) as p:`` closes the pipes, waits, then closes.
+    N), stdin, stdout, stderr (file objects for PIPE, else None; they may
+    be replaced or deleted), executable_path (the program run, after PATH
+    search), text_mode. ``with Popen(...) as p:`` closes the pipes, waits,
+    then closes.
     """
 
-    __class_getitem__ = classmethod(types.GenericAlias)
+    args: Any
+    pid: int
+    returncode: Optional[int]
 
-    def __init__(self, args: Any, *, bufsize: int = -1, executable: Any = None, stdin: Any = None,
-                 stdout: Any = None, stderr: Any = None, close_fds: bool = True, cwd: Any = None,
-                 env: Optional[Mapping[Any, Any]] = None, shell: bool = False, text: Optional[bool] = None,
-                 encoding: Optional[str] = None, errors: Optional[str] = None,
-                 universal_newlines: Optional[bool] = None, start_new_session: bool = False,
-                 process_group: Optional[int] = None, pass_fds: Iterable[Any] = (),
-                 fds: Optional[Mapping[int, Any]] = None, umask: int = -1,
-                 rlimits: Optional[Mapping[Any, Any]] = None, autokill: Any = None, on_close: Any = "leave",
-                 on_close_grace: float = 5.0, extra_env: Optional[Mapping[Any, Any]] = None,
+    if not TYPE_CHECKING:
+        # Popen[bytes] is a types.GenericAlias at run time, as subprocess's
+        __class_getitem__ = classmethod(types.GenericAlias)
+
+    # For type checkers, typeshed's overloads of subprocess.Popen: Popen[str]
+    # when text=True, encoding=, errors= or universal_newlines=True says text
+    # mode, Popen[bytes] when none does, Popen[Any] when it cannot be told.
+    @overload
+    def __init__(
+            self: Popen[str], args: _CMD, bufsize: int = ..., executable: Optional[StrPath] = ...,
+            stdin: _FILE = ..., stdout: _FILE = ..., stderr: _FILE = ...,
+            preexec_fn: Optional[Callable[[], Any]] = ..., close_fds: bool = ..., shell: bool = ...,
+            cwd: Optional[StrPath] = ..., env: Optional[_ENV] = ..., universal_newlines: Optional[bool] = ...,
+            startupinfo: Any = ..., creationflags: int = ...,
+            restore_signals: Union[bool, Literal['all']] = ..., start_new_session: bool = ...,
+            pass_fds: Iterable[Any] = ..., *, user: Union[str, int, None] = ...,
+            group: Union[str, int, None] = ..., extra_groups: Optional[Iterable[Union[str, int]]] = ...,
+            encoding: Optional[str] = ..., errors: Optional[str] = ..., text: Literal[True], umask: int = ...,
+            pipesize: int = ..., process_group: Optional[int] = ..., fds: Optional[Mapping[int, Any]] = ...,
+            rlimits: Optional[Mapping[Any, Any]] = ..., autokill: Any = ..., on_close: str = ...,
+            on_close_grace: float = ..., extra_env: Optional[Mapping[Any, Any]] = ...,
+            unset_env: Optional[Iterable[Any]] = ...) -> None: ...
+    @overload
+    def __init__(
+            self: Popen[str], args: _CMD, bufsize: int = ..., executable: Optional[StrPath] = ...,
+            stdin: _FILE = ..., stdout: _FILE = ..., stderr: _FILE = ...,
+            preexec_fn: Optional[Callable[[], Any]] = ..., close_fds: bool = ..., shell: bool = ...,
+            cwd: Optional[StrPath] = ..., env: Optional[_ENV] = ..., universal_newlines: Optional[bool] = ...,
+            startupinfo: Any = ..., creationflags: int = ...,
+            restore_signals: Union[bool, Literal['all']] = ..., start_new_session: bool = ...,
+            pass_fds: Iterable[Any] = ..., *, user: Union[str, int, None] = ...,
+            group: Union[str, int, None] = ..., extra_groups: Optional[Iterable[Union[str, int]]] = ...,
+            encoding: str, errors: Optional[str] = ..., text: Optional[bool] = ..., umask: int = ...,
+            pipesize: int = ..., process_group: Optional[int] = ..., fds: Optional[Mapping[int, Any]] = ...,
+            rlimits: Optional[Mapping[Any, Any]] = ..., autokill: Any = ..., on_close: str = ...,
+            on_close_grace: float = ..., extra_env: Optional[Mapping[Any, Any]] = ...,
+            unset_env: Optional[Iterable[Any]] = ...) -> None: ...
+    @overload
+    def __init__(
+            self: Popen[str], args: _CMD, bufsize: int = ..., executable: Optional[StrPath] = ...,
+            stdin: _FILE = ..., stdout: _FILE = ..., stderr: _FILE = ...,
+            preexec_fn: Optional[Callable[[], Any]] = ..., close_fds: bool = ..., shell: bool = ...,
+            cwd: Optional[StrPath] = ..., env: Optional[_ENV] = ..., universal_newlines: Optional[bool] = ...,
+            startupinfo: Any = ..., creationflags: int = ...,
+            restore_signals: Union[bool, Literal['all']] = ..., start_new_session: bool = ...,
+            pass_fds: Iterable[Any] = ..., *, user: Union[str, int, None] = ...,
+            group: Union[str, int, None] = ..., extra_groups: Optional[Iterable[Union[str, int]]] = ...,
+            encoding: Optional[str] = ..., errors: str, text: Optional[bool] = ..., umask: int = ...,
+            pipesize: int = ..., process_group: Optional[int] = ..., fds: Optional[Mapping[int, Any]] = ...,
+            rlimits: Optional[Mapping[Any, Any]] = ..., autokill: Any = ..., on_close: str = ...,
+            on_close_grace: float = ..., extra_env: Optional[Mapping[Any, Any]] = ...,
+            unset_env: Optional[Iterable[Any]] = ...) -> None: ...
+    @overload
+    def __init__(
+            self: Popen[str], args: _CMD, bufsize: int = ..., executable: Optional[StrPath] = ...,
+            stdin: _FILE = ..., stdout: _FILE = ..., stderr: _FILE = ...,
+            preexec_fn: Optional[Callable[[], Any]] = ..., close_fds: bool = ..., shell: bool = ...,
+            cwd: Optional[StrPath] = ..., env: Optional[_ENV] = ..., *, universal_newlines: Literal[True],
+            startupinfo: Any = ..., creationflags: int = ...,
+            restore_signals: Union[bool, Literal['all']] = ..., start_new_session: bool = ...,
+            pass_fds: Iterable[Any] = ..., user: Union[str, int, None] = ...,
+            group: Union[str, int, None] = ..., extra_groups: Optional[Iterable[Union[str, int]]] = ...,
+            encoding: Optional[str] = ..., errors: Optional[str] = ..., text: Optional[bool] = ...,
+            umask: int = ..., pipesize: int = ..., process_group: Optional[int] = ...,
+            fds: Optional[Mapping[int, Any]] = ..., rlimits: Optional[Mapping[Any, Any]] = ...,
+            autokill: Any = ..., on_close: str = ..., on_close_grace: float = ...,
+            extra_env: Optional[Mapping[Any, Any]] = ...,
+            unset_env: Optional[Iterable[Any]] = ...) -> None: ...
+    @overload
+    def __init__(
+            self: Popen[bytes], args: _CMD, bufsize: int = ..., executable: Optional[StrPath] = ...,
+            stdin: _FILE = ..., stdout: _FILE = ..., stderr: _FILE = ...,
+            preexec_fn: Optional[Callable[[], Any]] = ..., close_fds: bool = ..., shell: bool = ...,
+            cwd: Optional[StrPath] = ..., env: Optional[_ENV] = ...,
+            universal_newlines: Literal[False, None] = ..., startupinfo: Any = ..., creationflags: int = ...,
+            restore_signals: Union[bool, Literal['all']] = ..., start_new_session: bool = ...,
+            pass_fds: Iterable[Any] = ..., *, user: Union[str, int, None] = ...,
+            group: Union[str, int, None] = ..., extra_groups: Optional[Iterable[Union[str, int]]] = ...,
+            encoding: None = ..., errors: None = ..., text: Literal[False, None] = ..., umask: int = ...,
+            pipesize: int = ..., process_group: Optional[int] = ..., fds: Optional[Mapping[int, Any]] = ...,
+            rlimits: Optional[Mapping[Any, Any]] = ..., autokill: Any = ..., on_close: str = ...,
+            on_close_grace: float = ..., extra_env: Optional[Mapping[Any, Any]] = ...,
+            unset_env: Optional[Iterable[Any]] = ...) -> None: ...
+    @overload
+    def __init__(
+            self: Popen[Any], args: _CMD, bufsize: int = ..., executable: Optional[StrPath] = ...,
+            stdin: _FILE = ..., stdout: _FILE = ..., stderr: _FILE = ...,
+            preexec_fn: Optional[Callable[[], Any]] = ..., close_fds: bool = ..., shell: bool = ...,
+            cwd: Optional[StrPath] = ..., env: Optional[_ENV] = ..., universal_newlines: Optional[bool] = ...,
+            startupinfo: Any = ..., creationflags: int = ...,
+            restore_signals: Union[bool, Literal['all']] = ..., start_new_session: bool = ...,
+            pass_fds: Iterable[Any] = ..., *, user: Union[str, int, None] = ...,
+            group: Union[str, int, None] = ..., extra_groups: Optional[Iterable[Union[str, int]]] = ...,
+            encoding: Optional[str] = ..., errors: Optional[str] = ..., text: Optional[bool] = ...,
+            umask: int = ..., pipesize: int = ..., process_group: Optional[int] = ...,
+            fds: Optional[Mapping[int, Any]] = ..., rlimits: Optional[Mapping[Any, Any]] = ...,
+            autokill: Any = ..., on_close: str = ..., on_close_grace: float = ...,
+            extra_env: Optional[Mapping[Any, Any]] = ...,
+            unset_env: Optional[Iterable[Any]] = ...) -> None: ...
+
+    def __init__(self, args: _CMD, bufsize: Optional[int] = -1, executable: Optional[StrPath] = None,
+                 stdin: _FILE = None, stdout: _FILE = None, stderr: _FILE = None,
+                 preexec_fn: Optional[Callable[[], Any]] = None, close_fds: bool = True, shell: bool = False,
+                 cwd: Optional[StrPath] = None, env: Optional[_ENV] = None,
+                 universal_newlines: Optional[bool] = None, startupinfo: Any = None, creationflags: int = 0,
+                 restore_signals: Union[bool, Literal["all"]] = True, start_new_session: bool = False,
+                 pass_fds: Iterable[Any] = (), *, user: Union[str, int, None] = None,
+                 group: Union[str, int, None] = None, extra_groups: Optional[Iterable[Union[str, int]]] = None,
+                 encoding: Optional[str] = None, errors: Optional[str] = None, text: Optional[bool] = None,
+                 umask: int = -1, pipesize: Optional[int] = -1, process_group: Optional[int] = None,
+                 fds: Optional[Mapping[int, Any]] = None, rlimits: Optional[Mapping[Any, Any]] = None,
+                 autokill: Any = None, on_close: str = "leave", on_close_grace: float = 5.0,
+                 extra_env: Optional[Mapping[Any, Any]] = None,
                  unset_env: Optional[Iterable[Any]] = None) -> None:
-        if not close_fds:
-            raise ValueError("close_fds=False is not supported: lipc children get only the fds "
-                             "of their map (use pass_fds= or fds=)")
+        self._h = None  # so that __del__ after a failed start finds nothing to do
+        if preexec_fn is not None:
+            raise ValueError(
+                "preexec_fn is not supported: lipc starts children with a vfork-class clone that shares "
+                "this process's memory until exec, where no Python code can run safely (CPython itself "
+                "warns that preexec_fn is unsafe with threads). Use the parameters that do it before exec: "
+                "start_new_session=, process_group=, user=, group=, extra_groups=, umask=, rlimits=, cwd=, "
+                "restore_signals=, autokill=; or run the setup in the child program itself "
+                "(e.g. a shell command, or python -c).")
+        if startupinfo is not None:
+            raise ValueError("startupinfo is only supported on Windows platforms")
+        if creationflags != 0:
+            raise ValueError("creationflags is only supported on Windows platforms")
         if universal_newlines is not None and text is not None and bool(universal_newlines) != bool(text):
             raise subprocess.SubprocessError("Cannot disambiguate when both text and universal_newlines "
                                              "are supplied but different. Pass one or the other.")
         bufsize = -1 if bufsize is None else operator.index(bufsize)
+        if pipesize is None:
+            pipesize = -1
+        if not isinstance(pipesize, int) or isinstance(pipesize, bool):
+            raise TypeError("pipesize must be an integer")
+        pass_fds = tuple(pass_fds)
+        if pass_fds and not close_fds:
+            warnings.warn("pass_fds overriding close_fds.", RuntimeWarning)
+            close_fds = True
+        uid, gid, gids = credentials(user, group, extra_groups)
         self.args = args
-        self.returncode: Optional[int] = None
+        self.returncode = None
         self.text_mode = bool(encoding or errors or text or universal_newlines)
+        if bufsize == 1 and not self.text_mode:
+            warnings.warn("line buffering (buffering=1) isn't supported in binary mode, the default buffer "
+                          "size will be used", RuntimeWarning)
         self._encoding = encoding or (locale.getpreferredencoding(False) if self.text_mode else None)
         self._errors = errors or ("strict" if self.text_mode else None)
         self._bufsize = bufsize
         self._files: Dict[int, Any] = {}      # the pipes handed out, by child fd
-        self._assigned: Dict[int, Any] = {}   # p.stdout = ... by the user
+        self._assigned: Dict[int, Any] = {}   # p.stdout = ... by the user (_DELETED: del p.stdout)
         self._lock = threading.Lock()
         self._comm_c = False             # lipc_proc_communicate owns the untaken pipes
         self._comm_input: Optional[bytes] = None
-        self._comm_py: Optional[Dict[str, Any]] = None
+        self._comm_py: Optional[Dict[Any, Any]] = None
+        self._comm_done: Optional[Tuple[Optional[bytes], Optional[bytes]]] = None
+        self._comm_lone_read = False     # the first communicate read one output pipe, no timeout
         self._path: Optional[str] = None
-        argv = [args] if isinstance(args, (str, bytes, os.PathLike)) else list(args)
+        if isinstance(args, (str, bytes)):
+            argv: List[Any] = [args]
+        elif isinstance(args, os.PathLike):
+            if shell:
+                raise TypeError("path-like args is not allowed when shell is true")
+            argv = [args]
+        else:
+            argv = list(args)
+        if not argv:
+            raise IndexError("Popen: args is empty: at least the program to run is needed")
         attr = SpawnAttr()
         try:
             self._pipe_modes = build(
                 attr, argv, shell=shell, executable=executable, stdio=(stdin, stdout, stderr), fds=fds,
                 pass_fds=pass_fds, cwd=cwd, env=env, extra_env=extra_env, unset_env=unset_env, umask=umask,
                 start_new_session=start_new_session, process_group=process_group, rlimits=rlimits,
-                autokill=autokill, on_close=on_close, on_close_grace=on_close_grace)
+                autokill=autokill, on_close=on_close, on_close_grace=on_close_grace, close_fds=close_fds,
+                restore_signals=restore_signals, pipesize=pipesize, user=uid, group=gid, extra_groups=gids)
             h = c_int64()
             try:
                 _check(_c.lipc_proc_spawn(attr.handle, byref(h)), "spawn")
             except Error as e:
                 _name_the_file(e, argv, shell, executable, cwd, (stdin, stdout, stderr), fds)
+                if e.errno:
+                    e.strerror = os.strerror(e.errno)  # as subprocess; str(e) keeps lipc's context
                 raise
         finally:
             attr.close()
@@ -240,7 +421,10 @@ class Popen(_Handle):
 
     def _stream(self, fd: int) -> Any:
         if fd in self._assigned:
-            return self._assigned[fd]
+            v = self._assigned[fd]
+            if v is _DELETED:
+                raise AttributeError(f"'Popen' object has no attribute '{_STREAMS[fd]}'")
+            return v
         mode = self._pipe_modes.get(fd)
         if mode is None:
             return None
@@ -267,12 +451,50 @@ class Popen(_Handle):
         with self._lock:
             self._assigned[fd] = value
 
-    stdin = property(lambda self: self._stream(0), lambda self, v: self._set_stream(0, v),
-                     doc="The writable file object of stdin=PIPE, else None.")
-    stdout = property(lambda self: self._stream(1), lambda self, v: self._set_stream(1, v),
-                      doc="The readable file object of stdout=PIPE, else None.")
-    stderr = property(lambda self: self._stream(2), lambda self, v: self._set_stream(2, v),
-                      doc="The readable file object of stderr=PIPE, else None.")
+    def _del_stream(self, fd: int) -> None:
+        with self._lock:
+            if self._assigned.get(fd) is _DELETED:
+                raise AttributeError(_STREAMS[fd])
+            self._assigned[fd] = _DELETED
+
+    @property
+    def stdin(self) -> Optional[IO[AnyStr]]:
+        """The writable file object of stdin=PIPE, else None."""
+        return cast("Optional[IO[AnyStr]]", self._stream(0))
+
+    @stdin.setter
+    def stdin(self, value: Optional[IO[AnyStr]]) -> None:
+        self._set_stream(0, value)
+
+    @stdin.deleter
+    def stdin(self) -> None:
+        self._del_stream(0)
+
+    @property
+    def stdout(self) -> Optional[IO[AnyStr]]:
+        """The readable file object of stdout=PIPE, else None."""
+        return cast("Optional[IO[AnyStr]]", self._stream(1))
+
+    @stdout.setter
+    def stdout(self, value: Optional[IO[AnyStr]]) -> None:
+        self._set_stream(1, value)
+
+    @stdout.deleter
+    def stdout(self) -> None:
+        self._del_stream(1)
+
+    @property
+    def stderr(self) -> Optional[IO[AnyStr]]:
+        """The readable file object of stderr=PIPE, else None."""
+        return cast("Optional[IO[AnyStr]]", self._stream(2))
+
+    @stderr.setter
+    def stderr(self, value: Optional[IO[AnyStr]]) -> None:
+        self._set_stream(2, value)
+
+    @stderr.deleter
+    def stderr(self) -> None:
+        self._del_stream(2)
 
     @property
     def universal_newlines(self) -> bool:
@@ -304,7 +526,7 @@ class Popen(_Handle):
     def _wait_rc(self, timeout: Optional[float]) -> Tuple[int, int, int]:
         h = self._handle()
         code, sig = c_int(), c_int()
-        rc = retry_eintr(lambda ms: _c.lipc_proc_wait(h, ms, byref(code), byref(sig)), deadline(timeout))
+        rc = retry_eintr(lambda ms: _c.lipc_proc_wait(h, ms, byref(code), byref(sig)), deadline(_sp_timeout(timeout)))
         return rc, code.value, sig.value
 
     def poll(self) -> Optional[int]:
@@ -335,8 +557,13 @@ class Popen(_Handle):
         """Sends sig to the child (through its pidfd: never to a process that
         reused its pid), or to its process group (group=True; the child must
         lead one: start_new_session or process_group=0). Nothing happens
-        once it has exited."""
+        once it has exited; a child that exited but was not waited for is
+        reaped first (returncode set), as subprocess does."""
         sig = to_int(sig, "signal")  # checked first: a bad signal is an error even after exit
+        try:
+            self.poll()
+        except StatusLostError:
+            pass
         if self.returncode is not None:
             return
         rc = _c.lipc_proc_kill(self._handle(), sig, 1 if group else 0)
@@ -412,7 +639,9 @@ class Popen(_Handle):
 
     # -- communicate ---------------------------------------------------------
 
-    def communicate(self, input: Any = None, timeout: Optional[float] = None,
+    # Returns (stdout, stderr), each Optional[AnyStr]; typed Any as typeshed
+    # types subprocess's, so code written for it type-checks unchanged.
+    def communicate(self, input: Optional[AnyStr] = None, timeout: Optional[float] = None,
                     max_output: Optional[int] = None) -> Tuple[Any, Any]:
         """Sends input (bytes, or str in text mode) to stdin and closes it,
         reads stdout and stderr to their end, and waits for the child.
@@ -426,33 +655,54 @@ class Popen(_Handle):
         out, err = self._communicate_raw(input, timeout, max_output)
         return self._text(out), self._text(err)
 
-    def _text(self, data: Optional[bytes]) -> Any:
-        if data is None or not self.text_mode:
+    def _text(self, data: Any) -> Any:
+        if data is None or not self.text_mode or isinstance(data, str):
             return data
         s = data.decode(self._encoding or "utf-8", self._errors or "strict")
         return s.replace("\r\n", "\n").replace("\r", "\n")  # universal newlines, as subprocess
 
     def _input_bytes(self, input: Any) -> bytes:
+        # As subprocess: input after communication started is refused, and
+        # a later call (after a timeout) goes on with the first one's input.
+        if self._comm_input is not None:
+            if input:
+                raise ValueError("Cannot send input after starting communication")
+            return self._comm_input
         if input is None:
             data = b""
-        elif isinstance(input, str):
-            if not self.text_mode:
-                raise TypeError("input must be bytes (or text=True for str)")
+        elif self.text_mode:
+            if not isinstance(input, str):
+                raise TypeError(f"input must be str in text mode, not {type(input).__name__}")
             data = input.encode(self._encoding or "utf-8", self._errors or "strict")
+        elif isinstance(input, str):
+            raise TypeError("input must be a bytes-like object, not str (or text=True for str)")
         else:
             data = bytes(memoryview(input).cast("B"))
-        if self._comm_input is None:
-            self._comm_input = data
-        elif input is not None and data != self._comm_input:
-            raise ValueError("Cannot send input after starting communication")
-        return self._comm_input
+        self._comm_input = data
+        return data
 
     def _communicate_raw(self, input: Any, timeout: Optional[float],
                          max_output: Optional[int]) -> Tuple[Optional[bytes], Optional[bytes]]:
         cap = 0 if max_output is None else to_size(max_output, "max_output")
         if max_output is not None and cap == 0:
             raise ValueError(f"max_output must be a positive number of bytes or None, not {max_output!r}")
-        dl = deadline(timeout)
+        if self._comm_done is not None:
+            # A second call after one that finished: the streams were read to
+            # their end and closed. As subprocess: input is refused; a lone
+            # stdout or stderr pipe, which subprocess reads with .read() (its
+            # fast path), was closed: ValueError; else the same output again.
+            if input:
+                raise ValueError("Cannot send input after starting communication")
+            if self._comm_lone_read:
+                raise ValueError("read of closed file")
+            return self._comm_done
+        if self._comm_input is None:
+            piped = [fd for fd in (0, 1, 2) if fd in self._pipe_modes]
+            self._comm_lone_read = timeout is None and piped in ([1], [2])
+        dl = deadline(_sp_timeout(timeout))
+        fast = self._fast_streams(timeout)
+        if fast is not None:
+            return self._communicate_fast(input, *fast)
         with self._lock:
             use_c = self._comm_c or (self._comm_py is None and not self._files)
             if use_c:
@@ -464,8 +714,50 @@ class Popen(_Handle):
             out, err = self._communicate_py(data, cap, dl, timeout)
         # A PIPE stream gives bytes (b"" if lipc has nothing), any other None,
         # as does one the user set to None (as subprocess).
-        piped = [fd in self._pipe_modes and self._assigned.get(fd, True) is not None for fd in (1, 2)]
-        return (out or b"") if piped[0] else None, (err or b"") if piped[1] else None
+        piped = [fd in self._pipe_modes and self._assigned.get(fd, True) not in (None, _DELETED) for fd in (1, 2)]
+        result = ((out or b"") if piped[0] else None, (err or b"") if piped[1] else None)
+        self._comm_done = result
+        return result
+
+    def _fast_streams(self, timeout: Optional[float]) -> Optional[Tuple[Any, Any, Any]]:
+        """The streams for subprocess's own fast path, when the user replaced
+        one (p.stdin = ..., as tests and wrappers do): no timeout, the first
+        call, and at most one stream; else None (lipc's paths)."""
+        if timeout is not None or self._comm_input is not None or self._comm_c or self._comm_py is not None:
+            return None
+        if not any(v is not None and v is not _DELETED for v in self._assigned.values()):
+            return None
+        s0, s1, s2 = (None if self._assigned.get(fd) is _DELETED else self._stream(fd) for fd in (0, 1, 2))
+        if (s0 is not None) + (s1 is not None) + (s2 is not None) > 1:
+            return None
+        return s0, s1, s2
+
+    def _communicate_fast(self, input: Any, stdin: Any, stdout: Any,
+                          stderr: Any) -> Tuple[Optional[bytes], Optional[bytes]]:
+        self._comm_input = b""
+        out = err = None
+        if stdin is not None:
+            # As subprocess's _stdin_write: a child that does not read is not
+            # an error here (BrokenPipeError, EINVAL from a closed pipe).
+            for step in ((lambda: stdin.write(input)) if input else None, stdin.close):
+                if step is None:
+                    continue
+                try:
+                    step()
+                except BrokenPipeError:
+                    pass
+                except OSError as e:
+                    if e.errno != _errno.EINVAL:
+                        raise
+        elif stdout is not None:
+            out = stdout.read()
+            stdout.close()
+        elif stderr is not None:
+            err = stderr.read()
+            stderr.close()
+        self.wait()
+        self._comm_done = (out, err)
+        return out, err
 
     def _communicate_c(self, data: bytes, cap: int, dl: Optional[float],
                        timeout: Optional[float]) -> Tuple[Optional[bytes], Optional[bytes]]:
@@ -576,17 +868,23 @@ class Popen(_Handle):
             _close_quietly(f)
         super().close()
 
-    def __enter__(self) -> "Popen":
+    def __enter__(self) -> Popen[AnyStr]:
         return self
 
     def __exit__(self, exc_type: Any, value: Any, tb: Any) -> None:
+        # As subprocess: close stdout and stderr, then stdin, whose flush may
+        # fail (BrokenPipeError when the child did not read it all); that
+        # error is raised, after the wait, and nothing is dropped silently.
         try:
-            for fd in (1, 2, 0):  # as subprocess: close the pipes, then wait
+            for fd in (1, 2):
                 f = self._files.get(fd)
                 if f is not None:
                     _close_quietly(f)
-                elif fd in self._pipe_modes and self._h is not None:
-                    _c.lipc_proc_close_fd(self._h, fd)  # stdin: EOF; not taken: no error
+            f0 = self._files.get(0)
+            if f0 is not None:
+                f0.close()
+            elif 0 in self._pipe_modes and self._h is not None:
+                _c.lipc_proc_close_fd(self._h, 0)  # EOF; not taken or already closed: no error
         finally:
             try:
                 if exc_type is None or not issubclass(exc_type, KeyboardInterrupt):
@@ -698,14 +996,114 @@ class _Tag:
         return self.fd
 
 
-def run(args: Any, *, input: Any = None, capture_output: bool = False, timeout: Optional[float] = None,
-        check: bool = False, max_output: Optional[int] = None, **kwargs: Any) -> CompletedProcess:
+# The same overloads as Popen's: CompletedProcess[str] in text mode, else
+# CompletedProcess[bytes] (typeshed's subprocess.run).
+@overload
+def run(
+        args: _CMD, bufsize: int = ..., executable: Optional[StrPath] = ..., stdin: _FILE = ...,
+        stdout: _FILE = ..., stderr: _FILE = ..., preexec_fn: Optional[Callable[[], Any]] = ...,
+        close_fds: bool = ..., shell: bool = ..., cwd: Optional[StrPath] = ..., env: Optional[_ENV] = ...,
+        universal_newlines: Optional[bool] = ..., startupinfo: Any = ..., creationflags: int = ...,
+        restore_signals: Union[bool, Literal['all']] = ..., start_new_session: bool = ...,
+        pass_fds: Iterable[Any] = ..., *, input: Optional[str] = ..., capture_output: bool = ...,
+        timeout: Optional[float] = ..., check: bool = ..., max_output: Optional[int] = ...,
+        user: Union[str, int, None] = ..., group: Union[str, int, None] = ...,
+        extra_groups: Optional[Iterable[Union[str, int]]] = ..., encoding: Optional[str] = ...,
+        errors: Optional[str] = ..., text: Literal[True], umask: int = ..., pipesize: int = ...,
+        process_group: Optional[int] = ..., fds: Optional[Mapping[int, Any]] = ...,
+        rlimits: Optional[Mapping[Any, Any]] = ..., autokill: Any = ..., on_close: str = ...,
+        on_close_grace: float = ..., extra_env: Optional[Mapping[Any, Any]] = ...,
+        unset_env: Optional[Iterable[Any]] = ...) -> CompletedProcess[str]: ...
+@overload
+def run(
+        args: _CMD, bufsize: int = ..., executable: Optional[StrPath] = ..., stdin: _FILE = ...,
+        stdout: _FILE = ..., stderr: _FILE = ..., preexec_fn: Optional[Callable[[], Any]] = ...,
+        close_fds: bool = ..., shell: bool = ..., cwd: Optional[StrPath] = ..., env: Optional[_ENV] = ...,
+        universal_newlines: Optional[bool] = ..., startupinfo: Any = ..., creationflags: int = ...,
+        restore_signals: Union[bool, Literal['all']] = ..., start_new_session: bool = ...,
+        pass_fds: Iterable[Any] = ..., *, input: Optional[str] = ..., capture_output: bool = ...,
+        timeout: Optional[float] = ..., check: bool = ..., max_output: Optional[int] = ...,
+        user: Union[str, int, None] = ..., group: Union[str, int, None] = ...,
+        extra_groups: Optional[Iterable[Union[str, int]]] = ..., encoding: str, errors: Optional[str] = ...,
+        text: Optional[bool] = ..., umask: int = ..., pipesize: int = ..., process_group: Optional[int] = ...,
+        fds: Optional[Mapping[int, Any]] = ..., rlimits: Optional[Mapping[Any, Any]] = ...,
+        autokill: Any = ..., on_close: str = ..., on_close_grace: float = ...,
+        extra_env: Optional[Mapping[Any, Any]] = ...,
+        unset_env: Optional[Iterable[Any]] = ...) -> CompletedProcess[str]: ...
+@overload
+def run(
+        args: _CMD, bufsize: int = ..., executable: Optional[StrPath] = ..., stdin: _FILE = ...,
+        stdout: _FILE = ..., stderr: _FILE = ..., preexec_fn: Optional[Callable[[], Any]] = ...,
+        close_fds: bool = ..., shell: bool = ..., cwd: Optional[StrPath] = ..., env: Optional[_ENV] = ...,
+        universal_newlines: Optional[bool] = ..., startupinfo: Any = ..., creationflags: int = ...,
+        restore_signals: Union[bool, Literal['all']] = ..., start_new_session: bool = ...,
+        pass_fds: Iterable[Any] = ..., *, input: Optional[str] = ..., capture_output: bool = ...,
+        timeout: Optional[float] = ..., check: bool = ..., max_output: Optional[int] = ...,
+        user: Union[str, int, None] = ..., group: Union[str, int, None] = ...,
+        extra_groups: Optional[Iterable[Union[str, int]]] = ..., encoding: Optional[str] = ..., errors: str,
+        text: Optional[bool] = ..., umask: int = ..., pipesize: int = ..., process_group: Optional[int] = ...,
+        fds: Optional[Mapping[int, Any]] = ..., rlimits: Optional[Mapping[Any, Any]] = ...,
+        autokill: Any = ..., on_close: str = ..., on_close_grace: float = ...,
+        extra_env: Optional[Mapping[Any, Any]] = ...,
+        unset_env: Optional[Iterable[Any]] = ...) -> CompletedProcess[str]: ...
+@overload
+def run(
+        args: _CMD, bufsize: int = ..., executable: Optional[StrPath] = ..., stdin: _FILE = ...,
+        stdout: _FILE = ..., stderr: _FILE = ..., preexec_fn: Optional[Callable[[], Any]] = ...,
+        close_fds: bool = ..., shell: bool = ..., cwd: Optional[StrPath] = ..., env: Optional[_ENV] = ..., *,
+        universal_newlines: Literal[True], startupinfo: Any = ..., creationflags: int = ...,
+        restore_signals: Union[bool, Literal['all']] = ..., start_new_session: bool = ...,
+        pass_fds: Iterable[Any] = ..., input: Optional[str] = ..., capture_output: bool = ...,
+        timeout: Optional[float] = ..., check: bool = ..., max_output: Optional[int] = ...,
+        user: Union[str, int, None] = ..., group: Union[str, int, None] = ...,
+        extra_groups: Optional[Iterable[Union[str, int]]] = ..., encoding: Optional[str] = ...,
+        errors: Optional[str] = ..., text: Optional[bool] = ..., umask: int = ..., pipesize: int = ...,
+        process_group: Optional[int] = ..., fds: Optional[Mapping[int, Any]] = ...,
+        rlimits: Optional[Mapping[Any, Any]] = ..., autokill: Any = ..., on_close: str = ...,
+        on_close_grace: float = ..., extra_env: Optional[Mapping[Any, Any]] = ...,
+        unset_env: Optional[Iterable[Any]] = ...) -> CompletedProcess[str]: ...
+@overload
+def run(
+        args: _CMD, bufsize: int = ..., executable: Optional[StrPath] = ..., stdin: _FILE = ...,
+        stdout: _FILE = ..., stderr: _FILE = ..., preexec_fn: Optional[Callable[[], Any]] = ...,
+        close_fds: bool = ..., shell: bool = ..., cwd: Optional[StrPath] = ..., env: Optional[_ENV] = ...,
+        universal_newlines: Literal[False, None] = ..., startupinfo: Any = ..., creationflags: int = ...,
+        restore_signals: Union[bool, Literal['all']] = ..., start_new_session: bool = ...,
+        pass_fds: Iterable[Any] = ..., *, input: Optional[_Buffer] = ..., capture_output: bool = ...,
+        timeout: Optional[float] = ..., check: bool = ..., max_output: Optional[int] = ...,
+        user: Union[str, int, None] = ..., group: Union[str, int, None] = ...,
+        extra_groups: Optional[Iterable[Union[str, int]]] = ..., encoding: None = ..., errors: None = ...,
+        text: Literal[False, None] = ..., umask: int = ..., pipesize: int = ...,
+        process_group: Optional[int] = ..., fds: Optional[Mapping[int, Any]] = ...,
+        rlimits: Optional[Mapping[Any, Any]] = ..., autokill: Any = ..., on_close: str = ...,
+        on_close_grace: float = ..., extra_env: Optional[Mapping[Any, Any]] = ...,
+        unset_env: Optional[Iterable[Any]] = ...) -> CompletedProcess[bytes]: ...
+@overload
+def run(
+        args: _CMD, bufsize: int = ..., executable: Optional[StrPath] = ..., stdin: _FILE = ...,
+        stdout: _FILE = ..., stderr: _FILE = ..., preexec_fn: Optional[Callable[[], Any]] = ...,
+        close_fds: bool = ..., shell: bool = ..., cwd: Optional[StrPath] = ..., env: Optional[_ENV] = ...,
+        universal_newlines: Optional[bool] = ..., startupinfo: Any = ..., creationflags: int = ...,
+        restore_signals: Union[bool, Literal['all']] = ..., start_new_session: bool = ...,
+        pass_fds: Iterable[Any] = ..., *, input: Optional[Any] = ..., capture_output: bool = ...,
+        timeout: Optional[float] = ..., check: bool = ..., max_output: Optional[int] = ...,
+        user: Union[str, int, None] = ..., group: Union[str, int, None] = ...,
+        extra_groups: Optional[Iterable[Union[str, int]]] = ..., encoding: Optional[str] = ...,
+        errors: Optional[str] = ..., text: Optional[bool] = ..., umask: int = ..., pipesize: int = ...,
+        process_group: Optional[int] = ..., fds: Optional[Mapping[int, Any]] = ...,
+        rlimits: Optional[Mapping[Any, Any]] = ..., autokill: Any = ..., on_close: str = ...,
+        on_close_grace: float = ..., extra_env: Optional[Mapping[Any, Any]] = ...,
+        unset_env: Optional[Iterable[Any]] = ...) -> CompletedProcess[Any]: ...
+def run(*popenargs: Any, input: Any = None, capture_output: bool = False, timeout: Optional[float] = None,
+        check: bool = False, max_output: Optional[int] = None, **kwargs: Any) -> CompletedProcess[Any]:
     """Runs a command and waits for it, as subprocess.run: returns a
     CompletedProcess (with .info: CPU times and peak memory). input= feeds
     stdin; capture_output=True pipes stdout and stderr; on timeout the child
-    is killed and TimeoutExpired carries all the output it wrote; check=True
-    raises CalledProcessError (a subprocess.CalledProcessError) on a
-    non-zero status. Other arguments go to Popen."""
+    is killed, waited for, and TimeoutExpired carries the output it wrote
+    until then (what its pipes held when it was killed included; a
+    grandchild that keeps them open does not delay the exception);
+    check=True raises CalledProcessError (a subprocess.CalledProcessError)
+    on a non-zero status. Other arguments go to Popen."""
     if input is not None:
         if kwargs.get("stdin") is not None:
             raise ValueError("stdin and input arguments may not both be used.")
@@ -714,11 +1112,12 @@ def run(args: Any, *, input: Any = None, capture_output: bool = False, timeout: 
         if kwargs.get("stdout") is not None or kwargs.get("stderr") is not None:
             raise ValueError("stdout and stderr arguments may not be used with capture_output.")
         kwargs["stdout"] = kwargs["stderr"] = PIPE
-    with Popen(args, **kwargs) as process:
+    with Popen(*popenargs, **kwargs) as process:
         try:
             stdout, stderr = process.communicate(input, timeout=timeout, max_output=max_output)
         except TimeoutExpired as exc:
             process.kill()
+            process.wait()
             exc.output, exc.stderr = _collect_after_kill(process, exc)
             raise
         except BaseException:
@@ -733,21 +1132,22 @@ def run(args: Any, *, input: Any = None, capture_output: bool = False, timeout: 
     return CompletedProcess(process.args, retcode, stdout, stderr, info)
 
 
-def _collect_after_kill(p: Popen, exc: TimeoutExpired) -> Tuple[Optional[bytes], Optional[bytes]]:
+def _collect_after_kill(p: Popen[Any], exc: TimeoutExpired) -> Tuple[Any, Any]:
     # lipc kept what was read before the timeout; a second communicate
-    # returns it with the rest. A grandchild may hold the pipes open: give
-    # it a short while, then keep what there is.
+    # that does not wait (timeout 0) adds what the pipes still hold. A
+    # grandchild may hold them open: end of file is not waited for.
     try:
-        return p._communicate_raw(None, _AFTER_KILL_S, None)
+        out, err = p._communicate_raw(None, 0, None)
     except TimeoutExpired as again:
-        return again.output, again.stderr
+        out, err = again.output, again.stderr
     except (Error, ValueError):
         return exc.output, exc.stderr
+    return out, err
 
 
-def call(args: Any, *, timeout: Optional[float] = None, **kwargs: Any) -> int:
+def call(*popenargs: Any, timeout: Optional[float] = None, **kwargs: Any) -> int:
     """Runs a command, waits, returns its returncode (subprocess.call)."""
-    with Popen(args, **kwargs) as p:
+    with Popen(*popenargs, **kwargs) as p:
         try:
             return p.wait(timeout=timeout)
         except BaseException:
@@ -755,16 +1155,134 @@ def call(args: Any, *, timeout: Optional[float] = None, **kwargs: Any) -> int:
             raise
 
 
-def check_call(args: Any, **kwargs: Any) -> int:
+def check_call(*popenargs: Any, **kwargs: Any) -> int:
     """call(), raising CalledProcessError on a non-zero status."""
-    retcode = call(args, **kwargs)
+    retcode = call(*popenargs, **kwargs)
     if retcode:
-        raise CalledProcessError(retcode, args)
+        cmd = kwargs.get("args")
+        if cmd is None:
+            cmd = popenargs[0]
+        raise CalledProcessError(retcode, cmd)
     return 0
 
 
-def check_output(args: Any, *, timeout: Optional[float] = None, **kwargs: Any) -> Any:
+# str in text mode, else bytes (typeshed's subprocess.check_output).
+@overload
+def check_output(
+        args: _CMD, bufsize: int = ..., executable: Optional[StrPath] = ..., stdin: _FILE = ...,
+        stderr: _FILE = ..., preexec_fn: Optional[Callable[[], Any]] = ..., close_fds: bool = ...,
+        shell: bool = ..., cwd: Optional[StrPath] = ..., env: Optional[_ENV] = ...,
+        universal_newlines: Optional[bool] = ..., startupinfo: Any = ..., creationflags: int = ...,
+        restore_signals: Union[bool, Literal['all']] = ..., start_new_session: bool = ...,
+        pass_fds: Iterable[Any] = ..., *, input: Optional[str] = ..., timeout: Optional[float] = ...,
+        user: Union[str, int, None] = ..., group: Union[str, int, None] = ...,
+        extra_groups: Optional[Iterable[Union[str, int]]] = ..., encoding: Optional[str] = ...,
+        errors: Optional[str] = ..., text: Literal[True], umask: int = ..., pipesize: int = ...,
+        process_group: Optional[int] = ..., fds: Optional[Mapping[int, Any]] = ...,
+        rlimits: Optional[Mapping[Any, Any]] = ..., autokill: Any = ..., on_close: str = ...,
+        on_close_grace: float = ..., extra_env: Optional[Mapping[Any, Any]] = ...,
+        unset_env: Optional[Iterable[Any]] = ...) -> str: ...
+@overload
+def check_output(
+        args: _CMD, bufsize: int = ..., executable: Optional[StrPath] = ..., stdin: _FILE = ...,
+        stderr: _FILE = ..., preexec_fn: Optional[Callable[[], Any]] = ..., close_fds: bool = ...,
+        shell: bool = ..., cwd: Optional[StrPath] = ..., env: Optional[_ENV] = ...,
+        universal_newlines: Optional[bool] = ..., startupinfo: Any = ..., creationflags: int = ...,
+        restore_signals: Union[bool, Literal['all']] = ..., start_new_session: bool = ...,
+        pass_fds: Iterable[Any] = ..., *, input: Optional[str] = ..., timeout: Optional[float] = ...,
+        user: Union[str, int, None] = ..., group: Union[str, int, None] = ...,
+        extra_groups: Optional[Iterable[Union[str, int]]] = ..., encoding: str, errors: Optional[str] = ...,
+        text: Optional[bool] = ..., umask: int = ..., pipesize: int = ..., process_group: Optional[int] = ...,
+        fds: Optional[Mapping[int, Any]] = ..., rlimits: Optional[Mapping[Any, Any]] = ...,
+        autokill: Any = ..., on_close: str = ..., on_close_grace: float = ...,
+        extra_env: Optional[Mapping[Any, Any]] = ..., unset_env: Optional[Iterable[Any]] = ...) -> str: ...
+@overload
+def check_output(
+        args: _CMD, bufsize: int = ..., executable: Optional[StrPath] = ..., stdin: _FILE = ...,
+        stderr: _FILE = ..., preexec_fn: Optional[Callable[[], Any]] = ..., close_fds: bool = ...,
+        shell: bool = ..., cwd: Optional[StrPath] = ..., env: Optional[_ENV] = ...,
+        universal_newlines: Optional[bool] = ..., startupinfo: Any = ..., creationflags: int = ...,
+        restore_signals: Union[bool, Literal['all']] = ..., start_new_session: bool = ...,
+        pass_fds: Iterable[Any] = ..., *, input: Optional[str] = ..., timeout: Optional[float] = ...,
+        user: Union[str, int, None] = ..., group: Union[str, int, None] = ...,
+        extra_groups: Optional[Iterable[Union[str, int]]] = ..., encoding: Optional[str] = ..., errors: str,
+        text: Optional[bool] = ..., umask: int = ..., pipesize: int = ..., process_group: Optional[int] = ...,
+        fds: Optional[Mapping[int, Any]] = ..., rlimits: Optional[Mapping[Any, Any]] = ...,
+        autokill: Any = ..., on_close: str = ..., on_close_grace: float = ...,
+        extra_env: Optional[Mapping[Any, Any]] = ..., unset_env: Optional[Iterable[Any]] = ...) -> str: ...
+@overload
+def check_output(
+        args: _CMD, bufsize: int = ..., executable: Optional[StrPath] = ..., stdin: _FILE = ...,
+        stderr: _FILE = ..., preexec_fn: Optional[Callable[[], Any]] = ..., close_fds: bool = ...,
+        shell: bool = ..., cwd: Optional[StrPath] = ..., env: Optional[_ENV] = ..., *,
+        universal_newlines: Literal[True], startupinfo: Any = ..., creationflags: int = ...,
+        restore_signals: Union[bool, Literal['all']] = ..., start_new_session: bool = ...,
+        pass_fds: Iterable[Any] = ..., input: Optional[str] = ..., timeout: Optional[float] = ...,
+        user: Union[str, int, None] = ..., group: Union[str, int, None] = ...,
+        extra_groups: Optional[Iterable[Union[str, int]]] = ..., encoding: Optional[str] = ...,
+        errors: Optional[str] = ..., text: Optional[bool] = ..., umask: int = ..., pipesize: int = ...,
+        process_group: Optional[int] = ..., fds: Optional[Mapping[int, Any]] = ...,
+        rlimits: Optional[Mapping[Any, Any]] = ..., autokill: Any = ..., on_close: str = ...,
+        on_close_grace: float = ..., extra_env: Optional[Mapping[Any, Any]] = ...,
+        unset_env: Optional[Iterable[Any]] = ...) -> str: ...
+@overload
+def check_output(
+        args: _CMD, bufsize: int = ..., executable: Optional[StrPath] = ..., stdin: _FILE = ...,
+        stderr: _FILE = ..., preexec_fn: Optional[Callable[[], Any]] = ..., close_fds: bool = ...,
+        shell: bool = ..., cwd: Optional[StrPath] = ..., env: Optional[_ENV] = ...,
+        universal_newlines: Literal[False, None] = ..., startupinfo: Any = ..., creationflags: int = ...,
+        restore_signals: Union[bool, Literal['all']] = ..., start_new_session: bool = ...,
+        pass_fds: Iterable[Any] = ..., *, input: Optional[_Buffer] = ..., timeout: Optional[float] = ...,
+        user: Union[str, int, None] = ..., group: Union[str, int, None] = ...,
+        extra_groups: Optional[Iterable[Union[str, int]]] = ..., encoding: None = ..., errors: None = ...,
+        text: Literal[False, None] = ..., umask: int = ..., pipesize: int = ...,
+        process_group: Optional[int] = ..., fds: Optional[Mapping[int, Any]] = ...,
+        rlimits: Optional[Mapping[Any, Any]] = ..., autokill: Any = ..., on_close: str = ...,
+        on_close_grace: float = ..., extra_env: Optional[Mapping[Any, Any]] = ...,
+        unset_env: Optional[Iterable[Any]] = ...) -> bytes: ...
+@overload
+def check_output(
+        args: _CMD, bufsize: int = ..., executable: Optional[StrPath] = ..., stdin: _FILE = ...,
+        stderr: _FILE = ..., preexec_fn: Optional[Callable[[], Any]] = ..., close_fds: bool = ...,
+        shell: bool = ..., cwd: Optional[StrPath] = ..., env: Optional[_ENV] = ...,
+        universal_newlines: Optional[bool] = ..., startupinfo: Any = ..., creationflags: int = ...,
+        restore_signals: Union[bool, Literal['all']] = ..., start_new_session: bool = ...,
+        pass_fds: Iterable[Any] = ..., *, input: Optional[Any] = ..., timeout: Optional[float] = ...,
+        user: Union[str, int, None] = ..., group: Union[str, int, None] = ...,
+        extra_groups: Optional[Iterable[Union[str, int]]] = ..., encoding: Optional[str] = ...,
+        errors: Optional[str] = ..., text: Optional[bool] = ..., umask: int = ..., pipesize: int = ...,
+        process_group: Optional[int] = ..., fds: Optional[Mapping[int, Any]] = ...,
+        rlimits: Optional[Mapping[Any, Any]] = ..., autokill: Any = ..., on_close: str = ...,
+        on_close_grace: float = ..., extra_env: Optional[Mapping[Any, Any]] = ...,
+        unset_env: Optional[Iterable[Any]] = ...) -> Any: ...
+def check_output(*popenargs: Any, timeout: Optional[float] = None, **kwargs: Any) -> Any:
     """run(..., stdout=PIPE, check=True).stdout (subprocess.check_output)."""
-    if "stdout" in kwargs:
-        raise ValueError("stdout argument not allowed, it will be overridden.")
-    return run(args, stdout=PIPE, timeout=timeout, check=True, **kwargs).stdout
+    for kw in ("stdout", "check"):
+        if kw in kwargs:
+            raise ValueError(f"{kw} argument not allowed, it will be overridden.")
+    if "input" in kwargs and kwargs["input"] is None:
+        text = any(kwargs.get(k) for k in ("universal_newlines", "text", "encoding", "errors"))
+        kwargs["input"] = "" if text else b""
+    run_: Any = run  # the overloads type callers; here the keywords are passed on as given
+    return run_(*popenargs, stdout=PIPE, timeout=timeout, check=True, **kwargs).stdout
+
+
+def getstatusoutput(cmd: Union[str, bytes, os.PathLike[str], os.PathLike[bytes]], *,
+                    encoding: Optional[str] = None, errors: Optional[str] = None) -> Tuple[int, str]:
+    """(exitcode, output) of a shell command, stderr included and one
+    trailing newline removed (subprocess.getstatusoutput)."""
+    try:
+        data = check_output(cmd, shell=True, text=True, stderr=STDOUT, encoding=encoding, errors=errors)
+        exitcode = 0
+    except CalledProcessError as ex:
+        data = ex.output
+        exitcode = ex.returncode
+    if data[-1:] == "\n":
+        data = data[:-1]
+    return exitcode, data
+
+
+def getoutput(cmd: Union[str, bytes, os.PathLike[str], os.PathLike[bytes]], *,
+              encoding: Optional[str] = None, errors: Optional[str] = None) -> str:
+    """The output of a shell command (subprocess.getoutput)."""
+    return getstatusoutput(cmd, encoding=encoding, errors=errors)[1]

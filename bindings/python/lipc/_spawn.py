@@ -12,7 +12,7 @@ import enum
 import os
 import signal
 from ctypes import byref, c_int64
-from typing import Any, Dict, Iterable, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _const
 from ._cint import to_int, to_int64, to_uint32
@@ -138,10 +138,10 @@ def resource_of(key: Any) -> Resource:
 def _limit(v: Any) -> int:
     if v is None:
         return _const.RLIM_INFINITY
-    v = to_int64(v, "resource limit")
-    if v < -1:
-        raise ValueError(f"a resource limit must be >= 0 (or None / RLIM_INFINITY), not {v}")
-    return v
+    lim = to_int64(v, "resource limit")
+    if lim < -1:
+        raise ValueError(f"a resource limit must be >= 0 (or None / RLIM_INFINITY), not {lim}")
+    return lim
 
 
 def limits_of(value: Any) -> Tuple[int, int]:
@@ -240,30 +240,80 @@ def _fd_spec(attr: SpawnAttr, child_fd: int, spec: Any, what: str) -> Optional[s
         fd = fileno(spec)
         if fd < 0:
             raise ValueError(f"{what}: {spec!r} has no open fd")
+        # A number that is no open fd: OSError EBADF, as subprocess's child
+        # reports it (lipc would call it a bad fd map, EINVAL).
+        os.fstat(fd)
         attr.fd(child_fd, _const.FD_PARENT, fd)
     return None
 
 
 def _child_fd(n: Any, what: str) -> int:
-    n = to_int(n, f"{what}: child fd")
-    if not 0 <= n <= _MAX_CHILD_FD:
-        raise ValueError(f"{what}: child fd {n} is out of range 0..{_MAX_CHILD_FD}")
-    return n
+    fd = to_int(n, f"{what}: child fd")
+    if not 0 <= fd <= _MAX_CHILD_FD:
+        raise ValueError(f"{what}: child fd {fd} is out of range 0..{_MAX_CHILD_FD}")
+    return fd
 
 
-def build(attr: SpawnAttr, argv: Iterable[Any], *, shell: bool, executable: Any, stdio: Tuple[Any, Any, Any],
+_MAX_ID = 2**32 - 2  # (uid_t)-1 means "no change" to the kernel
+
+
+def _id_of(value: Any, what: str, lookup: Any, field: str, too_big: type = OverflowError) -> int:
+    """A uid or gid from an int or a name (looked up as subprocess does):
+    ValueError when negative, too_big (subprocess's: OverflowError for
+    user= and group=, ValueError in extra_groups=) above the kernel's."""
+    if isinstance(value, str):
+        return int(getattr(lookup(value), field))
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value < 0:
+            raise ValueError(f"{what} ID cannot be negative, got {value}")
+        if value > _MAX_ID:
+            raise too_big(f"{what} ID {value} is greater than maximum ({_MAX_ID})")
+        return value
+    raise TypeError(f"{what} must be an integer or a string, not {type(value).__name__}")
+
+
+def credentials(user: Any, group: Any, extra_groups: Optional[Iterable[Any]]
+                ) -> Tuple[Optional[int], Optional[int], Optional[List[int]]]:
+    """(uid, gid, [gid, ...]) from Popen's user=, group= and extra_groups=
+    (ints or names), None where not asked, checked as subprocess checks
+    them."""
+    uid = gid = None
+    gids: Optional[List[int]] = None
+    if group is not None or extra_groups is not None:
+        import grp
+        if group is not None:
+            gid = _id_of(group, "Group", grp.getgrnam, "gr_gid")
+        if extra_groups is not None:
+            gids = [_id_of(g, "Group", grp.getgrnam, "gr_gid", ValueError) for g in extra_groups]
+    if user is not None:
+        import pwd
+        uid = _id_of(user, "User", pwd.getpwnam, "pw_uid")
+    return uid, gid, gids
+
+
+# What CPython ignores for itself, and its subprocess resets with
+# restore_signals=True (SIGXFZ exists on no Linux).
+RUNTIME_IGNORED = tuple(getattr(signal, n) for n in ("SIGPIPE", "SIGXFZ", "SIGXFSZ") if hasattr(signal, n))
+
+
+def build(attr: SpawnAttr, argv: Sequence[Any], *, shell: bool, executable: Any, stdio: Tuple[Any, Any, Any],
           fds: Optional[Mapping[int, Any]], pass_fds: Iterable[Any], cwd: Any, env: Optional[Mapping[Any, Any]],
           extra_env: Optional[Mapping[Any, Any]], unset_env: Optional[Iterable[Any]], umask: int,
           start_new_session: bool, process_group: Optional[int], rlimits: Optional[Mapping[Any, Any]],
-          autokill: Any, on_close: Any, on_close_grace: float) -> Dict[int, str]:
+          autokill: Any, on_close: Any, on_close_grace: float, close_fds: bool = True,
+          restore_signals: Any = True, pipesize: int = -1, user: Optional[int] = None,
+          group: Optional[int] = None, extra_groups: Optional[Sequence[int]] = None) -> Dict[int, str]:
     """Fills attr from Popen's arguments; returns {child fd: "r"/"w"} for the
     pipes Popen will hand out."""
     argv = list(argv)
     if shell:
         if not argv:
             raise ValueError("shell=True needs a command")
-        attr.shell(argv[0])
-        for a in argv[1:]:  # $0, $1, ... of the command, as subprocess passes them
+        # As subprocess: [executable or /bin/sh, "-c", command, $0, $1...],
+        # so a shell given as executable sees itself as argv[0] (bash run
+        # as /bin/sh would go into POSIX mode).
+        shell_argv = [executable if executable is not None else "/bin/sh", "-c", argv[0], *argv[1:]]
+        for a in shell_argv:
             attr.arg(a)
     else:
         for a in argv:
@@ -280,6 +330,23 @@ def build(attr: SpawnAttr, argv: Iterable[Any], *, shell: bool, executable: Any,
         attr.env_set(k, v)
     for k in unset_env or ():
         attr.env_unset(k)
+    if not close_fds:
+        attr.set_int("set_keep_fds", 1)
+    if restore_signals == "all":
+        attr.set_int("set_sigreset", _const.SIGRESET_ALL)
+    elif restore_signals:
+        for sig in RUNTIME_IGNORED:
+            attr.set_int("set_sigdefault", int(sig), 1)
+    if pipesize > 0:
+        attr.set_int("set_pipesize", pipesize)
+    if extra_groups is not None:
+        attr.set_int("groups_clear")
+        for g in extra_groups:
+            attr.set_int("groups_add", g)
+    if group is not None:
+        attr.set_int("set_group", group)
+    if user is not None:
+        attr.set_int("set_user", user)
 
     pipes: Dict[int, str] = {}
     mapped: Dict[int, str] = {}

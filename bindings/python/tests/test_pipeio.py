@@ -59,23 +59,49 @@ def test_big_transfer_and_readall(pipe):
 
 
 def test_readall_on_a_non_blocking_fd(pipe):
+    # as FileIO: what there is now (None when nothing), then b"" at the end
     rf, wf = pipe
     os.set_blocking(rf.fileno(), False)
-    data = os.urandom(3 << 20)
-    t = threading.Thread(target=lambda: (time.sleep(0.1), os.write(wf.fileno(), data), wf.close()))
+    assert rf.readall() is None
+    data = os.urandom(200 << 10)
+    t = threading.Thread(target=lambda: (os.write(wf.fileno(), data), wf.close()))
     t.start()
-    assert rf.readall() == data  # waits through EAGAIN, 1 MiB reads
+    got = b""
+    while True:
+        chunk = rf.readall()
+        if chunk == b"":
+            break
+        got += chunk or b""
+        if chunk is None:
+            time.sleep(0.001)
     t.join()
+    assert got == data
 
 
-def test_non_blocking_fd_waits_instead_of_raising(pipe):
+def test_non_blocking_fd_does_not_wait(pipe):
+    # os.set_blocking(fd, False) means no waiting, as with FileIO and
+    # subprocess's pipes: None from the raw file, BlockingIOError from the
+    # buffered one; the data once it is there
     rf, wf = pipe
     os.set_blocking(rf.fileno(), False)
-    t = later(0.2, lambda: os.write(wf.fileno(), b"late"))
-    t0 = time.monotonic()
-    assert rf.read(10) == b"late"  # never BlockingIOError
-    assert time.monotonic() - t0 >= 0.15
-    t.join()
+    assert rf.read(10) is None
+    assert rf.readinto(bytearray(4)) is None
+    with io.BufferedReader(lipc.PipeIO(os.dup(rf.fileno()), "r")) as br:
+        assert br.read(10) is None
+    os.write(wf.fileno(), b"now")
+    assert rf.read(10) == b"now"
+
+
+def test_non_blocking_write_does_not_wait(pipe):
+    rf, wf = pipe
+    os.set_blocking(wf.fileno(), False)
+    total = 0
+    while True:  # fill the pipe: a short count, then None, never a wait
+        n = wf.write(b"x" * 65536)
+        if n is None:
+            break
+        total += n
+    assert total > 0 and wf.write(b"y") is None
 
 
 def test_signals_whose_handler_returns_do_not_end_a_read(pipe, ticking_alarm):

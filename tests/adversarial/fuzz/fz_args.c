@@ -576,6 +576,17 @@ int64_t fz_int(struct fz *z, struct fz_call *c, const char *name, int cls) {
       v = p[fz_below(r, sizeof p / sizeof *p)];
       break;
     }
+    case FZI_ID: { /* uid / gid: keep, root, nobody, ours, the kernel's "no change", beyond */
+      int64_t p[] = {-1, -1, 0, 65534, (int64_t)getuid(), (int64_t)UINT32_MAX - 1, UINT32_MAX, -2,
+                     INT64_MAX, INT64_MIN};
+      v = p[fz_below(r, sizeof p / sizeof *p)];
+      break;
+    }
+    case FZI_PIPESIZE: { /* gentle sizes only: each spawn's pipes get it */
+      static const int64_t k[] = {-1, 0, 1, 4096, 65536, 1 << 20, 1 << 24, (int64_t)1 << 31, INT64_MIN};
+      v = PICK(k);
+      break;
+    }
     case FZI_CODE: {
       static const int64_t k[] = {0, -1, -2, -7, -13, -16, -17, -100, -999, -1000, -1001, -1002,
                                   -1000 - 4095, -5096, 1, INT_MIN, INT_MAX};
