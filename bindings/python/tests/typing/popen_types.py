@@ -3,7 +3,9 @@ check_output() have typeshed's subprocess types (bytes by default, str in
 text mode)."""
 from __future__ import annotations
 
-from typing import Any, Optional, assert_type
+from typing import Any, Optional
+
+from typing_extensions import assert_type
 
 import lipc
 
