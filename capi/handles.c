@@ -255,9 +255,9 @@ int lipc__handle_acquire_slow(lipc_handle_t h, int kind, lipc_slot **out) {
   return hold(h, kind, out, NULL);
 }
 
-int lipc__handle_acquire_undo(lipc_handle_t h, int kind, struct lipc_hz_rec *r, unsigned d) {
-  uint32_t gen;
-  drop(r, d, decode(h, &gen));
+int lipc__handle_acquire_undo(lipc_handle_t h, int kind, struct lipc_hz_rec *r, unsigned d,
+                              lipc_slot *s) {
+  drop(r, d, s);
   return bad_handle(h, kind);
 }
 

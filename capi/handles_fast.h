@@ -37,7 +37,7 @@ LIPC_HIDDEN extern struct lipc_slot *_Atomic lipc__chunks[LIPC_H_MAX_CHUNKS];
  * release; and what a lookup that failed after announcing must undo. */
 LIPC_HIDDEN int lipc__handle_acquire_slow(lipc_handle_t h, int kind, lipc_slot **out);
 LIPC_HIDDEN int lipc__handle_acquire_undo(lipc_handle_t h, int kind, struct lipc_hz_rec *r,
-                                          unsigned d);
+                                          unsigned d, lipc_slot *s);
 LIPC_HIDDEN void lipc__handle_release_slow(lipc_slot *s);
 LIPC_HIDDEN void lipc__handle_closing_seen(lipc_slot *s);
 
@@ -68,7 +68,7 @@ __attribute__((always_inline)) static inline int lipc__handle_acquire(lipc_handl
   int ok = kind ? (w & (LIPC_W_CLOSING | LIPC_W_TAG_MASK)) == (gen8 | (uint64_t)kind)
                 : (w & (LIPC_W_CLOSING | (LIPC_W_TAG_MASK & ~(uint64_t)0xFF))) == gen8 &&
                       (w & 0xFF) != 0 && gen8 != 0;
-  if (__builtin_expect(!ok, 0)) return lipc__handle_acquire_undo(h, kind, r, d);
+  if (__builtin_expect(!ok, 0)) return lipc__handle_acquire_undo(h, kind, r, d, s);
   *slot = s;
   return 0;
 }
