@@ -117,7 +117,7 @@ typedef struct lipc_req {
   int64_t o[2];    /* integer results */
   int on_go_thread;/* set by the server: the work ran on a lipc-owned thread */
   int quiet;       /* a failure is not recorded as the caller's last error */
-  atomic_uint done;/* handoff: 1 when Go finished (a futex word) */
+  atomic_uint done;/* handoff: 1 when Go finished, 2 while the caller sleeps on it (a futex word) */
   struct lipc_req *next;
 } lipc_req;
 /* The Go dispatcher (capi/dispatch.go). */
