@@ -18,6 +18,10 @@ __thread struct lipc_hz_rec *lipc__hz_mine __attribute__((tls_model("initial-exe
 int lipc__hz_asymmetric;
 
 static _Atomic(struct lipc_hz_rec *) all_recs;
+/* LIPC_TEST_HANDLE_DEPTH=n: records start with all but n entries taken
+ * (empty ones), so tests reach the fallback (references) with n nested
+ * lookups; 0 sends every lookup there. -1: not set. */
+static int test_depth = -1;
 static pthread_key_t exit_key;
 static int exit_key_ok;
 
@@ -71,6 +75,7 @@ struct lipc_hz_rec *lipc__hz_claim(void) {
       break;
   }
   if (!r && !(r = new_records())) return NULL;
+  if (test_depth >= 0) atomic_store_explicit(&r->depth, LIPC_HZ_DEPTH - test_depth, memory_order_relaxed);
   /* Before the destructor is armed, so a handler that interrupts here and
    * claims again finds this record. glibc's pthread_setspecific allocates
    * nothing for the first 32 keys, which is where a key made at load is. */
@@ -117,6 +122,11 @@ static void after_fork_child(void) {
 __attribute__((constructor)) static void hazard_init(void) {
   exit_key_ok = pthread_key_create(&exit_key, on_thread_exit) == 0;
   pthread_atfork(NULL, NULL, after_fork_child);
+  const char *d = getenv("LIPC_TEST_HANDLE_DEPTH");
+  if (d) {
+    test_depth = atoi(d);
+    if (test_depth < 0 || test_depth > LIPC_HZ_DEPTH) test_depth = -1;
+  }
   /* LIPC_TEST_HANDLE_FENCE=symmetric: the fallback, so tests cover it. */
   const char *t = getenv("LIPC_TEST_HANDLE_FENCE");
   if (t && strcmp(t, "symmetric") == 0) return;
