@@ -38,7 +38,13 @@ static struct queue queues[2] = {
 
 /* How long each side of a handoff polls before it sleeps. A handoff used
  * to be two sleeps and two wake-ups (the server's, the caller's), 14 us of
- * scheduler latency for a microsecond of Go work. The caller polls for
+ * scheduler latency for a microsecond of Go work: measured with clock
+ * reads at each step (issue 12, 20,000 calls of lipc_diag, means on a
+ * loaded 2-CPU machine), 13-19 us from the push to a server holding the
+ * request (a condition-variable wake-up of a sleeping thread, then Go's
+ * return from the cgo call), 0.5 us of Go work, 9-11 us from the finish to
+ * the caller running again (a futex wake-up). Polling: 0.2-1.7 us, 0.1-0.4
+ * us, 0.8-2.8 us. The caller polls for
  * about as long as short Go work takes; an idle server polls for the next
  * request for a little longer, so a stream of calls (every Go call of an
  * SBCL host) finds it awake. Both are bounded, and only one server polls at
