@@ -28,7 +28,7 @@ struct lipc_hz_rec {
   _Atomic unsigned overflow; /* lookups that took a reference instead (stack full) */
   atomic_int taken;          /* 1 while a thread owns it */
   struct lipc_hz_rec *next;  /* the list of all records; set once */
-};
+} __attribute__((aligned(64))); /* no cache line shared by two threads' records */
 
 /* This thread's record, or NULL before its first lookup. Initial-exec: the
  * .so is STATIC_TLS anyway (host-runtimes.md F12), and it keeps the access
