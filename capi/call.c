@@ -66,21 +66,30 @@ static int64_t mono_ns(void) {
   return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
-/* Polls *word until it differs from val, for about ns nanoseconds (the
- * clock is read every 64 polls). Returns 1 if it changed. */
-static int spin_while(atomic_uint *word, unsigned val, long ns) {
-  int64_t end = 0;
-  for (unsigned i = 1;; i++) {
-    if (atomic_load_explicit(word, memory_order_acquire) != val) return 1;
+/* Polls until ready(arg) or about ns nanoseconds have passed; 1 if ready.
+ * A few hundred polls with the CPU's pause first (the answer is often that
+ * close), then one sched_yield per poll: the other side may be waiting for
+ * this very CPU (two threads on one CPU of a busy machine), and a bare spin
+ * would keep it from running for the whole budget. */
+static int poll_until(int (*ready)(void *), void *arg, long ns) {
+  for (int i = 0; i < 256; i++) {
+    if (ready(arg)) return 1;
     cpu_relax();
-    if (i % 64 == 0) {
-      int64_t now = mono_ns();
-      if (end == 0)
-        end = now + ns;
-      else if (now >= end)
-        return 0;
-    }
   }
+  int64_t end = mono_ns() + ns;
+  for (;;) {
+    if (ready(arg)) return 1;
+    if (mono_ns() >= end) return 0;
+    sched_yield();
+  }
+}
+
+static int req_done(void *r) {
+  return atomic_load_explicit(&((lipc_req *)r)->done, memory_order_acquire) != 0;
+}
+
+static int queue_has_work(void *q) {
+  return atomic_load_explicit(&((struct queue *)q)->peek, memory_order_acquire) != NULL;
 }
 
 /* 1 if pending holds a signal that the mask old lets through. */
@@ -147,7 +156,7 @@ static void run_handoff(struct queue *q, lipc_req *r) {
   push(q, r);
   /* The Go work is short and bounded, so a signal does not abandon it: the
    * request lives on this stack and must outlive the server's use of it. */
-  if (spin_while(&r->done, 0, CALLER_SPIN_NS)) return;
+  if (poll_until(req_done, r, CALLER_SPIN_NS)) return;
   /* 2: asleep, so the server makes the wake-up call (lipc__req_finish). */
   unsigned pending = 0;
   if (!atomic_compare_exchange_strong(&r->done, &pending, 2)) return;
@@ -224,22 +233,7 @@ static lipc_req *pop(struct queue *q) {
 static int spin_for_work(struct queue *q) {
   int no = 0;
   if (!atomic_compare_exchange_strong(&q->spinning, &no, 1)) return 0;
-  int64_t end = 0;
-  int got = 0;
-  for (unsigned i = 1;; i++) {
-    if (atomic_load_explicit(&q->peek, memory_order_acquire)) {
-      got = 1;
-      break;
-    }
-    cpu_relax();
-    if (i % 64 == 0) {
-      int64_t now = mono_ns();
-      if (end == 0)
-        end = now + SERVER_SPIN_NS;
-      else if (now >= end)
-        break;
-    }
-  }
+  int got = poll_until(queue_has_work, q, SERVER_SPIN_NS);
   atomic_store(&q->spinning, 0);
   return got;
 }
