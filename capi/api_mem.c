@@ -198,19 +198,16 @@ int lipc_flock_lock(lipc_handle_t h, int64_t offset, int64_t length, int exclusi
   rc = lipc__handle_acquire(h, LIPC_KIND_FLOCK, &s);
   if (rc != LIPC_OK) return rc;
   struct lipc_flock_c *l = lipc__slot_obj(s);
+  struct timespec dl;
+  if (timeout_ms > 0) dl = lipc__deadline(timeout_ms); /* no clock reading otherwise */
   int e = own_description(l);
   if (e != 0) {
     rc = lipc__fail(lipc__code_from_errno(e), e, "flock_lock: reopening the file for this fork child");
     lipc__handle_release(s);
     return rc;
   }
-  /* A try first: the clock is read only when the call has to wait. */
-  e = lipc__flock_lock(l->fd, l->classic, exclusive, offset, length, NULL, 1);
-  if (e == EAGAIN && timeout_ms != 0) {
-    struct timespec dl;
-    if (timeout_ms > 0) dl = lipc__deadline(timeout_ms);
-    e = lipc__flock_lock(l->fd, l->classic, exclusive, offset, length, timeout_ms > 0 ? &dl : NULL, 0);
-  }
+  e = lipc__flock_lock(l->fd, l->classic, exclusive, offset, length, timeout_ms > 0 ? &dl : NULL,
+                           timeout_ms == 0);
   switch (e) {
     case 0: rc = LIPC_OK; break;
     case EAGAIN: rc = lipc__fail(LIPC_EAGAIN, e, "flock_lock: locked elsewhere (try)"); break;
