@@ -46,11 +46,15 @@ int lipc_sem_wait(lipc_handle_t h, int64_t timeout_ms) {
   lipc_slot *s;
   int rc = lipc__handle_acquire(h, LIPC_KIND_SEM, &s);
   if (rc != LIPC_OK) return rc;
-  /* A positive timeout becomes a deadline; "forever" still passes one to
-   * the kernel inside the routine, so Ctrl-C interrupts it. */
-  struct timespec dl;
-  if (timeout_ms > 0) dl = lipc__deadline(timeout_ms);
-  int r = lipc__sem_wait(lipc__slot_obj(s), timeout_ms > 0 ? &dl : NULL, timeout_ms == 0);
+  /* A try first: the clock is read only when the call has to wait. A
+   * positive timeout then becomes a deadline; "forever" still passes one
+   * to the kernel inside the routine, so Ctrl-C interrupts it. */
+  int r = lipc__sem_wait(lipc__slot_obj(s), NULL, 1);
+  if (r == EAGAIN && timeout_ms != 0) {
+    struct timespec dl;
+    if (timeout_ms > 0) dl = lipc__deadline(timeout_ms);
+    r = lipc__sem_wait(lipc__slot_obj(s), timeout_ms > 0 ? &dl : NULL, 0);
+  }
   switch (r) {
     case 0: break;
     case EAGAIN: rc = lipc__fail(LIPC_EAGAIN, r, "sem_wait: not available (try)"); break;

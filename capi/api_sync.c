@@ -34,8 +34,12 @@ int lipc_mutex_lock(lipc_handle_t h, int64_t timeout_ms, int *owner_died) {
   lipc_slot *s;
   int rc = lipc__handle_acquire(h, LIPC_KIND_MUTEX, &s);
   if (rc != LIPC_OK) return rc;
-  struct timespec buf;
-  int r = lipc__mutex_lock(lipc__slot_obj(s), deadline_of(timeout_ms, &buf), timeout_ms == 0);
+  /* A try first: the clock is read only when the call has to wait. */
+  int r = lipc__mutex_lock(lipc__slot_obj(s), NULL, 1);
+  if (r == EBUSY && timeout_ms != 0) {
+    struct timespec buf;
+    r = lipc__mutex_lock(lipc__slot_obj(s), deadline_of(timeout_ms, &buf), 0);
+  }
   switch (r) {
     case 0:
     case EOWNERDEAD:
@@ -141,9 +145,16 @@ static int event_wait_code(int r, int64_t timeout_ms) {
   return lipc__fail(lipc__code_from_errno(r), r, "event_wait: failed");
 }
 
+/* A try first: the clock is read only when the call has to wait. */
+static int event_wait(struct lipc_event_shm *e, int64_t timeout_ms) {
+  int r = lipc__event_wait(e, NULL, 1);
+  if (r == EAGAIN && timeout_ms != 0) {
+    struct timespec buf;
+    r = lipc__event_wait(e, deadline_of(timeout_ms, &buf), 0);
+  }
+  return r;
+}
+
 int lipc_event_wait(lipc_handle_t h, int64_t timeout_ms) {
-  struct timespec buf;
-  WITH_EVENT(h, "event_wait",
-             rc = event_wait_code(lipc__event_wait(e, deadline_of(timeout_ms, &buf), timeout_ms == 0),
-                                  timeout_ms));
+  WITH_EVENT(h, "event_wait", rc = event_wait_code(event_wait(e, timeout_ms), timeout_ms));
 }

@@ -54,12 +54,9 @@ typedef struct lipc_slot lipc_slot;
 /* What a handle holds: a pointer C fast paths use, and a reference to the Go
  * object (a runtime/cgo.Handle) that owns the resources. */
 LIPC_HIDDEN int lipc__handle_new(int kind, void *obj, uintptr_t goref, lipc_handle_t *out);
-/* Takes a reference; on success *slot is valid until lipc__handle_release. */
-LIPC_HIDDEN int lipc__handle_acquire(lipc_handle_t h, int kind, lipc_slot **slot);
-LIPC_HIDDEN void lipc__handle_release(lipc_slot *slot);
-LIPC_HIDDEN void *lipc__slot_obj(lipc_slot *slot);
-LIPC_HIDDEN int lipc__slot_kind(lipc_slot *slot);
-LIPC_HIDDEN uintptr_t lipc__slot_goref(lipc_slot *slot);
+/* lipc__handle_acquire, lipc__handle_release and lipc__slot_obj/kind/goref:
+ * inlined into every entry point. */
+#include "handles_fast.h"
 
 /* What C sees of a mapping (shared memory, mapped files): Go keeps it up
  * to date when a grow maps a new view. */
@@ -121,7 +118,7 @@ typedef struct lipc_req {
   int64_t o[2];    /* integer results */
   int on_go_thread;/* set by the server: the work ran on a lipc-owned thread */
   int quiet;       /* a failure is not recorded as the caller's last error */
-  atomic_uint done;/* handoff: 1 when Go finished (a futex word) */
+  atomic_uint done;/* handoff: 1 when Go finished, 2 while the caller sleeps on it (a futex word) */
   struct lipc_req *next;
 } lipc_req;
 /* The Go dispatcher (capi/dispatch.go). */

@@ -79,7 +79,7 @@ static struct timespec far_future(void) {
 int lipc__mutex_lock(pthread_mutex_t *m, const struct timespec *dl, int try) {
   /* The lock word is the first member of glibc's mutex on every ABI. */
   atomic_uint *word = (atomic_uint *)(void *)m;
-  struct timespec far = far_future();
+  struct timespec far; /* read from the clock only before the first sleep */
   int waited = 0;
   for (;;) {
     if (!kind_ok(m)) return EINVAL;
@@ -113,6 +113,7 @@ int lipc__mutex_lock(pthread_mutex_t *m, const struct timespec *dl, int try) {
     }
     /* Shared futex: the word is in memory other processes map. A deadline
      * always, so a handler with SA_RESTART still interrupts us. */
+    if (!dl && !waited) far = far_future();
     long r = syscall(SYS_futex, word, FUTEX_WAIT_BITSET, v, dl ? dl : &far, NULL,
                      FUTEX_BITSET_MATCH_ANY);
     waited = 1;

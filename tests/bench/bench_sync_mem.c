@@ -14,7 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/futex.h>
+#include <stdatomic.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -111,9 +114,29 @@ static double pingpong_glibc(void) {
   return el / PINGS / 1000;
 }
 
+/* ---- a raw auto-reset event: the futex protocol a C programmer would
+ * write by hand, in shared memory (the yardstick for lipc's events) ---- */
+struct raw_event {
+  atomic_uint state; /* 1 set */
+  atomic_uint waiters;
+};
+__attribute__((noinline)) static void raw_event_set(struct raw_event *e) {
+  if (atomic_exchange(&e->state, 1) == 0 && atomic_load(&e->waiters) > 0)
+    syscall(SYS_futex, &e->state, FUTEX_WAKE, 1, NULL, NULL, 0);
+}
+__attribute__((noinline)) static void raw_event_wait(struct raw_event *e) {
+  for (;;) {
+    unsigned one = 1;
+    if (atomic_compare_exchange_strong(&e->state, &one, 0)) return;
+    atomic_fetch_add(&e->waiters, 1);
+    syscall(SYS_futex, &e->state, FUTEX_WAIT, 0, NULL, NULL, 0);
+    atomic_fetch_sub(&e->waiters, 1);
+  }
+}
+
 /* ---- uncontended pairs ---- */
 #define PAIRS 2000000
-static double pair_ns(int which, lipc_handle_t h, sem_t *gs, pthread_mutex_t *pm) {
+static double pair_ns(int which, lipc_handle_t h, sem_t *gs, pthread_mutex_t *pm, struct raw_event *re) {
   double t0 = now_ns();
   for (int i = 0; i < PAIRS; i++) {
     switch (which) {
@@ -121,6 +144,8 @@ static double pair_ns(int which, lipc_handle_t h, sem_t *gs, pthread_mutex_t *pm
       case 1: sem_post(gs); sem_wait(gs); break;
       case 2: lipc_mutex_lock(h, -1, NULL); lipc_mutex_unlock(h); break;
       case 3: pthread_mutex_lock(pm); pthread_mutex_unlock(pm); break;
+      case 4: lipc_event_set(h); lipc_event_wait(h, -1); break;
+      case 5: raw_event_set(re); raw_event_wait(re); break;
     }
   }
   return (now_ns() - t0) / PAIRS;
@@ -212,15 +237,26 @@ int main(int argc, char **argv) {
   pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST);
   pthread_mutex_init(&pm, &ma);
   for (int r = 0; r < rounds; r++) {
-    a[r] = pair_ns(0, s, NULL, NULL);
-    b[r] = pair_ns(1, 0, &gs, NULL);
+    a[r] = pair_ns(0, s, NULL, NULL, NULL);
+    b[r] = pair_ns(1, 0, &gs, NULL, NULL);
   }
   line("sem post+wait pair, uncontended", "ns", median(a, rounds), "glibc sem_post+sem_wait", median(b, rounds));
   for (int r = 0; r < rounds; r++) {
-    a[r] = pair_ns(2, m, NULL, NULL);
-    b[r] = pair_ns(3, 0, NULL, &pm);
+    a[r] = pair_ns(2, m, NULL, NULL, NULL);
+    b[r] = pair_ns(3, 0, NULL, &pm, NULL);
   }
   line("mutex lock+unlock pair", "ns", median(a, rounds), "robust pshared pthread", median(b, rounds));
+  lipc_handle_t ev;
+  if (lipc_event_open(n1, LIPC_CREATE | LIPC_UNLINK_ON_CLOSE, 0, 0, 0, &ev)) die("event");
+  struct raw_event *re = mmap(NULL, sizeof *re, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (re == MAP_FAILED) die("mmap");
+  for (int r = 0; r < rounds; r++) {
+    a[r] = pair_ns(4, ev, NULL, NULL, NULL);
+    b[r] = pair_ns(5, 0, NULL, NULL, re);
+  }
+  line("event set+wait pair (auto-reset)", "ns", median(a, rounds), "raw futex event, shared", median(b, rounds));
+  lipc_close(ev);
+  munmap(re, sizeof *re);
   lipc_close(s);
   lipc_close(m);
 

@@ -20,9 +20,12 @@ $CC -O2 -Wall -Wextra -Werror -I include -o "$OUT/bench_sync_mem" tests/bench/be
   -L build -llipc -lpthread -lrt -Wl,-rpath,"$ROOT/build"
 $CC -O2 -Wall -Wextra -Werror -I include -o "$OUT/bench_lock_wake" tests/bench/bench_lock_wake.c \
   -L build -llipc -Wl,-rpath,"$ROOT/build"
+$CC -O2 -Wall -Wextra -Werror -I include -o "$OUT/bench_scale" tests/bench/bench_scale.c \
+  -L build -llipc -lpthread -Wl,-rpath,"$ROOT/build"
 if [ "${1:-}" = run ]; then
   "$OUT/bench_calls"
   "$OUT/bench_proc"
   "$OUT/bench_sync_mem"
   "$OUT/bench_lock_wake"
+  "$OUT/bench_scale"
 fi
