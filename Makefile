@@ -30,8 +30,7 @@ GO_LDFLAGS := -s -w -X=runtime.godebugDefault=asyncpreemptoff=1 \
   -extldflags=-Wl,--version-script=$(CURDIR)/capi/lipc.map,-soname,$(SONAME)
 GO_SRC    := $(shell find capi core -name '*.go' -o -name '*.c' -o -name '*.h' -o -name '*.map') go.mod include/lipc.h
 
-.PHONY: all deps test-deps demo test soak bench install uninstall dist lint clean adversarial \
-        test-go test-c test-abi test-python test-luajit test-lisp test-decls
+.PHONY: all deps test-deps demo test soak bench install uninstall dist lint clean adversarial
 
 all: $(LIB)
 

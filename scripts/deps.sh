@@ -52,11 +52,10 @@ if [ "$what" = test ]; then
     apt_install "libpython3.$(python3 -c 'import sys; print(sys.version_info.minor)')-testsuite"
   if debian_python; then
     python3 -c 'import pytest' 2>/dev/null || apt_install python3-pytest
-    python3 -c 'import mypy' 2>/dev/null || apt_install python3-mypy
     python3 -c 'import filelock' 2>/dev/null || apt_install python3-filelock
     python3 -c 'import ensurepip, venv' 2>/dev/null || apt_install python3-venv
   else
-    for m in pytest mypy filelock; do  # filelock: the tests meet its locks
+    for m in pytest filelock; do  # filelock: the tests meet its locks
       python3 -c "import $m" 2>/dev/null || { echo "deps: installing $m"; python3 -m pip install -q "$m"; }
     done
   fi

@@ -303,11 +303,21 @@ def selftest() -> int:
     dst = os.path.join(ROOT, "build", "docs-selftest.md")
     shutil.copyfile(src, dst)
     r = subprocess.run([sys.executable, __file__, dst], capture_output=True, text=True, timeout=900)
+    expected, ran = list(SELFTEST_EXPECTED), 1
+    if not isolated():
+        ran = 2
+        # Without a private /dev/shm a block's leftovers cannot be told from
+        # others': that fault goes unseen, and its semaphore is removed here.
+        expected.remove(":13 lua: exit status 97")
+        try:
+            os.unlink("/dev/shm/sem.selftest-left")
+        except FileNotFoundError:
+            pass
     fails = [ln[5:] for ln in r.stdout.splitlines() if ln.startswith("FAIL ")]
-    missing = [e for e in SELFTEST_EXPECTED if not any(e in f for f in fails)]
-    extra = [f for f in fails if not any(e in f for e in SELFTEST_EXPECTED)]
+    missing = [e for e in expected if not any(e in f for f in fails)]
+    extra = [f for f in fails if not any(e in f for e in expected)]
     ok = r.returncode == 1 and not missing and not extra and "2 not run" in r.stdout \
-        and "1 blocks ran" in r.stdout
+        and f"{ran} blocks ran" in r.stdout
     print(f"docs selftest: {len(fails)} faults found in broken.md.in; "
           f"missed {missing or 'none'}; unexpected {extra or 'none'}: {'ok' if ok else 'FAILED'}")
     if not ok:
