@@ -92,10 +92,26 @@ static int queue_has_work(void *q) {
   return atomic_load_explicit(&((struct queue *)q)->peek, memory_order_acquire) != NULL;
 }
 
-/* 1 if pending holds a signal that the mask old lets through. */
+/* 1 if sig runs a handler here: a signal whose disposition is the default
+ * or ignore does the same on whichever thread takes it (nothing, or the
+ * whole process stops or ends). A disposition that cannot be read counts
+ * as a handler. */
+static int has_handler(int sig) {
+  struct sigaction sa;
+  if (sigaction(sig, NULL, &sa) != 0) return 1;
+  if (sa.sa_flags & SA_SIGINFO) return 1;
+  return sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN;
+}
+
+/* 1 if pending holds a signal with a handler that the mask old lets
+ * through. Those without one are left to whichever thread: a child's
+ * SIGCHLD (default: ignored) was pending after nearly every spawn, and this
+ * thread yielded for up to a millisecond waiting for a thread that blocks
+ * it (issue 12: 5 sched_yield calls a lipc.run, each a time slice given
+ * away on a busy machine). */
 static int would_take(const sigset_t *pending, const sigset_t *old) {
   for (int sig = 1; sig < NSIG; sig++)
-    if (sigismember(pending, sig) == 1 && sigismember(old, sig) == 0) return 1;
+    if (sigismember(pending, sig) == 1 && sigismember(old, sig) == 0 && has_handler(sig)) return 1;
   return 0;
 }
 

@@ -145,7 +145,8 @@ func fdFromC(i int, f C.struct_lipc_fdspec, keep bool) proc.Fd {
 }
 
 // opProcSpawn prepares a spawn on the calling thread (or a general server),
-// has lipc's spawn thread run the clone, and registers the process.
+// runs the clone there (a child with autokill: on lipc's spawn thread, F9),
+// and registers the process.
 func opProcSpawn(r *C.lipc_req) error {
 	a := (*C.struct_lipc_spawnattr)(unsafePointer(uintptr(r.i[0])))
 	onClose, grace := int(a.on_close), int64(a.grace_ms)
@@ -158,7 +159,7 @@ func opProcSpawn(r *C.lipc_req) error {
 		giveBackParentFds(a)
 		return err
 	}
-	C.lipc__clone_on_spawn_thread(pr.CSpawn())
+	C.lipc__clone_child(pr.CSpawn())
 	p, err := pr.Finish()
 	if err != nil {
 		giveBackParentFds(a)

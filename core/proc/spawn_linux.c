@@ -54,14 +54,17 @@ static int fail(struct lipc_spawn *s, const char *stage) {
  * Go's os/exec and Python's subprocess leave it (nohup relies on it),
  * unless the request says to reset it (sigdefault: what a runtime ignored
  * for itself, such as Python's SIGPIPE) or to reset everything. */
+/* A disposition that is already the default is left alone, as glibc's
+ * posix_spawn does: the child runs while the parent is suspended, and two
+ * system calls for each of 62 signals were most of its work. */
 static void reset_signals(const struct lipc_spawn *s) {
   struct kernel_sigaction dfl, cur;
   memset(&dfl, 0, sizeof dfl); /* SIG_DFL, no flags */
   for (int sig = 1; sig <= NSIG_KERNEL; sig++) {
     if (sig == SIGKILL || sig == SIGSTOP) continue;
     int to_default = s->sigreset_all || (s->sigdefault >> (sig - 1)) & 1;
-    if (!to_default && syscall(SYS_rt_sigaction, sig, NULL, &cur, sizeof(uint64_t)) == 0 &&
-        cur.handler == (void *)SIG_IGN)
+    if (syscall(SYS_rt_sigaction, sig, NULL, &cur, sizeof(uint64_t)) == 0 &&
+        (cur.handler == (void *)SIG_DFL || (cur.handler == (void *)SIG_IGN && !to_default)))
       continue;
     syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof(uint64_t));
   }

@@ -11,8 +11,11 @@ Python's own ways of doing the same, in the same run:
     Popen.stdout.read() (beside subprocess.Popen's), and
     lipc.run(capture_output=True) (communicate in C; beside
     subprocess.run(capture_output=True)).
+  many small outputs (median microseconds per child, --lines children
+    each): /bin/echo's one line through lipc.run(capture_output=True) and
+    Popen.communicate, beside subprocess's.
 
-    python3 bench/bench_proc.py [--spawns N] [--reads N]
+    python3 bench/bench_proc.py [--spawns N] [--reads N] [--lines N]
 """
 from __future__ import annotations
 
@@ -178,10 +181,34 @@ def os_read_loop() -> int:
     return total
 
 
+# -- many small outputs ---------------------------------------------------------
+
+LINE = ["/bin/echo", "a line of output"]
+
+
+def lipc_run_line() -> None:
+    assert lipc.run(LINE, capture_output=True).stdout == b"a line of output\n"
+
+
+def subprocess_run_line() -> None:
+    assert subprocess.run(LINE, capture_output=True).stdout == b"a line of output\n"
+
+
+def lipc_communicate_line() -> None:
+    with lipc.Popen(LINE, stdout=lipc.PIPE) as p:
+        assert p.communicate()[0] == b"a line of output\n"
+
+
+def subprocess_communicate_line() -> None:
+    with subprocess.Popen(LINE, stdout=subprocess.PIPE) as p:
+        assert p.communicate()[0] == b"a line of output\n"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--spawns", type=int, default=int(os.environ.get("LIPC_BENCH_SPAWNS", 300)))
     ap.add_argument("--reads", type=int, default=int(os.environ.get("LIPC_BENCH_READS", 5)))
+    ap.add_argument("--lines", type=int, default=int(os.environ.get("LIPC_BENCH_LINES", 1000)))
     a = ap.parse_args()
     raw = Raw()
     try:
@@ -203,7 +230,12 @@ def main() -> None:
     sub = mbs(subprocess_capture, a.reads)
     mbs_row("read 64 MiB lipc.run capture", mbs(lipc_run_capture, a.reads), sub, "subprocess capture")
     mbs_row("read 64 MiB raw fd_read 1 MiB", mbs(lipc_raw_read, a.reads), sub, "subprocess capture")
-    print(f"spawn+wait: median of {a.spawns}; 64 MiB reads: median of {a.reads}; library {PATH}")
+    ours, theirs = alternate(lipc_run_line, subprocess_run_line, a.lines)
+    us_row("a line: run capture", ours, theirs, "subprocess.run capture")
+    ours, theirs = alternate(lipc_communicate_line, subprocess_communicate_line, a.lines)
+    us_row("a line: Popen.communicate", ours, theirs, "subprocess communicate")
+    print(f"spawn+wait: median of {a.spawns}; 64 MiB reads: median of {a.reads}; "
+          f"a line captured: median of {a.lines} children each; library {PATH}")
 
 
 if __name__ == "__main__":

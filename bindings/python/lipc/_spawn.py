@@ -17,7 +17,6 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 from . import _const
 from ._cint import to_int, to_int64, to_uint32
 from ._errors import _check
-from ._handle import _Handle
 from ._lib import lib as _c
 from ._timeout import grace_ms
 
@@ -173,42 +172,55 @@ def _signal_number(value: Any) -> int:
     return to_int(value, "autokill")
 
 
-class SpawnAttr(_Handle):
-    """A lipc spawn-attributes handle; each method is one setter."""
+class SpawnAttr:
+    """A lipc spawn-attributes handle; each method is one setter. Internal
+    and short-lived: Popen closes it in a finally block as soon as the child
+    is started, so it carries no finalizer (a weakref.finalize costs more
+    than the C calls that fill a plain spawn)."""
 
     def __init__(self) -> None:
         h = c_int64()
         _check(_c.lipc_spawnattr_new(byref(h)), "spawnattr_new")
-        super().__init__(h.value)
+        self.handle: int = h.value
+
+    def close(self) -> None:
+        h, self.handle = self.handle, 0
+        if h:
+            _check(_c.lipc_close(h), "close")
 
     def arg(self, a: Any) -> None:
-        _check(_c.lipc_spawnattr_arg(self._handle(), cstr(a, "argument")), "spawnattr_arg")
+        _check(_spawnattr_arg(self.handle, cstr(a, "argument")), "spawnattr_arg")
 
     def shell(self, command: Any) -> None:
-        _check(_c.lipc_spawnattr_shell(self._handle(), cstr(command, "command")), "spawnattr_shell")
+        _check(_c.lipc_spawnattr_shell(self.handle, cstr(command, "command")), "spawnattr_shell")
 
     def program(self, path: Any) -> None:
-        _check(_c.lipc_spawnattr_set_program(self._handle(), cstr(path, "executable")), "set_program")
+        _check(_c.lipc_spawnattr_set_program(self.handle, cstr(path, "executable")), "set_program")
 
     def cwd(self, path: Any) -> None:
-        _check(_c.lipc_spawnattr_set_cwd(self._handle(), cstr(path, "cwd")), "set_cwd")
+        _check(_c.lipc_spawnattr_set_cwd(self.handle, cstr(path, "cwd")), "set_cwd")
 
     def env_clear(self) -> None:
-        _check(_c.lipc_spawnattr_env_clear(self._handle()), "env_clear")
+        _check(_c.lipc_spawnattr_env_clear(self.handle), "env_clear")
 
     def env_set(self, name: Any, value: Any) -> None:
-        _check(_c.lipc_spawnattr_env_set(self._handle(), cstr(name, "environment name"),
+        _check(_c.lipc_spawnattr_env_set(self.handle, cstr(name, "environment name"),
                                          cstr(value, "environment value")), "env_set")
 
     def env_unset(self, name: Any) -> None:
-        _check(_c.lipc_spawnattr_env_unset(self._handle(), cstr(name, "environment name")), "env_unset")
+        _check(_c.lipc_spawnattr_env_unset(self.handle, cstr(name, "environment name")), "env_unset")
 
     def fd(self, child_fd: int, kind: int, arg: int = 0, path: Optional[bytes] = None,
            flags: int = 0, mode: int = 0) -> None:
-        _check(_c.lipc_spawnattr_set_fd(self._handle(), child_fd, kind, arg, path, flags, mode), "set_fd")
+        _check(_spawnattr_set_fd(self.handle, child_fd, kind, arg, path, flags, mode), "set_fd")
 
     def set_int(self, setter: str, *values: int) -> None:
-        _check(getattr(_c, f"lipc_spawnattr_{setter}")(self._handle(), *values), setter)
+        _check(getattr(_c, f"lipc_spawnattr_{setter}")(self.handle, *values), setter)
+
+
+_spawnattr_arg = _c.lipc_spawnattr_arg
+_spawnattr_set_fd = _c.lipc_spawnattr_set_fd
+_spawnattr_set_sigdefault = _c.lipc_spawnattr_set_sigdefault
 
 
 def _fd_spec(attr: SpawnAttr, child_fd: int, spec: Any, what: str) -> Optional[str]:
@@ -293,7 +305,7 @@ def credentials(user: Any, group: Any, extra_groups: Optional[Iterable[Any]]
 
 # What CPython ignores for itself, and its subprocess resets with
 # restore_signals=True (SIGXFZ exists on no Linux).
-RUNTIME_IGNORED = tuple(getattr(signal, n) for n in ("SIGPIPE", "SIGXFZ", "SIGXFSZ") if hasattr(signal, n))
+RUNTIME_IGNORED = tuple(int(getattr(signal, n)) for n in ("SIGPIPE", "SIGXFZ", "SIGXFSZ") if hasattr(signal, n))
 
 
 def build(attr: SpawnAttr, argv: Sequence[Any], *, shell: bool, executable: Any, stdio: Tuple[Any, Any, Any],
@@ -336,7 +348,7 @@ def build(attr: SpawnAttr, argv: Sequence[Any], *, shell: bool, executable: Any,
         attr.set_int("set_sigreset", _const.SIGRESET_ALL)
     elif restore_signals:
         for sig in RUNTIME_IGNORED:
-            attr.set_int("set_sigdefault", int(sig), 1)
+            _check(_spawnattr_set_sigdefault(attr.handle, sig, 1), "set_sigdefault")
     if pipesize > 0:
         attr.set_int("set_pipesize", pipesize)
     if extra_groups is not None:
