@@ -12,6 +12,9 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <lipc.h>
+
+#define BENCH_NAME "bench_lock_wake"
+#include "bench_util.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,19 +26,6 @@
 
 enum how { LIPC_OFD, LIPC_WHOLE, KERNEL_OFD, KERNEL_FLOCK, KERNEL_LOCKF };
 
-static double now_ns(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return t.tv_sec * 1e9 + t.tv_nsec;
-}
-static int cmp(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-static void die(const char *what) {
-  fprintf(stderr, "bench_lock_wake: %s: %s\n", what, lipc_last_error());
-  exit(1);
-}
 
 static void ofd(int fd, short type, int cmd) {
   struct flock fl;
@@ -110,7 +100,7 @@ static double handoff_us2(enum how holder, enum how h, const char *path, int n) 
   }
   waitpid(pid, NULL, 0);
   for (int i = 0; i < n; i++) d[i] = shared[i] / 1000.0;
-  qsort(d, (size_t)n, sizeof *d, cmp);
+  qsort(d, (size_t)n, sizeof *d, cmp_double);
   double m = d[n / 2];
   free(d);
   close(fd);

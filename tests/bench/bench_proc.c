@@ -11,6 +11,9 @@
  * Environment: LIPC_BENCH_SPAWNS (default 300). */
 #define _GNU_SOURCE
 #include <lipc.h>
+
+#define BENCH_NAME "bench_proc"
+#include "bench_util.h"
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,19 +30,7 @@ static double now_us(void) {
   return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
 }
 
-static int cmp(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-static double median(double *v, int n) {
-  qsort(v, (size_t)n, sizeof *v, cmp);
-  return v[n / 2];
-}
 
-static void die(const char *what) {
-  fprintf(stderr, "bench_proc: %s: %s\n", what, lipc_last_error());
-  exit(1);
-}
 
 static double lipc_spawn_wait(lipc_handle_t attr) {
   double t0 = now_us();

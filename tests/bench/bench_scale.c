@@ -16,6 +16,9 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <lipc.h>
+
+#define BENCH_NAME "bench_scale"
+#include "bench_util.h"
 #include <semaphore.h>
 #include <spawn.h>
 #include <stdint.h>
@@ -30,23 +33,6 @@ extern char **environ;
 static int rounds = 5;
 static volatile uintptr_t sink;
 
-static double now_ns(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return t.tv_sec * 1e9 + t.tv_nsec;
-}
-static int cmp(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-static double median(double *v, int n) {
-  qsort(v, (size_t)n, sizeof *v, cmp);
-  return v[n / 2];
-}
-static void die(const char *what) {
-  fprintf(stderr, "bench_scale: %s: %s\n", what, lipc_last_error());
-  exit(1);
-}
 static void line(const char *what, const char *unit, double a, const char *base, double b) {
   printf("c  %-40s lipc %10.1f %s  %-30s %10.1f %s  ratio %5.2f\n", what, a, unit, base, b, unit, a / b);
   fflush(stdout);

@@ -8,6 +8,9 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <lipc.h>
+
+#define BENCH_NAME "bench_sync_mem"
+#include "bench_util.h"
 #include <pthread.h>
 #include <sched.h>
 #include <semaphore.h>
@@ -24,23 +27,6 @@
 
 static int rounds = 5;
 
-static double now_ns(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return t.tv_sec * 1e9 + t.tv_nsec;
-}
-static int cmp(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-static double median(double *v, int n) {
-  qsort(v, (size_t)n, sizeof *v, cmp);
-  return v[n / 2];
-}
-static void die(const char *what) {
-  fprintf(stderr, "bench_sync_mem: %s: %s\n", what, lipc_last_error());
-  exit(1);
-}
 static void line(const char *what, const char *unit, double a, const char *base, double b) {
   printf("c  %-38s lipc %9.1f %s  %-22s %9.1f %s  ratio %5.2f\n", what, a, unit, base, b, unit, a / b);
 }
