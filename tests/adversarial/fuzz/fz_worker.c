@@ -523,7 +523,10 @@ int fz_worker_main(int argc, char **argv) {
   for (int i = 0; i < n; i++) {
     if (all[i].kind == LIPC_KIND_PROC) {
       L.proc_kill(all[i].h, SIGKILL, 0);
-      int rc = L.proc_wait(all[i].h, 10000, NULL, NULL);
+      /* The killed child's SIGCHLD runs this host's handler, so the wait may
+       * end with LIPC_EINTR, as documented: the caller goes on waiting. */
+      int rc, tries = 0;
+      while ((rc = L.proc_wait(all[i].h, 10000, NULL, NULL)) == LIPC_EINTR && ++tries < 100) {}
       if (rc != 0 && rc != LIPC_ESTATUSLOST)
         fz_finding(z, "CLEANUP", "lipc_proc_wait", L.error_name(rc), "after SIGKILL: %s", L.last_error());
     }
