@@ -130,9 +130,6 @@ LIPC_HIDDEN int lipc__call(lipc_req *r);
  * lipc's spawn thread, whatever the call mode, and waits for it. Called from
  * Go; the outcome is in the struct. */
 LIPC_HIDDEN void lipc__clone_on_spawn_thread(void *spawn);
-/* Runs the clone of a prepared spawn: on the calling thread, or on lipc's
- * spawn thread for a child with a parent-death signal (clone_linux.c). */
-LIPC_HIDDEN void lipc__clone_child(void *spawn);
 /* For the Go servers: blocks until a request is queued on queue `which`. */
 #define LIPC_QUEUE_GENERAL 0
 #define LIPC_QUEUE_SPAWN 1

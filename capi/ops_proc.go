@@ -145,8 +145,7 @@ func fdFromC(i int, f C.struct_lipc_fdspec, keep bool) proc.Fd {
 }
 
 // opProcSpawn prepares a spawn on the calling thread (or a general server),
-// runs the clone there (a child with autokill: on lipc's spawn thread, F9),
-// and registers the process.
+// has lipc's spawn thread run the clone, and registers the process.
 func opProcSpawn(r *C.lipc_req) error {
 	a := (*C.struct_lipc_spawnattr)(unsafePointer(uintptr(r.i[0])))
 	onClose, grace := int(a.on_close), int64(a.grace_ms)
@@ -159,7 +158,7 @@ func opProcSpawn(r *C.lipc_req) error {
 		giveBackParentFds(a)
 		return err
 	}
-	C.lipc__clone_child(pr.CSpawn())
+	C.lipc__clone_on_spawn_thread(pr.CSpawn())
 	p, err := pr.Finish()
 	if err != nil {
 		giveBackParentFds(a)

@@ -837,13 +837,8 @@ int lipc_spawnattr_set_sigdefault(lipc_handle_t attr, int sig, int on);
  * of the fd map or the working directory), LIPC_EEXIST (LIPC_FILE_EXCL on a
  * file that exists), LIPC_EBADHANDLE, LIPC_EFORKED. Blocks only for the spawn itself: the preparation (PATH search,
  * opening the fd map's files, which never waits on a special file) runs on
- * the calling thread, so one slow spawn does not hold up another thread's.
- * The child is created by the calling thread, as posix_spawn creates it (it
- * inherits that thread's CPU affinity, scheduling priority and other
- * per-thread attributes), except a child with autokill: lipc's spawn thread,
- * which lives as long as the process, creates it, because the parent-death
- * signal fires when the creating thread ends. In handoff mode (F17) the
- * creating thread is one of lipc's. */
+ * the calling thread, and only the clone on lipc's spawn thread, so one slow
+ * spawn does not hold up another thread's. */
 int lipc_proc_spawn(lipc_handle_t attr, lipc_handle_t *proc);
 
 /* OUT *pid: the child's process id. Errors: LIPC_EBADHANDLE, LIPC_EINVAL,

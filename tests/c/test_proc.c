@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -425,44 +424,6 @@ static void *spawn_in_thread(void *arg) {
   return NULL;
 }
 
-/* The Cpus_allowed_list line of a child's /proc/self/status, made by
- * attributes a (consumed); "" when it could not be read. */
-static void child_cpus(lipc_handle_t a, char *buf, size_t size) {
-  char *out = NULL;
-  int code = -1, sig = 0;
-  buf[0] = 0;
-  if (run_capture(a, &out, &code, &sig) == 0 && out && code == 0) snprintf(buf, size, "%s", out);
-  lipc_free(out);
-  lipc_close(a);
-}
-
-/* A child is created by the calling thread (as posix_spawn creates it): it
- * inherits that thread's CPU affinity; a child with autokill is created by
- * lipc's spawn thread, which the calling thread's affinity does not touch. */
-static void test_creating_thread(void) {
-  cpu_set_t all, one;
-  CHECK(pthread_getaffinity_np(pthread_self(), sizeof all, &all) == 0, "getaffinity");
-  if (CPU_COUNT(&all) < 2) {
-    printf("    skipped: fewer than 2 CPUs allowed\n");
-    return;
-  }
-  int last = -1;
-  for (int c = 0; c < CPU_SETSIZE; c++)
-    if (CPU_ISSET(c, &all)) last = c;
-  CPU_ZERO(&one);
-  CPU_SET(last, &one);
-  CHECK(pthread_setaffinity_np(pthread_self(), sizeof one, &one) == 0, "setaffinity");
-  char want[64], got[256], killed[256];
-  snprintf(want, sizeof want, "Cpus_allowed_list:\t%d\n", last);
-  child_cpus(attr_of("grep", "Cpus_allowed_list", "/proc/self/status", NULL), got, sizeof got);
-  lipc_handle_t a = attr_of("grep", "Cpus_allowed_list", "/proc/self/status", NULL);
-  lipc_spawnattr_set_autokill(a, SIGKILL);
-  child_cpus(a, killed, sizeof killed);
-  pthread_setaffinity_np(pthread_self(), sizeof all, &all);
-  CHECK(strcmp(got, want) == 0, "child of the calling thread: %s, want %s", got, want);
-  CHECK(killed[0] && strcmp(killed, want) != 0, "autokill child (spawn thread): %s", killed);
-}
-
 static void test_autokill(void) {
   /* from a short-lived thread: the child survives the thread */
   lipc_handle_t p = 0;
@@ -682,7 +643,6 @@ int main(int argc, char **argv) {
   RUN(test_status_stolen);
   RUN(test_rlimits);
   RUN(test_autokill);
-  RUN(test_creating_thread);
   RUN(test_io_and_figures);
   RUN(test_quoting);
   RUN(test_cycles_no_leaks);

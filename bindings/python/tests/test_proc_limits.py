@@ -95,29 +95,6 @@ def test_autokill_child_survives_its_spawning_thread():
         p.close()
 
 
-def test_child_is_created_by_the_calling_thread():
-    # As subprocess: the child inherits the CPU affinity of the thread that
-    # spawned it; an autokill child comes from lipc's spawn thread (which
-    # lives as long as the process), so that thread's affinity is not it.
-    allowed = os.sched_getaffinity(0)
-    if len(allowed) < 2:
-        pytest.skip("fewer than 2 CPUs allowed")
-    cpu = max(allowed)
-    cmd = ["grep", "Cpus_allowed_list", "/proc/self/status"]
-    got = {}
-
-    def spawn():
-        os.sched_setaffinity(0, {cpu})  # this thread only
-        got["plain"] = lipc.run(cmd, capture_output=True).stdout
-        got["autokill"] = lipc.run(cmd, capture_output=True, autokill=True).stdout
-
-    t = threading.Thread(target=spawn)
-    t.start()
-    t.join()
-    assert got["plain"] == f"Cpus_allowed_list:\t{cpu}\n".encode()
-    assert got["autokill"] and got["autokill"] != got["plain"]
-
-
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
 def test_autokill_after_the_parent_is_killed(sig):
     parent = subprocess.Popen([PY, os.path.join(HELPERS, "autokill_parent.py"), str(int(sig))],
