@@ -30,7 +30,7 @@ GO_LDFLAGS := -s -w -X=runtime.godebugDefault=asyncpreemptoff=1 \
   -extldflags=-Wl,--version-script=$(CURDIR)/capi/lipc.map,-soname,$(SONAME)
 GO_SRC    := $(shell find capi core -name '*.go' -o -name '*.c' -o -name '*.h' -o -name '*.map') go.mod include/lipc.h
 
-.PHONY: all deps test-deps demo test soak bench install uninstall dist lint clean adversarial
+.PHONY: all deps test-deps demo test soak bench install uninstall dist lint clean adversarial windows
 
 all: $(LIB)
 
@@ -42,6 +42,14 @@ $(LIB): $(GO_SRC)
 	$(GO) build -buildmode=c-shared -ldflags='$(GO_LDFLAGS)' -o $@ ./capi
 	@rm -f $(BUILD)/liblipc.h
 	ln -sf liblipc.so $(BUILD)/$(SONAME)
+
+# Windows x64: lipc.dll cross-built with mingw (scripts/windows/build.sh),
+# with its import library; scripts/windows/setup.sh installs mingw and Wine.
+WIN_DLL   := $(BUILD)/windows/lipc.dll
+windows: $(WIN_DLL)
+$(WIN_DLL): $(GO_SRC) scripts/windows/build.sh
+	@$(MAKE) -s deps
+	scripts/windows/build.sh
 
 # deps: what building needs; test-deps: also what testing and packaging need.
 deps: $(BUILD)/.deps
@@ -74,7 +82,12 @@ bench: test-deps all
 lint: all
 	@out=$$(gofmt -l capi core tests); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
 	$(GO) vet ./core/... ./capi/ ./tests/...
-	$(CC) -Wall -Wextra -Werror -fsyntax-only capi/*.c core/*/*.c
+	$(CC) -Wall -Wextra -Werror -fsyntax-only $(filter-out %_windows.c,$(wildcard capi/*.c core/*/*.c))
+	@if command -v x86_64-w64-mingw32-gcc >/dev/null; then \
+	  x86_64-w64-mingw32-gcc -Wall -Wextra -Werror -fsyntax-only -DLIPC_BUILDING -D__USE_MINGW_ANSI_STDIO=1 \
+	    $(filter-out %_linux.c,$(wildcard capi/*.c core/*/*.c)); \
+	  CGO_ENABLED=1 CC=x86_64-w64-mingw32-gcc GOOS=windows GOARCH=amd64 $(GO) vet ./capi/; \
+	else echo "lint: mingw not installed, Windows files not checked (scripts/windows/setup.sh)"; fi
 
 # The C library, its header and lipc.pc, as autotools and libuv lay them out;
 # DESTDIR stages for a packager. The library is liblipc.so.VERSION with the

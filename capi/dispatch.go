@@ -49,25 +49,18 @@ func lipcgo_dispatch(r *C.lipc_req, onServer C.int) {
 	}
 }
 
-// ops maps request codes (enum lipc_op in internal.h) to their Go side.
+// ops maps request codes (enum lipc_op in internal_<os>.h) to their Go
+// side: the two every system has here, each system's own in ops_<os>.go.
 var ops = map[int]func(*C.lipc_req) error{
-	C.LIPC_OP_DESTROY:      opDestroy,
-	C.LIPC_OP_DIAG:         opDiag,
-	C.LIPC_OP_SEM_OPEN:     opSemOpen,
-	C.LIPC_OP_SEM_UNLINK:   opSemUnlink,
-	C.LIPC_OP_PROC_SPAWN:   opProcSpawn,
-	C.LIPC_OP_MUTEX_OPEN:   opMutexOpen,
-	C.LIPC_OP_MUTEX_UNLINK: opMutexUnlink,
-	C.LIPC_OP_EVENT_OPEN:   opEventOpen,
-	C.LIPC_OP_EVENT_UNLINK: opEventUnlink,
-	C.LIPC_OP_SHM_OPEN:     opShmOpen,
-	C.LIPC_OP_SHM_RESIZE:   opShmResize,
-	C.LIPC_OP_SHM_UNLINK:   opShmUnlink,
-	C.LIPC_OP_MMAP_OPEN:    opMmapOpen,
-	C.LIPC_OP_MMAP_SYNC:    opMmapSync,
-	C.LIPC_OP_FLOCK_OPEN:   opFlockOpen,
-	C.LIPC_OP_PROC_CLONE:   opProcClone,
-	C.LIPC_OP_PROC_CLOSING: opProcClosing,
+	C.LIPC_OP_DESTROY: opDestroy,
+	C.LIPC_OP_DIAG:    opDiag,
+}
+
+// addOps adds a system's operations to ops (from its init).
+func addOps(m map[int]func(*C.lipc_req) error) {
+	for code, op := range m {
+		ops[code] = op
+	}
 }
 
 // register puts a Go object behind a new handle; obj is what C fast paths

@@ -3,7 +3,6 @@
  * (host-runtimes.md F12: the .so has only ~1 KiB of static TLS to spare). */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,7 +47,7 @@ const char *lipc_strerror(int code) {
 #undef X
   }
   if (LIPC_IS_OS_ERROR(code)) {
-    const char *s = strerrordesc_np(LIPC_OS_ERRNO(code));
+    const char *s = lipc__os_error_desc(LIPC_OS_ERRNO(code));
     return s ? s : "operating system error";
   }
   return "unknown error";
@@ -69,42 +68,17 @@ const char *lipc_last_error(void) { return tls_msg ? tls_msg : ""; }
 int lipc_errno(void) { return tls_errno; }
 void lipc_free(void *p) { free(p); }
 
-int lipc__code_from_errno(int err) {
-  switch (err) {
-    case 0: return LIPC_OK;
-    case EINVAL: return LIPC_EINVAL;
-    case ENOENT: return LIPC_ENOENT;
-    case EEXIST: return LIPC_EEXIST;
-    case EACCES: case EPERM: return LIPC_EPERM;
-    case ETIMEDOUT: return LIPC_ETIMEDOUT;
-    case EINTR: return LIPC_EINTR;
-    case EBUSY: return LIPC_EBUSY;
-    case EAGAIN: return LIPC_EAGAIN;
-    case ENOMEM: return LIPC_ENOMEM;
-    case ENOTSUP: case ENOSYS: return LIPC_ENOTSUP;
-    case ENAMETOOLONG: return LIPC_ENAMETOOLONG;
-    case ERANGE: case EOVERFLOW: return LIPC_ERANGE;
-    default: return LIPC_EOS_BASE - err;
-  }
-}
 
-/* A thread's messages are freed when it exits: a key whose destructor
- * runs at thread exit, set the first time the thread records an error. */
-static pthread_key_t msg_key;
-static pthread_once_t msg_key_once = PTHREAD_ONCE_INIT;
-static void free_thread_msgs(void *unused) {
-  (void)unused;
+/* A thread's messages are freed when it exits: the system's thread-exit
+ * hook is armed the first time the thread records an error. */
+static void free_thread_msgs(void) {
   free(tls_msg);
   free(tls_prev_msg);
   tls_msg = tls_prev_msg = NULL;
 }
-static void make_msg_key(void) { pthread_key_create(&msg_key, free_thread_msgs); }
 
 int lipc__fail_take(int code, int err, char *msg) {
-  if (!tls_msg && !tls_prev_msg) {
-    pthread_once(&msg_key_once, make_msg_key);
-    pthread_setspecific(msg_key, (void *)1);
-  }
+  if (!tls_msg && !tls_prev_msg) lipc__os_at_thread_exit(free_thread_msgs);
   free(tls_prev_msg);
   tls_prev_msg = tls_msg;
   tls_msg = msg;
@@ -116,7 +90,7 @@ int lipc__fail(int code, int err, const char *fmt, ...) {
   va_list ap;
   char *msg = NULL;
   va_start(ap, fmt);
-  if (vasprintf(&msg, fmt, ap) < 0) msg = NULL; /* then lipc_last_error says "" */
+  if (lipc__vasprintf(&msg, fmt, ap) < 0) msg = NULL; /* then lipc_last_error says "" */
   va_end(ap);
   return lipc__fail_take(code, err, msg);
 }

@@ -94,11 +94,11 @@
  * never freed in that child, a leak and never a crash. */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 
 #include "hazard.h"
 #include "internal.h"
+#include "oslock.h"
 
 #define IDX_BITS LIPC_H_IDX_BITS
 #define GEN_SHIFT IDX_BITS
@@ -120,7 +120,7 @@
 
 struct lipc_slot *_Atomic lipc__chunks[MAX_CHUNKS];
 #define chunks lipc__chunks
-static pthread_mutex_t table_mu = PTHREAD_MUTEX_INITIALIZER;
+static lipc_oslock table_mu = LIPC_OSLOCK_INIT;
 static uint32_t free_head; /* index + 1 */
 static uint32_t next_unused;
 static atomic_long live;
@@ -162,13 +162,13 @@ static struct lipc_slot *fresh_slot(void) {
 }
 
 int lipc__handle_new(int kind, void *obj, uintptr_t goref, lipc_handle_t *out) {
-  pthread_mutex_lock(&table_mu);
+  lipc__oslock(&table_mu);
   struct lipc_slot *s;
   if (free_head) {
     s = slot_at(free_head - 1);
     free_head = s->next_free;
   } else if (!(s = fresh_slot())) {
-    pthread_mutex_unlock(&table_mu);
+    lipc__osunlock(&table_mu);
     return LIPC_ENOMEM;
   }
   s->gen++; /* never GEN_LAST + 1: such slots are not freed (destroy) */
@@ -177,7 +177,7 @@ int lipc__handle_new(int kind, void *obj, uintptr_t goref, lipc_handle_t *out) {
   s->goref = goref;
   atomic_store_explicit(&s->word, TAG(s->gen, kind), memory_order_release);
   uint32_t gen = s->gen, idx = s->idx;
-  pthread_mutex_unlock(&table_mu);
+  lipc__osunlock(&table_mu);
   atomic_fetch_add(&live, 1);
   *out = (lipc_handle_t)(HANDLE_MARK | (uint64_t)gen << GEN_SHIFT | idx);
   return LIPC_OK;
@@ -334,7 +334,7 @@ static void destroy(struct lipc_slot *s) {
     lipc__forget_in_fork_child(kind, s->obj);
   }
   lipc__free_c_obj(kind, s->obj);
-  pthread_mutex_lock(&table_mu);
+  lipc__oslock(&table_mu);
   s->obj = NULL;
   s->goref = 0;
   atomic_store_explicit(&s->word, 0, memory_order_release);
@@ -342,7 +342,7 @@ static void destroy(struct lipc_slot *s) {
     s->next_free = free_head;
     free_head = s->idx + 1;
   }
-  pthread_mutex_unlock(&table_mu);
+  lipc__osunlock(&table_mu);
   atomic_fetch_sub(&live, 1);
 }
 
@@ -395,10 +395,12 @@ int lipc__handle_close(lipc_handle_t h) {
 
 long lipc__handles_live(void) { return atomic_load(&live); }
 
+#ifndef _WIN32 /* Windows has no fork */
 /* The table's lock must not be held by another thread at a fork, or the
  * child could never close or open a handle (host-runtimes.md F7). */
-static void before_fork(void) { pthread_mutex_lock(&table_mu); }
-static void after_fork(void) { pthread_mutex_unlock(&table_mu); }
+static void before_fork(void) { lipc__oslock(&table_mu); }
+static void after_fork(void) { lipc__osunlock(&table_mu); }
 __attribute__((constructor)) static void handles_atfork(void) {
   pthread_atfork(before_fork, after_fork, after_fork);
 }
+#endif

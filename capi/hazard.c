@@ -1,36 +1,34 @@
 /* hazard.c - the records behind hazard.h: claiming one per thread, giving
  * it back when the thread ends or does not exist any more (the child of a
- * fork), counting announcements, and the closing side's fence. Everything
- * a lookup may reach (claiming included) is async-signal-safe: records come
- * from mmap, not malloc, and are linked with a compare-and-swap. */
-#define _GNU_SOURCE
-#include <linux/membarrier.h>
-#include <pthread.h>
+ * fork), counting announcements. Everything a lookup may reach (claiming
+ * included) is async-signal-safe: records come from the system's page
+ * allocator, not malloc, and are linked with a compare-and-swap. What each
+ * system does its own way (pages, the thread-exit hook, the closing side's
+ * fence) is in hazard_<os>.c. */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include "hazard.h"
 
-__thread struct lipc_hz_rec *lipc__hz_mine __attribute__((tls_model("initial-exec")));
+__thread struct lipc_hz_rec *lipc__hz_mine
+#ifndef _WIN32
+    __attribute__((tls_model("initial-exec")))
+#endif
+    ;
 int lipc__hz_asymmetric;
 
-static _Atomic(struct lipc_hz_rec *) all_recs;
+LIPC_HIDDEN _Atomic(struct lipc_hz_rec *) lipc__hz_all;
 /* LIPC_TEST_HANDLE_DEPTH=n: records start with all but n entries taken
  * (empty ones), so tests reach the fallback (references) with n nested
  * lookups; 0 sends every lookup there. -1: not set. */
-static int test_depth = -1;
-static pthread_key_t exit_key;
-static int exit_key_ok;
+LIPC_HIDDEN int lipc__hz_test_depth = -1;
 
 /* handles.c: a slot whose announcement was dropped without a release (a
  * thread that ended inside a call, unwound by its host) may be waiting to
  * be freed; this frees it if nothing else holds it. */
 LIPC_HIDDEN void lipc__handle_recheck(struct lipc_slot *s);
 
-static void give_back(struct lipc_hz_rec *r) {
+void lipc__hz_give_back(struct lipc_hz_rec *r) {
   unsigned n = atomic_load_explicit(&r->depth, memory_order_relaxed);
   atomic_store_explicit(&r->depth, 0, memory_order_relaxed);
   atomic_store_explicit(&r->overflow, 0, memory_order_relaxed);
@@ -41,32 +39,23 @@ static void give_back(struct lipc_hz_rec *r) {
   atomic_store_explicit(&r->taken, 0, memory_order_release);
 }
 
-/* pthread key destructor: the thread is ending. A key destructor of another
- * library that runs later and calls lipc claims a record again. */
-static void on_thread_exit(void *p) {
-  struct lipc_hz_rec *r = p;
-  if (lipc__hz_mine == r) lipc__hz_mine = NULL;
-  give_back(r);
-}
-
 /* A page of fresh records, the first one taken, the others linked free. */
 static struct lipc_hz_rec *new_records(void) {
-  size_t page = (size_t)sysconf(_SC_PAGESIZE), n = page / sizeof(struct lipc_hz_rec);
-  if (n == 0) n = 1;
-  struct lipc_hz_rec *v = mmap(NULL, n * sizeof *v, PROT_READ | PROT_WRITE,
-                               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (v == MAP_FAILED) return NULL;
+  size_t bytes;
+  struct lipc_hz_rec *v = lipc__hz_os_pages(&bytes);
+  if (!v) return NULL;
+  size_t n = bytes / sizeof *v;
   atomic_store_explicit(&v[0].taken, 1, memory_order_relaxed);
   for (size_t i = 0; i + 1 < n; i++) v[i].next = &v[i + 1];
-  struct lipc_hz_rec *head = atomic_load_explicit(&all_recs, memory_order_acquire);
+  struct lipc_hz_rec *head = atomic_load_explicit(&lipc__hz_all, memory_order_acquire);
   do v[n - 1].next = head;
-  while (!atomic_compare_exchange_weak_explicit(&all_recs, &head, &v[0], memory_order_acq_rel,
+  while (!atomic_compare_exchange_weak_explicit(&lipc__hz_all, &head, &v[0], memory_order_acq_rel,
                                                 memory_order_acquire));
   return &v[0];
 }
 
 struct lipc_hz_rec *lipc__hz_claim(void) {
-  struct lipc_hz_rec *r = atomic_load_explicit(&all_recs, memory_order_acquire);
+  struct lipc_hz_rec *r = atomic_load_explicit(&lipc__hz_all, memory_order_acquire);
   for (; r; r = r->next) {
     int free_ = 0;
     if (atomic_load_explicit(&r->taken, memory_order_relaxed) == 0 &&
@@ -75,63 +64,28 @@ struct lipc_hz_rec *lipc__hz_claim(void) {
       break;
   }
   if (!r && !(r = new_records())) return NULL;
-  if (test_depth >= 0) atomic_store_explicit(&r->depth, LIPC_HZ_DEPTH - test_depth, memory_order_relaxed);
-  /* Before the destructor is armed, so a handler that interrupts here and
-   * claims again finds this record. glibc's pthread_setspecific allocates
-   * nothing for the first 32 keys, which is where a key made at load is. */
+  if (lipc__hz_test_depth >= 0)
+    atomic_store_explicit(&r->depth, LIPC_HZ_DEPTH - lipc__hz_test_depth, memory_order_relaxed);
+  /* Before the thread-exit hook is armed, so a handler that interrupts
+   * here and claims again finds this record. */
   lipc__hz_mine = r;
-  if (exit_key_ok) pthread_setspecific(exit_key, r);
+  lipc__hz_os_arm_exit(r);
   return r;
 }
 
 unsigned lipc__hz_count(const struct lipc_slot *s) {
   unsigned n = 0;
-  for (struct lipc_hz_rec *r = atomic_load_explicit(&all_recs, memory_order_acquire); r; r = r->next)
+  for (struct lipc_hz_rec *r = atomic_load_explicit(&lipc__hz_all, memory_order_acquire); r; r = r->next)
     for (unsigned i = 0; i < LIPC_HZ_DEPTH; i++)
       if (atomic_load_explicit(&r->hz[i], memory_order_acquire) == s) n++;
   return n;
 }
 
-static long membarrier(int cmd) { return syscall(SYS_membarrier, cmd, 0, 0); }
-
-int lipc__hz_heavy_fence(void) {
-  if (!lipc__hz_asymmetric) {
-    atomic_thread_fence(memory_order_seq_cst);
-    return 0;
-  }
-  /* Every running thread of this process executes a full memory barrier
-   * (an interprocessor interrupt); a thread that is not running passed one
-   * when it was switched out. */
-  if (membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0) return -1;
-  atomic_thread_fence(memory_order_seq_cst);
-  return 0;
-}
-
-/* In the child of a fork only the forking thread exists: every other
- * thread's announcements are of calls that will never return here. */
-static void after_fork_child(void) {
-  for (struct lipc_hz_rec *r = atomic_load(&all_recs); r; r = r->next)
-    if (r != lipc__hz_mine) {
-      for (unsigned i = 0; i < LIPC_HZ_DEPTH; i++) atomic_store(&r->hz[i], NULL);
-      atomic_store(&r->depth, 0);
-      atomic_store(&r->overflow, 0);
-      atomic_store(&r->taken, 0);
-    }
-}
-
-__attribute__((constructor)) static void hazard_init(void) {
-  exit_key_ok = pthread_key_create(&exit_key, on_thread_exit) == 0;
-  pthread_atfork(NULL, NULL, after_fork_child);
+/* The test settings every system reads at load (hazard_<os>.c calls it). */
+void lipc__hz_read_test_env(void) {
   const char *d = getenv("LIPC_TEST_HANDLE_DEPTH");
   if (d) {
-    test_depth = atoi(d);
-    if (test_depth < 0 || test_depth > LIPC_HZ_DEPTH) test_depth = -1;
+    lipc__hz_test_depth = atoi(d);
+    if (lipc__hz_test_depth < 0 || lipc__hz_test_depth > LIPC_HZ_DEPTH) lipc__hz_test_depth = -1;
   }
-  /* LIPC_TEST_HANDLE_FENCE=symmetric: the fallback, so tests cover it. */
-  const char *t = getenv("LIPC_TEST_HANDLE_FENCE");
-  if (t && strcmp(t, "symmetric") == 0) return;
-  long q = membarrier(MEMBARRIER_CMD_QUERY);
-  if (q > 0 && (q & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
-      membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0)
-    lipc__hz_asymmetric = 1;
 }

@@ -5,10 +5,15 @@
 #define LIPC_HAZARD_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #ifndef LIPC_HIDDEN
+#ifdef _WIN32
+#define LIPC_HIDDEN
+#else
 #define LIPC_HIDDEN __attribute__((visibility("hidden")))
+#endif
 #endif
 
 /* Calls nest only through signal handlers (a handler that uses a handle
@@ -34,7 +39,10 @@ struct lipc_hz_rec {
  * .so is STATIC_TLS anyway (host-runtimes.md F12), and it keeps the access
  * one instruction instead of a call to __tls_get_addr. A pointer: rule 7. */
 LIPC_HIDDEN extern __thread struct lipc_hz_rec *lipc__hz_mine
-    __attribute__((tls_model("initial-exec")));
+#ifndef _WIN32 /* a DLL's thread-locals have one model */
+    __attribute__((tls_model("initial-exec")))
+#endif
+    ;
 
 /* 1 when membarrier(PRIVATE_EXPEDITED) works: lookups then need only a
  * compiler barrier, and closers pay for the fence of every thread. 0: each
@@ -62,5 +70,15 @@ LIPC_HIDDEN int lipc__hz_heavy_fence(void);
 
 /* How many announcements of s there are in all threads' records. */
 LIPC_HIDDEN unsigned lipc__hz_count(const struct lipc_slot *s);
+
+/* Between hazard.c and hazard_<os>.c: every record ever made; giving a
+ * record back (its thread ended); the test settings read at load. */
+LIPC_HIDDEN extern _Atomic(struct lipc_hz_rec *) lipc__hz_all;
+LIPC_HIDDEN void lipc__hz_give_back(struct lipc_hz_rec *r);
+LIPC_HIDDEN void lipc__hz_read_test_env(void);
+/* Each system's own: zeroed memory for at least one record (its size in
+ * *bytes), and arming the hook that gives r back when this thread ends. */
+LIPC_HIDDEN struct lipc_hz_rec *lipc__hz_os_pages(size_t *bytes);
+LIPC_HIDDEN void lipc__hz_os_arm_exit(struct lipc_hz_rec *r);
 
 #endif

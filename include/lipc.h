@@ -66,6 +66,20 @@
 extern "C" {
 #endif
 
+/* LIPC_API marks every function of the library. On Windows it exports them
+ * from lipc.dll (when building it, LIPC_BUILDING) and imports them in a
+ * program that uses it (a static build defines LIPC_STATIC); elsewhere it is
+ * empty (Linux: the version script keeps everything but lipc_* inside). */
+#if defined(_WIN32) && !defined(LIPC_STATIC)
+#ifdef LIPC_BUILDING
+#define LIPC_API __declspec(dllexport)
+#else
+#define LIPC_API __declspec(dllimport)
+#endif
+#else
+#define LIPC_API
+#endif
+
 #define LIPC_VERSION_MAJOR 0
 #define LIPC_VERSION_MINOR 1
 #define LIPC_VERSION_PATCH 0
@@ -105,30 +119,30 @@ typedef int64_t lipc_handle_t;
 
 /* The version string, e.g. "0.1.0"; agrees with LIPC_VERSION_*.
  * Works after fork. */
-const char *lipc_version(void);
+LIPC_API const char *lipc_version(void);
 
 /* A static English description of any code (unknown codes included).
  * Works after fork. */
-const char *lipc_strerror(int code);
+LIPC_API const char *lipc_strerror(int code);
 
 /* The symbolic name of a code ("LIPC_EINVAL"; "LIPC_EOS" for the OS family;
  * "LIPC_UNKNOWN" for anything else). Static. Works after fork. */
-const char *lipc_error_name(int code);
+LIPC_API const char *lipc_error_name(int code);
 
 /* The calling thread's last error message: what was being done and why it
  * failed. "" when this thread has had no error. Valid until the second
  * failing lipc call after it on this thread (so one failing call in between,
  * such as a finalizer's lipc_close, does not invalidate it); copy it before
  * making more calls. Works after fork. */
-const char *lipc_last_error(void);
+LIPC_API const char *lipc_last_error(void);
 
 /* The errno behind the calling thread's last error, 0 if none.
  * Works after fork. */
-int lipc_errno(void);
+LIPC_API int lipc_errno(void);
 
 /* Frees memory that lipc returned and said to free with lipc_free. NULL is a
  * harmless no-op. Works after fork. */
-void lipc_free(void *ptr);
+LIPC_API void lipc_free(void *ptr);
 
 /* ------------------------------------------------------------------------ */
 /* Handles                                                                  */
@@ -147,11 +161,11 @@ void lipc_free(void *ptr);
  * a child process's close policy are left to the parent; the child's
  * mappings stay until it exits or execs.
  * Errors: LIPC_EBADHANDLE (not open; a second close). */
-int lipc_close(lipc_handle_t h);
+LIPC_API int lipc_close(lipc_handle_t h);
 
 /* OUT *kind: the LIPC_KIND_* of an open handle. A lookup done entirely in C.
  * Works after fork. Errors: LIPC_EBADHANDLE, LIPC_EINVAL (kind NULL). */
-int lipc_handle_kind(lipc_handle_t h, int *kind);
+LIPC_API int lipc_handle_kind(lipc_handle_t h, int *kind);
 
 /* ------------------------------------------------------------------------ */
 /* Waiting for file descriptors (the C wait every blocking call shares)      */
@@ -170,7 +184,7 @@ int lipc_handle_kind(lipc_handle_t h, int *kind);
  * Errors: LIPC_ETIMEDOUT (none ready in time), LIPC_EINTR (a signal handler
  * ran), LIPC_EINVAL (nfds < 0 or > 4096, NULL arrays with nfds > 0).
  * Works after fork. */
-int lipc_wait_fds(const int *fds, const int *events, int *revents, int nfds,
+LIPC_API int lipc_wait_fds(const int *fds, const int *events, int *revents, int nfds,
                   int64_t timeout_ms, int *nready);
 
 /* ------------------------------------------------------------------------ */
@@ -262,21 +276,21 @@ int lipc_wait_fds(const int *fds, const int *events, int *revents, int nfds,
  * (missing, without LIPC_CREATE), LIPC_EEXIST (LIPC_EXCL), LIPC_EPERM (no
  * permission; another user's semaphore without LIPC_TRUST_FOREIGN; a
  * symbolic link), LIPC_ENOMEM, LIPC_EFORKED, OS errors. Does not block. */
-int lipc_sem_open(const char *name, int flags, uint32_t mode, uint32_t value,
+LIPC_API int lipc_sem_open(const char *name, int flags, uint32_t mode, uint32_t value,
                   lipc_handle_t *h);
 
 /* Increments the semaphore, waking one waiter. Runs in C, lock-free.
  * Errors: LIPC_EBADHANDLE, LIPC_ERANGE (value would pass 2^31-1; nothing
  * changes), LIPC_EINVAL (its memory was overwritten: not a valid
  * semaphore). */
-int lipc_sem_post(lipc_handle_t h);
+LIPC_API int lipc_sem_post(lipc_handle_t h);
 
 /* Adds n (1 to 2^31-1) to the semaphore in one atomic step and wakes up to
  * n waiters, as n posts would but in constant time. Runs in C, lock-free.
  * Errors: LIPC_EINVAL (n is 0; not a valid semaphore), LIPC_ERANGE (the
  * value would pass 2^31-1, n above 2^31-1 included; nothing changes),
  * LIPC_EBADHANDLE. */
-int lipc_sem_post_n(lipc_handle_t h, uint32_t n);
+LIPC_API int lipc_sem_post_n(lipc_handle_t h, uint32_t n);
 
 /* Decrements the semaphore, waiting up to timeout_ms for it to be positive.
  * Blocks in C on the caller's thread. A wait that ends with an error took
@@ -284,16 +298,16 @@ int lipc_sem_post_n(lipc_handle_t h, uint32_t n);
  * Errors: LIPC_ETIMEDOUT (timeout > 0 passed), LIPC_EAGAIN (timeout 0 and
  * not positive), LIPC_EINTR, LIPC_EINVAL (not a valid semaphore),
  * LIPC_EBADHANDLE. */
-int lipc_sem_wait(lipc_handle_t h, int64_t timeout_ms);
+LIPC_API int lipc_sem_wait(lipc_handle_t h, int64_t timeout_ms);
 
 /* OUT *value: the current value (a snapshot). Runs in C.
  * Errors: LIPC_EBADHANDLE, LIPC_EINVAL (value NULL; not a valid
  * semaphore). */
-int lipc_sem_value(lipc_handle_t h, int *value);
+LIPC_API int lipc_sem_value(lipc_handle_t h, int *value);
 
 /* Removes the name; handles already open keep working.
  * Errors: LIPC_EINVAL, LIPC_ENAMETOOLONG, LIPC_ENOENT, LIPC_EPERM, LIPC_EFORKED. */
-int lipc_sem_unlink(const char *name);
+LIPC_API int lipc_sem_unlink(const char *name);
 
 /* ------------------------------------------------------------------------ */
 /* Mutexes                                                                  */
@@ -314,7 +328,7 @@ int lipc_sem_unlink(const char *name);
  * "Opening an existing object" says. Errors: as lipc_sem_open. Closing a handle while a thread of this
  * process holds the mutex leaves it locked (until that thread exits, when
  * the next locker sees the owner died) and keeps its memory mapped. */
-int lipc_mutex_open(const char *name, int flags, uint32_t mode, lipc_handle_t *h);
+LIPC_API int lipc_mutex_open(const char *name, int flags, uint32_t mode, lipc_handle_t *h);
 
 /* Locks, waiting up to timeout_ms. OUT *owner_died (may be NULL): 1 if the
  * previous owner died holding it; the lock is held either way. Blocks in C.
@@ -329,11 +343,11 @@ int lipc_mutex_open(const char *name, int flags, uint32_t mode, lipc_handle_t *h
  * (an owner died and its successor unlocked without lipc_mutex_consistent:
  * unusable until unlinked and recreated), LIPC_EINVAL (its header was
  * overwritten: not a valid mutex), LIPC_EBADHANDLE. */
-int lipc_mutex_lock(lipc_handle_t h, int64_t timeout_ms, int *owner_died);
+LIPC_API int lipc_mutex_lock(lipc_handle_t h, int64_t timeout_ms, int *owner_died);
 
 /* Unlocks. Errors: LIPC_EPERM (this thread does not hold it; nothing
  * changes), LIPC_EINVAL (not a valid mutex), LIPC_EBADHANDLE. */
-int lipc_mutex_unlock(lipc_handle_t h);
+LIPC_API int lipc_mutex_unlock(lipc_handle_t h);
 
 /* OUT *locked: 1 if some thread, of any process, holds the mutex now, 0 if
  * not (a snapshot, as Python's threading.Lock.locked()). A mutex whose
@@ -341,16 +355,16 @@ int lipc_mutex_unlock(lipc_handle_t h);
  * owner_died), and so does one that is not recoverable (the next lock
  * says so). Runs in C and takes nothing.
  * Errors: LIPC_EINVAL (locked NULL; not a valid mutex), LIPC_EBADHANDLE. */
-int lipc_mutex_locked(lipc_handle_t h, int *locked);
+LIPC_API int lipc_mutex_locked(lipc_handle_t h, int *locked);
 
 /* After a lock that reported owner_died: marks the protected state
  * repaired. Without it, the next unlock makes the mutex unusable for all.
  * Errors: LIPC_EINVAL (not held after an owner died; not a valid mutex),
  * LIPC_EBADHANDLE. */
-int lipc_mutex_consistent(lipc_handle_t h);
+LIPC_API int lipc_mutex_consistent(lipc_handle_t h);
 
 /* Removes the name; open handles keep working. Errors: as lipc_sem_unlink. */
-int lipc_mutex_unlink(const char *name);
+LIPC_API int lipc_mutex_unlink(const char *name);
 
 /* ------------------------------------------------------------------------ */
 /* Events                                                                   */
@@ -380,28 +394,28 @@ int lipc_mutex_unlink(const char *name);
  * when this call creates it; an existing event keeps what it was made with
  * and is checked as "Opening an existing object" says.
  * flags, mode, errors: as lipc_mutex_open. */
-int lipc_event_open(const char *name, int flags, uint32_t mode, int manual_reset, int initially_set,
+LIPC_API int lipc_event_open(const char *name, int flags, uint32_t mode, int manual_reset, int initially_set,
                     lipc_handle_t *h);
 
 /* Sets the event (see above for what that releases). Runs in C.
  * Errors: LIPC_EBADHANDLE. */
-int lipc_event_set(lipc_handle_t h);
+LIPC_API int lipc_event_set(lipc_handle_t h);
 
 /* Clears the event. Runs in C. Errors: LIPC_EBADHANDLE. */
-int lipc_event_reset(lipc_handle_t h);
+LIPC_API int lipc_event_reset(lipc_handle_t h);
 
 /* Waits up to timeout_ms for the event (an auto-reset event is cleared by
  * the wait that gets it). Blocks in C. Errors: LIPC_EAGAIN (timeout 0, not
  * set), LIPC_ETIMEDOUT, LIPC_EINTR, LIPC_EBUSY (auto-reset: 2^20-1 threads
  * already wait on it), LIPC_EBADHANDLE. */
-int lipc_event_wait(lipc_handle_t h, int64_t timeout_ms);
+LIPC_API int lipc_event_wait(lipc_handle_t h, int64_t timeout_ms);
 
 /* OUT *is_set: 1 if set now (a snapshot). Errors: LIPC_EINVAL,
  * LIPC_EBADHANDLE. */
-int lipc_event_is_set(lipc_handle_t h, int *is_set);
+LIPC_API int lipc_event_is_set(lipc_handle_t h, int *is_set);
 
 /* Removes the name; open handles keep working. Errors: as lipc_sem_unlink. */
-int lipc_event_unlink(const char *name);
+LIPC_API int lipc_event_unlink(const char *name);
 
 /* ------------------------------------------------------------------------ */
 /* Shared memory                                                            */
@@ -428,26 +442,26 @@ int lipc_event_unlink(const char *name);
  * (size too large), LIPC_ENOENT, LIPC_EEXIST, LIPC_EPERM (no permission;
  * another user's object without LIPC_TRUST_FOREIGN; a symbolic link),
  * LIPC_ENOMEM, LIPC_EFORKED. */
-int lipc_shm_open(const char *name, int flags, uint32_t mode, int64_t size, lipc_handle_t *h);
+LIPC_API int lipc_shm_open(const char *name, int flags, uint32_t mode, int64_t size, lipc_handle_t *h);
 
 /* OUT *addr (may be NULL): the address of this handle's current view;
  * OUT *size (may be NULL): its size. Runs in C.
  * Errors: LIPC_EINVAL (both NULL), LIPC_EBADHANDLE. */
-int lipc_shm_addr(lipc_handle_t h, void **addr, int64_t *size);
+LIPC_API int lipc_shm_addr(lipc_handle_t h, void **addr, int64_t *size);
 
 /* Grows the object to size bytes (never shrinks: other processes may use
  * the end) and maps this handle's larger view (lipc_shm_addr gives the new
  * address). Errors: LIPC_EINVAL (size not above the current size),
  * LIPC_ERANGE (size above 2^46, as for lipc_shm_open), LIPC_EBADHANDLE,
  * LIPC_ENOMEM, OS errors (ENOSPC), LIPC_EFORKED. */
-int lipc_shm_grow(lipc_handle_t h, int64_t size);
+LIPC_API int lipc_shm_grow(lipc_handle_t h, int64_t size);
 
 /* Maps a larger view if another handle grew the object. OUT *size (may be
  * NULL): the size now mapped. Errors: LIPC_EBADHANDLE, LIPC_ENOMEM, LIPC_EFORKED. */
-int lipc_shm_refresh(lipc_handle_t h, int64_t *size);
+LIPC_API int lipc_shm_refresh(lipc_handle_t h, int64_t *size);
 
 /* Removes the name; open handles keep working. Errors: as lipc_sem_unlink. */
-int lipc_shm_unlink(const char *name);
+LIPC_API int lipc_shm_unlink(const char *name);
 
 /* ------------------------------------------------------------------------ */
 /* Memory-mapped files                                                      */
@@ -474,7 +488,7 @@ int lipc_shm_unlink(const char *name);
 
 /* OUT *size: the page size; mapping offsets are multiples of it.
  * Errors: LIPC_EINVAL. Works after fork. */
-int lipc_page_size(int64_t *size);
+LIPC_API int lipc_page_size(int64_t *size);
 
 /* Maps length bytes of the file at path from offset (a multiple of the
  * page size); length 0 maps to the end of the file. access: LIPC_MMAP_*;
@@ -486,12 +500,12 @@ int lipc_page_size(int64_t *size);
  * waited on), LIPC_ERANGE (offset + length above INT64_MAX), LIPC_ENOENT,
  * LIPC_ENAMETOOLONG, LIPC_EPERM, LIPC_ENOMEM, OS errors (EFBIG: the file
  * cannot be that large; ELOOP, ENOTDIR: the path), LIPC_EFORKED. */
-int lipc_mmap_open(const char *path, int access, int flags, uint32_t mode, int64_t offset,
+LIPC_API int lipc_mmap_open(const char *path, int access, int flags, uint32_t mode, int64_t offset,
                    int64_t length, lipc_handle_t *h);
 
 /* OUT *addr, *size (either may be NULL): the mapping. Runs in C.
  * Errors: LIPC_EINVAL (both NULL), LIPC_EBADHANDLE. */
-int lipc_mmap_addr(lipc_handle_t h, void **addr, int64_t *size);
+LIPC_API int lipc_mmap_addr(lipc_handle_t h, void **addr, int64_t *size);
 
 /* Writes changes in [offset, offset+length) of the mapping (length 0: to
  * its end) back to the file; async 0 waits until they are written, 1 only
@@ -499,12 +513,12 @@ int lipc_mmap_addr(lipc_handle_t h, void **addr, int64_t *size);
  * Errors: LIPC_EINVAL (negative offset or length, or a range outside the
  * mapping: offset + length above INT64_MAX included), LIPC_EBADHANDLE, OS
  * errors (EIO), LIPC_EFORKED. */
-int lipc_mmap_flush(lipc_handle_t h, int64_t offset, int64_t length, int async);
+LIPC_API int lipc_mmap_flush(lipc_handle_t h, int64_t offset, int64_t length, int async);
 
 /* Tells the kernel how [offset, offset+length) will be used
  * (LIPC_ADVISE_*). Errors: LIPC_EINVAL (unknown advice; a range as for
  * lipc_mmap_flush), LIPC_EBADHANDLE, LIPC_EFORKED. */
-int lipc_mmap_advise(lipc_handle_t h, int64_t offset, int64_t length, int advice);
+LIPC_API int lipc_mmap_advise(lipc_handle_t h, int64_t offset, int64_t length, int advice);
 
 /* ------------------------------------------------------------------------ */
 /* File locks                                                               */
@@ -567,7 +581,7 @@ int lipc_mmap_advise(lipc_handle_t h, int64_t offset, int64_t length, int advice
  * its other end).
  * Errors: LIPC_EINVAL (also: unknown flags), LIPC_ENOENT, LIPC_ENAMETOOLONG,
  * LIPC_EPERM, OS errors (ELOOP, ENOTDIR: the path), LIPC_EFORKED. */
-int lipc_flock_open(const char *path, int flags, uint32_t mode, lipc_handle_t *h);
+LIPC_API int lipc_flock_open(const char *path, int flags, uint32_t mode, lipc_handle_t *h);
 
 /* A lock handle for a file the caller has open as fd. kind 0: lipc opens
  * the file again (through /proc/self/fd, same access mode), so the handle's
@@ -581,7 +595,7 @@ int lipc_flock_open(const char *path, int flags, uint32_t mode, lipc_handle_t *h
  * other even within one process. OUT *h.
  * Errors: LIPC_EINVAL (fd < 0; kind not 0, 1 or LIPC_FLOCK_WHOLE; fd is not
  * a regular file), OS errors (EBADF: fd not open), LIPC_EFORKED. */
-int lipc_flock_from_fd(int fd, int kind, lipc_handle_t *h);
+LIPC_API int lipc_flock_from_fd(int fd, int kind, lipc_handle_t *h);
 
 /* Locks [offset, offset+length) (length 0: to the end of the file, however
  * far it grows; flock handles: the whole file, offset and length 0),
@@ -593,13 +607,13 @@ int lipc_flock_from_fd(int fd, int kind, lipc_handle_t *h);
  * handle; the file is not open for this kind of fcntl lock), LIPC_ERANGE
  * (the range passes the largest file offset: offset + length - 1 above
  * INT64_MAX), LIPC_EBADHANDLE, LIPC_EFORKED. */
-int lipc_flock_lock(lipc_handle_t h, int64_t offset, int64_t length, int exclusive, int64_t timeout_ms);
+LIPC_API int lipc_flock_lock(lipc_handle_t h, int64_t offset, int64_t length, int exclusive, int64_t timeout_ms);
 
 /* Unlocks [offset, offset+length) (length 0: to the end; flock handles: 0,
  * 0, the whole file) and wakes lipc's waiters. Unlocking what is not
  * locked is not an error. Errors: LIPC_EINVAL, LIPC_ERANGE (as
  * lipc_flock_lock), LIPC_EBADHANDLE. */
-int lipc_flock_unlock(lipc_handle_t h, int64_t offset, int64_t length);
+LIPC_API int lipc_flock_unlock(lipc_handle_t h, int64_t offset, int64_t length);
 
 /* ------------------------------------------------------------------------ */
 /* Processes                                                                */
@@ -680,54 +694,54 @@ int lipc_flock_unlock(lipc_handle_t h, int64_t offset, int64_t length);
 /* OUT *attr: a new attributes handle: empty argv, PATH search on,
  * environment inherited from the live C environ, fds 0-2 inherited.
  * Close it with lipc_close. Errors: LIPC_EINVAL, LIPC_ENOMEM. */
-int lipc_spawnattr_new(lipc_handle_t *attr);
+LIPC_API int lipc_spawnattr_new(lipc_handle_t *attr);
 
 /* Appends one argument to argv (argv[0] first: the program's name).
  * Errors: LIPC_EINVAL (arg NULL), LIPC_EBADHANDLE, LIPC_ENOMEM. */
-int lipc_spawnattr_arg(lipc_handle_t attr, const char *arg);
+LIPC_API int lipc_spawnattr_arg(lipc_handle_t attr, const char *arg);
 
 /* Replaces argv with /bin/sh -c command (the shell runs the command line).
  * Errors: as lipc_spawnattr_arg. */
-int lipc_spawnattr_shell(lipc_handle_t attr, const char *command);
+LIPC_API int lipc_spawnattr_shell(lipc_handle_t attr, const char *command);
 
 /* The program to run; NULL or "" means argv[0]. A name without '/' is
  * searched in PATH unless search is off. Errors: as lipc_spawnattr_arg. */
-int lipc_spawnattr_set_program(lipc_handle_t attr, const char *program);
+LIPC_API int lipc_spawnattr_set_program(lipc_handle_t attr, const char *program);
 
 /* search 1 (default): a program name without '/' is looked up in the PATH
  * of the child's environment (if the child's environment has no PATH,
  * "/bin:/usr/bin"), as Python's subprocess does. search 0: the name is used
  * as a path relative to the child's working directory.
  * Errors: LIPC_EBADHANDLE. */
-int lipc_spawnattr_set_search(lipc_handle_t attr, int search);
+LIPC_API int lipc_spawnattr_set_search(lipc_handle_t attr, int search);
 
 /* Starts the child's environment empty instead of from the host's live C
  * environ (what the host sees after its own setenv). Variables set with
  * lipc_spawnattr_env_set after this are the whole environment.
  * Errors: LIPC_EBADHANDLE. */
-int lipc_spawnattr_env_clear(lipc_handle_t attr);
+LIPC_API int lipc_spawnattr_env_clear(lipc_handle_t attr);
 
 /* Sets (adds or overrides) a variable of the child. name must be non-empty
  * without '='. Errors: LIPC_EINVAL, LIPC_EBADHANDLE, LIPC_ENOMEM. */
-int lipc_spawnattr_env_set(lipc_handle_t attr, const char *name, const char *value);
+LIPC_API int lipc_spawnattr_env_set(lipc_handle_t attr, const char *name, const char *value);
 
 /* Removes a variable from the child's environment. Errors: as env_set. */
-int lipc_spawnattr_env_unset(lipc_handle_t attr, const char *name);
+LIPC_API int lipc_spawnattr_env_unset(lipc_handle_t attr, const char *name);
 
 /* The child's working directory (NULL or "": the parent's). A relative
  * program path is relative to it. Errors: as lipc_spawnattr_arg. */
-int lipc_spawnattr_set_cwd(lipc_handle_t attr, const char *dir);
+LIPC_API int lipc_spawnattr_set_cwd(lipc_handle_t attr, const char *dir);
 
 /* The child's umask (0 to 0777), or -1 for the parent's (default).
  * Errors: LIPC_EINVAL, LIPC_EBADHANDLE. */
-int lipc_spawnattr_set_umask(lipc_handle_t attr, int mask);
+LIPC_API int lipc_spawnattr_set_umask(lipc_handle_t attr, int mask);
 
 /* Process group: -1 the parent's (default), 0 a new group led by the
  * child, > 0 join that group. Errors: as set_umask. */
-int lipc_spawnattr_set_pgroup(lipc_handle_t attr, int64_t pgid);
+LIPC_API int lipc_spawnattr_set_pgroup(lipc_handle_t attr, int64_t pgid);
 
 /* setsid 1: the child starts a new session (and group). Errors: as set_umask. */
-int lipc_spawnattr_set_setsid(lipc_handle_t attr, int setsid);
+LIPC_API int lipc_spawnattr_set_setsid(lipc_handle_t attr, int setsid);
 
 /* Sets what child fd child_fd (0 to 1023) is: kind LIPC_FD_*, with arg,
  * path, flags and mode as the kind says (unused ones are ignored). Fds
@@ -735,7 +749,7 @@ int lipc_spawnattr_set_setsid(lipc_handle_t attr, int setsid);
  * Errors: LIPC_EINVAL (bad fd, kind, flags; path NULL for LIPC_FD_FILE),
  * LIPC_EBADHANDLE, LIPC_ENOMEM. A parent fd that is not open
  * or a file that cannot be opened is reported by lipc_proc_spawn. */
-int lipc_spawnattr_set_fd(lipc_handle_t attr, int child_fd, int kind, int arg,
+LIPC_API int lipc_spawnattr_set_fd(lipc_handle_t attr, int child_fd, int kind, int arg,
                           const char *path, int flags, uint32_t mode);
 
 /* A resource limit (LIPC_RLIMIT_*) for the child, soft and hard, each a
@@ -744,13 +758,13 @@ int lipc_spawnattr_set_fd(lipc_handle_t attr, int child_fd, int kind, int arg,
  * other than infinity), LIPC_EBADHANDLE; a limit the system
  * refuses (raising a hard limit unprivileged) fails lipc_proc_spawn with
  * LIPC_EPERM. */
-int lipc_spawnattr_set_rlimit(lipc_handle_t attr, int resource, int64_t soft, int64_t hard);
+LIPC_API int lipc_spawnattr_set_rlimit(lipc_handle_t attr, int resource, int64_t soft, int64_t hard);
 
 /* Autokill: the child gets signal sig (e.g. SIGKILL, SIGTERM) when the
  * parent process dies, however it dies (SIGKILL included) and whichever
  * host thread spawned it. 0 turns it off (default).
  * Errors: LIPC_EINVAL (not a signal number), LIPC_EBADHANDLE. */
-int lipc_spawnattr_set_autokill(lipc_handle_t attr, int sig);
+LIPC_API int lipc_spawnattr_set_autokill(lipc_handle_t attr, int sig);
 
 /* What lipc_close of the process handle does to a running child:
  * LIPC_ON_CLOSE_LEAVE (default) or LIPC_ON_CLOSE_STOP with grace_ms (>= 0)
@@ -765,7 +779,7 @@ int lipc_spawnattr_set_autokill(lipc_handle_t attr, int sig);
  * once the handle is gone. Close does not block. A grace_ms beyond about
  * 68 years counts as 68 years. Errors: LIPC_EINVAL (bad policy, negative
  * grace), LIPC_EBADHANDLE. */
-int lipc_spawnattr_set_on_close(lipc_handle_t attr, int policy, int64_t grace_ms);
+LIPC_API int lipc_spawnattr_set_on_close(lipc_handle_t attr, int policy, int64_t grace_ms);
 
 /* The child's user: its real, effective and saved uid become uid (set after
  * the groups and the working directory, before exec), or -1 to keep the
@@ -773,25 +787,25 @@ int lipc_spawnattr_set_on_close(lipc_handle_t attr, int policy, int64_t grace_ms
  * refusal fails lipc_proc_spawn with LIPC_EPERM ("setresuid"). The
  * autokill signal is set after it (a change of user would clear it).
  * Errors: LIPC_EINVAL (below -1, or not below 2^32-1), LIPC_EBADHANDLE. */
-int lipc_spawnattr_set_user(lipc_handle_t attr, int64_t uid);
+LIPC_API int lipc_spawnattr_set_user(lipc_handle_t attr, int64_t uid);
 
 /* The child's group: real, effective and saved gid, or -1 to keep the
  * parent's (default). A refusal fails lipc_proc_spawn with LIPC_EPERM
  * ("setresgid"). Errors: as lipc_spawnattr_set_user. */
-int lipc_spawnattr_set_group(lipc_handle_t attr, int64_t gid);
+LIPC_API int lipc_spawnattr_set_group(lipc_handle_t attr, int64_t gid);
 
 /* The child's supplementary groups: by default the parent's. After
  * lipc_spawnattr_groups_clear they are exactly the groups added with
  * lipc_spawnattr_groups_add after it (none: an empty list). Set with
  * setgroups before the group and the user; a refusal (no CAP_SETGID) fails
  * lipc_proc_spawn with LIPC_EPERM ("setgroups"). Errors: LIPC_EBADHANDLE. */
-int lipc_spawnattr_groups_clear(lipc_handle_t attr);
+LIPC_API int lipc_spawnattr_groups_clear(lipc_handle_t attr);
 
 /* Adds gid to the child's supplementary groups; alone (without
  * lipc_spawnattr_groups_clear) it also replaces the parent's list, which the
  * child then does not have. Errors: LIPC_EINVAL (gid negative or not below
  * 2^32-1, more than 65536 groups), LIPC_EBADHANDLE, LIPC_ENOMEM. */
-int lipc_spawnattr_groups_add(lipc_handle_t attr, int64_t gid);
+LIPC_API int lipc_spawnattr_groups_add(lipc_handle_t attr, int64_t gid);
 
 /* The capacity in bytes of each pipe lipc creates for the fd map
  * (LIPC_FD_PIPE_IN, LIPC_FD_PIPE_OUT), set with F_SETPIPE_SZ when the spawn
@@ -800,7 +814,7 @@ int lipc_spawnattr_groups_add(lipc_handle_t attr, int64_t gid);
  * fails lipc_proc_spawn (LIPC_EPERM above /proc/sys/fs/pipe-max-size
  * unprivileged, LIPC_EINVAL below a page...). Errors: LIPC_EINVAL (above
  * INT32_MAX), LIPC_EBADHANDLE. */
-int lipc_spawnattr_set_pipesize(lipc_handle_t attr, int64_t bytes);
+LIPC_API int lipc_spawnattr_set_pipesize(lipc_handle_t attr, int64_t bytes);
 
 /* keep 1: every fd of the parent that is not in the fd map is left as the
  * child finds it instead of closed, so those without close-on-exec reach
@@ -808,7 +822,7 @@ int lipc_spawnattr_set_pipesize(lipc_handle_t attr, int64_t bytes);
  * open make such fds). Entries of the map above 2 that were not set are
  * left too, rather than closed. keep 0: only the map (default).
  * Errors: LIPC_EBADHANDLE. */
-int lipc_spawnattr_set_keep_fds(lipc_handle_t attr, int keep);
+LIPC_API int lipc_spawnattr_set_keep_fds(lipc_handle_t attr, int keep);
 
 /* Modes for lipc_spawnattr_set_sigreset. */
 #define LIPC_SIGRESET_CAUGHT 0 /* caught signals to default, ignored ones stay ignored except
@@ -817,14 +831,14 @@ int lipc_spawnattr_set_keep_fds(lipc_handle_t attr, int keep);
 
 /* How the child's signal dispositions start: LIPC_SIGRESET_*. The mask is
  * emptied either way. Errors: LIPC_EINVAL (unknown mode), LIPC_EBADHANDLE. */
-int lipc_spawnattr_set_sigreset(lipc_handle_t attr, int mode);
+LIPC_API int lipc_spawnattr_set_sigreset(lipc_handle_t attr, int mode);
 
 /* on 1: signal sig (1 to 64) starts at its default action in the child even
  * if the parent ignores it (posix_spawnattr_setsigdefault); on 0 undoes it.
  * For what a runtime ignored for itself: CPython ignores SIGPIPE and
  * SIGXFSZ, and its subprocess resets them (restore_signals=True). None by
  * default. Errors: LIPC_EINVAL (not a signal), LIPC_EBADHANDLE. */
-int lipc_spawnattr_set_sigdefault(lipc_handle_t attr, int sig, int on);
+LIPC_API int lipc_spawnattr_set_sigdefault(lipc_handle_t attr, int sig, int on);
 
 /* Starts a child as attr says. OUT *proc: the process handle. Every failure
  * to start is reported here with its errno, never as a child that exits
@@ -839,17 +853,17 @@ int lipc_spawnattr_set_sigdefault(lipc_handle_t attr, int sig, int on);
  * opening the fd map's files, which never waits on a special file) runs on
  * the calling thread, and only the clone on lipc's spawn thread, so one slow
  * spawn does not hold up another thread's. */
-int lipc_proc_spawn(lipc_handle_t attr, lipc_handle_t *proc);
+LIPC_API int lipc_proc_spawn(lipc_handle_t attr, lipc_handle_t *proc);
 
 /* OUT *pid: the child's process id. Errors: LIPC_EBADHANDLE, LIPC_EINVAL,
  * LIPC_EFORKED. */
-int lipc_proc_pid(lipc_handle_t proc, int64_t *pid);
+LIPC_API int lipc_proc_pid(lipc_handle_t proc, int64_t *pid);
 
 /* OUT: the program that was run, after PATH search, as a NUL-terminated
  * string written into buf of size bytes; *needed (may be NULL) gets the size
  * needed including the NUL. Errors: LIPC_ERANGE (buf too small; nothing
  * written but *needed), LIPC_EBADHANDLE, LIPC_EFORKED. */
-int lipc_proc_path(lipc_handle_t proc, char *buf, size_t size, size_t *needed);
+LIPC_API int lipc_proc_path(lipc_handle_t proc, char *buf, size_t size, size_t *needed);
 
 /* Takes the parent's end of the pipe mapped to child fd child_fd. OUT *fd:
  * an ordinary blocking, close-on-exec pipe fd the caller now owns (close it
@@ -858,17 +872,17 @@ int lipc_proc_path(lipc_handle_t proc, char *buf, size_t size, size_t *needed);
  * lipc_fd_write keep their deadlines on it. Ends not taken are closed with the process
  * handle. Errors: LIPC_ENOENT (no pipe at that fd, or already taken or
  * closed), LIPC_EINVAL (fd NULL), LIPC_EBADHANDLE, LIPC_EFORKED. */
-int lipc_proc_take_fd(lipc_handle_t proc, int child_fd, int *fd);
+LIPC_API int lipc_proc_take_fd(lipc_handle_t proc, int child_fd, int *fd);
 
 /* Closes the parent's end of the pipe at child_fd if not taken (closing
  * stdin sends EOF). Errors: as lipc_proc_take_fd. */
-int lipc_proc_close_fd(lipc_handle_t proc, int child_fd);
+LIPC_API int lipc_proc_close_fd(lipc_handle_t proc, int child_fd);
 
 /* Sends signal sig to the child (through its pidfd: never to a process that
  * reused the pid), or to its process group when group is 1. sig 0 checks
  * that it is alive. Errors: LIPC_ENOENT (it has exited), LIPC_EINVAL,
  * LIPC_EPERM, LIPC_EBADHANDLE, LIPC_EFORKED. Does not block. */
-int lipc_proc_kill(lipc_handle_t proc, int sig, int group);
+LIPC_API int lipc_proc_kill(lipc_handle_t proc, int sig, int group);
 
 /* Waits up to timeout_ms for the child to exit and reaps it. Tracks the
  * process, not its pipes: a grandchild holding a pipe open does not delay
@@ -881,14 +895,14 @@ int lipc_proc_kill(lipc_handle_t proc, int sig, int group);
  * them, lipc_proc_kill says LIPC_ENOENT.
  * Errors: LIPC_ETIMEDOUT (still running; timeout 0 polls), LIPC_EINTR,
  * LIPC_ESTATUSLOST (someone else reaped it), LIPC_EBADHANDLE, LIPC_EFORKED. */
-int lipc_proc_wait(lipc_handle_t proc, int64_t timeout_ms, int *code, int *sig);
+LIPC_API int lipc_proc_wait(lipc_handle_t proc, int64_t timeout_ms, int *code, int *sig);
 
 /* SIGTERM to the child (or its group), wait up to grace_ms, then SIGKILL
  * and wait for it. OUT *code, *sig as lipc_proc_wait. Blocks in C.
  * A child already reaped gives its status at once. Errors: LIPC_EINTR (call
  * again to go on), LIPC_EINVAL (group 1 and the child leads no process
  * group), LIPC_ESTATUSLOST, LIPC_EBADHANDLE, LIPC_EFORKED. */
-int lipc_proc_stop(lipc_handle_t proc, int64_t grace_ms, int group, int *code, int *sig);
+LIPC_API int lipc_proc_stop(lipc_handle_t proc, int64_t grace_ms, int group, int *code, int *sig);
 
 /* Figures for lipc_proc_info. */
 #define LIPC_PROC_RUNNING 1     /* 1 while not reaped, 0 after */
@@ -915,7 +929,7 @@ int lipc_proc_stop(lipc_handle_t proc, int64_t grace_ms, int group, int *code, i
  * a child reaped before it was asked for), LIPC_ESTATUSLOST (any figure but
  * LIPC_PROC_RUNNING once someone else took the status: the pid may be
  * another process's by then), LIPC_EBADHANDLE, LIPC_EFORKED. */
-int lipc_proc_info(lipc_handle_t proc, int what, int64_t *value);
+LIPC_API int lipc_proc_info(lipc_handle_t proc, int what, int64_t *value);
 
 /* Feeds input (input_len bytes; input may be NULL when 0) to the child's
  * stdin pipe and closes it, while collecting its stdout and stderr pipes
@@ -939,7 +953,7 @@ int lipc_proc_info(lipc_handle_t proc, int what, int64_t *value);
  * input_len above SSIZE_MAX; child fd 0 a pipe out of the child, or fd 1 or
  * 2 a pipe into it), LIPC_ENOMEM, LIPC_EBADHANDLE, LIPC_EFORKED.
  * Blocks in C. */
-int lipc_proc_communicate(lipc_handle_t proc, const void *input, size_t input_len,
+LIPC_API int lipc_proc_communicate(lipc_handle_t proc, const void *input, size_t input_len,
                           size_t max_output, int64_t timeout_ms, char **out, size_t *out_len,
                           char **err, size_t *err_len);
 
@@ -953,7 +967,7 @@ int lipc_proc_communicate(lipc_handle_t proc, const void *input, size_t input_le
  * after a signal handler ran (with or without SA_RESTART). Blocks in C.
  * Errors: LIPC_ETIMEDOUT, LIPC_EINTR, LIPC_EINVAL (buf NULL with size > 0;
  * size above SSIZE_MAX, most likely a negative length), OS errors (EBADF...). */
-int lipc_fd_read(int fd, void *buf, size_t size, int64_t timeout_ms, size_t *nread);
+LIPC_API int lipc_fd_read(int fd, void *buf, size_t size, int64_t timeout_ms, size_t *nread);
 
 /* Writes size bytes to fd, waiting up to timeout_ms in all for room. OUT
  * *nwritten: bytes written, also on failure. A closed reading end is
@@ -962,10 +976,10 @@ int lipc_fd_read(int fd, void *buf, size_t size, int64_t timeout_ms, size_t *nre
  * blocking fd lipc writes no more than the pipe has room for at a time).
  * Blocks in C. Errors: LIPC_ETIMEDOUT, LIPC_EINTR, LIPC_ECLOSED,
  * LIPC_EINVAL (buf NULL with size > 0; size above SSIZE_MAX), OS errors. */
-int lipc_fd_write(int fd, const void *buf, size_t size, int64_t timeout_ms, size_t *nwritten);
+LIPC_API int lipc_fd_write(int fd, const void *buf, size_t size, int64_t timeout_ms, size_t *nwritten);
 
 /* Closes fd. Errors: OS errors (EBADF). Works after fork. */
-int lipc_fd_close(int fd);
+LIPC_API int lipc_fd_close(int fd);
 
 /* ------------------------------------------------------------------------ */
 /* The process environment (the live C environ)                             */
@@ -977,18 +991,18 @@ int lipc_fd_close(int fd);
 /* OUT: the value of name into buf (size bytes, NUL included); *needed (may
  * be NULL) gets the size needed. Errors: LIPC_ENOENT (unset), LIPC_ERANGE
  * (buf too small), LIPC_EINVAL (bad name). */
-int lipc_env_get(const char *name, char *buf, size_t size, size_t *needed);
+LIPC_API int lipc_env_get(const char *name, char *buf, size_t size, size_t *needed);
 
 /* Sets name to value, replacing it. Errors: LIPC_EINVAL, LIPC_ENOMEM. */
-int lipc_env_set(const char *name, const char *value);
+LIPC_API int lipc_env_set(const char *name, const char *value);
 
 /* Removes name (no error if unset). Errors: LIPC_EINVAL. */
-int lipc_env_unset(const char *name);
+LIPC_API int lipc_env_unset(const char *name);
 
 /* OUT *block: every "NAME=value" entry, each followed by a NUL, malloc'd
  * (free with lipc_free); *len its length in bytes. Errors: LIPC_EINVAL,
  * LIPC_ENOMEM. */
-int lipc_env_list(char **block, size_t *len);
+LIPC_API int lipc_env_list(char **block, size_t *len);
 
 /* ------------------------------------------------------------------------ */
 /* Quoting command lines                                                    */
@@ -999,13 +1013,13 @@ int lipc_env_list(char **block, size_t *len);
 
 /* For a POSIX shell: arg unchanged if it has only safe characters, else in
  * single quotes with each ' written as '\''. Errors: LIPC_EINVAL, LIPC_ERANGE. */
-int lipc_quote_sh(const char *arg, char *buf, size_t size, size_t *needed);
+LIPC_API int lipc_quote_sh(const char *arg, char *buf, size_t size, size_t *needed);
 
 /* For a Windows command line parsed by CommandLineToArgvW / the MSVC
  * runtime: arg unchanged if it needs no quotes, else in double quotes with
  * backslashes before a quote (and at the end) doubled and quotes escaped.
  * Errors: LIPC_EINVAL, LIPC_ERANGE. */
-int lipc_quote_win(const char *arg, char *buf, size_t size, size_t *needed);
+LIPC_API int lipc_quote_win(const char *arg, char *buf, size_t size, size_t *needed);
 
 /* For an argument passed through cmd.exe (a .bat or .cmd file): the
  * lipc_quote_win form, then every cmd.exe metacharacter escaped with ^ and
@@ -1013,7 +1027,7 @@ int lipc_quote_win(const char *arg, char *buf, size_t size, size_t *needed);
  * that CVE-2024-24576 showed is needed). Arguments with a newline or
  * carriage return cannot be passed through cmd.exe: LIPC_EINVAL.
  * Errors: LIPC_EINVAL, LIPC_ERANGE. */
-int lipc_quote_cmd(const char *arg, char *buf, size_t size, size_t *needed);
+LIPC_API int lipc_quote_cmd(const char *arg, char *buf, size_t size, size_t *needed);
 
 /* ------------------------------------------------------------------------ */
 /* Host integration and diagnostics                                         */
@@ -1036,7 +1050,7 @@ int lipc_quote_cmd(const char *arg, char *buf, size_t size, size_t *needed);
  * with LIPC_EPERM. The environment variable LIPC_CALL_MODE=handoff chooses
  * handoff at load. Errors: LIPC_EINVAL (unknown mode), LIPC_EPERM.
  * Works after fork. */
-int lipc_set_call_mode(int mode);
+LIPC_API int lipc_set_call_mode(int mode);
 
 /* Diagnostics: OUT *value gets the figure `what` names. (C) marks figures
  * read in C without the Go runtime.
@@ -1076,7 +1090,7 @@ int lipc_set_call_mode(int mode);
 #define LIPC_DIAG_LIVE_HANDLES 7
 #define LIPC_DIAG_GO_PANICS 8
 #define LIPC_DIAG_GO_SIGNALS_BLOCKED 9
-int lipc_diag(int what, int64_t *value);
+LIPC_API int lipc_diag(int what, int64_t *value);
 
 #ifdef __cplusplus
 }

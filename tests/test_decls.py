@@ -27,6 +27,9 @@ def parse_prototypes(text):
     """name -> (return type, [param types]) for every lipc_* prototype."""
     text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
     text = re.sub(r"^\s*#.*$", " ", text, flags=re.M)
+    # The export macro is the header's own (dllexport/dllimport on Windows);
+    # bindings declare the bare prototypes.
+    text = re.sub(r"\bLIPC_API\s+", "", text)
     protos = {}
     for m in re.finditer(r"([A-Za-z_][\w\s\*]*?)\b(lipc_\w+)\s*\(([^;{]*?)\)\s*;", text):
         ret, name, params = m.group(1), m.group(2), m.group(3)

@@ -16,16 +16,6 @@ static int check_name(const char *name, const char *what) {
   return LIPC_OK;
 }
 
-/* Copies s (with its NUL) into buf if it fits. */
-int lipc__copy_out(const char *s, char *buf, size_t size, size_t *needed, const char *what) {
-  size_t n = strlen(s) + 1;
-  if (needed) *needed = n;
-  if (!buf || size < n)
-    return lipc__fail(LIPC_ERANGE, ERANGE, "%s: buffer of %zu bytes, %zu needed", what, size, n);
-  memcpy(buf, s, n);
-  return LIPC_OK;
-}
-
 int lipc_env_get(const char *name, char *buf, size_t size, size_t *needed) {
   int rc = check_name(name, "env_get");
   if (rc != LIPC_OK) return rc;

@@ -1,0 +1,90 @@
+/* internal_linux.h - what the Linux C files of capi share besides
+ * internal.h (which includes this). Nothing here is API. */
+#ifndef LIPC_INTERNAL_LINUX_H
+#define LIPC_INTERNAL_LINUX_H
+
+#include <signal.h>
+#include <sys/types.h>
+#include <time.h>
+
+/* errno to a LIPC_E* code (errors_linux.c). */
+LIPC_HIDDEN int lipc__code_from_errno(int err);
+
+/* ---- host duties (host_linux.c) ---- */
+LIPC_HIDDEN extern int lipc__host_is_sbcl;
+LIPC_HIDDEN unsigned lipc__fp_enter(void);        /* sane FP state; returns the old one */
+LIPC_HIDDEN void lipc__fp_leave(unsigned saved);
+LIPC_HIDDEN void lipc__go_keep_signals_blocked(void);
+/* Blocks every signal a host handler could catch, for a host thread about
+ * to run Go code (call.c); the faults the thread itself causes stay open. */
+LIPC_HIDDEN void lipc__block_async_signals(sigset_t *old);
+
+/* In the child of a fork (host-runtimes F7, F20) what runs in C keeps
+ * working on inherited objects; lipc__call refuses to enter Go there with
+ * LIPC_EFORKED and this hint, and process handles are refused at lookup
+ * (handles.c): the child is not the parent of the parent's children. */
+#define LIPC_FORKED_HINT                                                    \
+  "called in the child of a fork(), where lipc's Go runtime cannot run. "  \
+  "Objects opened before the fork keep working here; open or spawn in "    \
+  "the parent before forking, or start workers with exec (Python "         \
+  "multiprocessing: the 'spawn' or 'forkserver' start method)"
+
+/* ---- files and locks ---- */
+/* A lock handle: C takes and releases the locks. */
+struct lipc_flock_c {
+  int fd;
+  int kind;   /* LIPC__FLOCK_OFD, _CLASSIC or _WHOLE (core/flock) */
+  void *wake; /* the file's wake-up words (core/flock), or NULL */
+  _Atomic pid_t owner; /* the process fd's lock belongs to; 0 while it changes */
+};
+
+/* ---- the operations Go serves (dispatch.go, ops_*_linux.go) ---- */
+enum lipc_op {
+  LIPC_OP_DESTROY = 1, /* i0 kind, i1 goref, i2 C object */
+  LIPC_OP_DIAG,        /* i0 what -> o0 */
+  LIPC_OP_SEM_OPEN,    /* s0 name, i0 flags, i1 mode, i2 value -> o0 handle */
+  LIPC_OP_SEM_UNLINK,  /* s0 name */
+  LIPC_OP_PROC_SPAWN,  /* i0 struct lipc_spawnattr * -> o0 handle */
+  LIPC_OP_MUTEX_OPEN,  /* s0 name, i0 flags, i1 mode -> o0 handle */
+  LIPC_OP_MUTEX_UNLINK,/* s0 name */
+  LIPC_OP_EVENT_OPEN,  /* s0 name, i0 flags, i1 mode, i2 manual, i3 initial -> o0 handle */
+  LIPC_OP_EVENT_UNLINK,/* s0 name */
+  LIPC_OP_SHM_OPEN,    /* s0 name, i0 flags, i1 mode, i2 size -> o0 handle */
+  LIPC_OP_SHM_RESIZE,  /* i0 goref, i1 view, i2 new size (0: refresh) */
+  LIPC_OP_SHM_UNLINK,  /* s0 name */
+  LIPC_OP_MMAP_OPEN,   /* s0 path, i0 access, i1 flags, i2 mode, i3 offset, i4 length -> o0 */
+  LIPC_OP_MMAP_SYNC,   /* i0 goref, i1 offset, i2 length, i3 0 flush / 1 async flush / 2 advise, i4 advice */
+  LIPC_OP_FLOCK_OPEN,  /* s0 path (NULL: from fd), i0 flags, i1 mode, i2 fd, i3 classic -> o0 */
+  LIPC_OP_PROC_CLONE,  /* i0 struct lipc_spawn * (core/proc): the clone alone, on the spawn thread */
+  LIPC_OP_PROC_CLOSING,/* i0 struct lipc_proc *, i1 pidfd copy (taken), i2 pid, i3 SIGKILL time (ns,
+                          CLOCK_MONOTONIC), i4 to the group: close while the handle is in use */
+};
+
+/* Runs the clone of a prepared spawn (a struct lipc_spawn * of core/proc) on
+ * lipc's spawn thread, whatever the call mode, and waits for it. Called from
+ * Go; the outcome is in the struct. */
+LIPC_HIDDEN void lipc__clone_on_spawn_thread(void *spawn);
+/* For the Go servers: blocks until a request is queued on queue `which`. */
+#define LIPC_QUEUE_GENERAL 0
+#define LIPC_QUEUE_SPAWN 1
+LIPC_HIDDEN lipc_req *lipc__queue_take(int which);
+LIPC_HIDDEN void lipc__req_finish(lipc_req *r);
+
+/* write() that turns a closed reading end into EPIPE without SIGPIPE (fdio.c). */
+LIPC_HIDDEN long lipc__write_nosigpipe(int fd, const void *buf, size_t n);
+
+/* ---- waiting (wait.c) ---- */
+/* A deadline on CLOCK_MONOTONIC; tv_sec < 0 means never. */
+LIPC_HIDDEN struct timespec lipc__deadline(int64_t timeout_ms);
+/* Remaining time until dl, clamped at 0; NULL when dl is "never". */
+LIPC_HIDDEN const struct timespec *lipc__remaining(struct timespec dl, struct timespec *buf);
+LIPC_HIDDEN int lipc__deadline_passed(struct timespec dl);
+/* A deadline a century away: for waits that must still see EINTR. */
+LIPC_HIDDEN struct timespec lipc__far_deadline(void);
+/* futex wait on *addr while it equals val, until dl; LIPC_OK when woken or
+ * the value changed, LIPC_ETIMEDOUT, LIPC_EINTR. shared: the word is in
+ * memory other processes map. */
+LIPC_HIDDEN int lipc__futex_wait(atomic_uint *addr, unsigned val, struct timespec dl, int shared);
+LIPC_HIDDEN void lipc__futex_wake(atomic_uint *addr, int n, int shared);
+
+#endif

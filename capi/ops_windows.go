@@ -1,0 +1,12 @@
+package main
+
+/*
+#include "internal.h"
+*/
+import "C"
+
+// The operations Go serves on Windows (each module's own, numbered from
+// its base in internal_windows.h).
+func init() {
+	addOps(map[int]func(*C.lipc_req) error{})
+}
