@@ -53,6 +53,15 @@ _wine_detached() {
 }
 
 wine_up() { # makes sure this prefix's wineserver and Wine's helpers run, detached
+  # Under a lock: a second caller (go test runs packages in parallel) must not
+  # start its program between our server start and our throwaway process, or
+  # its program would be the one that starts the helpers (and lend them its
+  # streams). _wine_detached closes the lock's descriptor for the daemons.
+  [ -d "$LIPC_WIN" ] || { echo "wine_up: no $LIPC_WIN: run scripts/windows/setup.sh" >&2; return 1; }
+  ( flock 8 && _wine_up_locked ) 8>"$LIPC_WIN/.wine-up.lock"
+}
+
+_wine_up_locked() {
   local rc=0
   # -pN: persistent, exits N seconds after its last program. When a server
   # already runs for this prefix it exits 2 at once; 0: this call started it.

@@ -72,7 +72,9 @@ logged() { # what command...: runs it with its output in the log; shows the log 
 done_already() { [ -f "$W/.done-$1" ] && [ "$(cat "$W/.done-$1")" = "$2" ]; }
 mark_done() { printf '%s\n' "$2" >"$W/.done-$1"; }
 
-: >"$LOG"
+# The log keeps the runs that did something (this one's header goes first).
+[ -f "$LOG" ] && [ "$(stat -c %s "$LOG")" -gt 1000000 ] && : >"$LOG"
+echo "=== $(date -u '+%F %T') setup.sh" >>"$LOG"
 apt_install gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 wine64 wine dpkg-dev gcc libc6-dev make python3
 python3 -m pip --version >/dev/null 2>&1 || apt_install python3-pip
 
