@@ -30,7 +30,7 @@ GO_LDFLAGS := -s -w -X=runtime.godebugDefault=asyncpreemptoff=1 \
   -extldflags=-Wl,--version-script=$(CURDIR)/capi/lipc.map,-soname,$(SONAME)
 GO_SRC    := $(shell find capi core -name '*.go' -o -name '*.c' -o -name '*.h' -o -name '*.map') go.mod include/lipc.h
 
-.PHONY: all deps test-deps demo test soak bench install uninstall dist lint clean adversarial windows
+.PHONY: all deps test-deps demo test soak bench install uninstall dist lint clean adversarial windows windows-test
 
 all: $(LIB)
 
@@ -47,6 +47,9 @@ $(LIB): $(GO_SRC)
 # with its import library; scripts/windows/setup.sh installs mingw and Wine.
 WIN_DLL   := $(BUILD)/windows/lipc.dll
 windows: $(WIN_DLL)
+# The Windows suites under Wine (they also run in `make test`).
+windows-test: test-deps
+	scripts/windows/test.sh
 $(WIN_DLL): $(GO_SRC) scripts/windows/build.sh
 	@$(MAKE) -s deps
 	scripts/windows/build.sh
@@ -58,7 +61,7 @@ $(BUILD)/.deps: scripts/deps.sh go.mod
 	scripts/deps.sh
 	@touch $@
 test-deps: $(BUILD)/.deps-test
-$(BUILD)/.deps-test: scripts/deps.sh go.mod
+$(BUILD)/.deps-test: scripts/deps.sh go.mod scripts/windows/setup.sh tests/windows/requirements.txt tests/windows/bcryptprimitives.c
 	@mkdir -p $(BUILD)
 	scripts/deps.sh test
 	@touch $@ $(BUILD)/.deps

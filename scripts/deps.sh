@@ -96,4 +96,6 @@ if [ -z "$go" ]; then
   new_enough "$(go_version "$go")" || { echo "deps: $go does not run" >&2; exit 1; }
 fi
 GOTOOLCHAIN=local "$go" mod download
+# Windows cross-build and Wine test runtimes (issue 13; scripts/windows/setup.sh says what)
+if [ "$what" = test ]; then "$ROOT/scripts/windows/setup.sh"; fi
 echo "deps: ready (Go $(go_version "$go"): $go)"

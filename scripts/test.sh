@@ -320,6 +320,8 @@ else
   run "eazy-process on lipc (FiveAM)" bindings/lisp/eazy-process/run-tests.sh
   run "lisp host soak" bindings/lisp/soak/run-soak.sh
   run "readme code blocks and links" docs_blocks
+  run "windows toolchain under wine (smoke)" scripts/windows/smoke.sh
+  run "windows: lipc.dll under wine (C, Go, Python, LuaJIT)" scripts/windows/test.sh
 fi
 
 echo
