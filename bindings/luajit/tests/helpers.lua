@@ -45,10 +45,11 @@ end
 function h.wine_gap(n, why)
   if h.windows and h.under_wine then error({ skip = ("Wine gap %d: %s"):format(n, why) }, 0) end
 end
-function h.posix_only_file(T, why)
+-- keep: names of the file's tests that run on Windows too.
+function h.posix_only_file(T, why, keep)
   if not h.windows then return T end
   for name in pairs(T) do
-    T[name] = function() h.posix_only(why) end
+    if not (keep and keep[name]) then T[name] = function() h.posix_only(why) end end
   end
   return T
 end
@@ -182,6 +183,7 @@ end
 -- skips the test when there is no C compiler.
 local compiled = {}
 local function compile(name)
+  h.posix_only("the C helper " .. name .. ".c (signals, pthreads) is built with cc as a .so")
   if compiled[name] then return compiled[name] end
   local so = h.tmpdir() .. "/" .. name .. ".so"
   local cc = os.getenv("CC") or "cc"
@@ -211,6 +213,7 @@ end
 -- time through an rpath); skips the test when that cannot be done.
 local programs = {}
 function h.c_program(name)
+  h.posix_only("the C peer " .. name .. ".c is built with cc against liblipc.so (tests/windows/c has the C peers on Windows)")
   if programs[name] then return programs[name] end
   local exe = h.tmpdir() .. "/" .. name
   local build = h.repo_dir .. "/build"
@@ -265,6 +268,7 @@ end
 -- python3 with the Python binding importable, or a skip.
 local python_ok
 function h.python_argv(code)
+  h.posix_only("the Python peer runs as python3 (scripts/windows/test-python.sh tests the Python binding on Windows)")
   local py = os.getenv("PYTHON") or "python3"
   local pypath = h.repo_dir .. "/bindings/python"
   if python_ok == nil then
