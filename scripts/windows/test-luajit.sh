@@ -5,9 +5,8 @@
 # build/windows/lipc.dll; the whole suite runs, the compat layers' tests
 # (test_compat_luaipc.lua, test_compat_luapower.lua, test_windows_compat.lua)
 # included. POSIX-only tests skip with their reason, Wine's gaps skip under
-# Wine only (LIPC_UNDER_WINE=1). Then the binding is loaded as a rock
-# installs it (scripts/windows/rock-layout.sh: luarocks cannot run under
-# Wine here). Called by test.sh, which has sourced env.sh, run wine_up and
+# Wine only (LIPC_UNDER_WINE=1). test_windows.lua also loads the binding
+# from a rock's layout (luarocks cannot run under Wine here). Called by test.sh, which has sourced env.sh, run wine_up and
 # built lipc.dll; runs on its own too (it does those itself then).
 #   scripts/windows/test-luajit.sh [pattern]   only tests whose file:name
 #                                              contains pattern
@@ -30,8 +29,4 @@ status=0
 # stdin /dev/null: nothing here reads the terminal; output through a pipe
 # (cat) so that a child the suite leaves behind cannot hold it (env.sh).
 win_luajit "$(win_path bindings/luajit/tests/run.lua)" "$@" </dev/null | cat || status=1
-if [ $# -eq 0 ] && [ -x scripts/windows/rock-layout.sh ]; then
-  echo "--- luajit: the binding as a rock installs it"
-  scripts/windows/rock-layout.sh || status=1
-fi
 exit $status
