@@ -244,28 +244,8 @@ int lipc_proc_communicate(lipc_handle_t proc, const void *input, size_t input_le
   return lipc__fail(LIPC_ENOTSUP, ERROR_CALL_NOT_IMPLEMENTED, "proc_communicate: not yet available on Windows");
 }
 
-int lipc_fd_read(int fd, void *buf, size_t size, int64_t timeout_ms, size_t *nread) {
-  (void)fd;
-  (void)buf;
-  (void)size;
-  (void)timeout_ms;
-  (void)nread;
-  return lipc__fail(LIPC_ENOTSUP, ERROR_CALL_NOT_IMPLEMENTED, "fd_read: not yet available on Windows");
-}
 
-int lipc_fd_write(int fd, const void *buf, size_t size, int64_t timeout_ms, size_t *nwritten) {
-  (void)fd;
-  (void)buf;
-  (void)size;
-  (void)timeout_ms;
-  (void)nwritten;
-  return lipc__fail(LIPC_ENOTSUP, ERROR_CALL_NOT_IMPLEMENTED, "fd_write: not yet available on Windows");
-}
 
-int lipc_fd_close(int fd) {
-  (void)fd;
-  return lipc__fail(LIPC_ENOTSUP, ERROR_CALL_NOT_IMPLEMENTED, "fd_close: not yet available on Windows");
-}
 
 int lipc_env_get(const char *name, char *buf, size_t size, size_t *needed) {
   (void)name;
