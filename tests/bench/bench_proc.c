@@ -68,6 +68,7 @@ static void spawn_line(const char *label, int n) {
   }
   double ma = median(a, n), mb = median(b, n);
   printf("c  %-32s lipc %8.1f us  posix_spawn+waitpid %8.1f us  ratio %5.2f\n", label, ma, mb, ma / mb);
+  bench_record(label, ma, "us", "posix_spawn+waitpid", mb);
   free(a);
   free(b);
   lipc_close(attr);
@@ -135,6 +136,7 @@ int main(void) {
   double ma = median(a, 7), mb = median(b, 7);
   printf("c  %-32s lipc %8.0f MB/s read(2) loop %8.0f MB/s ratio %5.2f\n", "read 64 MiB from a child", ma, mb,
          ma / mb);
+  bench_record("read 64 MiB from a child", ma, "MB/s", "read(2) loop", mb);
   free(buf);
 
   size_t big = (size_t)1 << 30;

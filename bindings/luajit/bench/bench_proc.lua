@@ -13,6 +13,7 @@
 -- Environment: LIPC_BENCH_SPAWNS (default 300), LIPC_BENCH_READS (default 5).
 local ffi = require "ffi"
 local lipc = require "lipc"
+local record = dofile((arg[0]:match("^(.*/)") or "./") .. "bench_record.lua")
 local P = lipc.proc
 local C = lipc.C
 
@@ -106,6 +107,7 @@ local function spawn_line(label, f)
   end
   local ma, mb = median(a), median(b)
   print(("luajit  %-34s lipc %8.1f us  posix_spawn+waitpid %8.1f us  ratio %5.2f"):format(label, ma, mb, ma / mb))
+  record(label, ma, "us", "posix_spawn+waitpid", mb)
 end
 
 ---- reading 64 MiB ----
@@ -202,8 +204,10 @@ local function read_line(label, f, base_label, g)
   if g then
     local mb = median(b)
     print(("luajit  %-34s lipc %8.0f MB/s  %-14s %8.0f MB/s  ratio %5.2f"):format(label, ma, base_label, mb, ma / mb))
+    record(label, ma, "MB/s", base_label, mb)
   else
     print(("luajit  %-34s lipc %8.0f MB/s"):format(label, ma))
+    record(label, ma, "MB/s")
   end
 end
 
