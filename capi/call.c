@@ -199,6 +199,7 @@ static const char *op_name(int op) {
       [LIPC_OP_SHM_RESIZE] = "shm_grow/refresh", [LIPC_OP_SHM_UNLINK] = "shm_unlink",
       [LIPC_OP_MMAP_OPEN] = "mmap_open",    [LIPC_OP_MMAP_SYNC] = "mmap_flush/advise",
       [LIPC_OP_FLOCK_OPEN] = "flock_open",  [LIPC_OP_PROC_CLONE] = "proc_spawn",
+      [LIPC_OP_PROC_SPAWN_FINISH] = "proc_spawn",
   };
   const char *n = op >= 0 && op < (int)(sizeof names / sizeof names[0]) ? names[op] : NULL;
   return n ? n : "lipc";
@@ -226,11 +227,26 @@ int lipc__call(lipc_req *r) {
 
 /* Only the clone goes to the spawn thread: the preparation (PATH search,
  * opening the fd map's files) ran on the caller's thread or a general
- * server, so a slow one never holds up another thread's spawn. */
+ * server, so a slow one never holds up another thread's spawn. Called from
+ * C (lipc_proc_spawn), between the Go requests that prepare and finish the
+ * spawn: a caller blocked here for the clone and the child's exec is not in
+ * a Go call, so Go's sysmon has no processor to take back from it and no
+ * idle thread to wake (it did both on every spawn, issue 12). */
 void lipc__clone_on_spawn_thread(void *spawn) {
   lipc_req r = {.op = LIPC_OP_PROC_CLONE};
   r.i[0] = (int64_t)(uintptr_t)spawn;
   run_handoff(&queues[LIPC_QUEUE_SPAWN], &r);
+}
+
+/* A spawn is coming: a spawn server asleep on its futex wakes and polls
+ * for the clone (SERVER_SPIN_NS), so its wake-up latency overlaps the
+ * spawn's preparation instead of following it. One system call when the
+ * server sleeps, none when it polls already. */
+void lipc__spawn_thread_nudge(void) {
+  struct queue *q = &queues[LIPC_QUEUE_SPAWN];
+  if (atomic_load_explicit(&q->waiters, memory_order_seq_cst) == 0) return;
+  atomic_fetch_add_explicit(&q->seq, 1, memory_order_seq_cst);
+  lipc__futex_wake(&q->seq, 1, 0);
 }
 
 static lipc_req *pop(struct queue *q) {
@@ -265,6 +281,28 @@ lipc_req *lipc__queue_take(int which) {
     if (!atomic_load_explicit(&q->peek, memory_order_seq_cst))
       lipc__futex_wait(&q->seq, seq, lipc__deadline(-1), 0);
     atomic_fetch_sub_explicit(&q->waiters, 1, memory_order_seq_cst);
+  }
+}
+
+/* The spawn thread's whole life, in C: Go starts it on a goroutine locked
+ * to its thread (capi/main.go) and this never returns, so the thread that
+ * clones every child never exits (F9, rule 4). Staying in C matters for
+ * speed: a clone blocks its thread until the child execs (CLONE_VFORK),
+ * and as a Go call that long it made Go's sysmon take the thread's
+ * processor and wake an idle thread to hold it, then wake itself again at
+ * the return: three threads scheduled per spawn on a 2-CPU machine. One
+ * endless C call is taken from once. Only the clone is served here; any
+ * other request (none is sent today) goes to Go as before. */
+void lipc__serve_spawn(void *stack, size_t stack_size) {
+  for (;;) {
+    lipc_req *r = lipc__queue_take(LIPC_QUEUE_SPAWN);
+    if (r->op == LIPC_OP_PROC_CLONE) {
+      r->on_go_thread = 1;
+      lipc__spawn_run_on((void *)(uintptr_t)r->i[0], stack, stack_size);
+    } else {
+      lipcgo_dispatch(r, 1);
+    }
+    lipc__req_finish(r);
   }
 }
 

@@ -93,7 +93,8 @@ enum lipc_op {
   LIPC_OP_DIAG,        /* i0 what -> o0 */
   LIPC_OP_SEM_OPEN,    /* s0 name, i0 flags, i1 mode, i2 value -> o0 handle */
   LIPC_OP_SEM_UNLINK,  /* s0 name */
-  LIPC_OP_PROC_SPAWN,  /* i0 struct lipc_spawnattr * -> o0 handle */
+  LIPC_OP_PROC_SPAWN,  /* i0 struct lipc_spawnattr * -> o0 prepared spawn (a Go handle), o1 its
+                          struct lipc_spawn * for the clone (LIPC_OP_PROC_CLONE) */
   LIPC_OP_MUTEX_OPEN,  /* s0 name, i0 flags, i1 mode -> o0 handle */
   LIPC_OP_MUTEX_UNLINK,/* s0 name */
   LIPC_OP_EVENT_OPEN,  /* s0 name, i0 flags, i1 mode, i2 manual, i3 initial -> o0 handle */
@@ -107,6 +108,8 @@ enum lipc_op {
   LIPC_OP_PROC_CLONE,  /* i0 struct lipc_spawn * (core/proc): the clone alone, on the spawn thread */
   LIPC_OP_PROC_CLOSING,/* i0 struct lipc_proc *, i1 pidfd copy (taken), i2 pid, i3 SIGKILL time (ns,
                           CLOCK_MONOTONIC), i4 to the group: close while the handle is in use */
+  LIPC_OP_PROC_SPAWN_FINISH, /* i0 struct lipc_spawnattr *, i1 the prepared spawn (o0 of
+                                LIPC_OP_PROC_SPAWN), cloned or not -> o0 handle */
 };
 typedef struct lipc_req {
   int op;
@@ -135,6 +138,11 @@ LIPC_HIDDEN void lipc__clone_on_spawn_thread(void *spawn);
 #define LIPC_QUEUE_SPAWN 1
 LIPC_HIDDEN lipc_req *lipc__queue_take(int which);
 LIPC_HIDDEN void lipc__req_finish(lipc_req *r);
+/* The spawn thread's loop (never returns), and the wake-up a spawn sends it
+ * before it prepares (call.c). The clone routine is core/proc's. */
+LIPC_HIDDEN void lipc__serve_spawn(void *stack, size_t stack_size);
+LIPC_HIDDEN void lipc__spawn_thread_nudge(void);
+LIPC_HIDDEN int lipc__spawn_run_on(void *spawn, void *stack, size_t stack_size);
 
 /* ---- named objects (named.c): i0 flags, i1 mode, i2 a, i3 b -> o0 handle ---- */
 LIPC_HIDDEN int lipc__open_named(int op, const char *what, const char *name, int flags, uint32_t mode,

@@ -137,7 +137,8 @@ static int child_main(void *arg) {
   if (map_fds(s) < 0) fail(s, "fd map");
   uint64_t none = 0;
   raw_sigmask(SIG_SETMASK, &none, NULL);
-  execve(s->path, s->argv, s->envp);
+  static char *const no_env[] = {NULL}; /* the host cleared its environ */
+  execve(s->path, s->argv, s->envp ? s->envp : no_env);
   fail(s, "execve");
   return 127;
 }
@@ -174,4 +175,11 @@ int lipc__spawn_run(struct lipc_spawn *s) {
   s->pid = pid;
   s->pidfd = pidfd;
   return 0;
+}
+
+int lipc__spawn_run_on(void *spawn, void *stack, size_t stack_size) {
+  struct lipc_spawn *s = spawn;
+  s->stack = stack;
+  s->stack_size = stack_size;
+  return lipc__spawn_run(s);
 }

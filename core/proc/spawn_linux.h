@@ -45,4 +45,9 @@ struct lipc_spawn {
 /* Returns 0 and fills pid/pidfd, or -1 with err and stage set. */
 __attribute__((visibility("hidden"))) int lipc__spawn_run(struct lipc_spawn *s);
 
+/* lipc__spawn_run with the child's stack given: what a thread that never
+ * returns to Go (capi's spawn server) calls, with spawn a struct lipc_spawn
+ * that Prepare filled (void * so that callers need not see the struct). */
+__attribute__((visibility("hidden"))) int lipc__spawn_run_on(void *spawn, void *stack, size_t stack_size);
+
 #endif
