@@ -238,17 +238,6 @@ void lipc__clone_on_spawn_thread(void *spawn) {
   run_handoff(&queues[LIPC_QUEUE_SPAWN], &r);
 }
 
-/* A spawn is coming: a spawn server asleep on its futex wakes and polls
- * for the clone (SERVER_SPIN_NS), so its wake-up latency overlaps the
- * spawn's preparation instead of following it. One system call when the
- * server sleeps, none when it polls already. */
-void lipc__spawn_thread_nudge(void) {
-  struct queue *q = &queues[LIPC_QUEUE_SPAWN];
-  if (atomic_load_explicit(&q->waiters, memory_order_seq_cst) == 0) return;
-  atomic_fetch_add_explicit(&q->seq, 1, memory_order_seq_cst);
-  lipc__futex_wake(&q->seq, 1, 0);
-}
-
 static lipc_req *pop(struct queue *q) {
   pthread_mutex_lock(&q->mu);
   lipc_req *r = q->head;

@@ -138,10 +138,9 @@ LIPC_HIDDEN void lipc__clone_on_spawn_thread(void *spawn);
 #define LIPC_QUEUE_SPAWN 1
 LIPC_HIDDEN lipc_req *lipc__queue_take(int which);
 LIPC_HIDDEN void lipc__req_finish(lipc_req *r);
-/* The spawn thread's loop (never returns), and the wake-up a spawn sends it
- * before it prepares (call.c). The clone routine is core/proc's. */
+/* The spawn thread's loop (never returns; call.c). The clone routine is
+ * core/proc's. */
 LIPC_HIDDEN void lipc__serve_spawn(void *stack, size_t stack_size);
-LIPC_HIDDEN void lipc__spawn_thread_nudge(void);
 LIPC_HIDDEN int lipc__spawn_run_on(void *spawn, void *stack, size_t stack_size);
 
 /* ---- named objects (named.c): i0 flags, i1 mode, i2 a, i3 b -> o0 handle ---- */

@@ -92,6 +92,14 @@ static int map_fds(struct lipc_spawn *s) {
   int low = s->nfds > 3 ? s->nfds : 3;
   for (int i = 0; i < s->nfds; i++) {
     s->scratch[i] = -1;
+    if (s->src[i] <= LIPC_SPAWN_FD_IF_OPEN(0)) {
+      /* The parent's fd, if it is open: a closed one leaves the child's
+       * closed too (checked here, not by the parent beforehand: that was
+       * one system call per standard fd on every spawn). */
+      s->scratch[i] = fcntl(LIPC_SPAWN_FD_IF_OPEN(s->src[i]), F_DUPFD_CLOEXEC, low);
+      if (s->scratch[i] < 0 && errno != EBADF) return -1;
+      continue;
+    }
     if (s->src[i] < 0) continue;
     s->scratch[i] = fcntl(s->src[i], F_DUPFD_CLOEXEC, low);
     if (s->scratch[i] < 0) return -1;

@@ -171,6 +171,19 @@ static void test_fds(void) {
   lipc_free(out);
   close(leak);
   lipc_close(a);
+  /* a standard fd the parent has closed is closed in the child, even when
+   * the pipe lipc opens for another takes its number; an open one is there */
+  int saved0 = dup(0);
+  close(0);
+  a = attr_of("sh", "-c", "for i in 0 2; do [ -e /proc/self/fd/$i ] && echo open $i || echo closed $i; done",
+              NULL);
+  out = NULL;
+  CHECK(run_capture(a, &out, NULL, NULL) == 0, "%s", lipc_last_error());
+  CHECK(out && strcmp(out, "closed 0\nopen 2\n") == 0, "parent's closed stdin: %s", out);
+  lipc_free(out);
+  dup2(saved0, 0);
+  close(saved0);
+  lipc_close(a);
   /* stderr into stdout, a file, /dev/null, a parent fd kept at a high number */
   char tmp[] = "/tmp/lipc-fd-XXXXXX";
   close(mkstemp(tmp));
