@@ -41,8 +41,8 @@ void lipc__proc_free(struct lipc_proc *p) {
   for (int i = 0; i < p->npipes; i++)
     if (p->pipes[i].fd >= 0) close(p->pipes[i].fd);
   if (p->pidfd >= 0) close(p->pidfd); /* the reaper took it if the child was running */
-  free(p->comm.buf[0]);
-  free(p->comm.buf[1]);
+  lipc__capture_release(p->comm.buf[0]);
+  lipc__capture_release(p->comm.buf[1]);
   free(p->pipes);
   free(p->path);
   pthread_mutex_destroy(&p->mu);

@@ -149,6 +149,11 @@ LIPC_HIDDEN int lipc__open_named(int op, const char *what, const char *name, int
 LIPC_HIDDEN int lipc__unlink_named(int op, const char *what, const char *name);
 
 /* ---- small shared helpers ---- */
+/* Capture buffers (communicate.c): a freed one of 4-128 MiB is kept for
+ * the next capture (recycle: 1 if kept); release frees what is not kept. */
+LIPC_HIDDEN int lipc__capture_recycle(void *p);
+LIPC_HIDDEN void lipc__capture_release(void *p);
+
 /* Copies s (with its NUL) into buf if it fits, else LIPC_ERANGE (env.c). */
 LIPC_HIDDEN int lipc__copy_out(const char *s, char *buf, size_t size, size_t *needed, const char *what);
 /* write() that turns a closed reading end into EPIPE without SIGPIPE (fdio.c). */
