@@ -30,7 +30,7 @@
  * large capture, until the next one takes them. Small outputs are copied
  * out of a kept buffer, so a caller never holds a large buffer for a line. */
 #define SPARE_MIN ((size_t)4 << 20)
-#define SPARE_MAX ((size_t)128 << 20)
+#define SPARE_MAX ((size_t)129 << 20) /* what malloc gives for a 128 MiB request: a page more */
 #define SMALL_OUTPUT ((size_t)256 << 10)
 static _Atomic(char *) spare;
 
