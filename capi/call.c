@@ -56,9 +56,10 @@ static struct queue queues[2] = {
      * runs until it execs), spawns rarely follow each other that closely,
      * and a thread polling with sched_yield on a 2-CPU machine takes CPU
      * time from the child it waits for. Measured in one process, spawns
-     * alternating with and without the polls (issue 12): 1.07 against
-     * 1.02 times posix_spawn+waitpid on a quiet machine, 1.1-2.9 against
-     * 1.0-1.1 with the machine's two CPUs busy with other work. */
+     * alternating with and without the polls and posix_spawn+waitpid,
+     * while other work kept the 2 CPUs busy (load 10; issue 12): medians
+     * 1.07-1.11 times posix_spawn+waitpid with the polls, 1.01-1.02
+     * without, and 1.7-2.9 against 1.0-1.1 in the worst runs. */
     {.mu = PTHREAD_MUTEX_INITIALIZER, .server_spin_ns = 0, .caller_spin_ns = 0},
 };
 
