@@ -183,7 +183,23 @@ LIPC_API int lipc_handle_kind(lipc_handle_t h, int *kind);
  * nfds may be 0 (a plain sleep that signals can interrupt).
  * Errors: LIPC_ETIMEDOUT (none ready in time), LIPC_EINTR (a signal handler
  * ran), LIPC_EINVAL (nfds < 0 or > 4096, NULL arrays with nfds > 0).
- * Works after fork. */
+ * Works after fork.
+ * Windows: an fd is a HANDLE value, and readiness depends on what it is.
+ * A pipe end: READ when data is waiting, READ|HUP at end of file (the
+ * writer closed); WRITE while the reader is there (Windows has no
+ * dependable figure of a pipe's free room, so a write may still wait, within
+ * lipc_fd_write's deadline), WRITE|ERR once the reader closed. Pipes are
+ * looked at every 1 to 16 ms (Windows cannot wait for a pipe without
+ * reading it). A process handle (LIPC_PROC_PIDFD): READ once it exited. Any
+ * other waitable object (thread, event, semaphore, mutex, job...): READ when
+ * signaled; the check is a wait, so a semaphore, mutex or auto-reset event
+ * reported READ has been taken by the caller, as WaitForMultipleObjects
+ * takes it. A console input: READ when input is pending; a disk file or
+ * console output: always READ and WRITE. Not a handle (closed, 0): ERR. Any
+ * number of handles works (Windows waits for at most 64 at once: beyond 63
+ * lipc waits for them 63 at a time in turns). LIPC_EINTR: the host's
+ * console control handler ran (Ctrl-C, Ctrl-Break), lipc's handler running
+ * before it; nfds 0 is a sleep that Ctrl-C ends. */
 LIPC_API int lipc_wait_fds(const int *fds, const int *events, int *revents, int nfds,
                   int64_t timeout_ms, int *nready);
 
@@ -1027,7 +1043,19 @@ LIPC_API int lipc_proc_communicate(lipc_handle_t proc, const void *input, size_t
  * non-blocking fds alike, keeping the deadline and returning LIPC_EINTR
  * after a signal handler ran (with or without SA_RESTART). Blocks in C.
  * Errors: LIPC_ETIMEDOUT, LIPC_EINTR, LIPC_EINVAL (buf NULL with size > 0;
- * size above SSIZE_MAX, most likely a negative length), OS errors (EBADF...). */
+ * size above SSIZE_MAX, most likely a negative length), OS errors (EBADF...).
+ * Windows: fd is a HANDLE value (not a C runtime fd: convert with
+ * _get_osfhandle / msvcrt.get_osfhandle). A handle opened for overlapped
+ * I/O (lipc's own pipe ends: lipc_proc_take_fd) keeps the deadline exactly:
+ * the read is cancelled when it passes or Ctrl-C comes (LIPC_EINTR), and
+ * data that arrived meanwhile is returned, never lost. A synchronous pipe
+ * (CreatePipe, os.pipe) keeps it too: lipc peeks until data or end of file,
+ * sleeping 1 to 16 ms between looks, then reads what is there. Anything else
+ * (a disk file, a console) is one plain ReadFile, which waits as the device
+ * makes it. End of file: the writer closed (ERROR_BROKEN_PIPE), or the end
+ * of a file. An overlapped disk file has no file position: LIPC_ENOTSUP.
+ * A bad handle (closed, 0, negative: never a pseudo-handle) is the OS error
+ * ERROR_INVALID_HANDLE (lipc_errno() 6), as EBADF on Linux. */
 LIPC_API int lipc_fd_read(int fd, void *buf, size_t size, int64_t timeout_ms, size_t *nread);
 
 /* Writes size bytes to fd, waiting up to timeout_ms in all for room. OUT
@@ -1036,10 +1064,20 @@ LIPC_API int lipc_fd_read(int fd, void *buf, size_t size, int64_t timeout_ms, si
  * the deadline and return LIPC_EINTR after a signal handler ran (on a
  * blocking fd lipc writes no more than the pipe has room for at a time).
  * Blocks in C. Errors: LIPC_ETIMEDOUT, LIPC_EINTR, LIPC_ECLOSED,
- * LIPC_EINVAL (buf NULL with size > 0; size above SSIZE_MAX), OS errors. */
+ * LIPC_EINVAL (buf NULL with size > 0; size above SSIZE_MAX), OS errors.
+ * Windows: fd is a HANDLE value, as for lipc_fd_read. On an overlapped
+ * handle (lipc's pipe ends) the write is cancelled at the deadline or on
+ * Ctrl-C, and *nwritten counts exactly what went into the pipe (the rest is
+ * not in it). On a synchronous handle (CreatePipe's, os.pipe's, files,
+ * consoles) it is a plain WriteFile: the deadline and Ctrl-C are not kept
+ * when the reader does not read (Windows cannot cancel a thread's own
+ * synchronous write, nor say how much room a pipe has). LIPC_ECLOSED: the
+ * reader closed (ERROR_NO_DATA or ERROR_BROKEN_PIPE; no signal exists). */
 LIPC_API int lipc_fd_write(int fd, const void *buf, size_t size, int64_t timeout_ms, size_t *nwritten);
 
-/* Closes fd. Errors: OS errors (EBADF). Works after fork. */
+/* Closes fd. Errors: OS errors (EBADF). Works after fork.
+ * Windows: CloseHandle of the HANDLE value fd; a bad one (closed, 0,
+ * negative) is the OS error ERROR_INVALID_HANDLE (lipc_errno() 6). */
 LIPC_API int lipc_fd_close(int fd);
 
 /* ------------------------------------------------------------------------ */
@@ -1047,7 +1085,22 @@ LIPC_API int lipc_fd_close(int fd);
 /* ------------------------------------------------------------------------ */
 /* These read and write the C environ that the host and its children see
  * (setenv/getenv). Like setenv itself they are not safe against another
- * thread reading the environment at the same moment. Work after fork. */
+ * thread reading the environment at the same moment. Work after fork.
+ * Windows: the Win32 environment (GetEnvironmentVariableW...), which a
+ * child gets when CreateProcessW is given no block (lipc_proc_spawn,
+ * Python's subprocess, libuv), in UTF-8 both ways (a value or name that is
+ * not UTF-8: LIPC_EINVAL). Names are case-insensitive, as Windows has them
+ * ("Path" and "PATH" are one variable; Windows decides which spelling
+ * lipc_env_list shows). Each C runtime keeps a copy of its own (getenv,
+ * _spawn, system): lipc_env_set and lipc_env_unset also update, through
+ * _wputenv_s, the copy of every Microsoft C runtime loaded in the process
+ * (ucrtbase.dll: Python 3.5+ and today's MSVC programs; msvcrt.dll: mingw
+ * programs such as LuaJIT's Windows build; msvcr90 to msvcr120), so the
+ * host's getenv and the children its C runtime spawns see the change too.
+ * A C runtime cannot hold an empty value: lipc_env_set(name, "") sets it
+ * empty in the Win32 environment and removes it from the C runtimes'
+ * copies. Python's os.environ is a snapshot taken at start, on Windows as
+ * on Linux: it does not see lipc's changes. */
 
 /* OUT: the value of name into buf (size bytes, NUL included); *needed (may
  * be NULL) gets the size needed. Errors: LIPC_ENOENT (unset), LIPC_ERANGE
@@ -1062,7 +1115,10 @@ LIPC_API int lipc_env_unset(const char *name);
 
 /* OUT *block: every "NAME=value" entry, each followed by a NUL, malloc'd
  * (free with lipc_free); *len its length in bytes. Errors: LIPC_EINVAL,
- * LIPC_ENOMEM. */
+ * LIPC_ENOMEM.
+ * Windows: the Win32 environment's entries in its order, without those
+ * whose name starts with '=' (cmd.exe's per-drive directories, "=C:=C:\x",
+ * which the C runtimes' environ leaves out too). */
 LIPC_API int lipc_env_list(char **block, size_t *len);
 
 /* ------------------------------------------------------------------------ */
