@@ -14,6 +14,7 @@
  * ignored). */
 #include <stdlib.h>
 
+#include "dllmain_windows.h"
 #include "internal.h"
 
 struct waiter {
@@ -29,7 +30,7 @@ static DWORD exit_slot = FLS_OUT_OF_INDEXES;
 
 static VOID WINAPI give_back(PVOID p) {
   struct waiter *w = p;
-  if (!w) return;
+  if (!w || lipc__process_exiting()) return; /* nothing to give back at exit */
   if (mine == w) mine = NULL;
   atomic_store(&w->taken, 0);
 }

@@ -55,6 +55,14 @@
  *   can never be unloaded (dlclose is a no-op). It gives the host's SIGURG
  *   handler back, keeps floating-point control state sane on its own threads,
  *   and restores the host's soft RLIMIT_NOFILE that Go raises at start.
+ *   Windows: lipc.dll pins itself when loaded (GetModuleHandleEx with
+ *   GET_MODULE_HANDLE_EX_FLAG_PIN), so FreeLibrary answers TRUE and leaves it
+ *   loaded and working, as dlclose does on Linux: Go's threads and lipc's
+ *   thread-exit and Ctrl-C callbacks run its code until the process ends, and
+ *   an unmapped DLL would crash the host (LuaJIT frees its ffi.load'ed
+ *   libraries in lua_close, before stdout is flushed). A host thread's
+ *   per-thread state (its last error, handle-lookup record, wait event) is
+ *   given back when the thread ends; at process exit lipc frees nothing.
  */
 #ifndef LIPC_H
 #define LIPC_H
