@@ -119,6 +119,28 @@ static void test_in_process(void) {
   remove_file(path);
 }
 
+static DWORD WINAPI unlock_later(LPVOID p) {
+  Sleep(100);
+  lipc_flock_unlock(*(lipc_handle_t *)p, 0, 0);
+  return 0;
+}
+
+static void test_long_timeout(void) {
+  /* INT64_MAX ms: as good as forever, not an overflowed deadline. */
+  const char *path = tmp_path("lock");
+  write_file(path, "x", 1);
+  lipc_handle_t a = open_lock(path, 0), b = open_lock(path, 0);
+  CHECK(lipc_flock_lock(a, 0, 0, 1, 0) == LIPC_OK, "a: exclusive");
+  HANDLE t = CreateThread(NULL, 0, unlock_later, &a, 0, NULL);
+  int rc = lipc_flock_lock(b, 0, 0, 1, INT64_MAX);
+  CHECK(rc == LIPC_OK, "b: waits with timeout INT64_MAX until a lets go: %d %s", rc, LASTERR);
+  WaitForSingleObject(t, INFINITE);
+  CloseHandle(t);
+  lipc_close(a);
+  lipc_close(b);
+  remove_file(path);
+}
+
 static void test_mode_changes_and_ranges(void) {
   const char *path = tmp_path("lock");
   write_file(path, "x", 1);
@@ -318,6 +340,7 @@ int main(int argc, char **argv) {
   if (argc > 1) return 99;
   test_open();
   test_in_process();
+  test_long_timeout();
   test_mode_changes_and_ranges();
   test_across_processes();
   test_whole_and_raw();
