@@ -332,6 +332,23 @@ static void test_from_fd(void) {
   CHECK(try_other(path, 20, 10, 0) == LIPC_EAGAIN, "closing a kind 1 handle leaves the HANDLE's lock");
   CloseHandle(raw);
   CHECK(try_other(path, 20, 10, 1) == LIPC_OK, "closing the HANDLE released it");
+
+  /* kind 1 on an overlapped HANDLE: locks complete at once, free or not. */
+  HANDLE ovl = CreateFileW(wide(path), GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE,
+                           NULL, OPEN_EXISTING, FILE_FLAG_OVERLAPPED, NULL);
+  CHECK(lipc_flock_from_fd((int)(intptr_t)ovl, 1, &h) == LIPC_OK, "kind 1, overlapped: %s", LASTERR);
+  CHECK(lipc_flock_lock(h, 0, 10, 1, 0) == LIPC_OK, "overlapped: lock: %s", LASTERR);
+  CHECK(try_other(path, 0, 10, 0) == LIPC_EAGAIN, "overlapped: held");
+  lipc_handle_t o = open_lock(path, 0);
+  CHECK(lipc_flock_lock(o, 50, 10, 1, 0) == LIPC_OK, "another handle holds [50,60)");
+  CHECK(lipc_flock_lock(h, 50, 10, 1, 0) == LIPC_EAGAIN, "overlapped: a try against it");
+  CHECK(lipc_flock_lock(h, 50, 10, 1, 30) == LIPC_ETIMEDOUT, "overlapped: a wait that times out");
+  lipc_close(o);
+  CHECK(lipc_flock_lock(h, 50, 10, 0, 1000) == LIPC_OK, "overlapped: free now: %s", LASTERR);
+  CHECK(lipc_flock_unlock(h, 0, 0) == LIPC_OK, "overlapped: unlock");
+  lipc_close(h);
+  CloseHandle(ovl);
+  CHECK(try_other(path, 0, 0, 1) == LIPC_OK, "all free");
   remove_file(path);
 }
 
