@@ -39,6 +39,7 @@
 #define FILE_READ LIPC_FILE_READ
 #define FILE_WRITE LIPC_FILE_WRITE
 #define RANGE_END ((uint64_t)INT64_MAX + 1) /* "to the end": every offset lipc can name */
+#define MAX_TIMEOUT_MS ((int64_t)0x7FFFFFFF * 1000)
 
 static struct lipc_win_flock *new_lock(HANDLE file, int own, int whole) {
   struct lipc_win_flock *l = calloc(1, sizeof *l);
@@ -220,6 +221,9 @@ int lipc_flock_lock(lipc_handle_t h, int64_t offset, int64_t length, int exclusi
   struct lipc_win_range want = {0};
   if ((rc = to_range(l, offset, length, op, &want)) != LIPC_OK) goto out;
   want.exclusive = exclusive != 0;
+  /* A deadline further than 2^31 - 1 seconds is that far (lipc.h), and
+   * now + timeout must not overflow. */
+  if (timeout_ms > MAX_TIMEOUT_MS) timeout_ms = MAX_TIMEOUT_MS;
   int64_t deadline = timeout_ms > 0 ? lipc__now_ms() + timeout_ms : 0;
   int64_t pause = 1;
   for (;;) {

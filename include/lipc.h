@@ -512,7 +512,12 @@ LIPC_API int lipc_event_unlink(const char *name);
  * lipc_shm_refresh. Addresses handed out before a grow or refresh stay valid
  * (the earlier views stay mapped, and show the same bytes) until the handle
  * closes. Accessing memory after its handle closed is undefined, as with
- * any freed memory. */
+ * any freed memory.
+ * Windows: a section backed by the paging file, named Local\NAME (the
+ * session namespace, what an unprefixed name means there), so lipc's "x" is
+ * Python's multiprocessing.shared_memory.SharedMemory("x") and any
+ * program's CreateFileMappingW(L"x"). It cannot grow (see lipc_shm_grow),
+ * and it vanishes with the last handle or view of it in any process. */
 
 #define LIPC_KIND_SHM 6
 
@@ -526,7 +531,16 @@ LIPC_API int lipc_event_unlink(const char *name);
  * an existing object that is empty or not a regular file), LIPC_ERANGE
  * (size too large), LIPC_ENOENT, LIPC_EEXIST, LIPC_EPERM (no permission;
  * another user's object without LIPC_TRUST_FOREIGN; a symbolic link),
- * LIPC_ENOMEM, LIPC_EFORKED. */
+ * LIPC_ENOMEM, LIPC_EFORKED.
+ * Windows: an existing object is mapped whole and its size is rounded up
+ * to the page size (Windows keeps no exact size; Python's SharedMemory
+ * sees the same); the creating handle sees the size it asked for. mode is
+ * checked and otherwise unused (the creator's default security);
+ * LIPC_TRUST_FOREIGN and LIPC_UNLINK_ON_CLOSE change nothing. A name held
+ * by another kind of kernel object (an event, a semaphore...) is
+ * LIPC_EEXIST. The whole size is committed at creation: LIPC_ENOMEM when
+ * the system's commit limit cannot take it. lipc_errno() is the Windows
+ * error code (ERROR_INVALID_NAME for a bad name). */
 LIPC_API int lipc_shm_open(const char *name, int flags, uint32_t mode, int64_t size, lipc_handle_t *h);
 
 /* OUT *addr (may be NULL): the address of this handle's current view;
@@ -538,14 +552,21 @@ LIPC_API int lipc_shm_addr(lipc_handle_t h, void **addr, int64_t *size);
  * the end) and maps this handle's larger view (lipc_shm_addr gives the new
  * address). Errors: LIPC_EINVAL (size not above the current size),
  * LIPC_ERANGE (size above 2^46, as for lipc_shm_open), LIPC_EBADHANDLE,
- * LIPC_ENOMEM, OS errors (ENOSPC), LIPC_EFORKED. */
+ * LIPC_ENOMEM, OS errors (ENOSPC), LIPC_EFORKED.
+ * Windows: LIPC_ENOTSUP (after the checks above): a paging-file section
+ * keeps the size it was made with; create a new object of the size
+ * needed. */
 LIPC_API int lipc_shm_grow(lipc_handle_t h, int64_t size);
 
 /* Maps a larger view if another handle grew the object. OUT *size (may be
- * NULL): the size now mapped. Errors: LIPC_EBADHANDLE, LIPC_ENOMEM, LIPC_EFORKED. */
+ * NULL): the size now mapped. Errors: LIPC_EBADHANDLE, LIPC_ENOMEM, LIPC_EFORKED.
+ * Windows: nothing can have grown it: gives the size mapped. */
 LIPC_API int lipc_shm_refresh(lipc_handle_t h, int64_t *size);
 
-/* Removes the name; open handles keep working. Errors: as lipc_sem_unlink. */
+/* Removes the name; open handles keep working. Errors: as lipc_sem_unlink.
+ * Windows: there is no unlink: LIPC_OK if a shared memory object of that
+ * name exists (it stays, and opens, until its last handle closes),
+ * LIPC_ENOENT if none (or the name is another kind's). */
 LIPC_API int lipc_shm_unlink(const char *name);
 
 /* ------------------------------------------------------------------------ */
@@ -554,7 +575,9 @@ LIPC_API int lipc_shm_unlink(const char *name);
 /* Touching a page of a mapping that lies past the end of its file (another
  * process truncated the file after it was mapped) raises SIGBUS in the
  * process that touches it; no library can turn that into an error code.
- * Do not truncate files that others have mapped. */
+ * Do not truncate files that others have mapped.
+ * Windows: a file cannot be cut short below a mapping (the truncation fails
+ * with ERROR_USER_MAPPED_FILE), and a mapped file cannot be deleted. */
 
 #define LIPC_KIND_MMAP 7
 
@@ -572,7 +595,10 @@ LIPC_API int lipc_shm_unlink(const char *name);
 #define LIPC_ADVISE_DONTNEED 4 /* drops the pages: a copy-on-write mapping loses its changes */
 
 /* OUT *size: the page size; mapping offsets are multiples of it.
- * Errors: LIPC_EINVAL. Works after fork. */
+ * Errors: LIPC_EINVAL. Works after fork.
+ * Windows: the page size too (4096), although Windows starts views only at
+ * its allocation granularity (64 KiB): lipc_mmap_open maps from the
+ * granularity below the offset and hands out the offset's address. */
 LIPC_API int lipc_page_size(int64_t *size);
 
 /* Maps length bytes of the file at path from offset (a multiple of the
@@ -584,7 +610,13 @@ LIPC_API int lipc_page_size(int64_t *size);
  * regular file: a FIFO, device or directory is refused at once, never
  * waited on), LIPC_ERANGE (offset + length above INT64_MAX), LIPC_ENOENT,
  * LIPC_ENAMETOOLONG, LIPC_EPERM, LIPC_ENOMEM, OS errors (EFBIG: the file
- * cannot be that large; ELOOP, ENOTDIR: the path), LIPC_EFORKED. */
+ * cannot be that large; ELOOP, ENOTDIR: the path), LIPC_EFORKED.
+ * Windows: path is UTF-8; the file is opened sharing read, write and
+ * delete, never inherited by children. A created file whose mode lacks the
+ * owner's write bit (0200) gets the read-only attribute, as the C
+ * runtime's _open does; other mode bits mean nothing. Devices (NUL, CON),
+ * pipes (\\.\pipe\...) and directories are LIPC_EINVAL, never waited
+ * on. Copy-on-write is FILE_MAP_COPY. */
 LIPC_API int lipc_mmap_open(const char *path, int access, int flags, uint32_t mode, int64_t offset,
                    int64_t length, lipc_handle_t *h);
 
@@ -597,12 +629,19 @@ LIPC_API int lipc_mmap_addr(lipc_handle_t h, void **addr, int64_t *size);
  * starts the writing. Nothing to do for read-only and copy-on-write maps.
  * Errors: LIPC_EINVAL (negative offset or length, or a range outside the
  * mapping: offset + length above INT64_MAX included), LIPC_EBADHANDLE, OS
- * errors (EIO), LIPC_EFORKED. */
+ * errors (EIO), LIPC_EFORKED.
+ * Windows: FlushViewOfFile; async 0 adds FlushFileBuffers (the file's
+ * data and metadata to the disk). */
 LIPC_API int lipc_mmap_flush(lipc_handle_t h, int64_t offset, int64_t length, int async);
 
 /* Tells the kernel how [offset, offset+length) will be used
  * (LIPC_ADVISE_*). Errors: LIPC_EINVAL (unknown advice; a range as for
- * lipc_mmap_flush), LIPC_EBADHANDLE, LIPC_EFORKED. */
+ * lipc_mmap_flush), LIPC_EBADHANDLE, LIPC_EFORKED.
+ * Windows: WILLNEED prefetches (PrefetchVirtualMemory); NORMAL, SEQUENTIAL
+ * and RANDOM have no counterpart for a view and do nothing; DONTNEED does
+ * nothing on read and shared maps (what they show is the file's either
+ * way) and is LIPC_ENOTSUP on a copy-on-write map, whose private pages
+ * Windows cannot drop in place. */
 LIPC_API int lipc_mmap_advise(lipc_handle_t h, int64_t offset, int64_t length, int advice);
 
 /* ------------------------------------------------------------------------ */
@@ -650,7 +689,24 @@ LIPC_API int lipc_mmap_advise(lipc_handle_t h, int64_t offset, int64_t length, i
  * plain flock(2) fd, which parent and child share. Until then the child's
  * copy of the descriptor keeps the parent's locks alive even if the parent
  * closes its handle. Lock files are opened close-on-exec: children spawned
- * by lipc never inherit them. */
+ * by lipc never inherit them.
+ * Windows: one family, LockFileEx byte ranges, owned by the handle they
+ * are taken through (two handles in one process exclude each other) and
+ * released by the system when it closes, however its process ends (a dead
+ * holder's locks may take a moment to go). They are MANDATORY: a locked
+ * range refuses other handles' ReadFile and WriteFile (ERROR_LOCK_VIOLATION;
+ * a shared lock refuses writes, the holder's too), so lock a byte range
+ * past the data (as SQLite does) when others must read it. Memory-mapped
+ * access is not checked. Windows neither merges nor splits a handle's
+ * ranges, so a handle keeps a list: locking exactly a range it holds
+ * changes the mode (exclusive to shared atomically, shared to exclusive
+ * not: the shared lock goes first, and a change that fails leaves no lock),
+ * a range that overlaps a held one without being it is LIPC_EINVAL, and an
+ * unlock releases the held ranges inside the range given and is LIPC_EINVAL
+ * if it would cut one. Waiting: a try (LOCKFILE_FAIL_IMMEDIATELY) and a
+ * pause (1 ms, doubling to 16 ms, never past the deadline) in the wait
+ * that Ctrl-C ends (LIPC_EINTR); a release is seen by the next try. Files
+ * are opened sharing read, write and delete, never inherited. */
 
 #define LIPC_KIND_FLOCK 8
 
@@ -665,7 +721,12 @@ LIPC_API int lipc_mmap_advise(lipc_handle_t h, int64_t offset, int64_t length, i
  * device or directory is LIPC_EINVAL at once (opening a FIFO would wait for
  * its other end).
  * Errors: LIPC_EINVAL (also: unknown flags), LIPC_ENOENT, LIPC_ENAMETOOLONG,
- * LIPC_EPERM, OS errors (ELOOP, ENOTDIR: the path), LIPC_EFORKED. */
+ * LIPC_EPERM, OS errors (ELOOP, ENOTDIR: the path), LIPC_EFORKED.
+ * Windows: either access allows both kinds of lock. LIPC_FLOCK_WHOLE
+ * handles lock [0, 2^63) and take only (0, 0) ranges; as every lock on
+ * Windows, they meet byte-range locks, Python filelock's (msvcrt.locking,
+ * one byte at 0) included. mode: as lipc_mmap_open's. Devices, pipes and
+ * directories are LIPC_EINVAL. */
 LIPC_API int lipc_flock_open(const char *path, int flags, uint32_t mode, lipc_handle_t *h);
 
 /* A lock handle for a file the caller has open as fd. kind 0: lipc opens
@@ -679,7 +740,13 @@ LIPC_API int lipc_flock_open(const char *path, int flags, uint32_t mode, lipc_ha
  * fd of the file). Classic and handle-owned fcntl locks conflict with each
  * other even within one process. OUT *h.
  * Errors: LIPC_EINVAL (fd < 0; kind not 0, 1 or LIPC_FLOCK_WHOLE; fd is not
- * a regular file), OS errors (EBADF: fd not open), LIPC_EFORKED. */
+ * a regular file), OS errors (EBADF: fd not open), LIPC_EFORKED.
+ * Windows: fd is a HANDLE value (bindings convert CRT fds). kind 0 and
+ * LIPC_FLOCK_WHOLE open the file again (ReOpenFile), so the handle's locks
+ * are its own and outlive the caller's HANDLE; kind 1 locks through the
+ * caller's HANDLE itself (as LuaIPC does on Windows): its locks are that
+ * HANDLE's, closing lipc's handle leaves them, closing the HANDLE releases
+ * them. Not a HANDLE: an OS error (ERROR_INVALID_HANDLE). */
 LIPC_API int lipc_flock_from_fd(int fd, int kind, lipc_handle_t *h);
 
 /* Locks [offset, offset+length) (length 0: to the end of the file, however
@@ -691,13 +758,18 @@ LIPC_API int lipc_flock_from_fd(int fd, int kind, lipc_handle_t *h);
  * LIPC_EINTR, LIPC_EINVAL (negative offset or length; a range on a flock
  * handle; the file is not open for this kind of fcntl lock), LIPC_ERANGE
  * (the range passes the largest file offset: offset + length - 1 above
- * INT64_MAX), LIPC_EBADHANDLE, LIPC_EFORKED. */
+ * INT64_MAX), LIPC_EBADHANDLE, LIPC_EFORKED.
+ * Windows: "to the end" is up to 2^63; LIPC_EINVAL also for a range that
+ * overlaps one this handle holds without being it (see above). */
 LIPC_API int lipc_flock_lock(lipc_handle_t h, int64_t offset, int64_t length, int exclusive, int64_t timeout_ms);
 
 /* Unlocks [offset, offset+length) (length 0: to the end; flock handles: 0,
  * 0, the whole file) and wakes lipc's waiters. Unlocking what is not
  * locked is not an error. Errors: LIPC_EINVAL, LIPC_ERANGE (as
- * lipc_flock_lock), LIPC_EBADHANDLE. */
+ * lipc_flock_lock), LIPC_EBADHANDLE.
+ * Windows: releases every range the handle holds inside the one given
+ * ((0, 0): all of them); LIPC_EINVAL, changing nothing, if that would cut
+ * a held range in two. */
 LIPC_API int lipc_flock_unlock(lipc_handle_t h, int64_t offset, int64_t length);
 
 /* ------------------------------------------------------------------------ */

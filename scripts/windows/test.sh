@@ -47,6 +47,11 @@ PY
     echo "--- $name"
     win_c "$W/tests/$name.exe" || ok=1
   done
+  # lipc's shm "x" is Python's SharedMemory("x"): checked with the Windows CPython.
+  if [ -e "$W/python/python.exe" ]; then
+    echo "--- shm_interop.py"
+    win_python "$(win_path tests/windows/shm_interop.py)" "$(win_path "$W/tests/lipc.dll")" || ok=1
+  fi
   return $ok
 }
 

@@ -119,6 +119,28 @@ static void test_in_process(void) {
   remove_file(path);
 }
 
+static DWORD WINAPI unlock_later(LPVOID p) {
+  Sleep(100);
+  lipc_flock_unlock(*(lipc_handle_t *)p, 0, 0);
+  return 0;
+}
+
+static void test_long_timeout(void) {
+  /* INT64_MAX ms: as good as forever, not an overflowed deadline. */
+  const char *path = tmp_path("lock");
+  write_file(path, "x", 1);
+  lipc_handle_t a = open_lock(path, 0), b = open_lock(path, 0);
+  CHECK(lipc_flock_lock(a, 0, 0, 1, 0) == LIPC_OK, "a: exclusive");
+  HANDLE t = CreateThread(NULL, 0, unlock_later, &a, 0, NULL);
+  int rc = lipc_flock_lock(b, 0, 0, 1, INT64_MAX);
+  CHECK(rc == LIPC_OK, "b: waits with timeout INT64_MAX until a lets go: %d %s", rc, LASTERR);
+  WaitForSingleObject(t, INFINITE);
+  CloseHandle(t);
+  lipc_close(a);
+  lipc_close(b);
+  remove_file(path);
+}
+
 static void test_mode_changes_and_ranges(void) {
   const char *path = tmp_path("lock");
   write_file(path, "x", 1);
@@ -310,6 +332,23 @@ static void test_from_fd(void) {
   CHECK(try_other(path, 20, 10, 0) == LIPC_EAGAIN, "closing a kind 1 handle leaves the HANDLE's lock");
   CloseHandle(raw);
   CHECK(try_other(path, 20, 10, 1) == LIPC_OK, "closing the HANDLE released it");
+
+  /* kind 1 on an overlapped HANDLE: locks complete at once, free or not. */
+  HANDLE ovl = CreateFileW(wide(path), GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE,
+                           NULL, OPEN_EXISTING, FILE_FLAG_OVERLAPPED, NULL);
+  CHECK(lipc_flock_from_fd((int)(intptr_t)ovl, 1, &h) == LIPC_OK, "kind 1, overlapped: %s", LASTERR);
+  CHECK(lipc_flock_lock(h, 0, 10, 1, 0) == LIPC_OK, "overlapped: lock: %s", LASTERR);
+  CHECK(try_other(path, 0, 10, 0) == LIPC_EAGAIN, "overlapped: held");
+  lipc_handle_t o = open_lock(path, 0);
+  CHECK(lipc_flock_lock(o, 50, 10, 1, 0) == LIPC_OK, "another handle holds [50,60)");
+  CHECK(lipc_flock_lock(h, 50, 10, 1, 0) == LIPC_EAGAIN, "overlapped: a try against it");
+  CHECK(lipc_flock_lock(h, 50, 10, 1, 30) == LIPC_ETIMEDOUT, "overlapped: a wait that times out");
+  lipc_close(o);
+  CHECK(lipc_flock_lock(h, 50, 10, 0, 1000) == LIPC_OK, "overlapped: free now: %s", LASTERR);
+  CHECK(lipc_flock_unlock(h, 0, 0) == LIPC_OK, "overlapped: unlock");
+  lipc_close(h);
+  CloseHandle(ovl);
+  CHECK(try_other(path, 0, 0, 1) == LIPC_OK, "all free");
   remove_file(path);
 }
 
@@ -318,6 +357,7 @@ int main(int argc, char **argv) {
   if (argc > 1) return 99;
   test_open();
   test_in_process();
+  test_long_timeout();
   test_mode_changes_and_ranges();
   test_across_processes();
   test_whole_and_raw();
