@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <wchar.h>
+#include <wctype.h>
 
 #include "internal.h"
 #include "proc_windows.h"
@@ -333,20 +334,68 @@ static wchar_t *cmd_exe(void) {
 
 /* ---------------- the command line ---------------- */
 
-static int put_quoted(struct wbuf *b, const char *arg, int for_cmd, const char *what) {
-  size_t n = strlen(arg), size = 8 * (2 * n + 3) + 1, needed;
+static int put_quoted(struct wbuf *b, const char *arg, const char *what) {
+  size_t n = strlen(arg), size = 2 * n + 3, needed;
   char *q = malloc(size);
   if (!q) return lipc__fail(LIPC_ENOMEM, ERROR_NOT_ENOUGH_MEMORY, "%s: out of memory", what);
-  int rc = for_cmd ? lipc_quote_cmd(arg, q, size, &needed) : lipc_quote_win(arg, q, size, &needed);
+  int rc = lipc_quote_win(arg, q, size, &needed);
   if (rc == LIPC_OK && wput_utf8(b, q, what) != 0) rc = LIPC_EINVAL;
   free(q);
   return rc;
 }
 
+/* One argument of a batch file's command line, as Rust's std does since
+ * CVE-2024-24576 (BatBadBut): quoted unless it is made only of characters
+ * known to be harmless; inside the quotes a quote is doubled (cmd.exe
+ * stays inside the quoted part, the C runtime reads "" as one quote) and
+ * backslashes before a quote or the end are doubled; each % becomes
+ * %%cd:~,% (an empty substring of %cd%) so no variable is expanded. The
+ * argument then survives cmd.exe's parsing of the line and the batch
+ * file's own %1 or %* expansion as one argument. A newline cannot pass
+ * through cmd.exe at all. */
+static int put_bat_arg(struct wbuf *b, const char *arg8, const char *what) {
+  if (strpbrk(arg8, "\r\n"))
+    return lipc__fail(LIPC_EINVAL, ERROR_INVALID_PARAMETER, "%s: an argument with a newline cannot pass through "
+                      "cmd.exe (the program is a batch file)", what);
+  wchar_t *arg = lipc__utf16(arg8, what);
+  if (!arg) return LIPC_EINVAL;
+  size_t n = wcslen(arg);
+  int quote = n == 0 || arg[n - 1] == L'\\';
+  for (size_t i = 0; i < n; i++) {
+    wchar_t c = arg[i];
+    if (c < 128 && !iswalnum(c) && !wcschr(L"#$*+-./:?@\\_", c)) quote = 1;
+    if (c < 32 || c == 127) quote = 1;
+  }
+  if (quote) wputs(b, L"\"");
+  size_t backslashes = 0;
+  for (size_t i = 0; i < n; i++) {
+    wchar_t c = arg[i];
+    if (c == L'\\') {
+      backslashes++;
+    } else {
+      if (c == L'"') {
+        for (size_t k = 0; k < backslashes; k++) wputs(b, L"\\");
+        wputs(b, L"\"");
+      } else if (c == L'%') {
+        wputs(b, L"%%cd:~,");
+      }
+      backslashes = 0;
+    }
+    wput(b, &c, 1);
+  }
+  if (quote) {
+    for (size_t k = 0; k < backslashes; k++) wputs(b, L"\\");
+    wputs(b, L"\"");
+  }
+  free(arg);
+  return LIPC_OK;
+}
+
 /* argv quoted for the MS C runtime (CommandLineToArgvW's rules); a batch
- * file runs as cmd.exe /d /s /c "<file> <args>" with each argument
- * escaped for cmd.exe too (BatBadBut, CVE-2024-24576: what CreateProcess
- * would otherwise do with a .bat silently, unescaped). */
+ * file runs as cmd.exe /d /e:ON /v:OFF /s /c ""<file>" <args>" with each
+ * argument quoted for cmd.exe too (put_bat_arg), instead of what
+ * CreateProcess would otherwise do with a .bat: run cmd.exe with the
+ * arguments unescaped. */
 static int command_line(struct lipc_wspawnattr *a, const wchar_t *program, int batch, struct wbuf *b) {
   const char *what = "proc_spawn: command line";
   if (a->shell) {
@@ -356,21 +405,20 @@ static int command_line(struct lipc_wspawnattr *a, const wchar_t *program, int b
     return LIPC_OK;
   }
   if (batch) {
-    wputs(b, L"cmd.exe /d /s /c \"");
-    char *p8 = lipc__utf8(program, -1, what);
-    if (!p8) return LIPC_EINVAL;
-    int rc = put_quoted(b, p8, 1, what);
-    free(p8);
+    wputs(b, L"cmd.exe /d /e:ON /v:OFF /s /c \"\"");
+    wputs(b, program);
+    wputs(b, L"\"");
+    int rc = LIPC_OK;
     for (int i = 1; i < a->nargs && rc == LIPC_OK; i++) {
       wputs(b, L" ");
-      rc = put_quoted(b, a->args[i], 1, what);
+      rc = put_bat_arg(b, a->args[i], what);
     }
     wputs(b, L"\"");
     return rc;
   }
   for (int i = 0; i < a->nargs; i++) {
     if (i) wputs(b, L" ");
-    int rc = put_quoted(b, a->args[i], 0, what);
+    int rc = put_quoted(b, a->args[i], what);
     if (rc != LIPC_OK) return rc;
   }
   return LIPC_OK;
