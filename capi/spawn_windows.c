@@ -18,6 +18,7 @@
 #include <wchar.h>
 #include <wctype.h>
 
+#include "fd_windows.h"
 #include "internal.h"
 #include "proc_windows.h"
 
@@ -454,27 +455,19 @@ static HANDLE inheritable_dup(HANDLE h) {
   return d;
 }
 
-static volatile LONG pipe_serial;
-
-/* A pipe: the parent's end overlapped (timed reads and writes,
- * communicate), the child's an ordinary synchronous inheritable handle. */
+/* A pipe from the fd helper (fd_windows.h): the parent's end overlapped
+ * (timed reads and writes, communicate), the child's synchronous, made
+ * inheritable here for the handle list. */
 static int make_pipe(int child_reads, DWORD size, HANDLE *parent, HANDLE *child, int child_fd) {
-  wchar_t name[96];
-  swprintf(name, 96, L"\\\\.\\pipe\\lipc-%lu-%ld-%llu", GetCurrentProcessId(), InterlockedIncrement(&pipe_serial),
-           (unsigned long long)GetTickCount64());
-  SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, TRUE};
-  DWORD dir = child_reads ? PIPE_ACCESS_OUTBOUND : PIPE_ACCESS_INBOUND;
-  *parent = CreateNamedPipeW(name, dir | FILE_FLAG_OVERLAPPED | FILE_FLAG_FIRST_PIPE_INSTANCE,
-                             PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT | PIPE_REJECT_REMOTE_CLIENTS, 1,
-                             size, size, 0, NULL);
-  if (*parent == INVALID_HANDLE_VALUE)
-    return lipc__fail_win(GetLastError(), "proc_spawn: fd %d: CreateNamedPipe", child_fd);
-  *child = CreateFileW(name, child_reads ? GENERIC_READ | FILE_WRITE_ATTRIBUTES : GENERIC_WRITE | FILE_READ_ATTRIBUTES,
-                       0, &sa, OPEN_EXISTING, 0, NULL);
-  if (*child == INVALID_HANDLE_VALUE) {
+  char what[48];
+  snprintf(what, sizeof what, "proc_spawn: fd %d: pipe", child_fd);
+  int rc = lipc__win_pipe(!child_reads, size, parent, child, what);
+  if (rc != LIPC_OK) return rc;
+  if (!SetHandleInformation(*child, HANDLE_FLAG_INHERIT, HANDLE_FLAG_INHERIT)) {
     DWORD e = GetLastError();
     CloseHandle(*parent);
-    return lipc__fail_win(e, "proc_spawn: fd %d: opening the pipe's child end", child_fd);
+    CloseHandle(*child);
+    return lipc__fail_win(e, "%s: making the child's end inheritable", what);
   }
   return LIPC_OK;
 }
@@ -546,7 +539,7 @@ static int build_fds(struct lipc_wspawnattr *a, struct child_fds *c) {
       case LIPC_FD_PIPE_IN:
       case LIPC_FD_PIPE_OUT: {
         HANDLE parent;
-        rc = make_pipe(s->kind == LIPC_FD_PIPE_IN, a->pipesize > 0 ? (DWORD)a->pipesize : 65536, &parent, &h, fd);
+        rc = make_pipe(s->kind == LIPC_FD_PIPE_IN, a->pipesize > 0 ? (DWORD)a->pipesize : 0, &parent, &h, fd);
         if (rc == LIPC_OK)
           c->pipes[c->npipes++] = (struct lipc_wpipe){fd, parent, s->kind == LIPC_FD_PIPE_IN};
         c->is_pipe[fd] = 1;

@@ -183,7 +183,23 @@ LIPC_API int lipc_handle_kind(lipc_handle_t h, int *kind);
  * nfds may be 0 (a plain sleep that signals can interrupt).
  * Errors: LIPC_ETIMEDOUT (none ready in time), LIPC_EINTR (a signal handler
  * ran), LIPC_EINVAL (nfds < 0 or > 4096, NULL arrays with nfds > 0).
- * Works after fork. */
+ * Works after fork.
+ * Windows: an fd is a HANDLE value, and readiness depends on what it is.
+ * A pipe end: READ when data is waiting, READ|HUP at end of file (the
+ * writer closed); WRITE while the reader is there (Windows has no
+ * dependable figure of a pipe's free room, so a write may still wait, within
+ * lipc_fd_write's deadline), WRITE|ERR once the reader closed. Pipes are
+ * looked at every 1 to 16 ms (Windows cannot wait for a pipe without
+ * reading it). A process handle (LIPC_PROC_PIDFD): READ once it exited. Any
+ * other waitable object (thread, event, semaphore, mutex, job...): READ when
+ * signaled; the check is a wait, so a semaphore, mutex or auto-reset event
+ * reported READ has been taken by the caller, as WaitForMultipleObjects
+ * takes it. A console input: READ when input is pending; a disk file or
+ * console output: always READ and WRITE. Not a handle (closed, 0): ERR. Any
+ * number of handles works (Windows waits for at most 64 at once: beyond 63
+ * lipc waits for them 63 at a time in turns). LIPC_EINTR: the host's
+ * console control handler ran (Ctrl-C, Ctrl-Break), lipc's handler running
+ * before it; nfds 0 is a sleep that Ctrl-C ends. */
 LIPC_API int lipc_wait_fds(const int *fds, const int *events, int *revents, int nfds,
                   int64_t timeout_ms, int *nready);
 
@@ -262,7 +278,16 @@ LIPC_API int lipc_wait_fds(const int *fds, const int *events, int *revents, int 
  * the platform: lipc and plain C programs can share it both ways. lipc
  * posts and waits with glibc's own protocol on the shared sem_t, in C, but
  * not through glibc's sem_* functions, which abort the process when the
- * memory holds garbage. */
+ * memory holds garbage.
+ * Windows: a lipc semaphore "x" (or "/x") is the kernel semaphore
+ * Local\x, CreateSemaphoreW(L"x") of any program in the session, made with
+ * a maximum of 2^31-1. Semaphores, mutexes, events and shared memory share
+ * one namespace there: a name held by another kind is LIPC_EEXIST for
+ * every *_open (with or without LIPC_CREATE), saying so. Opening, like
+ * everything else here, runs in C; lipc_errno() gives the Windows error
+ * code (ERROR_INVALID_NAME for a bad name, ERROR_FILENAME_EXCED_RANGE for
+ * a long one, ERROR_ALREADY_EXISTS for LIPC_EXCL, ...). Objects vanish
+ * with their last handle in any process (see lipc_sem_unlink). */
 
 /* Opens or creates the semaphore `name`. flags: LIPC_CREATE, LIPC_EXCL,
  * LIPC_UNLINK_ON_CLOSE, LIPC_TRUST_FOREIGN. mode: permission bits for a new
@@ -275,21 +300,31 @@ LIPC_API int lipc_wait_fds(const int *fds, const int *events, int *revents, int 
  * object that is not a valid semaphore), LIPC_ENAMETOOLONG, LIPC_ENOENT
  * (missing, without LIPC_CREATE), LIPC_EEXIST (LIPC_EXCL), LIPC_EPERM (no
  * permission; another user's semaphore without LIPC_TRUST_FOREIGN; a
- * symbolic link), LIPC_ENOMEM, LIPC_EFORKED, OS errors. Does not block. */
+ * symbolic link), LIPC_ENOMEM, LIPC_EFORKED, OS errors. Does not block.
+ * Windows: mode is checked (bits within 0777) but not used: the object
+ * gets the default security of the creator (its session);
+ * LIPC_TRUST_FOREIGN and LIPC_UNLINK_ON_CLOSE change nothing; an existing
+ * object is not checked beyond its kind (the kernel keeps it valid);
+ * LIPC_EPERM when its security refuses this process; never
+ * LIPC_EFORKED. */
 LIPC_API int lipc_sem_open(const char *name, int flags, uint32_t mode, uint32_t value,
                   lipc_handle_t *h);
 
 /* Increments the semaphore, waking one waiter. Runs in C, lock-free.
  * Errors: LIPC_EBADHANDLE, LIPC_ERANGE (value would pass 2^31-1; nothing
  * changes), LIPC_EINVAL (its memory was overwritten: not a valid
- * semaphore). */
+ * semaphore).
+ * Windows: ReleaseSemaphore. A semaphore another program made with a lower
+ * maximum gives LIPC_ERANGE at that maximum (lipc_errno
+ * ERROR_TOO_MANY_POSTS). Never LIPC_EINVAL. */
 LIPC_API int lipc_sem_post(lipc_handle_t h);
 
 /* Adds n (1 to 2^31-1) to the semaphore in one atomic step and wakes up to
  * n waiters, as n posts would but in constant time. Runs in C, lock-free.
  * Errors: LIPC_EINVAL (n is 0; not a valid semaphore), LIPC_ERANGE (the
  * value would pass 2^31-1, n above 2^31-1 included; nothing changes),
- * LIPC_EBADHANDLE. */
+ * LIPC_EBADHANDLE.
+ * Windows: ReleaseSemaphore(n): atomic, wakes up to n waiters. */
 LIPC_API int lipc_sem_post_n(lipc_handle_t h, uint32_t n);
 
 /* Decrements the semaphore, waiting up to timeout_ms for it to be positive.
@@ -297,16 +332,26 @@ LIPC_API int lipc_sem_post_n(lipc_handle_t h, uint32_t n);
  * nothing.
  * Errors: LIPC_ETIMEDOUT (timeout > 0 passed), LIPC_EAGAIN (timeout 0 and
  * not positive), LIPC_EINTR, LIPC_EINVAL (not a valid semaphore),
- * LIPC_EBADHANDLE. */
+ * LIPC_EBADHANDLE.
+ * Windows: a kernel wait on the caller's thread; LIPC_EINTR when the
+ * host's Ctrl-C or Ctrl-Break reached the process's console control
+ * handlers during the wait. */
 LIPC_API int lipc_sem_wait(lipc_handle_t h, int64_t timeout_ms);
 
 /* OUT *value: the current value (a snapshot). Runs in C.
  * Errors: LIPC_EBADHANDLE, LIPC_EINVAL (value NULL; not a valid
- * semaphore). */
+ * semaphore).
+ * Windows: read with NtQuerySemaphore (ntdll), which takes nothing. */
 LIPC_API int lipc_sem_value(lipc_handle_t h, int *value);
 
 /* Removes the name; handles already open keep working.
- * Errors: LIPC_EINVAL, LIPC_ENAMETOOLONG, LIPC_ENOENT, LIPC_EPERM, LIPC_EFORKED. */
+ * Errors: LIPC_EINVAL, LIPC_ENAMETOOLONG, LIPC_ENOENT, LIPC_EPERM, LIPC_EFORKED.
+ * Windows: kernel objects have no unlink; a name goes when the last handle
+ * to the object closes, in every process (even one that crashed), and
+ * until then it still opens the object. lipc_*_unlink returns LIPC_OK if
+ * an object of that kind has the name and does nothing else; LIPC_ENOENT
+ * if none does (an object of another kind under the name included), as
+ * Python's SharedMemory.unlink does nothing on Windows. */
 LIPC_API int lipc_sem_unlink(const char *name);
 
 /* ------------------------------------------------------------------------ */
@@ -318,7 +363,11 @@ LIPC_API int lipc_sem_unlink(const char *name);
  * call lipc_mutex_consistent. Ownership belongs to the locking thread: only
  * it may unlock (another thread gets LIPC_EPERM). The mutex is glibc's
  * process-shared robust pthread mutex in /dev/shm/lipc.mutex.NAME; lipc does
- * the waiting so that waits take deadlines and return LIPC_EINTR. */
+ * the waiting so that waits take deadlines and return LIPC_EINTR.
+ * Windows: the kernel mutex Local\NAME (CreateMutexW(L"NAME") of any
+ * program). The owner died when its thread ended (or its process exited
+ * or was killed) holding it: Windows' "abandoned" mutex. Windows has no
+ * unrecoverable state: see lipc_mutex_consistent. */
 
 #define LIPC_KIND_MUTEX 4
 
@@ -327,7 +376,11 @@ LIPC_API int lipc_sem_unlink(const char *name);
  * means 0600; the umask applies. OUT *h. An existing mutex is checked as
  * "Opening an existing object" says. Errors: as lipc_sem_open. Closing a handle while a thread of this
  * process holds the mutex leaves it locked (until that thread exits, when
- * the next locker sees the owner died) and keeps its memory mapped. */
+ * the next locker sees the owner died) and keeps its memory mapped.
+ * Windows: as lipc_sem_open. Closing a handle while a thread holds the
+ * mutex leaves it held by that thread while any handle to it is open
+ * anywhere (unlock through another handle); when the last one closes,
+ * Windows destroys the mutex. */
 LIPC_API int lipc_mutex_open(const char *name, int flags, uint32_t mode, lipc_handle_t *h);
 
 /* Locks, waiting up to timeout_ms. OUT *owner_died (may be NULL): 1 if the
@@ -342,11 +395,17 @@ LIPC_API int lipc_mutex_open(const char *name, int flags, uint32_t mode, lipc_ha
  * already holds it), LIPC_EOS_BASE-ENOTRECOVERABLE
  * (an owner died and its successor unlocked without lipc_mutex_consistent:
  * unusable until unlinked and recreated), LIPC_EINVAL (its header was
- * overwritten: not a valid mutex), LIPC_EBADHANDLE. */
+ * overwritten: not a valid mutex), LIPC_EBADHANDLE.
+ * Windows: Windows mutexes are recursive; lipc first asks the kernel
+ * whether this thread owns it (NtQueryMutant), through any handle, and
+ * answers LIPC_EAGAIN or LIPC_EBUSY as above, so the mutex is never held
+ * twice. Never the not-recoverable code nor LIPC_EINVAL. LIPC_EINTR: as
+ * lipc_sem_wait. */
 LIPC_API int lipc_mutex_lock(lipc_handle_t h, int64_t timeout_ms, int *owner_died);
 
 /* Unlocks. Errors: LIPC_EPERM (this thread does not hold it; nothing
- * changes), LIPC_EINVAL (not a valid mutex), LIPC_EBADHANDLE. */
+ * changes), LIPC_EINVAL (not a valid mutex), LIPC_EBADHANDLE.
+ * Windows: ReleaseMutex; LIPC_EPERM with lipc_errno ERROR_NOT_OWNER. */
 LIPC_API int lipc_mutex_unlock(lipc_handle_t h);
 
 /* OUT *locked: 1 if some thread, of any process, holds the mutex now, 0 if
@@ -354,16 +413,25 @@ LIPC_API int lipc_mutex_unlock(lipc_handle_t h);
  * owner died holding it reads as 0 (the next lock gets it, with
  * owner_died), and so does one that is not recoverable (the next lock
  * says so). Runs in C and takes nothing.
- * Errors: LIPC_EINVAL (locked NULL; not a valid mutex), LIPC_EBADHANDLE. */
+ * Errors: LIPC_EINVAL (locked NULL; not a valid mutex), LIPC_EBADHANDLE.
+ * Windows: read with NtQueryMutant (ntdll); an abandoned mutex reads 0
+ * until the next lock takes it. */
 LIPC_API int lipc_mutex_locked(lipc_handle_t h, int *locked);
 
 /* After a lock that reported owner_died: marks the protected state
  * repaired. Without it, the next unlock makes the mutex unusable for all.
  * Errors: LIPC_EINVAL (not held after an owner died; not a valid mutex),
- * LIPC_EBADHANDLE. */
+ * LIPC_EBADHANDLE.
+ * Windows: Windows reports an abandoned mutex to the one wait that gets it
+ * and has no inconsistent or unrecoverable state. lipc_mutex_consistent
+ * succeeds when the calling thread holds the mutex after a lock through
+ * this same handle reported owner_died (LIPC_EINVAL otherwise), and only
+ * clears that; an unlock without it is a plain unlock, and the next
+ * locker gets the mutex without owner_died. Call it anyway, for Linux. */
 LIPC_API int lipc_mutex_consistent(lipc_handle_t h);
 
-/* Removes the name; open handles keep working. Errors: as lipc_sem_unlink. */
+/* Removes the name; open handles keep working. Errors: as lipc_sem_unlink.
+ * Windows: as lipc_sem_unlink. */
 LIPC_API int lipc_mutex_unlink(const char *name);
 
 /* ------------------------------------------------------------------------ */
@@ -386,14 +454,19 @@ LIPC_API int lipc_mutex_unlink(const char *name);
  * many (once per killed waiter).
  * The shared layout changed after lipc 0.1.0: an event made by 0.1.0 is
  * refused (LIPC_EINVAL) and must be unlinked and created again; lipc 0.1.0
- * refuses the new ones the same way. */
+ * refuses the new ones the same way.
+ * Windows: the kernel event Local\NAME (CreateEventW(L"NAME") of any
+ * program), manual-reset or auto-reset: the behaviour above is the
+ * kernel's own. A killed waiter leaves nothing behind there (the last
+ * sentences above do not apply), and there is no waiter limit. */
 
 #define LIPC_KIND_EVENT 5
 
 /* Opens or creates the event `name`. manual_reset and initially_set apply
  * when this call creates it; an existing event keeps what it was made with
  * and is checked as "Opening an existing object" says.
- * flags, mode, errors: as lipc_mutex_open. */
+ * flags, mode, errors: as lipc_mutex_open.
+ * Windows: as lipc_sem_open. */
 LIPC_API int lipc_event_open(const char *name, int flags, uint32_t mode, int manual_reset, int initially_set,
                     lipc_handle_t *h);
 
@@ -407,14 +480,18 @@ LIPC_API int lipc_event_reset(lipc_handle_t h);
 /* Waits up to timeout_ms for the event (an auto-reset event is cleared by
  * the wait that gets it). Blocks in C. Errors: LIPC_EAGAIN (timeout 0, not
  * set), LIPC_ETIMEDOUT, LIPC_EINTR, LIPC_EBUSY (auto-reset: 2^20-1 threads
- * already wait on it), LIPC_EBADHANDLE. */
+ * already wait on it), LIPC_EBADHANDLE.
+ * Windows: never LIPC_EBUSY; LIPC_EINTR: as lipc_sem_wait. */
 LIPC_API int lipc_event_wait(lipc_handle_t h, int64_t timeout_ms);
 
 /* OUT *is_set: 1 if set now (a snapshot). Errors: LIPC_EINVAL,
- * LIPC_EBADHANDLE. */
+ * LIPC_EBADHANDLE.
+ * Windows: read with NtQueryEvent (ntdll): an auto-reset event stays set
+ * (a zero-timeout wait would have taken it). */
 LIPC_API int lipc_event_is_set(lipc_handle_t h, int *is_set);
 
-/* Removes the name; open handles keep working. Errors: as lipc_sem_unlink. */
+/* Removes the name; open handles keep working. Errors: as lipc_sem_unlink.
+ * Windows: as lipc_sem_unlink. */
 LIPC_API int lipc_event_unlink(const char *name);
 
 /* ------------------------------------------------------------------------ */
@@ -966,7 +1043,19 @@ LIPC_API int lipc_proc_communicate(lipc_handle_t proc, const void *input, size_t
  * non-blocking fds alike, keeping the deadline and returning LIPC_EINTR
  * after a signal handler ran (with or without SA_RESTART). Blocks in C.
  * Errors: LIPC_ETIMEDOUT, LIPC_EINTR, LIPC_EINVAL (buf NULL with size > 0;
- * size above SSIZE_MAX, most likely a negative length), OS errors (EBADF...). */
+ * size above SSIZE_MAX, most likely a negative length), OS errors (EBADF...).
+ * Windows: fd is a HANDLE value (not a C runtime fd: convert with
+ * _get_osfhandle / msvcrt.get_osfhandle). A handle opened for overlapped
+ * I/O (lipc's own pipe ends: lipc_proc_take_fd) keeps the deadline exactly:
+ * the read is cancelled when it passes or Ctrl-C comes (LIPC_EINTR), and
+ * data that arrived meanwhile is returned, never lost. A synchronous pipe
+ * (CreatePipe, os.pipe) keeps it too: lipc peeks until data or end of file,
+ * sleeping 1 to 16 ms between looks, then reads what is there. Anything else
+ * (a disk file, a console) is one plain ReadFile, which waits as the device
+ * makes it. End of file: the writer closed (ERROR_BROKEN_PIPE), or the end
+ * of a file. An overlapped disk file has no file position: LIPC_ENOTSUP.
+ * A bad handle (closed, 0, negative: never a pseudo-handle) is the OS error
+ * ERROR_INVALID_HANDLE (lipc_errno() 6), as EBADF on Linux. */
 LIPC_API int lipc_fd_read(int fd, void *buf, size_t size, int64_t timeout_ms, size_t *nread);
 
 /* Writes size bytes to fd, waiting up to timeout_ms in all for room. OUT
@@ -975,10 +1064,20 @@ LIPC_API int lipc_fd_read(int fd, void *buf, size_t size, int64_t timeout_ms, si
  * the deadline and return LIPC_EINTR after a signal handler ran (on a
  * blocking fd lipc writes no more than the pipe has room for at a time).
  * Blocks in C. Errors: LIPC_ETIMEDOUT, LIPC_EINTR, LIPC_ECLOSED,
- * LIPC_EINVAL (buf NULL with size > 0; size above SSIZE_MAX), OS errors. */
+ * LIPC_EINVAL (buf NULL with size > 0; size above SSIZE_MAX), OS errors.
+ * Windows: fd is a HANDLE value, as for lipc_fd_read. On an overlapped
+ * handle (lipc's pipe ends) the write is cancelled at the deadline or on
+ * Ctrl-C, and *nwritten counts exactly what went into the pipe (the rest is
+ * not in it). On a synchronous handle (CreatePipe's, os.pipe's, files,
+ * consoles) it is a plain WriteFile: the deadline and Ctrl-C are not kept
+ * when the reader does not read (Windows cannot cancel a thread's own
+ * synchronous write, nor say how much room a pipe has). LIPC_ECLOSED: the
+ * reader closed (ERROR_NO_DATA or ERROR_BROKEN_PIPE; no signal exists). */
 LIPC_API int lipc_fd_write(int fd, const void *buf, size_t size, int64_t timeout_ms, size_t *nwritten);
 
-/* Closes fd. Errors: OS errors (EBADF). Works after fork. */
+/* Closes fd. Errors: OS errors (EBADF). Works after fork.
+ * Windows: CloseHandle of the HANDLE value fd; a bad one (closed, 0,
+ * negative) is the OS error ERROR_INVALID_HANDLE (lipc_errno() 6). */
 LIPC_API int lipc_fd_close(int fd);
 
 /* ------------------------------------------------------------------------ */
@@ -986,7 +1085,22 @@ LIPC_API int lipc_fd_close(int fd);
 /* ------------------------------------------------------------------------ */
 /* These read and write the C environ that the host and its children see
  * (setenv/getenv). Like setenv itself they are not safe against another
- * thread reading the environment at the same moment. Work after fork. */
+ * thread reading the environment at the same moment. Work after fork.
+ * Windows: the Win32 environment (GetEnvironmentVariableW...), which a
+ * child gets when CreateProcessW is given no block (lipc_proc_spawn,
+ * Python's subprocess, libuv), in UTF-8 both ways (a value or name that is
+ * not UTF-8: LIPC_EINVAL). Names are case-insensitive, as Windows has them
+ * ("Path" and "PATH" are one variable; Windows decides which spelling
+ * lipc_env_list shows). Each C runtime keeps a copy of its own (getenv,
+ * _spawn, system): lipc_env_set and lipc_env_unset also update, through
+ * _wputenv_s, the copy of every Microsoft C runtime loaded in the process
+ * (ucrtbase.dll: Python 3.5+ and today's MSVC programs; msvcrt.dll: mingw
+ * programs such as LuaJIT's Windows build; msvcr90 to msvcr120), so the
+ * host's getenv and the children its C runtime spawns see the change too.
+ * A C runtime cannot hold an empty value: lipc_env_set(name, "") sets it
+ * empty in the Win32 environment and removes it from the C runtimes'
+ * copies. Python's os.environ is a snapshot taken at start, on Windows as
+ * on Linux: it does not see lipc's changes. */
 
 /* OUT: the value of name into buf (size bytes, NUL included); *needed (may
  * be NULL) gets the size needed. Errors: LIPC_ENOENT (unset), LIPC_ERANGE
@@ -1001,7 +1115,10 @@ LIPC_API int lipc_env_unset(const char *name);
 
 /* OUT *block: every "NAME=value" entry, each followed by a NUL, malloc'd
  * (free with lipc_free); *len its length in bytes. Errors: LIPC_EINVAL,
- * LIPC_ENOMEM. */
+ * LIPC_ENOMEM.
+ * Windows: the Win32 environment's entries in its order, without those
+ * whose name starts with '=' (cmd.exe's per-drive directories, "=C:=C:\x",
+ * which the C runtimes' environ leaves out too). */
 LIPC_API int lipc_env_list(char **block, size_t *len);
 
 /* ------------------------------------------------------------------------ */

@@ -497,6 +497,28 @@ static void test_handles(void) {
   lipc_close(p);
   lipc_close(a);
 
+  /* the parent's ends with lipc_fd_read / lipc_fd_write (deadlines kept) */
+  a = attr_of((const char *[]){"echo2", NULL});
+  lipc_spawnattr_set_fd(a, 0, LIPC_FD_PIPE_IN, 0, NULL, 0, 0);
+  lipc_spawnattr_set_fd(a, 1, LIPC_FD_PIPE_OUT, 0, NULL, 0, 0);
+  lipc_spawnattr_set_fd(a, 2, LIPC_FD_NULL, 0, NULL, 0, 0);
+  CHECK(lipc_proc_spawn(a, &p) == LIPC_OK, "spawn echo2: %s", lipc_last_error());
+  int in = 0, outfd = 0;
+  size_t moved = 0;
+  CHECK(lipc_proc_take_fd(p, 0, &in) == LIPC_OK && lipc_proc_take_fd(p, 1, &outfd) == LIPC_OK, "take both");
+  CHECK(lipc_fd_read(outfd, buf, sizeof buf, 50, &moved) == LIPC_ETIMEDOUT, "nothing to read yet");
+  CHECK(lipc_fd_write(in, "hello", 5, 30000, &moved) == LIPC_OK && moved == 5, "write to the child");
+  CHECK(lipc_fd_close(in) == LIPC_OK, "close stdin");
+  char got5[16] = {0};
+  size_t at = 0;
+  while (at < 5 && lipc_fd_read(outfd, got5 + at, sizeof got5 - 1 - at, 30000, &moved) == LIPC_OK && moved) at += moved;
+  CHECK(at == 5 && strcmp(got5, "hello") == 0, "read back [%s]", got5);
+  CHECK(lipc_fd_read(outfd, buf, sizeof buf, 30000, &moved) == LIPC_OK && moved == 0, "end of file");
+  lipc_fd_close(outfd);
+  CHECK(lipc_proc_wait(p, 30000, &code, NULL) == LIPC_OK && code == 0, "echo2 done");
+  lipc_close(p);
+  lipc_close(a);
+
   /* a parent handle given at fd 1, closed in the parent once given */
   HANDLE r, w;
   CreatePipe(&r, &w, NULL, 0);
