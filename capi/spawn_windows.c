@@ -652,11 +652,11 @@ struct spawn_out {
   int npipes;
 };
 
-static int spawn_locked(struct lipc_wspawnattr *a, struct spawn_out *o) {
+static int spawn_attr_locked(struct lipc_wspawnattr *a, struct spawn_out *o) {
   const char *what = "proc_spawn";
   if (a->nargs == 0) return lipc__fail(LIPC_EINVAL, ERROR_INVALID_PARAMETER, "%s: empty argv", what);
   struct envlist env = {0};
-  int changed = 0, rc;
+  int changed = 0, rc, locked = 0;
   wchar_t *cwd = NULL, *envblock = NULL, *app = NULL;
   struct wbuf cmd = {0};
   struct child_fds fds = {0};
@@ -702,6 +702,10 @@ static int spawn_locked(struct lipc_wspawnattr *a, struct spawn_out *o) {
     rc = lipc__fail(LIPC_ENOMEM, ERROR_NOT_ENOUGH_MEMORY, "%s: out of memory", what);
     goto out;
   }
+  /* From the first inheritable duplicate to the last one closed: one lipc
+   * spawn at a time (see spawn_lock). The preparation above runs unlocked. */
+  AcquireSRWLockExclusive(&spawn_lock);
+  locked = 1;
   if ((rc = build_fds(a, &fds)) != LIPC_OK) goto out;
 
   STARTUPINFOEXW si;
@@ -792,6 +796,7 @@ out:
     free(attrs);
   }
   fds_free(&fds, 1);
+  if (locked) ReleaseSRWLockExclusive(&spawn_lock);
   free(list);
   free(crt);
   env_free(&env);
@@ -815,9 +820,7 @@ int lipc_proc_spawn(lipc_handle_t attr, lipc_handle_t *out) {
   struct spawn_out o;
   memset(&o, 0, sizeof o);
   AcquireSRWLockExclusive(&a->mu); /* given_away is written */
-  AcquireSRWLockExclusive(&spawn_lock);
-  rc = spawn_locked(a, &o);
-  ReleaseSRWLockExclusive(&spawn_lock);
+  rc = spawn_attr_locked(a, &o);
   struct lipc_wproc *p = NULL;
   if (rc == LIPC_OK) {
     p = calloc(1, sizeof *p);

@@ -716,7 +716,17 @@ LIPC_API int lipc_flock_unlock(lipc_handle_t h, int64_t offset, int64_t length);
  * memory. lipc never reaps with waitpid(-1) and never touches SIGCHLD; a
  * host that does (waitpid(-1), SIGCHLD set to SIG_IGN) can take a child's
  * status before lipc does, and lipc then reports LIPC_ESTATUSLOST, never
- * "exit 0". */
+ * "exit 0".
+ *
+ * Windows: CreateProcessW on the calling thread, in C. There is no fork, no
+ * signal and no zombie: each function says what it does instead (kill and
+ * stop: TerminateProcess or a console control event; autokill and limits:
+ * a job object; fds above 2: the C runtime's fd inheritance). The child
+ * inherits exactly the handles of its fd map. Setters of what Windows does
+ * not have accept the "keep the parent's" value and answer LIPC_ENOTSUP to
+ * any other (umask, user, group, groups, setsid, joining a process group,
+ * rlimits other than memory, CPU time and processes); signal dispositions
+ * (sigreset, sigdefault) are accepted and change nothing. */
 
 #define LIPC_KIND_PROC 2
 #define LIPC_KIND_SPAWNATTR 3
@@ -850,7 +860,9 @@ LIPC_API int lipc_spawnattr_set_umask(lipc_handle_t attr, int mask);
  * child, > 0 join that group. Errors: as set_umask.
  * Windows: 0 starts the child in a new console process group
  * (CREATE_NEW_PROCESS_GROUP) and in a job object that then holds it and its
- * descendants: the group lipc_proc_kill and lipc_proc_stop end with group 1. >
+ * descendants: the group lipc_proc_kill and lipc_proc_stop end with group 1.
+ * Windows' rule for such a group: its programs ignore Ctrl-C until they
+ * enable it again, and get Ctrl-Break. >
  * 0 (joining another group): LIPC_ENOTSUP. */
 LIPC_API int lipc_spawnattr_set_pgroup(lipc_handle_t attr, int64_t pgid);
 

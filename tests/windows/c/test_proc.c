@@ -135,6 +135,12 @@ static int child(int argc, char **argv) {
     void *p = VirtualAlloc(NULL, n, MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE);
     return p ? 3 : 0;
   }
+  if (!strcmp(role, "spin")) { /* 20 s of CPU, unless a limit ends it: exit 0 then means no limit */
+    volatile unsigned long x = 0;
+    DWORD t0 = GetTickCount();
+    while (GetTickCount() - t0 < 20000) x++;
+    return 0;
+  }
   if (!strcmp(role, "burn")) {
     volatile unsigned long x = 0;
     DWORD t0 = GetTickCount();
@@ -652,6 +658,25 @@ static void test_limits(void) {
     CHECK(run(a, NULL, NULL) == 0, "the job's memory limit refuses 512 MiB");
   CHECK(lipc_spawnattr_set_rlimit(a, LIPC_RLIMIT_AS, LIPC_RLIM_INFINITY, LIPC_RLIM_INFINITY) == LIPC_OK, "back");
   CHECK(run(a, NULL, NULL) == 3, "no limit again");
+  lipc_close(a);
+  /* CPU seconds: the job ends the child at the limit */
+  a = attr_of((const char *[]){"spin", NULL});
+  CHECK(lipc_spawnattr_set_rlimit(a, LIPC_RLIMIT_CPU, 1, 2) == LIPC_OK, "RLIMIT_CPU");
+  if (under_wine) {
+    printf("skipped under Wine: the job's CPU time limit (Wine 8 enforces no job limit)\n");
+  } else {
+    ULONGLONG t0 = GetTickCount64();
+    int c = run(a, NULL, NULL);
+    CHECK(c != 0 && GetTickCount64() - t0 < 15000, "CPU limit ended the spinner (code %d)", c);
+  }
+  lipc_close(a);
+  /* processes in the job: the child cannot start a grandchild */
+  a = attr_of((const char *[]){"withgrandchild", NULL});
+  CHECK(lipc_spawnattr_set_rlimit(a, LIPC_RLIMIT_NPROC, 1, 1) == LIPC_OK, "RLIMIT_NPROC");
+  if (under_wine)
+    printf("skipped under Wine: the job's process limit (Wine 8 enforces no job limit)\n");
+  else
+    CHECK(run(a, NULL, NULL) == 5, "the grandchild's spawn failed in the child");
   CHECK(lipc_spawnattr_set_rlimit(a, LIPC_RLIMIT_NOFILE, 10, 10) == LIPC_ENOTSUP, "NOFILE");
   CHECK(lipc_spawnattr_set_rlimit(a, LIPC_RLIMIT_CORE, 0, 0) == LIPC_ENOTSUP, "CORE");
   CHECK(lipc_spawnattr_set_rlimit(a, LIPC_RLIMIT_CPU, 5, 2) == LIPC_EINVAL, "soft above hard");
