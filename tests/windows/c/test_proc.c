@@ -48,6 +48,17 @@ static wchar_t *wide(const char *s) {
 
 /* ---------------- child roles ---------------- */
 
+typedef struct {
+  lipc_handle_t a, p;
+  int rc;
+} spawn_job;
+
+static DWORD WINAPI spawn_thread(LPVOID arg) {
+  spawn_job *j = arg;
+  j->rc = lipc_proc_spawn(j->a, &j->p);
+  return 0;
+}
+
 static int child(int argc, char **argv) {
   const char *role = argv[1];
   if (!strcmp(role, "exit")) return (int)strtoul(argv[2], NULL, 0);
@@ -162,13 +173,22 @@ static int child(int argc, char **argv) {
     return 0;
   }
   if (!strcmp(role, "middle")) { /* spawns withgrandchild (autokill argv[2]), prints both pids */
-    lipc_handle_t a, p;
+    lipc_handle_t a, p = 0;
     lipc_spawnattr_new(&a);
     lipc_spawnattr_arg(a, self);
     lipc_spawnattr_arg(a, "withgrandchild");
     lipc_spawnattr_set_fd(a, 1, LIPC_FD_PIPE_OUT, 0, NULL, 0, 0);
     lipc_spawnattr_set_autokill(a, atoi(argv[2]));
-    if (lipc_proc_spawn(a, &p) != LIPC_OK) return 5;
+    if (argc > 3) { /* from a thread that has ended by the time the middle dies */
+      spawn_job job = {a, 0, -1};
+      HANDLE t = CreateThread(NULL, 0, spawn_thread, &job, 0, NULL);
+      WaitForSingleObject(t, INFINITE);
+      CloseHandle(t);
+      if (job.rc != LIPC_OK) return 5;
+      p = job.p;
+    } else if (lipc_proc_spawn(a, &p) != LIPC_OK) {
+      return 5;
+    }
     int fd;
     lipc_proc_take_fd(p, 1, &fd);
     char line[64] = {0};
@@ -616,10 +636,10 @@ static void test_kill_wait(void) {
 
 /* The middle process spawns a child with autokill (or not), which spawns
  * a grandchild; the middle is then terminated. */
-static void autokill_case(int sig) {
+static void autokill_case(int sig, int from_thread) {
   char s[8];
   snprintf(s, sizeof s, "%d", sig);
-  lipc_handle_t a = attr_of((const char *[]){"middle", s, NULL}), p;
+  lipc_handle_t a = attr_of((const char *[]){"middle", s, from_thread ? "thread" : NULL, NULL}), p;
   lipc_spawnattr_set_fd(a, 1, LIPC_FD_PIPE_OUT, 0, NULL, 0, 0);
   CHECK(lipc_proc_spawn(a, &p) == LIPC_OK, "spawn middle");
   int fd;
@@ -851,8 +871,9 @@ int main(int argc, char **argv) {
   test_cwd();
   test_handles();
   test_kill_wait();
-  autokill_case(9);
-  autokill_case(0);
+  autokill_case(9, 0);
+  autokill_case(9, 1);
+  autokill_case(0, 0);
   test_limits();
   test_communicate();
   test_info();
