@@ -796,7 +796,17 @@ LIPC_API int lipc_flock_unlock(lipc_handle_t h, int64_t offset, int64_t length);
  * memory. lipc never reaps with waitpid(-1) and never touches SIGCHLD; a
  * host that does (waitpid(-1), SIGCHLD set to SIG_IGN) can take a child's
  * status before lipc does, and lipc then reports LIPC_ESTATUSLOST, never
- * "exit 0". */
+ * "exit 0".
+ *
+ * Windows: CreateProcessW on the calling thread, in C. There is no fork, no
+ * signal and no zombie: each function says what it does instead (kill and
+ * stop: TerminateProcess or a console control event; autokill and limits:
+ * a job object; fds above 2: the C runtime's fd inheritance). The child
+ * inherits exactly the handles of its fd map. Setters of what Windows does
+ * not have accept the "keep the parent's" value and answer LIPC_ENOTSUP to
+ * any other (umask, user, group, groups, setsid, joining a process group,
+ * rlimits other than memory, CPU time and processes); signal dispositions
+ * (sigreset, sigdefault) are accepted and change nothing. */
 
 #define LIPC_KIND_PROC 2
 #define LIPC_KIND_SPAWNATTR 3
@@ -850,54 +860,94 @@ LIPC_API int lipc_flock_unlock(lipc_handle_t h, int64_t offset, int64_t length);
 
 /* OUT *attr: a new attributes handle: empty argv, PATH search on,
  * environment inherited from the live C environ, fds 0-2 inherited.
- * Close it with lipc_close. Errors: LIPC_EINVAL, LIPC_ENOMEM. */
+ * Close it with lipc_close. Errors: LIPC_EINVAL, LIPC_ENOMEM.
+ * Windows: the environment inherited is the live Win32 one
+ * (GetEnvironmentStringsW: what SetEnvironmentVariable, _putenv and Python's
+ * os.environ changed). */
 LIPC_API int lipc_spawnattr_new(lipc_handle_t *attr);
 
 /* Appends one argument to argv (argv[0] first: the program's name).
- * Errors: LIPC_EINVAL (arg NULL), LIPC_EBADHANDLE, LIPC_ENOMEM. */
+ * Errors: LIPC_EINVAL (arg NULL), LIPC_EBADHANDLE, LIPC_ENOMEM.
+ * Windows: argv becomes one command line quoted by the MS C runtime's rules
+ * (lipc_quote_win), which the child's C runtime (or CommandLineToArgvW) splits
+ * back into the same argv. A batch file (.bat, .cmd) runs as cmd.exe /d /e:ON
+ * /v:OFF /s /c ""file" args" with each argument quoted so that cmd.exe and the
+ * script's own %1 or %* keep it one argument and expand no variable in it
+ * (what Rust's std does since CVE-2024-24576); an argument with a newline
+ * cannot pass through cmd.exe: the spawn fails with LIPC_EINVAL. */
 LIPC_API int lipc_spawnattr_arg(lipc_handle_t attr, const char *arg);
 
 /* Replaces argv with /bin/sh -c command (the shell runs the command line).
- * Errors: as lipc_spawnattr_arg. */
+ * Errors: as lipc_spawnattr_arg.
+ * Windows: runs cmd.exe /d /s /c "command" (%ComSpec% when it is a full path,
+ * else the system's cmd.exe); the command reaches cmd.exe as it is, its
+ * metacharacters (& | < > ^ % ...) meaningful: quote untrusted parts with
+ * lipc_quote_cmd. A command with a newline: LIPC_EINVAL (cmd.exe runs one
+ * line). */
 LIPC_API int lipc_spawnattr_shell(lipc_handle_t attr, const char *command);
 
 /* The program to run; NULL or "" means argv[0]. A name without '/' is
- * searched in PATH unless search is off. Errors: as lipc_spawnattr_arg. */
+ * searched in PATH unless search is off. Errors: as lipc_spawnattr_arg.
+ * Windows: a name without '\', '/' or ':' is searched (see
+ * lipc_spawnattr_set_search). */
 LIPC_API int lipc_spawnattr_set_program(lipc_handle_t attr, const char *program);
 
 /* search 1 (default): a program name without '/' is looked up in the PATH
  * of the child's environment (if the child's environment has no PATH,
  * "/bin:/usr/bin"), as Python's subprocess does. search 0: the name is used
  * as a path relative to the child's working directory.
- * Errors: LIPC_EBADHANDLE. */
+ * Errors: LIPC_EBADHANDLE.
+ * Windows: the PATH of the child's environment only (none: the system and
+ * Windows folders), never the current directory nor the parent's folder, which
+ * CreateProcess would try first (as Go's os/exec refuses them; libuv and
+ * cmd.exe search the current directory). A name without an extension is tried
+ * with each PATHEXT extension (the child's PATHEXT, else the parent's, else
+ * .COM;.EXE;.BAT;.CMD); a name with one as it is first, then so. With search 0
+ * or a path, the same extension rule, relative to the child's working
+ * directory. Directories never match. lipc_proc_path gives the file found. */
 LIPC_API int lipc_spawnattr_set_search(lipc_handle_t attr, int search);
 
 /* Starts the child's environment empty instead of from the host's live C
  * environ (what the host sees after its own setenv). Variables set with
  * lipc_spawnattr_env_set after this are the whole environment.
- * Errors: LIPC_EBADHANDLE. */
+ * Errors: LIPC_EBADHANDLE.
+ * Windows: a cleared environment lacks SystemRoot, which some Windows programs
+ * need to start: set it if so. */
 LIPC_API int lipc_spawnattr_env_clear(lipc_handle_t attr);
 
 /* Sets (adds or overrides) a variable of the child. name must be non-empty
- * without '='. Errors: LIPC_EINVAL, LIPC_EBADHANDLE, LIPC_ENOMEM. */
+ * without '='. Errors: LIPC_EINVAL, LIPC_EBADHANDLE, LIPC_ENOMEM.
+ * Windows: names compare without case, as Windows has them (env_set "path"
+ * replaces "Path"); the child's block is sorted as CreateProcess requires; a
+ * name may start with '=' ("=C:", a drive's directory) but hold none after. */
 LIPC_API int lipc_spawnattr_env_set(lipc_handle_t attr, const char *name, const char *value);
 
 /* Removes a variable from the child's environment. Errors: as env_set. */
 LIPC_API int lipc_spawnattr_env_unset(lipc_handle_t attr, const char *name);
 
 /* The child's working directory (NULL or "": the parent's). A relative
- * program path is relative to it. Errors: as lipc_spawnattr_arg. */
+ * program path is relative to it. Errors: as lipc_spawnattr_arg.
+ * Windows: made absolute against the parent's; the spawn fails with
+ * LIPC_ENOENT if it does not exist, LIPC_EINVAL if it is not a directory. */
 LIPC_API int lipc_spawnattr_set_cwd(lipc_handle_t attr, const char *dir);
 
 /* The child's umask (0 to 0777), or -1 for the parent's (default).
- * Errors: LIPC_EINVAL, LIPC_EBADHANDLE. */
+ * Errors: LIPC_EINVAL, LIPC_EBADHANDLE.
+ * Windows: no umask: -1 is accepted, any other mask is LIPC_ENOTSUP. */
 LIPC_API int lipc_spawnattr_set_umask(lipc_handle_t attr, int mask);
 
 /* Process group: -1 the parent's (default), 0 a new group led by the
- * child, > 0 join that group. Errors: as set_umask. */
+ * child, > 0 join that group. Errors: as set_umask.
+ * Windows: 0 starts the child in a new console process group
+ * (CREATE_NEW_PROCESS_GROUP) and in a job object that then holds it and its
+ * descendants: the group lipc_proc_kill and lipc_proc_stop end with group 1.
+ * Windows' rule for such a group: its programs ignore Ctrl-C until they
+ * enable it again, and get Ctrl-Break. >
+ * 0 (joining another group): LIPC_ENOTSUP. */
 LIPC_API int lipc_spawnattr_set_pgroup(lipc_handle_t attr, int64_t pgid);
 
-/* setsid 1: the child starts a new session (and group). Errors: as set_umask. */
+/* setsid 1: the child starts a new session (and group). Errors: as set_umask.
+ * Windows: no sessions: 1 is LIPC_ENOTSUP (a new group: set_pgroup 0). */
 LIPC_API int lipc_spawnattr_set_setsid(lipc_handle_t attr, int setsid);
 
 /* Sets what child fd child_fd (0 to 1023) is: kind LIPC_FD_*, with arg,
@@ -905,7 +955,19 @@ LIPC_API int lipc_spawnattr_set_setsid(lipc_handle_t attr, int setsid);
  * between the highest set and 2 that were not set are closed.
  * Errors: LIPC_EINVAL (bad fd, kind, flags; path NULL for LIPC_FD_FILE),
  * LIPC_EBADHANDLE, LIPC_ENOMEM. A parent fd that is not open
- * or a file that cannot be opened is reported by lipc_proc_spawn. */
+ * or a file that cannot be opened is reported by lipc_proc_spawn.
+ * Windows: fds 0 to 2 become the child's standard handles (STARTUPINFO); fds
+ * above 2 reach the child's C runtime (msvcrt, ucrt) as its fds of those
+ * numbers through STARTUPINFO's lpReserved2, as libuv passes them (a program
+ * that does not use a C runtime's fds has them only as inherited handles,
+ * whose values nobody tells it). LIPC_FD_INHERIT above 2: LIPC_ENOTSUP (no fd
+ * numbers are shared with the parent). LIPC_FD_PARENT's arg is a HANDLE value
+ * (an lipc fd). LIPC_FD_NULL is NUL; LIPC_FD_FILE ignores mode (files get
+ * their folder's ACL). The child inherits exactly these handles
+ * (PROC_THREAD_ATTRIBUTE_HANDLE_LIST), made inheritable duplicates for the
+ * spawn only; lipc's own spawns are serialised meanwhile, but a host's
+ * CreateProcess with bInheritHandles and no handle list on another thread at
+ * that moment could inherit them too (as with Python's subprocess). */
 LIPC_API int lipc_spawnattr_set_fd(lipc_handle_t attr, int child_fd, int kind, int arg,
                           const char *path, int flags, uint32_t mode);
 
@@ -914,13 +976,26 @@ LIPC_API int lipc_spawnattr_set_fd(lipc_handle_t attr, int child_fd, int kind, i
  * instruction. Errors: LIPC_EINVAL (unknown resource, soft > hard, negative
  * other than infinity), LIPC_EBADHANDLE; a limit the system
  * refuses (raising a hard limit unprivileged) fails lipc_proc_spawn with
- * LIPC_EPERM. */
+ * LIPC_EPERM.
+ * Windows: limits of a job object the child runs in from its first
+ * instruction, per process, with the soft value: LIPC_RLIMIT_AS and
+ * LIPC_RLIMIT_DATA the memory a process may commit (an allocation past it
+ * fails), LIPC_RLIMIT_CPU its user CPU seconds (it is terminated at the limit:
+ * no SIGXCPU), LIPC_RLIMIT_NPROC the processes alive in the job (the child and
+ * its descendants, not the user's); LIPC_RLIM_INFINITY removes the limit. The
+ * other resources have no Windows counterpart: LIPC_ENOTSUP here. */
 LIPC_API int lipc_spawnattr_set_rlimit(lipc_handle_t attr, int resource, int64_t soft, int64_t hard);
 
 /* Autokill: the child gets signal sig (e.g. SIGKILL, SIGTERM) when the
  * parent process dies, however it dies (SIGKILL included) and whichever
  * host thread spawned it. 0 turns it off (default).
- * Errors: LIPC_EINVAL (not a signal number), LIPC_EBADHANDLE. */
+ * Errors: LIPC_EINVAL (not a signal number), LIPC_EBADHANDLE.
+ * Windows: any sig > 0 puts the child in a job object with
+ * JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE: when the parent process ends, however it
+ * ends, the child and every descendant (grandchildren too, unlike Linux) are
+ * terminated (no choice of signal). The job stays open while processes run in
+ * it, even after lipc_close of the process handle (closing it would kill
+ * them), until the parent exits. */
 LIPC_API int lipc_spawnattr_set_autokill(lipc_handle_t attr, int sig);
 
 /* What lipc_close of the process handle does to a running child:
@@ -935,7 +1010,11 @@ LIPC_API int lipc_spawnattr_set_autokill(lipc_handle_t attr, int sig);
  * the child is reaped by whichever finishes last, a waiting thread or lipc
  * once the handle is gone. Close does not block. A grace_ms beyond about
  * 68 years counts as 68 years. Errors: LIPC_EINVAL (bad policy, negative
- * grace), LIPC_EBADHANDLE. */
+ * grace), LIPC_EBADHANDLE.
+ * Windows: the stop policy terminates the child at once (TerminateProcess,
+ * exit code 1); a child that leads its own group (set_pgroup 0) gets
+ * CTRL_BREAK_EVENT instead, and its job is terminated grace_ms later if it
+ * still runs. */
 LIPC_API int lipc_spawnattr_set_on_close(lipc_handle_t attr, int policy, int64_t grace_ms);
 
 /* The child's user: its real, effective and saved uid become uid (set after
@@ -943,25 +1022,29 @@ LIPC_API int lipc_spawnattr_set_on_close(lipc_handle_t attr, int policy, int64_t
  * parent's (default). Needs the privilege to change it (CAP_SETUID); a
  * refusal fails lipc_proc_spawn with LIPC_EPERM ("setresuid"). The
  * autokill signal is set after it (a change of user would clear it).
- * Errors: LIPC_EINVAL (below -1, or not below 2^32-1), LIPC_EBADHANDLE. */
+ * Errors: LIPC_EINVAL (below -1, or not below 2^32-1), LIPC_EBADHANDLE.
+ * Windows: no uids: -1 is accepted, any other value is LIPC_ENOTSUP. */
 LIPC_API int lipc_spawnattr_set_user(lipc_handle_t attr, int64_t uid);
 
 /* The child's group: real, effective and saved gid, or -1 to keep the
  * parent's (default). A refusal fails lipc_proc_spawn with LIPC_EPERM
- * ("setresgid"). Errors: as lipc_spawnattr_set_user. */
+ * ("setresgid"). Errors: as lipc_spawnattr_set_user.
+ * Windows: no gids: -1 is accepted, any other value is LIPC_ENOTSUP. */
 LIPC_API int lipc_spawnattr_set_group(lipc_handle_t attr, int64_t gid);
 
 /* The child's supplementary groups: by default the parent's. After
  * lipc_spawnattr_groups_clear they are exactly the groups added with
  * lipc_spawnattr_groups_add after it (none: an empty list). Set with
  * setgroups before the group and the user; a refusal (no CAP_SETGID) fails
- * lipc_proc_spawn with LIPC_EPERM ("setgroups"). Errors: LIPC_EBADHANDLE. */
+ * lipc_proc_spawn with LIPC_EPERM ("setgroups"). Errors: LIPC_EBADHANDLE.
+ * Windows: LIPC_ENOTSUP (no supplementary groups). */
 LIPC_API int lipc_spawnattr_groups_clear(lipc_handle_t attr);
 
 /* Adds gid to the child's supplementary groups; alone (without
  * lipc_spawnattr_groups_clear) it also replaces the parent's list, which the
  * child then does not have. Errors: LIPC_EINVAL (gid negative or not below
- * 2^32-1, more than 65536 groups), LIPC_EBADHANDLE, LIPC_ENOMEM. */
+ * 2^32-1, more than 65536 groups), LIPC_EBADHANDLE, LIPC_ENOMEM.
+ * Windows: LIPC_ENOTSUP for any valid gid (no supplementary groups). */
 LIPC_API int lipc_spawnattr_groups_add(lipc_handle_t attr, int64_t gid);
 
 /* The capacity in bytes of each pipe lipc creates for the fd map
@@ -970,7 +1053,8 @@ LIPC_API int lipc_spawnattr_groups_add(lipc_handle_t attr, int64_t gid);
  * 0 or negative: the system's default (default). A size the system refuses
  * fails lipc_proc_spawn (LIPC_EPERM above /proc/sys/fs/pipe-max-size
  * unprivileged, LIPC_EINVAL below a page...). Errors: LIPC_EINVAL (above
- * INT32_MAX), LIPC_EBADHANDLE. */
+ * INT32_MAX), LIPC_EBADHANDLE.
+ * Windows: the buffer size of the named pipes lipc creates (0: 64 KiB). */
 LIPC_API int lipc_spawnattr_set_pipesize(lipc_handle_t attr, int64_t bytes);
 
 /* keep 1: every fd of the parent that is not in the fd map is left as the
@@ -978,7 +1062,9 @@ LIPC_API int lipc_spawnattr_set_pipesize(lipc_handle_t attr, int64_t bytes);
  * the program (subprocess's close_fds=False; LuaJIT's io.open and SBCL's
  * open make such fds). Entries of the map above 2 that were not set are
  * left too, rather than closed. keep 0: only the map (default).
- * Errors: LIPC_EBADHANDLE. */
+ * Errors: LIPC_EBADHANDLE.
+ * Windows: keep 1 passes no handle list: every inheritable handle of the
+ * parent reaches the child (subprocess's close_fds=False on Windows). */
 LIPC_API int lipc_spawnattr_set_keep_fds(lipc_handle_t attr, int keep);
 
 /* Modes for lipc_spawnattr_set_sigreset. */
@@ -987,14 +1073,16 @@ LIPC_API int lipc_spawnattr_set_keep_fds(lipc_handle_t attr, int keep);
 #define LIPC_SIGRESET_ALL 1    /* every signal to default, SIG_IGN included */
 
 /* How the child's signal dispositions start: LIPC_SIGRESET_*. The mask is
- * emptied either way. Errors: LIPC_EINVAL (unknown mode), LIPC_EBADHANDLE. */
+ * emptied either way. Errors: LIPC_EINVAL (unknown mode), LIPC_EBADHANDLE.
+ * Windows: accepted; changes nothing (no signal dispositions). */
 LIPC_API int lipc_spawnattr_set_sigreset(lipc_handle_t attr, int mode);
 
 /* on 1: signal sig (1 to 64) starts at its default action in the child even
  * if the parent ignores it (posix_spawnattr_setsigdefault); on 0 undoes it.
  * For what a runtime ignored for itself: CPython ignores SIGPIPE and
  * SIGXFSZ, and its subprocess resets them (restore_signals=True). None by
- * default. Errors: LIPC_EINVAL (not a signal), LIPC_EBADHANDLE. */
+ * default. Errors: LIPC_EINVAL (not a signal), LIPC_EBADHANDLE.
+ * Windows: accepted; changes nothing (no signal dispositions). */
 LIPC_API int lipc_spawnattr_set_sigdefault(lipc_handle_t attr, int sig, int on);
 
 /* Starts a child as attr says. OUT *proc: the process handle. Every failure
@@ -1009,17 +1097,26 @@ LIPC_API int lipc_spawnattr_set_sigdefault(lipc_handle_t attr, int sig, int on);
  * file that exists), LIPC_EBADHANDLE, LIPC_EFORKED. Blocks only for the spawn itself: the preparation (PATH search,
  * opening the fd map's files, which never waits on a special file) runs on
  * the calling thread, and only the clone on lipc's spawn thread, so one slow
- * spawn does not hold up another thread's. */
+ * spawn does not hold up another thread's.
+ * Windows: CreateProcessW on the calling thread (no spawn thread: autokill is
+ * a job object). Not found: LIPC_ENOENT; a directory: LIPC_EPERM; not a
+ * program: LIPC_EOS_BASE - ERROR_BAD_EXE_FORMAT (lipc_errno 193); a command
+ * line above 32766 characters: LIPC_ERANGE. A child that gets a job (autokill,
+ * a limit, set_pgroup 0) starts suspended and joins it before its first
+ * instruction. */
 LIPC_API int lipc_proc_spawn(lipc_handle_t attr, lipc_handle_t *proc);
 
 /* OUT *pid: the child's process id. Errors: LIPC_EBADHANDLE, LIPC_EINVAL,
- * LIPC_EFORKED. */
+ * LIPC_EFORKED.
+ * Windows: the process id. */
 LIPC_API int lipc_proc_pid(lipc_handle_t proc, int64_t *pid);
 
 /* OUT: the program that was run, after PATH search, as a NUL-terminated
  * string written into buf of size bytes; *needed (may be NULL) gets the size
  * needed including the NUL. Errors: LIPC_ERANGE (buf too small; nothing
- * written but *needed), LIPC_EBADHANDLE, LIPC_EFORKED. */
+ * written but *needed), LIPC_EBADHANDLE, LIPC_EFORKED.
+ * Windows: the full path of the file found, in UTF-8 (for a batch file the
+ * script, though cmd.exe runs it). */
 LIPC_API int lipc_proc_path(lipc_handle_t proc, char *buf, size_t size, size_t *needed);
 
 /* Takes the parent's end of the pipe mapped to child fd child_fd. OUT *fd:
@@ -1028,7 +1125,10 @@ LIPC_API int lipc_proc_path(lipc_handle_t proc, char *buf, size_t size, size_t *
  * (LIPC_FD_PARENT) for a pipeline through the parent. lipc_fd_read and
  * lipc_fd_write keep their deadlines on it. Ends not taken are closed with the process
  * handle. Errors: LIPC_ENOENT (no pipe at that fd, or already taken or
- * closed), LIPC_EINVAL (fd NULL), LIPC_EBADHANDLE, LIPC_EFORKED. */
+ * closed), LIPC_EINVAL (fd NULL), LIPC_EBADHANDLE, LIPC_EFORKED.
+ * Windows: *fd is a HANDLE value: the pipe's overlapped end (lipc_fd_read and
+ * lipc_fd_write keep their deadlines on it); for the host's C runtime convert
+ * it with _open_osfhandle (Python: msvcrt.open_osfhandle). */
 LIPC_API int lipc_proc_take_fd(lipc_handle_t proc, int child_fd, int *fd);
 
 /* Closes the parent's end of the pipe at child_fd if not taken (closing
@@ -1038,7 +1138,14 @@ LIPC_API int lipc_proc_close_fd(lipc_handle_t proc, int child_fd);
 /* Sends signal sig to the child (through its pidfd: never to a process that
  * reused the pid), or to its process group when group is 1. sig 0 checks
  * that it is alive. Errors: LIPC_ENOENT (it has exited), LIPC_EINVAL,
- * LIPC_EPERM, LIPC_EBADHANDLE, LIPC_EFORKED. Does not block. */
+ * LIPC_EPERM, LIPC_EBADHANDLE, LIPC_EFORKED. Does not block.
+ * Windows: no signals. sig 0 checks the child runs; SIGINT (2), SIGQUIT (3),
+ * SIGKILL (9) and SIGTERM (15) end it with TerminateProcess and exit code 1
+ * (as Python's subprocess, Go and libuv do), group 1 its whole job (the child
+ * and its descendants: needs set_pgroup 0, else LIPC_EINVAL); SIGINT or
+ * SIGBREAK (21) with group 1 send CTRL_BREAK_EVENT to its console process
+ * group instead, a graceful stop the child may handle (it must share the
+ * parent's console; Wine never delivers it). Other signals: LIPC_ENOTSUP. */
 LIPC_API int lipc_proc_kill(lipc_handle_t proc, int sig, int group);
 
 /* Waits up to timeout_ms for the child to exit and reaps it. Tracks the
@@ -1051,14 +1158,25 @@ LIPC_API int lipc_proc_kill(lipc_handle_t proc, int sig, int group);
  * handle; lipc_proc_wait, lipc_proc_stop and lipc_proc_info answer from
  * them, lipc_proc_kill says LIPC_ENOENT.
  * Errors: LIPC_ETIMEDOUT (still running; timeout 0 polls), LIPC_EINTR,
- * LIPC_ESTATUSLOST (someone else reaped it), LIPC_EBADHANDLE, LIPC_EFORKED. */
+ * LIPC_ESTATUSLOST (someone else reaped it), LIPC_EBADHANDLE, LIPC_EFORKED.
+ * Windows: *code is the 32-bit exit code as an int (above INT_MAX, e.g. the
+ * NTSTATUS 0xC0000005 of a crash, it is negative: (unsigned)*code is Windows'
+ * value); *sig is 0, or the signal of the lipc_proc_kill or lipc_proc_stop (or
+ * stop close policy) whose TerminateProcess ended the child (*code is then 1),
+ * as libuv reports term_signal. No reaping exists: lipc holds the process
+ * handle until lipc_close, so LIPC_ESTATUSLOST never happens. LIPC_EINTR: the
+ * host's console control handler fired (Ctrl-C). */
 LIPC_API int lipc_proc_wait(lipc_handle_t proc, int64_t timeout_ms, int *code, int *sig);
 
 /* SIGTERM to the child (or its group), wait up to grace_ms, then SIGKILL
  * and wait for it. OUT *code, *sig as lipc_proc_wait. Blocks in C.
  * A child already reaped gives its status at once. Errors: LIPC_EINTR (call
  * again to go on), LIPC_EINVAL (group 1 and the child leads no process
- * group), LIPC_ESTATUSLOST, LIPC_EBADHANDLE, LIPC_EFORKED. */
+ * group), LIPC_ESTATUSLOST, LIPC_EBADHANDLE, LIPC_EFORKED.
+ * Windows: no SIGTERM a program could catch: with group 0 the child is
+ * terminated at once (grace_ms unused; *code 1, *sig SIGKILL); with group 1 (a
+ * child spawned with set_pgroup 0) it gets CTRL_BREAK_EVENT, grace_ms to end,
+ * then its job is terminated. */
 LIPC_API int lipc_proc_stop(lipc_handle_t proc, int64_t grace_ms, int group, int *code, int *sig);
 
 /* Figures for lipc_proc_info. */
@@ -1085,7 +1203,13 @@ LIPC_API int lipc_proc_stop(lipc_handle_t proc, int64_t grace_ms, int group, int
  * asked while running, or RSS after exit), LIPC_ENOENT (LIPC_PROC_PIDFD of
  * a child reaped before it was asked for), LIPC_ESTATUSLOST (any figure but
  * LIPC_PROC_RUNNING once someone else took the status: the pid may be
- * another process's by then), LIPC_EBADHANDLE, LIPC_EFORKED. */
+ * another process's by then), LIPC_EBADHANDLE, LIPC_EFORKED.
+ * Windows: LIPC_PROC_PIDFD is the process HANDLE (waitable: lipc_wait_fds,
+ * WaitForSingleObject), owned by the handle and open until lipc_close, even
+ * after a wait (never LIPC_ENOENT); CPU times from GetProcessTimes;
+ * LIPC_PROC_MAXRSS_KB and LIPC_PROC_RSS_KB are the peak and current working
+ * set (GetProcessMemoryInfo); LIPC_PROC_CORE_DUMPED is 0; LIPC_PROC_SIGNAL as
+ * lipc_proc_wait's sig. */
 LIPC_API int lipc_proc_info(lipc_handle_t proc, int what, int64_t *value);
 
 /* Feeds input (input_len bytes; input may be NULL when 0) to the child's
@@ -1109,7 +1233,10 @@ LIPC_API int lipc_proc_info(lipc_handle_t proc, int what, int64_t *value);
  * max_output; outputs set), LIPC_EINVAL (input NULL with input_len > 0,
  * input_len above SSIZE_MAX; child fd 0 a pipe out of the child, or fd 1 or
  * 2 a pipe into it), LIPC_ENOMEM, LIPC_EBADHANDLE, LIPC_EFORKED.
- * Blocks in C. */
+ * Blocks in C.
+ * Windows: overlapped I/O on the parent's pipe ends, all three in flight at
+ * once; on a timeout or Ctrl-C the I/O is cancelled and what it had moved is
+ * kept. */
 LIPC_API int lipc_proc_communicate(lipc_handle_t proc, const void *input, size_t input_len,
                           size_t max_output, int64_t timeout_ms, char **out, size_t *out_len,
                           char **err, size_t *err_len);
