@@ -209,6 +209,15 @@ static void timed_out_not_early(const char *what, int rc, double t0, int64_t ms)
   CHECK(strstr(lipc_last_error(), "timed out") != NULL, "%s message: %s", what, lipc_last_error());
 }
 
+static DWORD WINAPI post_later(LPVOID p) {
+  Sleep(100);
+  return (DWORD)-lipc_sem_post(*(lipc_handle_t *)p);
+}
+static DWORD WINAPI set_later(LPVOID p) {
+  Sleep(100);
+  return (DWORD)-lipc_event_set(*(lipc_handle_t *)p);
+}
+
 static void test_timeouts(void) {
   char n[128];
   lipc_handle_t s, m, e;
@@ -240,6 +249,16 @@ static void test_timeouts(void) {
   CHECK(lipc_event_wait(e, 0) == LIPC_EAGAIN, "event try: %s", lipc_last_error());
   CHECK(lipc_sem_post(s) == LIPC_OK && lipc_sem_wait(s, 0) == LIPC_OK, "a try takes an available unit");
   CHECK(lipc_event_set(e) == LIPC_OK && lipc_event_wait(e, 0) == LIPC_OK, "a try takes a set event");
+
+  /* Timeouts beyond 2^31-1 seconds are that far (the header), not past. */
+  HANDLE t = CreateThread(NULL, 0, post_later, &s, 0, NULL);
+  CHECK(lipc_sem_wait(s, INT64_MAX) == LIPC_OK, "sem_wait INT64_MAX: %s", lipc_last_error());
+  WaitForSingleObject(t, INFINITE);
+  CloseHandle(t);
+  t = CreateThread(NULL, 0, set_later, &e, 0, NULL);
+  CHECK(lipc_event_wait(e, INT64_MAX - 1) == LIPC_OK, "event_wait INT64_MAX - 1: %s", lipc_last_error());
+  WaitForSingleObject(t, INFINITE);
+  CloseHandle(t);
 
   TerminateProcess(holder, 1);
   finish(holder);
