@@ -616,6 +616,27 @@ static DWORD WINAPI close_waiter(LPVOID p) {
   return 0;
 }
 
+/* How many handles to the object behind h exist (NtQueryObject), or -1. */
+static long handle_count(HANDLE h) {
+  typedef LONG(NTAPI * query_fn)(HANDLE, int, PVOID, ULONG, PULONG);
+  static query_fn query;
+  if (!query) query = (query_fn)(void (*)(void))GetProcAddress(GetModuleHandleW(L"ntdll.dll"), "NtQueryObject");
+  struct {
+    ULONG attributes, granted, handles, pointers, reserved[10];
+  } info;
+  if (!query || query(h, 0 /* ObjectBasicInformation */, &info, sizeof info, NULL) < 0) return -1;
+  return (long)info.handles;
+}
+
+/* A raw handle to the named object of kind, for looking at it. */
+static HANDLE raw_open(int kind, const char *name) {
+  wchar_t w[300];
+  swprintf(w, 300, L"Local\\%hs", name);
+  return kind == LIPC_KIND_SEM ? OpenSemaphoreW(SYNCHRONIZE, FALSE, w)
+       : kind == LIPC_KIND_EVENT ? OpenEventW(SYNCHRONIZE, FALSE, w)
+                                 : OpenMutexW(SYNCHRONIZE, FALSE, w);
+}
+
 static void close_during_wait(int kind, int release) {
   char n[128];
   fresh_name(n, sizeof n, "closewait");
@@ -637,7 +658,15 @@ static void close_during_wait(int kind, int release) {
   HANDLE t = CreateThread(NULL, 0, close_waiter, &a, 0, NULL);
   WaitForSingleObject(a.started, INFINITE);
   Sleep(200); /* most likely inside the wait now (if not, it finds the handle closed) */
+  HANDLE raw = raw_open(kind, n);
+  long before = handle_count(raw);
   CHECK(lipc_close(h) == LIPC_OK, "close during the wait");
+  /* The waiter's kernel handle stays open until it returns (closing a
+   * handle under a pending wait is undefined on Windows). */
+  long during = handle_count(raw);
+  if (WaitForSingleObject(t, 0) == WAIT_TIMEOUT) /* else the wait had ended: nothing to see */
+    CHECK(before == during && before >= 3, "kind %d: handles to the object %ld before the close, %ld after", kind,
+          before, during);
   if (release) {
     if (kind == LIPC_KIND_SEM) lipc_sem_post(other);
     else if (kind == LIPC_KIND_EVENT) lipc_event_set(other);
@@ -659,6 +688,11 @@ static void close_during_wait(int kind, int release) {
     CHECK(lipc_mutex_lock(other, 5000, &died) == LIPC_OK && died == 1, "then abandoned: %d", died);
     lipc_mutex_unlock(other);
   }
+  /* The waiter's handle closed when it returned (and the child's, when it ended). */
+  long want_after = before - 1 - (kind == LIPC_KIND_MUTEX);
+  CHECK(handle_count(raw) == want_after, "kind %d: handles %ld before, %ld now, want %ld", kind, before,
+        handle_count(raw), want_after);
+  CloseHandle(raw);
   CloseHandle(t);
   CloseHandle(a.started);
   lipc_close(other);
