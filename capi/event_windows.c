@@ -33,8 +33,7 @@ int lipc_event_wait(lipc_handle_t h, int64_t timeout_ms) {
   int rc = lipc__handle_acquire(h, LIPC_KIND_EVENT, &s);
   if (rc != LIPC_OK) return rc;
   struct lipc_win_sync *o = lipc__slot_obj(s);
-  DWORD which;
-  rc = lipc__win_wait(&o->h, 1, timeout_ms, &which, NULL, "event_wait");
+  rc = lipc__sync_wait(o->h, timeout_ms, NULL, "event_wait");
   switch (rc) {
     case LIPC_OK: break;
     case LIPC_ETIMEDOUT:

@@ -43,9 +43,8 @@ int lipc_mutex_lock(lipc_handle_t h, int64_t timeout_ms, int *owner_died) {
              : lipc__fail(LIPC_EBUSY, ERROR_POSSIBLE_DEADLOCK,
                           "mutex_lock: this thread already holds it (waiting would deadlock)");
   } else if (rc == LIPC_OK) {
-    DWORD which;
     int abandoned;
-    rc = lipc__win_wait(&o->h, 1, timeout_ms, &which, &abandoned, "mutex_lock");
+    rc = lipc__sync_wait(o->h, timeout_ms, &abandoned, "mutex_lock");
     switch (rc) {
       case LIPC_OK:
         if (abandoned) {

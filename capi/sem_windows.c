@@ -45,8 +45,7 @@ int lipc_sem_wait(lipc_handle_t h, int64_t timeout_ms) {
   int rc = lipc__handle_acquire(h, LIPC_KIND_SEM, &s);
   if (rc != LIPC_OK) return rc;
   struct lipc_win_sync *o = lipc__slot_obj(s);
-  DWORD which;
-  rc = lipc__win_wait(&o->h, 1, timeout_ms, &which, NULL, "sem_wait");
+  rc = lipc__sync_wait(o->h, timeout_ms, NULL, "sem_wait");
   switch (rc) {
     case LIPC_OK: break;
     case LIPC_ETIMEDOUT:

@@ -173,9 +173,9 @@ int lipc__sync_open(int kind, const char *op, const char *name, int flags, uint3
     switch (err) {
       case ERROR_INVALID_HANDLE: /* STATUS_OBJECT_TYPE_MISMATCH */
         return fail_named(LIPC_EEXIST, err, op, name,
-                          "the name is taken by another kind of object, not a %s (on Windows, semaphores, "
+                          "the name is taken by another kind of object, not %s (on Windows, semaphores, "
                           "mutexes, events and shared memory share one namespace)",
-                          kind_noun(kind));
+                          kind == LIPC_KIND_EVENT ? "an event" : kind == LIPC_KIND_SEM ? "a semaphore" : "a mutex");
       case ERROR_FILE_NOT_FOUND:
         return fail_named(LIPC_ENOENT, err, op, name, "no such %s (and LIPC_CREATE not given)", kind_noun(kind));
       default: {

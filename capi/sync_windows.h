@@ -34,6 +34,16 @@ LIPC_HIDDEN int lipc__sync_open(int kind, const char *op, const char *name, int 
  * usual name errors). Changes nothing: the name goes with the last handle. */
 LIPC_HIDDEN int lipc__sync_unlink(int kind, const char *op, const char *name);
 
+/* Waits for h through lipc__win_wait (deadline, Ctrl-C), with a try
+ * first: an object that is ready costs one system call, not the setup of
+ * an interruptible wait. abandoned may be NULL. */
+static inline int lipc__sync_wait(HANDLE h, int64_t timeout_ms, int *abandoned, const char *what) {
+  DWORD which;
+  int rc = lipc__win_wait(&h, 1, 0, &which, abandoned, what);
+  if (rc == LIPC_ETIMEDOUT && timeout_ms != 0) rc = lipc__win_wait(&h, 1, timeout_ms, &which, abandoned, what);
+  return rc;
+}
+
 /* ntdll's queries (documented by Microsoft in the WDK; kernel32 has no
  * call that reads these objects without changing them). */
 typedef LONG lipc_ntstatus;

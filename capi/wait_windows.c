@@ -84,6 +84,9 @@ int lipc__win_wait(const HANDLE *objs, DWORD n, int64_t timeout_ms, DWORD *which
     all[count++] = w->ev;
   }
   long gen = atomic_load(&intr_gen);
+  /* As lipc__deadline on Linux: a deadline further than 2^31-1 seconds
+   * is that far (now + INT64_MAX would overflow). */
+  if (timeout_ms > (int64_t)INT32_MAX * 1000) timeout_ms = (int64_t)INT32_MAX * 1000;
   int64_t deadline = timeout_ms > 0 ? lipc__now_ms() + timeout_ms : 0;
   if (abandoned) *abandoned = 0;
   for (;;) {

@@ -209,6 +209,15 @@ static void timed_out_not_early(const char *what, int rc, double t0, int64_t ms)
   CHECK(strstr(lipc_last_error(), "timed out") != NULL, "%s message: %s", what, lipc_last_error());
 }
 
+static DWORD WINAPI post_later(LPVOID p) {
+  Sleep(100);
+  return (DWORD)-lipc_sem_post(*(lipc_handle_t *)p);
+}
+static DWORD WINAPI set_later(LPVOID p) {
+  Sleep(100);
+  return (DWORD)-lipc_event_set(*(lipc_handle_t *)p);
+}
+
 static void test_timeouts(void) {
   char n[128];
   lipc_handle_t s, m, e;
@@ -240,6 +249,16 @@ static void test_timeouts(void) {
   CHECK(lipc_event_wait(e, 0) == LIPC_EAGAIN, "event try: %s", lipc_last_error());
   CHECK(lipc_sem_post(s) == LIPC_OK && lipc_sem_wait(s, 0) == LIPC_OK, "a try takes an available unit");
   CHECK(lipc_event_set(e) == LIPC_OK && lipc_event_wait(e, 0) == LIPC_OK, "a try takes a set event");
+
+  /* Timeouts beyond 2^31-1 seconds are that far (the header), not past. */
+  HANDLE t = CreateThread(NULL, 0, post_later, &s, 0, NULL);
+  CHECK(lipc_sem_wait(s, INT64_MAX) == LIPC_OK, "sem_wait INT64_MAX: %s", lipc_last_error());
+  WaitForSingleObject(t, INFINITE);
+  CloseHandle(t);
+  t = CreateThread(NULL, 0, set_later, &e, 0, NULL);
+  CHECK(lipc_event_wait(e, INT64_MAX - 1) == LIPC_OK, "event_wait INT64_MAX - 1: %s", lipc_last_error());
+  WaitForSingleObject(t, INFINITE);
+  CloseHandle(t);
 
   TerminateProcess(holder, 1);
   finish(holder);
@@ -597,6 +616,27 @@ static DWORD WINAPI close_waiter(LPVOID p) {
   return 0;
 }
 
+/* How many handles to the object behind h exist (NtQueryObject), or -1. */
+static long handle_count(HANDLE h) {
+  typedef LONG(NTAPI * query_fn)(HANDLE, int, PVOID, ULONG, PULONG);
+  static query_fn query;
+  if (!query) query = (query_fn)(void (*)(void))GetProcAddress(GetModuleHandleW(L"ntdll.dll"), "NtQueryObject");
+  struct {
+    ULONG attributes, granted, handles, pointers, reserved[10];
+  } info;
+  if (!query || query(h, 0 /* ObjectBasicInformation */, &info, sizeof info, NULL) < 0) return -1;
+  return (long)info.handles;
+}
+
+/* A raw handle to the named object of kind, for looking at it. */
+static HANDLE raw_open(int kind, const char *name) {
+  wchar_t w[300];
+  swprintf(w, 300, L"Local\\%hs", name);
+  return kind == LIPC_KIND_SEM ? OpenSemaphoreW(SYNCHRONIZE, FALSE, w)
+       : kind == LIPC_KIND_EVENT ? OpenEventW(SYNCHRONIZE, FALSE, w)
+                                 : OpenMutexW(SYNCHRONIZE, FALSE, w);
+}
+
 static void close_during_wait(int kind, int release) {
   char n[128];
   fresh_name(n, sizeof n, "closewait");
@@ -618,7 +658,15 @@ static void close_during_wait(int kind, int release) {
   HANDLE t = CreateThread(NULL, 0, close_waiter, &a, 0, NULL);
   WaitForSingleObject(a.started, INFINITE);
   Sleep(200); /* most likely inside the wait now (if not, it finds the handle closed) */
+  HANDLE raw = raw_open(kind, n);
+  long before = handle_count(raw);
   CHECK(lipc_close(h) == LIPC_OK, "close during the wait");
+  /* The waiter's kernel handle stays open until it returns (closing a
+   * handle under a pending wait is undefined on Windows). */
+  long during = handle_count(raw);
+  if (WaitForSingleObject(t, 0) == WAIT_TIMEOUT) /* else the wait had ended: nothing to see */
+    CHECK(before == during && before >= 3, "kind %d: handles to the object %ld before the close, %ld after", kind,
+          before, during);
   if (release) {
     if (kind == LIPC_KIND_SEM) lipc_sem_post(other);
     else if (kind == LIPC_KIND_EVENT) lipc_event_set(other);
@@ -640,6 +688,11 @@ static void close_during_wait(int kind, int release) {
     CHECK(lipc_mutex_lock(other, 5000, &died) == LIPC_OK && died == 1, "then abandoned: %d", died);
     lipc_mutex_unlock(other);
   }
+  /* The waiter's handle closed when it returned (and the child's, when it ended). */
+  long want_after = before - 1 - (kind == LIPC_KIND_MUTEX);
+  CHECK(handle_count(raw) == want_after, "kind %d: handles %ld before, %ld now, want %ld", kind, before,
+        handle_count(raw), want_after);
+  CloseHandle(raw);
   CloseHandle(t);
   CloseHandle(a.started);
   lipc_close(other);
