@@ -51,10 +51,12 @@ LIPC_HIDDEN int lipc__win_read(HANDLE h, void *buf, size_t n, int64_t timeout_ms
  * (ERROR_NO_DATA / ERROR_BROKEN_PIPE; Windows has no SIGPIPE). Overlapped
  * handles: an overlapped write waited for through lipc__win_wait, cancelled
  * on timeout or interrupt (*put then counts what went through before the
- * cancel; the rest is not in the pipe). Synchronous handles, pipes
- * included: plain WriteFile, which waits as long as the reader makes it
- * (a synchronous write cannot be cancelled by its own thread, and the room
- * in a pipe cannot be known everywhere: Wine reports no write quota).
+ * cancel; the rest is not in the pipe). Synchronous pipes: the write runs
+ * on a thread of the system's pool while the caller waits through
+ * lipc__win_wait; at the deadline or on Ctrl-C it is cancelled with
+ * CancelSynchronousIo and counted the same way (a thread cannot cancel its
+ * own synchronous write, and the room in a pipe cannot be known everywhere:
+ * Wine reports no write quota). Files and consoles: plain WriteFile.
  * Errors as lipc__win_read, plus LIPC_ECLOSED. */
 LIPC_HIDDEN int lipc__win_write(HANDLE h, const void *buf, size_t n, int64_t timeout_ms, size_t *put,
                                 const char *what);

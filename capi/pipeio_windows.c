@@ -310,6 +310,88 @@ static int write_overlapped(HANDLE h, const char *buf, size_t n, int64_t timeout
   return LIPC_OK;
 }
 
+/* A synchronous pipe: the write runs on a thread of the system's pool
+ * while the caller waits in lipc__win_wait (deadline, Ctrl-C); when the
+ * wait ends first, the write is cancelled with CancelSynchronousIo (which
+ * Wine 8 has too) and its count collected, as an overlapped write is. */
+struct sync_write {
+  HANDLE h;
+  const char *buf;
+  DWORD n, k, err;
+  BOOL ok;
+  HANDLE done;        /* set when the pool's callback returns */
+  HANDLE thread;      /* the pool thread, for the cancel */
+  atomic_int started; /* 1 once the thread is about to write */
+};
+
+static VOID CALLBACK sync_write_work(PTP_CALLBACK_INSTANCE inst, PVOID ctx, PTP_WORK work) {
+  (void)work;
+  struct sync_write *w = ctx;
+  if (DuplicateHandle(GetCurrentProcess(), GetCurrentThread(), GetCurrentProcess(), &w->thread, THREAD_TERMINATE,
+                      FALSE, 0)) {
+    atomic_store(&w->started, 1);
+    w->ok = WriteFile(w->h, w->buf, w->n, &w->k, NULL);
+    w->err = w->ok ? 0 : GetLastError();
+  } else {
+    w->err = GetLastError();
+  }
+  SetEventWhenCallbackReturns(inst, w->done);
+}
+
+/* Like overlapped_io for a write on a synchronous handle. */
+static int sync_write_io(HANDLE h, const char *buf, DWORD n, int64_t timeout_ms, DWORD *k, DWORD *err,
+                         const char *what) {
+  struct sync_write w = {.h = h, .buf = buf, .n = n};
+  *k = 0;
+  *err = 0;
+  PTP_WORK work = NULL;
+  if (!(w.done = CreateEventW(NULL, TRUE, FALSE, NULL)) ||
+      !(work = CreateThreadpoolWork(sync_write_work, &w, NULL))) {
+    int rc = lipc__fail_win(GetLastError(), "%s: start a write", what);
+    if (w.done) CloseHandle(w.done);
+    return rc;
+  }
+  SubmitThreadpoolWork(work);
+  DWORD which;
+  int rc = lipc__win_wait(&w.done, 1, timeout_ms, &which, NULL, what);
+  if (rc != LIPC_OK) {
+    /* Cancel until the write is over: a cancel that comes before the
+     * thread entered WriteFile finds nothing (ERROR_NOT_FOUND). */
+    while (WaitForSingleObject(w.done, 0) != WAIT_OBJECT_0) {
+      if (atomic_load(&w.started)) CancelSynchronousIo(w.thread);
+      WaitForSingleObject(w.done, 1);
+    }
+  }
+  WaitForThreadpoolWorkCallbacks(work, FALSE);
+  CloseThreadpoolWork(work);
+  CloseHandle(w.done);
+  if (w.thread) CloseHandle(w.thread);
+  *k = w.k;
+  if (w.ok) return LIPC_OK; /* done, maybe in a race with the cancel: keep it */
+  *err = w.err;
+  if (w.err == ERROR_OPERATION_ABORTED && (rc == LIPC_ETIMEDOUT || rc == LIPC_EINTR)) {
+    *err = 0;
+    return rc;
+  }
+  return rc == LIPC_OK || rc == LIPC_ETIMEDOUT || rc == LIPC_EINTR ? IO_FAILED : rc;
+}
+
+static int write_sync_pipe(HANDLE h, const char *buf, size_t n, int64_t timeout_ms, size_t *put, const char *what) {
+  int64_t deadline = timeout_ms > 0 ? lipc__now_ms() + timeout_ms : 0;
+  while (*put < n) {
+    size_t rest = n - *put;
+    DWORD k, err;
+    int rc = sync_write_io(h, buf + *put, rest > IO_CHUNK ? IO_CHUNK : (DWORD)rest, left_ms(timeout_ms, deadline), &k,
+                           &err, what);
+    *put += k;
+    if (rc == LIPC_ETIMEDOUT) return timed_out(what, "no room to write", timeout_ms);
+    if (rc == LIPC_EINTR) return interrupted(what);
+    if (rc == IO_FAILED) return write_failed(err, h, what);
+    if (rc != LIPC_OK) return rc;
+  }
+  return LIPC_OK;
+}
+
 int lipc__win_write(HANDLE h, const void *buf, size_t n, int64_t timeout_ms, size_t *put, const char *what) {
   DWORD type;
   *put = 0;
@@ -322,10 +404,9 @@ int lipc__win_write(HANDLE h, const void *buf, size_t n, int64_t timeout_ms, siz
                           "%s: handle %p is a file opened for overlapped I/O (it has no file position)",
                           what, h);
       return write_overlapped(h, buf, n, timeout_ms, put, what);
-    default:
-      /* A synchronous handle cannot be cancelled from this thread, and a
-       * pipe's room cannot be known everywhere (Wine reports no write
-       * quota): the write waits as long as the reader makes it. */
+    case LIPC_IO_SYNC_PIPE:
+      return write_sync_pipe(h, buf, n, timeout_ms, put, what);
+    default: /* files and consoles do not wait for a reader */
       while (*put < n) {
         size_t rest = n - *put;
         DWORD k = 0;

@@ -1272,14 +1272,16 @@ LIPC_API int lipc_fd_read(int fd, void *buf, size_t size, int64_t timeout_ms, si
  * blocking fd lipc writes no more than the pipe has room for at a time).
  * Blocks in C. Errors: LIPC_ETIMEDOUT, LIPC_EINTR, LIPC_ECLOSED,
  * LIPC_EINVAL (buf NULL with size > 0; size above SSIZE_MAX), OS errors.
- * Windows: fd is a HANDLE value, as for lipc_fd_read. On an overlapped
- * handle (lipc's pipe ends) the write is cancelled at the deadline or on
- * Ctrl-C, and *nwritten counts exactly what went into the pipe (the rest is
- * not in it). On a synchronous handle (CreatePipe's, os.pipe's, files,
- * consoles) it is a plain WriteFile: the deadline and Ctrl-C are not kept
- * when the reader does not read (Windows cannot cancel a thread's own
- * synchronous write, nor say how much room a pipe has). LIPC_ECLOSED: the
- * reader closed (ERROR_NO_DATA or ERROR_BROKEN_PIPE; no signal exists). */
+ * Windows: fd is a HANDLE value, as for lipc_fd_read. A pipe keeps the
+ * deadline and Ctrl-C (LIPC_EINTR): the write is cancelled when either
+ * comes, and *nwritten counts exactly what went into the pipe (the rest is
+ * not in it). On an overlapped handle (lipc's pipe ends) that is an
+ * overlapped write; on a synchronous pipe (CreatePipe's, os.pipe's) the
+ * write runs on a thread of the system's thread pool, cancelled with
+ * CancelSynchronousIo (a thread cannot cancel its own synchronous write,
+ * and Windows cannot say how much room a pipe has). Files and consoles: a
+ * plain WriteFile. LIPC_ECLOSED: the reader closed (ERROR_NO_DATA or
+ * ERROR_BROKEN_PIPE; no signal exists). */
 LIPC_API int lipc_fd_write(int fd, const void *buf, size_t size, int64_t timeout_ms, size_t *nwritten);
 
 /* Closes fd. Errors: OS errors (EBADF). Works after fork.

@@ -21,6 +21,7 @@
 
 typedef int (*wait_fds_fn)(const int *, const int *, int *, int, int64_t, int *);
 typedef int (*fd_read_fn)(int, void *, size_t, int64_t, size_t *);
+typedef int (*fd_write_fn)(int, const void *, size_t, int64_t, size_t *);
 typedef const char *(*last_error_fn)(void);
 typedef int (*diag_fn)(int, int64_t *);
 
@@ -58,6 +59,7 @@ static int role_child(void) {
   if (!m) return 23;
   wait_fds_fn wait_fds = (wait_fds_fn)(void (*)(void))GetProcAddress(m, "lipc_wait_fds");
   fd_read_fn fd_read = (fd_read_fn)(void (*)(void))GetProcAddress(m, "lipc_fd_read");
+  fd_write_fn fd_write = (fd_write_fn)(void (*)(void))GetProcAddress(m, "lipc_fd_write");
   last_error_fn last_error = (last_error_fn)(void (*)(void))GetProcAddress(m, "lipc_last_error");
   /* A call through Go returns once Go's runtime has started (lipc.dll
    * starts it on a thread of its own at load): a console control event
@@ -75,14 +77,20 @@ static int role_child(void) {
   char buf[8];
   size_t got;
   int rc2 = fd_read((int)(intptr_t)r, buf, sizeof buf, 30000, &got);
+  char *msg2 = _strdup(last_error());
+  /* a write into a synchronous pipe nobody reads */
+  static char big[1 << 20];
+  size_t put = 0;
+  int rc3 = fd_write((int)(intptr_t)w, big, sizeof big, 30000, &put);
   done = 1;
   WaitForSingleObject(t, INFINITE);
-  printf("child: wait_fds %d (%s), fd_read %d (%s), host handler ran %ld times; %ld Ctrl-C sent, %ld refused (%lu)\n",
-         rc1, msg1, rc2, last_error(), host_calls, sent, refused, refusal);
+  printf("child: fd_write %d (%zu written), wait_fds %d (%s), fd_read %d (%s), host handler ran %ld times; %ld Ctrl-C sent, %ld refused (%lu)\n",
+         rc3, put, rc1, msg1, rc2, msg2, host_calls, sent, refused, refusal);
   fflush(stdout);
   if (rc1 != LIPC_EINTR) return 24;
   if (rc2 != LIPC_EINTR) return 25;
   if (host_calls < 1) return 26;
+  if (rc3 != LIPC_EINTR || put >= sizeof big) return 28;
   return 0;
 }
 
