@@ -1219,7 +1219,10 @@ LIPC_API int lipc_proc_info(lipc_handle_t proc, int what, int64_t *value);
  * max_output (0: no limit) caps the bytes kept of each stream.
  * OUT *out, *out_len, *err and *err_len: what was collected (malloc'd and
  * NUL-terminated, free with lipc_free; NULL when that fd is not a pipe of
- * this process or was taken; out and err may be NULL to discard).
+ * this process or was taken; out and err may be NULL to discard). Linux:
+ * lipc_free keeps one freed capture buffer of 4 to 128 MiB for the next
+ * capture (its pages stay mapped, which halves the cost of a large capture),
+ * so up to 128 MiB may stay with the process after a large capture.
  * Nothing is lost on LIPC_ETIMEDOUT and LIPC_EINTR: the outputs are set to
  * what was collected so far, and the process keeps it, so a later call
  * (with the same input) goes on and returns everything since the first
