@@ -63,6 +63,10 @@
  *   libraries in lua_close, before stdout is flushed). A host thread's
  *   per-thread state (its last error, handle-lookup record, wait event) is
  *   given back when the thread ends; at process exit lipc frees nothing.
+ *   A console Ctrl-C that arrives while lipc.dll is still starting its Go
+ *   runtime (the first milliseconds after LoadLibrary) can crash the host in
+ *   Go's own console handler (Go issue 46354); once lipc's first call has
+ *   returned, Ctrl-C is lipc's LIPC_EINTR as documented.
  */
 #ifndef LIPC_H
 #define LIPC_H
