@@ -65,8 +65,9 @@
  *   given back when the thread ends; at process exit lipc frees nothing.
  *   A console Ctrl-C that arrives while lipc.dll is still starting its Go
  *   runtime (the first milliseconds after LoadLibrary) can crash the host in
- *   Go's own console handler (Go issue 46354); once lipc's first call has
- *   returned, Ctrl-C is lipc's LIPC_EINTR as documented.
+ *   Go's own console handler (Go issue 46354); once a call that enters Go
+ *   (opening a named object, spawning) has returned, Go has started and
+ *   Ctrl-C is lipc's LIPC_EINTR as documented.
  */
 #ifndef LIPC_H
 #define LIPC_H
