@@ -61,7 +61,9 @@ OPEN-SEMAPHORE (another user's event)."
 (defun event-set (event)
   "Sets EVENT: wakes every waiter (manual-reset); auto-reset: releases
 exactly one blocked waiter, or with none leaves it set for the next wait."
-  (check (%event-set (object-handle event)))
+  (let ((h (object-handle event)))
+    (declare (type (signed-byte 64) h))
+    (fast-check (%event-set h)))
   nil)
 
 (defun event-reset (event)
@@ -76,8 +78,10 @@ NIL when it was not set in time.  Interrupts run between slices of the wait
 and may unwind it; closing EVENT from another thread ends it with
 LIPC-CLOSED within a slice."
   (flet ((wait-once (ms)
+           (declare (type (signed-byte 64) ms))
            (let ((h (object-handle event)))
-             (interruptible-call (%event-wait h ms)))))
+             (declare (type (signed-byte 64) h))
+             (fast-interruptible-call (%event-wait h ms)))))
     (declare (dynamic-extent #'wait-once))
     (and (wait-loop timeout #'wait-once) t)))
 

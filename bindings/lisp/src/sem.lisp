@@ -58,7 +58,10 @@ waking up to COUNT waiters.  LIPC-OUT-OF-RANGE, with nothing added, if the
 value would pass 2^31-1."
   (check-type count (integer 1 #xFFFFFFFF))
   (let ((h (object-handle sem)))
-    (check (if (eql count 1) (%sem-post h) (%sem-post-n h count))))
+    (declare (type (signed-byte 64) h))
+    (if (eql count 1)
+        (fast-check (%sem-post h))
+        (fast-check (%sem-post-n h count))))
   nil)
 
 (defun semaphore-wait (sem &key timeout)
@@ -71,16 +74,21 @@ the wait signal LIPC-CLOSED (or LIPC-BAD-HANDLE, in a race) within a slice."
   ;; semaphore another thread closes ends with LIPC-CLOSED instead of going
   ;; on with a dead handle.
   (flet ((wait-once (ms)
+           (declare (type (signed-byte 64) ms))
            (let ((h (object-handle sem)))
-             (interruptible-call (%sem-wait h ms)))))
+             (declare (type (signed-byte 64) h))
+             (fast-interruptible-call (%sem-wait h ms)))))
     (declare (dynamic-extent #'wait-once))
-    (and (wait-loop timeout #'wait-once) t)))
+    (check-type timeout timeout)
+    ;; A try first: a semaphore that is positive costs one C call.
+    (and (try-then-wait timeout #'wait-once) t)))
 
 (defun semaphore-value (sem)
   "A snapshot of SEM's current value."
   (let ((h (object-handle sem)))
+    (declare (type (signed-byte 64) h))
     (cffi:with-foreign-object (value :int)
-      (check (%sem-value h value))
+      (fast-check (%sem-value h value))
       (cffi:mem-ref value :int))))
 
 (defun close-semaphore (sem)
