@@ -82,8 +82,12 @@ LIPC-CLOSED within a slice."
            (let ((h (object-handle event)))
              (declare (type (signed-byte 64) h))
              (fast-interruptible-call (%event-wait h ms)))))
-    (declare (dynamic-extent #'wait-once))
-    (and (wait-loop timeout #'wait-once) t)))
+    (declare (inline wait-once) (dynamic-extent #'wait-once))
+    (check-timeout timeout)
+    ;; A try first, inline: an event that is set costs one C call.
+    (multiple-value-bind (rc info) (wait-once 0)
+      (or (>= rc 0)
+          (and (after-try rc info timeout #'wait-once) t)))))
 
 (defun event-set-p (event)
   "T if EVENT is set now (a snapshot: other processes may change it)."

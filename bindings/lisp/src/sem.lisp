@@ -73,15 +73,17 @@ the wait signal LIPC-CLOSED (or LIPC-BAD-HANDLE, in a race) within a slice."
   ;; The handle is looked up again for every slice, so that a wait on a
   ;; semaphore another thread closes ends with LIPC-CLOSED instead of going
   ;; on with a dead handle.
+  (check-timeout timeout)
   (flet ((wait-once (ms)
            (declare (type (signed-byte 64) ms))
            (let ((h (object-handle sem)))
              (declare (type (signed-byte 64) h))
              (fast-interruptible-call (%sem-wait h ms)))))
-    (declare (dynamic-extent #'wait-once))
-    (check-type timeout timeout)
-    ;; A try first: a semaphore that is positive costs one C call.
-    (and (try-then-wait timeout #'wait-once) t)))
+    (declare (inline wait-once) (dynamic-extent #'wait-once))
+    ;; A try first, inline: a semaphore that is positive costs one C call.
+    (multiple-value-bind (rc info) (wait-once 0)
+      (or (>= rc 0)
+          (and (after-try rc info timeout #'wait-once) t)))))
 
 (defun semaphore-value (sem)
   "A snapshot of SEM's current value."

@@ -58,6 +58,12 @@ in 4 ms steps and would end waits early or late by as much."
            (+ (* sec 1000000000) nsec))
   #-sbcl (* (get-internal-real-time) (/ 1000000000 internal-time-units-per-second)))
 
+(defmacro check-timeout (place)
+  "CHECK-TYPE PLACE TIMEOUT, with NIL and non-negative integers (the common
+cases) accepted without a call."
+  `(unless (or (null ,place) (typep ,place '(integer 0)))
+     (check-type ,place timeout)))
+
 (defun deadline (timeout)
   "TIMEOUT seconds from now on MONOTONIC-NS; NIL for forever (NIL, float
 infinity or longer than lipc ever waits).  A type-error for NaN, negative
@@ -103,11 +109,16 @@ costs one C call and no clock reading.  Returns the code, or NIL when the
 object was not available in time.  A try answers LIPC_EAGAIN (or
 LIPC_ETIMEDOUT, which WAIT-LOOP treats the same)."
   (multiple-value-bind (rc info) (funcall wait-once 0)
-    (cond ((>= rc 0) rc)
+    (after-try rc info timeout wait-once)))
+
+(defun after-try (rc info timeout wait-once)
+  "The rest of TRY-THEN-WAIT, given the code RC and error INFO of the try:
+for callers that make the try inline and call this only when it failed."
+  (cond ((>= rc 0) rc)
           ((= rc +eintr+) (wait-loop timeout wait-once))
           ((not (or (= rc +eagain+) (= rc +etimedout+))) (signal-error info))
           ((and timeout (zerop timeout)) nil)
-          (t (wait-loop timeout wait-once)))))
+          (t (wait-loop timeout wait-once))))
 
 (defconstant +wait-read+ 1)
 (defconstant +wait-write+ 2)
