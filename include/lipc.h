@@ -1355,11 +1355,15 @@ LIPC_API int lipc_quote_sh(const char *arg, char *buf, size_t size, size_t *need
  * Errors: LIPC_EINVAL, LIPC_ERANGE. */
 LIPC_API int lipc_quote_win(const char *arg, char *buf, size_t size, size_t *needed);
 
-/* For an argument passed through cmd.exe (a .bat or .cmd file): the
- * lipc_quote_win form, then every cmd.exe metacharacter escaped with ^ and
- * each % written so that cmd.exe does not expand variables (the escaping
- * that CVE-2024-24576 showed is needed). Arguments with a newline or
- * carriage return cannot be passed through cmd.exe: LIPC_EINVAL.
+/* For an argument in a command line that cmd.exe parses once (cmd /c, and
+ * the command of lipc_spawnattr_shell on Windows): the lipc_quote_win form,
+ * then every cmd.exe metacharacter escaped with ^ and each % written so
+ * that cmd.exe does not expand variables. Not for the arguments of a .bat or
+ * .cmd file that the script passes on through %1 or %* (the script expands
+ * them again, after the ^ are gone): give those to lipc_spawnattr_arg, which
+ * on Windows quotes them for batch files as Rust's std does since
+ * CVE-2024-24576. Arguments with a newline or carriage return cannot be
+ * passed through cmd.exe: LIPC_EINVAL.
  * Errors: LIPC_EINVAL, LIPC_ERANGE. */
 LIPC_API int lipc_quote_cmd(const char *arg, char *buf, size_t size, size_t *needed);
 
