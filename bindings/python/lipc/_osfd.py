@@ -1,0 +1,64 @@
+"""Python's fds and lipc's "fds": the one place they are converted.
+
+On Linux both are the same kernel file descriptors: every function here is
+the identity.
+
+On Windows an "fd" of the C API is a HANDLE value (include/lipc.h), while
+Python's fds (os.open, file.fileno(), os.pipe, subprocess's pipes) are fds
+of Python's own C runtime, which lipc.dll does not share. So, as subprocess
+does on Windows: an fd the user gives (an int or fileno()) is turned into
+its HANDLE with msvcrt.get_osfhandle before it reaches lipc, and a pipe
+lipc hands out (Popen's stdin/stdout/stderr) becomes a C-runtime fd with
+msvcrt.open_osfhandle, which then owns the HANDLE (os.close closes both).
+fileno() of what the binding hands out is thus a C-runtime fd on Windows,
+usable with os.read, os.write and another Popen's stdin=, as subprocess's.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+from ._cint import to_int
+
+WINDOWS = sys.platform == "win32"
+
+if WINDOWS:
+    import msvcrt
+
+    def to_lipc(fd: int, what: str = "fd") -> int:
+        """The HANDLE value (as lipc's int "fd") of C-runtime fd fd;
+        OSError EBADF for an fd that is not open, as os.fstat."""
+        h = msvcrt.get_osfhandle(to_int(fd, what))
+        # Kernel handles have 32 significant bits and lipc sign-extends them
+        # back; PyLong_FromVoidPtr gives them unsigned.
+        h &= 0xFFFFFFFFFFFFFFFF
+        if h >= 1 << 63:
+            h -= 1 << 64
+        if not -(1 << 31) <= h < 1 << 31:
+            raise OverflowError(f"{what}: handle {h:#x} does not fit lipc's int")
+        return h
+
+    def from_lipc(h: int, read: bool) -> int:
+        """A C-runtime fd that owns HANDLE value h (a pipe end lipc handed
+        over), opened for reading or writing."""
+        flags = (os.O_RDONLY if read else os.O_WRONLY) | os.O_NOINHERIT | getattr(os, "O_BINARY", 0)
+        return msvcrt.open_osfhandle(h & 0xFFFFFFFFFFFFFFFF, flags)
+
+    def get_blocking(fd: int) -> bool:
+        """Whether C-runtime fd fd is in blocking mode (os.get_blocking
+        exists on Windows from Python 3.12, for pipes; before, always True)."""
+        try:
+            return os.get_blocking(fd)
+        except (AttributeError, OSError):
+            return True
+else:
+    def to_lipc(fd: int, what: str = "fd") -> int:
+        """fd itself (Linux: lipc's fds are the kernel's)."""
+        return fd
+
+    def from_lipc(h: int, read: bool) -> int:
+        """h itself (Linux: lipc's fds are the kernel's)."""
+        return h
+
+    def get_blocking(fd: int) -> bool:
+        return os.get_blocking(fd)
