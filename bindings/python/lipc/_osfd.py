@@ -15,15 +15,20 @@ usable with os.read, os.write and another Popen's stdin=, as subprocess's.
 """
 from __future__ import annotations
 
+import ctypes
 import os
 import sys
+from typing import List, Union
 
 from ._cint import to_int
 
 WINDOWS = sys.platform == "win32"
 
-if WINDOWS:
+# `sys.platform == "win32"` itself (not WINDOWS): mypy then checks each
+# branch against its own platform's stubs.
+if sys.platform == "win32":
     import msvcrt
+    from ctypes import wintypes
 
     def to_lipc(fd: int, what: str = "fd") -> int:
         """The HANDLE value (as lipc's int "fd") of C-runtime fd fd;
@@ -48,9 +53,31 @@ if WINDOWS:
         """Whether C-runtime fd fd is in blocking mode (os.get_blocking
         exists on Windows from Python 3.12, for pipes; before, always True)."""
         try:
-            return os.get_blocking(fd)
+            return bool(getattr(os, "get_blocking")(fd))
         except (AttributeError, OSError):
             return True
+
+    def split_cmdline(cmdline: Union[str, bytes]) -> List[str]:
+        """A Windows command line split as the MS C runtime splits it
+        (CommandLineToArgvW; an empty line is an empty program name)."""
+        text = os.fsdecode(cmdline)
+        if "\0" in text:
+            raise ValueError("embedded null character in args")
+        if not text.strip():
+            raise ValueError("args is an empty command line")
+        shell32 = ctypes.WinDLL("shell32", use_last_error=True)
+        kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+        shell32.CommandLineToArgvW.restype = ctypes.POINTER(wintypes.LPWSTR)
+        shell32.CommandLineToArgvW.argtypes = [wintypes.LPCWSTR, ctypes.POINTER(ctypes.c_int)]
+        kernel32.LocalFree.argtypes = [ctypes.c_void_p]
+        n = ctypes.c_int()
+        arr = shell32.CommandLineToArgvW(text, ctypes.byref(n))
+        if not arr:
+            raise ctypes.WinError(ctypes.get_last_error())
+        try:
+            return [arr[i] for i in range(n.value)]
+        finally:
+            kernel32.LocalFree(ctypes.cast(arr, ctypes.c_void_p))
 else:
     def to_lipc(fd: int, what: str = "fd") -> int:
         """fd itself (Linux: lipc's fds are the kernel's)."""
@@ -62,3 +89,7 @@ else:
 
     def get_blocking(fd: int) -> bool:
         return os.get_blocking(fd)
+
+    def split_cmdline(cmdline: Union[str, bytes]) -> List[str]:
+        """Windows only (subprocess's str args there)."""
+        raise NotImplementedError("split_cmdline is for Windows command lines")

@@ -107,7 +107,7 @@ class PipeIO(io.RawIOBase):
         self._checkClosed()
         if not self._read:
             raise io.UnsupportedOperation("read from a write pipe")
-        if not WINDOWS and os.get_blocking(self._fd):
+        if not WINDOWS and get_blocking(self._fd):
             # (Not on Windows, where a blocking ReadFile ignores Ctrl-C.)
             # FileIO's readall reads straight into the bytes it returns
             # (one copy, as subprocess's pipes); it retries EINTR after

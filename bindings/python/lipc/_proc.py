@@ -27,6 +27,7 @@ import operator
 import os
 import signal
 import subprocess
+import sys
 import threading
 import types
 import warnings
@@ -40,7 +41,7 @@ from ._cint import to_int, to_size
 from ._errors import Error, InvalidArgumentError, OutOfRangeError, StatusLostError, _check, error_class
 from ._handle import _Handle
 from ._lib import lib as _c
-from ._osfd import WINDOWS, from_lipc, to_lipc
+from ._osfd import WINDOWS, from_lipc, split_cmdline, to_lipc
 from ._pipeio import PipeIO, wrap
 from ._spawn import DEVNULL, PIPE, STDOUT, File, ParentFd, SpawnAttr, build, credentials, fileno
 from ._timeout import deadline, remaining_grace_ms, remaining_ms, retry_eintr
@@ -447,7 +448,7 @@ class Popen(_Handle, Generic[AnyStr]):
                     # file status flags and would see EAGAIN otherwise.
                     # PipeIO waits through lipc either way.
                     fdnum = from_lipc(out.value, mode == "r")
-                    if not WINDOWS:
+                    if sys.platform != "win32":
                         os.set_blocking(fdnum, True)
                     f = wrap(fdnum, mode, self._bufsize, self.text_mode, self._encoding, self._errors)
                 self._files[fd] = f
@@ -1058,31 +1059,6 @@ def _windows_flags(startupinfo: Any, creationflags: int) -> bool:
                 f"startupinfo {', '.join(used)}: lipc does not take a STARTUPINFO on Windows; use "
                 "stdin=, stdout=, stderr= (and fds=) for the child's handles")
     return bool(flags & _CREATE_NEW_PROCESS_GROUP)
-
-
-def split_cmdline(cmdline: Union[str, bytes]) -> List[str]:
-    """A Windows command line split as the MS C runtime splits it
-    (CommandLineToArgvW; an empty line is an empty program name)."""
-    import ctypes
-    from ctypes import wintypes
-    text = os.fsdecode(cmdline)
-    if "\0" in text:
-        raise ValueError("embedded null character in args")
-    if not text.strip():
-        raise ValueError("args is an empty command line")
-    shell32 = ctypes.WinDLL("shell32", use_last_error=True)
-    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
-    shell32.CommandLineToArgvW.restype = ctypes.POINTER(wintypes.LPWSTR)
-    shell32.CommandLineToArgvW.argtypes = [wintypes.LPCWSTR, ctypes.POINTER(ctypes.c_int)]
-    kernel32.LocalFree.argtypes = [ctypes.c_void_p]
-    n = ctypes.c_int()
-    arr = shell32.CommandLineToArgvW(text, ctypes.byref(n))
-    if not arr:
-        raise ctypes.WinError(ctypes.get_last_error())
-    try:
-        return [arr[i] for i in range(n.value)]
-    finally:
-        kernel32.LocalFree(ctypes.cast(arr, ctypes.c_void_p))
 
 
 class _Tag:

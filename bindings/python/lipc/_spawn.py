@@ -12,6 +12,7 @@ import enum
 import os
 import signal
 import subprocess
+import sys
 from ctypes import byref, c_int64
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -307,20 +308,20 @@ def credentials(user: Any, group: Any, extra_groups: Optional[Iterable[Any]]
     them."""
     uid = gid = None
     gids: Optional[List[int]] = None
-    if WINDOWS:  # as subprocess on Windows
+    if sys.platform == "win32":  # as subprocess on Windows
         for value, what in ((group, "group"), (extra_groups, "extra_groups"), (user, "user")):
             if value is not None:
                 raise ValueError(f"The '{what}' parameter is not supported on the current platform")
-        return uid, gid, gids
-    if group is not None or extra_groups is not None:
-        import grp
-        if group is not None:
-            gid = _id_of(group, "Group", grp.getgrnam, "gr_gid")
-        if extra_groups is not None:
-            gids = [_id_of(g, "Group", grp.getgrnam, "gr_gid", ValueError) for g in extra_groups]
-    if user is not None:
-        import pwd
-        uid = _id_of(user, "User", pwd.getpwnam, "pw_uid")
+    else:
+        if group is not None or extra_groups is not None:
+            import grp
+            if group is not None:
+                gid = _id_of(group, "Group", grp.getgrnam, "gr_gid")
+            if extra_groups is not None:
+                gids = [_id_of(g, "Group", grp.getgrnam, "gr_gid", ValueError) for g in extra_groups]
+        if user is not None:
+            import pwd
+            uid = _id_of(user, "User", pwd.getpwnam, "pw_uid")
     return uid, gid, gids
 
 

@@ -4,7 +4,6 @@ lock, shared and exclusive ranges, file objects and classic locks,
 timeouts, bad input."""
 from __future__ import annotations
 
-import fcntl
 import os
 import signal
 import subprocess
@@ -13,6 +12,9 @@ import threading
 import time
 
 import pytest
+
+if sys.platform != "win32":
+    import fcntl
 from conftest import finish, least_of, read_line, start_helper
 
 import lipc

@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import os
-import resource
 import signal
 import subprocess
 import sys
 import threading
 
 import pytest
+
+if sys.platform != "win32":
+    import resource
 from conftest import child_env, unique_name
 
 import lipc
