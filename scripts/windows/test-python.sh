@@ -29,9 +29,18 @@ if [[ $stages == *" suite "* ]]; then
 echo "--- python: bindings/python/tests (Windows CPython under Wine)"
 # -p no:cacheprovider: nothing written into the source tree; the tests'
 # temporary files go to the prefix's %TEMP%. PYTHONPATH: see env.sh.
+# A Windows process that crashes under Wine may still exit 0 (Wine's
+# debugger ends it): the run counts only if pytest wrote its report.
+report=$W/pytest-python.xml
+rm -f "$report"
 LIPC_LIBRARY=$(win_path "$W/lipc.dll") PYTHONPATH="$(win_path bindings/python)" \
-  PYTHONDONTWRITEBYTECODE=1 win_python -X faulthandler -m pytest -q -p no:cacheprovider -rs --continue-on-collection-errors \
+  PYTHONDONTWRITEBYTECODE=1 win_python -X faulthandler -m pytest -q -p no:cacheprovider -rs \
+  --continue-on-collection-errors --junitxml="$(win_path "$report")" \
   ${LIPC_PYTEST_ARGS:-} "$(win_path bindings/python/tests)" || status=1
+if [ ! -s "$report" ]; then
+  echo "python: pytest ended without its report (crashed?): FAILED"
+  status=1
+fi
 fi
 [[ $stages == *" wheel "* ]] || exit $status
 

@@ -13,6 +13,7 @@ import sys
 import threading
 
 import lipc
+from hostint import WINDOWS, ctrl_c
 
 base = f"lipc-py-sigsync-{os.getpid()}"
 lockfile = sys.argv[1]
@@ -35,6 +36,8 @@ def held_by_thread(acquire, release):
 
 
 def interrupted(kind, wait):
+    if WINDOWS:  # no signal from outside: Ctrl-C in this console, 0.2 s after WAITING
+        threading.Timer(0.2, ctrl_c).start()
     print("WAITING", kind, flush=True)
     try:
         wait()

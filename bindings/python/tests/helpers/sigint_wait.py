@@ -12,12 +12,12 @@ for the test to check:
   AFTER-OK
 """
 import os
-import signal
 import sys
 import threading
 import time
 
 import lipc
+from hostint import ctrl_c
 
 what, mode = sys.argv[1], sys.argv[2]
 lipc.set_call_mode(lipc.CALL_HANDOFF if mode == "handoff" else lipc.CALL_DIRECT)
@@ -54,7 +54,7 @@ def fire():
     time.sleep(0.3)
     sent.append(time.monotonic())
     during.append(sum(counts) - before[0])
-    os.kill(os.getpid(), signal.SIGINT)
+    ctrl_c()
 
 
 main_sem = lipc.Semaphore(f"{base}-main", create=True, initial=0, unlink_on_close=True)

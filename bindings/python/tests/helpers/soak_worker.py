@@ -9,6 +9,7 @@ import threading
 import time
 
 import lipc
+from hostint import ctrl_c, sleep_argv
 
 duration = float(sys.argv[1]) if len(sys.argv) > 1 else 3.0
 stop = threading.Event()
@@ -34,7 +35,7 @@ def worker(n: int) -> None:
             os.close(w)
             lipc.diag(lipc.DIAG_FP_SELFTEST)
             if n % 2 == 0:
-                res = lipc.run(["/bin/true"], timeout=10)
+                res = lipc.run(sleep_argv(0) if sys.platform == "win32" else ["/bin/true"], timeout=10)
                 if res.returncode != 0:
                     errors.append(f"/bin/true exited {res.returncode}")
                 with lock:
@@ -48,7 +49,7 @@ def worker(n: int) -> None:
 def interrupter() -> None:
     while not stop.is_set():
         time.sleep(0.05)
-        os.kill(pid, signal.SIGINT)
+        ctrl_c()
 
 
 def main() -> int:
