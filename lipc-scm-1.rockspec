@@ -4,7 +4,12 @@
 -- linux-x86_64.rock) that installs with no Go: `luarocks install FILE.rock`.
 -- The library goes to <tree>/lib/lua/5.1/lipc/liblipc.so, where the binding
 -- finds it through package.cpath (module "lipc.liblipc"); no environment
--- variable is needed. The version is the scm one here: the release rockspec
+-- variable is needed. On Windows (x64) it is lipc.dll, installed as module
+-- "lipc.lipc" (<tree>\lib\lua\5.1\lipc\lipc.dll) and found the same way;
+-- `make dist` packs it as build/dist/lipc-VERSION-1.win32-x86_64.rock (built
+-- on Linux with mingw: the source rock on Windows would need Go, mingw and
+-- make there). The library differs per platform, so each platform names
+-- its own (luarocks merges build.platforms.X into build). The version is the scm one here: the release rockspec
 -- `make dist` writes takes its version from include/lipc.h.
 rockspec_format = "3.0"
 package = "lipc"
@@ -24,7 +29,7 @@ LuaIPC (ipc.*) and luapower's proc (proc).]],
   homepage = "https://github.com/lipc-dev/lipc",
   labels = { "ipc", "process", "ffi", "luajit" },
 }
-supported_platforms = { "linux" }
+supported_platforms = { "linux", "windows" }
 dependencies = {
   "lua == 5.1", -- LuaJIT: the binding is LuaJIT ffi code
 }
@@ -32,11 +37,17 @@ build = {
   -- Needs Go (go.mod's version), a C compiler and make; the packed binary
   -- rock needs none of them.
   type = "command",
-  build_command = "make build/liblipc.so",
-  install = {
-    lib = {
-      ["lipc.liblipc"] = "build/liblipc.so",
+  platforms = {
+    linux = {
+      build_command = "make build/liblipc.so",
+      install = { lib = { ["lipc.liblipc"] = "build/liblipc.so" } },
     },
+    windows = {
+      build_command = "make windows",
+      install = { lib = { ["lipc.lipc"] = "build/windows/lipc.dll" } },
+    },
+  },
+  install = {
     lua = {
       ["lipc.cdef"] = "bindings/luajit/lipc/cdef.lua",
       ["lipc.env"] = "bindings/luajit/lipc/env.lua",

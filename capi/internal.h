@@ -23,7 +23,7 @@
 #define LIPC_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #endif
 
-/* ---- host duties (host.c) ---- */
+/* ---- host duties (host_linux.c, host_windows.c) ---- */
 LIPC_HIDDEN extern atomic_int lipc__forked;        /* set in the child of a fork */
 /* 1 in the child of any fork: lipc__forked from the atfork handler, or a
  * process id that is not the one lipc was loaded in (a raw fork or clone
@@ -65,19 +65,19 @@ struct lipc_view {
 };
 LIPC_HIDDEN int lipc__handle_close(lipc_handle_t h);
 LIPC_HIDDEN long lipc__handles_live(void);
-/* Frees the C part of an object after its Go part was destroyed (kinds.c). */
+/* Frees the C part of an object after its Go part was destroyed (kinds_<os>.c). */
 LIPC_HIDDEN void lipc__free_c_obj(int kind, void *obj);
 /* In the child of a fork, where Go cannot run: lets go of what the Go part
  * holds that C can release without touching what the parent shares (fds;
  * mappings stay until the child exits or execs, names are never unlinked). */
 LIPC_HIDDEN void lipc__forget_in_fork_child(int kind, void *obj);
 /* What lipc_close does at once, before the object is destroyed, even while
- * other threads still use it (in_use): a process's close policy (kinds.c). */
+ * other threads still use it (in_use): a process's close policy (kinds_<os>.c). */
 LIPC_HIDDEN void lipc__close_c_obj(int kind, void *obj, int in_use);
 #define LIPC_KIND_ANY 0
 #define LIPC_KIND_MAX 255
 
-/* ---- calls into Go (call.c) ---- */
+/* ---- calls into Go (call_linux.c, host_windows.c) ---- */
 /* One unit of work for the Go side: an operation code, scalar and string
  * arguments, scalar results, and the error Go reports. */
 typedef struct lipc_req {
@@ -105,7 +105,7 @@ LIPC_HIDDEN int lipc__open_named(int op, const char *what, const char *name, int
 LIPC_HIDDEN int lipc__unlink_named(int op, const char *what, const char *name);
 
 /* ---- small shared helpers ---- */
-/* Copies s (with its NUL) into buf if it fits, else LIPC_ERANGE (env.c). */
+/* Copies s (with its NUL) into buf if it fits, else LIPC_ERANGE (copy_out.c). */
 LIPC_HIDDEN int lipc__copy_out(const char *s, char *buf, size_t size, size_t *needed, const char *what);
 
 

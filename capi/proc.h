@@ -53,7 +53,7 @@ __attribute__((visibility("hidden"))) struct lipc_proc *lipc__proc_new(int pid, 
                                  long long grace_ms);
 __attribute__((visibility("hidden"))) int lipc__proc_add_pipe(struct lipc_proc *p, int child_fd, int fd);
 __attribute__((visibility("hidden"))) void lipc__proc_free(struct lipc_proc *p);
-/* For lipc_proc_communicate (communicate.c): reads and writes of pipe
+/* For lipc_proc_communicate (communicate_linux.c): reads and writes of pipe
  * ends under the object's lock. */
 __attribute__((visibility("hidden"))) int lipc__proc_wait_until(struct lipc_proc *p, struct timespec dl, long long timeout_ms);
 __attribute__((visibility("hidden"))) int *lipc__proc_pipe_slot(struct lipc_proc *p, int child_fd);
@@ -61,6 +61,6 @@ __attribute__((visibility("hidden"))) int *lipc__proc_pipe_slot(struct lipc_proc
  * threads still use the handle (in_use), and again (a no-op then) when the
  * object is destroyed. Sends SIGTERM under the stop policy; when in_use,
  * hands lipc's reaper a duplicate of the pidfd to send SIGKILL at kill_at
- * while the handle lives on (ops_proc.go). */
+ * while the handle lives on (ops_proc_linux.go). */
 __attribute__((visibility("hidden"))) void lipc__proc_closing(struct lipc_proc *p, int in_use);
 #endif

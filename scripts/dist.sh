@@ -7,7 +7,7 @@
 #                                          by auditwheel (the oldest glibc it allows)
 #   lipc-V-py3-none-win_amd64.whl          Python wheel carrying lipc.dll (Windows x64,
 #                                          scripts/windows/wheel.sh)
-#   lipc-V-1.rockspec, lipc-V-1.linux-x86_64.rock
+#   lipc-V-1.rockspec, lipc-V-1.linux-x86_64.rock, lipc-V-1.win32-x86_64.rock
 #                                          LuaJIT release rockspec and binary rock
 # Expects build/liblipc.so and build/windows/lipc.dll (make builds them first). The packaging tools
 # (build, setuptools, wheel, auditwheel) live in their own venv,
@@ -66,6 +66,10 @@ sed -e "s/^version = \"scm-1\"/version = \"$VERSION-1\"/" \
 luarocks --lua-version=5.1 --tree="$STAGE/rocktree" make --pack-binary-rock "$OUT/$rock_spec" \
   >"$STAGE/rock.log" 2>&1 || { cat "$STAGE/rock.log"; exit 1; }
 mv lipc-"$VERSION"-1.*.rock "$OUT/"
+# ... and the Windows x64 binary rock with lipc.dll (cross-built; packed
+# by scripts/windows/rock.py from the rockspec's windows platform section).
+make -s windows >"$STAGE/windows.log" 2>&1 || { cat "$STAGE/windows.log"; exit 1; }
+python3 scripts/windows/rock.py "$OUT/$rock_spec" build/windows/lipc.dll "$OUT" >/dev/null
 
 echo "dist: built in build/dist:"
 (cd "$OUT" && ls -1)

@@ -13,6 +13,13 @@
 ;;;; threads under SBCL's GC (LIPC_CALL_HANDOFF), and its process streams
 ;;;; are SB-GRAY streams.  Another implementation gets an error at once
 ;;;; instead of a half-working binding.
+;;;;
+;;;; Systems: Linux only.  lipc itself also runs on Windows (lipc.dll, for C,
+;;;; LuaJIT and Python), but no Windows Lisp could be had to test this
+;;;; binding there, so it refuses to load on Windows rather than claim to work.
+
+#+(or windows win32)
+(error "The lipc Common Lisp binding is Linux-only: lipc.dll on Windows serves C, LuaJIT and Python (see lipc's README).")
 
 #-sbcl
 (error "The lipc Common Lisp binding supports SBCL only (this is ~A ~A)."

@@ -92,12 +92,22 @@ local type, error, tostring, pairs, ipairs, setmetatable, select, unpack =
   type, error, tostring, pairs, ipairs, setmetatable, select, unpack
 local huge = math.huge
 
+local windows = ffi.os == "Windows"
+
 -- Private names for two libc functions: lipc declares no libc name in
--- LuaJIT's shared C namespace (see lipc/util.lua).
-ffi.cdef [[
+-- LuaJIT's shared C namespace (see lipc/util.lua). Windows: the C
+-- runtime's _getcwd and kernel32's GetModuleFileNameA.
+if windows then
+  ffi.cdef [[
+char *lipc__getcwd(char *buf, int size) __asm__("_getcwd");
+uint32_t lipc__GetModuleFileNameA(void *module, char *buf, uint32_t size) __asm__("GetModuleFileNameA");
+]]
+else
+  ffi.cdef [[
 char *lipc__getcwd(char *buf, size_t size) __asm__("getcwd");
 long lipc__readlink(const char *path, char *buf, size_t size) __asm__("readlink");
 ]]
+end
 
 local M = { clock = clock }
 
@@ -111,12 +121,14 @@ local function timeout_of(expires)
   return t > 0 and t or 0
 end
 
--- A lipc failure -> luapower's error string.
+-- A lipc failure -> luapower's error string (on Windows, where errno is a
+-- Windows error code, lipc's message: luapower gives Windows' text there).
 local function err_of(msg, code, errno)
   if code == ETIMEDOUT then return "timeout" end
   if code == ECLOSED then return "broken_pipe" end
   if code == ENOENT then return "not_found" end
   if code == EPERM then return "access_denied" end
+  if windows then return msg end
   local e = lipc.posix_errno(code, errno)
   return e > 0 and lipc.strerror(codes.EOS_BASE - e) or msg
 end
@@ -196,7 +208,13 @@ end
 -- The LuaJIT executable running this script (luapower's package.exepath).
 local function exepath()
   local buf = ffi.new("char[4096]")
-  local n = ffi.C.lipc__readlink("/proc/self/exe", buf, 4096)
+  local n
+  if windows then
+    n = ffi.C.lipc__GetModuleFileNameA(nil, buf, 4096)
+    n = n < 4096 and n or 0
+  else
+    n = ffi.C.lipc__readlink("/proc/self/exe", buf, 4096)
+  end
   if n > 0 then return ffi.string(buf, n) end
   local i, a = 0, arg and arg[0]
   while arg and arg[i - 1] do i = i - 1; a = arg[i] end
@@ -204,9 +222,70 @@ local function exepath()
 end
 M.exepath = exepath
 
+-- A Windows command line -> argv, as the child's C runtime splits it
+-- (CommandLineToArgvW's rules: the program name up to the first blank or
+-- in double quotes; then 2n backslashes before a quote are n backslashes
+-- and the quote toggles quoting, 2n+1 are n and a literal quote, "" inside
+-- quotes is a literal quote). lipc quotes argv again by the same rules
+-- (lipc_quote_win), so the child sees the arguments luapower's verbatim
+-- command line would have given it.
+local function split_win(s)
+  local argv, i, n = {}, 1, #s
+  -- the program name
+  while i <= n and s:sub(i, i):match("[ \t]") do i = i + 1 end
+  if i > n then return argv end
+  if s:sub(i, i) == '"' then
+    local j = s:find('"', i + 1, true) or n + 1
+    argv[1] = s:sub(i + 1, j - 1)
+    i = j + 1
+  else
+    local j = s:find("[ \t]", i) or n + 1
+    argv[1] = s:sub(i, j - 1)
+    i = j
+  end
+  while true do
+    while i <= n and s:sub(i, i):match("[ \t]") do i = i + 1 end
+    if i > n then break end
+    local buf, inq = {}, false
+    while i <= n do
+      local c = s:sub(i, i)
+      if c == "\\" then
+        local j = i
+        while j <= n and s:sub(j, j) == "\\" do j = j + 1 end
+        local nb = j - i
+        if s:sub(j, j) == '"' then
+          buf[#buf + 1] = ("\\"):rep(math.floor(nb / 2))
+          if nb % 2 == 1 then buf[#buf + 1] = '"'; j = j + 1 end
+        else
+          buf[#buf + 1] = ("\\"):rep(nb)
+        end
+        i = j
+      elseif c == '"' then
+        if inq and s:sub(i + 1, i + 1) == '"' then
+          buf[#buf + 1] = '"'
+          i = i + 2
+        else
+          inq = not inq
+          i = i + 1
+        end
+      elseif (c == " " or c == "\t") and not inq then
+        break
+      else
+        buf[#buf + 1] = c
+        i = i + 1
+      end
+    end
+    argv[#argv + 1] = table.concat(buf)
+  end
+  return argv
+end
+M._split_win = split_win
+
 local function argv_of(cmd)
   local argv = {}
-  if type(cmd) == "string" then
+  if type(cmd) == "string" and windows then
+    argv = split_win(cmd)
+  elseif type(cmd) == "string" then
     for s in cmd:gmatch("%S+") do argv[#argv + 1] = s end
   elseif type(cmd) == "table" then
     for i = 1, cmd.n or #cmd do
@@ -244,9 +323,12 @@ end
 local function exec(o)
   local argv = argv_of(o.cmd)
   local dir = o.dir
-  if dir and argv[1]:find("/", 1, true) and argv[1]:sub(1, 1) ~= "/" then
+  if dir and not windows and argv[1]:find("/", 1, true) and argv[1]:sub(1, 1) ~= "/" then
     local cwd = getcwd()
     if cwd then argv[1] = cwd .. "/" .. argv[1] end
+  elseif dir and windows and argv[1]:find("[/\\]") and not argv[1]:find("^%a:") and not argv[1]:find("^[/\\]") then
+    local cwd = getcwd()
+    if cwd then argv[1] = cwd .. "\\" .. argv[1] end
   end
   local lo = { cwd = dir }
   if o.env then
@@ -263,7 +345,10 @@ local function exec(o)
   foreign[#foreign + 1] = fout
   foreign[#foreign + 1] = ferr
   local ak = o.autokill
-  if ak then lo.autokill = ak == true and "TERM" or ak end
+  -- Windows: a job object that kills the child (and, as in luapower, the
+  -- children it starts: they are in the job too) when this process ends;
+  -- there is nothing but a kill there, so "TERM" is not asked for.
+  if ak then lo.autokill = ak == true and (windows and true or "TERM") or ak end
   local rl
   if o.rlimits then
     rl = {}
@@ -469,7 +554,7 @@ end
 local PLATFORMS = { unix = "sh", win = "win" }
 
 local function style(platform)
-  local s = PLATFORMS[platform or "unix"]
+  local s = PLATFORMS[platform or (windows and "win" or "unix")]
   if not s then error("invalid platform", 3) end
   return s
 end

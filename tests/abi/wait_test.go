@@ -237,7 +237,7 @@ func TestSemWaitEINTRTimed(t *testing.T) {
 	}
 }
 
-// BUG(capi/api_sem.c): lipc_sem_wait with a negative timeout calls glibc's
+// BUG(capi/api_sem_linux.c): lipc_sem_wait with a negative timeout calls glibc's
 // sem_wait, whose futex wait has no timeout; the kernel then restarts it
 // transparently after any handler installed with SA_RESTART (Go's handlers,
 // and every handler set with glibc's signal()), so LIPC_EINTR never comes

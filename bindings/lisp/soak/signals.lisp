@@ -56,7 +56,7 @@
       for name = (cdr (assoc sig *signal-names*))
       do (cond ((equal before after))
                ;; lipc gives SIGURG back with SA_ONSTACK on purpose (capi/
-               ;; host.c); SBCL's SIGURG handler only redirects the context,
+               ;; host_linux.c); SBCL's SIGURG handler only redirects the context,
                ;; so the flag does no harm there (measured: soak unaffected).
                ((and (= sig 23) (= (car before) (car after))
                      (= (logior (cdr before) #x08000000) (cdr after))))

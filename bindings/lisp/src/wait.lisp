@@ -38,7 +38,7 @@ Float infinity, and any time longer than the library ever waits
 
 (defconstant +max-wait-seconds+ 2147483647
   "The longest time lipc waits: it caps every deadline at 2^31 - 1 seconds
-(capi/wait.c).  A longer timeout is forever; a longer grace time is this.")
+(capi/wait_linux.c).  A longer timeout is forever; a longer grace time is this.")
 
 (defconstant +max-wait-ms+ (* +max-wait-seconds+ 1000)
   "+MAX-WAIT-SECONDS+ in the C API's milliseconds.")

@@ -32,7 +32,7 @@ not 0) and its output."
 (test loading-lipc-leaves-sbcl-signal-handlers-alone
   ;; The Go runtime takes SIGFPE and adds SA_ONSTACK to SBCL's SIGTRAP,
   ;; SIGILL, SIGUSR2, SIGCHLD, SIGINT, ... handlers when it starts; lipc gives
-  ;; them all back (capi/host.c).  If it did not, SBCL would run Lisp code on
+  ;; them all back (capi/host_linux.c).  If it did not, SBCL would run Lisp code on
   ;; the alternate signal stack and a GC would die with "no SP known for
   ;; thread" (soak/run-soak.sh failed 4 runs of 5).  Deterministic here.
   (multiple-value-bind (code output) (run-script "signals.lisp")
@@ -125,7 +125,7 @@ not 0) and its output."
   ;; The C contract the binding's EINTR loop relies on: a wait without a
   ;; timeout returns LIPC_EINTR when a host handler runs, although SBCL
   ;; installs its handlers with SA_RESTART (a plain sem_wait() would be
-  ;; restarted by the kernel and never return; fixed in capi/api_sem.c).
+  ;; restarted by the kernel and never return; fixed in capi/api_sem_linux.c).
   (with-semaphore (s (unique-name "forever") :create t :unlink-on-close t)
     (let* ((h (object-handle s))
            (th (spawn (lambda () (lipc::call-c (lipc::%sem-wait h -1))))))

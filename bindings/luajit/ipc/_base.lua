@@ -37,6 +37,42 @@ function base.fail(_, _, code, errno)
   return nil, base.strerror(e), e
 end
 
+-- On Windows LuaIPC reports GetLastError() codes (its own document: "an
+-- error message, and a numeric error code"), so the triple there is nil,
+-- lipc's message (the step and Windows' text), the Windows error code:
+-- lipc_errno when Windows reported one, else the Windows code of the lipc
+-- code (lipc found the problem itself: a bad name, a timeout, ...).
+local win_code = {
+  [-1] = 87,   -- EINVAL: ERROR_INVALID_PARAMETER
+  [-2] = 6,    -- EBADHANDLE: ERROR_INVALID_HANDLE
+  [-3] = 2,    -- ENOENT: ERROR_FILE_NOT_FOUND
+  [-4] = 183,  -- EEXIST: ERROR_ALREADY_EXISTS
+  [-5] = 5,    -- EPERM: ERROR_ACCESS_DENIED
+  [-6] = 1460, -- ETIMEDOUT: ERROR_TIMEOUT
+  [-7] = 1223, -- EINTR: ERROR_CANCELLED
+  [-8] = 170,  -- EBUSY: ERROR_BUSY
+  [-9] = 33,   -- EAGAIN: ERROR_LOCK_VIOLATION
+  [-10] = 8,   -- ENOMEM: ERROR_NOT_ENOUGH_MEMORY
+  [-11] = 109, -- ECLOSED: ERROR_BROKEN_PIPE
+  [-12] = 50,  -- ENOTSUP: ERROR_NOT_SUPPORTED
+  [-15] = 206, -- ENAMETOOLONG: ERROR_FILENAME_EXCED_RANGE
+  [-16] = 234, -- ERANGE: ERROR_MORE_DATA
+}
+base.windows = require("ffi").os == "Windows"
+base.win_code = win_code
+if base.windows then
+  -- Names LuaIPC checks itself ("" too long, "/" invalid): Windows codes.
+  local win_of_errno = { [22] = 87, [36] = 206, [2] = 2, [17] = 183, [13] = 5, [5] = 1117 }
+  function base.errno_fail(e)
+    local w = win_of_errno[e] or e
+    return nil, base.strerror(e), w
+  end
+  function base.fail(_, msg, code, errno)
+    local w = (type(errno) == "number" and errno > 0) and errno or win_code[code] or 1117 -- ERROR_IO_DEVICE
+    return nil, type(msg) == "string" and msg ~= "" and msg or "error " .. w, w
+  end
+end
+
 ---- misuse, raised at the caller of the public function ----
 
 function base.argerror(n, fname, msg, level)

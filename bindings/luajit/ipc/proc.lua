@@ -4,7 +4,8 @@
 -- feeds stdin and hands stdout/stderr to a callback.
 --
 --   proc.spawn(cmd, options) -> handle | nil, strerror(errno), errno
---       runs /bin/sh -c cmd with the environment and working directory of
+--       runs /bin/sh -c cmd (Windows: cmd.exe /c cmd, as os.execute and
+--       io.popen there) with the environment and working directory of
 --       this process. options (a table):
 --         stdin, stdout, stderr  true: a pipe; false/nil: this process's
 --                                own stream; a Lua io file: that file (the
@@ -53,17 +54,21 @@ local type, error, tostring, select, setmetatable, ipairs, io_type = type, error
 
 local CHUNK = 1024 -- bytes per callback, as LuaIPC's reads
 
+-- (Windows has no SIGPIPE: a write to a pipe nobody reads fails there
+-- anyway, ERROR_NO_DATA, and nothing is set.)
 -- signal(2) under a private name (lipc declares no libc name in LuaJIT's
 -- shared C namespace: see lipc/util.lua); a handler is a pointer either way.
-ffi.cdef [[void *lipc__signal(int sig, void *handler) __asm__("signal");]]
--- First a call that runs in lipc's Go runtime: it returns only once the
--- runtime's start-up has finished, and that start-up puts back the signal
--- dispositions the host had when lipc was loaded (capi/host.c,
--- lipc__host_restore), so a SIG_IGN set before it can be reverted to
--- SIG_DFL (a library bug: see test_basics.lua,
--- LIBRARY_BUG_signal_disposition_set_after_load_is_reverted).
-lipc.diag("go_thread")
-ffi.C.lipc__signal(13, ffi.cast("void *", 1)) -- SIGPIPE, SIG_IGN
+if ffi.os ~= "Windows" then
+  ffi.cdef [[void *lipc__signal(int sig, void *handler) __asm__("signal");]]
+  -- First a call that runs in lipc's Go runtime: it returns only once the
+  -- runtime's start-up has finished, and that start-up puts back the signal
+  -- dispositions the host had when lipc was loaded (capi/host.c,
+  -- lipc__host_restore), so a SIG_IGN set before it can be reverted to
+  -- SIG_DFL (a library bug: see test_basics.lua,
+  -- LIBRARY_BUG_signal_disposition_set_after_load_is_reverted).
+  lipc.diag("go_thread")
+  ffi.C.lipc__signal(13, ffi.cast("void *", 1)) -- SIGPIPE, SIG_IGN
+end
 
 local proc = {}
 

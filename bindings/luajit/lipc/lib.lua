@@ -1,24 +1,33 @@
--- Loads liblipc once and returns { C = <ffi namespace>, path = <what loaded> }.
+-- Loads lipc once and returns { C = <ffi namespace>, path = <what loaded> }.
 -- Lookup order (the same in every lipc binding): $LIPC_LIBRARY, a copy
 -- beside the binding (bindings/luajit/liblipc.so), the copy a rock installed:
 -- module "lipc.liblipc" on package.cpath (luarocks puts it in the tree's
 -- lib/lua/5.1/lipc/liblipc.so), the build tree (<repo>/build/liblipc.so,
 -- found relative to this file), then the system loader ("liblipc.so.0",
 -- then "liblipc.so").
+-- On Windows the library is lipc.dll and the same places are searched for
+-- it: $LIPC_LIBRARY, bindings/luajit/lipc.dll, the rock's copy (module
+-- "lipc.lipc" on package.cpath: <tree>/lib/lua/5.1/lipc/lipc.dll), the build
+-- tree (<repo>/build/windows/lipc.dll), then LoadLibrary's own search
+-- ("lipc.dll": the directory of the .exe, the system directories, the PATH).
 -- $LIPC_LIBRARY is strict: when it is set (non-empty) and that file does not
 -- load as lipc, loading fails with an error naming it; an explicit choice is
 -- never silently replaced by another copy of the library. The library can never be
--- unloaded (its Go runtime marks it NODELETE), and the namespace is kept in
--- this module's upvalue so LuaJIT never collects it either.
+-- unloaded (its Go runtime marks it NODELETE; a Go DLL is never freed on
+-- Windows either), and the namespace is kept in this module's upvalue so
+-- LuaJIT never collects it either.
 local ffi = require "ffi"
 
 ffi.cdef(require "lipc.cdef")
 
--- Directory of this file: "@.../bindings/luajit/lipc/lib.lua" -> ".../bindings/luajit/lipc".
+local windows = ffi.os == "Windows"
+
+-- Directory of this file: "@.../bindings/luajit/lipc/lib.lua" -> ".../bindings/luajit/lipc"
+-- (on Windows the path may use either separator).
 local function here()
   local src = debug.getinfo(1, "S").source
   if src:sub(1, 1) ~= "@" then return nil end
-  local dir = src:sub(2):match("^(.*)/[^/]*$")
+  local dir = src:sub(2):match(windows and "^(.*)[/\\][^/\\]*$" or "^(.*)/[^/]*$")
   return dir or "."
 end
 
@@ -29,17 +38,25 @@ local function candidates()
   local env = os.getenv("LIPC_LIBRARY")
   if env and env ~= "" then return { env }, true end -- strict: nothing else
   local dir = here()
-  if dir then list[#list + 1] = dir .. "/../liblipc.so" end -- shipped beside the binding
+  local file = windows and "lipc.dll" or "liblipc.so"
+  if dir then list[#list + 1] = dir .. "/../" .. file end -- shipped beside the binding
   -- What `luarocks make` / `luarocks install` put into the rocks tree.
-  local rock = package.searchpath("lipc.liblipc", package.cpath)
+  local mod = windows and "lipc.lipc" or "lipc.liblipc"
+  local rock = package.searchpath(mod, package.cpath)
   if rock then
     list[#list + 1] = rock
   else
-    tried[#tried + 1] = "  package.cpath (lipc/liblipc.so): not found"
+    tried[#tried + 1] = "  package.cpath (lipc/" .. file .. "): not found"
   end
-  if dir then list[#list + 1] = dir .. "/../../../build/liblipc.so" end -- the repository's build tree
-  list[#list + 1] = "liblipc.so.0"                       -- the system loader
-  list[#list + 1] = "liblipc.so"
+  if dir then -- the repository's build tree
+    list[#list + 1] = dir .. (windows and "/../../../build/windows/lipc.dll" or "/../../../build/liblipc.so")
+  end
+  if windows then
+    list[#list + 1] = "lipc.dll" -- LoadLibrary's search: the .exe's directory, system, PATH
+  else
+    list[#list + 1] = "liblipc.so.0" -- the system loader
+    list[#list + 1] = "liblipc.so"
+  end
   return list, false
 end
 

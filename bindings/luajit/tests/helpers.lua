@@ -30,14 +30,48 @@ local C = ffi.C
 local h = {}
 local spawned -- children of h.spawn (below)
 
+---- Windows ----
+-- The suite runs under luajit.exe too (scripts/windows/test-luajit.sh, under
+-- Wine). A test that needs what only POSIX has (sh, fork, signals, /proc,
+-- /dev/shm, a C compiler, libc) calls h.posix_only(why) first; a file of
+-- such tests ends with h.posix_only_file(T, why). A test Wine cannot pass
+-- (shared/design/windows-wine.md, gaps 1-6) calls h.wine_gap(n, why): it is
+-- skipped only under Wine (LIPC_UNDER_WINE=1), never on Windows itself.
+h.windows = ffi.os == "Windows"
+h.under_wine = os.getenv("LIPC_UNDER_WINE") == "1"
+function h.posix_only(why)
+  if h.windows then error({ skip = "POSIX only: " .. why }, 0) end
+end
+function h.wine_gap(n, why)
+  if h.windows and h.under_wine then error({ skip = ("Wine gap %d: %s"):format(n, why) }, 0) end
+end
+-- keep: names of the file's tests that run on Windows too.
+function h.posix_only_file(T, why, keep)
+  if not h.windows then return T end
+  for name in pairs(T) do
+    if not (keep and keep[name]) then T[name] = function() h.posix_only(why) end end
+  end
+  return T
+end
+if h.windows then
+  for decl in ([[
+uint32_t GetCurrentProcessId(void);
+int QueryPerformanceCounter(int64_t *count);
+int QueryPerformanceFrequency(int64_t *freq);
+char *_getcwd(char *buf, int size);
+]]):gmatch("[^\n]+") do pcall(ffi.cdef, decl) end
+end
+
 ---- paths ----
 local function abs(p)
   if p:sub(1, 1) == "/" then return p end
+  if h.windows and (p:match("^%a:[/\\]") or p:match("^[/\\]")) then return p end
   local buf = ffi.new("char[4096]")
+  if h.windows then return ffi.string(C._getcwd(buf, 4096)) .. "\\" .. p end
   return ffi.string(C.getcwd(buf, 4096)) .. "/" .. p
 end
 h.abs = abs
-h.tests_dir = abs(debug.getinfo(1, "S").source:sub(2):match("^(.*)/[^/]*$") or ".")
+h.tests_dir = abs(debug.getinfo(1, "S").source:sub(2):match(h.windows and "^(.*)[/\\][^/\\]*$" or "^(.*)/[^/]*$") or ".")
 h.binding_dir = h.tests_dir .. "/.."            -- bindings/luajit
 h.repo_dir = h.tests_dir .. "/../../.."          -- the lipc repository
 h.header = h.repo_dir .. "/include/lipc.h"
@@ -48,7 +82,10 @@ function h.sh(cmd)
   return r == 0 or r == true
 end
 
-function h.q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+function h.q(s)
+  if h.windows then return '"' .. tostring(s) .. '"' end -- cmd.exe; the suite's paths have no '"'
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
 
 function h.read_file(path)
   local f = assert(io.open(path, "rb"))
@@ -58,10 +95,20 @@ function h.read_file(path)
 end
 
 ---- time ----
-local ts = ffi.new("struct timespec")
-function h.now() -- CLOCK_MONOTONIC, the clock lipc's deadlines use
-  C.clock_gettime(1, ts)
-  return tonumber(ts.tv_sec) + tonumber(ts.tv_nsec) * 1e-9
+if h.windows then
+  local cnt = ffi.new("int64_t[1]")
+  C.QueryPerformanceFrequency(cnt)
+  local freq = tonumber(cnt[0])
+  function h.now()
+    C.QueryPerformanceCounter(cnt)
+    return tonumber(cnt[0]) / freq
+  end
+else
+  local ts = ffi.new("struct timespec")
+  function h.now() -- CLOCK_MONOTONIC, the clock lipc's deadlines use
+    C.clock_gettime(1, ts)
+    return tonumber(ts.tv_sec) + tonumber(ts.tv_nsec) * 1e-9
+  end
 end
 
 ---- assertions: error(msg, 2) so a failure points at the test's line ----
@@ -99,7 +146,7 @@ end
 function h.skip(reason) error({ skip = reason }, 0) end
 
 ---- names of named objects, unique per run, unlinked after each test ----
-local pid = C.getpid()
+local pid = h.windows and tonumber(C.GetCurrentProcessId()) or C.getpid()
 h.pid = pid
 local counter, made = 0, {}
 function h.sem_name()
@@ -121,7 +168,11 @@ end
 ---- temp dir, removed at the end of the run ----
 local tmp
 function h.tmpdir()
-  if not tmp then
+  if not tmp and h.windows then
+    tmp = (os.getenv("TEMP") or os.getenv("TMP") or "C:\\windows\\temp") .. "\\lipc-lua-test-" .. pid
+    h.sh("rmdir /s /q " .. h.q(tmp) .. " >nul 2>nul")
+    assert(h.sh("mkdir " .. h.q(tmp)), "mkdir " .. tmp)
+  elseif not tmp then
     tmp = (os.getenv("TMPDIR") or "/tmp") .. "/lipc-lua-test-" .. pid
     assert(h.sh("rm -rf " .. h.q(tmp) .. " && mkdir -p " .. h.q(tmp)), "mkdir " .. tmp)
   end
@@ -132,6 +183,7 @@ end
 -- skips the test when there is no C compiler.
 local compiled = {}
 local function compile(name)
+  h.posix_only("the C helper " .. name .. ".c (signals, pthreads) is built with cc as a .so")
   if compiled[name] then return compiled[name] end
   local so = h.tmpdir() .. "/" .. name .. ".so"
   local cc = os.getenv("CC") or "cc"
@@ -161,6 +213,7 @@ end
 -- time through an rpath); skips the test when that cannot be done.
 local programs = {}
 function h.c_program(name)
+  h.posix_only("the C peer " .. name .. ".c is built with cc against liblipc.so (tests/windows/c has the C peers on Windows)")
   if programs[name] then return programs[name] end
   local exe = h.tmpdir() .. "/" .. name
   local build = h.repo_dir .. "/build"
@@ -209,12 +262,13 @@ function h.spawn_luajit(code, opts)
   local o = { env_add = { LUA_PATH = b .. "/?.lua;" .. b .. "/?/init.lua;;",
                           LIPC_LIBRARY = abs(lipc.library_path) } }
   for k, v in pairs(opts or {}) do o[k] = v end
-  return h.spawn({ os.getenv("LUAJIT") or "luajit", "-e", code }, o)
+  return h.spawn({ h.luajit_exe(), "-e", code }, o)
 end
 
 -- python3 with the Python binding importable, or a skip.
 local python_ok
 function h.python_argv(code)
+  h.posix_only("the Python peer runs as python3 (scripts/windows/test-python.sh tests the Python binding on Windows)")
   local py = os.getenv("PYTHON") or "python3"
   local pypath = h.repo_dir .. "/bindings/python"
   if python_ok == nil then
@@ -231,6 +285,19 @@ function h.spawn_python(code)
 end
 
 ---- child LuaJIT processes ----
+-- The LuaJIT to run children with: $LUAJIT, else (Windows, where no
+-- luajit is on the PATH) the interpreter running this suite, else "luajit".
+function h.luajit_exe()
+  local e = os.getenv("LUAJIT")
+  if e and e ~= "" then return e end
+  if h.windows and arg then
+    local i = 0
+    while arg[i - 1] do i = i - 1 end
+    return arg[i]
+  end
+  return "luajit"
+end
+
 -- A shell command running `luajit -e code` with this binding on LUA_PATH and
 -- the same library as this process.
 function h.luajit_cmd(code, env)
@@ -326,7 +393,8 @@ function h.cleanup()
 end
 function h.finish()
   h.cleanup()
-  if tmp then os.execute("rm -rf " .. h.q(tmp)) end
+  if tmp and h.windows then os.execute("rmdir /s /q " .. h.q(tmp) .. " >nul 2>nul")
+  elseif tmp then os.execute("rm -rf " .. h.q(tmp)) end
 end
 
 return h

@@ -3,7 +3,8 @@
 -- (", N skipped" when some were); exits 1 on any failure.
 --   luajit bindings/luajit/tests/run.lua [pattern]   -- only tests whose
 --   "file:name" contains pattern (plain text)
-local dir = (debug.getinfo(1, "S").source:sub(2):match("^(.*)/[^/]*$") or ".")
+local windows = require("ffi").os == "Windows"
+local dir = (debug.getinfo(1, "S").source:sub(2):match(windows and "^(.*)[/\\][^/\\]*$" or "^(.*)/[^/]*$") or ".")
 -- LUA_PATH (if set) comes first; these fallbacks let the runner work without it.
 package.path = dir .. "/?.lua;" .. package.path .. ";" .. dir .. "/../?.lua;" .. dir .. "/../?/init.lua"
 
@@ -11,8 +12,9 @@ local h = require "helpers"
 local only = arg and arg[1]
 
 local files = {}
-local ls = io.popen("ls -1 " .. h.q(dir))
+local ls = io.popen(windows and ("dir /b " .. h.q(dir)) or ("ls -1 " .. h.q(dir)))
 for f in ls:lines() do
+  f = f:gsub("\r$", "")
   if f:match("^test_.*%.lua$") then files[#files + 1] = f end
 end
 ls:close()

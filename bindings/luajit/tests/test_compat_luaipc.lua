@@ -52,6 +52,7 @@ end
 ---- ipc.shm ----
 
 function T.shm_names_and_errno_choices()
+  h.posix_only("POSIX errno numbers; on Windows the codes are Windows ones (test_windows.lua)")
   fails(36, "File name too long", shm.create("", 100))
   fails(22, "Invalid argument", shm.create("a/b", 100))
   fails(36, "File name too long", shm.create(("x"):rep(254), 100))
@@ -404,6 +405,7 @@ end
 ---- ipc.proc ----
 
 function T.proc_callbacks_stdin_and_exit_statuses()
+  h.posix_only("the commands are sh ones; ipc.proc under cmd.exe is tested in test_windows.lua")
   local got = {}
   local opts = {
     stdin = true, stdout = true, stderr = true,
@@ -441,6 +443,7 @@ function T.proc_callbacks_stdin_and_exit_statuses()
 end
 
 function T.proc_misuse_raises()
+  h.posix_only("the commands are sh ones; ipc.proc under cmd.exe is tested in test_windows.lua")
   h.raises("'callback' field required", iproc.spawn, "true", { stdout = true })
   h.raises("'callback' field required", iproc.spawn, "true", { stderr = true })
   h.raises("bad argument #2 to 'spawn' (table expected", iproc.spawn, "true")
@@ -459,6 +462,7 @@ function T.proc_misuse_raises()
 end
 
 function T.proc_drains_everything_after_exit_and_feeds_big_input()
+  h.posix_only("the commands are sh ones; ipc.proc under cmd.exe is tested in test_windows.lua")
   local n, chunks, max = 0, 0, 0
   local p = assert(iproc.spawn("head -c 3000000 /dev/zero; printf end", {
     stdout = true,
@@ -493,6 +497,7 @@ function T.proc_drains_everything_after_exit_and_feeds_big_input()
 end
 
 function T.proc_nowait_and_files_as_streams()
+  h.posix_only("the commands are sh ones; ipc.proc under cmd.exe is tested in test_windows.lua")
   local seen = {}
   local p = assert(iproc.spawn("sleep 0.2; echo late", { stdout = true, callback = function(_, d) seen[#seen + 1] = d end }))
   h.eq(p:nowait(), false, "still running")
@@ -524,6 +529,7 @@ function T.proc_nowait_and_files_as_streams()
 end
 
 function T.proc_sets_sigpipe_ignored_in_the_parent_and_default_in_children()
+  h.posix_only("SIGPIPE (Windows has none)")
   -- loading ipc.proc set SIGPIPE to SIG_IGN: signal() returns the old disposition
   local old = ffi.C.signal(13, ffi.cast("void (*)(int)", 1))
   h.eq(tonumber(ffi.cast("intptr_t", old)), 1, "SIGPIPE ignored in this process")
@@ -535,6 +541,7 @@ function T.proc_sets_sigpipe_ignored_in_the_parent_and_default_in_children()
 end
 
 function T.proc_collected_handle_kills_the_child()
+  h.posix_only("the commands are sh ones; ipc.proc under cmd.exe is tested in test_windows.lua")
   local p = assert(iproc.spawn("exec sleep 30", {}))
   local pid = p._p:pid()
   p = nil
@@ -546,6 +553,7 @@ end
 ---- the demo ----
 
 function T.demo_runs_unchanged_luaipc_program()
+  h.posix_only("the demo runs through sh")
   local b = h.binding_dir
   local cmd = ("cd %s && env LUA_PATH=%s LIPC_LIBRARY=%s %s %s 2>&1"):format(
     h.q(h.tmpdir()), h.q(b .. "/?.lua;" .. b .. "/?/init.lua;;"), h.q(h.abs(lipc.library_path)),

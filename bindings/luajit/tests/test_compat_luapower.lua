@@ -392,4 +392,4 @@ function T.demo_runs_unchanged_luapower_program()
   h.ok(out:find("lua script said: 6 * 7 = 42", 1, true), "exec_luafile:\n" .. out)
 end
 
-return T
+return h.posix_only_file(T, "the programs run are POSIX ones (sh, true, cat) with POSIX signals; the Windows semantics are tested in test_windows.lua")

@@ -149,6 +149,7 @@ function T.shm_open_existing_ignores_size()
 end
 
 function T.shm_is_dev_shm_and_reads_as_zeros()
+  h.posix_only("/dev/shm")
   local s, name = new_shm(4096)
   h.eq(lipc.handle_kind(s.handle), lipc.KIND_SHM, "kind")
   h.eq(s:size(), 4096, "size")
@@ -456,6 +457,7 @@ end
 -- kind = "flock": whole-file flock(2) locks meet flock(1) and Python's
 -- filelock package, never fcntl locks; no range.
 function T.flock_kind_meets_flock1_and_filelock()
+  h.posix_only("flock(2) whole-file locks and flock(1)")
   local path = tmpfile("")
   local a, b = assert(flock.open(path, { kind = "flock" })), assert(flock.open(path, { kind = "flock", access = "r" }))
   h.eq(a.kind, "flock", "kind")
@@ -660,6 +662,7 @@ end
 -- a regular file without waiting (a regression would hang this test, so
 -- it runs in a child luajit under a time limit).
 function T.special_files_are_refused_at_once()
+  h.posix_only("FIFOs and /dev files")
   local dir = h.tmpdir()
   local fifo = dir .. "/fifo-" .. counter
   counter = counter + 1

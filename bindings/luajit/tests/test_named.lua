@@ -38,6 +38,7 @@ end
 local T = {}
 
 function T.planted_by_another_user_is_refused()
+  h.posix_only("objects are files in /dev/shm that another user can plant")
   need_root()
   for _, kind in ipairs(KINDS) do
     local name = h.obj_name(kind)
@@ -59,6 +60,7 @@ function T.planted_by_another_user_is_refused()
 end
 
 function T.trust_foreign_opens_a_valid_object_of_another_user()
+  h.posix_only("objects are files in /dev/shm that another user can plant")
   need_root()
   for _, kind in ipairs(KINDS) do
     local name = h.obj_name(kind)
@@ -100,6 +102,7 @@ function T.invalid_objects_are_refused()
 end
 
 function T.mode_goes_through_the_umask()
+  h.posix_only("the umask and file modes of /dev/shm objects")
   local old = C.umask(tonumber("027", 8))
   for _, kind in ipairs(KINDS) do
     local name = h.obj_name(kind)

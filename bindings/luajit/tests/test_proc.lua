@@ -841,4 +841,4 @@ function T.quote_esc_for_inside_double_quotes()
   h.eq(P.quote_arg, Q.arg, "lipc.proc.quote_arg")
 end
 
-return T
+return h.posix_only_file(T, "POSIX programs (sh, printf, sort, true), fds, signals and /proc; their Windows counterparts are in test_windows.lua")

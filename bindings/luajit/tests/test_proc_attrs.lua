@@ -112,4 +112,4 @@ function T.pgroup_is_process_group()
   p:close()
 end
 
-return T
+return h.posix_only_file(T, "POSIX programs (sh, printf, sort, true), fds, signals and /proc; their Windows counterparts are in test_windows.lua")

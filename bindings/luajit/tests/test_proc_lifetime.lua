@@ -69,4 +69,4 @@ function T.wait_any_with_a_reaped_process()
   p:close()
 end
 
-return T
+return h.posix_only_file(T, "POSIX programs (sh, printf, sort, true), fds, signals and /proc; their Windows counterparts are in test_windows.lua")

@@ -54,6 +54,7 @@ function T.timed_wait_returns_false_after_the_time()
 end
 
 function T.mode_of_a_new_semaphore()
+  h.posix_only("file modes of /dev/shm/sem.NAME")
   local s, name = create(0)
   local function mode_of(n)
     local p = io.popen("stat -c %a /dev/shm/sem." .. n .. " 2>/dev/null")
@@ -69,6 +70,7 @@ function T.mode_of_a_new_semaphore()
 end
 
 function T.permission_denied()
+  h.posix_only("file modes of /dev/shm/sem.NAME")
   local s, name = create(0) -- mode 0600: owner only
   if ffi.C.geteuid() ~= 0 then
     s:close()
@@ -195,6 +197,7 @@ function T.another_process_posts()
 end
 
 function T.shared_with_plain_c_sem_open()
+  h.posix_only("libc sem_open")
   local s, name = create(0)
   local c = ffi.C.sem_open("/" .. name, 0)
   h.ok(c ~= nil, "libc sem_open of the lipc name")
