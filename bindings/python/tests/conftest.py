@@ -38,6 +38,12 @@ def under_wine(gap: str) -> Any:
     return pytest.mark.skipif(UNDER_WINE, reason=f"Wine 8 differs from Windows: {gap}")
 
 
+# Children every system has: a Python on Windows for true(1), sleep(1), echo(1).
+TRUE = [sys.executable, "-c", "pass"] if WINDOWS else ["true"]
+SLEEP = [sys.executable, "-c", "import time; time.sleep(300)"] if WINDOWS else ["sleep", "300"]
+ECHO_HI = [sys.executable, "-c", "import sys; sys.stdout.buffer.write(b'hi\\n')"] if WINDOWS else ["echo", "hi"]
+
+
 # POSIX-only tests: skipif(WINDOWS) with the reason.
 def posix_only(reason: str) -> Any:
     return pytest.mark.skipif(WINDOWS, reason=f"POSIX only: {reason}")

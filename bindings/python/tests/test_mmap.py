@@ -8,7 +8,7 @@ import os
 import stat
 
 import pytest
-from conftest import finish, start_helper
+from conftest import finish, posix_only, start_helper
 
 import lipc
 
@@ -161,6 +161,7 @@ def test_bad_input(path, tmp_path):
             call()
 
 
+@posix_only("FIFOs (os.mkfifo) and /dev/null")
 def test_special_files_are_refused_at_once(tmp_path):
     # A FIFO would make open() wait for its other end (forever, if none
     # comes); lipc refuses anything but a regular file without opening it

@@ -22,6 +22,8 @@ if sys.platform != "win32":
 
 import lipc
 
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX only: subprocess's POSIX parameters and POSIX children (sh, cat, sleep); the Windows ones are test_windows.py's")
+
 PY = sys.executable
 
 

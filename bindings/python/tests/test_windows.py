@@ -210,3 +210,67 @@ def test_sigterm_is_terminate_and_other_signals_are_refused():
         assert p.poll() is None
         p.send_signal(signal.SIGTERM)
         assert p.wait(30) != 0
+
+
+# -- Popen's paths with Windows children (test_proc.py's run POSIX programs) --
+
+def test_communicate_both_ways_and_text_mode():
+    code = "import sys; d = sys.stdin.read(); sys.stdout.write(d[::-1]); sys.stderr.write(str(len(d)))"
+    r = lipc.run(py(code), input=b"abc" * 100000, capture_output=True, timeout=60)
+    assert r.stdout == b"cba" * 100000 and r.stderr == b"300000"
+    r = lipc.run(py("print(input().upper())"), input="hé\n", capture_output=True, text=True,
+                 encoding="utf-8", timeout=60)
+    assert r.stdout.replace("\r\n", "\n") == "HÉ\n"
+
+
+def test_timeout_then_kill_then_communicate_keeps_the_output():
+    with lipc.Popen(py("import sys, time; sys.stdout.write('early'); sys.stdout.flush(); time.sleep(60)"),
+                    stdout=lipc.PIPE) as p:
+        with pytest.raises(lipc.TimeoutExpired):
+            p.communicate(timeout=1.0)
+        p.kill()
+        out, _ = p.communicate()
+        assert out == b"early"
+
+
+def test_check_and_start_errors():
+    with pytest.raises(lipc.CalledProcessError) as ei:
+        lipc.run(py("import sys; sys.exit(3)"), check=True, timeout=60)
+    assert ei.value.returncode == 3
+    with pytest.raises(FileNotFoundError):
+        lipc.Popen([r"C:\no\such\program.exe"])
+
+
+def test_cwd(tmp_path):
+    out = lipc.check_output(py("import os; print(os.getcwd())"), cwd=str(tmp_path), timeout=60)
+    assert os.path.normcase(out.decode().strip()) == os.path.normcase(str(tmp_path))
+
+
+def test_wait_any_and_stop():
+    quick = lipc.Popen(py("pass"))
+    slow = lipc.Popen(py("import time; time.sleep(60)"))
+    try:
+        assert lipc.wait_any([slow, quick], timeout=30) == [quick]
+        assert quick.returncode == 0 and slow.returncode is None
+        assert slow.stop(grace=1) is not None
+        info = slow.info()
+        assert info.exit_code == slow.returncode
+    finally:
+        quick.close()
+        slow.close()
+
+
+# -- errors: Windows error codes, as Python's OSError has them -----------------
+
+def test_windows_error_codes_are_winerror_with_the_mapped_errno():
+    import errno
+    import pickle
+    from lipc import _const
+    code = _const.EOS_BASE - 267  # ERROR_DIRECTORY: a cwd that is no directory
+    e = lipc.error_class(code)(code, "cwd: the directory name is invalid", 267)
+    assert isinstance(e, NotADirectoryError) and isinstance(e, lipc.Error)
+    assert e.winerror == 267 and e.errno == errno.ENOTDIR  # as OSError(0, "", None, 267)
+    back = pickle.loads(pickle.dumps(e))
+    assert type(back) is type(e) and back.winerror == 267 and back.errno == errno.ENOTDIR
+    nf = lipc.NotFoundError(lipc.Code.ENOENT, "x", 2)  # ERROR_FILE_NOT_FOUND
+    assert nf.winerror == 2 and nf.errno == errno.ENOENT
