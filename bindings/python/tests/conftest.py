@@ -200,6 +200,9 @@ def run_helper(script: str, *args: str, timeout: float = 60, **env: str) -> subp
 def alarm() -> Iterator[Callable[..., None]]:
     """alarm(delay, handler, interval=0): SIGALRM after delay seconds (then
     every interval seconds); the old handler is back after the test."""
+    if WINDOWS:
+        pytest.skip("POSIX only: SIGALRM and setitimer (on Windows the one interruption of a wait is "
+                    "Ctrl-C: test_sigint.py, test_sync_sigint.py, test_proc_sigint.py)")
     old = signal.getsignal(signal.SIGALRM)
 
     def arm(delay: float, handler: Any, interval: float = 0) -> None:

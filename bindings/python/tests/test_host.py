@@ -11,7 +11,7 @@ import pytest
 
 if sys.platform != "win32":
     import resource
-from conftest import child_env, unique_name
+from conftest import child_env, posix_only, unique_name
 
 import lipc
 
@@ -90,6 +90,7 @@ def _blocked_masks():
     return masks
 
 
+@posix_only("signal masks of threads in /proc (Windows has no signals)")
 def test_lipc_threads_keep_every_async_signal_blocked():
     # A C extension's handler without SA_ONSTACK must never run on a
     # goroutine stack (host-runtimes.md F19): lipc's threads block every
@@ -105,6 +106,7 @@ def test_lipc_threads_keep_every_async_signal_blocked():
             assert m & bit(sig), f"a lipc thread leaves {sig!r} unblocked: mask {m:#x}"
 
 
+@posix_only("RLIMIT_NOFILE, which Windows does not have")
 def test_host_nofile_is_given_back():
     # Go raises the soft RLIMIT_NOFILE to the hard one at start; lipc records
     # the host's and restores it (F18). A child with soft < hard shows it.

@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import WINDOWS
+from conftest import WINDOWS, child_env
 
 import lipc
 from lipc import _lib, _osfd
@@ -274,3 +274,25 @@ def test_windows_error_codes_are_winerror_with_the_mapped_errno():
     assert type(back) is type(e) and back.winerror == 267 and back.errno == errno.ENOTDIR
     nf = lipc.NotFoundError(lipc.Code.ENOENT, "x", 2)  # ERROR_FILE_NOT_FOUND
     assert nf.winerror == 2 and nf.errno == errno.ENOENT
+
+
+# -- names: lipc's "x" is Windows' Local\x, as Python's own ----------------------
+
+def test_shared_memory_is_multiprocessings(name):
+    from multiprocessing import shared_memory
+    with lipc.SharedMemory(name, create=True, size=4096, unlink_on_close=True) as shm:
+        theirs = shared_memory.SharedMemory(name)  # opens the same file mapping
+        try:
+            shm.buf[:4] = b"lipc"
+            assert bytes(theirs.buf[:4]) == b"lipc"
+            theirs.buf[4:8] = b"mp!!"
+            assert bytes(shm.buf[:8]) == b"lipcmp!!"
+        finally:
+            theirs.close()
+
+
+def test_a_semaphore_across_processes(name):
+    with lipc.Semaphore(name, create=True, initial=0, unlink_on_close=True) as sem:
+        code = f"import lipc; s = lipc.Semaphore({name!r}); s.release(2); s.close()"
+        assert lipc.run(py(code), timeout=60, env=child_env()).returncode == 0
+        assert sem.acquire(timeout=5) and sem.acquire(timeout=5) and not sem.acquire(timeout=0)
