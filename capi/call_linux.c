@@ -27,13 +27,8 @@ struct queue {
   atomic_uint seq;          /* bumped by every push: the servers' futex word */
   atomic_int waiters;       /* servers asleep, or about to be */
   atomic_int spinning;      /* 1 while a server spins: one at a time, the machine may have 2 CPUs */
-};
-/* General Go work, and the clones of spawns: these run on one thread lipc
- * owns for the life of the process, whatever the call mode, because a
- * child's parent-death signal is tied to the thread that created it (F9). */
-static struct queue queues[2] = {
-    {.mu = PTHREAD_MUTEX_INITIALIZER},
-    {.mu = PTHREAD_MUTEX_INITIALIZER},
+  long server_spin_ns;      /* how long an idle server polls before it sleeps */
+  long caller_spin_ns;      /* how long a caller polls for its answer before it sleeps */
 };
 
 /* How long each side of a handoff polls before it sleeps. A handoff used
@@ -51,6 +46,22 @@ static struct queue queues[2] = {
  * a time. */
 #define CALLER_SPIN_NS 20000L
 #define SERVER_SPIN_NS 50000L
+
+/* General Go work, and the clones of spawns: these run on one thread lipc
+ * owns for the life of the process, whatever the call mode, because a
+ * child's parent-death signal is tied to the thread that created it (F9). */
+static struct queue queues[2] = {
+    {.mu = PTHREAD_MUTEX_INITIALIZER, .server_spin_ns = SERVER_SPIN_NS, .caller_spin_ns = CALLER_SPIN_NS},
+    /* No polling on either side of a clone: it takes 150-300 us (the child
+     * runs until it execs), spawns rarely follow each other that closely,
+     * and a thread polling with sched_yield on a 2-CPU machine takes CPU
+     * time from the child it waits for. Measured in one process, spawns
+     * alternating with and without the polls and posix_spawn+waitpid,
+     * while other work kept the 2 CPUs busy (load 10; issue 12): medians
+     * 1.07-1.11 times posix_spawn+waitpid with the polls, 1.01-1.02
+     * without, and 1.7-2.9 against 1.0-1.1 in the worst runs. */
+    {.mu = PTHREAD_MUTEX_INITIALIZER, .server_spin_ns = 0, .caller_spin_ns = 0},
+};
 
 static inline void cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -172,7 +183,7 @@ static void run_handoff(struct queue *q, lipc_req *r) {
   push(q, r);
   /* The Go work is short and bounded, so a signal does not abandon it: the
    * request lives on this stack and must outlive the server's use of it. */
-  if (poll_until(req_done, r, CALLER_SPIN_NS)) return;
+  if (q->caller_spin_ns && poll_until(req_done, r, q->caller_spin_ns)) return;
   /* 2: asleep, so the server makes the wake-up call (lipc__req_finish). */
   unsigned pending = 0;
   if (!atomic_compare_exchange_strong(&r->done, &pending, 2)) return;
@@ -199,6 +210,7 @@ static const char *op_name(int op) {
       [LIPC_OP_SHM_RESIZE] = "shm_grow/refresh", [LIPC_OP_SHM_UNLINK] = "shm_unlink",
       [LIPC_OP_MMAP_OPEN] = "mmap_open",    [LIPC_OP_MMAP_SYNC] = "mmap_flush/advise",
       [LIPC_OP_FLOCK_OPEN] = "flock_open",  [LIPC_OP_PROC_CLONE] = "proc_spawn",
+      [LIPC_OP_PROC_SPAWN_FINISH] = "proc_spawn",
   };
   const char *n = op >= 0 && op < (int)(sizeof names / sizeof names[0]) ? names[op] : NULL;
   return n ? n : "lipc";
@@ -226,7 +238,11 @@ int lipc__call(lipc_req *r) {
 
 /* Only the clone goes to the spawn thread: the preparation (PATH search,
  * opening the fd map's files) ran on the caller's thread or a general
- * server, so a slow one never holds up another thread's spawn. */
+ * server, so a slow one never holds up another thread's spawn. Called from
+ * C (lipc_proc_spawn), between the Go requests that prepare and finish the
+ * spawn: a caller blocked here for the clone and the child's exec is not in
+ * a Go call, so Go's sysmon has no processor to take back from it and no
+ * idle thread to wake (it did both on every spawn, issue 12). */
 void lipc__clone_on_spawn_thread(void *spawn) {
   lipc_req r = {.op = LIPC_OP_PROC_CLONE};
   r.i[0] = (int64_t)(uintptr_t)spawn;
@@ -247,9 +263,10 @@ static lipc_req *pop(struct queue *q) {
 
 /* Polls the queue for a while; 1 if a request came. One server at a time. */
 static int spin_for_work(struct queue *q) {
+  if (q->server_spin_ns == 0) return 0;
   int no = 0;
   if (!atomic_compare_exchange_strong(&q->spinning, &no, 1)) return 0;
-  int got = poll_until(queue_has_work, q, SERVER_SPIN_NS);
+  int got = poll_until(queue_has_work, q, q->server_spin_ns);
   atomic_store(&q->spinning, 0);
   return got;
 }
@@ -265,6 +282,28 @@ lipc_req *lipc__queue_take(int which) {
     if (!atomic_load_explicit(&q->peek, memory_order_seq_cst))
       lipc__futex_wait(&q->seq, seq, lipc__deadline(-1), 0);
     atomic_fetch_sub_explicit(&q->waiters, 1, memory_order_seq_cst);
+  }
+}
+
+/* The spawn thread's whole life, in C: Go starts it on a goroutine locked
+ * to its thread (capi/main.go) and this never returns, so the thread that
+ * clones every child never exits (F9, rule 4). Staying in C matters for
+ * speed: a clone blocks its thread until the child execs (CLONE_VFORK),
+ * and as a Go call that long it made Go's sysmon take the thread's
+ * processor and wake an idle thread to hold it, then wake itself again at
+ * the return: three threads scheduled per spawn on a 2-CPU machine. One
+ * endless C call is taken from once. Only the clone is served here; any
+ * other request (none is sent today) goes to Go as before. */
+void lipc__serve_spawn(void *stack, size_t stack_size) {
+  for (;;) {
+    lipc_req *r = lipc__queue_take(LIPC_QUEUE_SPAWN);
+    if (r->op == LIPC_OP_PROC_CLONE) {
+      r->on_go_thread = 1;
+      lipc__spawn_run_on((void *)(uintptr_t)r->i[0], stack, stack_size);
+    } else {
+      lipcgo_dispatch(r, 1);
+    }
+    lipc__req_finish(r);
   }
 }
 

@@ -6,7 +6,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -16,9 +18,76 @@
 
 #define CHUNK (1 << 20) /* bytes read at a time: few system calls for big outputs */
 
+/* One capture buffer is kept for the next capture. Collecting a big output
+ * costs little more than the reads themselves, except for the first touch
+ * of every page of a fresh buffer: 40 ms for 64 MiB on a VM of this
+ * project's kind (2.6 us a page, 15 times rewriting the same pages), as
+ * much as the whole read(2) loop, and every binding then copies the output
+ * into its own string or vector and frees lipc's buffer (issue 12). So a
+ * buffer that a binding (or lipc itself) frees goes back here, and the next
+ * capture reads into pages that are already mapped. Only buffers of 4 to
+ * 128 MiB, and one at a time: at most 128 MiB stay with the process after a
+ * large capture, until the next one takes them. Small outputs are copied
+ * out of a kept buffer, so a caller never holds a large buffer for a line. */
+#define SPARE_MIN ((size_t)4 << 20)
+#define SPARE_MAX ((size_t)129 << 20) /* what malloc gives for a 128 MiB request: a page more */
+#define SMALL_OUTPUT ((size_t)256 << 10)
+static _Atomic(char *) spare;
+
+int lipc__capture_recycle(void *p) {
+  if (!p) return 0;
+  size_t n = malloc_usable_size(p);
+  if (n < SPARE_MIN || n > SPARE_MAX) return 0;
+  char *none = NULL;
+  return atomic_compare_exchange_strong(&spare, &none, (char *)p);
+}
+
+void lipc__capture_release(void *p) {
+  if (!lipc__capture_recycle(p)) free(p);
+}
+
+/* A buffer for stream i, which holds nothing yet: the kept one, or a new
+ * one of two chunks. */
+static int first_buffer(struct lipc_comm *c, int i) {
+  char *b = atomic_exchange(&spare, NULL);
+  if (b) {
+    c->buf[i] = b;
+    c->cap[i] = malloc_usable_size(b);
+    return LIPC_OK;
+  }
+  c->buf[i] = malloc(CHUNK * 2);
+  if (!c->buf[i]) return lipc__fail(LIPC_ENOMEM, ENOMEM, "communicate: out of memory");
+  c->cap[i] = CHUNK * 2;
+  return LIPC_OK;
+}
+
 /* Reads what is there from *fd into stream i; closes it at EOF. */
 static int drain(struct lipc_comm *c, int i, int *fd, size_t max_output) {
+  if (!c->buf[i] && max_output == 0) {
+    /* The first read goes to the stack: a stream that ends empty (most
+     * stderrs) takes no buffer at all. */
+    char first[16384];
+    ssize_t r = read(*fd, first, sizeof first);
+    if (r == 0) {
+      close(*fd);
+      *fd = -1;
+      return LIPC_OK;
+    }
+    if (r < 0) {
+      if (errno == EAGAIN) return LIPC_OK;
+      if (errno == EINTR) return lipc__fail(LIPC_EINTR, EINTR, "communicate: interrupted by a signal");
+      return lipc__fail(lipc__code_from_errno(errno), errno, "communicate: read");
+    }
+    int rc = first_buffer(c, i);
+    if (rc != LIPC_OK) return rc;
+    memcpy(c->buf[i], first, (size_t)r);
+    c->len[i] = (size_t)r;
+  }
   for (;;) {
+    if (!c->buf[i]) {
+      int rc = first_buffer(c, i);
+      if (rc != LIPC_OK) return rc;
+    }
     if (c->cap[i] - c->len[i] < CHUNK) {
       size_t ncap = c->cap[i] ? c->cap[i] * 2 : CHUNK * 2;
       char *nb = realloc(c->buf[i], ncap);
@@ -86,7 +155,8 @@ static void hand_out(struct lipc_comm *c, int i, char **out, size_t *out_len, in
   if (out_len) *out_len = 0;
   if (!had_pipe && !c->buf[i]) return;
   if (take && cap && c->len[i] > cap) c->len[i] = cap; /* a final ERANGE: what the cap keeps */
-  if (take && c->buf[i] && c->cap[i] > c->len[i]) {
+  int keep_big = take && c->buf[i] && c->len[i] <= SMALL_OUTPUT && c->cap[i] >= SPARE_MIN;
+  if (take && c->buf[i] && c->cap[i] > c->len[i] && !keep_big) {
     *out = c->buf[i];
     c->buf[i] = NULL;
     c->cap[i] = 0;
@@ -94,6 +164,11 @@ static void hand_out(struct lipc_comm *c, int i, char **out, size_t *out_len, in
     *out = malloc(c->len[i] + 1);
     if (!*out) return;
     if (c->len[i]) memcpy(*out, c->buf[i], c->len[i]);
+    if (keep_big) { /* a small output out of a kept buffer: the buffer stays for the next capture */
+      lipc__capture_release(c->buf[i]);
+      c->buf[i] = NULL;
+      c->cap[i] = 0;
+    }
   }
   (*out)[c->len[i]] = 0;
   if (out_len) *out_len = c->len[i];
@@ -110,8 +185,8 @@ static int over_cap(struct lipc_comm *c, size_t max_output) {
 }
 
 static void reset(struct lipc_comm *c) {
-  free(c->buf[0]);
-  free(c->buf[1]);
+  lipc__capture_release(c->buf[0]);
+  lipc__capture_release(c->buf[1]);
   memset(c, 0, sizeof *c);
 }
 

@@ -66,7 +66,9 @@ const char *lipc_error_name(int code) {
 
 const char *lipc_last_error(void) { return tls_msg ? tls_msg : ""; }
 int lipc_errno(void) { return tls_errno; }
-void lipc_free(void *p) { free(p); }
+/* A large buffer (a capture's) is kept for the next capture instead: its
+ * pages are mapped already (communicate.c). */
+void lipc_free(void *p) { lipc__capture_release(p); }
 
 
 /* A thread's messages are freed when it exits: the system's thread-exit

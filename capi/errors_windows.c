@@ -39,6 +39,9 @@ int lipc__vasprintf(char **out, const char *fmt, va_list ap) {
   return vsnprintf(*out, (size_t)n + 1, fmt, ap);
 }
 
+/* Nothing is kept for later on Windows: memory lipc hands out is malloc's. */
+void lipc__capture_release(void *p) { free(p); }
+
 int lipc__code_from_winerr(DWORD err) {
   switch (err) {
     case ERROR_SUCCESS: return LIPC_OK;

@@ -41,6 +41,9 @@ LIPC_HIDDEN extern int lipc__go_signals_blocked;
 /* ---- errors (errors.c) ---- */
 LIPC_HIDDEN int lipc__fail(int code, int err, const char *fmt, ...) LIPC_PRINTF(3, 4);
 LIPC_HIDDEN int lipc__fail_take(int code, int err, char *msg); /* takes msg (malloc'd) */
+/* What lipc_free does with memory lipc handed out: each system's own
+ * (Linux keeps a large capture buffer for the next capture). */
+LIPC_HIDDEN void lipc__capture_release(void *p);
 /* Each system's own (errors_<os>.c): the description of one of its error
  * numbers (NULL if unknown), a vasprintf, and a hook run when the calling
  * thread ends (one function per process: errors.c's). */

@@ -34,7 +34,7 @@ func init() {
 	for i := 0; i < servers; i++ {
 		go serve(C.LIPC_QUEUE_GENERAL)
 	}
-	go serve(C.LIPC_QUEUE_SPAWN)
+	go serveSpawn()
 	go reaper.run()
 }
 
@@ -49,6 +49,14 @@ func serve(queue C.int) {
 		lipcgo_dispatch(r, 1)
 		C.lipc__req_finish(r)
 	}
+}
+
+// serveSpawn is the spawn thread: locked to its goroutine, in one C call
+// that never returns (lipc__serve_spawn), so the thread that clones every
+// child lives as long as the process (F9, rule 4).
+func serveSpawn() {
+	runtime.LockOSThread()
+	C.lipc__serve_spawn(childStack, childStackSize)
 }
 
 func main() {}

@@ -9,6 +9,7 @@ package main
 import "C"
 
 import (
+	"runtime/cgo"
 	"sort"
 	"strings"
 	"syscall"
@@ -20,8 +21,10 @@ import (
 )
 
 // childStack is the stack of children while they start; only the spawn
-// thread uses it (opProcClone).
-var childStack = C.malloc(64 << 10)
+// thread uses it (lipc__serve_spawn).
+const childStackSize = 64 << 10
+
+var childStack = C.malloc(childStackSize)
 
 // procRef is the Go part of a process handle: what close needs.
 type procRef struct{ p *C.struct_lipc_proc }
@@ -144,11 +147,13 @@ func fdFromC(i int, f C.struct_lipc_fdspec, keep bool) proc.Fd {
 	return proc.Fd{Kind: proc.FdClose}
 }
 
-// opProcSpawn prepares a spawn on the calling thread (or a general server),
-// has lipc's spawn thread run the clone, and registers the process.
+// opProcSpawn prepares a spawn on the calling thread (or a general server)
+// and hands the prepared request back to C, which has lipc's spawn thread
+// run the clone (lipc_proc_spawn), then calls opProcSpawnFinish. The clone
+// is not waited for from here: a Go call blocked that long wakes Go's
+// scheduler threads (see lipc__clone_on_spawn_thread).
 func opProcSpawn(r *C.lipc_req) error {
 	a := (*C.struct_lipc_spawnattr)(unsafePointer(uintptr(r.i[0])))
-	onClose, grace := int(a.on_close), int64(a.grace_ms)
 	at, err := attrFromC(a)
 	if err != nil {
 		return err
@@ -158,7 +163,21 @@ func opProcSpawn(r *C.lipc_req) error {
 		giveBackParentFds(a)
 		return err
 	}
-	C.lipc__clone_on_spawn_thread(pr.CSpawn())
+	r.o[0] = C.int64_t(cgo.NewHandle(pr))
+	r.o[1] = C.int64_t(uintptr(pr.CSpawn()))
+	return nil
+}
+
+// opProcSpawnFinish reports what the clone did and registers the process.
+// It runs once for every opProcSpawn that succeeded, whether the clone ran
+// or not (Finish says "never cloned" then), so the prepared request is
+// always freed.
+func opProcSpawnFinish(r *C.lipc_req) error {
+	a := (*C.struct_lipc_spawnattr)(unsafePointer(uintptr(r.i[0])))
+	ref := cgo.Handle(uintptr(r.i[1]))
+	pr := ref.Value().(*proc.Prepared)
+	ref.Delete()
+	onClose, grace := int(a.on_close), int64(a.grace_ms)
 	p, err := pr.Finish()
 	if err != nil {
 		giveBackParentFds(a)
@@ -193,12 +212,6 @@ func opProcSpawn(r *C.lipc_req) error {
 		return err
 	}
 	r.o[0] = C.int64_t(h)
-	return nil
-}
-
-// opProcClone runs on the spawn thread: the clone alone.
-func opProcClone(r *C.lipc_req) error {
-	proc.Clone(unsafePointer(uintptr(r.i[0])), childStack)
 	return nil
 }
 

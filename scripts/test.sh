@@ -308,6 +308,7 @@ else
   run "adversarial (call fuzzer, names, special files, handles, fork)" tests/adversarial/run.sh quick
   run "abi tests (purego)" env GODEBUG=asyncpreemptoff=1 go test ./tests/abi/...
   run "declarations vs header" pytest_run tests/test_decls.py
+  run "bench.json (quick bench run of every language, schema)" pytest_run tests/test_bench_json.py
   run "install + pkg-config" install_test
   run "make dist (wheel, sdist, rock)" make -s dist
   run "python sdist and wheel" python_dist_test

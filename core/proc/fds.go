@@ -12,7 +12,7 @@ import (
 // fdPlan is the fd map resolved to parent fds, and what the parent must
 // close or keep after the spawn.
 type fdPlan struct {
-	src         []int       // child fd i <- parent fd src[i]; -1 closed
+	src         []int       // child fd i <- parent fd src[i]; -1 closed; see inheritIfOpen
 	childSide   []int       // fds opened for the child only: closed in the parent after the spawn
 	parentEnds  map[int]int // child fd -> the parent's end of its pipe
 	closeParent []int       // FdParent entries with CloseParent: closed after a successful spawn
@@ -101,6 +101,10 @@ func openForChild(child int, path string, flags int, mode uint32) (int, error) {
 	return fd, nil
 }
 
+// inheritIfOpen is the src entry for "the parent's fd, if it is open"
+// (LIPC_SPAWN_FD_IF_OPEN in spawn_linux.h: the same encoding).
+func inheritIfOpen(fd int) int { return -3 - fd }
+
 func isOpen(fd int) bool {
 	_, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
 	return err == nil
@@ -132,9 +136,8 @@ func openFds(a *Attr) (_ *fdPlan, err error) {
 		plan.src[i] = -1
 		switch e.Kind {
 		case FdInherit:
-			if isOpen(i) {
-				plan.src[i] = i
-			}
+			// if open: the child checks (one system call fewer per fd here)
+			plan.src[i] = inheritIfOpen(i)
 		case FdClose, FdChild:
 		case FdKeep:
 			if !a.KeepFds {
@@ -199,6 +202,17 @@ func openFds(a *Attr) (_ *fdPlan, err error) {
 			plan.src[i] = fd
 		default:
 			return nil, fdErr(i, "unknown kind %d", int(e.Kind))
+		}
+	}
+	// An inherited fd that was closed when the spawn began may have been
+	// given to one opened above: the child gets it closed, not lipc's end.
+	opened := append([]int(nil), plan.childSide...)
+	for _, fd := range plan.parentEnds {
+		opened = append(opened, fd)
+	}
+	for _, fd := range opened {
+		if fd < n && plan.src[fd] == inheritIfOpen(fd) {
+			plan.src[fd] = -1
 		}
 	}
 	// Child-to-child references last, so 2>&1 sees what fd 1 became.

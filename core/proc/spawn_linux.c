@@ -92,6 +92,14 @@ static int map_fds(struct lipc_spawn *s) {
   int low = s->nfds > 3 ? s->nfds : 3;
   for (int i = 0; i < s->nfds; i++) {
     s->scratch[i] = -1;
+    if (s->src[i] <= LIPC_SPAWN_FD_IF_OPEN(0)) {
+      /* The parent's fd, if it is open: a closed one leaves the child's
+       * closed too (checked here, not by the parent beforehand: that was
+       * one system call per standard fd on every spawn). */
+      s->scratch[i] = fcntl(LIPC_SPAWN_FD_IF_OPEN(s->src[i]), F_DUPFD_CLOEXEC, low);
+      if (s->scratch[i] < 0 && errno != EBADF) return -1;
+      continue;
+    }
     if (s->src[i] < 0) continue;
     s->scratch[i] = fcntl(s->src[i], F_DUPFD_CLOEXEC, low);
     if (s->scratch[i] < 0) return -1;
@@ -137,7 +145,8 @@ static int child_main(void *arg) {
   if (map_fds(s) < 0) fail(s, "fd map");
   uint64_t none = 0;
   raw_sigmask(SIG_SETMASK, &none, NULL);
-  execve(s->path, s->argv, s->envp);
+  static char *const no_env[] = {NULL}; /* the host cleared its environ */
+  execve(s->path, s->argv, s->envp ? s->envp : no_env);
   fail(s, "execve");
   return 127;
 }
@@ -174,4 +183,11 @@ int lipc__spawn_run(struct lipc_spawn *s) {
   s->pid = pid;
   s->pidfd = pidfd;
   return 0;
+}
+
+int lipc__spawn_run_on(void *spawn, void *stack, size_t stack_size) {
+  struct lipc_spawn *s = spawn;
+  s->stack = stack;
+  s->stack_size = stack_size;
+  return lipc__spawn_run(s);
 }

@@ -111,7 +111,11 @@ func Prepare(a *Attr) (*Prepared, error) {
 	if prog == "" {
 		return nil, lerr.Invalidf(op, "", "empty program name")
 	}
-	env := childEnv(a)
+	var env []string // nil: the live C environ, read by execve itself
+	inherit := inheritsEnv(a)
+	if !inherit {
+		env = childEnv(a)
+	}
 	if err := checkStrings(op, prog, a, env); err != nil {
 		return nil, err
 	}
@@ -127,7 +131,11 @@ func Prepare(a *Attr) (*Prepared, error) {
 	path := prog
 	if a.Search {
 		var err error
-		if path, err = lookPath(prog, env); err != nil {
+		lookEnv := env
+		if inherit {
+			lookEnv = pathOnly()
+		}
+		if path, err = lookPath(prog, lookEnv); err != nil {
 			return nil, lerr.New(op, prog, lerr.FromErrno(err.(syscall.Errno)), err.(syscall.Errno),
 				"%s in the PATH of the child's environment", describeLookErr(err))
 		}
@@ -137,7 +145,7 @@ func Prepare(a *Attr) (*Prepared, error) {
 		return nil, err
 	}
 	pr := &Prepared{attr: a, path: path, fds: fds}
-	pr.build(env)
+	pr.build(env, inherit)
 	return pr, nil
 }
 
@@ -263,7 +271,7 @@ func cStrings(ss []string) (**C.char, func()) {
 }
 
 // build fills the C request in C memory, freed by release.
-func (pr *Prepared) build(env []string) {
+func (pr *Prepared) build(env []string, inherit bool) {
 	a := pr.attr
 	s := (*C.struct_lipc_spawn)(C.calloc(1, C.size_t(unsafe.Sizeof(C.struct_lipc_spawn{}))))
 	pr.s = s
@@ -275,10 +283,15 @@ func (pr *Prepared) build(env []string) {
 	}
 	s.path = cstr(pr.path)
 	argv, freeArgv := cStrings(a.Args)
-	envp, freeEnv := cStrings(env)
-	pr.free = append(pr.free, freeArgv, freeEnv)
+	pr.free = append(pr.free, freeArgv)
 	s.argv = argv
-	s.envp = envp
+	if inherit {
+		s.envp = liveEnviron()
+	} else {
+		envp, freeEnv := cStrings(env)
+		pr.free = append(pr.free, freeEnv)
+		s.envp = envp
+	}
 	if a.Dir != "" {
 		s.cwd = cstr(a.Dir)
 	}

@@ -11,6 +11,10 @@ struct lipc_rlim {
   uint64_t cur, max; /* RLIM_INFINITY allowed */
 };
 
+/* The encoding of "the parent's fd, if open" in src (and back: it is its
+ * own inverse). */
+#define LIPC_SPAWN_FD_IF_OPEN(fd) (-3 - (fd))
+
 struct lipc_spawn {
   const char *path;     /* the program, already resolved */
   char *const *argv;    /* NULL-terminated */
@@ -22,7 +26,8 @@ struct lipc_spawn {
   int pdeathsig;        /* 0: none */
   pid_t parent;         /* getpid() of the parent, for the pdeathsig race */
   int nfds;             /* child fds 0..nfds-1 */
-  const int *src;       /* child fd i <- parent fd src[i]; -1 = closed, -2 = left as it is */
+  const int *src;       /* child fd i <- parent fd src[i]; -1 = closed, -2 = left as it is,
+                           LIPC_SPAWN_FD_IF_OPEN(fd) = parent fd fd if it is open, else closed */
   int *scratch;         /* nfds ints the child may use */
   int nrlim;
   const struct lipc_rlim *rlim;
@@ -44,5 +49,10 @@ struct lipc_spawn {
 
 /* Returns 0 and fills pid/pidfd, or -1 with err and stage set. */
 __attribute__((visibility("hidden"))) int lipc__spawn_run(struct lipc_spawn *s);
+
+/* lipc__spawn_run with the child's stack given: what a thread that never
+ * returns to Go (capi's spawn server) calls, with spawn a struct lipc_spawn
+ * that Prepare filled (void * so that callers need not see the struct). */
+__attribute__((visibility("hidden"))) int lipc__spawn_run_on(void *spawn, void *stack, size_t stack_size);
 
 #endif

@@ -23,6 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_record.h"
+
 /* baseline.c */
 const char *base_version(void);
 int base_lookup(int64_t h, int *out);
@@ -141,6 +143,7 @@ static void line(const char *what, double ns, const char *base_name, double base
   printf("c  %-36s %9.1f ns/call  baseline %-26s %9.1f ns/call  ratio %7.2f\n", what, ns,
          base_name, base, ns / base);
   fflush(stdout);
+  bench_record(what, ns, "ns/call", base_name, base);
 }
 
 static void set_mode(int mode) {

@@ -122,15 +122,20 @@ int main(void) {
   double a = handoff_us(LIPC_OFD, path, n), b = handoff_us(KERNEL_OFD, path, n);
   printf("c  %-38s lipc %9.1f us  %-22s %9.1f us  ratio %5.2f\n", "lock handoff to a waiter, fcntl kind", a,
          "kernel F_OFD_SETLKW", b, a / b);
+  bench_record("lock handoff to a waiter, fcntl kind", a, "us", "kernel F_OFD_SETLKW", b);
   a = handoff_us(LIPC_WHOLE, path, n), b = handoff_us(KERNEL_FLOCK, path, n);
   printf("c  %-38s lipc %9.1f us  %-22s %9.1f us  ratio %5.2f\n", "lock handoff to a waiter, flock kind", a,
          "kernel flock(LOCK_EX)", b, a / b);
+  bench_record("lock handoff to a waiter, flock kind", a, "us", "kernel flock(LOCK_EX)", b);
   b = handoff_us(KERNEL_LOCKF, path, n);
   printf("c  %-38s %24s  %-22s %9.1f us\n", "lock handoff to a waiter, lockf", "", "kernel lockf(F_LOCK)", b);
+  bench_record("lock handoff to a waiter, kernel lockf(F_LOCK)", b, "us", NULL, 0);
   /* Another program holds (no lipc wake-up): lipc's waiter sees it by polling. */
   a = handoff_us2(KERNEL_OFD, LIPC_OFD, path, n), b = handoff_us2(KERNEL_FLOCK, LIPC_WHOLE, path, n);
   printf("c  %-38s lipc %9.1f us  %-22s %9.1f us\n", "handoff from a non-lipc holder", a,
          "(flock kind)", b);
+  bench_record("handoff from a non-lipc holder, fcntl kind", a, "us", NULL, 0);
+  bench_record("handoff from a non-lipc holder, flock kind", b, "us", NULL, 0);
   unlink(path);
   return 0;
 }

@@ -110,6 +110,7 @@ static void many_handles(void) {
     if (k == 2) {
       printf("c  %-40s lipc %10.2f x     plain array                    %10.2f x     (cost at 100,000 / at 10)\n",
              "lookup cost growth, 10 -> 100,000", ma / first_a, mb / first_b);
+      bench_record("lookup cost growth, 10 -> 100,000 handles", ma / first_a, "x", "plain array", mb / first_b);
       /* the same handle over and over, with 100,000 open */
       uint32_t one[1] = {max / 2};
       for (int r = 0; r < rounds; r++) a[r] = walk_lipc(hs, one, 1), b[r] = walk_plain(recs, ids, one, 1);
@@ -123,6 +124,8 @@ static void many_handles(void) {
   double close_ns = (now_ns() - t0) / max;
   printf("c  %-40s open %8.0f ns  close %8.0f ns  (per handle; a close fences every thread)\n",
          "100,000 handles opened, then closed", open_ns, close_ns);
+  bench_record("100,000 handles: open, per handle", open_ns, "ns", NULL, 0);
+  bench_record("100,000 handles: close, per handle", close_ns, "ns", NULL, 0);
   free(hs);
   free(order);
   free(recs);

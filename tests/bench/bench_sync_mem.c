@@ -29,6 +29,7 @@ static int rounds = 5;
 
 static void line(const char *what, const char *unit, double a, const char *base, double b) {
   printf("c  %-38s lipc %9.1f %s  %-22s %9.1f %s  ratio %5.2f\n", what, a, unit, base, b, unit, a / b);
+  bench_record(what, a, unit, base, b);
 }
 static void pin(int cpu) {
   cpu_set_t s;
@@ -256,7 +257,7 @@ int main(int argc, char **argv) {
     snprintf(n1, sizeof n1, "bench-plainshm-%d-%d", (int)getpid(), r);
     b[r] = copy_shm(0, n1, src);
   }
-  line("copy 256 MiB into shm (MiB/s)", "  ", median(a, big_rounds), "memcpy into shm_open", median(b, big_rounds));
+  line("copy 256 MiB into shm", "MiB/s", median(a, big_rounds), "memcpy into shm_open", median(b, big_rounds));
   free(src);
 
   /* file lock pairs */

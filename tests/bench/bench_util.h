@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "lipc.h"
+#include "bench_record.h"
 
 static inline double now_ns(void) {
   struct timespec t;

@@ -171,6 +171,19 @@ static void test_fds(void) {
   lipc_free(out);
   close(leak);
   lipc_close(a);
+  /* a standard fd the parent has closed is closed in the child, even when
+   * the pipe lipc opens for another takes its number; an open one is there */
+  int saved0 = dup(0);
+  close(0);
+  a = attr_of("sh", "-c", "for i in 0 2; do [ -e /proc/self/fd/$i ] && echo open $i || echo closed $i; done",
+              NULL);
+  out = NULL;
+  CHECK(run_capture(a, &out, NULL, NULL) == 0, "%s", lipc_last_error());
+  CHECK(out && strcmp(out, "closed 0\nopen 2\n") == 0, "parent's closed stdin: %s", out);
+  lipc_free(out);
+  dup2(saved0, 0);
+  close(saved0);
+  lipc_close(a);
   /* stderr into stdout, a file, /dev/null, a parent fd kept at a high number */
   char tmp[] = "/tmp/lipc-fd-XXXXXX";
   close(mkstemp(tmp));
@@ -334,6 +347,43 @@ static void test_communicate_big(void) {
   lipc_free(out);
   lipc_close(p);
   lipc_close(a);
+}
+
+/* Outputs of every size one after another, from one stream and from two:
+ * lipc keeps a freed capture buffer for the next capture (communicate.c),
+ * and each capture must still get exactly its own bytes. */
+static int all_lines(const char *s, size_t n, const char *line) {
+  size_t l = strlen(line);
+  if (n % l) return 0;
+  for (size_t i = 0; i < n; i += l)
+    if (memcmp(s + i, line, l) != 0) return 0;
+  return 1;
+}
+
+static void test_capture_buffers_reused(void) {
+  struct {
+    long out, err; /* bytes of "abcdefg\n" / "ERRORS!\n" lines */
+  } runs[] = {{8 << 20, 0}, {16, 0}, {5 << 20, 6 << 20}, {0, 24}, {3 << 20, 0}, {40 << 20, 0}, {8, 8}};
+  lipc_handle_t a, p;
+  for (size_t k = 0; k < sizeof runs / sizeof runs[0]; k++) {
+    char cmd[200];
+    snprintf(cmd, sizeof cmd, "yes ERRORS! | head -c %ld >&2; yes abcdefg | head -c %ld", runs[k].err, runs[k].out);
+    lipc_spawnattr_new(&a);
+    lipc_spawnattr_shell(a, cmd);
+    lipc_spawnattr_set_fd(a, 1, LIPC_FD_PIPE_OUT, 0, NULL, 0, 0);
+    lipc_spawnattr_set_fd(a, 2, LIPC_FD_PIPE_OUT, 0, NULL, 0, 0);
+    CHECK(lipc_proc_spawn(a, &p) == 0, "%s", lipc_last_error());
+    char *out = NULL, *err = NULL;
+    size_t on = 1, en = 1;
+    int rc = lipc_proc_communicate(p, NULL, 0, 0, 30000, &out, &on, &err, &en);
+    CHECK(rc == 0 && out && err && on == (size_t)runs[k].out && en == (size_t)runs[k].err && out[on] == 0 &&
+              err[en] == 0, "run %zu: rc %d out %zu err %zu: %s", k, rc, on, en, lipc_last_error());
+    CHECK(out && all_lines(out, on, "abcdefg\n") && err && all_lines(err, en, "ERRORS!\n"), "run %zu: bytes", k);
+    lipc_free(out);
+    lipc_free(err);
+    lipc_close(p);
+    lipc_close(a);
+  }
 }
 
 static void test_wait_tracks_process(void) {
@@ -639,6 +689,7 @@ int main(int argc, char **argv) {
   RUN(test_groups_and_sessions);
   RUN(test_pipeline);
   RUN(test_communicate_big);
+  RUN(test_capture_buffers_reused);
   RUN(test_wait_tracks_process);
   RUN(test_status_stolen);
   RUN(test_rlimits);

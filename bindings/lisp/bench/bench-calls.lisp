@@ -12,6 +12,7 @@
 (let ((*standard-output* (make-broadcast-stream))
       (*error-output* (make-broadcast-stream)))
   (asdf:load-system :lipc))
+(load (merge-pathnames "bench-record.lisp" *load-truename*))
 
 (defpackage #:lipc-bench (:use #:cl))
 (in-package #:lipc-bench)
@@ -89,7 +90,11 @@ int base_lookup(long long h, int *out){ if(h<0) return -2; *out=1; return 0;}
 (defun report (where rows)
   (loop for (name ns base) in rows
         do (format t "lisp  ~7A ~18A ~7,1F ns/call  baseline ~6,1F ns/call  ratio ~4,2F~%"
-                   where name ns base (/ ns base))))
+                   where name ns base (/ ns base))
+           (lipc-bench-record:record (format nil "~A (~A thread)" name where) ns "ns/call"
+                                     (if (equal name "lipc_version") "base_version (plain C)"
+                                         "base_lookup (plain C)")
+                                     base)))
 
 (format t "# ns per call from SBCL ~A, medians of ~D rounds; baseline: a plain C .so~%"
         (lisp-implementation-version) +rounds+)
@@ -97,6 +102,8 @@ int base_lookup(long long h, int *out){ if(h<0) return -2; *out=1; return 0;}
 (report "worker" (on-worker #'measure-fast))
 (let ((main (measure-go)) (worker (on-worker #'measure-go)))
   (format t "lisp  lipc_diag(GO_THREAD) handed off: main ~6,1F us/call  worker ~6,1F us/call  ratio ~4,2F~%"
-          main worker (/ main worker)))
+          main worker (/ main worker))
+  (lipc-bench-record:record "lipc_diag(GO_THREAD) handed off (main thread)" main "us/call")
+  (lipc-bench-record:record "lipc_diag(GO_THREAD) handed off (worker thread)" worker "us/call"))
 (lipc:close-semaphore *sem*)
 (finish-output)

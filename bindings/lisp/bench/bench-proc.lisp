@@ -18,13 +18,16 @@
 (let ((*standard-output* (make-broadcast-stream))
       (*error-output* (make-broadcast-stream)))
   (asdf:load-system :lipc))
+(load (merge-pathnames "bench-record.lisp" *load-truename*))
 
 (defpackage #:lipc-bench-proc (:use #:cl))
 (in-package #:lipc-bench-proc)
 
 (defparameter *args* (rest sb-ext:*posix-argv*))
-(defparameter *spawns* (or (ignore-errors (parse-integer (first *args*))) 300))
-(defparameter *reads* (or (ignore-errors (parse-integer (second *args*))) 5))
+(defun env-integer (name)
+  (ignore-errors (parse-integer (sb-posix:getenv name))))
+(defparameter *spawns* (or (ignore-errors (parse-integer (first *args*))) (env-integer "LIPC_BENCH_SPAWNS") 300))
+(defparameter *reads* (or (ignore-errors (parse-integer (second *args*))) (env-integer "LIPC_BENCH_READS") 5))
 (defconstant +bytes+ (* 64 1024 1024))
 (defconstant +chunk+ (* 1024 1024))
 (defparameter *head* (list "-c" (princ-to-string +bytes+) "/dev/zero"))
@@ -107,12 +110,14 @@
 
 (defun us-row (label ours base base-label)
   (format t "lisp  ~30A ~9,1F us  baseline ~9,1F us (~A)  ratio ~4,2F~%"
-          label ours base base-label (/ ours base)))
+          label ours base base-label (/ ours base))
+  (lipc-bench-record:record label ours "us" base-label base))
 
 (defun mb-row (label ours base base-label)
   ;; a ratio above 1 means lipc is faster
   (format t "lisp  ~30A ~9,1F MB/s  baseline ~9,1F MB/s (~A)  ratio ~4,2F~%"
-          label ours base base-label (/ ours base)))
+          label ours base base-label (/ ours base))
+  (lipc-bench-record:record label ours "MB/s" base-label base))
 
 (format t "# spawn and read costs from ~A ~A, lipc ~A (~(~A~) mode); spawns: median of ~D, ~
            reads of 64 MiB: median of ~D~%"

@@ -19,6 +19,7 @@
 (let ((*standard-output* (make-broadcast-stream))
       (*error-output* (make-broadcast-stream)))
   (asdf:load-system :lipc))
+(load (merge-pathnames "bench-record.lisp" *load-truename*))
 
 (defpackage #:lipc-bench-sync-mem (:use #:cl))
 (in-package #:lipc-bench-sync-mem)
@@ -46,7 +47,8 @@
 
 (defun row (name value unit base-name base)
   (format t "lisp  ~28A ~9,1F ~A  ~22A ~9,1F ~A  ratio ~5,2F~%"
-          name value unit base-name base unit (/ value base)))
+          name value unit base-name base unit (/ value base))
+  (lipc-bench-record:record name value unit base-name base))
 
 (defvar *tag* (format nil "lipc-bench-~D" (sb-posix:getpid)))
 

@@ -7,9 +7,10 @@
 --     luajit bindings/luajit/bench/bench_calls.lua [rounds] [iterations]
 local ffi = require "ffi"
 local lipc = require "lipc"
+local record = dofile((arg[0]:match("^(.*/)") or "./") .. "bench_record.lua")
 
-local ROUNDS = tonumber(arg and arg[1]) or 7
-local N = tonumber(arg and arg[2]) or 2000000
+local ROUNDS = tonumber(arg and arg[1]) or tonumber(os.getenv("LIPC_BENCH_ROUNDS")) or 7
+local N = tonumber(arg and arg[2]) or tonumber(os.getenv("LIPC_BENCH_CALLS")) or 2000000
 
 pcall(ffi.cdef, "struct timespec { long tv_sec; long tv_nsec; };")
 pcall(ffi.cdef, "int clock_gettime(int clk, struct timespec *tp);")
@@ -74,22 +75,25 @@ local sem_post, sem_wait = C.lipc_sem_post, C.lipc_sem_wait
 local rows = {
   { "lipc_version",
     function(n) for _ = 1, n do lipc_version() end end,
-    function(n) for _ = 1, n do base_version() end end },
+    function(n) for _ = 1, n do base_version() end end, "base_version (plain C)" },
   { "handle_kind",
     function(n) for _ = 1, n do if lipc_kind(h, out) ~= 0 then error("lookup failed") end end end,
-    function(n) for _ = 1, n do if base_lookup(h, out) ~= 0 then error("lookup failed") end end end },
+    function(n) for _ = 1, n do if base_lookup(h, out) ~= 0 then error("lookup failed") end end end,
+    "base_lookup (plain C)" },
 }
 
-local function line(label, ns, base, unit)
+local function line(label, ns, base, unit, base_name)
   if base then
     print(("luajit  %-28s %6.1f ns/call  baseline %5.1f ns/call  ratio %.2f"):format(label, ns, base, ns / base))
+    record(label, ns, "ns/call", base_name or "plain C function", base)
   else
     print(("luajit  %-28s %6.1f ns/%s"):format(label, ns, unit or "call"))
+    record(label, ns, "ns/" .. (unit or "call"))
   end
 end
 
 print(("%d rounds x %d calls, medians; library %s"):format(ROUNDS, N, lipc.library_path))
-for _, r in ipairs(rows) do line(r[1], measure(r[2]), measure(r[3])) end
+for _, r in ipairs(rows) do line(r[1], measure(r[2]), measure(r[3]), nil, r[4]) end
 
 -- Uncontended post+wait pairs (wait finds the value positive; no sleeping).
 local M = math.max(1, math.floor(N / 4))

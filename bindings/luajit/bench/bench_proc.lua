@@ -7,12 +7,17 @@
 --   reading 64 MiB from `head -c 67108864 /dev/zero` in 1 MiB chunks (MB/s):
 --     the binding's pipe:read(1 MiB) (Lua strings) beside io.popen +
 --     f:read(1 MiB); raw lipc_fd_read into an ffi buffer beside a raw read(2)
---     loop on a posix_spawn'd pipe; and p:communicate() for the whole.
+--     loop on a posix_spawn'd pipe; and p:communicate() for the whole (beside
+--     the raw read(2) loop).
+--   a line captured (median microseconds per child, LIPC_BENCH_LINES
+--     children): p:communicate() of /bin/echo beside posix_spawn + pipe +
+--     read(2) + waitpid through the ffi.
 --   cd /work/main && LUA_PATH='bindings/luajit/?.lua;bindings/luajit/?/init.lua;;' \
 --     luajit bindings/luajit/bench/bench_proc.lua [spawns] [read rounds]
 -- Environment: LIPC_BENCH_SPAWNS (default 300), LIPC_BENCH_READS (default 5).
 local ffi = require "ffi"
 local lipc = require "lipc"
+local record = dofile((arg[0]:match("^(.*/)") or "./") .. "bench_record.lua")
 local P = lipc.proc
 local C = lipc.C
 
@@ -106,6 +111,7 @@ local function spawn_line(label, f)
   end
   local ma, mb = median(a), median(b)
   print(("luajit  %-34s lipc %8.1f us  posix_spawn+waitpid %8.1f us  ratio %5.2f"):format(label, ma, mb, ma / mb))
+  record(label, ma, "us", "posix_spawn+waitpid", mb)
 end
 
 ---- reading 64 MiB ----
@@ -202,9 +208,58 @@ local function read_line(label, f, base_label, g)
   if g then
     local mb = median(b)
     print(("luajit  %-34s lipc %8.0f MB/s  %-14s %8.0f MB/s  ratio %5.2f"):format(label, ma, base_label, mb, ma / mb))
+    record(label, ma, "MB/s", base_label, mb)
   else
     print(("luajit  %-34s lipc %8.0f MB/s"):format(label, ma))
+    record(label, ma, "MB/s")
   end
+end
+
+---- many small outputs: a child printing a line, captured ----
+local LINES = tonumber(os.getenv("LIPC_BENCH_LINES")) or 1000
+local echo_argv, echo_keep = cstrings({ "/bin/echo", "a line of output" })
+local line_attrs = assert(P.prepare({ "/bin/echo", "a line of output" }, { search = false, stdout = true }))
+local function line_communicate()
+  local t0 = now_us()
+  local p = assert(line_attrs:spawn())
+  local out = assert(p:communicate())
+  p:close()
+  if out ~= "a line of output\n" then error("echo's line: " .. tostring(out)) end
+  return now_us() - t0
+end
+
+local function line_posix()
+  local t0 = now_us()
+  assert(libc.pipe(pfds) == 0)
+  libc.posix_spawn_file_actions_init(fa)
+  libc.posix_spawn_file_actions_adddup2(fa, pfds[1], 1)
+  libc.posix_spawn_file_actions_addclose(fa, pfds[0])
+  if libc.posix_spawn(pidbuf, "/bin/echo", fa, nil, echo_argv, libc.environ) ~= 0 then error("posix_spawn") end
+  libc.posix_spawn_file_actions_destroy(fa)
+  libc.close(pfds[1])
+  local total = 0
+  while true do
+    local r = libc.read(pfds[0], cbuf, CHUNK)
+    if r <= 0 then break end
+    total = total + tonumber(r)
+  end
+  libc.close(pfds[0])
+  libc.waitpid(pidbuf[0], status, 0)
+  local s = ffi.string(cbuf, total) -- the line as a Lua string, as communicate gives it
+  if #s ~= 17 then error("echo's line (posix)") end
+  return now_us() - t0
+end
+
+local function lines_line(label)
+  for _ = 1, 10 do line_communicate(); line_posix() end
+  local a, b = {}, {}
+  for i = 1, LINES do
+    a[i] = line_communicate()
+    b[i] = line_posix()
+  end
+  local ma, mb = median(a), median(b)
+  print(("luajit  %-34s lipc %8.1f us  posix_spawn+read(2)  %8.1f us  ratio %5.2f"):format(label, ma, mb, ma / mb))
+  record(label, ma, "us", "posix_spawn + read(2) + waitpid, ffi", mb)
 end
 
 print(("spawn+wait: median of %d; 64 MiB reads: median of %d; library %s"):format(SPAWNS, READS, lipc.library_path))
@@ -213,6 +268,8 @@ spawn_line("spawn+wait /bin/true (prepared)", prepared_spawn_wait)
 spawn_line("spawn+wait /bin/true (raw C calls)", raw_spawn_wait)
 read_line("read 64 MiB, pipe:read(1 MiB)", read_binding, "io.popen read", read_popen)
 read_line("read 64 MiB, lipc_fd_read into ffi", read_raw_lipc, "read(2) loop", read_raw_posix)
-read_line("read 64 MiB, p:communicate()", read_communicate)
+read_line("read 64 MiB, p:communicate()", read_communicate, "read(2) loop", read_raw_posix)
+lines_line("a line captured, p:communicate()")
 attrs:close()
-local _ = { true_keep, head_keep } -- the argv strings must outlive their arrays
+line_attrs:close()
+local _ = { true_keep, head_keep, echo_keep } -- the argv strings must outlive their arrays

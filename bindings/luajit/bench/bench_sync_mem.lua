@@ -21,10 +21,11 @@
 --     luajit bindings/luajit/bench/bench_sync_mem.lua [rounds] [pairs]
 local ffi = require "ffi"
 local lipc = require "lipc"
+local record = dofile((arg[0]:match("^(.*/)") or "./") .. "bench_record.lua")
 local C = lipc.C
 
-local ROUNDS = tonumber(arg and arg[1]) or 7
-local PAIRS = tonumber(arg and arg[2]) or 500000
+local ROUNDS = tonumber(arg and arg[1]) or tonumber(os.getenv("LIPC_BENCH_ROUNDS")) or 7
+local PAIRS = tonumber(arg and arg[2]) or tonumber(os.getenv("LIPC_BENCH_PAIRS")) or 500000
 local BIG = 256 * 1048576
 local CHUNK = 1048576
 local BIG_ROUNDS = math.min(ROUNDS, 3)
@@ -83,6 +84,7 @@ end
 
 local function line(label, a, b, bname, unit)
   print(("luajit  %-36s lipc %9.1f %-5s %-30s %9.1f %-5s ratio %5.2f"):format(label, a, unit, bname, b, unit, a / b))
+  record(label, a, unit, bname, b)
 end
 
 local pid = libc.getpid()

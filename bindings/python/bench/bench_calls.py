@@ -23,6 +23,7 @@ from typing import Callable
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import lipc  # noqa: E402
 from lipc._lib import lib  # noqa: E402
+from bench_record import record  # noqa: E402
 
 BASELINE_C = r"""
 const char *base_version(void) { return "0.1.0"; }
@@ -60,12 +61,13 @@ def ns_per_call(fn: Callable[[], object], calls: int, rounds: int) -> float:
 
 def row(label: str, ours: float, base: float, base_label: str = "baseline") -> None:
     print(f"python  {label:<24} {ours:8.1f} ns/call  {base_label:<9} {base:8.1f} ns/call  ratio {ours / base:.2f}")
+    record(label, ours, "ns/call", base_label, base)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rounds", type=int, default=7)
-    ap.add_argument("--calls", type=int, default=100_000)
+    ap.add_argument("--rounds", type=int, default=int(os.environ.get("LIPC_BENCH_ROUNDS", 7)))
+    ap.add_argument("--calls", type=int, default=int(os.environ.get("LIPC_BENCH_CALLS", 100_000)))
     a = ap.parse_args()
     base = baseline()
     v, out = c_int(), c_int()

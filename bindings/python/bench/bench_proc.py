@@ -32,6 +32,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import lipc  # noqa: E402
 from lipc import _const  # noqa: E402
 from lipc._lib import PATH, lib  # noqa: E402
+from bench_record import record  # noqa: E402
 
 TRUE = "/bin/true"
 BYTES = 64 << 20
@@ -62,10 +63,12 @@ def alternate(a: Callable[[], object], b: Callable[[], object], n: int) -> Tuple
 
 def us_row(label: str, ours: float, base: float, base_label: str) -> None:
     print(f"python  {label:<28} {ours:8.1f} us/op    {base_label:<22} {base:8.1f} us/op    ratio {ours / base:.2f}")
+    record(label, ours, "us/op", base_label, base)
 
 
 def mbs_row(label: str, ours: float, base: float, base_label: str) -> None:
     print(f"python  {label:<28} {ours:8.0f} MB/s     {base_label:<22} {base:8.0f} MB/s     ratio {ours / base:.2f}")
+    record(label, ours, "MB/s", base_label, base)
 
 
 # -- spawn + wait -------------------------------------------------------------

@@ -32,6 +32,7 @@ from typing import Callable
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import lipc  # noqa: E402
 from lipc._lib import lib  # noqa: E402
+from bench_record import record  # noqa: E402
 
 CHUNK = 1 << 20
 
@@ -55,11 +56,13 @@ def ns_per_pair(fn: Callable[[], object], pairs: int, rounds: int) -> float:
 def row(label: str, ours: float, base: float, base_label: str) -> None:
     print(f"python  {label:<30} {ours:8.1f} ns/pair  {base_label:<22} {base:8.1f} ns/pair  "
           f"ratio {ours / base:.2f}")
+    record(label, ours, "ns/pair", base_label, base)
 
 
 def mbs_row(label: str, ours: float, base: float, base_label: str) -> None:
     print(f"python  {label:<30} {ours:8.0f} MB/s     {base_label:<22} {base:8.0f} MB/s     "
           f"ratio {ours / base:.2f}")
+    record(label, ours, "MB/s", base_label, base)
 
 
 def mbs(fn: Callable[[], None], nbytes: int, rounds: int) -> float:

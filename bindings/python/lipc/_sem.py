@@ -19,7 +19,7 @@ from ._timeout import deadline, retry_eintr
 
 _VALUE_MAX = 2**31 - 1
 _UINT32_MAX = 2**32 - 1
-_wait, _post, _post_n = _c.lipc_sem_wait, _c.lipc_sem_post, _c.lipc_sem_post_n
+_wait, _post, _post_n, _value = _c.lipc_sem_wait, _c.lipc_sem_post, _c.lipc_sem_post_n, _c.lipc_sem_value
 
 
 def _cname(name: Name) -> bytes:
@@ -85,8 +85,13 @@ class Semaphore(_Handle):
     @property
     def value(self) -> int:
         """The current value (a snapshot: other processes may change it)."""
+        h = self._h
+        if h is None:
+            self._handle()  # raises
         v = c_int()
-        _check(_c.lipc_sem_value(self._handle(), byref(v)), "sem_value")
+        rc = _value(h, v)  # ctypes passes the c_int by reference (POINTER(c_int)): no byref object
+        if rc:
+            _raise(rc, "sem_value")
         return v.value
 
     def acquire(self, blocking: bool = True, timeout: Optional[float] = None) -> bool:
