@@ -85,7 +85,8 @@ MAPPING = [
     (_const.ECLOSED, lipc.ClosedError, OSError),
     (_const.ENOTSUP, lipc.NotSupportedError, OSError),
     (_const.EFORKED, lipc.ForkedError, OSError),
-    (_const.EOS_BASE - errno.EIO, lipc.Error, OSError),
+    # an OS code with no builtin subclass (EIO; on Windows ERROR_INVALID_FUNCTION, which is EINVAL)
+    (_const.EOS_BASE - (1 if WINDOWS else errno.EIO), lipc.Error, OSError),
     (-999, lipc.Error, OSError),
 ]
 
@@ -95,11 +96,15 @@ def test_error_class_per_code(code, cls, builtin):
     assert lipc.error_class(code) is cls
     e = cls(code, "op: why", 5)
     assert isinstance(e, lipc.Error) and isinstance(e, builtin) and isinstance(e, OSError)
-    assert (e.code, e.errno, e.message) == (code, 5, "op: why")
+    if WINDOWS:  # 5 is a Windows error code there (ERROR_ACCESS_DENIED): kept as winerror
+        assert (e.code, e.winerror, e.errno, e.message) == (code, 5, errno.EACCES, "op: why")
+    else:
+        assert (e.code, e.errno, e.message) == (code, 5, "op: why")
     assert e.code_name == lipc.error_name(code)
     assert str(e) == f"op: why [{e.code_name}]"
     back = pickle.loads(pickle.dumps(e))  # multiprocessing sends them so
-    assert type(back) is cls and (back.code, back.message, back.errno) == (code, "op: why", 5)
+    assert type(back) is cls and (back.code, back.message, back.errno) == (code, "op: why", e.errno)
+    assert getattr(back, "winerror", None) == getattr(e, "winerror", None)
 
 
 def test_check_reads_message_and_errno_of_the_failing_call():
