@@ -33,8 +33,12 @@ echo "--- python: bindings/python/tests (Windows CPython under Wine)"
 # debugger ends it): the run counts only if pytest wrote its report.
 report=$W/pytest-python.xml
 rm -f "$report"
-LIPC_LIBRARY=$(win_path "$W/lipc.dll") PYTHONPATH="$(win_path bindings/python)" \
-  PYTHONDONTWRITEBYTECODE=1 win_python -X faulthandler -m pytest -q -p no:cacheprovider -rs \
+# A test that hangs prints every thread's stack after faulthandler_timeout
+# seconds, and the whole stage ends after LIPC_PY_TIMEOUT (never a hung
+# make test).
+LIPC_LIBRARY=$(win_path "$W/lipc.dll") PYTHONPATH="$(win_path bindings/python)" PYTHONDONTWRITEBYTECODE=1 \
+  timeout -k 10 "${LIPC_PY_TIMEOUT:-1800}" bash -c '. scripts/windows/env.sh && set -o pipefail && win_python "$@"' _ \
+  -X faulthandler -m pytest -q -p no:cacheprovider -rs -o faulthandler_timeout=120 \
   --continue-on-collection-errors --junitxml="$(win_path "$report")" \
   ${LIPC_PYTEST_ARGS:-} "$(win_path bindings/python/tests)" || status=1
 if [ ! -s "$report" ]; then
