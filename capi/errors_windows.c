@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "dllmain_windows.h"
 #include "internal.h"
 
 /* Static texts for the codes lipc's callers meet most; others are
@@ -97,7 +98,7 @@ static void (*exit_fn)(void);
 static DWORD exit_slot = FLS_OUT_OF_INDEXES;
 static INIT_ONCE exit_once = INIT_ONCE_STATIC_INIT;
 static VOID WINAPI run_exit_fn(PVOID p) {
-  if (p) exit_fn();
+  if (p && !lipc__process_exiting()) exit_fn(); /* nothing to free at exit */
 }
 static BOOL CALLBACK make_exit_slot(PINIT_ONCE once, PVOID param, PVOID *ctx) {
   (void)once, (void)param, (void)ctx;

@@ -91,7 +91,9 @@ __attribute__((always_inline)) static inline void lipc__handle_release(lipc_slot
    * saw the announcement fenced after it was made, so this read sees its
    * closing bit, and this thread may be the one to free the slot. */
   lipc__hz_light_fence();
-  if (__builtin_expect(atomic_load_explicit(&s->word, memory_order_relaxed) & LIPC_W_CLOSING, 0))
+  /* != 0: __builtin_expect takes a long, which is 32 bits on Windows, so
+   * bit 63 alone would be cut off (and a closed handle never freed). */
+  if (__builtin_expect((atomic_load_explicit(&s->word, memory_order_relaxed) & LIPC_W_CLOSING) != 0, 0))
     lipc__handle_closing_seen(s);
 }
 

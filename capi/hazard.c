@@ -70,6 +70,10 @@ struct lipc_hz_rec *lipc__hz_claim(void) {
    * here and claims again finds this record. */
   lipc__hz_mine = r;
   lipc__hz_os_arm_exit(r);
+  /* The claim before this thread's first announcement, for a closer that
+   * found no other thread with a record and skipped the fence of every
+   * thread (lipc__hz_heavy_fence): once per thread. */
+  atomic_thread_fence(memory_order_seq_cst);
   return r;
 }
 
@@ -79,6 +83,12 @@ unsigned lipc__hz_count(const struct lipc_slot *s) {
     for (unsigned i = 0; i < LIPC_HZ_DEPTH; i++)
       if (atomic_load_explicit(&r->hz[i], memory_order_acquire) == s) n++;
   return n;
+}
+
+int lipc__hz_others_have_records(void) {
+  for (struct lipc_hz_rec *r = atomic_load_explicit(&lipc__hz_all, memory_order_acquire); r; r = r->next)
+    if (r != lipc__hz_mine && atomic_load_explicit(&r->taken, memory_order_relaxed)) return 1;
+  return 0;
 }
 
 /* The test settings every system reads at load (hazard_<os>.c calls it). */

@@ -76,6 +76,9 @@ LIPC_HIDDEN unsigned lipc__hz_count(const struct lipc_slot *s);
 LIPC_HIDDEN extern _Atomic(struct lipc_hz_rec *) lipc__hz_all;
 LIPC_HIDDEN void lipc__hz_give_back(struct lipc_hz_rec *r);
 LIPC_HIDDEN void lipc__hz_read_test_env(void);
+/* 1 if a thread other than the caller holds a record (it may be inside a
+ * lookup now): the closing fence may skip the other threads when none does. */
+LIPC_HIDDEN int lipc__hz_others_have_records(void);
 /* Each system's own: zeroed memory for at least one record (its size in
  * *bytes), and arming the hook that gives r back when this thread ends. */
 LIPC_HIDDEN struct lipc_hz_rec *lipc__hz_os_pages(size_t *bytes);

@@ -7,13 +7,14 @@
 #include <string.h>
 #include <windows.h>
 
+#include "dllmain_windows.h"
 #include "hazard.h"
 
 static DWORD exit_slot = FLS_OUT_OF_INDEXES;
 
 static VOID WINAPI on_thread_exit(PVOID p) {
   struct lipc_hz_rec *r = p;
-  if (!r) return;
+  if (!r || lipc__process_exiting()) return; /* nothing to give back at exit */
   if (lipc__hz_mine == r) lipc__hz_mine = NULL;
   lipc__hz_give_back(r);
 }

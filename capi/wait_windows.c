@@ -14,6 +14,7 @@
  * ignored). */
 #include <stdlib.h>
 
+#include "dllmain_windows.h"
 #include "internal.h"
 
 struct waiter {
@@ -29,7 +30,7 @@ static DWORD exit_slot = FLS_OUT_OF_INDEXES;
 
 static VOID WINAPI give_back(PVOID p) {
   struct waiter *w = p;
-  if (!w) return;
+  if (!w || lipc__process_exiting()) return; /* nothing to give back at exit */
   if (mine == w) mine = NULL;
   atomic_store(&w->taken, 0);
 }
@@ -83,6 +84,9 @@ int lipc__win_wait(const HANDLE *objs, DWORD n, int64_t timeout_ms, DWORD *which
     all[count++] = w->ev;
   }
   long gen = atomic_load(&intr_gen);
+  /* As lipc__deadline on Linux: a deadline further than 2^31-1 seconds
+   * is that far (now + INT64_MAX would overflow). */
+  if (timeout_ms > (int64_t)INT32_MAX * 1000) timeout_ms = (int64_t)INT32_MAX * 1000;
   int64_t deadline = timeout_ms > 0 ? lipc__now_ms() + timeout_ms : 0;
   if (abandoned) *abandoned = 0;
   for (;;) {

@@ -55,6 +55,14 @@
  *   can never be unloaded (dlclose is a no-op). It gives the host's SIGURG
  *   handler back, keeps floating-point control state sane on its own threads,
  *   and restores the host's soft RLIMIT_NOFILE that Go raises at start.
+ *   Windows: lipc.dll pins itself when loaded (GetModuleHandleEx with
+ *   GET_MODULE_HANDLE_EX_FLAG_PIN), so FreeLibrary answers TRUE and leaves it
+ *   loaded and working, as dlclose does on Linux: Go's threads and lipc's
+ *   thread-exit and Ctrl-C callbacks run its code until the process ends, and
+ *   an unmapped DLL would crash the host (LuaJIT frees its ffi.load'ed
+ *   libraries in lua_close, before stdout is flushed). A host thread's
+ *   per-thread state (its last error, handle-lookup record, wait event) is
+ *   given back when the thread ends; at process exit lipc frees nothing.
  */
 #ifndef LIPC_H
 #define LIPC_H
@@ -183,7 +191,23 @@ LIPC_API int lipc_handle_kind(lipc_handle_t h, int *kind);
  * nfds may be 0 (a plain sleep that signals can interrupt).
  * Errors: LIPC_ETIMEDOUT (none ready in time), LIPC_EINTR (a signal handler
  * ran), LIPC_EINVAL (nfds < 0 or > 4096, NULL arrays with nfds > 0).
- * Works after fork. */
+ * Works after fork.
+ * Windows: an fd is a HANDLE value, and readiness depends on what it is.
+ * A pipe end: READ when data is waiting, READ|HUP at end of file (the
+ * writer closed); WRITE while the reader is there (Windows has no
+ * dependable figure of a pipe's free room, so a write may still wait, within
+ * lipc_fd_write's deadline), WRITE|ERR once the reader closed. Pipes are
+ * looked at every 1 to 16 ms (Windows cannot wait for a pipe without
+ * reading it). A process handle (LIPC_PROC_PIDFD): READ once it exited. Any
+ * other waitable object (thread, event, semaphore, mutex, job...): READ when
+ * signaled; the check is a wait, so a semaphore, mutex or auto-reset event
+ * reported READ has been taken by the caller, as WaitForMultipleObjects
+ * takes it. A console input: READ when input is pending; a disk file or
+ * console output: always READ and WRITE. Not a handle (closed, 0): ERR. Any
+ * number of handles works (Windows waits for at most 64 at once: beyond 63
+ * lipc waits for them 63 at a time in turns). LIPC_EINTR: the host's
+ * console control handler ran (Ctrl-C, Ctrl-Break), lipc's handler running
+ * before it; nfds 0 is a sleep that Ctrl-C ends. */
 LIPC_API int lipc_wait_fds(const int *fds, const int *events, int *revents, int nfds,
                   int64_t timeout_ms, int *nready);
 
@@ -262,7 +286,16 @@ LIPC_API int lipc_wait_fds(const int *fds, const int *events, int *revents, int 
  * the platform: lipc and plain C programs can share it both ways. lipc
  * posts and waits with glibc's own protocol on the shared sem_t, in C, but
  * not through glibc's sem_* functions, which abort the process when the
- * memory holds garbage. */
+ * memory holds garbage.
+ * Windows: a lipc semaphore "x" (or "/x") is the kernel semaphore
+ * Local\x, CreateSemaphoreW(L"x") of any program in the session, made with
+ * a maximum of 2^31-1. Semaphores, mutexes, events and shared memory share
+ * one namespace there: a name held by another kind is LIPC_EEXIST for
+ * every *_open (with or without LIPC_CREATE), saying so. Opening, like
+ * everything else here, runs in C; lipc_errno() gives the Windows error
+ * code (ERROR_INVALID_NAME for a bad name, ERROR_FILENAME_EXCED_RANGE for
+ * a long one, ERROR_ALREADY_EXISTS for LIPC_EXCL, ...). Objects vanish
+ * with their last handle in any process (see lipc_sem_unlink). */
 
 /* Opens or creates the semaphore `name`. flags: LIPC_CREATE, LIPC_EXCL,
  * LIPC_UNLINK_ON_CLOSE, LIPC_TRUST_FOREIGN. mode: permission bits for a new
@@ -275,21 +308,31 @@ LIPC_API int lipc_wait_fds(const int *fds, const int *events, int *revents, int 
  * object that is not a valid semaphore), LIPC_ENAMETOOLONG, LIPC_ENOENT
  * (missing, without LIPC_CREATE), LIPC_EEXIST (LIPC_EXCL), LIPC_EPERM (no
  * permission; another user's semaphore without LIPC_TRUST_FOREIGN; a
- * symbolic link), LIPC_ENOMEM, LIPC_EFORKED, OS errors. Does not block. */
+ * symbolic link), LIPC_ENOMEM, LIPC_EFORKED, OS errors. Does not block.
+ * Windows: mode is checked (bits within 0777) but not used: the object
+ * gets the default security of the creator (its session);
+ * LIPC_TRUST_FOREIGN and LIPC_UNLINK_ON_CLOSE change nothing; an existing
+ * object is not checked beyond its kind (the kernel keeps it valid);
+ * LIPC_EPERM when its security refuses this process; never
+ * LIPC_EFORKED. */
 LIPC_API int lipc_sem_open(const char *name, int flags, uint32_t mode, uint32_t value,
                   lipc_handle_t *h);
 
 /* Increments the semaphore, waking one waiter. Runs in C, lock-free.
  * Errors: LIPC_EBADHANDLE, LIPC_ERANGE (value would pass 2^31-1; nothing
  * changes), LIPC_EINVAL (its memory was overwritten: not a valid
- * semaphore). */
+ * semaphore).
+ * Windows: ReleaseSemaphore. A semaphore another program made with a lower
+ * maximum gives LIPC_ERANGE at that maximum (lipc_errno
+ * ERROR_TOO_MANY_POSTS). Never LIPC_EINVAL. */
 LIPC_API int lipc_sem_post(lipc_handle_t h);
 
 /* Adds n (1 to 2^31-1) to the semaphore in one atomic step and wakes up to
  * n waiters, as n posts would but in constant time. Runs in C, lock-free.
  * Errors: LIPC_EINVAL (n is 0; not a valid semaphore), LIPC_ERANGE (the
  * value would pass 2^31-1, n above 2^31-1 included; nothing changes),
- * LIPC_EBADHANDLE. */
+ * LIPC_EBADHANDLE.
+ * Windows: ReleaseSemaphore(n): atomic, wakes up to n waiters. */
 LIPC_API int lipc_sem_post_n(lipc_handle_t h, uint32_t n);
 
 /* Decrements the semaphore, waiting up to timeout_ms for it to be positive.
@@ -297,16 +340,26 @@ LIPC_API int lipc_sem_post_n(lipc_handle_t h, uint32_t n);
  * nothing.
  * Errors: LIPC_ETIMEDOUT (timeout > 0 passed), LIPC_EAGAIN (timeout 0 and
  * not positive), LIPC_EINTR, LIPC_EINVAL (not a valid semaphore),
- * LIPC_EBADHANDLE. */
+ * LIPC_EBADHANDLE.
+ * Windows: a kernel wait on the caller's thread; LIPC_EINTR when the
+ * host's Ctrl-C or Ctrl-Break reached the process's console control
+ * handlers during the wait. */
 LIPC_API int lipc_sem_wait(lipc_handle_t h, int64_t timeout_ms);
 
 /* OUT *value: the current value (a snapshot). Runs in C.
  * Errors: LIPC_EBADHANDLE, LIPC_EINVAL (value NULL; not a valid
- * semaphore). */
+ * semaphore).
+ * Windows: read with NtQuerySemaphore (ntdll), which takes nothing. */
 LIPC_API int lipc_sem_value(lipc_handle_t h, int *value);
 
 /* Removes the name; handles already open keep working.
- * Errors: LIPC_EINVAL, LIPC_ENAMETOOLONG, LIPC_ENOENT, LIPC_EPERM, LIPC_EFORKED. */
+ * Errors: LIPC_EINVAL, LIPC_ENAMETOOLONG, LIPC_ENOENT, LIPC_EPERM, LIPC_EFORKED.
+ * Windows: kernel objects have no unlink; a name goes when the last handle
+ * to the object closes, in every process (even one that crashed), and
+ * until then it still opens the object. lipc_*_unlink returns LIPC_OK if
+ * an object of that kind has the name and does nothing else; LIPC_ENOENT
+ * if none does (an object of another kind under the name included), as
+ * Python's SharedMemory.unlink does nothing on Windows. */
 LIPC_API int lipc_sem_unlink(const char *name);
 
 /* ------------------------------------------------------------------------ */
@@ -318,7 +371,11 @@ LIPC_API int lipc_sem_unlink(const char *name);
  * call lipc_mutex_consistent. Ownership belongs to the locking thread: only
  * it may unlock (another thread gets LIPC_EPERM). The mutex is glibc's
  * process-shared robust pthread mutex in /dev/shm/lipc.mutex.NAME; lipc does
- * the waiting so that waits take deadlines and return LIPC_EINTR. */
+ * the waiting so that waits take deadlines and return LIPC_EINTR.
+ * Windows: the kernel mutex Local\NAME (CreateMutexW(L"NAME") of any
+ * program). The owner died when its thread ended (or its process exited
+ * or was killed) holding it: Windows' "abandoned" mutex. Windows has no
+ * unrecoverable state: see lipc_mutex_consistent. */
 
 #define LIPC_KIND_MUTEX 4
 
@@ -327,7 +384,11 @@ LIPC_API int lipc_sem_unlink(const char *name);
  * means 0600; the umask applies. OUT *h. An existing mutex is checked as
  * "Opening an existing object" says. Errors: as lipc_sem_open. Closing a handle while a thread of this
  * process holds the mutex leaves it locked (until that thread exits, when
- * the next locker sees the owner died) and keeps its memory mapped. */
+ * the next locker sees the owner died) and keeps its memory mapped.
+ * Windows: as lipc_sem_open. Closing a handle while a thread holds the
+ * mutex leaves it held by that thread while any handle to it is open
+ * anywhere (unlock through another handle); when the last one closes,
+ * Windows destroys the mutex. */
 LIPC_API int lipc_mutex_open(const char *name, int flags, uint32_t mode, lipc_handle_t *h);
 
 /* Locks, waiting up to timeout_ms. OUT *owner_died (may be NULL): 1 if the
@@ -342,11 +403,17 @@ LIPC_API int lipc_mutex_open(const char *name, int flags, uint32_t mode, lipc_ha
  * already holds it), LIPC_EOS_BASE-ENOTRECOVERABLE
  * (an owner died and its successor unlocked without lipc_mutex_consistent:
  * unusable until unlinked and recreated), LIPC_EINVAL (its header was
- * overwritten: not a valid mutex), LIPC_EBADHANDLE. */
+ * overwritten: not a valid mutex), LIPC_EBADHANDLE.
+ * Windows: Windows mutexes are recursive; lipc first asks the kernel
+ * whether this thread owns it (NtQueryMutant), through any handle, and
+ * answers LIPC_EAGAIN or LIPC_EBUSY as above, so the mutex is never held
+ * twice. Never the not-recoverable code nor LIPC_EINVAL. LIPC_EINTR: as
+ * lipc_sem_wait. */
 LIPC_API int lipc_mutex_lock(lipc_handle_t h, int64_t timeout_ms, int *owner_died);
 
 /* Unlocks. Errors: LIPC_EPERM (this thread does not hold it; nothing
- * changes), LIPC_EINVAL (not a valid mutex), LIPC_EBADHANDLE. */
+ * changes), LIPC_EINVAL (not a valid mutex), LIPC_EBADHANDLE.
+ * Windows: ReleaseMutex; LIPC_EPERM with lipc_errno ERROR_NOT_OWNER. */
 LIPC_API int lipc_mutex_unlock(lipc_handle_t h);
 
 /* OUT *locked: 1 if some thread, of any process, holds the mutex now, 0 if
@@ -354,16 +421,25 @@ LIPC_API int lipc_mutex_unlock(lipc_handle_t h);
  * owner died holding it reads as 0 (the next lock gets it, with
  * owner_died), and so does one that is not recoverable (the next lock
  * says so). Runs in C and takes nothing.
- * Errors: LIPC_EINVAL (locked NULL; not a valid mutex), LIPC_EBADHANDLE. */
+ * Errors: LIPC_EINVAL (locked NULL; not a valid mutex), LIPC_EBADHANDLE.
+ * Windows: read with NtQueryMutant (ntdll); an abandoned mutex reads 0
+ * until the next lock takes it. */
 LIPC_API int lipc_mutex_locked(lipc_handle_t h, int *locked);
 
 /* After a lock that reported owner_died: marks the protected state
  * repaired. Without it, the next unlock makes the mutex unusable for all.
  * Errors: LIPC_EINVAL (not held after an owner died; not a valid mutex),
- * LIPC_EBADHANDLE. */
+ * LIPC_EBADHANDLE.
+ * Windows: Windows reports an abandoned mutex to the one wait that gets it
+ * and has no inconsistent or unrecoverable state. lipc_mutex_consistent
+ * succeeds when the calling thread holds the mutex after a lock through
+ * this same handle reported owner_died (LIPC_EINVAL otherwise), and only
+ * clears that; an unlock without it is a plain unlock, and the next
+ * locker gets the mutex without owner_died. Call it anyway, for Linux. */
 LIPC_API int lipc_mutex_consistent(lipc_handle_t h);
 
-/* Removes the name; open handles keep working. Errors: as lipc_sem_unlink. */
+/* Removes the name; open handles keep working. Errors: as lipc_sem_unlink.
+ * Windows: as lipc_sem_unlink. */
 LIPC_API int lipc_mutex_unlink(const char *name);
 
 /* ------------------------------------------------------------------------ */
@@ -386,14 +462,19 @@ LIPC_API int lipc_mutex_unlink(const char *name);
  * many (once per killed waiter).
  * The shared layout changed after lipc 0.1.0: an event made by 0.1.0 is
  * refused (LIPC_EINVAL) and must be unlinked and created again; lipc 0.1.0
- * refuses the new ones the same way. */
+ * refuses the new ones the same way.
+ * Windows: the kernel event Local\NAME (CreateEventW(L"NAME") of any
+ * program), manual-reset or auto-reset: the behaviour above is the
+ * kernel's own. A killed waiter leaves nothing behind there (the last
+ * sentences above do not apply), and there is no waiter limit. */
 
 #define LIPC_KIND_EVENT 5
 
 /* Opens or creates the event `name`. manual_reset and initially_set apply
  * when this call creates it; an existing event keeps what it was made with
  * and is checked as "Opening an existing object" says.
- * flags, mode, errors: as lipc_mutex_open. */
+ * flags, mode, errors: as lipc_mutex_open.
+ * Windows: as lipc_sem_open. */
 LIPC_API int lipc_event_open(const char *name, int flags, uint32_t mode, int manual_reset, int initially_set,
                     lipc_handle_t *h);
 
@@ -407,14 +488,18 @@ LIPC_API int lipc_event_reset(lipc_handle_t h);
 /* Waits up to timeout_ms for the event (an auto-reset event is cleared by
  * the wait that gets it). Blocks in C. Errors: LIPC_EAGAIN (timeout 0, not
  * set), LIPC_ETIMEDOUT, LIPC_EINTR, LIPC_EBUSY (auto-reset: 2^20-1 threads
- * already wait on it), LIPC_EBADHANDLE. */
+ * already wait on it), LIPC_EBADHANDLE.
+ * Windows: never LIPC_EBUSY; LIPC_EINTR: as lipc_sem_wait. */
 LIPC_API int lipc_event_wait(lipc_handle_t h, int64_t timeout_ms);
 
 /* OUT *is_set: 1 if set now (a snapshot). Errors: LIPC_EINVAL,
- * LIPC_EBADHANDLE. */
+ * LIPC_EBADHANDLE.
+ * Windows: read with NtQueryEvent (ntdll): an auto-reset event stays set
+ * (a zero-timeout wait would have taken it). */
 LIPC_API int lipc_event_is_set(lipc_handle_t h, int *is_set);
 
-/* Removes the name; open handles keep working. Errors: as lipc_sem_unlink. */
+/* Removes the name; open handles keep working. Errors: as lipc_sem_unlink.
+ * Windows: as lipc_sem_unlink. */
 LIPC_API int lipc_event_unlink(const char *name);
 
 /* ------------------------------------------------------------------------ */
@@ -427,7 +512,12 @@ LIPC_API int lipc_event_unlink(const char *name);
  * lipc_shm_refresh. Addresses handed out before a grow or refresh stay valid
  * (the earlier views stay mapped, and show the same bytes) until the handle
  * closes. Accessing memory after its handle closed is undefined, as with
- * any freed memory. */
+ * any freed memory.
+ * Windows: a section backed by the paging file, named Local\NAME (the
+ * session namespace, what an unprefixed name means there), so lipc's "x" is
+ * Python's multiprocessing.shared_memory.SharedMemory("x") and any
+ * program's CreateFileMappingW(L"x"). It cannot grow (see lipc_shm_grow),
+ * and it vanishes with the last handle or view of it in any process. */
 
 #define LIPC_KIND_SHM 6
 
@@ -441,7 +531,16 @@ LIPC_API int lipc_event_unlink(const char *name);
  * an existing object that is empty or not a regular file), LIPC_ERANGE
  * (size too large), LIPC_ENOENT, LIPC_EEXIST, LIPC_EPERM (no permission;
  * another user's object without LIPC_TRUST_FOREIGN; a symbolic link),
- * LIPC_ENOMEM, LIPC_EFORKED. */
+ * LIPC_ENOMEM, LIPC_EFORKED.
+ * Windows: an existing object is mapped whole and its size is rounded up
+ * to the page size (Windows keeps no exact size; Python's SharedMemory
+ * sees the same); the creating handle sees the size it asked for. mode is
+ * checked and otherwise unused (the creator's default security);
+ * LIPC_TRUST_FOREIGN and LIPC_UNLINK_ON_CLOSE change nothing. A name held
+ * by another kind of kernel object (an event, a semaphore...) is
+ * LIPC_EEXIST. The whole size is committed at creation: LIPC_ENOMEM when
+ * the system's commit limit cannot take it. lipc_errno() is the Windows
+ * error code (ERROR_INVALID_NAME for a bad name). */
 LIPC_API int lipc_shm_open(const char *name, int flags, uint32_t mode, int64_t size, lipc_handle_t *h);
 
 /* OUT *addr (may be NULL): the address of this handle's current view;
@@ -453,14 +552,21 @@ LIPC_API int lipc_shm_addr(lipc_handle_t h, void **addr, int64_t *size);
  * the end) and maps this handle's larger view (lipc_shm_addr gives the new
  * address). Errors: LIPC_EINVAL (size not above the current size),
  * LIPC_ERANGE (size above 2^46, as for lipc_shm_open), LIPC_EBADHANDLE,
- * LIPC_ENOMEM, OS errors (ENOSPC), LIPC_EFORKED. */
+ * LIPC_ENOMEM, OS errors (ENOSPC), LIPC_EFORKED.
+ * Windows: LIPC_ENOTSUP (after the checks above): a paging-file section
+ * keeps the size it was made with; create a new object of the size
+ * needed. */
 LIPC_API int lipc_shm_grow(lipc_handle_t h, int64_t size);
 
 /* Maps a larger view if another handle grew the object. OUT *size (may be
- * NULL): the size now mapped. Errors: LIPC_EBADHANDLE, LIPC_ENOMEM, LIPC_EFORKED. */
+ * NULL): the size now mapped. Errors: LIPC_EBADHANDLE, LIPC_ENOMEM, LIPC_EFORKED.
+ * Windows: nothing can have grown it: gives the size mapped. */
 LIPC_API int lipc_shm_refresh(lipc_handle_t h, int64_t *size);
 
-/* Removes the name; open handles keep working. Errors: as lipc_sem_unlink. */
+/* Removes the name; open handles keep working. Errors: as lipc_sem_unlink.
+ * Windows: there is no unlink: LIPC_OK if a shared memory object of that
+ * name exists (it stays, and opens, until its last handle closes),
+ * LIPC_ENOENT if none (or the name is another kind's). */
 LIPC_API int lipc_shm_unlink(const char *name);
 
 /* ------------------------------------------------------------------------ */
@@ -469,7 +575,9 @@ LIPC_API int lipc_shm_unlink(const char *name);
 /* Touching a page of a mapping that lies past the end of its file (another
  * process truncated the file after it was mapped) raises SIGBUS in the
  * process that touches it; no library can turn that into an error code.
- * Do not truncate files that others have mapped. */
+ * Do not truncate files that others have mapped.
+ * Windows: a file cannot be cut short below a mapping (the truncation fails
+ * with ERROR_USER_MAPPED_FILE), and a mapped file cannot be deleted. */
 
 #define LIPC_KIND_MMAP 7
 
@@ -487,7 +595,10 @@ LIPC_API int lipc_shm_unlink(const char *name);
 #define LIPC_ADVISE_DONTNEED 4 /* drops the pages: a copy-on-write mapping loses its changes */
 
 /* OUT *size: the page size; mapping offsets are multiples of it.
- * Errors: LIPC_EINVAL. Works after fork. */
+ * Errors: LIPC_EINVAL. Works after fork.
+ * Windows: the page size too (4096), although Windows starts views only at
+ * its allocation granularity (64 KiB): lipc_mmap_open maps from the
+ * granularity below the offset and hands out the offset's address. */
 LIPC_API int lipc_page_size(int64_t *size);
 
 /* Maps length bytes of the file at path from offset (a multiple of the
@@ -499,7 +610,13 @@ LIPC_API int lipc_page_size(int64_t *size);
  * regular file: a FIFO, device or directory is refused at once, never
  * waited on), LIPC_ERANGE (offset + length above INT64_MAX), LIPC_ENOENT,
  * LIPC_ENAMETOOLONG, LIPC_EPERM, LIPC_ENOMEM, OS errors (EFBIG: the file
- * cannot be that large; ELOOP, ENOTDIR: the path), LIPC_EFORKED. */
+ * cannot be that large; ELOOP, ENOTDIR: the path), LIPC_EFORKED.
+ * Windows: path is UTF-8; the file is opened sharing read, write and
+ * delete, never inherited by children. A created file whose mode lacks the
+ * owner's write bit (0200) gets the read-only attribute, as the C
+ * runtime's _open does; other mode bits mean nothing. Devices (NUL, CON),
+ * pipes (\\.\pipe\...) and directories are LIPC_EINVAL, never waited
+ * on. Copy-on-write is FILE_MAP_COPY. */
 LIPC_API int lipc_mmap_open(const char *path, int access, int flags, uint32_t mode, int64_t offset,
                    int64_t length, lipc_handle_t *h);
 
@@ -512,12 +629,19 @@ LIPC_API int lipc_mmap_addr(lipc_handle_t h, void **addr, int64_t *size);
  * starts the writing. Nothing to do for read-only and copy-on-write maps.
  * Errors: LIPC_EINVAL (negative offset or length, or a range outside the
  * mapping: offset + length above INT64_MAX included), LIPC_EBADHANDLE, OS
- * errors (EIO), LIPC_EFORKED. */
+ * errors (EIO), LIPC_EFORKED.
+ * Windows: FlushViewOfFile; async 0 adds FlushFileBuffers (the file's
+ * data and metadata to the disk). */
 LIPC_API int lipc_mmap_flush(lipc_handle_t h, int64_t offset, int64_t length, int async);
 
 /* Tells the kernel how [offset, offset+length) will be used
  * (LIPC_ADVISE_*). Errors: LIPC_EINVAL (unknown advice; a range as for
- * lipc_mmap_flush), LIPC_EBADHANDLE, LIPC_EFORKED. */
+ * lipc_mmap_flush), LIPC_EBADHANDLE, LIPC_EFORKED.
+ * Windows: WILLNEED prefetches (PrefetchVirtualMemory); NORMAL, SEQUENTIAL
+ * and RANDOM have no counterpart for a view and do nothing; DONTNEED does
+ * nothing on read and shared maps (what they show is the file's either
+ * way) and is LIPC_ENOTSUP on a copy-on-write map, whose private pages
+ * Windows cannot drop in place. */
 LIPC_API int lipc_mmap_advise(lipc_handle_t h, int64_t offset, int64_t length, int advice);
 
 /* ------------------------------------------------------------------------ */
@@ -565,7 +689,24 @@ LIPC_API int lipc_mmap_advise(lipc_handle_t h, int64_t offset, int64_t length, i
  * plain flock(2) fd, which parent and child share. Until then the child's
  * copy of the descriptor keeps the parent's locks alive even if the parent
  * closes its handle. Lock files are opened close-on-exec: children spawned
- * by lipc never inherit them. */
+ * by lipc never inherit them.
+ * Windows: one family, LockFileEx byte ranges, owned by the handle they
+ * are taken through (two handles in one process exclude each other) and
+ * released by the system when it closes, however its process ends (a dead
+ * holder's locks may take a moment to go). They are MANDATORY: a locked
+ * range refuses other handles' ReadFile and WriteFile (ERROR_LOCK_VIOLATION;
+ * a shared lock refuses writes, the holder's too), so lock a byte range
+ * past the data (as SQLite does) when others must read it. Memory-mapped
+ * access is not checked. Windows neither merges nor splits a handle's
+ * ranges, so a handle keeps a list: locking exactly a range it holds
+ * changes the mode (exclusive to shared atomically, shared to exclusive
+ * not: the shared lock goes first, and a change that fails leaves no lock),
+ * a range that overlaps a held one without being it is LIPC_EINVAL, and an
+ * unlock releases the held ranges inside the range given and is LIPC_EINVAL
+ * if it would cut one. Waiting: a try (LOCKFILE_FAIL_IMMEDIATELY) and a
+ * pause (1 ms, doubling to 16 ms, never past the deadline) in the wait
+ * that Ctrl-C ends (LIPC_EINTR); a release is seen by the next try. Files
+ * are opened sharing read, write and delete, never inherited. */
 
 #define LIPC_KIND_FLOCK 8
 
@@ -580,7 +721,12 @@ LIPC_API int lipc_mmap_advise(lipc_handle_t h, int64_t offset, int64_t length, i
  * device or directory is LIPC_EINVAL at once (opening a FIFO would wait for
  * its other end).
  * Errors: LIPC_EINVAL (also: unknown flags), LIPC_ENOENT, LIPC_ENAMETOOLONG,
- * LIPC_EPERM, OS errors (ELOOP, ENOTDIR: the path), LIPC_EFORKED. */
+ * LIPC_EPERM, OS errors (ELOOP, ENOTDIR: the path), LIPC_EFORKED.
+ * Windows: either access allows both kinds of lock. LIPC_FLOCK_WHOLE
+ * handles lock [0, 2^63) and take only (0, 0) ranges; as every lock on
+ * Windows, they meet byte-range locks, Python filelock's (msvcrt.locking,
+ * one byte at 0) included. mode: as lipc_mmap_open's. Devices, pipes and
+ * directories are LIPC_EINVAL. */
 LIPC_API int lipc_flock_open(const char *path, int flags, uint32_t mode, lipc_handle_t *h);
 
 /* A lock handle for a file the caller has open as fd. kind 0: lipc opens
@@ -594,7 +740,13 @@ LIPC_API int lipc_flock_open(const char *path, int flags, uint32_t mode, lipc_ha
  * fd of the file). Classic and handle-owned fcntl locks conflict with each
  * other even within one process. OUT *h.
  * Errors: LIPC_EINVAL (fd < 0; kind not 0, 1 or LIPC_FLOCK_WHOLE; fd is not
- * a regular file), OS errors (EBADF: fd not open), LIPC_EFORKED. */
+ * a regular file), OS errors (EBADF: fd not open), LIPC_EFORKED.
+ * Windows: fd is a HANDLE value (bindings convert CRT fds). kind 0 and
+ * LIPC_FLOCK_WHOLE open the file again (ReOpenFile), so the handle's locks
+ * are its own and outlive the caller's HANDLE; kind 1 locks through the
+ * caller's HANDLE itself (as LuaIPC does on Windows): its locks are that
+ * HANDLE's, closing lipc's handle leaves them, closing the HANDLE releases
+ * them. Not a HANDLE: an OS error (ERROR_INVALID_HANDLE). */
 LIPC_API int lipc_flock_from_fd(int fd, int kind, lipc_handle_t *h);
 
 /* Locks [offset, offset+length) (length 0: to the end of the file, however
@@ -606,13 +758,18 @@ LIPC_API int lipc_flock_from_fd(int fd, int kind, lipc_handle_t *h);
  * LIPC_EINTR, LIPC_EINVAL (negative offset or length; a range on a flock
  * handle; the file is not open for this kind of fcntl lock), LIPC_ERANGE
  * (the range passes the largest file offset: offset + length - 1 above
- * INT64_MAX), LIPC_EBADHANDLE, LIPC_EFORKED. */
+ * INT64_MAX), LIPC_EBADHANDLE, LIPC_EFORKED.
+ * Windows: "to the end" is up to 2^63; LIPC_EINVAL also for a range that
+ * overlaps one this handle holds without being it (see above). */
 LIPC_API int lipc_flock_lock(lipc_handle_t h, int64_t offset, int64_t length, int exclusive, int64_t timeout_ms);
 
 /* Unlocks [offset, offset+length) (length 0: to the end; flock handles: 0,
  * 0, the whole file) and wakes lipc's waiters. Unlocking what is not
  * locked is not an error. Errors: LIPC_EINVAL, LIPC_ERANGE (as
- * lipc_flock_lock), LIPC_EBADHANDLE. */
+ * lipc_flock_lock), LIPC_EBADHANDLE.
+ * Windows: releases every range the handle holds inside the one given
+ * ((0, 0): all of them); LIPC_EINVAL, changing nothing, if that would cut
+ * a held range in two. */
 LIPC_API int lipc_flock_unlock(lipc_handle_t h, int64_t offset, int64_t length);
 
 /* ------------------------------------------------------------------------ */
@@ -639,7 +796,17 @@ LIPC_API int lipc_flock_unlock(lipc_handle_t h, int64_t offset, int64_t length);
  * memory. lipc never reaps with waitpid(-1) and never touches SIGCHLD; a
  * host that does (waitpid(-1), SIGCHLD set to SIG_IGN) can take a child's
  * status before lipc does, and lipc then reports LIPC_ESTATUSLOST, never
- * "exit 0". */
+ * "exit 0".
+ *
+ * Windows: CreateProcessW on the calling thread, in C. There is no fork, no
+ * signal and no zombie: each function says what it does instead (kill and
+ * stop: TerminateProcess or a console control event; autokill and limits:
+ * a job object; fds above 2: the C runtime's fd inheritance). The child
+ * inherits exactly the handles of its fd map. Setters of what Windows does
+ * not have accept the "keep the parent's" value and answer LIPC_ENOTSUP to
+ * any other (umask, user, group, groups, setsid, joining a process group,
+ * rlimits other than memory, CPU time and processes); signal dispositions
+ * (sigreset, sigdefault) are accepted and change nothing. */
 
 #define LIPC_KIND_PROC 2
 #define LIPC_KIND_SPAWNATTR 3
@@ -693,54 +860,94 @@ LIPC_API int lipc_flock_unlock(lipc_handle_t h, int64_t offset, int64_t length);
 
 /* OUT *attr: a new attributes handle: empty argv, PATH search on,
  * environment inherited from the live C environ, fds 0-2 inherited.
- * Close it with lipc_close. Errors: LIPC_EINVAL, LIPC_ENOMEM. */
+ * Close it with lipc_close. Errors: LIPC_EINVAL, LIPC_ENOMEM.
+ * Windows: the environment inherited is the live Win32 one
+ * (GetEnvironmentStringsW: what SetEnvironmentVariable, _putenv and Python's
+ * os.environ changed). */
 LIPC_API int lipc_spawnattr_new(lipc_handle_t *attr);
 
 /* Appends one argument to argv (argv[0] first: the program's name).
- * Errors: LIPC_EINVAL (arg NULL), LIPC_EBADHANDLE, LIPC_ENOMEM. */
+ * Errors: LIPC_EINVAL (arg NULL), LIPC_EBADHANDLE, LIPC_ENOMEM.
+ * Windows: argv becomes one command line quoted by the MS C runtime's rules
+ * (lipc_quote_win), which the child's C runtime (or CommandLineToArgvW) splits
+ * back into the same argv. A batch file (.bat, .cmd) runs as cmd.exe /d /e:ON
+ * /v:OFF /s /c ""file" args" with each argument quoted so that cmd.exe and the
+ * script's own %1 or %* keep it one argument and expand no variable in it
+ * (what Rust's std does since CVE-2024-24576); an argument with a newline
+ * cannot pass through cmd.exe: the spawn fails with LIPC_EINVAL. */
 LIPC_API int lipc_spawnattr_arg(lipc_handle_t attr, const char *arg);
 
 /* Replaces argv with /bin/sh -c command (the shell runs the command line).
- * Errors: as lipc_spawnattr_arg. */
+ * Errors: as lipc_spawnattr_arg.
+ * Windows: runs cmd.exe /d /s /c "command" (%ComSpec% when it is a full path,
+ * else the system's cmd.exe); the command reaches cmd.exe as it is, its
+ * metacharacters (& | < > ^ % ...) meaningful: quote untrusted parts with
+ * lipc_quote_cmd. A command with a newline: LIPC_EINVAL (cmd.exe runs one
+ * line). */
 LIPC_API int lipc_spawnattr_shell(lipc_handle_t attr, const char *command);
 
 /* The program to run; NULL or "" means argv[0]. A name without '/' is
- * searched in PATH unless search is off. Errors: as lipc_spawnattr_arg. */
+ * searched in PATH unless search is off. Errors: as lipc_spawnattr_arg.
+ * Windows: a name without '\', '/' or ':' is searched (see
+ * lipc_spawnattr_set_search). */
 LIPC_API int lipc_spawnattr_set_program(lipc_handle_t attr, const char *program);
 
 /* search 1 (default): a program name without '/' is looked up in the PATH
  * of the child's environment (if the child's environment has no PATH,
  * "/bin:/usr/bin"), as Python's subprocess does. search 0: the name is used
  * as a path relative to the child's working directory.
- * Errors: LIPC_EBADHANDLE. */
+ * Errors: LIPC_EBADHANDLE.
+ * Windows: the PATH of the child's environment only (none: the system and
+ * Windows folders), never the current directory nor the parent's folder, which
+ * CreateProcess would try first (as Go's os/exec refuses them; libuv and
+ * cmd.exe search the current directory). A name without an extension is tried
+ * with each PATHEXT extension (the child's PATHEXT, else the parent's, else
+ * .COM;.EXE;.BAT;.CMD); a name with one as it is first, then so. With search 0
+ * or a path, the same extension rule, relative to the child's working
+ * directory. Directories never match. lipc_proc_path gives the file found. */
 LIPC_API int lipc_spawnattr_set_search(lipc_handle_t attr, int search);
 
 /* Starts the child's environment empty instead of from the host's live C
  * environ (what the host sees after its own setenv). Variables set with
  * lipc_spawnattr_env_set after this are the whole environment.
- * Errors: LIPC_EBADHANDLE. */
+ * Errors: LIPC_EBADHANDLE.
+ * Windows: a cleared environment lacks SystemRoot, which some Windows programs
+ * need to start: set it if so. */
 LIPC_API int lipc_spawnattr_env_clear(lipc_handle_t attr);
 
 /* Sets (adds or overrides) a variable of the child. name must be non-empty
- * without '='. Errors: LIPC_EINVAL, LIPC_EBADHANDLE, LIPC_ENOMEM. */
+ * without '='. Errors: LIPC_EINVAL, LIPC_EBADHANDLE, LIPC_ENOMEM.
+ * Windows: names compare without case, as Windows has them (env_set "path"
+ * replaces "Path"); the child's block is sorted as CreateProcess requires; a
+ * name may start with '=' ("=C:", a drive's directory) but hold none after. */
 LIPC_API int lipc_spawnattr_env_set(lipc_handle_t attr, const char *name, const char *value);
 
 /* Removes a variable from the child's environment. Errors: as env_set. */
 LIPC_API int lipc_spawnattr_env_unset(lipc_handle_t attr, const char *name);
 
 /* The child's working directory (NULL or "": the parent's). A relative
- * program path is relative to it. Errors: as lipc_spawnattr_arg. */
+ * program path is relative to it. Errors: as lipc_spawnattr_arg.
+ * Windows: made absolute against the parent's; the spawn fails with
+ * LIPC_ENOENT if it does not exist, LIPC_EINVAL if it is not a directory. */
 LIPC_API int lipc_spawnattr_set_cwd(lipc_handle_t attr, const char *dir);
 
 /* The child's umask (0 to 0777), or -1 for the parent's (default).
- * Errors: LIPC_EINVAL, LIPC_EBADHANDLE. */
+ * Errors: LIPC_EINVAL, LIPC_EBADHANDLE.
+ * Windows: no umask: -1 is accepted, any other mask is LIPC_ENOTSUP. */
 LIPC_API int lipc_spawnattr_set_umask(lipc_handle_t attr, int mask);
 
 /* Process group: -1 the parent's (default), 0 a new group led by the
- * child, > 0 join that group. Errors: as set_umask. */
+ * child, > 0 join that group. Errors: as set_umask.
+ * Windows: 0 starts the child in a new console process group
+ * (CREATE_NEW_PROCESS_GROUP) and in a job object that then holds it and its
+ * descendants: the group lipc_proc_kill and lipc_proc_stop end with group 1.
+ * Windows' rule for such a group: its programs ignore Ctrl-C until they
+ * enable it again, and get Ctrl-Break. >
+ * 0 (joining another group): LIPC_ENOTSUP. */
 LIPC_API int lipc_spawnattr_set_pgroup(lipc_handle_t attr, int64_t pgid);
 
-/* setsid 1: the child starts a new session (and group). Errors: as set_umask. */
+/* setsid 1: the child starts a new session (and group). Errors: as set_umask.
+ * Windows: no sessions: 1 is LIPC_ENOTSUP (a new group: set_pgroup 0). */
 LIPC_API int lipc_spawnattr_set_setsid(lipc_handle_t attr, int setsid);
 
 /* Sets what child fd child_fd (0 to 1023) is: kind LIPC_FD_*, with arg,
@@ -748,7 +955,19 @@ LIPC_API int lipc_spawnattr_set_setsid(lipc_handle_t attr, int setsid);
  * between the highest set and 2 that were not set are closed.
  * Errors: LIPC_EINVAL (bad fd, kind, flags; path NULL for LIPC_FD_FILE),
  * LIPC_EBADHANDLE, LIPC_ENOMEM. A parent fd that is not open
- * or a file that cannot be opened is reported by lipc_proc_spawn. */
+ * or a file that cannot be opened is reported by lipc_proc_spawn.
+ * Windows: fds 0 to 2 become the child's standard handles (STARTUPINFO); fds
+ * above 2 reach the child's C runtime (msvcrt, ucrt) as its fds of those
+ * numbers through STARTUPINFO's lpReserved2, as libuv passes them (a program
+ * that does not use a C runtime's fds has them only as inherited handles,
+ * whose values nobody tells it). LIPC_FD_INHERIT above 2: LIPC_ENOTSUP (no fd
+ * numbers are shared with the parent). LIPC_FD_PARENT's arg is a HANDLE value
+ * (an lipc fd). LIPC_FD_NULL is NUL; LIPC_FD_FILE ignores mode (files get
+ * their folder's ACL). The child inherits exactly these handles
+ * (PROC_THREAD_ATTRIBUTE_HANDLE_LIST), made inheritable duplicates for the
+ * spawn only; lipc's own spawns are serialised meanwhile, but a host's
+ * CreateProcess with bInheritHandles and no handle list on another thread at
+ * that moment could inherit them too (as with Python's subprocess). */
 LIPC_API int lipc_spawnattr_set_fd(lipc_handle_t attr, int child_fd, int kind, int arg,
                           const char *path, int flags, uint32_t mode);
 
@@ -757,13 +976,26 @@ LIPC_API int lipc_spawnattr_set_fd(lipc_handle_t attr, int child_fd, int kind, i
  * instruction. Errors: LIPC_EINVAL (unknown resource, soft > hard, negative
  * other than infinity), LIPC_EBADHANDLE; a limit the system
  * refuses (raising a hard limit unprivileged) fails lipc_proc_spawn with
- * LIPC_EPERM. */
+ * LIPC_EPERM.
+ * Windows: limits of a job object the child runs in from its first
+ * instruction, per process, with the soft value: LIPC_RLIMIT_AS and
+ * LIPC_RLIMIT_DATA the memory a process may commit (an allocation past it
+ * fails), LIPC_RLIMIT_CPU its user CPU seconds (it is terminated at the limit:
+ * no SIGXCPU), LIPC_RLIMIT_NPROC the processes alive in the job (the child and
+ * its descendants, not the user's); LIPC_RLIM_INFINITY removes the limit. The
+ * other resources have no Windows counterpart: LIPC_ENOTSUP here. */
 LIPC_API int lipc_spawnattr_set_rlimit(lipc_handle_t attr, int resource, int64_t soft, int64_t hard);
 
 /* Autokill: the child gets signal sig (e.g. SIGKILL, SIGTERM) when the
  * parent process dies, however it dies (SIGKILL included) and whichever
  * host thread spawned it. 0 turns it off (default).
- * Errors: LIPC_EINVAL (not a signal number), LIPC_EBADHANDLE. */
+ * Errors: LIPC_EINVAL (not a signal number), LIPC_EBADHANDLE.
+ * Windows: any sig > 0 puts the child in a job object with
+ * JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE: when the parent process ends, however it
+ * ends, the child and every descendant (grandchildren too, unlike Linux) are
+ * terminated (no choice of signal). The job stays open while processes run in
+ * it, even after lipc_close of the process handle (closing it would kill
+ * them), until the parent exits. */
 LIPC_API int lipc_spawnattr_set_autokill(lipc_handle_t attr, int sig);
 
 /* What lipc_close of the process handle does to a running child:
@@ -778,7 +1010,11 @@ LIPC_API int lipc_spawnattr_set_autokill(lipc_handle_t attr, int sig);
  * the child is reaped by whichever finishes last, a waiting thread or lipc
  * once the handle is gone. Close does not block. A grace_ms beyond about
  * 68 years counts as 68 years. Errors: LIPC_EINVAL (bad policy, negative
- * grace), LIPC_EBADHANDLE. */
+ * grace), LIPC_EBADHANDLE.
+ * Windows: the stop policy terminates the child at once (TerminateProcess,
+ * exit code 1); a child that leads its own group (set_pgroup 0) gets
+ * CTRL_BREAK_EVENT instead, and its job is terminated grace_ms later if it
+ * still runs. */
 LIPC_API int lipc_spawnattr_set_on_close(lipc_handle_t attr, int policy, int64_t grace_ms);
 
 /* The child's user: its real, effective and saved uid become uid (set after
@@ -786,25 +1022,29 @@ LIPC_API int lipc_spawnattr_set_on_close(lipc_handle_t attr, int policy, int64_t
  * parent's (default). Needs the privilege to change it (CAP_SETUID); a
  * refusal fails lipc_proc_spawn with LIPC_EPERM ("setresuid"). The
  * autokill signal is set after it (a change of user would clear it).
- * Errors: LIPC_EINVAL (below -1, or not below 2^32-1), LIPC_EBADHANDLE. */
+ * Errors: LIPC_EINVAL (below -1, or not below 2^32-1), LIPC_EBADHANDLE.
+ * Windows: no uids: -1 is accepted, any other value is LIPC_ENOTSUP. */
 LIPC_API int lipc_spawnattr_set_user(lipc_handle_t attr, int64_t uid);
 
 /* The child's group: real, effective and saved gid, or -1 to keep the
  * parent's (default). A refusal fails lipc_proc_spawn with LIPC_EPERM
- * ("setresgid"). Errors: as lipc_spawnattr_set_user. */
+ * ("setresgid"). Errors: as lipc_spawnattr_set_user.
+ * Windows: no gids: -1 is accepted, any other value is LIPC_ENOTSUP. */
 LIPC_API int lipc_spawnattr_set_group(lipc_handle_t attr, int64_t gid);
 
 /* The child's supplementary groups: by default the parent's. After
  * lipc_spawnattr_groups_clear they are exactly the groups added with
  * lipc_spawnattr_groups_add after it (none: an empty list). Set with
  * setgroups before the group and the user; a refusal (no CAP_SETGID) fails
- * lipc_proc_spawn with LIPC_EPERM ("setgroups"). Errors: LIPC_EBADHANDLE. */
+ * lipc_proc_spawn with LIPC_EPERM ("setgroups"). Errors: LIPC_EBADHANDLE.
+ * Windows: LIPC_ENOTSUP (no supplementary groups). */
 LIPC_API int lipc_spawnattr_groups_clear(lipc_handle_t attr);
 
 /* Adds gid to the child's supplementary groups; alone (without
  * lipc_spawnattr_groups_clear) it also replaces the parent's list, which the
  * child then does not have. Errors: LIPC_EINVAL (gid negative or not below
- * 2^32-1, more than 65536 groups), LIPC_EBADHANDLE, LIPC_ENOMEM. */
+ * 2^32-1, more than 65536 groups), LIPC_EBADHANDLE, LIPC_ENOMEM.
+ * Windows: LIPC_ENOTSUP for any valid gid (no supplementary groups). */
 LIPC_API int lipc_spawnattr_groups_add(lipc_handle_t attr, int64_t gid);
 
 /* The capacity in bytes of each pipe lipc creates for the fd map
@@ -813,7 +1053,8 @@ LIPC_API int lipc_spawnattr_groups_add(lipc_handle_t attr, int64_t gid);
  * 0 or negative: the system's default (default). A size the system refuses
  * fails lipc_proc_spawn (LIPC_EPERM above /proc/sys/fs/pipe-max-size
  * unprivileged, LIPC_EINVAL below a page...). Errors: LIPC_EINVAL (above
- * INT32_MAX), LIPC_EBADHANDLE. */
+ * INT32_MAX), LIPC_EBADHANDLE.
+ * Windows: the buffer size of the named pipes lipc creates (0: 64 KiB). */
 LIPC_API int lipc_spawnattr_set_pipesize(lipc_handle_t attr, int64_t bytes);
 
 /* keep 1: every fd of the parent that is not in the fd map is left as the
@@ -821,7 +1062,9 @@ LIPC_API int lipc_spawnattr_set_pipesize(lipc_handle_t attr, int64_t bytes);
  * the program (subprocess's close_fds=False; LuaJIT's io.open and SBCL's
  * open make such fds). Entries of the map above 2 that were not set are
  * left too, rather than closed. keep 0: only the map (default).
- * Errors: LIPC_EBADHANDLE. */
+ * Errors: LIPC_EBADHANDLE.
+ * Windows: keep 1 passes no handle list: every inheritable handle of the
+ * parent reaches the child (subprocess's close_fds=False on Windows). */
 LIPC_API int lipc_spawnattr_set_keep_fds(lipc_handle_t attr, int keep);
 
 /* Modes for lipc_spawnattr_set_sigreset. */
@@ -830,14 +1073,16 @@ LIPC_API int lipc_spawnattr_set_keep_fds(lipc_handle_t attr, int keep);
 #define LIPC_SIGRESET_ALL 1    /* every signal to default, SIG_IGN included */
 
 /* How the child's signal dispositions start: LIPC_SIGRESET_*. The mask is
- * emptied either way. Errors: LIPC_EINVAL (unknown mode), LIPC_EBADHANDLE. */
+ * emptied either way. Errors: LIPC_EINVAL (unknown mode), LIPC_EBADHANDLE.
+ * Windows: accepted; changes nothing (no signal dispositions). */
 LIPC_API int lipc_spawnattr_set_sigreset(lipc_handle_t attr, int mode);
 
 /* on 1: signal sig (1 to 64) starts at its default action in the child even
  * if the parent ignores it (posix_spawnattr_setsigdefault); on 0 undoes it.
  * For what a runtime ignored for itself: CPython ignores SIGPIPE and
  * SIGXFSZ, and its subprocess resets them (restore_signals=True). None by
- * default. Errors: LIPC_EINVAL (not a signal), LIPC_EBADHANDLE. */
+ * default. Errors: LIPC_EINVAL (not a signal), LIPC_EBADHANDLE.
+ * Windows: accepted; changes nothing (no signal dispositions). */
 LIPC_API int lipc_spawnattr_set_sigdefault(lipc_handle_t attr, int sig, int on);
 
 /* Starts a child as attr says. OUT *proc: the process handle. Every failure
@@ -852,17 +1097,26 @@ LIPC_API int lipc_spawnattr_set_sigdefault(lipc_handle_t attr, int sig, int on);
  * file that exists), LIPC_EBADHANDLE, LIPC_EFORKED. Blocks only for the spawn itself: the preparation (PATH search,
  * opening the fd map's files, which never waits on a special file) runs on
  * the calling thread, and only the clone on lipc's spawn thread, so one slow
- * spawn does not hold up another thread's. */
+ * spawn does not hold up another thread's.
+ * Windows: CreateProcessW on the calling thread (no spawn thread: autokill is
+ * a job object). Not found: LIPC_ENOENT; a directory: LIPC_EPERM; not a
+ * program: LIPC_EOS_BASE - ERROR_BAD_EXE_FORMAT (lipc_errno 193); a command
+ * line above 32766 characters: LIPC_ERANGE. A child that gets a job (autokill,
+ * a limit, set_pgroup 0) starts suspended and joins it before its first
+ * instruction. */
 LIPC_API int lipc_proc_spawn(lipc_handle_t attr, lipc_handle_t *proc);
 
 /* OUT *pid: the child's process id. Errors: LIPC_EBADHANDLE, LIPC_EINVAL,
- * LIPC_EFORKED. */
+ * LIPC_EFORKED.
+ * Windows: the process id. */
 LIPC_API int lipc_proc_pid(lipc_handle_t proc, int64_t *pid);
 
 /* OUT: the program that was run, after PATH search, as a NUL-terminated
  * string written into buf of size bytes; *needed (may be NULL) gets the size
  * needed including the NUL. Errors: LIPC_ERANGE (buf too small; nothing
- * written but *needed), LIPC_EBADHANDLE, LIPC_EFORKED. */
+ * written but *needed), LIPC_EBADHANDLE, LIPC_EFORKED.
+ * Windows: the full path of the file found, in UTF-8 (for a batch file the
+ * script, though cmd.exe runs it). */
 LIPC_API int lipc_proc_path(lipc_handle_t proc, char *buf, size_t size, size_t *needed);
 
 /* Takes the parent's end of the pipe mapped to child fd child_fd. OUT *fd:
@@ -871,7 +1125,10 @@ LIPC_API int lipc_proc_path(lipc_handle_t proc, char *buf, size_t size, size_t *
  * (LIPC_FD_PARENT) for a pipeline through the parent. lipc_fd_read and
  * lipc_fd_write keep their deadlines on it. Ends not taken are closed with the process
  * handle. Errors: LIPC_ENOENT (no pipe at that fd, or already taken or
- * closed), LIPC_EINVAL (fd NULL), LIPC_EBADHANDLE, LIPC_EFORKED. */
+ * closed), LIPC_EINVAL (fd NULL), LIPC_EBADHANDLE, LIPC_EFORKED.
+ * Windows: *fd is a HANDLE value: the pipe's overlapped end (lipc_fd_read and
+ * lipc_fd_write keep their deadlines on it); for the host's C runtime convert
+ * it with _open_osfhandle (Python: msvcrt.open_osfhandle). */
 LIPC_API int lipc_proc_take_fd(lipc_handle_t proc, int child_fd, int *fd);
 
 /* Closes the parent's end of the pipe at child_fd if not taken (closing
@@ -881,7 +1138,14 @@ LIPC_API int lipc_proc_close_fd(lipc_handle_t proc, int child_fd);
 /* Sends signal sig to the child (through its pidfd: never to a process that
  * reused the pid), or to its process group when group is 1. sig 0 checks
  * that it is alive. Errors: LIPC_ENOENT (it has exited), LIPC_EINVAL,
- * LIPC_EPERM, LIPC_EBADHANDLE, LIPC_EFORKED. Does not block. */
+ * LIPC_EPERM, LIPC_EBADHANDLE, LIPC_EFORKED. Does not block.
+ * Windows: no signals. sig 0 checks the child runs; SIGINT (2), SIGQUIT (3),
+ * SIGKILL (9) and SIGTERM (15) end it with TerminateProcess and exit code 1
+ * (as Python's subprocess, Go and libuv do), group 1 its whole job (the child
+ * and its descendants: needs set_pgroup 0, else LIPC_EINVAL); SIGINT or
+ * SIGBREAK (21) with group 1 send CTRL_BREAK_EVENT to its console process
+ * group instead, a graceful stop the child may handle (it must share the
+ * parent's console; Wine never delivers it). Other signals: LIPC_ENOTSUP. */
 LIPC_API int lipc_proc_kill(lipc_handle_t proc, int sig, int group);
 
 /* Waits up to timeout_ms for the child to exit and reaps it. Tracks the
@@ -894,14 +1158,25 @@ LIPC_API int lipc_proc_kill(lipc_handle_t proc, int sig, int group);
  * handle; lipc_proc_wait, lipc_proc_stop and lipc_proc_info answer from
  * them, lipc_proc_kill says LIPC_ENOENT.
  * Errors: LIPC_ETIMEDOUT (still running; timeout 0 polls), LIPC_EINTR,
- * LIPC_ESTATUSLOST (someone else reaped it), LIPC_EBADHANDLE, LIPC_EFORKED. */
+ * LIPC_ESTATUSLOST (someone else reaped it), LIPC_EBADHANDLE, LIPC_EFORKED.
+ * Windows: *code is the 32-bit exit code as an int (above INT_MAX, e.g. the
+ * NTSTATUS 0xC0000005 of a crash, it is negative: (unsigned)*code is Windows'
+ * value); *sig is 0, or the signal of the lipc_proc_kill or lipc_proc_stop (or
+ * stop close policy) whose TerminateProcess ended the child (*code is then 1),
+ * as libuv reports term_signal. No reaping exists: lipc holds the process
+ * handle until lipc_close, so LIPC_ESTATUSLOST never happens. LIPC_EINTR: the
+ * host's console control handler fired (Ctrl-C). */
 LIPC_API int lipc_proc_wait(lipc_handle_t proc, int64_t timeout_ms, int *code, int *sig);
 
 /* SIGTERM to the child (or its group), wait up to grace_ms, then SIGKILL
  * and wait for it. OUT *code, *sig as lipc_proc_wait. Blocks in C.
  * A child already reaped gives its status at once. Errors: LIPC_EINTR (call
  * again to go on), LIPC_EINVAL (group 1 and the child leads no process
- * group), LIPC_ESTATUSLOST, LIPC_EBADHANDLE, LIPC_EFORKED. */
+ * group), LIPC_ESTATUSLOST, LIPC_EBADHANDLE, LIPC_EFORKED.
+ * Windows: no SIGTERM a program could catch: with group 0 the child is
+ * terminated at once (grace_ms unused; *code 1, *sig SIGKILL); with group 1 (a
+ * child spawned with set_pgroup 0) it gets CTRL_BREAK_EVENT, grace_ms to end,
+ * then its job is terminated. */
 LIPC_API int lipc_proc_stop(lipc_handle_t proc, int64_t grace_ms, int group, int *code, int *sig);
 
 /* Figures for lipc_proc_info. */
@@ -928,7 +1203,13 @@ LIPC_API int lipc_proc_stop(lipc_handle_t proc, int64_t grace_ms, int group, int
  * asked while running, or RSS after exit), LIPC_ENOENT (LIPC_PROC_PIDFD of
  * a child reaped before it was asked for), LIPC_ESTATUSLOST (any figure but
  * LIPC_PROC_RUNNING once someone else took the status: the pid may be
- * another process's by then), LIPC_EBADHANDLE, LIPC_EFORKED. */
+ * another process's by then), LIPC_EBADHANDLE, LIPC_EFORKED.
+ * Windows: LIPC_PROC_PIDFD is the process HANDLE (waitable: lipc_wait_fds,
+ * WaitForSingleObject), owned by the handle and open until lipc_close, even
+ * after a wait (never LIPC_ENOENT); CPU times from GetProcessTimes;
+ * LIPC_PROC_MAXRSS_KB and LIPC_PROC_RSS_KB are the peak and current working
+ * set (GetProcessMemoryInfo); LIPC_PROC_CORE_DUMPED is 0; LIPC_PROC_SIGNAL as
+ * lipc_proc_wait's sig. */
 LIPC_API int lipc_proc_info(lipc_handle_t proc, int what, int64_t *value);
 
 /* Feeds input (input_len bytes; input may be NULL when 0) to the child's
@@ -952,7 +1233,10 @@ LIPC_API int lipc_proc_info(lipc_handle_t proc, int what, int64_t *value);
  * max_output; outputs set), LIPC_EINVAL (input NULL with input_len > 0,
  * input_len above SSIZE_MAX; child fd 0 a pipe out of the child, or fd 1 or
  * 2 a pipe into it), LIPC_ENOMEM, LIPC_EBADHANDLE, LIPC_EFORKED.
- * Blocks in C. */
+ * Blocks in C.
+ * Windows: overlapped I/O on the parent's pipe ends, all three in flight at
+ * once; on a timeout or Ctrl-C the I/O is cancelled and what it had moved is
+ * kept. */
 LIPC_API int lipc_proc_communicate(lipc_handle_t proc, const void *input, size_t input_len,
                           size_t max_output, int64_t timeout_ms, char **out, size_t *out_len,
                           char **err, size_t *err_len);
@@ -966,7 +1250,19 @@ LIPC_API int lipc_proc_communicate(lipc_handle_t proc, const void *input, size_t
  * non-blocking fds alike, keeping the deadline and returning LIPC_EINTR
  * after a signal handler ran (with or without SA_RESTART). Blocks in C.
  * Errors: LIPC_ETIMEDOUT, LIPC_EINTR, LIPC_EINVAL (buf NULL with size > 0;
- * size above SSIZE_MAX, most likely a negative length), OS errors (EBADF...). */
+ * size above SSIZE_MAX, most likely a negative length), OS errors (EBADF...).
+ * Windows: fd is a HANDLE value (not a C runtime fd: convert with
+ * _get_osfhandle / msvcrt.get_osfhandle). A handle opened for overlapped
+ * I/O (lipc's own pipe ends: lipc_proc_take_fd) keeps the deadline exactly:
+ * the read is cancelled when it passes or Ctrl-C comes (LIPC_EINTR), and
+ * data that arrived meanwhile is returned, never lost. A synchronous pipe
+ * (CreatePipe, os.pipe) keeps it too: lipc peeks until data or end of file,
+ * sleeping 1 to 16 ms between looks, then reads what is there. Anything else
+ * (a disk file, a console) is one plain ReadFile, which waits as the device
+ * makes it. End of file: the writer closed (ERROR_BROKEN_PIPE), or the end
+ * of a file. An overlapped disk file has no file position: LIPC_ENOTSUP.
+ * A bad handle (closed, 0, negative: never a pseudo-handle) is the OS error
+ * ERROR_INVALID_HANDLE (lipc_errno() 6), as EBADF on Linux. */
 LIPC_API int lipc_fd_read(int fd, void *buf, size_t size, int64_t timeout_ms, size_t *nread);
 
 /* Writes size bytes to fd, waiting up to timeout_ms in all for room. OUT
@@ -975,10 +1271,20 @@ LIPC_API int lipc_fd_read(int fd, void *buf, size_t size, int64_t timeout_ms, si
  * the deadline and return LIPC_EINTR after a signal handler ran (on a
  * blocking fd lipc writes no more than the pipe has room for at a time).
  * Blocks in C. Errors: LIPC_ETIMEDOUT, LIPC_EINTR, LIPC_ECLOSED,
- * LIPC_EINVAL (buf NULL with size > 0; size above SSIZE_MAX), OS errors. */
+ * LIPC_EINVAL (buf NULL with size > 0; size above SSIZE_MAX), OS errors.
+ * Windows: fd is a HANDLE value, as for lipc_fd_read. On an overlapped
+ * handle (lipc's pipe ends) the write is cancelled at the deadline or on
+ * Ctrl-C, and *nwritten counts exactly what went into the pipe (the rest is
+ * not in it). On a synchronous handle (CreatePipe's, os.pipe's, files,
+ * consoles) it is a plain WriteFile: the deadline and Ctrl-C are not kept
+ * when the reader does not read (Windows cannot cancel a thread's own
+ * synchronous write, nor say how much room a pipe has). LIPC_ECLOSED: the
+ * reader closed (ERROR_NO_DATA or ERROR_BROKEN_PIPE; no signal exists). */
 LIPC_API int lipc_fd_write(int fd, const void *buf, size_t size, int64_t timeout_ms, size_t *nwritten);
 
-/* Closes fd. Errors: OS errors (EBADF). Works after fork. */
+/* Closes fd. Errors: OS errors (EBADF). Works after fork.
+ * Windows: CloseHandle of the HANDLE value fd; a bad one (closed, 0,
+ * negative) is the OS error ERROR_INVALID_HANDLE (lipc_errno() 6). */
 LIPC_API int lipc_fd_close(int fd);
 
 /* ------------------------------------------------------------------------ */
@@ -986,7 +1292,22 @@ LIPC_API int lipc_fd_close(int fd);
 /* ------------------------------------------------------------------------ */
 /* These read and write the C environ that the host and its children see
  * (setenv/getenv). Like setenv itself they are not safe against another
- * thread reading the environment at the same moment. Work after fork. */
+ * thread reading the environment at the same moment. Work after fork.
+ * Windows: the Win32 environment (GetEnvironmentVariableW...), which a
+ * child gets when CreateProcessW is given no block (lipc_proc_spawn,
+ * Python's subprocess, libuv), in UTF-8 both ways (a value or name that is
+ * not UTF-8: LIPC_EINVAL). Names are case-insensitive, as Windows has them
+ * ("Path" and "PATH" are one variable; Windows decides which spelling
+ * lipc_env_list shows). Each C runtime keeps a copy of its own (getenv,
+ * _spawn, system): lipc_env_set and lipc_env_unset also update, through
+ * _wputenv_s, the copy of every Microsoft C runtime loaded in the process
+ * (ucrtbase.dll: Python 3.5+ and today's MSVC programs; msvcrt.dll: mingw
+ * programs such as LuaJIT's Windows build; msvcr90 to msvcr120), so the
+ * host's getenv and the children its C runtime spawns see the change too.
+ * A C runtime cannot hold an empty value: lipc_env_set(name, "") sets it
+ * empty in the Win32 environment and removes it from the C runtimes'
+ * copies. Python's os.environ is a snapshot taken at start, on Windows as
+ * on Linux: it does not see lipc's changes. */
 
 /* OUT: the value of name into buf (size bytes, NUL included); *needed (may
  * be NULL) gets the size needed. Errors: LIPC_ENOENT (unset), LIPC_ERANGE
@@ -1001,7 +1322,10 @@ LIPC_API int lipc_env_unset(const char *name);
 
 /* OUT *block: every "NAME=value" entry, each followed by a NUL, malloc'd
  * (free with lipc_free); *len its length in bytes. Errors: LIPC_EINVAL,
- * LIPC_ENOMEM. */
+ * LIPC_ENOMEM.
+ * Windows: the Win32 environment's entries in its order, without those
+ * whose name starts with '=' (cmd.exe's per-drive directories, "=C:=C:\x",
+ * which the C runtimes' environ leaves out too). */
 LIPC_API int lipc_env_list(char **block, size_t *len);
 
 /* ------------------------------------------------------------------------ */

@@ -37,6 +37,21 @@ PY
     echo "--- $name"
     win_c "$W/tests/$name.exe" || ok=1
   done
+  # tests/windows/c/static_*.c: tests of capi's internal functions (which
+  # lipc.dll does not export), linked with the archive the DLL is made of.
+  for t in tests/windows/c/static_*.c; do
+    [ -e "$t" ] || continue
+    name=$(basename "$t" .c)
+    $CCW -Wall -Wextra -Werror -O2 -DLIPC_STATIC -Iinclude -Itests/c -Itests/windows/c -o "$W/tests/$name.exe" "$t" \
+      -Wl,--whole-archive "$W/obj/lipc.a" -Wl,--no-whole-archive -lntdll -lws2_32 -lwinmm || return 1
+    echo "--- $name"
+    win_c "$W/tests/$name.exe" || ok=1
+  done
+  # lipc's shm "x" is Python's SharedMemory("x"): checked with the Windows CPython.
+  if [ -e "$W/python/python.exe" ]; then
+    echo "--- shm_interop.py"
+    win_python "$(win_path tests/windows/shm_interop.py)" "$(win_path "$W/tests/lipc.dll")" || ok=1
+  fi
   return $ok
 }
 

@@ -22,6 +22,8 @@
  * lookup (LIPC_TEST_HANDLE_DEPTH=0: what a thread uses once its record is
  * full), and one announcement per thread (=1: a handler's lookup nested in
  * another takes a reference).
+ * First, in each mode, new threads' first lookups race closes made while
+ * no other thread holds a hazard record (fresh_threads).
  * TEST_RACE_SECONDS sets the length of each run (default 3). */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -141,9 +143,43 @@ static void *closer(void *arg) {
   return NULL;
 }
 
+/* A thread's first lookups racing a close by the only other thread that
+ * has used handles: that close skips the fence of every thread (no other
+ * thread holds a hazard record), so the new thread's claim of a record
+ * must order its lookups after the closing (hazard.c). Each lookup sees
+ * the semaphore's value, or the handle closed, and once closed never
+ * again the value. */
+static lipc_handle_t fresh_h;
+static void *fresh_reader(void *arg) {
+  (void)arg;
+  int seen_closed = 0;
+  for (int i = 0; i < 200; i++) {
+    int v = -1, rc = lipc_sem_value(fresh_h, &v);
+    if (rc == LIPC_OK && (v != 7 || seen_closed)) atomic_store(&bad_value, 1);
+    else if (rc == LIPC_EBADHANDLE) seen_closed = 1;
+    else if (rc != LIPC_OK) atomic_store(&bad_code, 1);
+  }
+  return NULL;
+}
+
+static void fresh_threads(int rounds) {
+  for (int r = 0; r < rounds; r++) {
+    fresh_h = open_sem(7);
+    pthread_t t;
+    pthread_create(&t, NULL, fresh_reader, NULL);
+    for (volatile int spin = 0; spin < (r * 7919) % 20000; spin++) {
+    } /* close at a different point of the new thread's start each round */
+    CHECK(lipc_close(fresh_h) == LIPC_OK, "close");
+    pthread_join(t, NULL);
+  }
+  CHECK(!bad_value, "a new thread's lookup reached a semaphore after its close");
+  CHECK(!bad_code, "a new thread's lookup returned a code other than OK or EBADHANDLE");
+}
+
 static int run(double seconds) {
   int64_t live0 = -1;
   lipc_diag(LIPC_DIAG_LIVE_HANDLES, &live0);
+  fresh_threads(1000);
   stable = open_sem(0);
   for (int i = 0; i < SLOTS; i++) {
     atomic_store(&pairs[i], pair_of(open_sem((unsigned)i + 1), (unsigned)i + 1));
