@@ -33,7 +33,10 @@ if sys.platform == "win32":
     def to_lipc(fd: int, what: str = "fd") -> int:
         """The HANDLE value (as lipc's int "fd") of C-runtime fd fd;
         OSError EBADF for an fd that is not open, as os.fstat."""
-        h = msvcrt.get_osfhandle(to_int(fd, what))
+        fd = to_int(fd, what)
+        if fd < 0:
+            return fd  # no fd: lipc answers for it (EINVAL), as on Linux
+        h = msvcrt.get_osfhandle(fd)
         # Kernel handles have 32 significant bits and lipc sign-extends them
         # back; PyLong_FromVoidPtr gives them unsigned.
         h &= 0xFFFFFFFFFFFFFFFF

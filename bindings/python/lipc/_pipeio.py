@@ -175,7 +175,9 @@ class PipeIO(io.RawIOBase):
         if self.closed:
             return
         try:
-            if self._closefd and self._fd >= 0:
+            # (getattr: __init__ may have failed before setting them; then
+            # IOBase's finalizer still calls close.)
+            if getattr(self, "_closefd", False) and getattr(self, "_fd", -1) >= 0:
                 if WINDOWS:
                     os.close(self._fd)  # the C-runtime fd owns the HANDLE
                 else:

@@ -175,7 +175,7 @@ def read_line(p: subprocess.Popen, timeout: float = 30) -> str:
         if not c:
             break
         line += c
-    return line.decode().rstrip("\n")
+    return line.decode().rstrip("\r\n")  # a Windows helper's text stdout ends lines with \r\n
 
 
 def finish(p: subprocess.Popen) -> int:

@@ -172,7 +172,8 @@ EDGES: List[Tuple[str, Call, Any, Optional[type]]] = [
 # Arguments that mean nothing on Windows (ignored there, as subprocess
 # ignores them) or signal numbers (refused there but SIGTERM and the console
 # events: test_windows.py).
-_POSIX_PARAMS = {"Popen.umask", "Popen.process_group", "Popen.pass_fds", "Popen.send_signal", "Popen.killpg"}
+_POSIX_PARAMS = {"Popen.umask", "Popen.process_group", "Popen.pass_fds", "Popen.send_signal", "Popen.killpg",
+                 "Popen.rlimits"}  # (the edge: RLIMIT_CORE, which Windows job limits do not have)
 
 
 def _marks(pid: str) -> Any:
@@ -255,6 +256,7 @@ def test_mapped_file_offset_does_not_truncate(ctx: Ctx) -> None:
         lipc.MappedFile(ctx.path, offset=2**64)  # mapped offset 0
 
 
+@posix_only("umask (ignored on Windows, as subprocess there) and touch(1)")
 def test_popen_umask_does_not_truncate(tmp_path: Any) -> None:
     marker = tmp_path / "started"
     with pytest.raises(OverflowError):
