@@ -292,7 +292,10 @@ def test_shared_memory_is_multiprocessings(name):
 
 
 def test_a_semaphore_across_processes(name):
-    with lipc.Semaphore(name, create=True, initial=0, unlink_on_close=True) as sem:
+    sem = lipc.Semaphore(name, create=True, initial=0, unlink_on_close=True)
+    try:  # (not `with`: that acquires, as threading.Semaphore's)
         code = f"import lipc; s = lipc.Semaphore({name!r}); s.release(2); s.close()"
         assert lipc.run(py(code), timeout=60, env=child_env()).returncode == 0
         assert sem.acquire(timeout=5) and sem.acquire(timeout=5) and not sem.acquire(timeout=0)
+    finally:
+        sem.close()
