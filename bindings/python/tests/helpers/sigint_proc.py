@@ -19,6 +19,9 @@ import threading
 import time
 
 import lipc
+
+# (the embeddable Windows CPython does not put the script's folder on sys.path)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from hostint import WINDOWS, ctrl_c, echo_argv, sleep_argv
 
 what = sys.argv[1]

@@ -13,6 +13,9 @@ import sys
 import threading
 
 import lipc
+
+# (the embeddable Windows CPython does not put the script's folder on sys.path)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from hostint import WINDOWS, ctrl_c
 
 base = f"lipc-py-sigsync-{os.getpid()}"

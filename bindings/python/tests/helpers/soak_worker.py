@@ -9,6 +9,9 @@ import threading
 import time
 
 import lipc
+
+# (the embeddable Windows CPython does not put the script's folder on sys.path)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from hostint import ctrl_c, sleep_argv
 
 duration = float(sys.argv[1]) if len(sys.argv) > 1 else 3.0
