@@ -49,7 +49,7 @@ def interrupted(kind, wait):
         print("KI", kind, flush=True)
 
 
-m = lipc.Mutex(base, create=True, unlink_on_close=True)
+m = lipc.Mutex(base + "-m", create=True, unlink_on_close=True)  # (one namespace for all kinds on Windows)
 done, t = held_by_thread(m.acquire, m.release)
 interrupted("mutex", m.acquire)
 done.set()
@@ -58,7 +58,7 @@ assert m.acquire(timeout=5) and not m.owner_died
 m.release()
 print("OK mutex", flush=True)
 
-ev = lipc.Event(base, create=True, unlink_on_close=True)
+ev = lipc.Event(base + "-e", create=True, unlink_on_close=True)
 interrupted("event", ev.wait)
 ev.set()
 assert ev.wait(5)

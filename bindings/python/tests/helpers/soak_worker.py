@@ -38,7 +38,11 @@ def worker(n: int) -> None:
             os.close(w)
             lipc.diag(lipc.DIAG_FP_SELFTEST)
             if n % 2 == 0:
-                res = lipc.run(sleep_argv(0) if sys.platform == "win32" else ["/bin/true"], timeout=10)
+                if sys.platform == "win32":
+                    # a group of its own: the Ctrl-C pressed in this console is not the child's
+                    res = lipc.run(sleep_argv(0), timeout=10, creationflags=0x200)  # CREATE_NEW_PROCESS_GROUP
+                else:
+                    res = lipc.run(["/bin/true"], timeout=10)
                 if res.returncode != 0:
                     errors.append(f"/bin/true exited {res.returncode}")
                 with lock:
