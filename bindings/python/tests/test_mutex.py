@@ -111,11 +111,12 @@ def test_threads_exclude_each_other(mutex):
 
 
 def test_processes_exclude_each_other(names):
-    n = unique_name("mxp")
-    names.append(n)
+    # distinct names: one namespace holds every kind of object on Windows
+    n, sn = unique_name("mxp"), unique_name("mxs")
+    names += [n, sn]
     with contextlib.closing(lipc.Mutex(n, create=True)) as m, \
-            lipc.SharedMemory(n, create=True, size=8) as shm:
-        kids = [start_helper("syncmem_peer.py", "count", n, n, "300") for _ in range(2)]
+            lipc.SharedMemory(sn, create=True, size=8) as shm:
+        kids = [start_helper("syncmem_peer.py", "count", n, sn, "300") for _ in range(2)]
         try:
             for _ in range(300):
                 with m:
@@ -279,9 +280,11 @@ def test_bad_arguments_and_closed_use(mutex):
     assert "closed" in repr(mutex)
 
 
-def test_wrong_kind_handle_is_rejected(mutex, name):
+def test_wrong_kind_handle_is_rejected(mutex, names):
     from lipc._lib import lib
     assert lib.lipc_mutex_lock(mutex.handle ^ (1 << 20), 0, None) == lipc.Code.EBADHANDLE
-    with contextlib.closing(lipc.Semaphore(name, create=True, initial=0)) as s:
+    sn = unique_name("mxk")  # not the mutex's: one namespace for every kind on Windows
+    names.append(sn)
+    with contextlib.closing(lipc.Semaphore(sn, create=True, initial=0)) as s:
         assert lib.lipc_mutex_lock(s.handle, 0, None) == lipc.Code.EBADHANDLE
         assert lib.lipc_sem_post(mutex.handle) == lipc.Code.EBADHANDLE

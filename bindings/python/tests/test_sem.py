@@ -12,7 +12,7 @@ import threading
 import time
 
 import pytest
-from conftest import HELPERS, child_env, posix_only, unique_name
+from conftest import HELPERS, WINDOWS, child_env, posix_only, unique_name
 
 import lipc
 
@@ -171,6 +171,7 @@ def test_release_n_wakes_n_waiters(sem):
     assert got == [True] * 4 and sem.value == 0
 
 
+@pytest.mark.skipif(WINDOWS, reason="POSIX unlink; test_unlink_on_windows_only_checks_the_name is Windows'")
 def test_unlink_keeps_open_handles_working(name):
     s = lipc.Semaphore(name, create=True, initial=0)
     try:
@@ -188,6 +189,25 @@ def test_unlink_keeps_open_handles_working(name):
     s2.unlink()  # by name, after close
     with pytest.raises(FileNotFoundError):
         s2.unlink()
+
+
+@pytest.mark.skipif(not WINDOWS, reason="Windows unlink")
+def test_unlink_on_windows_only_checks_the_name(name):
+    # Windows (include/lipc.h): an object goes with its last handle; unlink
+    # only says whether it exists, and open handles and the name go on
+    s = lipc.Semaphore(name, create=True, initial=0)
+    try:
+        lipc.unlink_semaphore(name)
+        lipc.unlink_semaphore(name)  # still there: OK again
+        with contextlib.closing(lipc.Semaphore(name)) as same:
+            same.release()
+        assert s.acquire(timeout=1)
+    finally:
+        s.close()
+    with pytest.raises(lipc.NotFoundError):  # gone with its last handle
+        lipc.Semaphore(name)
+    with pytest.raises(FileNotFoundError):
+        lipc.unlink_semaphore(name)
 
 
 def test_unlink_on_close(name):

@@ -141,6 +141,11 @@ def test_a_forgotten_object_is_not_unmapped_under_its_views(name):
     del view
     gc.collect()
     assert lipc.diag(lipc.DIAG_LIVE_HANDLES) == live  # the last view closed it
+    if WINDOWS:
+        # Windows: the mapping went with its last handle (include/lipc.h)
+        with pytest.raises(FileNotFoundError):
+            lipc.SharedMemory(name)
+        return
     with lipc.SharedMemory(name) as again:
         assert again.buf[:5] == b"alive"
 

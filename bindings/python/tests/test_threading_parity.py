@@ -13,7 +13,7 @@ import time
 from typing import Any, Callable, Iterator, List
 
 import pytest
-from conftest import unique_name
+from conftest import WINDOWS, unique_name
 
 import lipc
 
@@ -242,6 +242,9 @@ def test_event_with_closes_the_handle() -> None:
     # threading.Event has no `with`; an event has no acquire/release pair,
     # so lipc's `with` means what a file's does: close at the end.
     n = unique_name("par")
+    # On Windows the event goes with its last handle: a second handle keeps
+    # it there while the first is closed by `with`.
+    other = lipc.Event(n, create=True) if WINDOWS else None
     with lipc.Event(n, create=True) as e:
         assert isinstance(e, lipc.Event) and not e.closed
         e.set()
@@ -251,7 +254,12 @@ def test_event_with_closes_the_handle() -> None:
             pass
     with contextlib.closing(lipc.Event(n, unlink_on_close=True)) as again:
         assert again.is_set()  # the event itself stays
-    lipc.unlink_event(n)
+    if other is not None:
+        other.close()
+        with pytest.raises(FileNotFoundError):  # gone with its last handle
+            lipc.Event(n)
+    else:
+        lipc.unlink_event(n)
 
 
 def test_semaphore_initial_zero_counts_events() -> None:
