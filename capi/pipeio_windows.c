@@ -376,8 +376,13 @@ static int sync_write_io(HANDLE h, const char *buf, DWORD n, int64_t timeout_ms,
   return rc == LIPC_OK || rc == LIPC_ETIMEDOUT || rc == LIPC_EINTR ? IO_FAILED : rc;
 }
 
+/* A pipe set non-blocking (PIPE_NOWAIT: what os.set_blocking(fd, False)
+ * and SetNamedPipeHandleState make) never waits in WriteFile: with no room
+ * it "succeeds" writing 0 bytes. lipc then waits for room itself, as on a
+ * non-blocking fd on Linux: it looks again after 1 ms, doubling up to
+ * NAP_MAX_MS, until the deadline (a try, timeout 0, is one look). */
 static int write_sync_pipe(HANDLE h, const char *buf, size_t n, int64_t timeout_ms, size_t *put, const char *what) {
-  int64_t deadline = timeout_ms > 0 ? lipc__now_ms() + timeout_ms : 0;
+  int64_t deadline = timeout_ms > 0 ? lipc__now_ms() + timeout_ms : 0, step = 1;
   while (*put < n) {
     size_t rest = n - *put;
     DWORD k, err;
@@ -388,6 +393,17 @@ static int write_sync_pipe(HANDLE h, const char *buf, size_t n, int64_t timeout_
     if (rc == LIPC_EINTR) return interrupted(what);
     if (rc == IO_FAILED) return write_failed(err, h, what);
     if (rc != LIPC_OK) return rc;
+    if (k > 0) {
+      step = 1;
+      continue;
+    }
+    /* 0 bytes and no error: a PIPE_NOWAIT pipe with no room. */
+    int64_t left = left_ms(timeout_ms, deadline);
+    if (left == 0) return timed_out(what, "no room to write", timeout_ms);
+    rc = nap(left < 0 || left > step ? step : left, what);
+    if (rc == LIPC_EINTR) return interrupted(what);
+    if (rc != LIPC_OK) return rc;
+    if (step < NAP_MAX_MS) step *= 2;
   }
   return LIPC_OK;
 }

@@ -1287,7 +1287,10 @@ LIPC_API int lipc_fd_read(int fd, void *buf, size_t size, int64_t timeout_ms, si
  * overlapped write; on a synchronous pipe (CreatePipe's, os.pipe's) the
  * write runs on a thread of the system's thread pool, cancelled with
  * CancelSynchronousIo (a thread cannot cancel its own synchronous write,
- * and Windows cannot say how much room a pipe has). Files and consoles: a
+ * and Windows cannot say how much room a pipe has); a pipe set non-blocking
+ * (PIPE_NOWAIT: os.set_blocking(fd, False)), whose WriteFile writes 0 bytes
+ * when full, keeps the deadline as well: lipc looks for room every 1 to
+ * 16 ms (timeout 0: one look). Files and consoles: a
  * plain WriteFile. LIPC_ECLOSED: the reader closed (ERROR_NO_DATA or
  * ERROR_BROKEN_PIPE; no signal exists). */
 LIPC_API int lipc_fd_write(int fd, const void *buf, size_t size, int64_t timeout_ms, size_t *nwritten);

@@ -93,11 +93,6 @@ def test_non_blocking_fd_does_not_wait(pipe):
     assert rf.read(10) == b"now"
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason=(
-    "KNOWN BUG (Windows I/O layer, reported to the lead): lipc_fd_write on a synchronous pipe set "
-    "non-blocking (PIPE_NOWAIT, os.set_blocking(fd, False)) spins forever once the pipe is full: "
-    "capi/pipeio_windows.c lipc__win_write loops while WriteFile writes 0 bytes; skipped so that it "
-    "does not hang the run. Remove the skip with the fix."))
 def test_non_blocking_write_does_not_wait(pipe):
     rf, wf = pipe
     os.set_blocking(wf.fileno(), False)

@@ -56,6 +56,35 @@ static int role_wait_event(const char *ev) {
   return WaitForSingleObject(e, 60000) == WAIT_OBJECT_0 ? 7 : 12;
 }
 
+/* A full pipe set non-blocking (PIPE_NOWAIT: os.set_blocking(fd, False)
+ * does this) where WriteFile writes 0 bytes at once: lipc_fd_write keeps
+ * its deadline (a try with 0, 200 ms), never spinning. Exit 0 when right. */
+static int role_nowait_writer(void) {
+  HANDLE r, w;
+  if (!CreatePipe(&r, &w, NULL, 4096)) return 10;
+  DWORD mode = PIPE_READMODE_BYTE | PIPE_NOWAIT;
+  if (!SetNamedPipeHandleState(w, &mode, NULL, NULL)) return 11;
+  static unsigned char big[BIG];
+  size_t put = 99;
+  int rc = lipc_fd_write(fd_of(w), big, BIG, 0, &put);
+  if (rc != LIPC_ETIMEDOUT || put >= BIG) return 20 + (rc < 0 ? -rc : rc) % 50;
+  /* A pipe may still take a byte that a bigger write did not fit in. */
+  int tries = 0;
+  while ((rc = lipc_fd_write(fd_of(w), "y", 1, 0, &put)) == LIPC_OK && put == 1 && ++tries < 100000) {
+  }
+  if (rc != LIPC_ETIMEDOUT || put != 0) return 71;
+  ULONGLONG t0 = GetTickCount64();
+  rc = lipc_fd_write(fd_of(w), "y", 1, 200, &put);
+  if (rc != LIPC_ETIMEDOUT || put != 0 || GetTickCount64() - t0 < 150) return 72;
+  /* room again: the write goes through */
+  static unsigned char drain[BIG];
+  DWORD k;
+  if (!ReadFile(r, drain, sizeof drain, &k, NULL) || k == 0) return 73;
+  rc = lipc_fd_write(fd_of(w), "z", 1, 1000, &put);
+  if (rc != LIPC_OK || put != 1) return 74;
+  return 0;
+}
+
 /* ---- the parent's tools ---- */
 
 /* A pipe as lipc__win_pipe makes one. */
@@ -370,7 +399,22 @@ static void test_bad_args(void) {
   CloseHandle(r);
 }
 
+/* A non-blocking (PIPE_NOWAIT) full pipe: run in a child with a deadline,
+ * since the bug this guards against was a write spinning forever. */
+static void test_nowait_write(void) {
+  HANDLE p = spawn("nowait-writer", NULL, NULL);
+  CHECK(p != NULL, "spawn nowait-writer");
+  if (!p) return;
+  DWORD w = WaitForSingleObject(p, 30000);
+  if (w != WAIT_OBJECT_0) TerminateProcess(p, 99);
+  CHECK(w == WAIT_OBJECT_0, "a write to a full PIPE_NOWAIT pipe returns (it spun for 30 s)");
+  DWORD code = exit_code(p);
+  CHECK(code == 0, "a write to a full PIPE_NOWAIT pipe keeps its deadline: child exit %lu", code);
+  CloseHandle(p);
+}
+
 int main(int argc, char **argv) {
+  if (argc >= 2 && strcmp(argv[1], "nowait-writer") == 0) return role_nowait_writer();
   if (argc >= 3 && strcmp(argv[1], "paced-writer") == 0) return role_paced_writer(handle_of(argv[2]), argv[3]);
   if (argc >= 3 && strcmp(argv[1], "reader") == 0) return role_reader(handle_of(argv[2]));
   if (argc >= 3 && strcmp(argv[1], "wait-event") == 0) return role_wait_event(argv[3]);
@@ -380,6 +424,7 @@ int main(int argc, char **argv) {
     test_broken_pipe(sync);
     test_write_timeout(sync);
   }
+  test_nowait_write();
   test_wait_many();
   test_wait_takes();
   test_bad_args();
