@@ -51,8 +51,20 @@ def test_readable_by_another_process(pipe):
     r, w = pipe
     import subprocess
     import sys
-    p = subprocess.Popen([sys.executable, "-c", "import os,sys,time; time.sleep(0.2); os.write(int(sys.argv[1]), b'y')",
-                          str(w)], pass_fds=(w,))
+    if sys.platform == "win32":
+        # No pass_fds on Windows (subprocess refuses it): the pipe's HANDLE
+        # goes through a handle list, and the child makes an fd of it
+        import msvcrt
+        h = msvcrt.get_osfhandle(w)
+        os.set_handle_inheritable(h, True)
+        p = subprocess.Popen(
+            [sys.executable, "-c", "import msvcrt,os,sys,time; time.sleep(0.2); "
+             "os.write(msvcrt.open_osfhandle(int(sys.argv[1]), 0), b'y')", str(h)],
+            close_fds=True, startupinfo=subprocess.STARTUPINFO(lpAttributeList={"handle_list": [h]}))
+    else:
+        p = subprocess.Popen([sys.executable, "-c",
+                              "import os,sys,time; time.sleep(0.2); os.write(int(sys.argv[1]), b'y')",
+                              str(w)], pass_fds=(w,))
     try:
         assert lipc.wait_fds({r: lipc.WAIT_READ}, 20) == [(r, lipc.WAIT_READ)]
         assert os.read(r, 1) == b"y"
