@@ -306,11 +306,17 @@ class MemoryFile(io.RawIOBase):
         raise io.UnsupportedOperation("mapped memory has a fixed size")
 
     def close(self) -> None:
-        if not self.closed:
-            self._view.release()
+        # (getattr: __init__ may have failed before the view was made, e.g.
+        # on a closed SharedMemory; IOBase's finalizer still calls close.)
+        view = getattr(self, "_view", None)
+        if not self.closed and view is not None:
+            view.release()
         super().close()
 
     def __repr__(self) -> str:
-        state = "closed" if self.closed else f"pos={self._pos} size={self._size}"
-        return f"<lipc.MemoryFile name={self.name!r} {state}>"
+        if self.closed or not hasattr(self, "_pos"):
+            state = "closed"
+        else:
+            state = f"pos={self._pos} size={self._size}"
+        return f"<lipc.MemoryFile name={getattr(self, 'name', None)!r} {state}>"
 

@@ -40,7 +40,10 @@ def test_create_exclusive_open_missing(names):
         with pytest.raises(lipc.ExistsError):
             lipc.SharedMemory(n, create=True, exclusive=True, size=100)
         with lipc.SharedMemory("/" + n) as b, lipc.SharedMemory(n, create=True, size=5000) as c:
-            assert b.size == 100 and c.size == 100  # an existing object is mapped whole
+            # an existing object is mapped whole (Windows keeps no exact
+            # size: it opens rounded up to the page, include/lipc.h)
+            whole = 4096 if WINDOWS else 100
+            assert b.size == whole and c.size == whole
             assert a.address != b.address
     assert a.closed and a.size == 100
 
@@ -150,6 +153,21 @@ def test_a_forgotten_object_is_not_unmapped_under_its_views(name):
         assert again.buf[:5] == b"alive"
 
 
+@pytest.mark.skipif(not WINDOWS, reason="Windows: a section cannot grow")
+def test_grow_is_not_supported_on_windows(shm):
+    # include/lipc.h: a paging-file section keeps its size; grow checks its
+    # argument first, then says LIPC_ENOTSUP; nothing changes
+    with lipc.SharedMemory(shm.name) as other:
+        for bad in (100, 4096, 0, -1):
+            with pytest.raises(lipc.InvalidArgumentError):
+                shm.grow(bad)
+        with pytest.raises(lipc.NotSupportedError):
+            shm.grow(3 * 4096)
+        assert shm.size == len(shm.buf) == 4096
+        assert other.refresh() == 4096 and other.size == 4096
+
+
+@posix_only("grows the object: test_grow_is_not_supported_on_windows is Windows'")
 def test_grow_here_and_refresh_there(shm):
     shm.buf[:4] = b"keep"
     before = shm.buf[:4]
@@ -168,6 +186,8 @@ def test_grow_here_and_refresh_there(shm):
     before.release()
 
 
+@posix_only("another process grows the object: nothing can grow a Windows section "
+            "(test_grow_is_not_supported_on_windows)")
 def test_grow_in_another_process_then_refresh(shm):
     old = shm.buf[:20]
     p = start_helper("syncmem_peer.py", "shm-writer", shm.name)
