@@ -114,6 +114,7 @@ def test_use_after_close_raises_without_calling_c(name, monkeypatch):
 
 
 def test_finalizer_closes_a_forgotten_semaphore(name):
+    gc.collect()  # (objects an earlier test left in cycles, e.g. a failed test's traceback, go first)
     before = lipc.diag(lipc.DIAG_LIVE_HANDLES)
     s = lipc.Semaphore(name, create=True, initial=0)
     h = s.handle
