@@ -299,6 +299,14 @@ function h.luajit_exe()
   return "luajit"
 end
 
+-- argv of a child that sleeps `seconds` and exits 0: sleep(1) on POSIX, a
+-- luajit.exe child on Windows (which has no sleep program).
+function h.sleep_argv(seconds)
+  if not h.windows then return { "sleep", tostring(seconds) } end
+  return { h.luajit_exe(), "-e",
+           ("local f = require('ffi') f.cdef('void Sleep(uint32_t)') f.C.Sleep(%d)"):format(seconds * 1000) }
+end
+
 -- A shell command running `luajit -e code` with this binding on LUA_PATH and
 -- the same library as this process.
 function h.luajit_cmd(code, env)
