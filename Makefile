@@ -116,7 +116,7 @@ uninstall:
 # Packages for each language's installer, into build/dist/: the Python wheel
 # (liblipc.so inside, manylinux tag checked by auditwheel) and sdist (builds
 # the library from source, Go modules vendored), and the LuaJIT binary rock.
-dist: test-deps all
+dist: test-deps all windows
 	scripts/dist.sh
 
 clean:

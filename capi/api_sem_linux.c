@@ -24,7 +24,7 @@ static int post(lipc_handle_t h, uint32_t n, const char *what) {
   lipc_slot *s;
   int rc = lipc__handle_acquire(h, LIPC_KIND_SEM, &s);
   if (rc != LIPC_OK) return rc;
-  int r = lipc__sem_post(lipc__slot_obj(s), n);
+  int r = lipc__sem_post_fast(lipc__slot_obj(s), n) ? 0 : lipc__sem_post(lipc__slot_obj(s), n);
   if (r == ERANGE)
     rc = lipc__fail(LIPC_ERANGE, EOVERFLOW, "%s: value would pass 2^31-1 (nothing added)", what);
   else if (r != 0)
@@ -49,7 +49,7 @@ int lipc_sem_wait(lipc_handle_t h, int64_t timeout_ms) {
   /* A try first: the clock is read only when the call has to wait. A
    * positive timeout then becomes a deadline; "forever" still passes one
    * to the kernel inside the routine, so Ctrl-C interrupts it. */
-  int r = lipc__sem_wait(lipc__slot_obj(s), NULL, 1);
+  int r = lipc__sem_trywait_fast(lipc__slot_obj(s)) ? 0 : lipc__sem_wait(lipc__slot_obj(s), NULL, 1);
   if (r == EAGAIN && timeout_ms != 0) {
     struct timespec dl;
     if (timeout_ms > 0) dl = lipc__deadline(timeout_ms);

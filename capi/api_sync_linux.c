@@ -124,7 +124,9 @@ int lipc_event_unlink(const char *name) {
   lipc__handle_release(s);                                          \
   return rc
 
-int lipc_event_set(lipc_handle_t h) { WITH_EVENT(h, "event_set", lipc__event_set(e)); }
+int lipc_event_set(lipc_handle_t h) {
+  WITH_EVENT(h, "event_set", if (!lipc__event_set_fast(e)) lipc__event_set(e));
+}
 
 int lipc_event_reset(lipc_handle_t h) { WITH_EVENT(h, "event_reset", lipc__event_reset(e)); }
 
@@ -147,6 +149,7 @@ static int event_wait_code(int r, int64_t timeout_ms) {
 
 /* A try first: the clock is read only when the call has to wait. */
 static int event_wait(struct lipc_event_shm *e, int64_t timeout_ms) {
+  if (lipc__event_trywait_fast(e)) return 0;
   int r = lipc__event_wait(e, NULL, 1);
   if (r == EAGAIN && timeout_ms != 0) {
     struct timespec buf;

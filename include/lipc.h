@@ -63,6 +63,11 @@
  *   libraries in lua_close, before stdout is flushed). A host thread's
  *   per-thread state (its last error, handle-lookup record, wait event) is
  *   given back when the thread ends; at process exit lipc frees nothing.
+ *   A console Ctrl-C that arrives while lipc.dll is still starting its Go
+ *   runtime (the first milliseconds after LoadLibrary) can crash the host in
+ *   Go's own console handler (Go issue 46354); once a call that enters Go
+ *   (opening a named object, spawning) has returned, Go has started and
+ *   Ctrl-C is lipc's LIPC_EINTR as documented.
  */
 #ifndef LIPC_H
 #define LIPC_H
@@ -1219,7 +1224,10 @@ LIPC_API int lipc_proc_info(lipc_handle_t proc, int what, int64_t *value);
  * max_output (0: no limit) caps the bytes kept of each stream.
  * OUT *out, *out_len, *err and *err_len: what was collected (malloc'd and
  * NUL-terminated, free with lipc_free; NULL when that fd is not a pipe of
- * this process or was taken; out and err may be NULL to discard).
+ * this process or was taken; out and err may be NULL to discard). Linux:
+ * lipc_free keeps one freed capture buffer of 4 to 128 MiB for the next
+ * capture (its pages stay mapped, which halves the cost of a large capture),
+ * so up to 128 MiB may stay with the process after a large capture.
  * Nothing is lost on LIPC_ETIMEDOUT and LIPC_EINTR: the outputs are set to
  * what was collected so far, and the process keeps it, so a later call
  * (with the same input) goes on and returns everything since the first
@@ -1347,11 +1355,15 @@ LIPC_API int lipc_quote_sh(const char *arg, char *buf, size_t size, size_t *need
  * Errors: LIPC_EINVAL, LIPC_ERANGE. */
 LIPC_API int lipc_quote_win(const char *arg, char *buf, size_t size, size_t *needed);
 
-/* For an argument passed through cmd.exe (a .bat or .cmd file): the
- * lipc_quote_win form, then every cmd.exe metacharacter escaped with ^ and
- * each % written so that cmd.exe does not expand variables (the escaping
- * that CVE-2024-24576 showed is needed). Arguments with a newline or
- * carriage return cannot be passed through cmd.exe: LIPC_EINVAL.
+/* For an argument in a command line that cmd.exe parses once (cmd /c, and
+ * the command of lipc_spawnattr_shell on Windows): the lipc_quote_win form,
+ * then every cmd.exe metacharacter escaped with ^ and each % written so
+ * that cmd.exe does not expand variables. Not for the arguments of a .bat or
+ * .cmd file that the script passes on through %1 or %* (the script expands
+ * them again, after the ^ are gone): give those to lipc_spawnattr_arg, which
+ * on Windows quotes them for batch files as Rust's std does since
+ * CVE-2024-24576. Arguments with a newline or carriage return cannot be
+ * passed through cmd.exe: LIPC_EINVAL.
  * Errors: LIPC_EINVAL, LIPC_ERANGE. */
 LIPC_API int lipc_quote_cmd(const char *arg, char *buf, size_t size, size_t *needed);
 

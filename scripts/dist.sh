@@ -5,9 +5,11 @@
 #                                          pip builds liblipc.so from it (needs Go)
 #   lipc-V-py3-none-manylinux_*.whl        Python wheel carrying liblipc.so, tagged
 #                                          by auditwheel (the oldest glibc it allows)
+#   lipc-V-py3-none-win_amd64.whl          Python wheel carrying lipc.dll (Windows x64,
+#                                          scripts/windows/wheel.sh)
 #   lipc-V-1.rockspec, lipc-V-1.linux-x86_64.rock, lipc-V-1.win32-x86_64.rock
 #                                          LuaJIT release rockspec and binary rock
-# Expects build/liblipc.so (make builds it first). The packaging tools
+# Expects build/liblipc.so and build/windows/lipc.dll (make builds them first). The packaging tools
 # (build, setuptools, wheel, auditwheel) live in their own venv,
 # build/venv-tools, never in the system's Python (PEP 668).
 set -euo pipefail
@@ -33,7 +35,7 @@ py=$tools/bin/python
 src=$STAGE/lipc-$VERSION
 mkdir -p "$src"
 (cd bindings/python && cp -R pyproject.toml setup.py README.md MANIFEST.in lipc "$src/")
-rm -rf "$src/lipc/__pycache__" "$src/lipc/liblipc.so"
+rm -rf "$src/lipc/__pycache__" "$src/lipc/liblipc.so" "$src/lipc/lipc.dll"
 cp LICENSE Makefile go.mod go.sum lipc.pc.in "$src/"
 cp -R capi core include "$src/"
 (cd "$src" && go mod vendor)
@@ -50,6 +52,9 @@ raw=$(ls "$STAGE"/wheel/*.whl)
 "$tools/bin/auditwheel" show "$raw" | tee "$STAGE/auditwheel.txt"
 PATH="$tools/bin:$PATH" "$tools/bin/auditwheel" repair --only-plat -w "$OUT" "$raw" >"$STAGE/repair.log" 2>&1 ||
   { cat "$STAGE/repair.log"; exit 1; }
+
+# --- Python for Windows: the same package with lipc.dll, tagged win_amd64.
+scripts/windows/wheel.sh "$OUT" >/dev/null
 
 # --- LuaJIT: the release rockspec (version from the header) and a binary rock.
 rock_spec=lipc-$VERSION-1.rockspec

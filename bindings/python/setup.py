@@ -41,7 +41,10 @@ def go_tree() -> str:
 
 
 def version() -> str:
-    header = os.path.join(go_tree(), "include", "lipc.h")
+    # The header alone is enough (the Windows wheel's stage has no Go tree).
+    header = next((h for h in (os.path.join(d, "include", "lipc.h")
+                               for d in (HERE, os.path.normpath(os.path.join(HERE, "..", ".."))))
+                   if os.path.exists(h)), None) or os.path.join(go_tree(), "include", "lipc.h")
     with open(header) as f:
         m = re.search(r'^#define LIPC_VERSION_STRING "([^"]+)"', f.read(), re.M)
     if not m:
@@ -88,9 +91,10 @@ class BuildPyWithLibrary(build_py):
     def run(self) -> None:
         super().run()
         dest = os.path.join(self.build_lib, "lipc", "liblipc.so")
-        shipped = os.path.join(HERE, "lipc", "liblipc.so")
-        if os.path.exists(shipped):
-            return  # package_data copied it
+        # make dist copies liblipc.so in (lipc.dll for the Windows wheel,
+        # scripts/windows/wheel.sh); package_data copied it.
+        if any(os.path.exists(os.path.join(HERE, "lipc", n)) for n in ("liblipc.so", "lipc.dll")):
+            return
         tree = go_tree()
         missing = missing_tools(tree)
         if missing:

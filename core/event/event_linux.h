@@ -52,4 +52,29 @@ LIPC_HIDDEN_EVENT int lipc__event_is_set(struct lipc_event_shm *e);
  * but still interruptible); try: do not wait. Returns 0, ETIMEDOUT, EAGAIN
  * (try, not set), EINTR, EBUSY (auto-reset: 2^20-1 waiters already). */
 LIPC_HIDDEN_EVENT int lipc__event_wait(struct lipc_event_shm *e, const struct timespec *dl, int try);
+/* The uncontended cases of an auto-reset event, inline in the C entry
+ * points so that they cost one compare-and-swap and no call: a set that
+ * finds no registered waiter (signalled, or already so), and a try that
+ * finds it signalled (taken). 1 when done; 0 when the full routine must
+ * decide (a manual-reset event, waiters, not signalled, a lost race). The
+ * bits are those of the layout above. */
+#define LIPC_EVENT_SIGNALLED ((uint64_t)1)
+#define LIPC_EVENT_A_WAITERS (((uint64_t)0xfffff) << 21)
+static inline int lipc__event_set_fast(struct lipc_event_shm *e) {
+  if (e->manual) return 0;
+  uint64_t d = atomic_load_explicit(&e->state, memory_order_acquire);
+  if (d & LIPC_EVENT_A_WAITERS) return 0;
+  if (d & LIPC_EVENT_SIGNALLED) return 1; /* already set: a set without waiters does not count up */
+  return atomic_compare_exchange_strong_explicit(&e->state, &d, d | LIPC_EVENT_SIGNALLED,
+                                                 memory_order_acq_rel, memory_order_relaxed);
+}
+
+static inline int lipc__event_trywait_fast(struct lipc_event_shm *e) {
+  if (e->manual) return 0;
+  uint64_t d = atomic_load_explicit(&e->state, memory_order_acquire);
+  if (!(d & LIPC_EVENT_SIGNALLED)) return 0;
+  return atomic_compare_exchange_strong_explicit(&e->state, &d, d & ~LIPC_EVENT_SIGNALLED,
+                                                 memory_order_acq_rel, memory_order_relaxed);
+}
+
 #endif

@@ -24,6 +24,23 @@
  * threads-max at FUTEX_TID_MASK. */
 #define LIPC_SEM_WAITERS_MAX 0x3fffffffu
 
+/* The uncontended cases of lipc__sem_post (n, no registered waiter) and of
+ * a try (a token there), inline in the C entry points so that they cost one
+ * compare-and-swap and no call: 1 when done, 0 when the full routine must
+ * decide (waiters to wake, no token, a value out of range, a lost race). */
+static inline int lipc__sem_post_fast(void *mem, uint32_t n) {
+  uint64_t *data = mem; /* value | nwaiters << 32, as struct sem_shm */
+  uint64_t d = __atomic_load_n(data, __ATOMIC_RELAXED);
+  if ((d >> 32) != 0 || (uint32_t)d > LIPC_SEM_VALUE_MAX || n > LIPC_SEM_VALUE_MAX - (uint32_t)d) return 0;
+  return __atomic_compare_exchange_n(data, &d, d + n, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+}
+
+static inline int lipc__sem_trywait_fast(void *mem) {
+  uint64_t d = __atomic_load_n((uint64_t *)mem, __ATOMIC_RELAXED);
+  if ((uint32_t)d == 0 || (uint32_t)d > LIPC_SEM_VALUE_MAX) return 0;
+  return __atomic_compare_exchange_n((uint64_t *)mem, &d, d - 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+
 /* Writes a new semaphore with the given value (at most LIPC_SEM_VALUE_MAX)
  * into mem (LIPC_SEM_SIZE bytes), as sem_open does. */
 LIPC_HIDDEN_SEM void lipc__sem_init(void *mem, uint32_t value);

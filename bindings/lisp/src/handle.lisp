@@ -21,6 +21,7 @@ object, or the object could never be collected."))
   "True while OBJECT has not been closed."
   (and (car (%box object)) t))
 
+(declaim (inline object-handle))
 (defun object-handle (object)
   "The raw handle of OBJECT; signals LIPC-CLOSED once it is closed."
   (or (car (%box object)) (closed-error (object-label object))))

@@ -94,16 +94,6 @@ FUNCTION as usual."
         (when (car cell)
           (funcall release))))))
 
-(defun try-then-wait (timeout wait-once)
-  "WAIT-LOOP with a try first: an uncontended lock costs one C call and no
-clock reading.  Returns the code, or NIL when the lock was not free in time."
-  (multiple-value-bind (rc info) (funcall wait-once 0)
-    (cond ((>= rc 0) rc)
-          ((= rc +eintr+) (wait-loop timeout wait-once))
-          ((/= rc +eagain+) (signal-error info))
-          ((and timeout (zerop timeout)) nil)
-          (t (wait-loop timeout wait-once)))))
-
 (defun timeout-error (what timeout)
   (lisp-error -6 "~A: not acquired within ~,3F s" what timeout))
 
@@ -147,22 +137,29 @@ TRUST-FOREIGN: as for OPEN-SEMAPHORE (another user's mutex)."
 (defun lock-mutex (mutex timeout cell)
   "MUTEX-LOCK; CELL, when a cons, gets T in its car in the same
 interrupt-deferred scope as the C call that took the lock."
-  (check-type timeout timeout)
+  (check-timeout timeout)
   (let ((died
           (cffi:with-foreign-object (died :int)
             (setf (cffi:mem-ref died :int) 0)
             (flet ((wait-once (ms)
+                     (declare (type (signed-byte 64) ms))
                      ;; The handle is looked up for every slice: a mutex
                      ;; closed by another thread ends the wait with LIPC-CLOSED.
                      (let ((h (object-handle mutex)))
-                       (without-lisp-interrupts
-                         (multiple-value-bind (rc info) (interruptible-call (%mutex-lock h ms died))
-                           (when (and cell (>= rc 0))
-                             (setf (car cell) t))
-                           (values rc info))))))
-              (declare (dynamic-extent #'wait-once))
-              (and (try-then-wait timeout #'wait-once)
-                   (cffi:mem-ref died :int))))))
+                       (declare (type (signed-byte 64) h))
+                       (if cell
+                           (without-lisp-interrupts
+                             (multiple-value-bind (rc info)
+                                 (interruptible-call (%mutex-lock h ms died))
+                               (when (>= rc 0)
+                                 (setf (car cell) t))
+                               (values rc info)))
+                           (fast-interruptible-call (%mutex-lock h ms died))))))
+              (declare (inline wait-once) (dynamic-extent #'wait-once))
+              ;; A try first, inline: an uncontended lock costs one C call.
+              (multiple-value-bind (rc info) (wait-once 0)
+                (and (or (>= rc 0) (after-try rc info timeout #'wait-once))
+                     (cffi:mem-ref died :int)))))))
     (cond ((null died) nil)
           ((zerop died) t)
           (t (restart-case (signal 'lipc-owner-died :mutex mutex)
@@ -183,7 +180,9 @@ consistent.  Prefer WITH-MUTEX, which cannot leak the lock on an unwind."
 
 (defun mutex-unlock (mutex)
   "Unlocks MUTEX.  LIPC-PERMISSION-DENIED when this thread does not hold it."
-  (check (%mutex-unlock (object-handle mutex)))
+  (let ((h (object-handle mutex)))
+    (declare (type (signed-byte 64) h))
+    (fast-check (%mutex-unlock h)))
   nil)
 
 (defun mutex-locked-p (mutex)

@@ -58,7 +58,10 @@ waking up to COUNT waiters.  LIPC-OUT-OF-RANGE, with nothing added, if the
 value would pass 2^31-1."
   (check-type count (integer 1 #xFFFFFFFF))
   (let ((h (object-handle sem)))
-    (check (if (eql count 1) (%sem-post h) (%sem-post-n h count))))
+    (declare (type (signed-byte 64) h))
+    (if (eql count 1)
+        (fast-check (%sem-post h))
+        (fast-check (%sem-post-n h count))))
   nil)
 
 (defun semaphore-wait (sem &key timeout)
@@ -70,17 +73,24 @@ the wait signal LIPC-CLOSED (or LIPC-BAD-HANDLE, in a race) within a slice."
   ;; The handle is looked up again for every slice, so that a wait on a
   ;; semaphore another thread closes ends with LIPC-CLOSED instead of going
   ;; on with a dead handle.
+  (check-timeout timeout)
   (flet ((wait-once (ms)
+           (declare (type (signed-byte 64) ms))
            (let ((h (object-handle sem)))
-             (interruptible-call (%sem-wait h ms)))))
-    (declare (dynamic-extent #'wait-once))
-    (and (wait-loop timeout #'wait-once) t)))
+             (declare (type (signed-byte 64) h))
+             (fast-interruptible-call (%sem-wait h ms)))))
+    (declare (inline wait-once) (dynamic-extent #'wait-once))
+    ;; A try first, inline: a semaphore that is positive costs one C call.
+    (multiple-value-bind (rc info) (wait-once 0)
+      (or (>= rc 0)
+          (and (after-try rc info timeout #'wait-once) t)))))
 
 (defun semaphore-value (sem)
   "A snapshot of SEM's current value."
   (let ((h (object-handle sem)))
+    (declare (type (signed-byte 64) h))
     (cffi:with-foreign-object (value :int)
-      (check (%sem-value h value))
+      (fast-check (%sem-value h value))
       (cffi:mem-ref value :int))))
 
 (defun close-semaphore (sem)

@@ -18,6 +18,12 @@ to cut a C wait short (an SA_RESTART handler with a library that does not
 pass a deadline, as lipc_sem_wait once did).  A wake-up every 500 ms of a
 thread that is waiting anyway costs nothing measurable.")
 
+(defmacro fast-interruptible-call (form)
+  "INTERRUPTIBLE-CALL through FAST-CALL-C (whose contract applies)."
+  `(fast-call-c (if #+sbcl sb-sys:*interrupt-pending* #-sbcl nil
+                    +eintr+
+                    ,form)))
+
 (defmacro interruptible-call (form)
   "CALL-C for a wait: when an interrupt is already pending (deferred since the
 last call), do not start a C wait that could not see it; report EINTR so the
@@ -52,6 +58,12 @@ in 4 ms steps and would end waits early or late by as much."
            (+ (* sec 1000000000) nsec))
   #-sbcl (* (get-internal-real-time) (/ 1000000000 internal-time-units-per-second)))
 
+(defmacro check-timeout (place)
+  "CHECK-TYPE PLACE TIMEOUT, with NIL and non-negative integers (the common
+cases) accepted without a call."
+  `(unless (or (null ,place) (typep ,place '(integer 0)))
+     (check-type ,place timeout)))
+
 (defun deadline (timeout)
   "TIMEOUT seconds from now on MONOTONIC-NS; NIL for forever (NIL, float
 infinity or longer than lipc ever waits).  A type-error for NaN, negative
@@ -79,9 +91,10 @@ TIMEOUT (seconds, NIL forever) passes.  WAIT-ONCE returns a code and the
 error info of INTERRUPTIBLE-CALL.  Returns the non-negative code, or NIL on
 timeout; other failures are signalled."
   (check-type timeout timeout)
-  (let ((deadline (deadline timeout)))
+  ;; A try (timeout 0) needs no deadline: no clock reading on that path.
+  (let ((deadline (and timeout (not (zerop timeout)) (deadline timeout))))
     (loop
-      (let ((ms (slice-ms deadline)))
+      (let ((ms (if (and timeout (zerop timeout)) 0 (slice-ms deadline))))
         (multiple-value-bind (rc info) (funcall wait-once ms)
           (cond ((>= rc 0) (return rc))
                 ((= rc +eintr+))        ; the interrupt ran on return; go on
@@ -89,6 +102,23 @@ timeout; other failures are signalled."
                  (when (or (zerop ms) (deadline-passed-p deadline))
                    (return nil)))
                 (t (signal-error info))))))))
+
+(defun try-then-wait (timeout wait-once)
+  "WAIT-LOOP with a try first: an uncontended lock or a positive semaphore
+costs one C call and no clock reading.  Returns the code, or NIL when the
+object was not available in time.  A try answers LIPC_EAGAIN (or
+LIPC_ETIMEDOUT, which WAIT-LOOP treats the same)."
+  (multiple-value-bind (rc info) (funcall wait-once 0)
+    (after-try rc info timeout wait-once)))
+
+(defun after-try (rc info timeout wait-once)
+  "The rest of TRY-THEN-WAIT, given the code RC and error INFO of the try:
+for callers that make the try inline and call this only when it failed."
+  (cond ((>= rc 0) rc)
+          ((= rc +eintr+) (wait-loop timeout wait-once))
+          ((not (or (= rc +eagain+) (= rc +etimedout+))) (signal-error info))
+          ((and timeout (zerop timeout)) nil)
+          (t (wait-loop timeout wait-once))))
 
 (defconstant +wait-read+ 1)
 (defconstant +wait-write+ 2)

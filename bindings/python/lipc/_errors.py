@@ -57,6 +57,7 @@ BufferError, as multiprocessing.shared_memory does.
 from __future__ import annotations
 
 import errno as _errno
+import sys
 from typing import Dict, Mapping, NoReturn, Optional, Tuple, Type
 
 from . import _const
@@ -80,6 +81,15 @@ def strerror(code: int) -> str:
     return _text(_c.lipc_strerror(to_int(code, "code")))
 
 
+_WINDOWS = sys.platform == "win32"
+
+
+def _errno_of_winerror(winerror: int) -> int:
+    """The errno Python's OSError gives a Windows error code (EINVAL for
+    one it does not know), as OSError(0, "", None, winerror).errno."""
+    return OSError(0, "", None, winerror).errno or 0
+
+
 class Error(OSError):
     """Root of lipc's exceptions. ``Error(code, message, errno)``."""
 
@@ -89,7 +99,14 @@ class Error(OSError):
 
     def __init__(self, code: int, message: str = "", errno: int = 0) -> None:
         message = message or strerror(code)
-        super().__init__(errno, message)
+        self._oserr = errno  # what lipc_errno() said
+        if _WINDOWS and errno:
+            # lipc_errno() is a Windows error code there: as Python's own
+            # OSError on Windows, .winerror keeps it and .errno is the errno
+            # Python maps it to.
+            super().__init__(0, message, None, errno)
+        else:
+            super().__init__(errno, message)
         self.code = _const.Code.of(code)
         self.code_name = error_name(code)
         self.message = message
@@ -100,7 +117,7 @@ class Error(OSError):
     # OSError's default pickling would rebuild from (errno, strerror); the
     # exception crosses processes in multiprocessing, so keep our own args.
     def __reduce__(self) -> Tuple[type, Tuple[int, str, int]]:
-        return (type(self), (int(self.code), self.message, self.errno or 0))
+        return (type(self), (int(self.code), self.message, self._oserr or 0))
 
 
 class InvalidArgumentError(Error, ValueError):
@@ -227,7 +244,8 @@ def error_class(code: int) -> Type[Error]:
     if cls is not None:
         return cls
     if code <= _const.EOS_BASE:
-        return _OS_CLASSES.get(_const.EOS_BASE - code, Error)
+        oserr = _const.EOS_BASE - code  # an errno; a Windows error code on Windows
+        return _OS_CLASSES.get(_errno_of_winerror(oserr) if _WINDOWS else oserr, Error)
     return Error
 
 

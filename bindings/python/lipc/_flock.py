@@ -61,6 +61,7 @@ from ._cint import to_int, to_int64
 from ._errors import TimedOutError, _check
 from ._handle import _Handle
 from ._lib import lib as _c
+from ._osfd import to_lipc
 from ._named import check_mode, remember, reopen
 from ._timeout import deadline, retry_eintr
 from ._types import FileDescriptorLike, StrOrBytesPath
@@ -129,7 +130,7 @@ class FileLock(_Handle):
         else:
             fd = to_int(fd, "fd")
             how = _const.FLOCK_WHOLE if whole else int(bool(classic))
-            _check(_c.lipc_flock_from_fd(fd, how, byref(h)), "flock_from_fd")
+            _check(_c.lipc_flock_from_fd(to_lipc(fd, "fd"), how, byref(h)), "flock_from_fd")
             self._file = target  # a file object must stay open (classic) and referenced
             name = getattr(target, "name", None)  # a file object's path (an int if opened from an fd)
             self.path = name if isinstance(name, (str, bytes)) else None

@@ -8,6 +8,15 @@ Lookup order (the same in every lipc binding):
 3. the build tree, ``<repo>/build/liblipc.so``, found relative to this file;
 4. the system loader: ``liblipc.so.0``, then ``liblipc.so``.
 
+On Windows the library is ``lipc.dll``: beside this file, then the build
+tree's ``build/windows/lipc.dll``, then the system's DLL search (the
+application's folder, System32, the PATH). A file found by path is loaded
+with the folder it is in searched first for what it needs (ctypes' default
+flags since Python 3.8: LOAD_LIBRARY_SEARCH_DLL_LOAD_DIR and the default
+dirs); lipc.dll needs only system DLLs, so a wheel needs no
+os.add_dll_directory. The bare name is loaded with winmode=0, the classic
+LoadLibrary search, so a lipc.dll on the PATH is found as a C program finds it.
+
 The first candidate that loads and answers ``lipc_version`` with a version
 string, and has every function of FUNCTIONS, wins. When none does, the
 ImportError names every candidate and why it was refused.
@@ -26,6 +35,7 @@ from __future__ import annotations
 import ctypes
 import os
 import re
+import sys
 from ctypes import POINTER, c_char_p, c_int, c_int64, c_size_t, c_uint32, c_void_p
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
@@ -124,6 +134,12 @@ FUNCTIONS: Dict[str, Tuple[Any, List[Any]]] = {
 }
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
+WINDOWS = sys.platform == "win32"
+# The library's file name in a package and a build tree, and the names the
+# system loader is asked for.
+LIBNAME = "lipc.dll" if WINDOWS else "liblipc.so"
+_BUILD_SUBDIR = ("build", "windows") if WINDOWS else ("build",)
+_SYSTEM_NAMES = ("lipc.dll",) if WINDOWS else ("liblipc.so.0", "liblipc.so")
 _VERSION_RE = re.compile(rb"^\d+\.\d+\.\d+")
 
 
@@ -138,11 +154,11 @@ def candidates(environ: Optional[Mapping[str, str]] = None) -> List[Tuple[str, s
     explicit = env.get("LIPC_LIBRARY")
     if explicit:
         out.append(("$LIPC_LIBRARY", explicit))
-    out.append(("package", os.path.join(_HERE, "liblipc.so")))
+    out.append(("package", os.path.join(_HERE, LIBNAME)))
     repo = os.path.normpath(os.path.join(_HERE, "..", "..", ".."))
-    out.append(("build tree", os.path.join(repo, "build", "liblipc.so")))
-    out.append(("system loader", "liblipc.so.0"))
-    out.append(("system loader", "liblipc.so"))
+    out.append(("build tree", os.path.join(repo, *_BUILD_SUBDIR, LIBNAME)))
+    for name in _SYSTEM_NAMES:
+        out.append(("system loader", name))
     return out
 
 
@@ -155,11 +171,17 @@ def _declare(lib: ctypes.CDLL) -> None:
 
 def _try(path: str) -> ctypes.CDLL:
     """Loads and verifies one candidate; raises OSError saying why not."""
-    if os.sep in path and not os.path.exists(path):
+    by_path = os.path.dirname(path) != ""
+    if by_path and not os.path.exists(path):
         raise OSError("no such file")
     # CDLL (not PyDLL): every call releases the GIL, so a thread blocked in
     # a lipc wait never stops the other Python threads.
-    lib = ctypes.CDLL(path)
+    if WINDOWS:
+        # A path: ctypes' default (its folder, then the system's safe dirs).
+        # A bare name: winmode=0, LoadLibrary's classic search (PATH too).
+        lib = ctypes.CDLL(os.path.abspath(path)) if by_path else ctypes.CDLL(path, winmode=0)
+    else:
+        lib = ctypes.CDLL(path)
     try:
         probe = lib.lipc_version
     except AttributeError:
@@ -185,7 +207,7 @@ def load(cands: Optional[Sequence[Tuple[str, str]]] = None) -> Tuple[ctypes.CDLL
             if where == "$LIPC_LIBRARY":
                 raise LibraryLoadError(
                     f"lipc: cannot load $LIPC_LIBRARY={path}: {e}\n"
-                    "LIPC_LIBRARY must name a liblipc.so (unset it to search the package, "
+                    f"LIPC_LIBRARY must name a {LIBNAME} (unset it to search the package, "
                     "the build tree and the system loader).") from None
             tried.append(f"  {where}: {path}: {e}")
     raise LibraryLoadError(

@@ -9,6 +9,10 @@ and, if the handler returns, the call goes on. On an fd set non-blocking
 (os.set_blocking(fd, False)) nothing waits, as with FileIO: a read with no
 data returns None, a write with no room returns None (the buffered and
 text layers then raise BlockingIOError, as they do over FileIO).
+
+On Windows fd is a C-runtime fd of Python's (as subprocess's pipes are);
+lipc reads and writes its HANDLE (lipc._osfd), and close() closes the fd
+(and with it the HANDLE).
 """
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ from . import _const
 from ._cint import to_int
 from ._errors import PipeClosedError, _check
 from ._lib import lib as _c
+from ._osfd import WINDOWS, get_blocking, to_lipc
 from ._timeout import retry_eintr
 
 _WRITE_ERRORS = {_const.ECLOSED: PipeClosedError}
@@ -40,6 +45,7 @@ class PipeIO(io.RawIOBase):
         if mode not in ("r", "w", "rb", "wb"):
             raise ValueError(f"PipeIO mode must be 'r' or 'w', not {mode!r}")
         self._fd = to_int(fd, "fd")
+        self._cfd = to_lipc(self._fd) if self._fd >= 0 else -1  # what lipc calls it
         self._read = mode[0] == "r"
         self._closefd = closefd
         self.mode = "rb" if self._read else "wb"
@@ -72,10 +78,10 @@ class PipeIO(io.RawIOBase):
         anchor = _Byte.from_buffer(view)  # holds the buffer while C writes it
         got = c_size_t()
         # A non-blocking fd is not waited on: None when it has nothing.
-        dl = 0.0 if not os.get_blocking(self._fd) else None  # 0.0: a deadline long past, one try
+        dl = 0.0 if not get_blocking(self._fd) else None  # 0.0: a deadline long past, one try
         try:
             # Python runs its signal handlers between two calls
-            rc = retry_eintr(lambda ms: _c.lipc_fd_read(self._fd, addressof(anchor), len(view), ms,
+            rc = retry_eintr(lambda ms: _c.lipc_fd_read(self._cfd, addressof(anchor), len(view), ms,
                                                         byref(got)), dl)
         finally:
             del anchor  # releases the export, so the caller may resize its buffer
@@ -101,7 +107,8 @@ class PipeIO(io.RawIOBase):
         self._checkClosed()
         if not self._read:
             raise io.UnsupportedOperation("read from a write pipe")
-        if os.get_blocking(self._fd):
+        if not WINDOWS and get_blocking(self._fd):
+            # (Not on Windows, where a blocking ReadFile ignores Ctrl-C.)
             # FileIO's readall reads straight into the bytes it returns
             # (one copy, as subprocess's pipes); it retries EINTR after
             # running signal handlers (PEP 475), so Ctrl-C still works.
@@ -140,14 +147,14 @@ class PipeIO(io.RawIOBase):
         # lose the signal. Chunks of PIPE_BUF bytes cannot be cut so: lipc
         # waits for room in ppoll (which a signal interrupts), then writes
         # the chunk whole at once.
-        blocking = os.get_blocking(self._fd)
+        blocking = get_blocking(self._fd)
         step = _PIPE_BUF if blocking else n
         total = 0
         done = c_size_t()
         try:
             while total < n:
                 # A non-blocking fd is not waited on: what fits now, or None.
-                rc = _c.lipc_fd_write(self._fd, addr + total, min(step, n - total), -1 if blocking else 0,
+                rc = _c.lipc_fd_write(self._cfd, addr + total, min(step, n - total), -1 if blocking else 0,
                                       byref(done))
                 total += done.value
                 if rc == _const.ETIMEDOUT and not blocking:
@@ -168,8 +175,13 @@ class PipeIO(io.RawIOBase):
         if self.closed:
             return
         try:
-            if self._closefd and self._fd >= 0:
-                _check(_c.lipc_fd_close(self._fd), "close")
+            # (getattr: __init__ may have failed before setting them; then
+            # IOBase's finalizer still calls close.)
+            if getattr(self, "_closefd", False) and getattr(self, "_fd", -1) >= 0:
+                if WINDOWS:
+                    os.close(self._fd)  # the C-runtime fd owns the HANDLE
+                else:
+                    _check(_c.lipc_fd_close(self._fd), "close")
         finally:
             super().close()
 

@@ -27,6 +27,7 @@ import operator
 import os
 import signal
 import subprocess
+import sys
 import threading
 import types
 import warnings
@@ -40,6 +41,7 @@ from ._cint import to_int, to_size
 from ._errors import Error, InvalidArgumentError, OutOfRangeError, StatusLostError, _check, error_class
 from ._handle import _Handle
 from ._lib import lib as _c
+from ._osfd import WINDOWS, from_lipc, split_cmdline, to_lipc
 from ._pipeio import PipeIO, wrap
 from ._spawn import DEVNULL, PIPE, STDOUT, File, ParentFd, SpawnAttr, build, credentials, fileno
 from ._timeout import deadline, remaining_grace_ms, remaining_ms, retry_eintr
@@ -350,10 +352,7 @@ class Popen(_Handle, Generic[AnyStr]):
                 "start_new_session=, process_group=, user=, group=, extra_groups=, umask=, rlimits=, cwd=, "
                 "restore_signals=, autokill=; or run the setup in the child program itself "
                 "(e.g. a shell command, or python -c).")
-        if startupinfo is not None:
-            raise ValueError("startupinfo is only supported on Windows platforms")
-        if creationflags != 0:
-            raise ValueError("creationflags is only supported on Windows platforms")
+        new_group = _windows_flags(startupinfo, creationflags)
         if universal_newlines is not None and text is not None and bool(universal_newlines) != bool(text):
             raise subprocess.SubprocessError("Cannot disambiguate when both text and universal_newlines "
                                              "are supplied but different. Pass one or the other.")
@@ -385,8 +384,12 @@ class Popen(_Handle, Generic[AnyStr]):
         self._comm_done: Optional[Tuple[Optional[bytes], Optional[bytes]]] = None
         self._comm_lone_read = False     # the first communicate read one output pipe, no timeout
         self._path: Optional[str] = None
-        if isinstance(args, (str, bytes)):
-            argv: List[Any] = [args]
+        if isinstance(args, (str, bytes)) and WINDOWS and not shell:
+            # subprocess hands a str to CreateProcess as the command line;
+            # lipc takes an argv and quotes it back by the same rules.
+            argv: List[Any] = split_cmdline(args)
+        elif isinstance(args, (str, bytes)):
+            argv = [args]
         elif isinstance(args, os.PathLike):
             if shell:
                 raise TypeError("path-like args is not allowed when shell is true")
@@ -402,7 +405,8 @@ class Popen(_Handle, Generic[AnyStr]):
                 pass_fds=pass_fds, cwd=cwd, env=env, extra_env=extra_env, unset_env=unset_env, umask=umask,
                 start_new_session=start_new_session, process_group=process_group, rlimits=rlimits,
                 autokill=autokill, on_close=on_close, on_close_grace=on_close_grace, close_fds=close_fds,
-                restore_signals=restore_signals, pipesize=pipesize, user=uid, group=gid, extra_groups=gids)
+                restore_signals=restore_signals, pipesize=pipesize, user=uid, group=gid, extra_groups=gids,
+                new_process_group=new_group)
             h = c_int64()
             try:
                 _check(_c.lipc_proc_spawn(attr.handle, byref(h)), "spawn")
@@ -413,6 +417,8 @@ class Popen(_Handle, Generic[AnyStr]):
                 raise
         finally:
             attr.close()
+        for fd in attr.close_after:  # Windows' ParentFd(close=True): the child has it now
+            os.close(fd)
         super().__init__(h.value)
         pid = c_int64()
         _check(_c.lipc_proc_pid(self._h, byref(pid)), "proc_pid")
@@ -441,8 +447,10 @@ class Popen(_Handle, Generic[AnyStr]):
                     # to another child (stdin=p.stdout), which shares the
                     # file status flags and would see EAGAIN otherwise.
                     # PipeIO waits through lipc either way.
-                    os.set_blocking(out.value, True)
-                    f = wrap(out.value, mode, self._bufsize, self.text_mode, self._encoding, self._errors)
+                    fdnum = from_lipc(out.value, mode == "r")
+                    if sys.platform != "win32":
+                        os.set_blocking(fdnum, True)
+                    f = wrap(fdnum, mode, self._bufsize, self.text_mode, self._encoding, self._errors)
                 self._files[fd] = f
             return f
 
@@ -522,6 +530,8 @@ class Popen(_Handle, Generic[AnyStr]):
 
     def _set_status(self, code: int, sig: int) -> int:
         self._exit = (code, sig)
+        if WINDOWS and code < 0 and not sig:
+            code &= 0xFFFFFFFF  # an exit code is a DWORD (0xC0000005 ...), as subprocess reports it
         self.returncode = -sig if sig else code
         return self.returncode
 
@@ -560,26 +570,40 @@ class Popen(_Handle, Generic[AnyStr]):
         reused its pid), or to its process group (group=True; the child must
         lead one: start_new_session or process_group=0). Nothing happens
         once it has exited; a child that exited but was not waited for is
-        reaped first (returncode set), as subprocess does."""
+        reaped first (returncode set), as subprocess does.
+
+        On Windows, as subprocess there: SIGTERM is terminate()
+        (TerminateProcess through lipc); CTRL_C_EVENT and CTRL_BREAK_EVENT
+        go to the child's console process group (os.kill, i.e.
+        GenerateConsoleCtrlEvent: the child must share this console and,
+        for CTRL_BREAK_EVENT, lead a group: creationflags=
+        CREATE_NEW_PROCESS_GROUP); any other signal is a ValueError."""
         sig = to_int(sig, "signal")  # checked first: a bad signal is an error even after exit
+        if WINDOWS and sig not in (signal.SIGTERM, _SIGKILL, _CTRL_C_EVENT, _CTRL_BREAK_EVENT):
+            raise ValueError(f"Unsupported signal: {sig}")
         try:
             self.poll()
         except StatusLostError:
             pass
         if self.returncode is not None:
             return
+        if WINDOWS and sig in (_CTRL_C_EVENT, _CTRL_BREAK_EVENT):
+            os.kill(self.pid, sig)
+            return
+        if WINDOWS:
+            sig = _SIGKILL  # terminate = kill = TerminateProcess, as subprocess
         rc = _c.lipc_proc_kill(self._handle(), sig, 1 if group else 0)
         if rc == _const.ENOENT:
             return  # exited, not yet waited for: as subprocess, not an error
         _check(rc, "kill")
 
     def terminate(self, group: bool = False) -> None:
-        """SIGTERM."""
+        """SIGTERM (Windows: TerminateProcess, as kill())."""
         self.send_signal(signal.SIGTERM, group)
 
     def kill(self, group: bool = False) -> None:
-        """SIGKILL."""
-        self.send_signal(signal.SIGKILL, group)
+        """SIGKILL (Windows: TerminateProcess, as terminate())."""
+        self.send_signal(_SIGKILL, group)
 
     def killpg(self, sig: int = signal.SIGTERM) -> None:
         """sig to the child's process group (send_signal(sig, group=True))."""
@@ -843,14 +867,14 @@ class Popen(_Handle, Generic[AnyStr]):
                 fd = by_fd[rfd]
                 if fd == 0:
                     chunk = data[st["off"]:st["off"] + _PIPE_BUF]
-                    rc = _c.lipc_fd_write(rfd, chunk, len(chunk), 0, byref(n))
+                    rc = _c.lipc_fd_write(to_lipc(rfd), chunk, len(chunk), 0, byref(n))
                     st["off"] += n.value
                     if rc == _const.ECLOSED:  # the child does not read: drop the rest
                         st["off"] = len(data)
                     elif rc not in (_const.OK, _const.EINTR, _const.ETIMEDOUT):
                         _check(rc, "communicate: write")
                     continue
-                rc = _c.lipc_fd_read(rfd, buf, _READ_CHUNK, 0, byref(n))
+                rc = _c.lipc_fd_read(to_lipc(rfd), buf, _READ_CHUNK, 0, byref(n))
                 if rc in (_const.EINTR, _const.ETIMEDOUT):
                     continue
                 _check(rc, "communicate: read")
@@ -966,11 +990,11 @@ def wait_any(objects: Iterable[Any], timeout: Optional[float] = None) -> List[An
     done = [o for o in objs if isinstance(o, Popen) and o.returncode is not None]
     if done:
         return done
-    want: List[Tuple[int, int]] = []
+    want: List[Tuple[int, int, bool]] = []
     for o in objs:
         if isinstance(o, Popen):
             try:
-                want.append((o.pidfd(), _const.WAIT_READ))
+                want.append((o.pidfd(), _const.WAIT_READ, True))
             except ProcessLookupError:  # reaped by another thread since the check above
                 try:
                     o.poll()
@@ -982,8 +1006,9 @@ def wait_any(objects: Iterable[Any], timeout: Optional[float] = None) -> List[An
         writable, readable = getattr(o, "writable", None), getattr(o, "readable", None)
         if callable(writable) and callable(readable) and writable() and not readable():
             ev = _const.WAIT_WRITE
-        want.append((fileno(o), ev))
-    ready = {t.i for t, _ in wait_fds([(_Tag(i, fd), ev) for i, (fd, ev) in enumerate(want)], timeout)}
+        want.append((fileno(o), ev, False))
+    ready = {t.i for t, _ in wait_fds([(_Tag(i, fd, raw), ev) for i, (fd, ev, raw) in enumerate(want)],
+                                      timeout)}
     out = [objs[i] for i in sorted(ready)]
     for o in out:
         if isinstance(o, Popen):
@@ -994,13 +1019,56 @@ def wait_any(objects: Iterable[Any], timeout: Optional[float] = None) -> List[An
     return out
 
 
+_CREATE_NEW_PROCESS_GROUP = 0x00000200
+_SIGKILL = int(getattr(signal, "SIGKILL", 9))
+# Windows' console control events (signal.CTRL_C_EVENT, CTRL_BREAK_EVENT
+# exist there only); -1 elsewhere, so they match no signal.
+_CTRL_C_EVENT = int(getattr(signal, "CTRL_C_EVENT", -1)) if WINDOWS else -1
+_CTRL_BREAK_EVENT = int(getattr(signal, "CTRL_BREAK_EVENT", -1)) if WINDOWS else -1
+
+
+def _windows_flags(startupinfo: Any, creationflags: int) -> bool:
+    """Checks Popen's Windows-only startupinfo and creationflags; returns
+    whether a new process group was asked for. Elsewhere both are refused
+    as subprocess refuses them. On Windows lipc takes creationflags'
+    CREATE_NEW_PROCESS_GROUP (the group CTRL_BREAK_EVENT reaches) and a
+    STARTUPINFO that asks for nothing (all zero, as STARTUPINFO() makes
+    it); any other flag or field raises NotImplementedError naming it,
+    never silently ignored (lipc's CreateProcessW call owns the standard
+    handles, the console and the handle list)."""
+    if not WINDOWS:
+        if startupinfo is not None:
+            raise ValueError("startupinfo is only supported on Windows platforms")
+        if creationflags != 0:
+            raise ValueError("creationflags is only supported on Windows platforms")
+        return False
+    flags = to_int(creationflags, "creationflags")
+    other = flags & ~_CREATE_NEW_PROCESS_GROUP
+    if other:
+        raise NotImplementedError(
+            f"creationflags {other:#x}: lipc supports only CREATE_NEW_PROCESS_GROUP on Windows "
+            "(the console, priority and detaching flags are not lipc's)")
+    if startupinfo is not None:
+        used = [f for f in ("dwFlags", "hStdInput", "hStdOutput", "hStdError", "wShowWindow")
+                if getattr(startupinfo, f, None)]
+        if getattr(startupinfo, "lpAttributeList", None):
+            if any(v for v in startupinfo.lpAttributeList.values()):
+                used.append("lpAttributeList")
+        if used:
+            raise NotImplementedError(
+                f"startupinfo {', '.join(used)}: lipc does not take a STARTUPINFO on Windows; use "
+                "stdin=, stdout=, stderr= (and fds=) for the child's handles")
+    return bool(flags & _CREATE_NEW_PROCESS_GROUP)
+
+
 class _Tag:
     """An fd that remembers its position (wait_fds hands objects back)."""
 
-    __slots__ = ("i", "fd")
+    __slots__ = ("i", "fd", "_lipc_fd")
 
-    def __init__(self, i: int, fd: int) -> None:
+    def __init__(self, i: int, fd: int, raw: bool = False) -> None:
         self.i, self.fd = i, fd
+        self._lipc_fd = raw  # a pidfd: lipc's own fd (on Windows a process HANDLE), never converted
 
     def fileno(self) -> int:
         return self.fd

@@ -11,6 +11,8 @@ from __future__ import annotations
 import enum
 import os
 import signal
+import subprocess
+import sys
 from ctypes import byref, c_int64
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -18,6 +20,7 @@ from . import _const
 from ._cint import to_int, to_int64, to_uint32
 from ._errors import _check
 from ._lib import lib as _c
+from ._osfd import WINDOWS, to_lipc
 from ._timeout import grace_ms
 
 # The stream constants have subprocess's values, so subprocess.PIPE,
@@ -164,9 +167,14 @@ def fileno(obj: Any) -> int:
     return to_int(get(), "fileno()")
 
 
+# SIGKILL's number, which Windows' signal module lacks: on Windows lipc reads
+# any autokill signal as "terminate with the job object" (include/lipc.h).
+SIGKILL = int(getattr(signal, "SIGKILL", 9))
+
+
 def _signal_number(value: Any) -> int:
     if value is True:
-        return signal.SIGKILL
+        return SIGKILL
     if value is None or value is False:
         return 0
     return to_int(value, "autokill")
@@ -182,6 +190,10 @@ class SpawnAttr:
         h = c_int64()
         _check(_c.lipc_spawnattr_new(byref(h)), "spawnattr_new")
         self.handle: int = h.value
+        # Windows: C-runtime fds of ParentFd(close=True), closed by Popen
+        # once the child runs (closing the HANDLE in lipc would leave the
+        # fd dangling over a handle number that may be reused).
+        self.close_after: List[int] = []
 
     def close(self) -> None:
         h, self.handle = self.handle, 0
@@ -233,7 +245,12 @@ def _fd_spec(attr: SpawnAttr, child_fd: int, spec: Any, what: str) -> Optional[s
     elif isinstance(spec, File):
         attr.fd(child_fd, _const.FD_FILE, 0, spec.cpath, spec.flags, spec.perm)
     elif isinstance(spec, ParentFd):
-        attr.fd(child_fd, _const.FD_PARENT, spec.fd, None, _const.FD_CLOSE_PARENT if spec.close else 0)
+        if WINDOWS:
+            attr.fd(child_fd, _const.FD_PARENT, to_lipc(spec.fd, what))
+            if spec.close:
+                attr.close_after.append(spec.fd)
+        else:
+            attr.fd(child_fd, _const.FD_PARENT, spec.fd, None, _const.FD_CLOSE_PARENT if spec.close else 0)
     elif isinstance(spec, int) and not isinstance(spec, bool) and spec < 0:
         if spec == PIPE:
             if child_fd > 2:
@@ -255,7 +272,7 @@ def _fd_spec(attr: SpawnAttr, child_fd: int, spec: Any, what: str) -> Optional[s
         # A number that is no open fd: OSError EBADF, as subprocess's child
         # reports it (lipc would call it a bad fd map, EINVAL).
         os.fstat(fd)
-        attr.fd(child_fd, _const.FD_PARENT, fd)
+        attr.fd(child_fd, _const.FD_PARENT, to_lipc(fd, what))
     return None
 
 
@@ -291,15 +308,20 @@ def credentials(user: Any, group: Any, extra_groups: Optional[Iterable[Any]]
     them."""
     uid = gid = None
     gids: Optional[List[int]] = None
-    if group is not None or extra_groups is not None:
-        import grp
-        if group is not None:
-            gid = _id_of(group, "Group", grp.getgrnam, "gr_gid")
-        if extra_groups is not None:
-            gids = [_id_of(g, "Group", grp.getgrnam, "gr_gid", ValueError) for g in extra_groups]
-    if user is not None:
-        import pwd
-        uid = _id_of(user, "User", pwd.getpwnam, "pw_uid")
+    if sys.platform == "win32":  # as subprocess on Windows
+        for value, what in ((group, "group"), (extra_groups, "extra_groups"), (user, "user")):
+            if value is not None:
+                raise ValueError(f"The '{what}' parameter is not supported on the current platform")
+    else:
+        if group is not None or extra_groups is not None:
+            import grp
+            if group is not None:
+                gid = _id_of(group, "Group", grp.getgrnam, "gr_gid")
+            if extra_groups is not None:
+                gids = [_id_of(g, "Group", grp.getgrnam, "gr_gid", ValueError) for g in extra_groups]
+        if user is not None:
+            import pwd
+            uid = _id_of(user, "User", pwd.getpwnam, "pw_uid")
     return uid, gid, gids
 
 
@@ -314,11 +336,39 @@ def build(attr: SpawnAttr, argv: Sequence[Any], *, shell: bool, executable: Any,
           start_new_session: bool, process_group: Optional[int], rlimits: Optional[Mapping[Any, Any]],
           autokill: Any, on_close: Any, on_close_grace: float, close_fds: bool = True,
           restore_signals: Any = True, pipesize: int = -1, user: Optional[int] = None,
-          group: Optional[int] = None, extra_groups: Optional[Sequence[int]] = None) -> Dict[int, str]:
+          group: Optional[int] = None, extra_groups: Optional[Sequence[int]] = None,
+          new_process_group: bool = False) -> Dict[int, str]:
     """Fills attr from Popen's arguments; returns {child fd: "r"/"w"} for the
-    pipes Popen will hand out."""
+    pipes Popen will hand out.
+
+    On Windows, as subprocess there: shell=True runs the command with
+    cmd.exe (lipc_spawnattr_shell; a list is joined with list2cmdline
+    first, an executable given is the shell run as `executable /c command`);
+    pass_fds is refused (ValueError: a child has no fd numbers above 2);
+    umask, start_new_session, process_group and restore_signals are ignored
+    (no such things there); new_process_group (creationflags'
+    CREATE_NEW_PROCESS_GROUP) asks lipc for a group of the child's own, the
+    one CTRL_BREAK_EVENT reaches."""
     argv = list(argv)
-    if shell:
+    if WINDOWS:
+        pass_fds = tuple(pass_fds)
+        if pass_fds:
+            raise ValueError("pass_fds is not supported on Windows (a Windows child has stdin, stdout and "
+                             "stderr only; pass other handles by value)")
+        umask, start_new_session, process_group, restore_signals = -1, False, None, False
+        if new_process_group:
+            process_group = 0
+    if shell and WINDOWS:
+        if not argv:
+            raise ValueError("shell=True needs a command")
+        command = argv[0] if len(argv) == 1 and isinstance(argv[0], (str, bytes)) else \
+            subprocess.list2cmdline([os.fsdecode(a) for a in argv])
+        if executable is None:
+            attr.shell(command)
+        else:
+            for a in (executable, "/c", command):
+                attr.arg(a)
+    elif shell:
         if not argv:
             raise ValueError("shell=True needs a command")
         # As subprocess: [executable or /bin/sh, "-c", command, $0, $1...],

@@ -18,6 +18,7 @@ time" and one of "forever" are different requests.
 from __future__ import annotations
 
 import math
+import sys
 import threading
 import time
 from typing import Any, Callable, Optional
@@ -84,20 +85,30 @@ def remaining_grace_ms(dl: Optional[float]) -> int:
 # KeyboardInterrupt by more than this.
 SLICE_MS = 100
 
+# Windows: Ctrl-C runs the console's control handlers one after the other
+# on a thread of their own, lipc's first (it was installed last), which ends
+# the wait with EINTR, then Python's, which flags KeyboardInterrupt. The
+# main thread may be back in C before Python's has run: the call after an
+# EINTR is short, so the KeyboardInterrupt comes within it, not a slice later.
+AFTER_INTR_MS = 5 if sys.platform == "win32" else SLICE_MS
+
 
 def retry_eintr(call: Callable[[int], Any], dl: Optional[float]) -> int:
     """Runs call(timeout_ms), a pure wait, until it returns something other
     than EINTR; in the main thread, in slices of at most SLICE_MS. (call
     returns Any: it is usually a lambda around a ctypes function.)"""
     main = threading.current_thread() is threading.main_thread()
+    slice_ms = SLICE_MS
     while True:
         ms = remaining_ms(dl)
         rc: int
-        if main and (ms < 0 or ms > SLICE_MS):
-            rc = call(SLICE_MS)
+        if main and (ms < 0 or ms > slice_ms):
+            rc = call(slice_ms)
             if rc == ETIMEDOUT:
+                slice_ms = SLICE_MS
                 continue  # the caller's time is not up; pending handlers run here
         else:
             rc = call(ms)
         if rc != EINTR:
             return rc
+        slice_ms = AFTER_INTR_MS

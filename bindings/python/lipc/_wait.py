@@ -10,6 +10,7 @@ from . import _const
 from ._cint import to_int
 from ._errors import _check
 from ._lib import lib as _c
+from ._osfd import WINDOWS, to_lipc
 from ._timeout import deadline, retry_eintr
 from ._types import FileDescriptorLike
 
@@ -49,7 +50,13 @@ def wait_fds(fds: Union[Mapping[FdLike, int], Iterable[Tuple[FdLike, int]]],
     fd_arr, ev_arr, rev_arr = (c_int * n)(), (c_int * n)(), (c_int * n)()
     for i, (obj, events) in enumerate(items):
         # A c_int array would silently keep the low bits of anything wider.
-        fd_arr[i] = to_int(_fileno(obj), "wait_fds: fd")
+        fd = to_int(_fileno(obj), "wait_fds: fd")
+        # On Windows a Python fd is a C-runtime fd: lipc waits on its HANDLE
+        # (a negative fd stays negative: ignored). Internal callers pass a
+        # HANDLE lipc gave (a process's) with _lipc_fd set.
+        if WINDOWS and fd >= 0 and not getattr(obj, "_lipc_fd", False):
+            fd = to_lipc(fd, "wait_fds: fd")
+        fd_arr[i] = fd
         events = to_int(events, "wait_fds: events")
         if events & ~_ASKABLE:
             raise ValueError(f"wait_fds: events {events:#x}: only WAIT_READ and WAIT_WRITE can be asked for")

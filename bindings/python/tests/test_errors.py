@@ -7,7 +7,7 @@ import pickle
 import threading
 
 import pytest
-from conftest import header_defines
+from conftest import WINDOWS, header_defines, posix_only
 
 import lipc
 from lipc import _const, _errors
@@ -56,9 +56,14 @@ def test_strerror_and_error_name():
     assert len(texts) == len(codes), "each code has its own description"
     assert lipc.strerror(lipc.Code.ENOENT) == "not found"
     assert lipc.error_name(0) == "LIPC_OK"
-    os_code = _const.EOS_BASE - errno.ECONNREFUSED
-    assert lipc.error_name(os_code) == "LIPC_EOS"
-    assert lipc.strerror(os_code) == os.strerror(errno.ECONNREFUSED)
+    if WINDOWS:  # the OS code is a Windows error code there
+        os_code = _const.EOS_BASE - 5  # ERROR_ACCESS_DENIED
+        assert lipc.error_name(os_code) == "LIPC_EOS"
+        assert lipc.strerror(os_code) == "Access is denied."
+    else:
+        os_code = _const.EOS_BASE - errno.ECONNREFUSED
+        assert lipc.error_name(os_code) == "LIPC_EOS"
+        assert lipc.strerror(os_code) == os.strerror(errno.ECONNREFUSED)
     assert lipc.error_name(-999) == "LIPC_UNKNOWN"
     assert lipc.strerror(-999) == "unknown error"
 
@@ -80,7 +85,8 @@ MAPPING = [
     (_const.ECLOSED, lipc.ClosedError, OSError),
     (_const.ENOTSUP, lipc.NotSupportedError, OSError),
     (_const.EFORKED, lipc.ForkedError, OSError),
-    (_const.EOS_BASE - errno.EIO, lipc.Error, OSError),
+    # an OS code with no builtin subclass (EIO; on Windows ERROR_INVALID_FUNCTION, which is EINVAL)
+    (_const.EOS_BASE - (1 if WINDOWS else errno.EIO), lipc.Error, OSError),
     (-999, lipc.Error, OSError),
 ]
 
@@ -90,11 +96,15 @@ def test_error_class_per_code(code, cls, builtin):
     assert lipc.error_class(code) is cls
     e = cls(code, "op: why", 5)
     assert isinstance(e, lipc.Error) and isinstance(e, builtin) and isinstance(e, OSError)
-    assert (e.code, e.errno, e.message) == (code, 5, "op: why")
+    if WINDOWS:  # 5 is a Windows error code there (ERROR_ACCESS_DENIED): kept as winerror
+        assert (e.code, e.winerror, e.errno, e.message) == (code, 5, errno.EACCES, "op: why")
+    else:
+        assert (e.code, e.errno, e.message) == (code, 5, "op: why")
     assert e.code_name == lipc.error_name(code)
     assert str(e) == f"op: why [{e.code_name}]"
     back = pickle.loads(pickle.dumps(e))  # multiprocessing sends them so
-    assert type(back) is cls and (back.code, back.message, back.errno) == (code, "op: why", 5)
+    assert type(back) is cls and (back.code, back.message, back.errno) == (code, "op: why", e.errno)
+    assert getattr(back, "winerror", None) == getattr(e, "winerror", None)
 
 
 def test_check_reads_message_and_errno_of_the_failing_call():
@@ -143,6 +153,7 @@ def test_real_failures_raise_the_mapped_classes(name):
         s.close()
 
 
+@posix_only("a symlink planted in /dev/shm")
 def test_permission_denied_for_a_planted_symlink(name):
     # Root bypasses mode bits, so a symlink under the name (which lipc never
     # follows) is the portable way to get LIPC_EPERM here.

@@ -4,6 +4,14 @@ stay apart from fcntl locks, as the kernel keeps them; negative timeouts
 as threading.Lock and filelock read them; pickling and fork."""
 from __future__ import annotations
 
+import sys
+
+import pytest
+
+if sys.platform == "win32":
+    pytest.skip("POSIX only: flock(2) locks as flock(1), fcntl.flock and filelock's UnixFileLock take them; Windows has one kind of file lock (LockFileEx), tested by test_flock",
+                allow_module_level=True)
+
 import fcntl
 import os
 import pickle
@@ -11,8 +19,6 @@ import shutil
 import subprocess
 import threading
 import time
-
-import pytest
 
 import lipc
 

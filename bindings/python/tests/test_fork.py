@@ -7,6 +7,14 @@ message. Objects pickle by name, so "spawn" workers open them again and
 deadline, so a hang fails the test."""
 from __future__ import annotations
 
+import sys
+
+import pytest
+
+if sys.platform == "win32":
+    pytest.skip("POSIX only: os.fork and multiprocessing's fork start method do not exist on Windows (no fork there: include/lipc.h)",
+                allow_module_level=True)
+
 import json
 import multiprocessing
 import os
@@ -16,7 +24,6 @@ import threading
 import time
 from typing import Any, Callable, Dict, List
 
-import pytest
 from conftest import unique_name
 
 import lipc

@@ -8,6 +8,8 @@ from ctypes import byref, c_int
 
 import pytest
 
+from conftest import TRUE
+
 import lipc
 from lipc import _errors, _sem
 from lipc._lib import lib
@@ -129,7 +131,7 @@ def test_unnamed_objects_do_not_pickle(name, tmp_path):
     path.write_bytes(b"x" * 10)
     m = lipc.MappedFile(path)
     try:
-        with lipc.Popen(["true"]) as p:
+        with lipc.Popen(TRUE) as p:
             for o in (m, p):
                 with pytest.raises(TypeError, match="open it by name"):
                     pickle.dumps(o)

@@ -13,7 +13,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import BUILD_LIB, HEADER, PYDIR
+from conftest import BUILD_LIB, HEADER, PYDIR, WINDOWS, posix_only
 
 import lipc
 from lipc import _lib
@@ -36,6 +36,7 @@ def test_every_function_is_declared():
     assert _lib.lib.lipc_close(2**52 + 5) == lipc.Code.EBADHANDLE
 
 
+@posix_only("the .so names (test_windows.py checks the DLL's)")
 def test_candidates_order():
     got = _lib.candidates({"LIPC_LIBRARY": "/x/liblipc.so"})
     here = os.path.dirname(_lib.__file__)
@@ -50,7 +51,10 @@ def test_candidates_order():
 
 
 def libm_path():
-    """The file of the C math library (a real .so that is not liblipc)."""
+    """The file of the C math library (a real .so that is not liblipc);
+    on Windows a system DLL that is not lipc.dll."""
+    if WINDOWS:
+        return os.path.join(os.environ.get("SystemRoot", r"C:\windows"), "System32", "version.dll")
     ctypes.CDLL(ctypes.util.find_library("m"))
     with open("/proc/self/maps") as f:
         for line in f:
@@ -65,9 +69,19 @@ def tree(tmp_path):
     """A fake source tree: <tmp>/bindings/python/lipc (no .so) and <tmp>/build."""
     pkg = tmp_path / "bindings" / "python" / "lipc"
     shutil.copytree(os.path.join(PYDIR, "lipc"), pkg,
-                    ignore=shutil.ignore_patterns("__pycache__", "*.so"))
+                    ignore=shutil.ignore_patterns("__pycache__", "*.so", "*.dll"))
     (tmp_path / "build").mkdir()
+    (tmp_path / "build" / "windows").mkdir()
     return tmp_path
+
+
+def build_of(tree):
+    """Where the loader looks in a source tree's build directory."""
+    return tree.joinpath(*_lib._BUILD_SUBDIR, _lib.LIBNAME)
+
+
+def package_of(tree):
+    return tree / "bindings" / "python" / "lipc" / _lib.LIBNAME
 
 
 def load_in_child(tree, **env):
@@ -79,8 +93,8 @@ def load_in_child(tree, **env):
 
 
 def test_lookup_order(tree):
-    build = tree / "build" / "liblipc.so"
-    package = tree / "bindings" / "python" / "lipc" / "liblipc.so"
+    build = build_of(tree)
+    package = package_of(tree)
     shutil.copy(BUILD_LIB, build)
     p = load_in_child(tree)
     assert p.stdout.strip() == str(build), p.stderr  # 3rd: the build tree
@@ -95,9 +109,9 @@ def test_lookup_order(tree):
 def test_lipc_library_is_strict(tree, bad):
     # An explicit LIPC_LIBRARY that fails is an error naming it, even with
     # good copies in the package and the build tree: never a silent fallback.
-    shutil.copy(BUILD_LIB, tree / "build" / "liblipc.so")
-    shutil.copy(BUILD_LIB, tree / "bindings" / "python" / "lipc" / "liblipc.so")
-    path = ctypes.util.find_library("m") if bad == "wrong library" else str(tree / "nope" / "liblipc.so")
+    shutil.copy(BUILD_LIB, build_of(tree))
+    shutil.copy(BUILD_LIB, package_of(tree))
+    path = libm_path() if bad == "wrong library" else str(tree / "nope" / _lib.LIBNAME)
     p = load_in_child(tree, LIPC_LIBRARY=path)
     assert p.returncode != 0 and p.stdout == "", p.stdout
     assert f"LibraryLoadError: lipc: cannot load $LIPC_LIBRARY={path}: " in p.stderr, p.stderr
@@ -108,15 +122,14 @@ def test_lipc_library_is_strict(tree, bad):
 def test_error_names_every_place_tried(tree):
     # Without LIPC_LIBRARY: a wrong library in the package, nothing in the
     # build tree, nothing the system loader finds.
-    package = tree / "bindings" / "python" / "lipc" / "liblipc.so"
+    package = package_of(tree)
     shutil.copy(libm_path(), package)
     p = load_in_child(tree)
     assert p.returncode != 0
     err = p.stderr
     assert "LibraryLoadError: lipc: cannot load liblipc" in err
     for where, path in [("package", str(package)),
-                        ("build tree", str(tree / "build" / "liblipc.so")),
-                        ("system loader", "liblipc.so.0"),
-                        ("system loader", "liblipc.so")]:
+                        ("build tree", str(build_of(tree))),
+                        *[("system loader", n) for n in _lib._SYSTEM_NAMES]]:
         assert f"{where}: {path}: " in err, (where, err)
     assert "not liblipc" in err and "LIPC_LIBRARY" in err.splitlines()[-1]

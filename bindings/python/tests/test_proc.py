@@ -20,6 +20,8 @@ import pytest
 from conftest import proc_state, settle, zombies_of
 
 import lipc
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX only: its children are POSIX programs (sh, cat, sleep, echo) and it checks POSIX signals, process groups and /proc; test_windows.py runs Popen's paths with Windows children")
 from lipc import _const
 from lipc._lib import lib
 

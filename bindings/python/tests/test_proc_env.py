@@ -6,14 +6,21 @@ import ctypes
 import os
 import random
 import subprocess
+import sys
 
 import pytest
+from conftest import WINDOWS, posix_only
 
 import lipc
 
+# A child that prints its environment, NUL-separated (env -0; a Python on Windows).
+ENV0 = ([sys.executable, "-c", "import os, sys; sys.stdout.buffer.write("
+         "b''.join(os.fsencode(k + '=' + v) + b'\\0' for k, v in os.environ.items()))"]
+        if WINDOWS else ["/usr/bin/env", "-0"])
+
 
 def child_env(**kw) -> dict:
-    out = lipc.run(["/usr/bin/env", "-0"], capture_output=True, **kw).stdout
+    out = lipc.run(ENV0, capture_output=True, **kw).stdout
     return dict(e.split("=", 1) for e in os.fsdecode(out).split("\0") if e)
 
 
@@ -29,13 +36,17 @@ def test_inherit_unset_and_extra():
 
 
 def test_replace_the_whole_environment():
-    out = lipc.run(["/usr/bin/env"], env={"ONLY": "1"}, capture_output=True).stdout
-    assert out == b"ONLY=1\n"
-    assert lipc.run(["/usr/bin/env"], env={}, capture_output=True).stdout == b""
-    env = child_env(env={"A": "1", "B": "2"}, extra_env={"C": "3"}, unset_env=["A"])
-    assert env == {"B": "2", "C": "3"}
+    if not WINDOWS:
+        out = lipc.run(["/usr/bin/env"], env={"ONLY": "1"}, capture_output=True).stdout
+        assert out == b"ONLY=1\n"
+        assert lipc.run(["/usr/bin/env"], env={}, capture_output=True).stdout == b""
+    # (A Windows Python needs SYSTEMROOT to start, as subprocess's docs say.)
+    base = {"SYSTEMROOT": os.environ["SYSTEMROOT"]} if WINDOWS else {}
+    env = child_env(env={**base, "A": "1", "B": "2"}, extra_env={"C": "3"}, unset_env=["A"])
+    assert env == {**base, "B": "2", "C": "3"}
 
 
+@posix_only("runs env(1) from the child's PATH")
 def test_program_is_searched_in_the_childs_path():
     with pytest.raises(FileNotFoundError):
         lipc.Popen(["env"], env={"PATH": "/nonexistent"})
@@ -51,15 +62,25 @@ def test_host_changes_at_run_time_reach_the_child():
         assert "LIPC_T_OSENV" not in child_env()
     finally:
         os.environ.pop("LIPC_T_OSENV", None)
-    # libc's setenv through ctypes, as C code in the process would call it
-    libc = ctypes.CDLL(None)
-    libc.setenv.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_int]
-    assert libc.setenv(b"LIPC_T_LIBC", b"from-libc", 1) == 0
-    try:
-        assert child_env()["LIPC_T_LIBC"] == "from-libc"
-        assert lipc.getenv("LIPC_T_LIBC") == "from-libc"
-    finally:
-        libc.unsetenv(b"LIPC_T_LIBC")
+    if WINDOWS:
+        # the process environment, as C code in the process sets it
+        k32 = ctypes.WinDLL("kernel32")
+        assert k32.SetEnvironmentVariableW("LIPC_T_LIBC", "from-libc")
+        try:
+            assert child_env()["LIPC_T_LIBC"] == "from-libc"
+            assert lipc.getenv("LIPC_T_LIBC") == "from-libc"
+        finally:
+            k32.SetEnvironmentVariableW("LIPC_T_LIBC", None)
+    else:
+        # libc's setenv through ctypes, as C code in the process would call it
+        libc = ctypes.CDLL(None)
+        libc.setenv.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_int]
+        assert libc.setenv(b"LIPC_T_LIBC", b"from-libc", 1) == 0
+        try:
+            assert child_env()["LIPC_T_LIBC"] == "from-libc"
+            assert lipc.getenv("LIPC_T_LIBC") == "from-libc"
+        finally:
+            libc.unsetenv(b"LIPC_T_LIBC")
     # C setenv through lipc (what LuaJIT or Lisp code in the process does)
     lipc.setenv("LIPC_T_CENV", "from-c")
     try:
@@ -131,6 +152,7 @@ def test_quote_errors_and_long_args():
     assert lipc.quote_sh(long) == "'" + long.replace("'", "'\\''") + "'"
 
 
+@posix_only("needs sh and printf (quote_win and quote_cmd are the Windows quotings)")
 def test_quote_sh_survives_a_real_shell():
     rng = random.Random(7)
     alphabet = "ab '\"$`\\!*?[]{}()<>|&;#~\n\t%^=é"

@@ -15,6 +15,8 @@ import pytest
 from conftest import proc_state, settle, zombies_of
 
 import lipc
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX only: POSIX children (sh, sleep), SIGTERM/SIGKILL close policies and fds in /proc; test_windows.py covers stop() and wait_any on Windows")
 from lipc import _const
 from lipc._lib import lib
 

@@ -2,15 +2,22 @@
 first instruction, and what the parent keeps (nothing) after many children."""
 from __future__ import annotations
 
+import sys
+
+import pytest
+
+if sys.platform == "win32":
+    pytest.skip("POSIX only: rlimits (the resource module), signals as autokill, zombies and fds in "
+                "/proc; lipc on Windows caps memory and CPU time with job limits and autokills "
+                "through a job object (test_windows.py)", allow_module_level=True)
+
 import os
 import resource
 import signal
 import subprocess
-import sys
 import threading
 import time
 
-import pytest
 from conftest import HELPERS, child_env, open_fds, proc_state, settle, zombies_of
 
 import lipc

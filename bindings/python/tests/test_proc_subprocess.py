@@ -9,7 +9,6 @@ from __future__ import annotations
 import errno
 import os
 import pathlib
-import pwd
 import signal
 import subprocess
 import sys
@@ -18,7 +17,12 @@ import warnings
 
 import pytest
 
+if sys.platform != "win32":
+    import pwd
+
 import lipc
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX only: subprocess's POSIX parameters and POSIX children (sh, cat, sleep); the Windows ones are test_windows.py's")
 
 PY = sys.executable
 
@@ -277,7 +281,8 @@ def test_process_group():
         p.kill()
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="changing user needs root")
+@pytest.mark.skipif(sys.platform == "win32" or os.geteuid() != 0,
+                    reason="changing user needs root (POSIX only: on Windows user= is a ValueError)")
 def test_user_group_extra_groups():
     out = lipc.check_output("id -u; id -g; id -G", shell=True, user="nobody", group=65534,
                             extra_groups=[65533, 7])
@@ -308,7 +313,8 @@ def test_bad_credentials_are_refused_before_spawn():
         lipc.Popen(["true"], group=1.5)
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root may change user")
+@pytest.mark.skipif(sys.platform == "win32" or os.geteuid() == 0,
+                    reason="root may change user (POSIX only: on Windows user= is a ValueError)")
 def test_user_change_refused_unprivileged():
     with pytest.raises(PermissionError) as ei:
         lipc.Popen(["true"], user=0)

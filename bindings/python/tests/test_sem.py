@@ -12,7 +12,7 @@ import threading
 import time
 
 import pytest
-from conftest import HELPERS, child_env, unique_name
+from conftest import HELPERS, child_env, posix_only, unique_name
 
 import lipc
 
@@ -115,6 +115,7 @@ def test_release_past_the_maximum_is_out_of_range(name):
         assert s.value == 2**31 - 1
 
 
+@posix_only("the mode and the umask of the file in /dev/shm (Windows objects have no mode)")
 def test_mode_goes_through_the_umask(name):
     old = os.umask(0o077)
     try:

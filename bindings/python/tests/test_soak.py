@@ -8,7 +8,7 @@ import pathlib
 import subprocess
 import sys
 
-from conftest import child_env
+from conftest import HELPER_FLAGS, child_env
 
 HELPER = pathlib.Path(__file__).parent / "helpers" / "soak_worker.py"
 
@@ -17,6 +17,6 @@ def test_soak_threads_and_sigint():
     seconds = float(os.environ.get("LIPC_SOAK_SECONDS", "3"))
     env = child_env()
     p = subprocess.run([sys.executable, str(HELPER), str(seconds)], capture_output=True, text=True,
-                       timeout=seconds + 60, env=env)
+                       timeout=seconds + 60, env=env, creationflags=HELPER_FLAGS)
     assert p.returncode == 0, p.stdout + p.stderr
     assert "errors []" in p.stdout, p.stdout

@@ -20,6 +20,10 @@ import time
 
 import lipc
 
+# (the embeddable Windows CPython does not put the script's folder on sys.path)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from hostint import WINDOWS, ctrl_c, echo_argv, sleep_argv
+
 what = sys.argv[1]
 sent = []
 
@@ -27,18 +31,18 @@ sent = []
 def fire():
     time.sleep(0.3)
     sent.append(time.monotonic())
-    os.kill(os.getpid(), signal.SIGINT)
+    ctrl_c()
 
 
 p = None
 piddir = tempfile.mkdtemp(prefix="lipc-sigint-")
 pidfile = os.path.join(piddir, "pid")
 if what == "wait":
-    p = lipc.Popen(["sleep", "30"])
+    p = lipc.Popen(sleep_argv(30))
 elif what in ("communicate", "read"):
-    p = lipc.Popen(["sleep", "30"], stdout=lipc.PIPE)
+    p = lipc.Popen(sleep_argv(30), stdout=lipc.PIPE)
 elif what == "write":
-    p = lipc.Popen(["sleep", "30"], stdin=lipc.PIPE)
+    p = lipc.Popen(sleep_argv(30), stdin=lipc.PIPE)
 elif what == "stop":
     # its own group, so that the cleanup kills the shell's sleep too (an
     # orphaned sleep would hold our stdout open for 30 s)
@@ -75,8 +79,8 @@ if what == "run":
 else:
     assert p.poll() is None, p.poll()
     p.kill(group=what == "stop")
-    assert p.wait(5) == -signal.SIGKILL
+    assert p.wait(5) == (-signal.SIGKILL if not WINDOWS else p.returncode)
     p.close()
     os.rmdir(piddir)
-assert lipc.run(["echo", "ok"], capture_output=True).stdout == b"ok\n"
+assert lipc.run(echo_argv("ok"), capture_output=True).stdout == b"ok\n"
 print("AFTER-OK", flush=True)

@@ -14,6 +14,10 @@ import threading
 
 import lipc
 
+# (the embeddable Windows CPython does not put the script's folder on sys.path)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from hostint import WINDOWS, ctrl_c
+
 base = f"lipc-py-sigsync-{os.getpid()}"
 lockfile = sys.argv[1]
 
@@ -35,6 +39,8 @@ def held_by_thread(acquire, release):
 
 
 def interrupted(kind, wait):
+    if WINDOWS:  # no signal from outside: Ctrl-C in this console, 0.2 s after WAITING
+        threading.Timer(0.2, ctrl_c).start()
     print("WAITING", kind, flush=True)
     try:
         wait()
@@ -43,7 +49,7 @@ def interrupted(kind, wait):
         print("KI", kind, flush=True)
 
 
-m = lipc.Mutex(base, create=True, unlink_on_close=True)
+m = lipc.Mutex(base + "-m", create=True, unlink_on_close=True)  # (one namespace for all kinds on Windows)
 done, t = held_by_thread(m.acquire, m.release)
 interrupted("mutex", m.acquire)
 done.set()
@@ -52,7 +58,7 @@ assert m.acquire(timeout=5) and not m.owner_died
 m.release()
 print("OK mutex", flush=True)
 
-ev = lipc.Event(base, create=True, unlink_on_close=True)
+ev = lipc.Event(base + "-e", create=True, unlink_on_close=True)
 interrupted("event", ev.wait)
 ev.set()
 assert ev.wait(5)

@@ -10,6 +10,10 @@ import time
 
 import lipc
 
+# (the embeddable Windows CPython does not put the script's folder on sys.path)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from hostint import ctrl_c, sleep_argv
+
 duration = float(sys.argv[1]) if len(sys.argv) > 1 else 3.0
 stop = threading.Event()
 errors: list = []
@@ -34,7 +38,11 @@ def worker(n: int) -> None:
             os.close(w)
             lipc.diag(lipc.DIAG_FP_SELFTEST)
             if n % 2 == 0:
-                res = lipc.run(["/bin/true"], timeout=10)
+                if sys.platform == "win32":
+                    # a group of its own: the Ctrl-C pressed in this console is not the child's
+                    res = lipc.run(sleep_argv(0), timeout=10, creationflags=0x200)  # CREATE_NEW_PROCESS_GROUP
+                else:
+                    res = lipc.run(["/bin/true"], timeout=10)
                 if res.returncode != 0:
                     errors.append(f"/bin/true exited {res.returncode}")
                 with lock:
@@ -48,7 +56,7 @@ def worker(n: int) -> None:
 def interrupter() -> None:
     while not stop.is_set():
         time.sleep(0.05)
-        os.kill(pid, signal.SIGINT)
+        ctrl_c()
 
 
 def main() -> int:
