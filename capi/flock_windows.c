@@ -224,7 +224,8 @@ int lipc_flock_lock(lipc_handle_t h, int64_t offset, int64_t length, int exclusi
   /* A deadline further than 2^31 - 1 seconds is that far (lipc.h), and
    * now + timeout must not overflow. */
   if (timeout_ms > MAX_TIMEOUT_MS) timeout_ms = MAX_TIMEOUT_MS;
-  int64_t deadline = timeout_ms > 0 ? lipc__now_ms() + timeout_ms : 0;
+  /* In microseconds on the performance counter: never ends early. */
+  int64_t deadline = timeout_ms > 0 ? lipc__now_us() + timeout_ms * 1000 : 0;
   int64_t pause = 1;
   for (;;) {
     AcquireSRWLockExclusive(&l->mu);
@@ -241,7 +242,7 @@ int lipc_flock_lock(lipc_handle_t h, int64_t offset, int64_t length, int exclusi
     }
     int64_t wait = pause;
     if (timeout_ms > 0) {
-      int64_t left = deadline - lipc__now_ms();
+      int64_t left = lipc__ms_ceil(deadline - lipc__now_us());
       if (left <= 0) {
         rc = lipc__fail(LIPC_ETIMEDOUT, WAIT_TIMEOUT, "%s: timed out after %lld ms", op, (long long)timeout_ms);
         break;

@@ -58,8 +58,24 @@ LIPC_HIDDEN char *lipc__utf8(const wchar_t *w, int n, const char *what);
  * nothing on success, timeout or interrupt: the caller words those. */
 LIPC_HIDDEN int lipc__win_wait(const HANDLE *objs, DWORD n, int64_t timeout_ms, DWORD *which,
                                int *abandoned, const char *what);
-/* Milliseconds on a monotonic clock (GetTickCount64), for deadlines. */
-static inline int64_t lipc__now_ms(void) { return (int64_t)GetTickCount64(); }
+/* Microseconds on the performance counter (monotonic), for deadlines: not
+ * GetTickCount64, which moves in ticks of ~15.6 ms, so that a deadline
+ * taken on it could end up to a tick before the time asked. */
+static inline int64_t lipc__now_us(void) {
+  static volatile LONGLONG freq;
+  LARGE_INTEGER c, f;
+  if (!freq) {
+    QueryPerformanceFrequency(&f);
+    freq = f.QuadPart;
+  }
+  QueryPerformanceCounter(&c);
+  return (int64_t)(c.QuadPart / freq * 1000000 + c.QuadPart % freq * 1000000 / freq);
+}
+/* Milliseconds on the same clock (rounded down). */
+static inline int64_t lipc__now_ms(void) { return lipc__now_us() / 1000; }
+/* The milliseconds to wait for us_left microseconds: rounded up, so that a
+ * wait never ends before the time asked. */
+static inline int64_t lipc__ms_ceil(int64_t us_left) { return us_left <= 0 ? 0 : (us_left + 999) / 1000; }
 
 /* ---- what each module does when a handle is closed and freed ---- */
 /* kinds_windows.c dispatches to these; each module defines its own. */

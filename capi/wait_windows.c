@@ -87,15 +87,17 @@ int lipc__win_wait(const HANDLE *objs, DWORD n, int64_t timeout_ms, DWORD *which
   /* As lipc__deadline on Linux: a deadline further than 2^31-1 seconds
    * is that far (now + INT64_MAX would overflow). */
   if (timeout_ms > (int64_t)INT32_MAX * 1000) timeout_ms = (int64_t)INT32_MAX * 1000;
-  int64_t deadline = timeout_ms > 0 ? lipc__now_ms() + timeout_ms : 0;
+  /* On the performance counter, in microseconds: a timeout never ends
+   * before the time asked (lipc__now_us). */
+  int64_t deadline = timeout_ms > 0 ? lipc__now_us() + timeout_ms * 1000 : 0;
   if (abandoned) *abandoned = 0;
   for (;;) {
     DWORD ms = INFINITE;
     if (timeout_ms == 0) {
       ms = 0;
     } else if (timeout_ms > 0) {
-      int64_t left = deadline - lipc__now_ms();
-      ms = left <= 0 ? 0 : left >= (int64_t)INFINITE ? INFINITE - 1 : (DWORD)left;
+      int64_t left = lipc__ms_ceil(deadline - lipc__now_us());
+      ms = left >= (int64_t)INFINITE ? INFINITE - 1 : (DWORD)left;
     }
     DWORD r = WaitForMultipleObjects(count, all, FALSE, ms);
     if (r < WAIT_OBJECT_0 + n) {
@@ -111,6 +113,9 @@ int lipc__win_wait(const HANDLE *objs, DWORD n, int64_t timeout_ms, DWORD *which
       if (atomic_load(&intr_gen) != gen) return LIPC_EINTR;
       continue; /* set by an interrupt older than this wait */
     }
+    /* Windows may end a timed wait before its time (the wait is counted
+     * in ticks): wait again for what is left. */
+    if (r == WAIT_TIMEOUT && timeout_ms > 0 && lipc__now_us() < deadline) continue;
     if (r == WAIT_TIMEOUT) return LIPC_ETIMEDOUT;
     return lipc__fail_win(GetLastError(), "%s: wait failed", what);
   }

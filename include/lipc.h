@@ -1421,7 +1421,9 @@ LIPC_API int lipc_set_call_mode(int mode);
  *                              otherwise unblock on its threads; 0 if this
  *                              build's Go runtime could not be adjusted (C)
  * Works after fork for the (C) figures; the others return LIPC_EFORKED there.
- * Errors: LIPC_EINVAL (unknown `what`, value NULL), LIPC_EFORKED. */
+ * Errors: LIPC_EINVAL (unknown `what`, value NULL), LIPC_EFORKED.
+ * Windows: LIPC_DIAG_HOST_NOFILE is -1 (Windows has no such limit) and
+ * LIPC_DIAG_GO_SIGNALS_BLOCKED 0 (no signals). */
 #define LIPC_DIAG_CALL_MODE 1
 #define LIPC_DIAG_HOST_NOFILE 2
 #define LIPC_DIAG_THREADS_WRAPPED 3

@@ -245,6 +245,7 @@ function h.spawn(argv, opts)
   local function line(timeout)
     local l, msg = out:read("l", timeout or 10)
     if not l then error(("child %s: no line (%s)"):format(tostring(argv[2] or argv[1]), tostring(msg or "EOF")), 2) end
+    if h.windows then l = l:gsub("\r$", "") end -- a Windows child's text mode ends lines in \r\n
     return l
   end
   return p, line
@@ -298,6 +299,14 @@ function h.luajit_exe()
   return "luajit"
 end
 
+-- argv of a child that sleeps `seconds` and exits 0: sleep(1) on POSIX, a
+-- luajit.exe child on Windows (which has no sleep program).
+function h.sleep_argv(seconds)
+  if not h.windows then return { "sleep", tostring(seconds) } end
+  return { h.luajit_exe(), "-e",
+           ("local f = require('ffi') f.cdef('void Sleep(uint32_t)') f.C.Sleep(%d)"):format(seconds * 1000) }
+end
+
 -- A shell command running `luajit -e code` with this binding on LUA_PATH and
 -- the same library as this process.
 function h.luajit_cmd(code, env)
@@ -309,7 +318,28 @@ function h.luajit_cmd(code, env)
   }
   for k, v in pairs(env or {}) do vars[#vars + 1] = k .. "=" .. h.q(v) end
   local exe = os.getenv("LUAJIT") or "luajit"
+  if h.windows then
+    -- cmd.exe: one line, no env prefix; the code goes into a file (it has
+    -- newlines and quotes) and each variable is a `set "NAME=value"`.
+    counter = counter + 1
+    local file = ("%s\\child-%d.lua"):format(h.tmpdir(), counter)
+    local f = assert(io.open(file, "wb"))
+    f:write(code)
+    f:close()
+    local sets = {}
+    for _, v in ipairs(vars) do
+      local k, val = v:match("^([^=]+)=(.*)$")
+      sets[#sets + 1] = ('set "%s=%s"&& '):format(k, val:gsub('^"(.*)"$', "%1"))
+    end
+    return table.concat(sets) .. h.q(h.luajit_exe()) .. " " .. h.q(file)
+  end
   return "env " .. table.concat(vars, " ") .. " " .. exe .. " -e " .. h.q(code)
+end
+
+-- h.luajit_cmd(code, env) as the shell's last command: `exec` on POSIX
+-- (the child is the process), as it is under cmd.exe.
+function h.exec_luajit_cmd(code, env)
+  return (h.windows and "" or "exec ") .. h.luajit_cmd(code, env)
 end
 
 ---- pipes ----
@@ -329,6 +359,14 @@ function h.proc_state(pid)
   local s = f:read("*a") or ""
   f:close()
   return s:match("%)%s+(%a)")
+end
+
+-- Whether the lipc process p still runs (Linux: /proc, a zombie counts as
+-- ended; Windows: p:status()).
+function h.alive(p)
+  if h.windows then return p:status() == "running" end
+  local st = h.proc_state(p:pid())
+  return st ~= nil and st ~= "Z" and st ~= "X"
 end
 
 -- Waits up to `timeout` seconds for pid to be gone or a zombie; returns
