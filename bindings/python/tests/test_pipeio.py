@@ -186,9 +186,9 @@ def test_fd_read_timeout_on_a_blocking_fd():
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason=(
-    "POSIX only: a write to a synchronous Windows pipe (os.pipe) cannot be timed out or cancelled from "
-    "its thread; lipc documents that it waits as long as the reader makes it (lipc's own pipes are "
-    "overlapped and keep deadlines)"))
+    "POSIX only: raw C calls on a POSIX fd and a 64 KiB pipe (os.write of 60000 bytes would block on "
+    "Windows' smaller os.pipe); a timed write to a synchronous Windows pipe (thread pool + "
+    "CancelSynchronousIo) is tests/windows/c/test_fd.c's test_write_timeout"))
 def test_fd_write_timeout_on_a_blocking_fd():
     r, w = os.pipe()
     os.write(w, b"x" * 60000)  # almost full
