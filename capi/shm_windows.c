@@ -90,7 +90,7 @@ int lipc_shm_open(const char *name, int flags, uint32_t mode, int64_t size, lipc
 }
 
 int lipc_shm_addr(lipc_handle_t h, void **addr, int64_t *size) {
-  return lipc__win_view_of(h, LIPC_KIND_SHM, "shm_addr", addr, size);
+  return lipc__view_of(h, LIPC_KIND_SHM, "shm_addr", addr, size);
 }
 
 int lipc_shm_grow(lipc_handle_t h, int64_t size) {
