@@ -36,18 +36,6 @@ int lipc_page_size(int64_t *size) {
   return LIPC_OK;
 }
 
-static int view_of(lipc_handle_t h, int kind, const char *what, void **addr, int64_t *size) {
-  if (!addr && !size) return lipc__fail(LIPC_EINVAL, EINVAL, "%s: addr and size are both NULL", what);
-  lipc_slot *s;
-  int rc = lipc__handle_acquire(h, kind, &s);
-  if (rc != LIPC_OK) return rc;
-  struct lipc_view *v = lipc__slot_obj(s);
-  if (addr) *addr = atomic_load(&v->addr);
-  if (size) *size = atomic_load(&v->size);
-  lipc__handle_release(s);
-  return LIPC_OK;
-}
-
 /* Runs a Go operation on an open handle's Go object. */
 static int go_on_handle(lipc_handle_t h, int kind, lipc_req *r) {
   lipc_slot *s;
@@ -65,7 +53,7 @@ int lipc_shm_open(const char *name, int flags, uint32_t mode, int64_t size, lipc
 }
 
 int lipc_shm_addr(lipc_handle_t h, void **addr, int64_t *size) {
-  return view_of(h, LIPC_KIND_SHM, "shm_addr", addr, size);
+  return lipc__view_of(h, LIPC_KIND_SHM, "shm_addr", addr, size);
 }
 
 int lipc_shm_grow(lipc_handle_t h, int64_t size) {
@@ -107,7 +95,7 @@ int lipc_mmap_open(const char *path, int access, int flags, uint32_t mode, int64
 }
 
 int lipc_mmap_addr(lipc_handle_t h, void **addr, int64_t *size) {
-  return view_of(h, LIPC_KIND_MMAP, "mmap_addr", addr, size);
+  return lipc__view_of(h, LIPC_KIND_MMAP, "mmap_addr", addr, size);
 }
 
 static int mmap_sync(lipc_handle_t h, int64_t offset, int64_t length, int what, int advice) {

@@ -66,6 +66,9 @@ struct lipc_view {
   _Atomic(void *) addr;
   _Atomic int64_t size;
 };
+/* lipc_shm_addr and lipc_mmap_addr on every system (view.c): the view of
+ * handle h of kind; LIPC_EINVAL if addr and size are both NULL. */
+LIPC_HIDDEN int lipc__view_of(lipc_handle_t h, int kind, const char *what, void **addr, int64_t *size);
 LIPC_HIDDEN int lipc__handle_close(lipc_handle_t h);
 LIPC_HIDDEN long lipc__handles_live(void);
 /* Frees the C part of an object after its Go part was destroyed (kinds_<os>.c). */

@@ -3,6 +3,7 @@
 #ifndef LIPC_INTERNAL_LINUX_H
 #define LIPC_INTERNAL_LINUX_H
 
+#include <errno.h>
 #include <signal.h>
 #include <sys/types.h>
 #include <time.h>
@@ -97,5 +98,10 @@ LIPC_HIDDEN struct timespec lipc__far_deadline(void);
  * memory other processes map. */
 LIPC_HIDDEN int lipc__futex_wait(atomic_uint *addr, unsigned val, struct timespec dl, int shared);
 LIPC_HIDDEN void lipc__futex_wake(atomic_uint *addr, int n, int shared);
+
+/* The system's codes for a bad argument and for out of memory, for shared
+ * files' failures (internal_windows.h has Windows'). */
+#define LIPC_OS_EINVAL EINVAL
+#define LIPC_OS_ENOMEM ENOMEM
 
 #endif

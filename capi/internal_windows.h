@@ -34,6 +34,10 @@ LIPC_HIDDEN int lipc__code_from_winerr(DWORD err);
 /* lipc__fail with the code from err (GetLastError() when it was read):
  * "<what>: <fmt...>: <Windows' message>". */
 LIPC_HIDDEN int lipc__fail_win(DWORD err, const char *fmt, ...) LIPC_PRINTF(2, 3);
+/* The system's codes for a bad argument and for out of memory, for shared
+ * files' failures (internal_linux.h has Linux's errno values). */
+#define LIPC_OS_EINVAL ERROR_INVALID_PARAMETER
+#define LIPC_OS_ENOMEM ERROR_NOT_ENOUGH_MEMORY
 
 /* An API "fd" and the HANDLE it stands for. */
 static inline HANDLE lipc__win_handle(int fd) { return (HANDLE)(intptr_t)fd; }

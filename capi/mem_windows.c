@@ -110,18 +110,6 @@ int lipc__win_open_regular(const char *op, const char *path, DWORD access, DWORD
   return LIPC_OK;
 }
 
-int lipc__win_view_of(lipc_handle_t h, int kind, const char *what, void **addr, int64_t *size) {
-  if (!addr && !size) return lipc__fail(LIPC_EINVAL, ERROR_INVALID_PARAMETER, "%s: addr and size are both NULL", what);
-  lipc_slot *s;
-  int rc = lipc__handle_acquire(h, kind, &s);
-  if (rc != LIPC_OK) return rc;
-  struct lipc_view *v = lipc__slot_obj(s);
-  if (addr) *addr = atomic_load(&v->addr);
-  if (size) *size = atomic_load(&v->size);
-  lipc__handle_release(s);
-  return LIPC_OK;
-}
-
 void lipc__mem_free(int kind, void *obj) {
   switch (kind) {
     case LIPC_KIND_SHM: lipc__shm_free(obj); break;

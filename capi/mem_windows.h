@@ -70,9 +70,6 @@ LIPC_HIDDEN int lipc__mem_fail(int code, DWORD werr, const char *op, const char 
 LIPC_HIDDEN int lipc__mem_fail_win(DWORD werr, const char *op, const char *subject, const char *fmt, ...)
     LIPC_PRINTF(4, 5);
 
-/* lipc_shm_addr and lipc_mmap_addr: the handle's struct lipc_view. */
-LIPC_HIDDEN int lipc__win_view_of(lipc_handle_t h, int kind, const char *what, void **addr, int64_t *size);
-
 /* Offsets and lengths: negative ones are LIPC_EINVAL, and a range whose
  * end does not fit (offset + length > INT64_MAX) LIPC_ERANGE. */
 static inline int lipc__mem_check_range(int64_t offset, int64_t length, const char *what) {

@@ -123,7 +123,7 @@ fail_file:
 }
 
 int lipc_mmap_addr(lipc_handle_t h, void **addr, int64_t *size) {
-  return lipc__win_view_of(h, LIPC_KIND_MMAP, "mmap_addr", addr, size);
+  return lipc__view_of(h, LIPC_KIND_MMAP, "mmap_addr", addr, size);
 }
 
 /* [off, off+length) of the mapping (length 0: to its end) as *p and *n,

@@ -18,106 +18,29 @@
  *  - mode is checked as on Linux and otherwise unused (the default security
  *    of the creator); LIPC_TRUST_FOREIGN is accepted and changes nothing.
  *
- * Names follow lipc's one rule (core/names.Clean: the same checks and
- * messages, here in C so that lipc_errno is a Windows code:
- * ERROR_INVALID_NAME, or ERROR_FILENAME_EXCED_RANGE when only the length is
- * wrong). The sync module has the same check for its kinds. */
+ * Names follow lipc's one rule, checked and mapped to Local\NAME by
+ * names_windows.c (as for semaphores, mutexes and events). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mem_windows.h"
+#include "names_windows.h"
 
-#define NAME_MAX_LEN 200 /* core/names.MaxLen */
-#define PREFIX L"Local\\"
-#define PREFIX_LEN 6
 #define SHM_MAX_SIZE ((int64_t)1 << 46) /* as on Linux (core/shm) */
 #define NOUN "shared memory object"
-
-/* Records `op "name": <fmt...>` (just `op: ...` for an empty name, as lerr
- * does) with code and the Windows error werr. */
-static int fail_named(int code, DWORD werr, const char *op, const char *name, const char *fmt, ...)
-    LIPC_PRINTF(5, 6);
-static int fail_named(int code, DWORD werr, const char *op, const char *name, const char *fmt, ...) {
-  va_list ap;
-  char *reason = NULL;
-  va_start(ap, fmt);
-  if (lipc__vasprintf(&reason, fmt, ap) < 0) reason = NULL;
-  va_end(ap);
-  int rc;
-  if (*name)
-    rc = lipc__mem_fail(code, werr, op, name, "%s", reason ? reason : "(out of memory)");
-  else
-    rc = lipc__fail(code, (int)werr, "%s: %s", op, reason ? reason : "(out of memory)");
-  free(reason);
-  return rc;
-}
-
-/* Checks name against the rule (core/names.Clean, in the same order) and
- * writes the kernel object name Local\NAME into out. */
-static int object_name(const char *op, const char *name, wchar_t out[PREFIX_LEN + NAME_MAX_LEN + 1]) {
-  const char *n = name[0] == '/' ? name + 1 : name;
-  size_t len = strlen(n);
-  if (len == 0)
-    return fail_named(LIPC_EINVAL, ERROR_INVALID_NAME, op, name,
-                      "bad name: empty (names are 1 to %d bytes of letters, digits, '.', '_', '-')",
-                      NAME_MAX_LEN);
-  if (n[0] == '.') return fail_named(LIPC_EINVAL, ERROR_INVALID_NAME, op, name, "bad name: must not start with '.'");
-  for (size_t i = 0; i < len; i++) {
-    unsigned char c = (unsigned char)n[i];
-    int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-             c == '_' || c == '-';
-    if (ok) continue;
-    if (c == '/')
-      return fail_named(LIPC_EINVAL, ERROR_INVALID_NAME, op, name,
-                        "bad name: '/' is allowed only as the first character");
-    char shown[8];
-    if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\')
-      snprintf(shown, sizeof shown, "'%c'", c);
-    else
-      snprintf(shown, sizeof shown, "'\\x%02x'", c);
-    return fail_named(LIPC_EINVAL, ERROR_INVALID_NAME, op, name,
-                      "bad name: byte %s at %zu is not a letter, digit, '.', '_' or '-'", shown, i);
-  }
-  /* Length last: LIPC_ENAMETOOLONG means only the length is wrong. */
-  if (len > NAME_MAX_LEN)
-    return fail_named(LIPC_ENAMETOOLONG, ERROR_FILENAME_EXCED_RANGE, op, name,
-                      "bad name: %zu bytes, the limit is %d", len, NAME_MAX_LEN);
-  memcpy(out, PREFIX, PREFIX_LEN * sizeof(wchar_t));
-  for (size_t i = 0; i <= len; i++) out[PREFIX_LEN + i] = (wchar_t)(unsigned char)n[i];
-  return LIPC_OK;
-}
-
-/* The failure of CreateFileMappingW or OpenFileMappingW, worded. */
-static int open_failed(DWORD err, const char *op, const char *name) {
-  switch (err) {
-    case ERROR_INVALID_HANDLE: /* STATUS_OBJECT_TYPE_MISMATCH */
-      return fail_named(LIPC_EEXIST, err, op, name,
-                        "the name is taken by another kind of object, not a " NOUN " (on Windows, semaphores, "
-                        "mutexes, events and shared memory share one namespace)");
-    case ERROR_FILE_NOT_FOUND:
-      return fail_named(LIPC_ENOENT, err, op, name, "no such " NOUN " (and LIPC_CREATE not given)");
-    default: return lipc__mem_fail_win(err, op, name, "opening the " NOUN);
-  }
-}
 
 int lipc_shm_open(const char *name, int flags, uint32_t mode, int64_t size, lipc_handle_t *h) {
   const char *op = "shm_open";
   if (!name || !h) return lipc__fail(LIPC_EINVAL, ERROR_INVALID_PARAMETER, "%s: name and h must not be NULL", op);
-  wchar_t wname[PREFIX_LEN + NAME_MAX_LEN + 1];
-  int rc = object_name(op, name, wname);
+  wchar_t wname[LIPC_WIN_OBJECT_NAME_LEN];
+  int rc = lipc__win_open_args(op, name, flags, mode, wname);
   if (rc != LIPC_OK) return rc;
-  if (flags & ~(LIPC_CREATE | LIPC_EXCL | LIPC_UNLINK_ON_CLOSE | LIPC_TRUST_FOREIGN))
-    return fail_named(LIPC_EINVAL, ERROR_INVALID_PARAMETER, op, name, "unknown flags %#x", (unsigned)flags);
-  if ((flags & LIPC_EXCL) && !(flags & LIPC_CREATE))
-    return fail_named(LIPC_EINVAL, ERROR_INVALID_PARAMETER, op, name, "LIPC_EXCL needs LIPC_CREATE");
-  if (mode & ~0777u)
-    return fail_named(LIPC_EINVAL, ERROR_INVALID_PARAMETER, op, name, "mode %#o has bits outside 0777", mode);
   if (size < 0 || ((flags & LIPC_CREATE) && size == 0))
-    return fail_named(LIPC_EINVAL, ERROR_INVALID_PARAMETER, op, name,
+    return lipc__win_fail_named(LIPC_EINVAL, ERROR_INVALID_PARAMETER, op, name,
                       "size %lld: a new " NOUN " needs a size above 0", (long long)size);
   if (size > SHM_MAX_SIZE)
-    return fail_named(LIPC_ERANGE, ERROR_ARITHMETIC_OVERFLOW, op, name, "size %lld is too large (at most %lld)",
+    return lipc__win_fail_named(LIPC_ERANGE, ERROR_ARITHMETIC_OVERFLOW, op, name, "size %lld is too large (at most %lld)",
                       (long long)size, (long long)SHM_MAX_SIZE);
 
   HANDLE sec;
@@ -130,10 +53,10 @@ int lipc_shm_open(const char *name, int flags, uint32_t mode, int64_t size, lipc
   } else {
     sec = OpenFileMappingW(FILE_MAP_READ | FILE_MAP_WRITE, FALSE, wname);
   }
-  if (!sec) return open_failed(GetLastError(), op, name);
+  if (!sec) return lipc__win_name_failed(GetLastError(), op, name, NOUN, 0);
   if (existed && (flags & LIPC_EXCL)) {
     CloseHandle(sec);
-    return fail_named(LIPC_EEXIST, ERROR_ALREADY_EXISTS, op, name, "the " NOUN " already exists (LIPC_EXCL)");
+    return lipc__win_fail_named(LIPC_EEXIST, ERROR_ALREADY_EXISTS, op, name, "the " NOUN " already exists (LIPC_EXCL)");
   }
   void *base = MapViewOfFile(sec, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, 0);
   if (!base) {
@@ -156,7 +79,7 @@ int lipc_shm_open(const char *name, int flags, uint32_t mode, int64_t size, lipc
   if (!s) {
     UnmapViewOfFile(base);
     CloseHandle(sec);
-    return fail_named(LIPC_ENOMEM, ERROR_NOT_ENOUGH_MEMORY, op, name, "out of memory");
+    return lipc__win_fail_named(LIPC_ENOMEM, ERROR_NOT_ENOUGH_MEMORY, op, name, "out of memory");
   }
   atomic_init(&s->view.addr, base);
   atomic_init(&s->view.size, size);
@@ -167,7 +90,7 @@ int lipc_shm_open(const char *name, int flags, uint32_t mode, int64_t size, lipc
 }
 
 int lipc_shm_addr(lipc_handle_t h, void **addr, int64_t *size) {
-  return lipc__win_view_of(h, LIPC_KIND_SHM, "shm_addr", addr, size);
+  return lipc__view_of(h, LIPC_KIND_SHM, "shm_addr", addr, size);
 }
 
 int lipc_shm_grow(lipc_handle_t h, int64_t size) {
@@ -203,21 +126,15 @@ int lipc_shm_refresh(lipc_handle_t h, int64_t *size) {
 int lipc_shm_unlink(const char *name) {
   const char *op = "shm_unlink";
   if (!name) return lipc__fail(LIPC_EINVAL, ERROR_INVALID_PARAMETER, "%s: name must not be NULL", op);
-  wchar_t wname[PREFIX_LEN + NAME_MAX_LEN + 1];
-  int rc = object_name(op, name, wname);
+  wchar_t wname[LIPC_WIN_OBJECT_NAME_LEN];
+  int rc = lipc__win_object_name(op, name, wname);
   if (rc != LIPC_OK) return rc;
   HANDLE sec = OpenFileMappingW(FILE_MAP_READ, FALSE, wname);
   if (sec) {
     CloseHandle(sec);
     return LIPC_OK;
   }
-  DWORD err = GetLastError();
-  switch (err) {
-    case ERROR_FILE_NOT_FOUND: return fail_named(LIPC_ENOENT, err, op, name, "no such " NOUN);
-    case ERROR_INVALID_HANDLE:
-      return fail_named(LIPC_ENOENT, err, op, name, "no such " NOUN " (the name belongs to another kind of object)");
-    default: return lipc__mem_fail_win(err, op, name, "looking up the " NOUN);
-  }
+  return lipc__win_name_failed(GetLastError(), op, name, NOUN, 1);
 }
 
 void lipc__shm_free(struct lipc_win_shm *s) {

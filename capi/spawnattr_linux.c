@@ -1,6 +1,7 @@
-/* spawnattr.c - lipc_spawnattr_*: setters that copy their arguments into a
- * C object behind a handle. All of it runs in C, creating and closing too:
- * Go reads the object once, at spawn. */
+/* spawnattr_linux.c - lipc_spawnattr_* on Linux: setters that copy their
+ * arguments into a C object behind a handle. All of it runs in C, creating
+ * and closing too: Go reads the object once, at spawn. The argument checks
+ * and string storage are shared with Windows (spawnattr_args.c). */
 #define _GNU_SOURCE
 #include "spawnattr.h"
 
@@ -12,8 +13,7 @@
 #include <sys/resource.h>
 
 #include "internal.h"
-
-#define MAX_CHILD_FD 1023
+#include "spawnattr_args.h"
 
 int lipc_spawnattr_new(lipc_handle_t *out) {
   if (!out) return lipc__fail(LIPC_EINVAL, EINVAL, "spawnattr_new: attr must not be NULL");
@@ -60,43 +60,17 @@ void lipc__spawnattr_free(struct lipc_spawnattr *a) {
     return rc_;                                                           \
   } while (0)
 
-static int oom(const char *what) {
-  return lipc__fail(LIPC_ENOMEM, ENOMEM, "%s: out of memory", what);
-}
-
-static int push(char ***vec, int *n, int *cap, const char *s, const char *what) {
-  if (*n + 1 >= *cap) {
-    int ncap = *cap ? *cap * 2 : 8;
-    char **nv = realloc(*vec, sizeof **vec * (size_t)ncap);
-    if (!nv) return oom(what);
-    *vec = nv;
-    *cap = ncap;
-  }
-  char *copy = strdup(s);
-  if (!copy) return oom(what);
-  (*vec)[(*n)++] = copy;
-  return LIPC_OK;
-}
-
-static int set_str(char **field, const char *s) {
-  char *copy = NULL;
-  if (s && *s && !(copy = strdup(s))) return oom("spawnattr");
-  free(*field);
-  *field = copy;
-  return LIPC_OK;
-}
-
 int lipc_spawnattr_arg(lipc_handle_t h, const char *arg) {
   if (!arg) return lipc__fail(LIPC_EINVAL, EINVAL, "spawnattr_arg: arg must not be NULL");
-  WITH_ATTR(h, "spawnattr_arg", push(&a->args, &a->nargs, &a->capargs, arg, "spawnattr_arg"));
+  WITH_ATTR(h, "spawnattr_arg", lipc__sa_push(&a->args, &a->nargs, &a->capargs, arg, "spawnattr_arg"));
 }
 
 static int shell_args(struct lipc_spawnattr *a, const char *cmd) {
   for (int i = 0; i < a->nargs; i++) free(a->args[i]);
   a->nargs = 0;
-  int rc = push(&a->args, &a->nargs, &a->capargs, "/bin/sh", "spawnattr_shell");
-  if (rc == LIPC_OK) rc = push(&a->args, &a->nargs, &a->capargs, "-c", "spawnattr_shell");
-  if (rc == LIPC_OK) rc = push(&a->args, &a->nargs, &a->capargs, cmd, "spawnattr_shell");
+  int rc = lipc__sa_push(&a->args, &a->nargs, &a->capargs, "/bin/sh", "spawnattr_shell");
+  if (rc == LIPC_OK) rc = lipc__sa_push(&a->args, &a->nargs, &a->capargs, "-c", "spawnattr_shell");
+  if (rc == LIPC_OK) rc = lipc__sa_push(&a->args, &a->nargs, &a->capargs, cmd, "spawnattr_shell");
   return rc;
 }
 
@@ -106,7 +80,7 @@ int lipc_spawnattr_shell(lipc_handle_t h, const char *command) {
 }
 
 int lipc_spawnattr_set_program(lipc_handle_t h, const char *program) {
-  WITH_ATTR(h, "spawnattr_set_program", set_str(&a->program, program));
+  WITH_ATTR(h, "spawnattr_set_program", lipc__sa_set_str(&a->program, program));
 }
 
 int lipc_spawnattr_set_search(lipc_handle_t h, int search) {
@@ -124,54 +98,32 @@ int lipc_spawnattr_env_clear(lipc_handle_t h) {
   WITH_ATTR(h, "spawnattr_env_clear", env_clear(a));
 }
 
-static int check_env_name(const char *name, const char *what) {
-  if (!name || !*name || strchr(name, '='))
-    return lipc__fail(LIPC_EINVAL, EINVAL, "%s: bad variable name \"%s\" (empty or with '=')",
-                      what, name ? name : "(null)");
-  return LIPC_OK;
-}
-
-static int env_op(struct lipc_spawnattr *a, char sign, const char *name, const char *value,
-                  const char *what) {
-  size_t len = 1 + strlen(name) + (value ? 1 + strlen(value) : 0) + 1;
-  char *op = malloc(len);
-  if (!op) return oom(what);
-  if (value)
-    snprintf(op, len, "%c%s=%s", sign, name, value);
-  else
-    snprintf(op, len, "%c%s", sign, name);
-  int rc = push(&a->env_ops, &a->nenv, &a->capenv, op, what);
-  free(op);
-  return rc;
-}
-
 int lipc_spawnattr_env_set(lipc_handle_t h, const char *name, const char *value) {
-  int rc = check_env_name(name, "spawnattr_env_set");
+  int rc = lipc__sa_check_env_name(name, 0, "spawnattr_env_set");
   if (rc != LIPC_OK) return rc;
   if (!value) return lipc__fail(LIPC_EINVAL, EINVAL, "spawnattr_env_set: value must not be NULL");
-  WITH_ATTR(h, "spawnattr_env_set", env_op(a, '+', name, value, "spawnattr_env_set"));
+  WITH_ATTR(h, "spawnattr_env_set", lipc__sa_env_push(&a->env_ops, &a->nenv, &a->capenv, '+', name, value, "spawnattr_env_set"));
 }
 
 int lipc_spawnattr_env_unset(lipc_handle_t h, const char *name) {
-  int rc = check_env_name(name, "spawnattr_env_unset");
+  int rc = lipc__sa_check_env_name(name, 0, "spawnattr_env_unset");
   if (rc != LIPC_OK) return rc;
-  WITH_ATTR(h, "spawnattr_env_unset", env_op(a, '-', name, NULL, "spawnattr_env_unset"));
+  WITH_ATTR(h, "spawnattr_env_unset", lipc__sa_env_push(&a->env_ops, &a->nenv, &a->capenv, '-', name, NULL, "spawnattr_env_unset"));
 }
 
 int lipc_spawnattr_set_cwd(lipc_handle_t h, const char *dir) {
-  WITH_ATTR(h, "spawnattr_set_cwd", set_str(&a->cwd, dir));
+  WITH_ATTR(h, "spawnattr_set_cwd", lipc__sa_set_str(&a->cwd, dir));
 }
 
 int lipc_spawnattr_set_umask(lipc_handle_t h, int mask) {
-  if (mask < -1 || mask > 0777)
-    return lipc__fail(LIPC_EINVAL, EINVAL, "spawnattr_set_umask: %#o is not -1 or 0 to 0777", mask);
+  int rc = lipc__sa_check_umask(mask);
+  if (rc != LIPC_OK) return rc;
   WITH_ATTR(h, "spawnattr_set_umask", (a->umask = mask, LIPC_OK));
 }
 
 int lipc_spawnattr_set_pgroup(lipc_handle_t h, int64_t pgid) {
-  if (pgid < -1 || pgid > INT32_MAX)
-    return lipc__fail(LIPC_EINVAL, EINVAL, "spawnattr_set_pgroup: %lld is not -1, 0 or a pgid",
-                      (long long)pgid);
+  int rc = lipc__sa_check_pgroup(pgid);
+  if (rc != LIPC_OK) return rc;
   WITH_ATTR(h, "spawnattr_set_pgroup", (a->pgid = pgid, LIPC_OK));
 }
 
@@ -183,13 +135,13 @@ static int set_fd(struct lipc_spawnattr *a, int fd, int kind, int arg, const cha
                   uint32_t mode) {
   if (fd >= a->nfds) {
     struct lipc_fdspec *nf = realloc(a->fds, sizeof *nf * (size_t)(fd + 1));
-    if (!nf) return oom("spawnattr_set_fd");
+    if (!nf) return lipc__sa_oom("spawnattr_set_fd");
     memset(nf + a->nfds, 0, sizeof *nf * (size_t)(fd + 1 - a->nfds));
     a->fds = nf;
     a->nfds = fd + 1;
   }
   char *copy = NULL;
-  if (kind == LIPC_FD_FILE && !(copy = strdup(path))) return oom("spawnattr_set_fd");
+  if (kind == LIPC_FD_FILE && !(copy = strdup(path))) return lipc__sa_oom("spawnattr_set_fd");
   struct lipc_fdspec *s = &a->fds[fd];
   free(s->path);
   *s = (struct lipc_fdspec){.set = 1, .kind = kind, .arg = arg, .flags = flags, .mode = mode, .path = copy};
@@ -199,22 +151,10 @@ static int set_fd(struct lipc_spawnattr *a, int fd, int kind, int arg, const cha
 int lipc_spawnattr_set_fd(lipc_handle_t h, int child_fd, int kind, int arg, const char *path,
                           int flags, uint32_t mode) {
   const char *what = "spawnattr_set_fd";
-  if (child_fd < 0 || child_fd > MAX_CHILD_FD)
-    return lipc__fail(LIPC_EINVAL, EINVAL, "%s: child fd %d is outside 0..%d", what, child_fd,
-                      MAX_CHILD_FD);
-  if (kind < LIPC_FD_INHERIT || kind > LIPC_FD_CHILD)
-    return lipc__fail(LIPC_EINVAL, EINVAL, "%s: unknown kind %d", what, kind);
-  if (kind == LIPC_FD_FILE && (!path || !*path))
-    return lipc__fail(LIPC_EINVAL, EINVAL, "%s: a file needs a path", what);
-  if ((kind == LIPC_FD_FILE || kind == LIPC_FD_NULL) && (flags & ~63))
-    return lipc__fail(LIPC_EINVAL, EINVAL, "%s: unknown file flags %#x", what, flags);
-  if (kind == LIPC_FD_FILE && !(flags & (LIPC_FILE_READ | LIPC_FILE_WRITE | LIPC_FILE_APPEND)))
-    return lipc__fail(LIPC_EINVAL, EINVAL, "%s: file flags must say read, write or append", what);
+  int rc = lipc__sa_check_fd(child_fd, kind, arg, path, flags);
+  if (rc != LIPC_OK) return rc;
   if (kind == LIPC_FD_PARENT && (arg < 0 || (flags & ~LIPC_FD_CLOSE_PARENT)))
     return lipc__fail(LIPC_EINVAL, EINVAL, "%s: bad parent fd %d or flags %#x", what, arg, flags);
-  if (kind == LIPC_FD_CHILD && (arg < 0 || arg > MAX_CHILD_FD || arg == child_fd))
-    return lipc__fail(LIPC_EINVAL, EINVAL, "%s: child fd %d cannot refer to child fd %d", what,
-                      child_fd, arg);
   WITH_ATTR(h, what, set_fd(a, child_fd, kind, arg, path, flags, mode));
 }
 
@@ -230,53 +170,40 @@ static int set_rlimit(struct lipc_spawnattr *a, int res, int64_t soft, int64_t h
       return LIPC_OK;
     }
   struct lipc_rlimspec *nr = realloc(a->rlims, sizeof *nr * (size_t)(a->nrlims + 1));
-  if (!nr) return oom("spawnattr_set_rlimit");
+  if (!nr) return lipc__sa_oom("spawnattr_set_rlimit");
   a->rlims = nr;
   a->rlims[a->nrlims++] = (struct lipc_rlimspec){.resource = res, .soft = soft, .hard = hard};
   return LIPC_OK;
 }
 
 int lipc_spawnattr_set_rlimit(lipc_handle_t h, int resource, int64_t soft, int64_t hard) {
-  const char *what = "spawnattr_set_rlimit";
-  if (resource < 0 || resource >= (int)(sizeof rlimit_of / sizeof rlimit_of[0]))
-    return lipc__fail(LIPC_EINVAL, EINVAL, "%s: unknown resource %d", what, resource);
-  if (soft < LIPC_RLIM_INFINITY || hard < LIPC_RLIM_INFINITY)
-    return lipc__fail(LIPC_EINVAL, EINVAL, "%s: negative limit", what);
-  if (hard != LIPC_RLIM_INFINITY && (soft == LIPC_RLIM_INFINITY || soft > hard))
-    return lipc__fail(LIPC_EINVAL, EINVAL, "%s: soft limit above the hard limit", what);
-  WITH_ATTR(h, what, set_rlimit(a, rlimit_of[resource], soft, hard));
+  _Static_assert(LIPC_RLIMIT_CPU == 0 && sizeof rlimit_of / sizeof rlimit_of[0] == LIPC_RLIMIT_MEMLOCK + 1,
+                 "rlimit_of has one RLIMIT_ per LIPC_RLIMIT_, in order");
+  int rc = lipc__sa_check_rlimit(resource, soft, hard);
+  if (rc != LIPC_OK) return rc;
+  WITH_ATTR(h, "spawnattr_set_rlimit", set_rlimit(a, rlimit_of[resource], soft, hard));
 }
 
 int lipc_spawnattr_set_autokill(lipc_handle_t h, int sig) {
-  if (sig < 0 || sig > 64)
-    return lipc__fail(LIPC_EINVAL, EINVAL, "spawnattr_set_autokill: %d is not a signal", sig);
+  int rc = lipc__sa_check_autokill(sig);
+  if (rc != LIPC_OK) return rc;
   WITH_ATTR(h, "spawnattr_set_autokill", (a->autokill = sig, LIPC_OK));
 }
 
 int lipc_spawnattr_set_on_close(lipc_handle_t h, int policy, int64_t grace_ms) {
-  if ((policy != LIPC_ON_CLOSE_LEAVE && policy != LIPC_ON_CLOSE_STOP) || grace_ms < 0)
-    return lipc__fail(LIPC_EINVAL, EINVAL, "spawnattr_set_on_close: bad policy %d or grace %lld",
-                      policy, (long long)grace_ms);
+  int rc = lipc__sa_check_on_close(policy, grace_ms);
+  if (rc != LIPC_OK) return rc;
   WITH_ATTR(h, "spawnattr_set_on_close", (a->on_close = policy, a->grace_ms = grace_ms, LIPC_OK));
 }
 
-/* uid and gid must fit the kernel's 32-bit ids; (uid_t)-1 means "no
- * change" to the kernel and is refused as a value. */
-static int check_id(int64_t id, const char *what) {
-  if (id < -1 || id >= (int64_t)UINT32_MAX)
-    return lipc__fail(LIPC_EINVAL, EINVAL, "%s: %lld is not -1 or an id from 0 to %u", what,
-                      (long long)id, UINT32_MAX - 1);
-  return LIPC_OK;
-}
-
 int lipc_spawnattr_set_user(lipc_handle_t h, int64_t uid) {
-  int rc = check_id(uid, "spawnattr_set_user");
+  int rc = lipc__sa_check_id(uid, "spawnattr_set_user");
   if (rc != LIPC_OK) return rc;
   WITH_ATTR(h, "spawnattr_set_user", (a->uid = uid, LIPC_OK));
 }
 
 int lipc_spawnattr_set_group(lipc_handle_t h, int64_t gid) {
-  int rc = check_id(gid, "spawnattr_set_group");
+  int rc = lipc__sa_check_id(gid, "spawnattr_set_group");
   if (rc != LIPC_OK) return rc;
   WITH_ATTR(h, "spawnattr_set_group", (a->gid = gid, LIPC_OK));
 }
@@ -299,7 +226,7 @@ static int groups_add(struct lipc_spawnattr *a, int64_t gid) {
   if (a->ngroups == a->capgroups) {
     int ncap = a->capgroups ? a->capgroups * 2 : 8;
     int64_t *ng = realloc(a->groups, sizeof *ng * (size_t)ncap);
-    if (!ng) return oom("spawnattr_groups_add");
+    if (!ng) return lipc__sa_oom("spawnattr_groups_add");
     a->groups = ng;
     a->capgroups = ncap;
   }
@@ -309,14 +236,14 @@ static int groups_add(struct lipc_spawnattr *a, int64_t gid) {
 }
 
 int lipc_spawnattr_groups_add(lipc_handle_t h, int64_t gid) {
-  if (gid < 0 || gid >= (int64_t)UINT32_MAX)
-    return lipc__fail(LIPC_EINVAL, EINVAL, "spawnattr_groups_add: %lld is not a group id", (long long)gid);
+  int rc = lipc__sa_check_group(gid);
+  if (rc != LIPC_OK) return rc;
   WITH_ATTR(h, "spawnattr_groups_add", groups_add(a, gid));
 }
 
 int lipc_spawnattr_set_pipesize(lipc_handle_t h, int64_t bytes) {
-  if (bytes > INT32_MAX)
-    return lipc__fail(LIPC_EINVAL, EINVAL, "spawnattr_set_pipesize: %lld bytes is too big", (long long)bytes);
+  int rc = lipc__sa_check_pipesize(bytes);
+  if (rc != LIPC_OK) return rc;
   WITH_ATTR(h, "spawnattr_set_pipesize", (a->pipesize = bytes < 0 ? 0 : bytes, LIPC_OK));
 }
 
@@ -325,8 +252,8 @@ int lipc_spawnattr_set_keep_fds(lipc_handle_t h, int keep) {
 }
 
 int lipc_spawnattr_set_sigreset(lipc_handle_t h, int mode) {
-  if (mode != LIPC_SIGRESET_CAUGHT && mode != LIPC_SIGRESET_ALL)
-    return lipc__fail(LIPC_EINVAL, EINVAL, "spawnattr_set_sigreset: unknown mode %d", mode);
+  int rc = lipc__sa_check_sigreset(mode);
+  if (rc != LIPC_OK) return rc;
   WITH_ATTR(h, "spawnattr_set_sigreset", (a->sigreset = mode, LIPC_OK));
 }
 
@@ -337,7 +264,7 @@ static int sigdefault(struct lipc_spawnattr *a, int sig, int on) {
 }
 
 int lipc_spawnattr_set_sigdefault(lipc_handle_t h, int sig, int on) {
-  if (sig < 1 || sig > 64)
-    return lipc__fail(LIPC_EINVAL, EINVAL, "spawnattr_set_sigdefault: %d is not a signal", sig);
+  int rc = lipc__sa_check_sigdefault(sig);
+  if (rc != LIPC_OK) return rc;
   WITH_ATTR(h, "spawnattr_set_sigdefault", sigdefault(a, sig, on));
 }
