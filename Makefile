@@ -88,7 +88,7 @@ lint: all
 	$(CC) -Wall -Wextra -Werror -fsyntax-only $(filter-out %_windows.c,$(wildcard capi/*.c core/*/*.c))
 	@if command -v x86_64-w64-mingw32-gcc >/dev/null; then \
 	  x86_64-w64-mingw32-gcc -Wall -Wextra -Werror -fsyntax-only -DLIPC_BUILDING -D__USE_MINGW_ANSI_STDIO=1 \
-	    $(filter-out %_linux.c,$(wildcard capi/*.c core/*/*.c)); \
+	    $(filter-out %_linux.c,$(wildcard capi/*.c core/*/*.c)) && \
 	  CGO_ENABLED=1 CC=x86_64-w64-mingw32-gcc GOOS=windows GOARCH=amd64 $(GO) vet ./capi/; \
 	else echo "lint: mingw not installed, Windows files not checked (scripts/windows/setup.sh)"; fi
 
