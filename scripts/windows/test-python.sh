@@ -36,6 +36,13 @@ rm -f "$report"
 # A test that hangs prints every thread's stack after faulthandler_timeout
 # seconds, and the whole stage ends after LIPC_PY_TIMEOUT (never a hung
 # make test).
+# The other languages of test_cross_language.py: the C peer built here with
+# mingw (lipc.dll beside it) and the luajit.exe setup.sh built.
+mkdir -p "$W/tests"
+cp "$W/lipc.dll" "$W/tests/"
+x86_64-w64-mingw32-gcc -O1 -Wall -Werror -Iinclude -o "$W/tests/peer.exe" bindings/python/tests/helpers/peer.c \
+  -L"$W" -llipc || status=1
+export LIPC_TEST_CPEER=$(win_path "$W/tests/peer.exe") LIPC_TEST_LUAJIT=$(win_path "$W/luajit/luajit.exe")
 LIPC_LIBRARY=$(win_path "$W/lipc.dll") PYTHONPATH="$(win_path bindings/python)" PYTHONDONTWRITEBYTECODE=1 \
   timeout -k 10 "${LIPC_PY_TIMEOUT:-1800}" bash -c '. scripts/windows/env.sh && set -o pipefail && win_python "$@"' _ \
   -X faulthandler -m pytest -q -p no:cacheprovider -rs -o faulthandler_timeout=120 \

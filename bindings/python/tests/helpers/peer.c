@@ -8,7 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef _WIN32
+#include <windows.h>
+#else
 #include <unistd.h>
+#endif
 
 #include "lipc.h"
 
@@ -48,7 +52,11 @@ int main(int argc, char **argv) {
   if (!strcmp(role, "mutex-hold")) {
     if (lipc_mutex_open(name, 0, 0, &h) != 0 || lipc_mutex_lock(h, -1, NULL) != 0) return 3;
     printf("L\n");
+#ifdef _WIN32
+    for (;;) Sleep(INFINITE);
+#else
     for (;;) pause();
+#endif
   }
   if (!strcmp(role, "mutex-try") && argc == 4) {
     if (lipc_mutex_open(name, 0, 0, &h) != 0) return 3;
