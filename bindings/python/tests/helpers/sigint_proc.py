@@ -34,15 +34,20 @@ def fire():
     ctrl_c()
 
 
+# Windows: Ctrl-C goes to every process of the console, and the sleeping
+# child (a Python) shares this one: in a process group of its own it does
+# not get the event (as a POSIX test sends SIGINT to this process alone),
+# so it is still running when the call is interrupted.
+alone = {"creationflags": 0x200} if WINDOWS else {}  # CREATE_NEW_PROCESS_GROUP
 p = None
 piddir = tempfile.mkdtemp(prefix="lipc-sigint-")
 pidfile = os.path.join(piddir, "pid")
 if what == "wait":
-    p = lipc.Popen(sleep_argv(30))
+    p = lipc.Popen(sleep_argv(30), **alone)
 elif what in ("communicate", "read"):
-    p = lipc.Popen(sleep_argv(30), stdout=lipc.PIPE)
+    p = lipc.Popen(sleep_argv(30), stdout=lipc.PIPE, **alone)
 elif what == "write":
-    p = lipc.Popen(sleep_argv(30), stdin=lipc.PIPE)
+    p = lipc.Popen(sleep_argv(30), stdin=lipc.PIPE, **alone)
 elif what == "stop":
     # its own group, so that the cleanup kills the shell's sleep too (an
     # orphaned sleep would hold our stdout open for 30 s)
