@@ -35,6 +35,8 @@ apt_install() { # packages...: installs those not installed yet
 
 apt_install ca-certificates gcc libc6-dev make pkg-config luajit sbcl cl-cffi cl-fiveam \
   cl-trivial-garbage cl-bordeaux-threads
+# A minimal Debian has no python3 at all (the demo and the tests need one).
+command -v python3 >/dev/null 2>&1 || apt_install python3
 
 # Python: Debian's own python3 takes Debian's packages; any other python3
 # (pyenv, a venv, a distribution without EXTERNALLY-MANAGED) takes pip's.

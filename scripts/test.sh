@@ -56,14 +56,17 @@ signal_storm() { # trials calls
 # A PATH without any Go (nor build/toolchain): what a user of a package has.
 # A directory that holds a go (Debian's /usr/bin) is replaced by links to
 # all its other programs.
+PATH_WITHOUT_GO_DIR=/tmp/lipc-path-without-go-$(id -u)-$(printf '%s' "$ROOT" | cksum | cut -d' ' -f1)
 path_without_go() {
-  local shadow=$ROOT/build/path-without-go out="" d shadowed=""
+  # Searchable by every user: tests run children as nobody with this PATH,
+  # and a checkout under /root is closed to them.
+  local shadow=$PATH_WITHOUT_GO_DIR out="" d shadowed=""
   local IFS=:
   for d in $PATH; do
     [ -n "$d" ] || continue
     if [ -x "$d/go" ]; then
       if [ -z "$shadowed" ]; then
-        rm -rf "$shadow" && mkdir -p "$shadow" && shadowed=1
+        rm -rf "$shadow" && mkdir -p -m 755 "$shadow" && shadowed=1
         out="$out${out:+:}$shadow"
       fi
       ln -s "$d"/* "$shadow/" 2>/dev/null # the first of a name wins, as on the PATH
@@ -325,6 +328,7 @@ else
   run "windows: lipc.dll under wine (C, Go, Python, LuaJIT)" scripts/windows/test.sh
 fi
 
+rm -rf "$PATH_WITHOUT_GO_DIR"
 echo
 [ -n "$failed_names" ] && echo "failed:$failed_names"
 echo "suites: $passed passed, $failed failed"

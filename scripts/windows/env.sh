@@ -33,6 +33,12 @@ LIPC_WIN_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 export LIPC_WIN="$LIPC_WIN_ROOT/build/windows"
 export WINEPREFIX="$LIPC_WIN/wineprefix"
 export WINEDEBUG=-all
+# Wine turns file names into Unix ones through the locale: without a UTF-8
+# one (a fresh machine with no LANG), a name with "é" is not found.
+case "$(locale charmap 2>/dev/null)" in
+  UTF-8) ;;
+  *) export LC_ALL=C.UTF-8 ;;
+esac
 export WINEDLLOVERRIDES="mscoree,mshtml,winemenubuilder.exe=d"
 WINE64=$(command -v wine64 || true)
 [ -n "$WINE64" ] || WINE64=/usr/lib/wine/wine64
