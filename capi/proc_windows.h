@@ -8,7 +8,6 @@
 #include <stdint.h>
 #include <windows.h>
 
-#define LIPC_WIN_MAX_CHILD_FD 1023
 
 struct lipc_wfdspec {
   int set;   /* 0: not set by the caller */
