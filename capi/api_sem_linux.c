@@ -20,17 +20,30 @@ static int corrupt(const char *what) {
   return lipc__fail(LIPC_EINVAL, EINVAL, "%s: not a valid semaphore: its value word was overwritten", what);
 }
 
-static int post(lipc_handle_t h, uint32_t n, const char *what) {
-  lipc_slot *s;
-  int rc = lipc__handle_acquire(h, LIPC_KIND_SEM, &s);
-  if (rc != LIPC_OK) return rc;
-  int r = lipc__sem_post_fast(lipc__slot_obj(s), n) ? 0 : lipc__sem_post(lipc__slot_obj(s), n);
+/* The hot calls: the lookup, the uncontended step and the release inline,
+ * with no stack frame; everything else (waking a waiter, waiting, errors)
+ * in a function of its own that finishes the call, release included. */
+__attribute__((noinline)) static int post_held(lipc_slot *s, uint32_t n, const char *what) {
+  int rc = LIPC_OK, r = lipc__sem_post(lipc__slot_obj(s), n);
   if (r == ERANGE)
     rc = lipc__fail(LIPC_ERANGE, EOVERFLOW, "%s: value would pass 2^31-1 (nothing added)", what);
   else if (r != 0)
     rc = corrupt(what);
-  lipc__handle_release(s);
-  return rc;
+  return lipc__handle_put(s, rc);
+}
+
+__attribute__((noinline)) static int post_long(lipc_handle_t h, uint32_t n, const char *what) {
+  lipc_slot *s;
+  int rc = lipc__handle_acquire_slow(h, LIPC_KIND_SEM, &s);
+  return rc != LIPC_OK ? rc : post_held(s, n, what);
+}
+
+static inline int post(lipc_handle_t h, uint32_t n, const char *what) {
+  lipc_slot *s;
+  struct lipc_hz_rec *r;
+  LIPC_HANDLE_GET(s, r, h, LIPC_KIND_SEM, post_long(h, n, what));
+  if (__builtin_expect(!lipc__sem_post_fast(lipc__slot_obj(s), n), 0)) return post_held(s, n, what);
+  return lipc__handle_put_mine(r, s, LIPC_OK);
 }
 
 int lipc_sem_post(lipc_handle_t h) {
@@ -42,14 +55,11 @@ int lipc_sem_post_n(lipc_handle_t h, uint32_t n) {
   return post(h, n, "sem_post_n");
 }
 
-int lipc_sem_wait(lipc_handle_t h, int64_t timeout_ms) {
-  lipc_slot *s;
-  int rc = lipc__handle_acquire(h, LIPC_KIND_SEM, &s);
-  if (rc != LIPC_OK) return rc;
-  /* A try first: the clock is read only when the call has to wait. A
-   * positive timeout then becomes a deadline; "forever" still passes one
-   * to the kernel inside the routine, so Ctrl-C interrupts it. */
-  int r = lipc__sem_trywait_fast(lipc__slot_obj(s)) ? 0 : lipc__sem_wait(lipc__slot_obj(s), NULL, 1);
+__attribute__((noinline)) static int wait_held(lipc_slot *s, int64_t timeout_ms) {
+  /* The clock is read only when the call has to wait. A positive timeout
+   * then becomes a deadline; "forever" still passes one to the kernel
+   * inside the routine, so Ctrl-C interrupts it. */
+  int rc = LIPC_OK, r = lipc__sem_wait(lipc__slot_obj(s), NULL, 1);
   if (r == EAGAIN && timeout_ms != 0) {
     struct timespec dl;
     if (timeout_ms > 0) dl = lipc__deadline(timeout_ms);
@@ -65,8 +75,21 @@ int lipc_sem_wait(lipc_handle_t h, int64_t timeout_ms) {
     case EINVAL: rc = corrupt("sem_wait"); break;
     default: rc = lipc__fail(lipc__code_from_errno(r), r, "sem_wait: failed"); break;
   }
-  lipc__handle_release(s);
-  return rc;
+  return lipc__handle_put(s, rc);
+}
+
+__attribute__((noinline)) static int wait_long(lipc_handle_t h, int64_t timeout_ms) {
+  lipc_slot *s;
+  int rc = lipc__handle_acquire_slow(h, LIPC_KIND_SEM, &s);
+  return rc != LIPC_OK ? rc : wait_held(s, timeout_ms);
+}
+
+int lipc_sem_wait(lipc_handle_t h, int64_t timeout_ms) {
+  lipc_slot *s;
+  struct lipc_hz_rec *r;
+  LIPC_HANDLE_GET(s, r, h, LIPC_KIND_SEM, wait_long(h, timeout_ms));
+  if (__builtin_expect(!lipc__sem_trywait_fast(lipc__slot_obj(s)), 0)) return wait_held(s, timeout_ms);
+  return lipc__handle_put_mine(r, s, LIPC_OK);
 }
 
 int lipc_sem_value(lipc_handle_t h, int *value) {

@@ -30,12 +30,11 @@ static int mutex_corrupt(const char *what) {
   return lipc__fail(LIPC_EINVAL, EINVAL, "%s: not a valid mutex: its header was overwritten", what);
 }
 
-int lipc_mutex_lock(lipc_handle_t h, int64_t timeout_ms, int *owner_died) {
-  lipc_slot *s;
-  int rc = lipc__handle_acquire(h, LIPC_KIND_MUTEX, &s);
-  if (rc != LIPC_OK) return rc;
-  /* A try first: the clock is read only when the call has to wait. */
-  int r = lipc__mutex_lock(lipc__slot_obj(s), NULL, 1);
+/* The hot calls (lock, unlock, set, wait): the lookup inline with no stack
+ * frame when all goes well; errors and waits in functions of their own
+ * that finish the call, release included (handles_fast.h). */
+__attribute__((noinline)) static int lock_held(lipc_slot *s, int r, int64_t timeout_ms, int *owner_died) {
+  int rc;
   if (r == EBUSY && timeout_ms != 0) {
     struct timespec buf;
     r = lipc__mutex_lock(lipc__slot_obj(s), deadline_of(timeout_ms, &buf), 0);
@@ -65,21 +64,47 @@ int lipc_mutex_lock(lipc_handle_t h, int64_t timeout_ms, int *owner_died) {
     case EINVAL: rc = mutex_corrupt("mutex_lock"); break;
     default: rc = lipc__fail(lipc__code_from_errno(r), r, "mutex_lock: failed"); break;
   }
-  lipc__handle_release(s);
-  return rc;
+  return lipc__handle_put(s, rc);
+}
+
+/* A try first: the clock is read only when the call has to wait. */
+__attribute__((noinline)) static int lock_long(lipc_handle_t h, int64_t timeout_ms, int *owner_died) {
+  lipc_slot *s;
+  int rc = lipc__handle_acquire_slow(h, LIPC_KIND_MUTEX, &s);
+  return rc != LIPC_OK ? rc : lock_held(s, lipc__mutex_lock(lipc__slot_obj(s), NULL, 1), timeout_ms, owner_died);
+}
+
+int lipc_mutex_lock(lipc_handle_t h, int64_t timeout_ms, int *owner_died) {
+  lipc_slot *s;
+  struct lipc_hz_rec *r;
+  LIPC_HANDLE_GET(s, r, h, LIPC_KIND_MUTEX, lock_long(h, timeout_ms, owner_died));
+  int e = lipc__mutex_lock(lipc__slot_obj(s), NULL, 1);
+  if (__builtin_expect(e != 0, 0)) return lock_held(s, e, timeout_ms, owner_died);
+  if (owner_died) *owner_died = 0;
+  return lipc__handle_put_mine(r, s, LIPC_OK);
+}
+
+__attribute__((noinline)) static int unlock_held(lipc_slot *s, int r) {
+  int rc = r == EINVAL ? mutex_corrupt("mutex_unlock")
+                       : lipc__fail(LIPC_EPERM, r, "mutex_unlock: this thread does not hold the mutex");
+  return lipc__handle_put(s, rc);
+}
+
+__attribute__((noinline)) static int unlock_long(lipc_handle_t h) {
+  lipc_slot *s;
+  int rc = lipc__handle_acquire_slow(h, LIPC_KIND_MUTEX, &s);
+  if (rc != LIPC_OK) return rc;
+  int r = lipc__mutex_unlock(lipc__slot_obj(s));
+  return r != 0 ? unlock_held(s, r) : lipc__handle_put(s, LIPC_OK);
 }
 
 int lipc_mutex_unlock(lipc_handle_t h) {
   lipc_slot *s;
-  int rc = lipc__handle_acquire(h, LIPC_KIND_MUTEX, &s);
-  if (rc != LIPC_OK) return rc;
-  int r = lipc__mutex_unlock(lipc__slot_obj(s));
-  if (r == EINVAL)
-    rc = mutex_corrupt("mutex_unlock");
-  else if (r != 0)
-    rc = lipc__fail(LIPC_EPERM, r, "mutex_unlock: this thread does not hold the mutex");
-  lipc__handle_release(s);
-  return rc;
+  struct lipc_hz_rec *r;
+  LIPC_HANDLE_GET(s, r, h, LIPC_KIND_MUTEX, unlock_long(h));
+  int e = lipc__mutex_unlock(lipc__slot_obj(s));
+  if (__builtin_expect(e != 0, 0)) return unlock_held(s, e);
+  return lipc__handle_put_mine(r, s, LIPC_OK);
 }
 
 int lipc_mutex_locked(lipc_handle_t h, int *locked) {
@@ -124,8 +149,23 @@ int lipc_event_unlink(const char *name) {
   lipc__handle_release(s);                                          \
   return rc
 
+__attribute__((noinline)) static int set_held(lipc_slot *s) {
+  lipc__event_set(lipc__slot_obj(s));
+  return lipc__handle_put(s, LIPC_OK);
+}
+
+__attribute__((noinline)) static int set_long(lipc_handle_t h) {
+  lipc_slot *s;
+  int rc = lipc__handle_acquire_slow(h, LIPC_KIND_EVENT, &s);
+  return rc != LIPC_OK ? rc : set_held(s);
+}
+
 int lipc_event_set(lipc_handle_t h) {
-  WITH_EVENT(h, "event_set", if (!lipc__event_set_fast(e)) lipc__event_set(e));
+  lipc_slot *s;
+  struct lipc_hz_rec *r;
+  LIPC_HANDLE_GET(s, r, h, LIPC_KIND_EVENT, set_long(h));
+  if (__builtin_expect(!lipc__event_set_fast(lipc__slot_obj(s)), 0)) return set_held(s);
+  return lipc__handle_put_mine(r, s, LIPC_OK);
 }
 
 int lipc_event_reset(lipc_handle_t h) { WITH_EVENT(h, "event_reset", lipc__event_reset(e)); }
@@ -147,17 +187,30 @@ static int event_wait_code(int r, int64_t timeout_ms) {
   return lipc__fail(lipc__code_from_errno(r), r, "event_wait: failed");
 }
 
-/* A try first: the clock is read only when the call has to wait. */
-static int event_wait(struct lipc_event_shm *e, int64_t timeout_ms) {
-  if (lipc__event_trywait_fast(e)) return 0;
+/* The clock is read only when the call has to wait. */
+__attribute__((noinline)) static int wait_held(lipc_slot *s, int64_t timeout_ms) {
+  struct lipc_event_shm *e = lipc__slot_obj(s);
   int r = lipc__event_wait(e, NULL, 1);
   if (r == EAGAIN && timeout_ms != 0) {
     struct timespec buf;
     r = lipc__event_wait(e, deadline_of(timeout_ms, &buf), 0);
   }
-  return r;
+  return lipc__handle_put(s, event_wait_code(r, timeout_ms));
 }
 
+__attribute__((noinline)) static int wait_long(lipc_handle_t h, int64_t timeout_ms) {
+  lipc_slot *s;
+  int rc = lipc__handle_acquire_slow(h, LIPC_KIND_EVENT, &s);
+  if (rc != LIPC_OK) return rc;
+  if (lipc__event_trywait_fast(lipc__slot_obj(s))) return lipc__handle_put(s, LIPC_OK);
+  return wait_held(s, timeout_ms);
+}
+
+/* A try first, inline. */
 int lipc_event_wait(lipc_handle_t h, int64_t timeout_ms) {
-  WITH_EVENT(h, "event_wait", rc = event_wait_code(event_wait(e, timeout_ms), timeout_ms));
+  lipc_slot *s;
+  struct lipc_hz_rec *r;
+  LIPC_HANDLE_GET(s, r, h, LIPC_KIND_EVENT, wait_long(h, timeout_ms));
+  if (__builtin_expect(!lipc__event_trywait_fast(lipc__slot_obj(s)), 0)) return wait_held(s, timeout_ms);
+  return lipc__handle_put_mine(r, s, LIPC_OK);
 }

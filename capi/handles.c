@@ -280,17 +280,27 @@ int lipc__handle_acquire_slow(lipc_handle_t h, int kind, lipc_slot **out) {
   return hold(h, kind, out, NULL);
 }
 
-int lipc__handle_acquire_undo(lipc_handle_t h, int kind, struct lipc_hz_rec *r, unsigned d,
-                              lipc_slot *s) {
+int lipc__handle_get_failed(lipc_handle_t h, int kind, struct lipc_hz_rec *r, unsigned d, lipc_slot *s) {
   drop(r, d, s);
   return bad_handle(h, kind);
 }
 
-void lipc__handle_closing_seen(lipc_slot *s) { reclaim(s); }
+int lipc__handle_put_closing(lipc_slot *s, int rc) {
+  reclaim(s);
+  return rc;
+}
+
+static void release_slow(lipc_slot *s);
+
+int lipc__handle_put_slow(lipc_slot *s, int rc) {
+  release_slow(s);
+  return rc;
+}
 
 /* The release for what the inline one leaves here: references (a full
- * record, or no record), and a slot not on top of the stack. */
-void lipc__handle_release_slow(lipc_slot *s) {
+ * record, or no record), a slot not on top of the stack, and every
+ * release on a thread that fences for itself (no lipc__hz_fast). */
+static void release_slow(lipc_slot *s) {
   struct lipc_hz_rec *r = lipc__hz_mine;
   if (!r) {
     release_ref(s);
@@ -302,8 +312,9 @@ void lipc__handle_release_slow(lipc_slot *s) {
     release_ref(s);
     return;
   }
-  /* Not on top: a call above it never returned (its host unwound it out of
-   * a signal handler). Pop down to it, letting go of what is popped. */
+  /* On top (a thread that fences for itself), or not on top: a call above
+   * it never returned (its host unwound it out of a signal handler). Pop
+   * down to it, letting go of what is popped. */
   unsigned d = atomic_load_explicit(&r->depth, memory_order_relaxed), at = d;
   while (at > 0 && atomic_load_explicit(&r->hz[at - 1], memory_order_relaxed) != s) at--;
   if (at == 0) { /* not announced: a reference taken before this thread had a record */

@@ -33,68 +33,110 @@ struct lipc_slot {
 
 LIPC_HIDDEN extern struct lipc_slot *_Atomic lipc__chunks[LIPC_H_MAX_CHUNKS];
 
-/* handles.c: the rest of a lookup, from the start (h, kind, out), and of a
- * release; and what a lookup that failed after announcing must undo. */
+/* handles.c: the whole lookup, for what the inline one leaves there (a bad
+ * handle, a process handle, a first lookup on a thread, a full record);
+ * and the end of an inline lookup that announced and then found the slot
+ * not live (it drops the announcement and records the error). */
 LIPC_HIDDEN int lipc__handle_acquire_slow(lipc_handle_t h, int kind, lipc_slot **out);
-LIPC_HIDDEN int lipc__handle_acquire_undo(lipc_handle_t h, int kind, struct lipc_hz_rec *r,
-                                          unsigned d, lipc_slot *s);
-LIPC_HIDDEN void lipc__handle_release_slow(lipc_slot *s);
-LIPC_HIDDEN void lipc__handle_closing_seen(lipc_slot *s);
+LIPC_HIDDEN int lipc__handle_get_failed(lipc_handle_t h, int kind, struct lipc_hz_rec *r, unsigned d,
+                                        lipc_slot *s);
+LIPC_HIDDEN int lipc__handle_put_slow(lipc_slot *s, int rc);
+LIPC_HIDDEN int lipc__handle_put_closing(lipc_slot *s, int rc);
 
-/* Takes hold of h's object if h is an open handle of kind (LIPC_KIND_ANY:
- * any kind); on success *slot is valid until lipc__handle_release, even if
- * another thread closes h meanwhile. Errors: LIPC_EBADHANDLE, LIPC_EFORKED
- * (a process handle in the child of a fork), LIPC_EBUSY (fallback count
- * full). */
-__attribute__((always_inline)) static inline int lipc__handle_acquire(lipc_handle_t h, int kind, lipc_slot **slot) {
-  uint64_t u = (uint64_t)h;
-  if (__builtin_expect((u >> 52) != 1 || kind == LIPC_KIND_PROC /* the fork check */, 0))
-    return lipc__handle_acquire_slow(h, kind, slot);
-  struct lipc_slot *c = atomic_load_explicit(
-      &lipc__chunks[(u & ((1u << LIPC_H_IDX_BITS) - 1)) / LIPC_H_CHUNK_SLOTS], memory_order_acquire);
-  struct lipc_hz_rec *r = lipc__hz_mine;
-  if (__builtin_expect(!c || !r, 0)) return lipc__handle_acquire_slow(h, kind, slot);
-  unsigned d = atomic_load_explicit(&r->depth, memory_order_relaxed);
-  if (__builtin_expect(d >= LIPC_HZ_DEPTH, 0)) return lipc__handle_acquire_slow(h, kind, slot);
-  struct lipc_slot *s = &c[u % LIPC_H_CHUNK_SLOTS];
-  /* Depth first, then the entry: a signal handler that runs in between
-   * uses the entry above and leaves the stack as it found it. */
-  atomic_store_explicit(&r->depth, d + 1, memory_order_relaxed);
-  atomic_signal_fence(memory_order_seq_cst);
-  atomic_store_explicit(&r->hz[d], s, memory_order_relaxed);
-  lipc__hz_light_fence();
-  uint64_t w = atomic_load_explicit(&s->word, memory_order_acquire);
+/* The lookup of every hot entry point, as a statement: sets s to h's slot,
+ * held until lipc__handle_put_mine(r, ...) even if another thread closes h
+ * meanwhile, and r to this thread's record,
+ * if h is an open handle of kind (LIPC_KIND_ANY: any kind). Otherwise the
+ * enclosing function returns: `slow` (an int expression, evaluated only
+ * then: it must do the whole call the long way, lookup included) when the
+ * case is not the common one, or the error (already recorded:
+ * LIPC_EBADHANDLE) when the slot is not live. A macro and not a function
+ * because every way out is a return: nothing joins the fast path again,
+ * so the compiler keeps it in registers, with no stack frame to build. */
+#define LIPC_HANDLE_GET(s, r, h, kind, slow)                                                          \
+  do {                                                                                             \
+    uint64_t u_ = (uint64_t)(h);                                                                   \
+    if (__builtin_expect((u_ >> 52) != 1 || (kind) == LIPC_KIND_PROC /* the fork check */, 0))     \
+      return (slow);                                                                               \
+    struct lipc_slot *c_ = atomic_load_explicit(                                                   \
+        &lipc__chunks[(u_ & ((1u << LIPC_H_IDX_BITS) - 1)) / LIPC_H_CHUNK_SLOTS], memory_order_acquire); \
+    struct lipc_hz_rec *r_ = lipc__hz_fast;                                                        \
+    if (__builtin_expect(!c_ || !r_, 0)) return (slow);                                            \
+    unsigned d_ = atomic_load_explicit(&r_->depth, memory_order_relaxed);                          \
+    if (__builtin_expect(d_ >= LIPC_HZ_DEPTH, 0)) return (slow);                                   \
+    struct lipc_slot *t_ = &c_[u_ % LIPC_H_CHUNK_SLOTS];                                           \
+    /* Depth first, then the entry: a signal handler that runs in between                          \
+     * uses the entry above and leaves the stack as it found it. */                                \
+    atomic_store_explicit(&r_->depth, d_ + 1, memory_order_relaxed);                               \
+    atomic_signal_fence(memory_order_seq_cst);                                                     \
+    atomic_store_explicit(&r_->hz[d_], t_, memory_order_relaxed);                                  \
+    /* Only the compiler's order: r_ exists, so membarrier does the rest */                        \
+    atomic_signal_fence(memory_order_seq_cst);                                                     \
+    if (__builtin_expect(!lipc__handle_live(atomic_load_explicit(&t_->word, memory_order_acquire), u_, (kind)), 0)) \
+      return lipc__handle_get_failed((h), (kind), r_, d_, t_);                                     \
+    (s) = t_;                                                                                      \
+    (r) = r_;                                                                                      \
+  } while (0)
+
+/* Whether the slot word w is the live handle u of kind (any for
+ * LIPC_KIND_ANY), not closing. */
+static inline int lipc__handle_live(uint64_t w, uint64_t u, int kind) {
   uint64_t gen8 = (u >> LIPC_H_IDX_BITS & 0xFFFFFFFFu) << 8;
-  int ok = kind ? (w & (LIPC_W_CLOSING | LIPC_W_TAG_MASK)) == (gen8 | (uint64_t)kind)
-                : (w & (LIPC_W_CLOSING | (LIPC_W_TAG_MASK & ~(uint64_t)0xFF))) == gen8 &&
-                      (w & 0xFF) != 0 && gen8 != 0;
-  if (__builtin_expect(!ok, 0)) return lipc__handle_acquire_undo(h, kind, r, d, s);
-  *slot = s;
-  return 0;
+  return kind ? (w & (LIPC_W_CLOSING | LIPC_W_TAG_MASK)) == (gen8 | (uint64_t)kind)
+              : (w & (LIPC_W_CLOSING | (LIPC_W_TAG_MASK & ~(uint64_t)0xFF))) == gen8 && (w & 0xFF) != 0 &&
+                    gen8 != 0;
 }
 
-/* Lets go of what lipc__handle_acquire took (calls nest only through signal
- * handlers, so s is normally the top of this thread's stack). */
-__attribute__((always_inline)) static inline void lipc__handle_release(lipc_slot *s) {
-  struct lipc_hz_rec *r = lipc__hz_mine;
-  unsigned d = r ? atomic_load_explicit(&r->depth, memory_order_relaxed) : 0;
+/* Lets go of what LIPC_HANDLE_GET took (r: the record it set, this
+ * thread's lipc__hz_fast; calls nest
+ * only through signal handlers, so s is normally the top of r's stack) and
+ * returns rc, so that an entry point can end with it as a tail call. */
+__attribute__((always_inline)) static inline int lipc__handle_put_mine(struct lipc_hz_rec *r, lipc_slot *s,
+                                                                      int rc) {
+  unsigned d = atomic_load_explicit(&r->depth, memory_order_relaxed);
   if (__builtin_expect(d == 0 || atomic_load_explicit(&r->overflow, memory_order_relaxed) != 0 ||
                            atomic_load_explicit(&r->hz[d - 1], memory_order_relaxed) != s,
-                       0)) {
-    lipc__handle_release_slow(s);
-    return;
-  }
+                       0))
+    return lipc__handle_put_slow(s, rc);
   atomic_store_explicit(&r->hz[d - 1], NULL, memory_order_release);
   atomic_signal_fence(memory_order_seq_cst);
   atomic_store_explicit(&r->depth, d - 1, memory_order_relaxed);
   /* The NULL before the read below, as in a lookup: a closer that still
    * saw the announcement fenced after it was made, so this read sees its
-   * closing bit, and this thread may be the one to free the slot. */
-  lipc__hz_light_fence();
+   * closing bit, and this thread may be the one to free the slot. r is
+   * this thread's lipc__hz_fast: the compiler's order is enough. */
+  atomic_signal_fence(memory_order_seq_cst);
   /* != 0: __builtin_expect takes a long, which is 32 bits on Windows, so
    * bit 63 alone would be cut off (and a closed handle never freed). */
   if (__builtin_expect((atomic_load_explicit(&s->word, memory_order_relaxed) & LIPC_W_CLOSING) != 0, 0))
-    lipc__handle_closing_seen(s);
+    return lipc__handle_put_closing(s, rc);
+  return rc;
+}
+
+/* The same for a slot held by any lookup (the record is looked up again;
+ * a slot held by a reference, or by a thread that must fence for itself,
+ * goes to handles.c). */
+__attribute__((always_inline)) static inline int lipc__handle_put(lipc_slot *s, int rc) {
+  struct lipc_hz_rec *r = lipc__hz_fast;
+  if (__builtin_expect(!r, 0)) return lipc__handle_put_slow(s, rc);
+  return lipc__handle_put_mine(r, s, rc);
+}
+
+/* The same as functions, for the entry points that are not hot:
+ * lipc__handle_acquire returns LIPC_OK and sets *slot, or returns the error
+ * (LIPC_EBADHANDLE, LIPC_EFORKED: a process handle in the child of a fork,
+ * LIPC_EBUSY: fallback count full). */
+__attribute__((always_inline)) static inline int lipc__handle_acquire(lipc_handle_t h, int kind, lipc_slot **slot) {
+  lipc_slot *s;
+  struct lipc_hz_rec *r;
+  LIPC_HANDLE_GET(s, r, h, kind, lipc__handle_acquire_slow(h, kind, slot));
+  (void)r;
+  *slot = s;
+  return LIPC_OK;
+}
+
+__attribute__((always_inline)) static inline void lipc__handle_release(lipc_slot *s) {
+  (void)lipc__handle_put(s, 0);
 }
 
 static inline void *lipc__slot_obj(lipc_slot *s) { return s->obj; }

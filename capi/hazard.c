@@ -15,6 +15,11 @@ __thread struct lipc_hz_rec *lipc__hz_mine
     __attribute__((tls_model("initial-exec")))
 #endif
     ;
+__thread struct lipc_hz_rec *lipc__hz_fast
+#ifndef _WIN32
+    __attribute__((tls_model("initial-exec")))
+#endif
+    ;
 int lipc__hz_asymmetric;
 
 LIPC_HIDDEN _Atomic(struct lipc_hz_rec *) lipc__hz_all;
@@ -69,6 +74,7 @@ struct lipc_hz_rec *lipc__hz_claim(void) {
   /* Before the thread-exit hook is armed, so a handler that interrupts
    * here and claims again finds this record. */
   lipc__hz_mine = r;
+  if (lipc__hz_asymmetric) lipc__hz_fast = r;
   lipc__hz_os_arm_exit(r);
   /* The claim before this thread's first announcement, for a closer that
    * found no other thread with a record and skipped the fence of every

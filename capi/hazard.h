@@ -44,6 +44,16 @@ LIPC_HIDDEN extern __thread struct lipc_hz_rec *lipc__hz_mine
 #endif
     ;
 
+/* The same record, set only when lookups need no fence of their own
+ * (lipc__hz_asymmetric): the inline lookup and release (handles_fast.h)
+ * use this one, so they need not test the fence mode on every call; a
+ * thread without it takes the lookup in handles.c, which does. */
+LIPC_HIDDEN extern __thread struct lipc_hz_rec *lipc__hz_fast
+#ifndef _WIN32
+    __attribute__((tls_model("initial-exec")))
+#endif
+    ;
+
 /* 1 when membarrier(PRIVATE_EXPEDITED) works: lookups then need only a
  * compiler barrier, and closers pay for the fence of every thread. 0: each
  * lookup pays a full fence of its own (kernels without membarrier, or a

@@ -21,6 +21,7 @@ static int exit_key_ok;
 static void on_thread_exit(void *p) {
   struct lipc_hz_rec *r = p;
   if (lipc__hz_mine == r) lipc__hz_mine = NULL;
+  if (lipc__hz_fast == r) lipc__hz_fast = NULL;
   lipc__hz_give_back(r);
 }
 

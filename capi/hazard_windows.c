@@ -16,6 +16,7 @@ static VOID WINAPI on_thread_exit(PVOID p) {
   struct lipc_hz_rec *r = p;
   if (!r || lipc__process_exiting()) return; /* nothing to give back at exit */
   if (lipc__hz_mine == r) lipc__hz_mine = NULL;
+  if (lipc__hz_fast == r) lipc__hz_fast = NULL;
   lipc__hz_give_back(r);
 }
 
