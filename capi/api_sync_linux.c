@@ -67,19 +67,29 @@ __attribute__((noinline)) static int lock_held(lipc_slot *s, int r, int64_t time
   return lipc__handle_put(s, rc);
 }
 
-/* A try first: the clock is read only when the call has to wait. */
+/* The try of the routine in core/mutex, which also learns the kind from
+ * glibc if nothing did yet. A try first: the clock is read only when the
+ * call has to wait. */
+__attribute__((noinline)) static int lock_checked(lipc_slot *s, int64_t timeout_ms, int *owner_died) {
+  return lock_held(s, lipc__mutex_lock(lipc__slot_obj(s), NULL, 1), timeout_ms, owner_died);
+}
+
 __attribute__((noinline)) static int lock_long(lipc_handle_t h, int64_t timeout_ms, int *owner_died) {
   lipc_slot *s;
   int rc = lipc__handle_acquire_slow(h, LIPC_KIND_MUTEX, &s);
-  return rc != LIPC_OK ? rc : lock_held(s, lipc__mutex_lock(lipc__slot_obj(s), NULL, 1), timeout_ms, owner_died);
+  return rc != LIPC_OK ? rc : lock_checked(s, timeout_ms, owner_died);
 }
 
 int lipc_mutex_lock(lipc_handle_t h, int64_t timeout_ms, int *owner_died) {
   lipc_slot *s;
   struct lipc_hz_rec *r;
   LIPC_HANDLE_GET(s, r, h, LIPC_KIND_MUTEX, lock_long(h, timeout_ms, owner_died));
-  int e = lipc__mutex_lock(lipc__slot_obj(s), NULL, 1);
-  if (__builtin_expect(e != 0, 0)) return lock_held(s, e, timeout_ms, owner_died);
+  pthread_mutex_t *m = lipc__slot_obj(s);
+  /* lipc__mutex_lock's try, inline: the kind check glibc relies on, then
+   * glibc's trylock. */
+  if (__builtin_expect(!lipc__mutex_kind_ok(m), 0)) return lock_checked(s, timeout_ms, owner_died);
+  int e = pthread_mutex_trylock(m);
+  if (__builtin_expect(e != 0, 0)) return lock_held(s, lipc__mutex_tried(m, e), timeout_ms, owner_died);
   if (owner_died) *owner_died = 0;
   return lipc__handle_put_mine(r, s, LIPC_OK);
 }
@@ -90,19 +100,24 @@ __attribute__((noinline)) static int unlock_held(lipc_slot *s, int r) {
   return lipc__handle_put(s, rc);
 }
 
+__attribute__((noinline)) static int unlock_checked(lipc_slot *s) {
+  int r = lipc__mutex_unlock(lipc__slot_obj(s));
+  return r != 0 ? unlock_held(s, r) : lipc__handle_put(s, LIPC_OK);
+}
+
 __attribute__((noinline)) static int unlock_long(lipc_handle_t h) {
   lipc_slot *s;
   int rc = lipc__handle_acquire_slow(h, LIPC_KIND_MUTEX, &s);
-  if (rc != LIPC_OK) return rc;
-  int r = lipc__mutex_unlock(lipc__slot_obj(s));
-  return r != 0 ? unlock_held(s, r) : lipc__handle_put(s, LIPC_OK);
+  return rc != LIPC_OK ? rc : unlock_checked(s);
 }
 
 int lipc_mutex_unlock(lipc_handle_t h) {
   lipc_slot *s;
   struct lipc_hz_rec *r;
   LIPC_HANDLE_GET(s, r, h, LIPC_KIND_MUTEX, unlock_long(h));
-  int e = lipc__mutex_unlock(lipc__slot_obj(s));
+  pthread_mutex_t *m = lipc__slot_obj(s);
+  if (__builtin_expect(!lipc__mutex_kind_ok(m), 0)) return unlock_checked(s);
+  int e = pthread_mutex_unlock(m); /* lipc__mutex_unlock, inline */
   if (__builtin_expect(e != 0, 0)) return unlock_held(s, e);
   return lipc__handle_put_mine(r, s, LIPC_OK);
 }

@@ -16,6 +16,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+int lipc__mutex_kind = -1; /* see lipc_kind */
+
 int lipc__mutex_init(void *mem) {
   pthread_mutexattr_t a;
   int rc = pthread_mutexattr_init(&a);
@@ -24,18 +26,19 @@ int lipc__mutex_init(void *mem) {
   if (rc == 0) rc = pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ERRORCHECK);
   if (rc == 0) rc = pthread_mutex_init((pthread_mutex_t *)mem, &a);
   pthread_mutexattr_destroy(&a);
+  if (rc == 0 && __atomic_load_n(&lipc__mutex_kind, __ATOMIC_RELAXED) == -1) /* learnt: lipc_kind */
+    __atomic_store_n(&lipc__mutex_kind, ((pthread_mutex_t *)mem)->__data.__kind, __ATOMIC_RELAXED);
   return rc;
 }
 
 /* The kind field lipc__mutex_init writes (glibc-internal bits for an
  * error-checking, robust, process-shared mutex), learnt once from glibc. */
 static int lipc_kind(void) {
-  static atomic_int kind = -1;
-  int k = atomic_load_explicit(&kind, memory_order_relaxed);
+  int k = __atomic_load_n(&lipc__mutex_kind, __ATOMIC_RELAXED);
   if (k == -1) {
     pthread_mutex_t ref;
     k = lipc__mutex_init(&ref) == 0 ? ref.__data.__kind : -2;
-    atomic_store_explicit(&kind, k, memory_order_relaxed);
+    __atomic_store_n(&lipc__mutex_kind, k, __ATOMIC_RELAXED);
   }
   return k;
 }
@@ -76,6 +79,21 @@ static struct timespec far_future(void) {
   return t;
 }
 
+int lipc__mutex_tried(pthread_mutex_t *m, int rc) {
+  if (rc == ENOTRECOVERABLE) {
+    /* glibc 2.36 takes the lock word before it sees the mutex is not
+     * recoverable, and for error-checking robust mutexes leaves it with
+     * our thread id: everyone else would then see it held (try, timed
+     * lock) instead of unusable. Give the word back and wake sleepers so
+     * they get ENOTRECOVERABLE too. */
+    atomic_uint *word = (atomic_uint *)(void *)m;
+    unsigned mine = (unsigned)syscall(SYS_gettid) & FUTEX_TID_MASK, v = atomic_load(word);
+    if ((v & FUTEX_TID_MASK) == mine && atomic_compare_exchange_strong(word, &v, 0) && (v & FUTEX_WAITERS))
+      syscall(SYS_futex, word, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+  }
+  return rc;
+}
+
 int lipc__mutex_lock(pthread_mutex_t *m, const struct timespec *dl, int try) {
   /* The lock word is the first member of glibc's mutex on every ABI. */
   atomic_uint *word = (atomic_uint *)(void *)m;
@@ -84,17 +102,7 @@ int lipc__mutex_lock(pthread_mutex_t *m, const struct timespec *dl, int try) {
   for (;;) {
     if (!kind_ok(m)) return EINVAL;
     int rc = pthread_mutex_trylock(m);
-    if (rc == ENOTRECOVERABLE) {
-      /* glibc 2.36 takes the lock word before it sees the mutex is not
-       * recoverable, and for error-checking robust mutexes leaves it with
-       * our thread id: everyone else would then see it held (try, timed
-       * lock) instead of unusable. Give the word back and wake sleepers so
-       * they get ENOTRECOVERABLE too. */
-      unsigned mine = (unsigned)syscall(SYS_gettid) & FUTEX_TID_MASK, v = atomic_load(word);
-      if ((v & FUTEX_TID_MASK) == mine && atomic_compare_exchange_strong(word, &v, 0) && (v & FUTEX_WAITERS))
-        syscall(SYS_futex, word, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
-      return rc;
-    }
+    if (rc == ENOTRECOVERABLE) return lipc__mutex_tried(m, rc);
     if (rc == 0 || rc == EOWNERDEAD) {
       /* We may have taken it past other sleepers: keep the bit so our unlock
        * wakes the next one. */

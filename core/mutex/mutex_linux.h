@@ -17,6 +17,20 @@ LIPC_HIDDEN_MUTEX int lipc__mutex_init(void *mem);
  * checked at open and again before every lock, unlock and consistent. */
 LIPC_HIDDEN_MUTEX const char *lipc__mutex_invalid(const void *mem);
 
+/* The kind field lipc__mutex_init writes, once learnt from glibc (at the
+ * first lipc__mutex_invalid, which every open runs; -1 before). */
+LIPC_HIDDEN_MUTEX extern int lipc__mutex_kind;
+
+/* The check lipc__mutex_invalid makes, inline, for the entry points' fast
+ * paths: 1 if m has the kind of lipc's mutexes. */
+static inline int lipc__mutex_kind_ok(const pthread_mutex_t *m) {
+  return __atomic_load_n(&m->__data.__kind, __ATOMIC_RELAXED) == __atomic_load_n(&lipc__mutex_kind, __ATOMIC_RELAXED);
+}
+
+/* What lipc__mutex_lock does after a pthread_mutex_trylock of m returned
+ * rc (not 0), for a caller that made the try itself: returns rc. */
+LIPC_HIDDEN_MUTEX int lipc__mutex_tried(pthread_mutex_t *m, int rc);
+
 /* Locks m until the absolute CLOCK_MONOTONIC deadline dl (NULL: none, but
  * still interruptible); try: do not wait. Returns 0, EOWNERDEAD (locked; the
  * previous owner died holding it), EBUSY (try, held), ETIMEDOUT, EINTR,
