@@ -38,12 +38,11 @@ __attribute__((noinline)) static int post_long(lipc_handle_t h, uint32_t n, cons
   return rc != LIPC_OK ? rc : post_held(s, n, what);
 }
 
-static inline int post(lipc_handle_t h, uint32_t n, const char *what) {
-  lipc_slot *s;
-  struct lipc_hz_rec *r;
-  LIPC_HANDLE_GET(s, r, h, LIPC_KIND_SEM, post_long(h, n, what));
-  if (__builtin_expect(!lipc__sem_post_fast(lipc__slot_obj(s), n), 0)) return post_held(s, n, what);
-  return lipc__handle_put_mine(r, s, LIPC_OK);
+__attribute__((always_inline)) static inline int post(lipc_handle_t h, uint32_t n, const char *what) {
+  struct lipc_hold hd;
+  LIPC_HANDLE_GET(hd, h, LIPC_KIND_SEM, post_long(h, n, what));
+  if (__builtin_expect(!lipc__sem_post_fast(lipc__slot_obj(hd.s), n), 0)) return post_held(hd.s, n, what);
+  return lipc__handle_put_hold(hd, LIPC_OK);
 }
 
 int lipc_sem_post(lipc_handle_t h) {
@@ -85,11 +84,10 @@ __attribute__((noinline)) static int wait_long(lipc_handle_t h, int64_t timeout_
 }
 
 int lipc_sem_wait(lipc_handle_t h, int64_t timeout_ms) {
-  lipc_slot *s;
-  struct lipc_hz_rec *r;
-  LIPC_HANDLE_GET(s, r, h, LIPC_KIND_SEM, wait_long(h, timeout_ms));
-  if (__builtin_expect(!lipc__sem_trywait_fast(lipc__slot_obj(s)), 0)) return wait_held(s, timeout_ms);
-  return lipc__handle_put_mine(r, s, LIPC_OK);
+  struct lipc_hold hd;
+  LIPC_HANDLE_GET(hd, h, LIPC_KIND_SEM, wait_long(h, timeout_ms));
+  if (__builtin_expect(!lipc__sem_trywait_fast(lipc__slot_obj(hd.s)), 0)) return wait_held(hd.s, timeout_ms);
+  return lipc__handle_put_hold(hd, LIPC_OK);
 }
 
 int lipc_sem_value(lipc_handle_t h, int *value) {

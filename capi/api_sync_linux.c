@@ -81,17 +81,16 @@ __attribute__((noinline)) static int lock_long(lipc_handle_t h, int64_t timeout_
 }
 
 int lipc_mutex_lock(lipc_handle_t h, int64_t timeout_ms, int *owner_died) {
-  lipc_slot *s;
-  struct lipc_hz_rec *r;
-  LIPC_HANDLE_GET(s, r, h, LIPC_KIND_MUTEX, lock_long(h, timeout_ms, owner_died));
-  pthread_mutex_t *m = lipc__slot_obj(s);
+  struct lipc_hold hd;
+  LIPC_HANDLE_GET(hd, h, LIPC_KIND_MUTEX, lock_long(h, timeout_ms, owner_died));
+  pthread_mutex_t *m = lipc__slot_obj(hd.s);
   /* lipc__mutex_lock's try, inline: the kind check glibc relies on, then
    * glibc's trylock. */
-  if (__builtin_expect(!lipc__mutex_kind_ok(m), 0)) return lock_checked(s, timeout_ms, owner_died);
+  if (__builtin_expect(!lipc__mutex_kind_ok(m), 0)) return lock_checked(hd.s, timeout_ms, owner_died);
   int e = pthread_mutex_trylock(m);
-  if (__builtin_expect(e != 0, 0)) return lock_held(s, lipc__mutex_tried(m, e), timeout_ms, owner_died);
+  if (__builtin_expect(e != 0, 0)) return lock_held(hd.s, lipc__mutex_tried(m, e), timeout_ms, owner_died);
   if (owner_died) *owner_died = 0;
-  return lipc__handle_put_mine(r, s, LIPC_OK);
+  return lipc__handle_put_hold(hd, LIPC_OK);
 }
 
 __attribute__((noinline)) static int unlock_held(lipc_slot *s, int r) {
@@ -112,14 +111,13 @@ __attribute__((noinline)) static int unlock_long(lipc_handle_t h) {
 }
 
 int lipc_mutex_unlock(lipc_handle_t h) {
-  lipc_slot *s;
-  struct lipc_hz_rec *r;
-  LIPC_HANDLE_GET(s, r, h, LIPC_KIND_MUTEX, unlock_long(h));
-  pthread_mutex_t *m = lipc__slot_obj(s);
-  if (__builtin_expect(!lipc__mutex_kind_ok(m), 0)) return unlock_checked(s);
+  struct lipc_hold hd;
+  LIPC_HANDLE_GET(hd, h, LIPC_KIND_MUTEX, unlock_long(h));
+  pthread_mutex_t *m = lipc__slot_obj(hd.s);
+  if (__builtin_expect(!lipc__mutex_kind_ok(m), 0)) return unlock_checked(hd.s);
   int e = pthread_mutex_unlock(m); /* lipc__mutex_unlock, inline */
-  if (__builtin_expect(e != 0, 0)) return unlock_held(s, e);
-  return lipc__handle_put_mine(r, s, LIPC_OK);
+  if (__builtin_expect(e != 0, 0)) return unlock_held(hd.s, e);
+  return lipc__handle_put_hold(hd, LIPC_OK);
 }
 
 int lipc_mutex_locked(lipc_handle_t h, int *locked) {
@@ -176,11 +174,10 @@ __attribute__((noinline)) static int set_long(lipc_handle_t h) {
 }
 
 int lipc_event_set(lipc_handle_t h) {
-  lipc_slot *s;
-  struct lipc_hz_rec *r;
-  LIPC_HANDLE_GET(s, r, h, LIPC_KIND_EVENT, set_long(h));
-  if (__builtin_expect(!lipc__event_set_fast(lipc__slot_obj(s)), 0)) return set_held(s);
-  return lipc__handle_put_mine(r, s, LIPC_OK);
+  struct lipc_hold hd;
+  LIPC_HANDLE_GET(hd, h, LIPC_KIND_EVENT, set_long(h));
+  if (__builtin_expect(!lipc__event_set_fast(lipc__slot_obj(hd.s)), 0)) return set_held(hd.s);
+  return lipc__handle_put_hold(hd, LIPC_OK);
 }
 
 int lipc_event_reset(lipc_handle_t h) { WITH_EVENT(h, "event_reset", lipc__event_reset(e)); }
@@ -223,9 +220,8 @@ __attribute__((noinline)) static int wait_long(lipc_handle_t h, int64_t timeout_
 
 /* A try first, inline. */
 int lipc_event_wait(lipc_handle_t h, int64_t timeout_ms) {
-  lipc_slot *s;
-  struct lipc_hz_rec *r;
-  LIPC_HANDLE_GET(s, r, h, LIPC_KIND_EVENT, wait_long(h, timeout_ms));
-  if (__builtin_expect(!lipc__event_trywait_fast(lipc__slot_obj(s)), 0)) return wait_held(s, timeout_ms);
-  return lipc__handle_put_mine(r, s, LIPC_OK);
+  struct lipc_hold hd;
+  LIPC_HANDLE_GET(hd, h, LIPC_KIND_EVENT, wait_long(h, timeout_ms));
+  if (__builtin_expect(!lipc__event_trywait_fast(lipc__slot_obj(hd.s)), 0)) return wait_held(hd.s, timeout_ms);
+  return lipc__handle_put_hold(hd, LIPC_OK);
 }

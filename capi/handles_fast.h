@@ -43,17 +43,25 @@ LIPC_HIDDEN int lipc__handle_get_failed(lipc_handle_t h, int kind, struct lipc_h
 LIPC_HIDDEN int lipc__handle_put_slow(lipc_slot *s, int rc);
 LIPC_HIDDEN int lipc__handle_put_closing(lipc_slot *s, int rc);
 
-/* The lookup of every hot entry point, as a statement: sets s to h's slot,
- * held until lipc__handle_put_mine(r, ...) even if another thread closes h
- * meanwhile, and r to this thread's record,
- * if h is an open handle of kind (LIPC_KIND_ANY: any kind). Otherwise the
+/* What LIPC_HANDLE_GET holds: the slot, this thread's record (its
+ * lipc__hz_fast) and the depth at which the slot is announced there. */
+struct lipc_hold {
+  lipc_slot *s;
+  struct lipc_hz_rec *r;
+  unsigned d;
+};
+
+/* The lookup of every hot entry point, as a statement: sets hd (a struct
+ * lipc_hold) to what holds h's slot until lipc__handle_put_hold, even if
+ * another thread closes h meanwhile, if h is an open handle of kind
+ * (LIPC_KIND_ANY: any kind). Otherwise the
  * enclosing function returns: `slow` (an int expression, evaluated only
  * then: it must do the whole call the long way, lookup included) when the
  * case is not the common one, or the error (already recorded:
  * LIPC_EBADHANDLE) when the slot is not live. A macro and not a function
  * because every way out is a return: nothing joins the fast path again,
  * so the compiler keeps it in registers, with no stack frame to build. */
-#define LIPC_HANDLE_GET(s, r, h, kind, slow)                                                          \
+#define LIPC_HANDLE_GET(hd, h, kind, slow)                                                             \
   do {                                                                                             \
     uint64_t u_ = (uint64_t)(h);                                                                   \
     if (__builtin_expect((u_ >> 52) != 1 || (kind) == LIPC_KIND_PROC /* the fork check */, 0))     \
@@ -74,8 +82,9 @@ LIPC_HIDDEN int lipc__handle_put_closing(lipc_slot *s, int rc);
     atomic_signal_fence(memory_order_seq_cst);                                                     \
     if (__builtin_expect(!lipc__handle_live(atomic_load_explicit(&t_->word, memory_order_acquire), u_, (kind)), 0)) \
       return lipc__handle_get_failed((h), (kind), r_, d_, t_);                                     \
-    (s) = t_;                                                                                      \
-    (r) = r_;                                                                                      \
+    (hd).s = t_;                                                                                   \
+    (hd).r = r_;                                                                                   \
+    (hd).d = d_;                                                                                   \
   } while (0)
 
 /* Whether the slot word w is the live handle u of kind (any for
@@ -87,8 +96,7 @@ static inline int lipc__handle_live(uint64_t w, uint64_t u, int kind) {
                     gen8 != 0;
 }
 
-/* Lets go of what LIPC_HANDLE_GET took (r: the record it set, this
- * thread's lipc__hz_fast; calls nest
+/* Lets go of s, announced in r, this thread's lipc__hz_fast (calls nest
  * only through signal handlers, so s is normally the top of r's stack) and
  * returns rc, so that an entry point can end with it as a tail call. */
 __attribute__((always_inline)) static inline int lipc__handle_put_mine(struct lipc_hz_rec *r, lipc_slot *s,
@@ -113,6 +121,22 @@ __attribute__((always_inline)) static inline int lipc__handle_put_mine(struct li
   return rc;
 }
 
+/* Lets go of what LIPC_HANDLE_GET took and returns rc. The stack is as
+ * that lookup left it (handlers that ran since left it balanced), unless
+ * a handler was unwound out of a call (its entries are still above):
+ * handles.c then pops down to ours. */
+__attribute__((always_inline)) static inline int lipc__handle_put_hold(struct lipc_hold hd, int rc) {
+  if (__builtin_expect(atomic_load_explicit(&hd.r->depth, memory_order_relaxed) != hd.d + 1, 0))
+    return lipc__handle_put_slow(hd.s, rc);
+  atomic_store_explicit(&hd.r->hz[hd.d], NULL, memory_order_release);
+  atomic_signal_fence(memory_order_seq_cst);
+  atomic_store_explicit(&hd.r->depth, hd.d, memory_order_relaxed);
+  atomic_signal_fence(memory_order_seq_cst); /* as in lipc__handle_put_mine */
+  if (__builtin_expect((atomic_load_explicit(&hd.s->word, memory_order_relaxed) & LIPC_W_CLOSING) != 0, 0))
+    return lipc__handle_put_closing(hd.s, rc);
+  return rc;
+}
+
 /* The same for a slot held by any lookup (the record is looked up again;
  * a slot held by a reference, or by a thread that must fence for itself,
  * goes to handles.c). */
@@ -127,11 +151,9 @@ __attribute__((always_inline)) static inline int lipc__handle_put(lipc_slot *s, 
  * (LIPC_EBADHANDLE, LIPC_EFORKED: a process handle in the child of a fork,
  * LIPC_EBUSY: fallback count full). */
 __attribute__((always_inline)) static inline int lipc__handle_acquire(lipc_handle_t h, int kind, lipc_slot **slot) {
-  lipc_slot *s;
-  struct lipc_hz_rec *r;
-  LIPC_HANDLE_GET(s, r, h, kind, lipc__handle_acquire_slow(h, kind, slot));
-  (void)r;
-  *slot = s;
+  struct lipc_hold hd;
+  LIPC_HANDLE_GET(hd, h, kind, lipc__handle_acquire_slow(h, kind, slot));
+  *slot = hd.s;
   return LIPC_OK;
 }
 

@@ -30,6 +30,13 @@
  *   the caller decides whether to go on. lipc never retries EINTR itself,
  *   so Ctrl-C reaches the host promptly.
  * - Every blocking wait sleeps in C on the caller's own thread and stack.
+ *   A host that leaves a call without its return (siglongjmp out of a
+ *   signal handler that interrupted it) leaves that call holding its
+ *   handle: calls after it work, the handle closes, and the object is freed
+ *   when the thread ends, or later in the thread when a call made inside
+ *   the interrupted one is what was left; past 16 such calls on a thread,
+ *   each one left keeps its object until the process ends (a leak, never a
+ *   crash). The Lisp binding defers interrupts around every call for this.
  * - Strings are NUL-terminated UTF-8. The caller owns what it passes. Strings
  *   returned as `const char *` are static unless said otherwise.
  * - Thread safety: every function may be called from any thread at once.
