@@ -90,12 +90,20 @@ int lipc_sem_wait(lipc_handle_t h, int64_t timeout_ms) {
   return lipc__handle_put_hold(hd, LIPC_OK);
 }
 
+__attribute__((noinline)) static int value_held(lipc_slot *s, int *value) {
+  return lipc__handle_put(s, lipc__sem_value(lipc__slot_obj(s), value) != 0 ? corrupt("sem_value") : LIPC_OK);
+}
+
+__attribute__((noinline)) static int value_long(lipc_handle_t h, int *value) {
+  lipc_slot *s;
+  int rc = lipc__handle_acquire_slow(h, LIPC_KIND_SEM, &s);
+  return rc != LIPC_OK ? rc : value_held(s, value);
+}
+
 int lipc_sem_value(lipc_handle_t h, int *value) {
   if (!value) return lipc__fail(LIPC_EINVAL, EINVAL, "sem_value: value must not be NULL");
-  lipc_slot *s;
-  int rc = lipc__handle_acquire(h, LIPC_KIND_SEM, &s);
-  if (rc != LIPC_OK) return rc;
-  if (lipc__sem_value(lipc__slot_obj(s), value) != 0) rc = corrupt("sem_value");
-  lipc__handle_release(s);
-  return rc;
+  struct lipc_hold hd;
+  LIPC_HANDLE_GET(hd, h, LIPC_KIND_SEM, value_long(h, value));
+  if (__builtin_expect(!lipc__sem_value_fast(lipc__slot_obj(hd.s), value), 0)) return value_held(hd.s, value);
+  return lipc__handle_put_hold(hd, LIPC_OK);
 }

@@ -35,6 +35,15 @@ static inline int lipc__sem_post_fast(void *mem, uint32_t n) {
   return __atomic_compare_exchange_n(data, &d, d + n, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED);
 }
 
+/* The value, if it is one (lipc__sem_value's read, inline): 1 and *value
+ * set, or 0 when the routine must say what is wrong. */
+static inline int lipc__sem_value_fast(const void *mem, int *value) {
+  uint32_t v = (uint32_t)__atomic_load_n((const uint64_t *)mem, __ATOMIC_RELAXED);
+  if (v > LIPC_SEM_VALUE_MAX) return 0;
+  *value = (int)v;
+  return 1;
+}
+
 static inline int lipc__sem_trywait_fast(void *mem) {
   uint64_t d = __atomic_load_n((uint64_t *)mem, __ATOMIC_RELAXED);
   if ((uint32_t)d == 0 || (uint32_t)d > LIPC_SEM_VALUE_MAX) return 0;
