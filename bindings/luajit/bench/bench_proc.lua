@@ -12,13 +12,15 @@
 --     keeps nothing), a read(2) loop keeping all 64 MiB in one buffer grown by
 --     doubling (as tests/bench/bench_proc.c's: a capture must keep it all),
 --     and that loop followed by ffi.string (the least a Lua program can do to
---     hold the output as a Lua string: one copy into memory LuaJIT maps
---     afresh for any string of 128 KiB or more, whose first touch costs page
---     faults that neither read(2) loop pays). Each 64 MiB run starts with a
---     full collection, outside the clock, so that no earlier run's output is
---     alive: LuaJIT interns strings, and an equal 64 MiB string still alive
---     would be found and returned after a memcmp instead of a new one being
---     made (real outputs differ from run to run; /dev/zero's do not).
+--     hold the output as a Lua string: one copy into memory LuaJIT usually
+--     maps afresh for a string of 128 KiB or more, whose first touch costs a
+--     page fault a page once the last byte is in; the keeping loop takes its
+--     faults while it waits for the child, the reusing one none). Each
+--     64 MiB run starts with a full collection, outside the clock, so that no
+--     earlier run's output is alive: LuaJIT interns strings, and an equal
+--     64 MiB string still alive would be found and returned after a memcmp
+--     instead of a new one being made (real outputs differ from run to run;
+--     /dev/zero's do not).
 --   a line captured (median microseconds per child, LIPC_BENCH_LINES
 --     children): p:communicate() of /bin/echo beside posix_spawn + pipe +
 --     read(2) + waitpid through the ffi.

@@ -114,7 +114,7 @@
 --     is lost: call again (e.g. after p:kill()) to get everything from the
 --     start. Pipes taken with p:pipe() are not touched. Each output is one
 --     copy (ffi.string) of the buffer lipc collected into; a Lua string of
---     128 KiB or more is memory LuaJIT maps afresh, and touching it first is
+--     128 KiB or more is memory LuaJIT usually maps afresh: touching it is
 --     most of a large capture's cost (bench/bench_proc.lua). To keep the
 --     bytes in an ffi buffer instead: p:stdout():read_into(buf, size).
 --   p:pipe(n) -> the parent's end of the pipe at child fd n, as a pipe object
