@@ -7,8 +7,20 @@
 --   reading 64 MiB from `head -c 67108864 /dev/zero` in 1 MiB chunks (MB/s):
 --     the binding's pipe:read(1 MiB) (Lua strings) beside io.popen +
 --     f:read(1 MiB); raw lipc_fd_read into an ffi buffer beside a raw read(2)
---     loop on a posix_spawn'd pipe; and p:communicate() for the whole (beside
---     the raw read(2) loop).
+--     loop on a posix_spawn'd pipe; and p:communicate() for the whole, beside
+--     three baselines: the raw read(2) loop (one 1 MiB buffer, reused: it
+--     keeps nothing), a read(2) loop keeping all 64 MiB in one buffer grown by
+--     doubling (as tests/bench/bench_proc.c's: a capture must keep it all),
+--     and that loop followed by ffi.string (the least a Lua program can do to
+--     hold the output as a Lua string: one copy into memory LuaJIT usually
+--     maps afresh for a string of 128 KiB or more, whose first touch costs a
+--     page fault a page once the last byte is in; the keeping loop takes its
+--     faults while it waits for the child, the reusing one none). Each
+--     64 MiB run starts with a full collection, outside the clock, so that no
+--     earlier run's output is alive: LuaJIT interns strings, and an equal
+--     64 MiB string still alive would be found and returned after a memcmp
+--     instead of a new one being made (real outputs differ from run to run;
+--     /dev/zero's do not).
 --   a line captured (median microseconds per child, LIPC_BENCH_LINES
 --     children): p:communicate() of /bin/echo beside posix_spawn + pipe +
 --     read(2) + waitpid through the ffi.
@@ -39,6 +51,9 @@ int waitpid(int pid, int *status, int options);
 int pipe(int fds[2]);
 int close(int fd);
 long read(int fd, void *buf, size_t n);
+void *malloc(size_t n);
+void *realloc(void *p, size_t n);
+void free(void *p);
 extern char **environ;
 ]]):gmatch("[^\n]+") do pcall(ffi.cdef, decl) end
 local libc = ffi.C
@@ -190,6 +205,40 @@ local function read_raw_posix()
   return mbps(t0, total)
 end
 
+-- A read(2) loop that keeps everything: one buffer grown by doubling (as
+-- tests/bench/bench_proc.c's read_grow); with as_string, the output then
+-- becomes a Lua string (ffi.string) before the buffer is freed.
+local function read_raw_posix_keep(as_string)
+  local t0 = now_us()
+  assert(libc.pipe(pfds) == 0)
+  libc.posix_spawn_file_actions_init(fa)
+  libc.posix_spawn_file_actions_adddup2(fa, pfds[1], 1)
+  libc.posix_spawn_file_actions_addclose(fa, pfds[0])
+  if libc.posix_spawnp(pidbuf, "head", fa, nil, head_cargv, libc.environ) ~= 0 then error("posix_spawnp") end
+  libc.posix_spawn_file_actions_destroy(fa)
+  libc.close(pfds[1])
+  local len, cap = 0, 2 * CHUNK
+  local buf = ffi.cast("char *", libc.malloc(cap))
+  while true do
+    if cap - len < CHUNK then
+      cap = cap * 2
+      buf = ffi.cast("char *", libc.realloc(buf, cap))
+    end
+    if buf == nil then error("realloc") end
+    local r = libc.read(pfds[0], buf + len, CHUNK)
+    if r <= 0 then break end
+    len = len + tonumber(r)
+  end
+  libc.close(pfds[0])
+  libc.waitpid(pidbuf[0], status, 0)
+  local s = as_string and ffi.string(buf, len)
+  libc.free(buf)
+  if s and #s ~= len then error("ffi.string") end
+  return mbps(t0, len)
+end
+local function read_raw_posix_kept() return read_raw_posix_keep(false) end
+local function read_raw_posix_kept_string() return read_raw_posix_keep(true) end
+
 local function read_communicate()
   local t0 = now_us()
   local p = assert(P.spawn(head_argv, { stdout = true }))
@@ -198,20 +247,30 @@ local function read_communicate()
   return mbps(t0, #out)
 end
 
-local function read_line(label, f, base_label, g)
+-- label's figure beside each baseline, one line each; bases is a list of
+-- { printed label, recorded name (default: the printed one), function }.
+-- Runs alternate (lipc, then each baseline) so all see the same machine.
+local function read_line(label, f, bases)
+  bases = bases or {}
   local a, b = {}, {}
+  for j = 1, #bases do b[j] = {} end
+  local function run(g)
+    collectgarbage() -- no earlier output alive (see the header), off the clock
+    return g()
+  end
   for i = 1, READS do
-    a[i] = f()
-    if g then b[i] = g() end
+    a[i] = run(f)
+    for j, base in ipairs(bases) do b[j][i] = run(base[3]) end
   end
   local ma = median(a)
-  if g then
-    local mb = median(b)
-    print(("luajit  %-34s lipc %8.0f MB/s  %-14s %8.0f MB/s  ratio %5.2f"):format(label, ma, base_label, mb, ma / mb))
-    record(label, ma, "MB/s", base_label, mb)
-  else
+  if #bases == 0 then
     print(("luajit  %-34s lipc %8.0f MB/s"):format(label, ma))
     record(label, ma, "MB/s")
+  end
+  for j, base in ipairs(bases) do
+    local mb = median(b[j])
+    print(("luajit  %-34s lipc %8.0f MB/s  %-15s %8.0f MB/s  ratio %5.2f"):format(label, ma, base[1], mb, ma / mb))
+    record(label, ma, "MB/s", base[2] or base[1], mb)
   end
 end
 
@@ -266,9 +325,13 @@ print(("spawn+wait: median of %d; 64 MiB reads: median of %d; library %s"):forma
 spawn_line("spawn+wait /bin/true (binding)", binding_spawn_wait)
 spawn_line("spawn+wait /bin/true (prepared)", prepared_spawn_wait)
 spawn_line("spawn+wait /bin/true (raw C calls)", raw_spawn_wait)
-read_line("read 64 MiB, pipe:read(1 MiB)", read_binding, "io.popen read", read_popen)
-read_line("read 64 MiB, lipc_fd_read into ffi", read_raw_lipc, "read(2) loop", read_raw_posix)
-read_line("read 64 MiB, p:communicate()", read_communicate, "read(2) loop", read_raw_posix)
+read_line("read 64 MiB, pipe:read(1 MiB)", read_binding, { { "io.popen read", nil, read_popen } })
+read_line("read 64 MiB, lipc_fd_read into ffi", read_raw_lipc, { { "read(2) loop", nil, read_raw_posix } })
+read_line("read 64 MiB, p:communicate()", read_communicate, {
+  { "read(2) loop", nil, read_raw_posix },
+  { "read(2), kept", "read(2) loop keeping all (realloc)", read_raw_posix_kept },
+  { "kept+ffi.string", "read(2) loop keeping all (realloc) + ffi.string", read_raw_posix_kept_string },
+})
 lines_line("a line captured, p:communicate()")
 attrs:close()
 line_attrs:close()

@@ -112,7 +112,11 @@
 --     feeds input to stdin and closes it, collects stdout and stderr till
 --     both end, waits for the exit; never deadlocks. After a timeout nothing
 --     is lost: call again (e.g. after p:kill()) to get everything from the
---     start. Pipes taken with p:pipe() are not touched.
+--     start. Pipes taken with p:pipe() are not touched. Each output is one
+--     copy (ffi.string) of the buffer lipc collected into; a Lua string of
+--     128 KiB or more is memory LuaJIT usually maps afresh: touching it is
+--     most of a large capture's cost (bench/bench_proc.lua). To keep the
+--     bytes in an ffi buffer instead: p:stdout():read_into(buf, size).
 --   p:pipe(n) -> the parent's end of the pipe at child fd n, as a pipe object
 --             (lipc/pipe.lua), taken once and cached | nil, msg, code, errno
 --   p:stdin(), p:stdout(), p:stderr()  -> p:pipe(0), p:pipe(1), p:pipe(2)
