@@ -656,15 +656,19 @@ class Popen(_Handle, Generic[AnyStr]):
             _check(rc, "proc_info")
             return v.value
 
-        ut, st, core = fig(_const.PROC_UTIME_US), fig(_const.PROC_STIME_US), fig(_const.PROC_CORE_DUMPED)
+        ut, st = fig(_const.PROC_UTIME_US), fig(_const.PROC_STIME_US)
         if self._exit is not None and self.returncode == (-self._exit[1] if self._exit[1] else self._exit[0]):
             # Reaped through this object: lipc_proc_info would give this
             # status back (and no current RSS); four C calls fewer for run().
+            # A child that exited (no signal) dumped no core: lipc would
+            # say 0, on every system, so one call fewer again.
             code, sig = self._exit
+            core = fig(_const.PROC_CORE_DUMPED) if sig else 0
             return ProcInfo(pid=self.pid, running=False, returncode=self.returncode, exit_code=code,
                             signal=sig, core_dumped=None if core is None else bool(core),
                             utime=None if ut is None else ut / 1e6, stime=None if st is None else st / 1e6,
                             maxrss_kb=fig(_const.PROC_MAXRSS_KB), rss_kb=None)
+        core = fig(_const.PROC_CORE_DUMPED)
         return ProcInfo(pid=self.pid, running=bool(fig(_const.PROC_RUNNING)), returncode=self.returncode,
                         exit_code=fig(_const.PROC_EXIT_CODE), signal=fig(_const.PROC_SIGNAL),
                         core_dumped=None if core is None else bool(core),
@@ -1192,7 +1196,13 @@ def run(*popenargs: Any, input: Any = None, capture_output: bool = False, timeou
         kwargs["stdout"] = kwargs["stderr"] = PIPE
     with Popen(*popenargs, **kwargs) as process:
         try:
-            stdout, stderr = process.communicate(input, timeout=timeout, max_output=max_output)
+            if input is None and max_output is None and not process._pipe_modes:
+                # Nothing to feed or collect: communicate would only wait,
+                # through one more C call (issue 12: fewer calls a child).
+                process.wait(timeout)
+                stdout = stderr = None
+            else:
+                stdout, stderr = process.communicate(input, timeout=timeout, max_output=max_output)
         except TimeoutExpired as exc:
             process.kill()
             process.wait()
