@@ -133,7 +133,8 @@ class Event(_Handle):
         except ArgumentError:  # closed
             raise self._closed_error() from None
         if rc == _const.EINTR or (rc == _const.EAGAIN and t != 0):
-            rc = retry_eintr(lambda ms: _wait(self._handle(), ms), None if t is None else time.monotonic() + t)
+            rc = retry_eintr(lambda ms: _wait(self._handle(), ms), None if t is None else time.monotonic() + t,
+                             rc == _const.EINTR)
         if rc == 0:
             return True
         if rc in (_const.ETIMEDOUT, _const.EAGAIN):

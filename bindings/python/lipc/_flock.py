@@ -174,7 +174,7 @@ class FileLock(_Handle):
             raise self._closed_error() from None
         if rc == _const.EINTR or (rc == _const.EAGAIN and t != 0):
             rc = retry_eintr(lambda ms: _lock(self._handle(), offset, length, ex, ms),
-                             None if t is None else time.monotonic() + t)
+                             None if t is None else time.monotonic() + t, rc == _const.EINTR)
         if rc == 0:
             self._held = True
             return True

@@ -147,8 +147,8 @@ class Mutex(_Handle):
             if rc == 0:
                 self.owner_died = died.value != 0
                 return True
-            if rc == _const.EAGAIN:
-                rc = retry_eintr(lambda ms: _lock(self._handle(), ms, died), None)
+            if rc == _const.EAGAIN or rc == _const.EINTR:
+                rc = retry_eintr(lambda ms: _lock(self._handle(), ms, died), None, rc == _const.EINTR)
         else:
             self._handle()  # a closed one raises ValueError, whatever the arguments
             if not blocking:

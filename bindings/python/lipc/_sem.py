@@ -114,8 +114,8 @@ class Semaphore(_Handle):
                 raise self._closed_error() from None
             if rc == 0:
                 return True
-            if rc == _const.EAGAIN:
-                rc = retry_eintr(lambda ms: _wait(self._handle(), ms), None)
+            if rc == _const.EAGAIN or rc == _const.EINTR:
+                rc = retry_eintr(lambda ms: _wait(self._handle(), ms), None, rc == _const.EINTR)
         else:
             self._handle()  # a closed one raises ValueError, whatever the arguments
             if not blocking:
