@@ -143,9 +143,10 @@ def test_unnamed_objects_do_not_pickle(name, tmp_path):
 def _closed_uses(name, tmp_path):
     """(object, [calls]) for every kind whose hot methods pass the handle
     to C as a ready c_int64 (lipc._handle): closed, it is None."""
+    from conftest import unique_name  # one name each: Windows has one namespace for all three
     sem = lipc.Semaphore(name, create=True, initial=1, unlink_on_close=True)
-    mutex = lipc.Mutex(name, create=True, unlink_on_close=True)
-    event = lipc.Event(name, create=True, unlink_on_close=True)
+    mutex = lipc.Mutex(unique_name(), create=True, unlink_on_close=True)
+    event = lipc.Event(unique_name(), create=True, unlink_on_close=True)
     lock = lipc.FileLock(str(tmp_path / "lock"))
     lock.acquire()  # held when closed: release() must still see the closed object first
     return [
