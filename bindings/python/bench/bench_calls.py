@@ -1,5 +1,10 @@
 """ns per call through ctypes: lipc next to a plain C function called the
-same way, so the table shows what lipc adds over ctypes' own cost.
+same way, so the table shows what lipc adds over ctypes' own cost; then
+each binding method next to the same C calls made through bare ctypes
+(prototypes set once, the handle as an int, out-parameters made once):
+what the binding adds over ctypes (issue 12: at most 1.15 times). The two
+sides of each such row run alternately, round after round, and the ratio
+is the median of the rounds' ratios, so both see the same machine.
 
     python3 bench/bench_calls.py [--rounds N] [--calls N]
 
@@ -18,6 +23,7 @@ import tempfile
 import threading
 import time
 from ctypes import byref, c_char_p, c_int, c_int64
+from typing import Tuple
 from typing import Callable
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -59,6 +65,114 @@ def ns_per_call(fn: Callable[[], object], calls: int, rounds: int) -> float:
     return statistics.median(loop(fn) - loop(nothing) for _ in range(rounds))
 
 
+def ns_alternating(fn: Callable[[], object], base: Callable[[], object], calls: int,
+                   rounds: int) -> Tuple[float, float, float]:
+    """Medians of (fn's ns per call, base's, fn's / base's), the two loops
+    run one after the other in each round."""
+    def loop(f: Callable[[], object]) -> float:
+        t0 = time.perf_counter_ns()
+        for _ in range(calls):
+            f()
+        return (time.perf_counter_ns() - t0) / calls
+
+    def nothing() -> None:
+        return None
+
+    fn(), base()  # warm up
+    ours, theirs, ratios = [], [], []
+    for _ in range(rounds):
+        empty = loop(nothing)
+        a, b = loop(fn) - empty, loop(base) - empty
+        ours.append(a)
+        theirs.append(b)
+        ratios.append(a / b)
+    return statistics.median(ours), statistics.median(theirs), statistics.median(ratios)
+
+
+def method_row(label: str, fn: Callable[[], object], base: Callable[[], object], calls: int, rounds: int) -> None:
+    ours, theirs, ratio = ns_alternating(fn, base, calls, rounds)
+    label = f"method {label}"
+    print(f"python  {label:<32} {ours:8.1f} ns/call  bare ctypes {theirs:8.1f} ns/call  ratio {ratio:.2f}")
+    record(label, ours, "ns/call", "bare ctypes", theirs)
+
+
+def binding_methods(calls: int, rounds: int) -> None:
+    """Each binding method beside the C calls it makes, through bare ctypes.
+    Both sides are called through one Python function (a lambda or a def
+    around them), as user code would make either."""
+    pid = os.getpid()
+    sem = lipc.Semaphore(f"lipc-bench-m-{pid}", create=True, initial=0, exclusive=True, unlink_on_close=True)
+    mutex = lipc.Mutex(f"lipc-bench-m-{pid}", create=True, exclusive=True, unlink_on_close=True)
+    event = lipc.Event(f"lipc-bench-m-{pid}", create=True, exclusive=True, unlink_on_close=True)
+    fd, path = tempfile.mkstemp(prefix="lipc-bench-")
+    os.close(fd)
+    flock = lipc.FileLock(path)
+    try:
+        sh, mh, eh, fh = sem.handle, mutex.handle, event.handle, flock.handle
+        v, died = c_int(), c_int()
+        post, wait, value = lib.lipc_sem_post, lib.lipc_sem_wait, lib.lipc_sem_value
+        lock, unlock, locked = lib.lipc_mutex_lock, lib.lipc_mutex_unlock, lib.lipc_mutex_locked
+        eset, ewait, ereset, eis = lib.lipc_event_set, lib.lipc_event_wait, lib.lipc_event_reset, lib.lipc_event_is_set
+        flk, funl = lib.lipc_flock_lock, lib.lipc_flock_unlock
+
+        def sem_pair() -> None:
+            sem.release()
+            sem.acquire()
+
+        def sem_pair_c() -> None:
+            post(sh)
+            wait(sh, 0)
+
+        def mutex_pair() -> None:
+            mutex.acquire()
+            mutex.release()
+
+        def mutex_pair_c() -> None:
+            lock(mh, 0, died)
+            unlock(mh)
+
+        def event_pair() -> None:
+            event.set()
+            event.wait()
+
+        def event_pair_c() -> None:
+            eset(eh)
+            ewait(eh, 0)
+
+        def flock_pair() -> None:
+            flock.acquire()
+            flock.release()
+
+        def flock_pair_c() -> None:
+            flk(fh, 0, 0, 1, 0)
+            funl(fh, 0, 0)
+
+        def sem_value_c() -> int:
+            value(sh, v)
+            return v.value
+
+        def mutex_locked_c() -> bool:
+            locked(mh, v)
+            return v.value != 0
+
+        def event_is_set_c() -> bool:
+            eis(eh, v)
+            return v.value != 0
+
+        method_row("Semaphore.value", lambda: sem.value, sem_value_c, calls, rounds)
+        method_row("Semaphore release+acquire", sem_pair, sem_pair_c, calls // 2, rounds)
+        method_row("Mutex acquire+release", mutex_pair, mutex_pair_c, calls // 2, rounds)
+        method_row("Mutex.locked", lambda: mutex.locked(), mutex_locked_c, calls, rounds)
+        method_row("Event set+wait", event_pair, event_pair_c, calls // 2, rounds)
+        method_row("Event.clear", lambda: event.clear(), lambda: ereset(eh), calls, rounds)
+        method_row("Event.is_set", lambda: event.is_set(), event_is_set_c, calls, rounds)
+        method_row("FileLock acquire+release", flock_pair, flock_pair_c, calls // 10, rounds)
+    finally:
+        for o in (sem, mutex, event, flock):
+            o.close()
+        os.unlink(path)
+
+
 def row(label: str, ours: float, base: float, base_label: str = "baseline") -> None:
     print(f"python  {label:<24} {ours:8.1f} ns/call  {base_label:<9} {base:8.1f} ns/call  ratio {ours / base:.2f}")
     record(label, ours, "ns/call", base_label, base)
@@ -96,6 +210,7 @@ def main() -> None:
             ns_per_call(stdlib_pair, a.calls // 4, a.rounds), "threading")
     finally:
         sem.close()
+    binding_methods(a.calls, a.rounds)
 
 
 if __name__ == "__main__":

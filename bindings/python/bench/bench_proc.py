@@ -3,8 +3,8 @@ Python's own ways of doing the same, in the same run:
 
   spawn+wait of /bin/true (median microseconds): lipc.run, lipc.Popen +
     wait, and the raw C calls on one reused attributes handle, beside
-    subprocess.run and os.posix_spawn + os.waitpid; measured alternately so
-    both sides see the same machine.
+    os.posix_spawn + os.waitpid, subprocess.run and subprocess.Popen +
+    wait; measured alternately so both sides see the same machine.
   reading 64 MiB from `head -c 67108864 /dev/zero` (median MB/s): raw
     lipc_fd_read in 1 MiB chunks into one buffer (beside an os.read loop of
     1 MiB on an os.posix_spawn'd pipe, and beside subprocess capture),
@@ -110,6 +110,11 @@ class Raw:
 
 def subprocess_run() -> None:
     subprocess.run([TRUE])
+
+
+def subprocess_popen() -> None:
+    p = subprocess.Popen([TRUE])
+    p.wait()
 
 
 # -- reading 64 MiB -----------------------------------------------------------
@@ -224,6 +229,8 @@ def main() -> None:
         us_row("spawn+wait lipc.run", ours, theirs, base)
         ours, theirs = alternate(lipc_run, subprocess_run, a.spawns)
         us_row("spawn+wait lipc.run", ours, theirs, "subprocess.run")
+        ours, theirs = alternate(lipc_popen, subprocess_popen, a.spawns)
+        us_row("spawn+wait Popen+wait", ours, theirs, "subprocess.Popen+wait")
     finally:
         raw.close()
     mbs_row("read 64 MiB raw fd_read 1 MiB", mbs(lipc_raw_read, a.reads), mbs(os_read_loop, a.reads),

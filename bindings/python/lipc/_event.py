@@ -23,18 +23,21 @@ and its name, stay for other handles).
 """
 from __future__ import annotations
 
-from ctypes import byref, c_int, c_int64
+import time
+from ctypes import ArgumentError, byref, c_int, c_int64
 from types import TracebackType
 from typing import Any, Optional, Type
 
 from . import _const
-from ._errors import _check
-from ._handle import _Handle
+from ._errors import _check, _raise
+from ._handle import _Handle, give_int, take_int
 from ._lib import lib as _c
 from ._named import Name, as_str, check_mode, cname, open_flags, remember, reopen
-from ._timeout import deadline, retry_eintr
+from ._timeout import retry_eintr, seconds
 
 __all__ = ["Event", "unlink_event"]
+
+_set, _reset, _wait, _is_set = _c.lipc_event_set, _c.lipc_event_reset, _c.lipc_event_wait, _c.lipc_event_is_set
 
 
 def unlink_event(name: Name) -> None:
@@ -78,19 +81,39 @@ class Event(_Handle):
     def set(self) -> None:
         """Sets the event: wakes every waiter (manual-reset) or lets one
         through (auto-reset)."""
-        _check(_c.lipc_event_set(self._handle()), "event_set")
+        try:
+            rc = _set(self._ch)
+        except ArgumentError:  # closed: _ch is None (see lipc._handle)
+            raise self._closed_error() from None
+        if rc:
+            _raise(rc, "event_set")
 
     def clear(self) -> None:
         """Clears the event (lipc_event_reset)."""
-        _check(_c.lipc_event_reset(self._handle()), "event_reset")
+        try:
+            rc = _reset(self._ch)
+        except ArgumentError:  # closed
+            raise self._closed_error() from None
+        if rc:
+            _raise(rc, "event_reset")
 
     reset = clear
 
     def is_set(self) -> bool:
         """Whether it is set now (a snapshot: other processes may change it)."""
-        v = c_int()
-        _check(_c.lipc_event_is_set(self._handle(), byref(v)), "event_is_set")
-        return bool(v.value)
+        try:
+            v = take_int()
+        except IndexError:
+            v = c_int()
+        try:
+            rc = _is_set(self._ch, v)  # the c_int goes by reference (POINTER(c_int)): no byref object
+        except ArgumentError:  # closed: _ch is None (see lipc._handle)
+            raise self._closed_error() from None
+        if rc:
+            _raise(rc, "event_is_set")
+        r = v.value != 0
+        give_int(v)
+        return r
 
     def wait(self, timeout: Optional[float] = None) -> bool:
         """Waits until the event is set, forever or for ``timeout`` seconds
@@ -98,13 +121,25 @@ class Event(_Handle):
         set (an auto-reset event is cleared by this wait), False when the
         time ran out. Signal handlers run during the wait (Ctrl-C raises
         KeyboardInterrupt promptly)."""
-        if isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and timeout < 0:
-            timeout = 0
-        rc = retry_eintr(lambda ms: _c.lipc_event_wait(self._handle(), ms), deadline(timeout))
+        if timeout is None:
+            t = None
+        else:
+            if isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and timeout < 0:
+                timeout = 0
+            t = seconds(timeout)  # validated before anything else
+        # One look first: a set event costs one call and no clock read.
+        try:
+            rc = _wait(self._ch, 0)
+        except ArgumentError:  # closed
+            raise self._closed_error() from None
+        if rc == _const.EINTR or (rc == _const.EAGAIN and t != 0):
+            rc = retry_eintr(lambda ms: _wait(self._handle(), ms), None if t is None else time.monotonic() + t,
+                             rc == _const.EINTR)
+        if rc == 0:
+            return True
         if rc in (_const.ETIMEDOUT, _const.EAGAIN):
             return False
-        _check(rc, "event_wait")
-        return True
+        _raise(rc, "event_wait")
 
     def unlink(self) -> None:
         """Removes this event's name (allowed after close())."""

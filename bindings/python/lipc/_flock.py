@@ -52,24 +52,25 @@ from __future__ import annotations
 import errno as _errno
 import operator
 import os
-from ctypes import byref, c_int64
+import time
+from ctypes import ArgumentError, byref, c_int64
 from types import TracebackType
 from typing import Any, Literal, Optional, Type, Union, cast
 
 from . import _const
 from ._cint import to_int, to_int64
-from ._errors import TimedOutError, _check
+from ._errors import TimedOutError, _check, _raise
 from ._handle import _Handle
 from ._lib import lib as _c
 from ._osfd import to_lipc
 from ._named import check_mode, remember, reopen
-from ._timeout import deadline, retry_eintr
+from ._timeout import deadline, retry_eintr, seconds
 from ._types import FileDescriptorLike, StrOrBytesPath
 
 __all__ = ["FileLock"]
 
 _DEFAULT: Any = object()
-_lock = _c.lipc_flock_lock
+_lock, _unlock = _c.lipc_flock_lock, _c.lipc_flock_unlock
 Target = Union[StrOrBytesPath, FileDescriptorLike]
 
 
@@ -163,21 +164,36 @@ class FileLock(_Handle):
             timeout = self.timeout
         else:
             timeout = _forever_if_negative(timeout)
-        ex = int(self.exclusive)
-        rc = retry_eintr(lambda ms: _lock(self._handle(), self.offset, self.length, ex, ms), deadline(timeout))
+        t = seconds(timeout)  # validated before anything else
+        ex = 1 if self.exclusive else 0
+        offset, length = self.offset, self.length
+        # One try first: a free lock costs one call and no clock read.
+        try:
+            rc = _lock(self._ch, offset, length, ex, 0)
+        except ArgumentError:  # closed: _ch is None (see lipc._handle)
+            raise self._closed_error() from None
+        if rc == _const.EINTR or (rc == _const.EAGAIN and t != 0):
+            rc = retry_eintr(lambda ms: _lock(self._handle(), offset, length, ex, ms),
+                             None if t is None else time.monotonic() + t, rc == _const.EINTR)
+        if rc == 0:
+            self._held = True
+            return True
         if rc in (_const.ETIMEDOUT, _const.EAGAIN):
             return False
-        _check(rc, "flock_lock")
-        self._held = True
-        return True
+        _raise(rc, "flock_lock")
 
     def release(self) -> None:
         """Unlocks the range. RuntimeError if this FileLock does not hold it
         (as threading.Lock)."""
-        h = self._handle()
         if not self._held:
+            self._handle()  # a closed one: ValueError, as for any use
             raise RuntimeError("release of an unlocked FileLock")
-        _check(_c.lipc_flock_unlock(h, self.offset, self.length), "flock_unlock")
+        try:
+            rc = _unlock(self._ch, self.offset, self.length)
+        except ArgumentError:  # closed
+            raise self._closed_error() from None
+        if rc:
+            _raise(rc, "flock_unlock")
         self._held = False
 
     def locked(self) -> bool:

@@ -7,32 +7,91 @@ The finalizer normally hangs on the object itself. Objects whose memory is
 handed out as memoryviews (SharedMemory, MappedFile) hang it on an anchor
 that the exported buffers reference too, so a forgotten object whose views
 are still in use is not unmapped under them: its handle closes when the
-object and every view are gone."""
+object and every view are gone.
+
+The finalizer is a weak reference in a module registry rather than a
+weakref.finalize, which costs two to four times as much to make and to
+detach (issue 12: it is paid by every spawn and every open). It does what
+weakref.finalize did here: the handle closes when its object is collected,
+or at interpreter exit (atexit) for objects still alive then, and close()
+and the finalizer close it once between them, whichever comes first and
+from whatever thread: taking the registry entry (one dict.pop, atomic
+under the GIL) is the right to close.
+
+Hot methods pass ``self._ch``, the handle as a ready c_int64, rather than
+the int: ctypes then converts nothing (about 90 ns a call, issue 12).
+close() sets it to None, which ctypes refuses (ctypes.ArgumentError)
+before any C call: the methods turn that into the closed-object
+ValueError, so the open check costs the fast path nothing."""
 from __future__ import annotations
 
+import atexit
 import weakref
-from typing import NoReturn, Optional
+from ctypes import c_int, c_int64
+from typing import Dict, List, NoReturn, Optional
 
 from ._errors import _check
 from ._lib import lib as _c
 
+_close = _c.lipc_close
+
+# The out-parameters of the snapshot getters (Semaphore.value,
+# Event.is_set, Mutex.locked): taken with list.pop and given back with
+# list.append, each atomic under the GIL, so two threads never share one;
+# a c_int made for each call costs 30-50 ns more (issue 12). An empty
+# pool (IndexError) means: make one.
+_ints: List[c_int] = []
+take_int, give_int = _ints.pop, _ints.append
+
+
+class _Ref(weakref.ref):  # type: ignore[type-arg]
+    """A weak reference to the object (or anchor) whose collection closes
+    the handle h."""
+
+    __slots__ = ("h",)
+    h: int
+
+
+# id(ref) -> ref for every handle still to be closed. A ref is alive while
+# it is in here, so its id is unique among the keys.
+_live: Dict[int, _Ref] = {}
+
+
+def _collected(ref: _Ref) -> None:
+    if _live.pop(id(ref), None) is not None:
+        _close(ref.h)
+
+
+@atexit.register
+def _close_at_exit() -> None:
+    # As weakref.finalize's atexit: the newest first.
+    for key in reversed(list(_live)):
+        ref = _live.pop(key, None)
+        if ref is not None:
+            _close(ref.h)
+
 
 class _Handle:
     _h: Optional[int]
+    _ch: Optional[c_int64]
 
     def __init__(self, h: int, anchor: Optional[object] = None) -> None:
-        self._h = int(h)
-        # The finalizer holds the handle, not the object. It also serves as
-        # the close() gate: detach() hands its arguments to one caller only,
-        # so two threads closing at once close the handle once.
-        self._finalizer = weakref.finalize(self if anchor is None else anchor, _c.lipc_close, self._h)
+        self._h = h = int(h)
+        self._ch = c_int64(h)
+        ref = _Ref(self if anchor is None else anchor, _collected)
+        ref.h = h
+        self._ref = ref
+        _live[id(ref)] = ref
 
     def _handle(self) -> int:
         """The open handle; ValueError if closed (C never sees a dead one)."""
         h = self._h
         if h is None:
-            raise ValueError(f"operation on closed {type(self).__name__}")
+            raise self._closed_error()
         return h
+
+    def _closed_error(self) -> ValueError:
+        return ValueError(f"operation on closed {type(self).__name__}")
 
     @property
     def handle(self) -> int:
@@ -46,10 +105,10 @@ class _Handle:
     def close(self) -> None:
         """Closes the handle. Idempotent; later use raises ValueError. A
         thread blocked in a wait on it finishes that wait safely."""
-        detached = self._finalizer.detach()
-        self._h = None
-        if detached is not None:
-            _check(_c.lipc_close(detached[2][0]), "close")
+        ref = self._ref
+        self._h = self._ch = None
+        if _live.pop(id(ref), None) is not None:
+            _check(_close(ref.h), "close")
 
     def __reduce__(self) -> NoReturn:
         raise TypeError(f"cannot pickle a lipc {type(self).__name__}: "

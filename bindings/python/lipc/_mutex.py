@@ -39,13 +39,13 @@ thread (of any process) holds it now. Where it differs, on purpose:
 from __future__ import annotations
 
 import errno as _errno
-from ctypes import byref, c_int, c_int64
+from ctypes import ArgumentError, byref, c_int, c_int64
 from types import TracebackType
 from typing import Any, Optional, Type
 
 from . import _const
 from ._errors import Error, PermissionDeniedError, _check, _raise
-from ._handle import _Handle
+from ._handle import _Handle, give_int, take_int
 from ._lib import lib as _c
 from ._named import Name, as_str, check_mode, cname, open_flags, remember, reopen
 from ._timeout import deadline, retry_eintr
@@ -69,7 +69,7 @@ class NotRecoverableError(Error):
 _NOT_RECOVERABLE = _const.EOS_BASE - _errno.ENOTRECOVERABLE
 _LOCK_ERRORS = {_NOT_RECOVERABLE: NotRecoverableError}
 _UNLOCK_ERRORS = {_const.EPERM: NotOwnerError}
-_lock, _unlock = _c.lipc_mutex_lock, _c.lipc_mutex_unlock
+_lock, _unlock, _locked = _c.lipc_mutex_lock, _c.lipc_mutex_unlock, _c.lipc_mutex_locked
 _FOREVER: Optional[float] = -1  # acquire's default timeout; the same int object whenever it is the default
 
 
@@ -130,9 +130,6 @@ class Mutex(_Handle):
         it; NotRecoverableError (see above). ValueError for a negative
         timeout other than -1, and for a timeout with ``blocking=False``,
         as threading.Lock."""
-        h = self._h
-        if h is None:
-            self._handle()  # raises
         # The C call writes *owner_died only when it locks, and only the
         # thread that locked can succeed until it releases, so one c_int
         # per object serves every thread.
@@ -142,10 +139,18 @@ class Mutex(_Handle):
         else:
             forever = timeout is None or (timeout == -1 and type(timeout) in (int, float))
         if blocking and forever:
-            rc = _lock(h, 0, died)  # the fast path: one call when it is free
-            if rc == _const.EAGAIN:
-                rc = retry_eintr(lambda ms: _lock(self._handle(), ms, died), None)
+            # The fast path: one try, no clock read, when it is free.
+            try:
+                rc = _lock(self._ch, 0, died)
+            except ArgumentError:  # closed: _ch is None (see lipc._handle)
+                raise self._closed_error() from None
+            if rc == 0:
+                self.owner_died = died.value != 0
+                return True
+            if rc == _const.EAGAIN or rc == _const.EINTR:
+                rc = retry_eintr(lambda ms: _lock(self._handle(), ms, died), None, rc == _const.EINTR)
         else:
+            self._handle()  # a closed one raises ValueError, whatever the arguments
             if not blocking:
                 if not forever:
                     raise ValueError("can't specify a timeout for a non-blocking call")
@@ -162,10 +167,10 @@ class Mutex(_Handle):
 
     def release(self) -> None:
         """Unlocks. NotOwnerError if this thread does not hold it."""
-        h = self._h
-        if h is None:
-            self._handle()  # raises
-        rc = _unlock(h)
+        try:
+            rc = _unlock(self._ch)
+        except ArgumentError:  # closed
+            raise self._closed_error() from None
         if rc:
             _raise(rc, "mutex_unlock", _UNLOCK_ERRORS)
 
@@ -173,9 +178,19 @@ class Mutex(_Handle):
         """Whether some thread, of any process, holds the mutex now (a
         snapshot, as threading.Lock.locked()). A mutex whose owner died
         holding it reads as free: the next acquire gets it (owner_died)."""
-        v = c_int()
-        _check(_c.lipc_mutex_locked(self._handle(), byref(v)), "mutex_locked")
-        return bool(v.value)
+        try:
+            v = take_int()
+        except IndexError:
+            v = c_int()
+        try:
+            rc = _locked(self._ch, v)  # the c_int goes by reference (POINTER(c_int)): no byref object
+        except ArgumentError:  # closed: _ch is None (see lipc._handle)
+            raise self._closed_error() from None
+        if rc:
+            _raise(rc, "mutex_locked")
+        r = v.value != 0
+        give_int(v)
+        return r
 
     def consistent(self) -> None:
         """After an acquire that set ``owner_died``: marks the protected

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import operator
 import os
-from ctypes import byref, c_int, c_int64
+from ctypes import ArgumentError, byref, c_int, c_int64
 from types import TracebackType
 from typing import Any, Optional, Type
 
 from . import _const
 from ._errors import _check, _raise
-from ._handle import _Handle
+from ._handle import _Handle, give_int, take_int
 from ._lib import lib as _c
 from ._cint import to_uint32
 from ._named import Name, check_mode, cname, remember, reopen
@@ -19,6 +19,7 @@ from ._timeout import deadline, retry_eintr
 
 _VALUE_MAX = 2**31 - 1
 _UINT32_MAX = 2**32 - 1
+_ONE = 1  # release()'s default, compared by identity: any other n takes the checked path
 _wait, _post, _post_n, _value = _c.lipc_sem_wait, _c.lipc_sem_post, _c.lipc_sem_post_n, _c.lipc_sem_value
 
 
@@ -85,14 +86,19 @@ class Semaphore(_Handle):
     @property
     def value(self) -> int:
         """The current value (a snapshot: other processes may change it)."""
-        h = self._h
-        if h is None:
-            self._handle()  # raises
-        v = c_int()
-        rc = _value(h, v)  # ctypes passes the c_int by reference (POINTER(c_int)): no byref object
+        try:
+            v = take_int()
+        except IndexError:
+            v = c_int()
+        try:
+            rc = _value(self._ch, v)  # the c_int goes by reference (POINTER(c_int)): no byref object
+        except ArgumentError:  # closed: _ch is None (see lipc._handle)
+            raise self._closed_error() from None
         if rc:
             _raise(rc, "sem_value")
-        return v.value
+        r = v.value
+        give_int(v)
+        return r
 
     def acquire(self, blocking: bool = True, timeout: Optional[float] = None) -> bool:
         """Decrements the semaphore, waiting while it is zero: forever, for
@@ -100,14 +106,18 @@ class Semaphore(_Handle):
         of 0 or less, as threading.Semaphore). Returns True when acquired,
         False when the time ran out. Signal handlers run during the wait
         (Ctrl-C raises KeyboardInterrupt promptly)."""
-        h = self._h
-        if h is None:
-            self._handle()  # raises
         if blocking and timeout is None:
-            rc = _wait(h, 0)  # the fast path: one call when it is free
-            if rc == _const.EAGAIN:
-                rc = retry_eintr(lambda ms: _wait(self._handle(), ms), None)
+            # The fast path: one try, no clock read, when it is free.
+            try:
+                rc = _wait(self._ch, 0)
+            except ArgumentError:  # closed
+                raise self._closed_error() from None
+            if rc == 0:
+                return True
+            if rc == _const.EAGAIN or rc == _const.EINTR:
+                rc = retry_eintr(lambda ms: _wait(self._handle(), ms), None, rc == _const.EINTR)
         else:
+            self._handle()  # a closed one raises ValueError, whatever the arguments
             if not blocking:
                 if timeout is not None:
                     raise ValueError("can't specify timeout for non-blocking acquire")
@@ -127,14 +137,15 @@ class Semaphore(_Handle):
         otherwise, ValueError below 1 (as threading's), OverflowError above
         2**32-1; OutOfRangeError (a ValueError) if the value would pass
         2**31-1, in which case nothing is added."""
-        h = self._h
-        if h is None:
-            self._handle()  # raises
-        if n == 1 and type(n) is int:  # the fast path: one call
-            rc = _post(h)
+        if n is _ONE:  # the fast path (the default, and any 1 CPython caches): one call
+            try:
+                rc = _post(self._ch)
+            except ArgumentError:  # closed
+                raise self._closed_error() from None
             if rc:
                 _raise(rc, "sem_post")
             return
+        h = self._handle()
         try:
             n = operator.index(n)
         except TypeError:
@@ -143,9 +154,9 @@ class Semaphore(_Handle):
             raise ValueError("n must be one or more")
         if n > _UINT32_MAX:
             raise OverflowError(f"n {n} does not fit a C uint32_t (0..{_UINT32_MAX})")
-        rc = _post_n(h, n)
+        rc = _post(h) if n == 1 else _post_n(h, n)
         if rc:
-            _raise(rc, "sem_post_n")
+            _raise(rc, "sem_post" if n == 1 else "sem_post_n")
 
     def unlink(self) -> None:
         """Removes this semaphore's name (allowed after close())."""

@@ -18,7 +18,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from . import _const
 from ._cint import to_int, to_int64, to_uint32
-from ._errors import _check
+from ._errors import _check, _raise
 from ._lib import lib as _c
 from ._osfd import WINDOWS, to_lipc
 from ._timeout import grace_ms
@@ -33,12 +33,18 @@ _MAX_CHILD_FD = 1023
 StrPath = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 
 
+_FS_ENCODING, _FS_ERRORS = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()  # as os.fsencode's
+
+
 def cstr(value: Any, what: str) -> bytes:
     """str, bytes or os.PathLike -> bytes for C (os.fsencode), refusing NUL."""
-    try:
-        b = os.fsencode(value)
-    except TypeError:
-        raise TypeError(f"{what} must be str, bytes or os.PathLike, not {type(value).__name__}") from None
+    if type(value) is str:  # the common case: what os.fsencode does with it, without its checks
+        b = value.encode(_FS_ENCODING, _FS_ERRORS)
+    else:
+        try:
+            b = os.fsencode(value)
+        except TypeError:
+            raise TypeError(f"{what} must be str, bytes or os.PathLike, not {type(value).__name__}") from None
     if b"\0" in b:
         raise ValueError(f"{what} contains a NUL byte: {value!r}")
     return b
@@ -202,6 +208,14 @@ class SpawnAttr:
 
     def arg(self, a: Any) -> None:
         _check(_spawnattr_arg(self.handle, cstr(a, "argument")), "spawnattr_arg")
+
+    def args(self, argv: Iterable[Any]) -> None:
+        """arg() for each, in one loop."""
+        h = c_int64(self.handle)  # converted once for all the calls
+        for a in argv:
+            rc = _spawnattr_arg(h, cstr(a, "argument"))
+            if rc:
+                _raise(rc, "spawnattr_arg")
 
     def shell(self, command: Any) -> None:
         _check(_c.lipc_spawnattr_shell(self.handle, cstr(command, "command")), "spawnattr_shell")
@@ -375,11 +389,9 @@ def build(attr: SpawnAttr, argv: Sequence[Any], *, shell: bool, executable: Any,
         # so a shell given as executable sees itself as argv[0] (bash run
         # as /bin/sh would go into POSIX mode).
         shell_argv = [executable if executable is not None else "/bin/sh", "-c", argv[0], *argv[1:]]
-        for a in shell_argv:
-            attr.arg(a)
+        attr.args(shell_argv)
     else:
-        for a in argv:
-            attr.arg(a)
+        attr.args(argv)
     if executable is not None:
         attr.program(executable)
     if cwd is not None:
@@ -388,17 +400,22 @@ def build(attr: SpawnAttr, argv: Sequence[Any], *, shell: bool, executable: Any,
         attr.env_clear()
         for k, v in env.items():
             attr.env_set(k, v)
-    for k, v in (extra_env or {}).items():
-        attr.env_set(k, v)
-    for k in unset_env or ():
-        attr.env_unset(k)
+    if extra_env:
+        for k, v in extra_env.items():
+            attr.env_set(k, v)
+    if unset_env:
+        for k in unset_env:
+            attr.env_unset(k)
     if not close_fds:
         attr.set_int("set_keep_fds", 1)
     if restore_signals == "all":
         attr.set_int("set_sigreset", _const.SIGRESET_ALL)
     elif restore_signals:
+        h = c_int64(attr.handle)
         for sig in RUNTIME_IGNORED:
-            _check(_spawnattr_set_sigdefault(attr.handle, sig, 1), "set_sigdefault")
+            rc = _spawnattr_set_sigdefault(h, sig, 1)
+            if rc:
+                _raise(rc, "set_sigdefault")
     if pipesize > 0:
         attr.set_int("set_pipesize", pipesize)
     if extra_groups is not None:
@@ -426,14 +443,13 @@ def build(attr: SpawnAttr, argv: Sequence[Any], *, shell: bool, executable: Any,
         if _fd_spec(attr, fd, spec, f"fds[{fd}]"):
             raise ValueError(f"fds[{fd}]: PIPE is for stdin, stdout and stderr only")
     for fd, (name, spec) in enumerate(zip(("stdin", "stdout", "stderr"), stdio)):
-        if fd in mapped and spec is not None:
-            raise ValueError(f"child fd {fd} is given twice ({name} and fds)")
-        if fd in mapped:
+        if spec is None:  # inherited, or given by fds
             continue
-        if spec is not None:
-            kind = _fd_spec(attr, fd, spec, name)
-            if kind:
-                pipes[fd] = kind
+        if fd in mapped:
+            raise ValueError(f"child fd {fd} is given twice ({name} and fds)")
+        kind = _fd_spec(attr, fd, spec, name)
+        if kind:
+            pipes[fd] = kind
 
     if umask != -1:
         attr.set_int("set_umask", to_int(umask, "umask"))
@@ -441,16 +457,24 @@ def build(attr: SpawnAttr, argv: Sequence[Any], *, shell: bool, executable: Any,
         attr.set_int("set_setsid", 1)
     if process_group is not None:
         attr.set_int("set_pgroup", to_int64(process_group, "process_group"))
-    for key, value in (rlimits or {}).items():
-        soft, hard = limits_of(value)
-        attr.set_int("set_rlimit", int(resource_of(key)), soft, hard)
-    sig = _signal_number(autokill)
-    if sig:
-        attr.set_int("set_autokill", sig)
-    policy = {"leave": _const.ON_CLOSE_LEAVE, "stop": _const.ON_CLOSE_STOP}.get(on_close, on_close)
+    if rlimits:
+        for key, value in rlimits.items():
+            soft, hard = limits_of(value)
+            attr.set_int("set_rlimit", int(resource_of(key)), soft, hard)
+    if autokill is not None:
+        sig = _signal_number(autokill)
+        if sig:
+            attr.set_int("set_autokill", sig)
+    policy = _ON_CLOSE.get(on_close, on_close)
     if policy not in (_const.ON_CLOSE_LEAVE, _const.ON_CLOSE_STOP):
         raise ValueError(f"on_close must be 'leave' or 'stop', not {on_close!r}")
-    grace = grace_ms(on_close_grace, "on_close_grace")
-    if policy == _const.ON_CLOSE_STOP:
-        attr.set_int("set_on_close", policy, grace)
+    if policy == _const.ON_CLOSE_STOP or type(on_close_grace) is not float or not 0.0 <= on_close_grace:
+        # Checked whatever the policy (a plain float >= 0, the default's
+        # kind, cannot be wrong: inf and any length are fine).
+        grace = grace_ms(on_close_grace, "on_close_grace")
+        if policy == _const.ON_CLOSE_STOP:
+            attr.set_int("set_on_close", policy, grace)
     return pipes
+
+
+_ON_CLOSE = {"leave": _const.ON_CLOSE_LEAVE, "stop": _const.ON_CLOSE_STOP}

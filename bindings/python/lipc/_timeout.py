@@ -93,12 +93,14 @@ SLICE_MS = 100
 AFTER_INTR_MS = 5 if sys.platform == "win32" else SLICE_MS
 
 
-def retry_eintr(call: Callable[[int], Any], dl: Optional[float]) -> int:
+def retry_eintr(call: Callable[[int], Any], dl: Optional[float], after_eintr: bool = False) -> int:
     """Runs call(timeout_ms), a pure wait, until it returns something other
     than EINTR; in the main thread, in slices of at most SLICE_MS. (call
-    returns Any: it is usually a lambda around a ctypes function.)"""
+    returns Any: it is usually a lambda around a ctypes function.)
+    after_eintr: the caller's own first try just returned EINTR, so the
+    first slice is the short one that follows an EINTR."""
     main = threading.current_thread() is threading.main_thread()
-    slice_ms = SLICE_MS
+    slice_ms = AFTER_INTR_MS if after_eintr else SLICE_MS
     while True:
         ms = remaining_ms(dl)
         rc: int

@@ -138,3 +138,89 @@ def test_unnamed_objects_do_not_pickle(name, tmp_path):
                     pickle.dumps(o)
     finally:
         m.close()
+
+
+def _closed_uses(name, tmp_path):
+    """(object, [calls]) for every kind whose hot methods pass the handle
+    to C as a ready c_int64 (lipc._handle): closed, it is None."""
+    from conftest import unique_name  # one name each: Windows has one namespace for all three
+    sem = lipc.Semaphore(name, create=True, initial=1, unlink_on_close=True)
+    mutex = lipc.Mutex(unique_name(), create=True, unlink_on_close=True)
+    event = lipc.Event(unique_name(), create=True, unlink_on_close=True)
+    lock = lipc.FileLock(str(tmp_path / "lock"))
+    lock.acquire()  # held when closed: release() must still see the closed object first
+    return [
+        (sem, [lambda: sem.value, lambda: sem.acquire(), lambda: sem.acquire(timeout=1),
+               lambda: sem.acquire(blocking=False), lambda: sem.release(), lambda: sem.release(2)]),
+        (mutex, [lambda: mutex.acquire(), lambda: mutex.acquire(timeout=1), lambda: mutex.release(),
+                 lambda: mutex.locked()]),
+        (event, [lambda: event.set(), lambda: event.clear(), lambda: event.is_set(), lambda: event.wait(),
+                 lambda: event.wait(0), lambda: event.wait(1)]),
+        (lock, [lambda: lock.acquire(), lambda: lock.acquire(blocking=False), lambda: lock.release()]),
+    ]
+
+
+def test_every_hot_method_of_a_closed_object_raises_the_closed_error(name, tmp_path):
+    # ctypes refuses the closed object's None handle (ctypes.ArgumentError,
+    # a TypeError) before any C call; the binding must say what happened.
+    for obj, uses in _closed_uses(name, tmp_path):
+        obj.close()
+        for use in uses:
+            with pytest.raises(ValueError) as ei:
+                use()
+            assert type(ei.value) is ValueError, (obj, ei.value)
+            assert str(ei.value) == f"operation on closed {type(obj).__name__}", (obj, ei.value)
+
+
+def test_handles_still_open_at_exit_are_closed(name):
+    # The finalizers' registry closes at interpreter exit what is still
+    # open, as weakref.finalize did: here a semaphore kept alive by a
+    # module global and a reference cycle, whose close removes its name.
+    from conftest import child_env
+    import subprocess
+    import sys
+    code = ("import lipc, sys\n"
+            "class Keep: pass\n"
+            "k = Keep(); k.self = k\n"
+            f"k.sem = lipc.Semaphore({name!r}, create=True, exclusive=True, unlink_on_close=True)\n"
+            "sys.modules['keep'] = k\n"
+            "print('open', flush=True)\n")
+    r = subprocess.run([sys.executable, "-c", code], env=child_env(), capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout == "open\n", r
+    with pytest.raises(lipc.NotFoundError):
+        lipc.Semaphore(name)
+
+
+def test_snapshot_getters_from_many_threads():
+    # Semaphore.value, Event.is_set and Mutex.locked take their C
+    # out-parameter from a pool shared by every object (lipc._handle): two
+    # threads must never read each other's answer, which one c_int shared
+    # between the threads would give them as soon as the GIL changes hands
+    # during the C calls.
+    import threading
+    from conftest import unique_name
+    sems = [lipc.Semaphore(unique_name(), create=True, initial=v, unlink_on_close=True) for v in (0, 7)]
+    events = [lipc.Event(unique_name(), create=True, initially_set=v, unlink_on_close=True) for v in (False, True)]
+    mutexes = [lipc.Mutex(unique_name(), create=True, unlink_on_close=True) for _ in range(2)]
+    mutexes[1].acquire()  # held by this thread: locked() reads True from every thread
+    wrong: list = []
+
+    def check(i: int) -> None:
+        sem, ev, mx = sems[i], events[i], mutexes[i]
+        want_value, want = (0, False) if i == 0 else (7, True)
+        for _ in range(20000):
+            if sem.value != want_value or ev.is_set() is not want or mx.locked() is not want:
+                wrong.append(i)
+                return
+
+    try:
+        threads = [threading.Thread(target=check, args=(i % 2,)) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert wrong == []
+    finally:
+        mutexes[1].release()
+        for o in sems + events + mutexes:
+            o.close()

@@ -622,3 +622,26 @@ def test_popen_is_generic_and_not_picklable():
         with pytest.raises(TypeError):
             pickle.dumps(p)
 
+
+
+def test_run_without_pipes_waits_without_communicating():
+    # Nothing to feed or collect: run() only waits (one C call fewer than
+    # communicate); everything it reports stays as with communicate.
+    r = lipc.run(["sh", "-c", "exit 3"])
+    assert r.returncode == 3 and r.stdout is None and r.stderr is None
+    assert r.info.exit_code == 3 and r.info.signal == 0 and r.info.core_dumped is False
+    assert not r.info.running and r.info.returncode == 3
+    with pytest.raises(lipc.CalledProcessError) as ei:
+        lipc.run(["sh", "-c", "exit 4"], check=True)
+    assert ei.value.returncode == 4 and ei.value.output is None and ei.value.stderr is None
+    t0 = time.monotonic()
+    with pytest.raises(lipc.TimeoutExpired) as te:
+        lipc.run(["sleep", "10"], timeout=0.2)
+    assert time.monotonic() - t0 < 5
+    assert te.value.timeout == 0.2 and te.value.output is None and te.value.stderr is None
+    with pytest.raises(ValueError):
+        lipc.run(["true"], timeout=float("nan"))
+    # killed by a signal: the figures say so (core_dumped is asked of lipc then)
+    r = lipc.run(["sh", "-c", "kill -KILL $$"])
+    assert r.returncode == -signal.SIGKILL and r.info.signal == signal.SIGKILL
+    assert r.info.core_dumped is False and r.info.exit_code == -1
