@@ -50,17 +50,23 @@ func lipcgo_dispatch(r *C.lipc_req, onServer C.int) {
 }
 
 // ops maps request codes (enum lipc_op in internal_<os>.h) to their Go
-// side: the two every system has here, each system's own in ops_<os>.go.
-var ops = map[int]func(*C.lipc_req) error{
+// side: the two every system has here, each system's own (systemOps) in
+// ops_<os>.go. Built while package variables are initialised, before any
+// init function runs: the threads that serve handed-off requests start in
+// an init (main_<os>.go), and a host may hand a request over while the
+// library is still loading; a map still being filled then is a fatal
+// concurrent read and write (found by the adversarial suite under load).
+// Read-only after that.
+var ops = withSystemOps(map[int]func(*C.lipc_req) error{
 	C.LIPC_OP_DESTROY: opDestroy,
 	C.LIPC_OP_DIAG:    opDiag,
-}
+})
 
-// addOps adds a system's operations to ops (from its init).
-func addOps(m map[int]func(*C.lipc_req) error) {
-	for code, op := range m {
-		ops[code] = op
+func withSystemOps(m map[int]func(*C.lipc_req) error) map[int]func(*C.lipc_req) error {
+	for code, op := range systemOps {
+		m[code] = op
 	}
+	return m
 }
 
 // register puts a Go object behind a new handle; obj is what C fast paths
