@@ -139,8 +139,7 @@ TRUST-FOREIGN: as for OPEN-SEMAPHORE (another user's mutex)."
 interrupt-deferred scope as the C call that took the lock."
   (check-timeout timeout)
   (let ((died
-          (cffi:with-foreign-object (died :int)
-            (setf (cffi:mem-ref died :int) 0)
+          (with-out-value (died :int)
             (flet ((wait-once (ms)
                      (declare (type (signed-byte 64) ms))
                      ;; The handle is looked up for every slice: a mutex

@@ -89,7 +89,7 @@ the wait signal LIPC-CLOSED (or LIPC-BAD-HANDLE, in a race) within a slice."
   "A snapshot of SEM's current value."
   (let ((h (object-handle sem)))
     (declare (type (signed-byte 64) h))
-    (cffi:with-foreign-object (value :int)
+    (with-out-value (value :int)
       (fast-check (%sem-value h value))
       (cffi:mem-ref value :int))))
 

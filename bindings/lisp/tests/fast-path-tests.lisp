@@ -1,0 +1,171 @@
+;;;; fast-path-tests.lisp - what the hot calls' shortcuts (issue 12) must
+;;;; keep: the handle read through a per-call-site layout cache (handle.lisp
+;;;; OBJECT-BOX), interrupts deferred by assignment instead of a binding
+;;;; (errors.lisp FAST-CALL-C), out-parameters on the control stack
+;;;; (WITH-OUT-VALUE).  Each test here fails on a shortcut that cuts a corner:
+;;;; a box read at location 0 without the layout check, a deferral that does
+;;;; not give interrupts back on the error path or gives them back to a
+;;;; caller that had them disabled.
+
+(in-package #:lipc-tests)
+
+(def-suite :fast-path :in :lipc)
+(in-suite :fast-path)
+
+;;; A class that puts a slot of its own before the handle's box: SBCL lays
+;;; slots out from the least specific class in the precedence list, here the
+;;; mixin after SEMAPHORE.  Its slot holds a cons, as the box does, so a
+;;; box read at the wrong location would find a plausible but wrong handle.
+(defclass decoy-mixin ()
+  ((decoy :initform (list 1) :accessor decoy)))
+
+(defclass decoyed-semaphore (semaphore decoy-mixin) ())
+
+(defun open-decoyed (tag &rest options)
+  "A DECOYED-SEMAPHORE owning a fresh semaphore (the handle moved over from
+a plain one, whose box is then emptied so only one object closes it)."
+  (let* ((plain (apply #'open-semaphore (unique-name tag) :create t :unlink-on-close t options))
+         (h (lipc::take-handle (lipc::%box plain))))
+    (tg:cancel-finalization plain)
+    (lipc::make-handle-object 'decoyed-semaphore h :name (semaphore-name plain))))
+
+(defun box-location (object)
+  (sb-mop:slot-definition-location
+   (find 'lipc::box (sb-mop:class-slots (class-of object)) :key #'sb-mop:slot-definition-name)))
+
+(test handle-read-where-the-class-keeps-it
+  ;; The decoy's slot comes first: the box is not at location 0.
+  (let ((odd (open-decoyed "decoy" :initial 2))
+        (plain (open-semaphore (unique-name "plain") :create t :unlink-on-close t :initial 5)))
+    (unwind-protect
+         (progn
+           (is (/= 0 (box-location odd)))
+           (is (= 0 (box-location plain)))
+           ;; One call site sees both classes, in turns, so its cache holds
+           ;; each layout in turn: every answer must still be the object's own.
+           (dotimes (i 3)
+             (is (= 2 (semaphore-value odd)))
+             (is (= 5 (semaphore-value plain))))
+           (semaphore-post odd 3)
+           (is (= 5 (semaphore-value odd)))
+           (is (semaphore-wait odd :timeout 0))
+           (is (= 4 (semaphore-value odd)))
+           (is (= 5 (semaphore-value plain)) "the plain one was never touched")
+           (is (equal '(1) (decoy odd)) "the decoy slot was never touched")
+           (is (= +kind-sem+ (handle-kind odd))))
+      (close-semaphore odd)
+      (close-semaphore plain))
+    ;; Closed, each says so without reaching C.
+    (signals lipc-closed (semaphore-value odd))
+    (signals lipc-closed (semaphore-post odd))
+    (signals lipc-closed (semaphore-value plain))))
+
+(test handle-read-survives-class-redefinition
+  (let ((class-name (intern (format nil "REDEFINED-SEM-~D" (sb-ext:atomic-incf (car *name-counter*)))
+                            :lipc-tests)))
+    (eval `(defclass ,class-name (semaphore) ()))
+    (let* ((plain (open-semaphore (unique-name "redef") :create t :unlink-on-close t :initial 7))
+           (h (lipc::take-handle (lipc::%box plain)))
+           (object (progn (tg:cancel-finalization plain)
+                          (lipc::make-handle-object class-name h :name "redef"))))
+      (unwind-protect
+           (progn
+             (is (= 7 (semaphore-value object)))
+             (is (= 0 (box-location object)))
+             ;; Redefined with a slot-holding mixin first: the instance is
+             ;; obsolete and its box moves; the cache must not read the old
+             ;; place.
+             (eval `(defclass ,class-name (semaphore decoy-mixin) ()))
+             (is (= 7 (semaphore-value object)))
+             (is (/= 0 (box-location object)))
+             (semaphore-post object)
+             (is (= 8 (semaphore-value object))))
+        (close-semaphore object))
+      (signals lipc-closed (semaphore-value object)))))
+
+(test non-handle-objects-are-errors
+  ;; Not an instance, an instance of another class, a structure: each a
+  ;; Lisp error, never a read of whatever sits at location 0.
+  (dolist (thing (list 42 "sem" nil (make-instance 'decoy-mixin) (make-hash-table)))
+    (signals error (semaphore-value thing))
+    (signals error (semaphore-post thing))
+    (signals error (object-handle thing))))
+
+(test fast-calls-give-interrupts-back
+  (flet ((check-thread ()
+           (let ((sem (open-semaphore (unique-name "ie") :create t :unlink-on-close t))
+                 (states '()))
+             (unwind-protect
+                  (progn
+                    (semaphore-post sem)
+                    (push sb-sys:*interrupts-enabled* states)
+                    (semaphore-value sem)
+                    (push sb-sys:*interrupts-enabled* states)
+                    (semaphore-wait sem :timeout 0)
+                    (push sb-sys:*interrupts-enabled* states)
+                    (semaphore-wait sem :timeout 0) ; not available: the timeout path
+                    (push sb-sys:*interrupts-enabled* states)
+                    ;; the error path: a handle closed under the object
+                    (lipc::check (lipc::%close (object-handle sem)))
+                    (handler-case (semaphore-post sem) (lipc-bad-handle () (push :bad-handle states)))
+                    (push sb-sys:*interrupts-enabled* states)
+                    (handler-case (semaphore-value sem) (lipc-bad-handle () (push :bad-handle states)))
+                    (push sb-sys:*interrupts-enabled* states))
+               ;; the handle is gone already; empty the box so close is a no-op
+               (lipc::take-handle (lipc::%box sem))
+               (tg:cancel-finalization sem))
+             (reverse states))))
+    (let ((expected '(t t t t :bad-handle t :bad-handle t)))
+      (is (equal expected (check-thread)) "main thread")
+      (is (equal expected (join (spawn #'check-thread))) "a new thread"))))
+
+(test fast-calls-leave-disabled-interrupts-disabled
+  ;; A caller that deferred interrupts itself keeps them deferred through a
+  ;; fast call, on success and on error, and no interrupt runs inside.
+  (let ((sem (open-semaphore (unique-name "wi") :create t :unlink-on-close t :initial 1))
+        (ran nil))
+    (unwind-protect
+         (let ((inside
+                 (sb-sys:without-interrupts
+                   (sb-thread:interrupt-thread sb-thread:*current-thread* (lambda () (setf ran t)))
+                   (list (semaphore-value sem)
+                         sb-sys:*interrupts-enabled*
+                         (progn (semaphore-post sem) sb-sys:*interrupts-enabled*)
+                         (handler-case (progn (lipc::fast-check (lipc::%sem-post -1)) :no-error)
+                           (lipc-bad-handle () sb-sys:*interrupts-enabled*))
+                         ran))))
+           (is (equal '(1 nil nil nil nil) inside))
+           (is (eq t sb-sys:*interrupts-enabled*))
+           (is (eq t ran) "the deferred interrupt ran once interrupts were enabled"))
+      (close-semaphore sem))))
+
+(test an-unwind-from-the-error-path-gives-interrupts-back
+  ;; Reading the error could meet heap exhaustion; simulate any unwind there.
+  (let ((original (fdefinition 'lipc::last-error-no-unwind)))
+    (unwind-protect
+         (progn
+           (setf (fdefinition 'lipc::last-error-no-unwind) (lambda () (error "simulated")))
+           (is (equal "simulated"
+                      (handler-case (progn (lipc::fast-check (lipc::%sem-post -1)) :no-error)
+                        (simple-error (e) (princ-to-string e)))))
+           (is (eq t sb-sys:*interrupts-enabled*)))
+      (setf (fdefinition 'lipc::last-error-no-unwind) original)))
+  (signals lipc-bad-handle (lipc::fast-check (lipc::%sem-post -1))))
+
+(test out-values-are-exact
+  ;; The stack-allocated out-parameter: every value of a semaphore's range
+  ;; reads back exactly, and a fresh one starts from zero (a mutex lock that
+  ;; reports no owner death reads 0 from it).
+  (let ((sem (open-semaphore (unique-name "ov") :create t :unlink-on-close t)))
+    (unwind-protect
+         (progn
+           (is (= 0 (semaphore-value sem)))
+           (semaphore-post sem #x7FFFFFFE)
+           (is (= #x7FFFFFFE (semaphore-value sem)))
+           (semaphore-post sem)
+           (is (= #x7FFFFFFF (semaphore-value sem))))
+      (close-semaphore sem)))
+  (with-open-mutex (m (unique-name "ov-mx") :create t :unlink-on-close t)
+    (dotimes (i 3)
+      (is (equal '(t) (multiple-value-list (mutex-lock m :timeout 0))))
+      (mutex-unlock m))))
