@@ -169,3 +169,69 @@ a plain one, whose box is then emptied so only one object closes it)."
     (dotimes (i 3)
       (is (equal '(t) (multiple-value-list (mutex-lock m :timeout 0))))
       (mutex-unlock m))))
+
+;;; The waits' keyword shortcut (wait.lisp DEFINE-TIMEOUT-SHORTCUT): a call
+;;; written with a literal :TIMEOUT is compiled to a positional twin.  It must
+;;; mean what the keyword call means: the timeout it was given (the first of
+;;; a repeated keyword), NIL when absent, and the same errors.
+
+(test timeout-shortcut-expansions
+  (dolist (name '(semaphore-wait mutex-lock event-wait))
+    (let ((cm (compiler-macro-function name)))
+      (is (not (null cm)) "~A has its shortcut" name)
+      (destructuring-bind (op obj tm) (funcall cm `(,name x) nil)
+        (is (and (not (eq op name)) (eq obj 'x) (null tm))))
+      (destructuring-bind (op obj tm) (funcall cm `(,name x :timeout (f)) nil)
+        (is (and (not (eq op name)) (eq obj 'x) (equal tm '(f)))))
+      ;; anything else is left to the function
+      (dolist (form `((,name x :timeout 0 :timeout 5) (,name x :allow-other-keys t)
+                      (,name x k 0) (,name x :timeout)))
+        (is (eq form (funcall cm form nil)) "~S is left alone" form)))))
+
+(defun post-later (sem seconds)
+  "A thread that posts SEM once after SECONDS."
+  (spawn (lambda () (sleep seconds) (semaphore-post sem))))
+
+(test timeout-shortcut-keeps-the-timeout
+  ;; On an empty semaphore that another thread posts a little later, a try
+  ;; answers NIL at once; a timeout lost on the way would wait for the post
+  ;; and answer T.
+  (with-semaphore (s (unique-name "tsc") :create t :unlink-on-close t)
+    (let ((poster (post-later s 0.3)))
+      (is (eq nil (semaphore-wait s :timeout 0)))
+      ;; repeated: the first one counts (CLHS 3.4.1.4)
+      (is (eq nil (semaphore-wait s :timeout 0 :timeout nil)))
+      (let ((zero 0)) (is (eq nil (semaphore-wait s :timeout zero))))
+      (is (eq nil (apply #'semaphore-wait s (list :timeout 0))))
+      (is (eq nil (funcall #'semaphore-wait s :timeout 0)))
+      ;; no timeout: wait for the post
+      (is (eq t (semaphore-wait s)))
+      (join poster)))
+  (with-semaphore (s (unique-name "tsc2") :create t :unlink-on-close t)
+    (let ((poster (post-later s 0.3)))
+      (is (eq t (semaphore-wait s :timeout 30)) "the wait after the try")
+      (join poster))
+    (signals type-error (semaphore-wait s :timeout -1))
+    (signals type-error (semaphore-wait s :timeout "1"))
+    (let ((misspelt :tmeout)) (signals error (semaphore-wait s misspelt 1)))))
+
+(test timeout-shortcut-mutex-and-event
+  (with-open-mutex (m (unique-name "tsm") :create t :unlink-on-close t)
+    (is (eq t (mutex-lock m :timeout 0)))
+    ;; held by another thread: a try fails at once, a wait gets it after the release
+    (let ((other (spawn (lambda () (and (mutex-lock m :timeout 0) :locked)))))
+      (is (eq nil (join other)) "a try by another thread fails"))
+    (let ((got (spawn (lambda () (prog1 (mutex-lock m :timeout 30) (mutex-unlock m))))))
+      (sleep 0.2)
+      (mutex-unlock m)
+      (is (eq t (join got)) "a wait by another thread gets it after the release"))
+    (is (eq t (mutex-lock m)))
+    (mutex-unlock m)
+    (signals type-error (mutex-lock m :timeout -1)))
+  (with-event (e (unique-name "tse") :create t :unlink-on-close t :manual-reset t)
+    (is (eq nil (event-wait e :timeout 0)))
+    (let ((setter (spawn (lambda () (sleep 0.2) (event-set e)))))
+      (is (eq t (event-wait e :timeout 30)))
+      (join setter))
+    (is (eq t (event-wait e)))
+    (signals type-error (event-wait e :timeout -1))))
