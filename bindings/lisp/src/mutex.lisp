@@ -74,6 +74,9 @@ they were outside), running any that are pending now."
   #+sbcl `(sb-sys:with-local-interrupts ,@body)
   #-sbcl `(progn ,@body))
 
+;;; Inline, so that its callers' ACQUIRE, RELEASE and ON-TIMEOUT lambdas
+;;; are local functions, not closures made on the heap at every call.
+(declaim (inline call-holding))
 (defun call-holding (acquire release function on-timeout)
   "The shape of WITH-MUTEX and WITH-FILE-LOCK.  ACQUIRE, a function of a
 cell (a cons), takes the lock and sets the cell's car to true in the same
@@ -84,6 +87,7 @@ taken), and RELEASE runs with interrupts deferred whenever the cell says the
 lock is held, however the rest exits.  Interrupts run during the wait and
 FUNCTION as usual."
   (let ((cell (list nil)))
+    (declare (dynamic-extent cell))
     (without-lisp-interrupts
       (unwind-protect
            (with-lisp-interrupts
@@ -247,11 +251,15 @@ seconds (NIL forever); LIPC-TIMEOUT when it passes first (BODY does not
 run).  OWNER-DIED: a variable bound around BODY to T when the previous owner
 died holding the mutex (LIPC-OWNER-DIED was signalled too).  Returns BODY's
 values."
-  (let ((died (or owner-died (gensym "OWNER-DIED"))))
-    `(call-with-mutex (lambda (,died)
-                        ,@(unless owner-died `((declare (ignore ,died))))
-                        ,@body)
-                      ,mutex :timeout ,timeout)))
+  (let ((died (or owner-died (gensym "OWNER-DIED")))
+        (fn (gensym "WITH-MUTEX-BODY")))
+    ;; CALL-WITH-MUTEX keeps no reference to the body's function: it can live
+    ;; on the stack.
+    `(flet ((,fn (,died)
+              ,@(unless owner-died `((declare (ignore ,died))))
+              ,@body))
+       (declare (dynamic-extent #',fn))
+       (call-with-mutex #',fn ,mutex :timeout ,timeout))))
 
 (defun call-with-open-mutex (function name &rest options)
   "Calls FUNCTION with the mutex (apply #'open-mutex name options), closing
