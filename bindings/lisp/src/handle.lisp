@@ -41,26 +41,33 @@ object, or the object could never be collected."))
                     :key #'sb-mop:slot-definition-name)))
     (and slot (eql 0 (sb-mop:slot-definition-location slot)))))
 
+(defmacro instance-layout (object)
+  "The layout of OBJECT when it is a (non-funcallable) instance, else NIL.
+Also NIL on an SBCL without SB-KERNEL:%INSTANCE-LAYOUT (an internal name,
+looked up when this is compiled): the cache then never holds anything and
+every read takes %BOX."
+  (let ((layout-of #+sbcl (find-symbol "%INSTANCE-LAYOUT" "SB-KERNEL") #-sbcl nil))
+    (if layout-of
+        `(let ((o ,object)) (and (sb-kernel:%instancep o) (,layout-of o)))
+        `(progn ,object nil))))
+
 (defun slow-box (object cache)
   "%BOX of OBJECT; remembers OBJECT's layout in the car of CACHE when its
 box can be read at location 0."
   (let ((box (%box object)))
-    #+sbcl (when (box-at-location-0-p object)
-             (setf (car cache) (sb-kernel:%instance-layout object)))
-    #-sbcl (declare (ignore cache))
+    (when (box-at-location-0-p object)
+      (setf (car cache) (instance-layout object)))
     box))
 
 (declaim (inline object-box))
 (defun object-box (object)
   "The box of the handle object OBJECT (see above); an error for any other
 object."
-  #+sbcl
-  (let ((cache (load-time-value (list nil))))
-    (if (and (sb-kernel:%instancep object)
-             (eq (sb-kernel:%instance-layout object) (car cache)))
+  (let ((cache (load-time-value (list nil)))
+        (layout (instance-layout object)))
+    (if (and layout (eq layout (car cache)))
         (sb-mop:standard-instance-access object 0)
-        (slow-box object cache)))
-  #-sbcl (%box object))
+        (slow-box object cache))))
 
 (declaim (inline object-handle))
 (defun object-handle (object)
