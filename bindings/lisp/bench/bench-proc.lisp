@@ -127,19 +127,24 @@ exactly their length, as a capture returns them."
 
 (defun mb/s (functions n)
   "Median MB/s of each of FUNCTIONS (each returns the bytes it read), over N
-rounds that run every function once, in turn, each after a GC."
+rounds that run every function once, in turn (from a different one each
+round), each after a GC."
   (mapc #'funcall functions)            ; warm up
-  (let ((rates (make-list (length functions) :initial-element '())))
-    (loop repeat n
-          do (loop for f in functions
-                   for cell on rates
-                   ;; Each starts on an empty nursery: the garbage of the
-                   ;; one before (64 MiB vectors) is not collected on its time.
-                   do (sb-ext:gc)
-                      (let* ((t0 (now-us)) (bytes (funcall f)))
-                        (unless (= bytes +bytes+) (error "read ~D bytes, not ~D" bytes +bytes+))
-                        (push (/ bytes (- (now-us) t0)) (car cell)))))
-    (mapcar #'median rates)))
+  (let* ((k (length functions))
+         (fs (coerce functions 'vector))
+         (rates (make-array k :initial-element '())))
+    (dotimes (round n)
+      ;; Each round starts one further along, so no reader always follows
+      ;; the same one.
+      (dotimes (j k)
+        (let ((i (mod (+ round j) k)))
+          ;; Each starts on an empty nursery: the garbage of the one before
+          ;; (64 MiB vectors) is not collected on its time.
+          (sb-ext:gc)
+          (let* ((t0 (now-us)) (bytes (funcall (aref fs i))))
+            (unless (= bytes +bytes+) (error "read ~D bytes, not ~D" bytes +bytes+))
+            (push (/ bytes (- (now-us) t0)) (aref rates i))))))
+    (map 'list #'median rates)))
 
 ;;; ---- report
 
