@@ -80,6 +80,8 @@ function and its baseline timed one after the other see the same machine
 times each, of the ns per evaluation of each: (values lipc base)."
   (let ((a (gensym)) (b (gensym)))
     `(let ((,a '()) (,b '()))
+       (ns-per-call-once ,n ,lipc-form)      ; warm up, not counted
+       (ns-per-call-once ,n ,base-form)
        (loop repeat +short-rounds+
              do (push (ns-per-call-once ,n ,lipc-form) ,a)
                 (push (ns-per-call-once ,n ,base-form) ,b))
