@@ -23,19 +23,22 @@
       (setf x (logand #xFFFFFFFF (+ (* x 1664525) 1013904223))
             (aref v i) (ldb (byte 8 24) x)))))
 
-(defvar *pattern* nil)
-(defvar *pattern-file* nil)
+(defvar *pattern* nil "The pattern's bytes, made once per run.")
+(defvar *pattern-file* nil "While a test runs, the file that holds them.")
 
-(defun pattern-file ()
-  "A file holding the pattern, written once per run (removed at exit)."
-  (or *pattern-file*
-      (let ((path (format nil "/tmp/lipc-lisp-capture-~D.bin" (sb-posix:getpid))))
-        (setf *pattern* (make-pattern +pattern-bytes+))
-        (with-open-file (out path :direction :output :element-type '(unsigned-byte 8)
-                                  :if-exists :supersede)
-          (write-sequence *pattern* out))
-        (push (lambda () (ignore-errors (delete-file path))) sb-ext:*exit-hooks*)
-        (setf *pattern-file* path))))
+(defmacro with-pattern-file (&body body)
+  "BODY with *PATTERN-FILE* naming a file of the pattern's bytes, removed
+after (the suite's runner exits without running exit hooks)."
+  `(let ((*pattern-file* (format nil "/tmp/lipc-lisp-capture-~D.bin" (sb-posix:getpid))))
+     (unless *pattern* (setf *pattern* (make-pattern +pattern-bytes+)))
+     (unwind-protect
+          (progn
+            (with-open-file (out *pattern-file* :direction :output
+                                                :element-type '(unsigned-byte 8)
+                                                :if-exists :supersede)
+              (write-sequence *pattern* out))
+            ,@body)
+       (ignore-errors (delete-file *pattern-file*)))))
 
 (defun pattern-slice-p (octets start)
   "True when OCTETS is a simple octet vector equal to the pattern's bytes
@@ -50,37 +53,37 @@ from START on."
 
 (defun slice-command (start size &optional to-stderr)
   "A shell command writing SIZE bytes of the pattern from START on."
-  (format nil "tail -c +~D '~A' | head -c ~D~:[~; >&2~]" (1+ start) (pattern-file) size to-stderr))
+  (format nil "tail -c +~D '~A' | head -c ~D~:[~; >&2~]" (1+ start) *pattern-file* size to-stderr))
 
 (defparameter *boundary-sizes*
   (loop for edge in (list 4096 16384 (* 256 1024) (* 1024 1024) (* 2 1024 1024) (* 4 1024 1024))
         append (list (1- edge) edge (1+ edge))))
 
 (test capture-sizes-are-exact
-  (pattern-file)
   ;; Descending: each capture reads into the buffer the bigger one before it
   ;; left to lipc.
-  (loop for size in (append (sort (copy-list *boundary-sizes*) #'>) '(1 0))
+  (with-pattern-file
+   (loop for size in (append (sort (copy-list *boundary-sizes*) #'>) '(1 0))
         for start from 7 by 3
         do (multiple-value-bind (code out err) (run-command (slice-command start size) :output :octets)
              (is (= 0 code))
              (is (= size (length out)) "~D bytes captured of ~D" (length out) size)
              (is (pattern-slice-p out start) "the ~D bytes are the child's" size)
-             (is (equal "" err)))))
+             (is (equal "" err))))))
 
 (test capture-on-stderr-is-exact
-  (pattern-file)
-  (dolist (size (list 0 1 4097 (1+ (* 1024 1024)) (1- (* 4 1024 1024))))
+  (with-pattern-file
+   (dolist (size (list 0 1 4097 (1+ (* 1024 1024)) (1- (* 4 1024 1024))))
     (multiple-value-bind (code out err)
         (run-command (slice-command 11 size t) :output :octets :error :octets)
       (is (= 0 code))
       (is (= 0 (length out)))
       (is (= size (length err)))
-      (is (pattern-slice-p err 11)))))
+      (is (pattern-slice-p err 11))))))
 
 (test capture-over-64-mib-is-exact
-  (pattern-file)
-  (let ((size (+ (* 64 1024 1024) 4097)))
+  (with-pattern-file
+   (let ((size (+ (* 64 1024 1024) 4097)))
     (multiple-value-bind (code out) (run-command (slice-command 5 size) :output :octets)
       (is (= 0 code))
       (is (= size (length out)))
@@ -89,7 +92,7 @@ from START on."
     (with-process (p (slice-command 3 size) :output :pipe)
       (let ((out (process-communicate p :output-type :octets)))
         (is (= size (length out)))
-        (is (pattern-slice-p out 3))))))
+        (is (pattern-slice-p out 3)))))))
 
 (test captured-octets-are-not-decoded
   ;; Bytes that are no UTF-8 come back as they are with :octets, and as

@@ -192,6 +192,9 @@ a plain one, whose box is then emptied so only one object closes it)."
   "A thread that posts SEM once after SECONDS."
   (spawn (lambda () (sleep seconds) (semaphore-post sem))))
 
+(defparameter *misspelt-keyword* :tmeout
+  "A keyword the compiler cannot see (it would warn about a literal one).")
+
 (test timeout-shortcut-keeps-the-timeout
   ;; On an empty semaphore that another thread posts a little later, a try
   ;; answers NIL at once; a timeout lost on the way would wait for the post
@@ -213,7 +216,7 @@ a plain one, whose box is then emptied so only one object closes it)."
       (join poster))
     (signals type-error (semaphore-wait s :timeout -1))
     (signals type-error (semaphore-wait s :timeout "1"))
-    (let ((misspelt :tmeout)) (signals error (semaphore-wait s misspelt 1)))))
+    (signals error (semaphore-wait s *misspelt-keyword* 1))))
 
 (test timeout-shortcut-mutex-and-event
   (with-open-mutex (m (unique-name "tsm") :create t :unlink-on-close t)
