@@ -1,8 +1,13 @@
 ;;;; bench-calls.lisp - what a call costs from SBCL: lipc's pure-C entry
 ;;;; points against a plain C .so compiled here (the FFI floor), from the main
-;;;; thread and from a worker thread; and a call that needs Go (handed to
-;;;; lipc's threads), main vs worker: equal costs show F4 (120 us per Go call
-;;;; from SBCL's main thread) is not paid.
+;;;; thread and from a worker thread; the binding's public functions against
+;;;; a bare CFFI call of the same C function (issue 12: at most 1.3x), that
+;;;; is a plain CFFI:DEFCFUN as a user would declare it (a full call; the
+;;;; binding's own % functions are inlined into it, so the inlined raw call is
+;;;; shown too); and a call that needs Go (handed to lipc's threads), main vs
+;;;; worker: equal costs show F4 (120 us per Go call from SBCL's main
+;;;; thread) is not paid.  A binding function and its baseline are timed in
+;;;; alternate rounds, so both see the same machine.
 ;;;;
 ;;;;   sbcl --script bench/bench-calls.lisp     (needs cc)
 
@@ -45,6 +50,15 @@ int base_lookup(long long h, int *out){ if(h<0) return -2; *out=1; return 0;}
 (cffi:defcfun ("base_version" %base-version) :string)
 (cffi:defcfun ("base_lookup" %base-lookup) :int (h :int64) (out :pointer))
 
+;;; ---- bare CFFI: lipc's functions declared as a user without the binding
+;;; would (not inlined, no error check, no handle object)
+(cffi:defcfun ("lipc_sem_value" bare-sem-value) :int (h :int64) (value :pointer))
+(cffi:defcfun ("lipc_sem_post" bare-sem-post) :int (h :int64))
+(cffi:defcfun ("lipc_sem_wait" bare-sem-wait) :int (h :int64) (timeout-ms :int64))
+(cffi:defcfun ("lipc_mutex_lock" bare-mutex-lock) :int (h :int64) (timeout-ms :int64) (owner-died :pointer))
+(cffi:defcfun ("lipc_mutex_unlock" bare-mutex-unlock) :int (h :int64))
+(cffi:defcfun ("lipc_event_set" bare-event-set) :int (h :int64))
+
 ;;; ---- timing
 (defconstant +rounds+ 7)
 
@@ -55,6 +69,28 @@ int base_lookup(long long h, int *out){ if(h<0) return -2; *out=1; return 0;}
           collect (let ((t0 (lipc::monotonic-ns)))
                     (dotimes (i ,n) (declare (fixnum i)) ,@body)
                     (/ (float (- (lipc::monotonic-ns) t0) 1d0) ,n)))))
+
+(defconstant +short-rounds+ 41
+  "Rounds of the alternating measures: many short ones, so that a binding
+function and its baseline timed one after the other see the same machine
+(it is shared, and busy).")
+
+(defmacro alternate-ns (n lipc-form base-form)
+  "Medians, over +SHORT-ROUNDS+ rounds that time LIPC-FORM then BASE-FORM N
+times each, of the ns per evaluation of each: (values lipc base)."
+  (let ((a (gensym)) (b (gensym)))
+    `(let ((,a '()) (,b '()))
+       (ns-per-call-once ,n ,lipc-form)      ; warm up, not counted
+       (ns-per-call-once ,n ,base-form)
+       (loop repeat +short-rounds+
+             do (push (ns-per-call-once ,n ,lipc-form) ,a)
+                (push (ns-per-call-once ,n ,base-form) ,b))
+       (values (median ,a) (median ,b)))))
+
+(defmacro ns-per-call-once (n form)
+  `(let ((t0 (lipc::monotonic-ns)))
+     (dotimes (i ,n) (declare (fixnum i)) ,form)
+     (/ (float (- (lipc::monotonic-ns) t0) 1d0) ,n)))
 
 (defun median (xs)
   (let ((s (sort (copy-list xs) #'<)))
@@ -83,6 +119,38 @@ int base_lookup(long long h, int *out){ if(h<0) return -2; *out=1; return 0;}
 
 (defun %version-call () (lipc::%version))
 
+(defvar *mx* (lipc:open-mutex (format nil "lipc-bench-mx-~D" (sb-posix:getpid))
+                              :create t :unlink-on-close t))
+(defvar *hm* (lipc:object-handle *mx*))
+(defvar *ev* (lipc:open-event (format nil "lipc-bench-ev-~D" (sb-posix:getpid))
+                              :create t :unlink-on-close t :manual-reset t))
+(defvar *he* (lipc:object-handle *ev*))
+
+(defun measure-binding ()
+  "(name lipc-ns baseline-ns baseline-name) for the binding's public
+functions beside a bare CFFI call (DEFCFUN, not inlined) of the same C
+functions.  The handles are in locals, as a caller's would be."
+  (let ((n 20000) (sem *sem*) (h *h*) (mx *mx*) (hm *hm*) (ev *ev*) (he *he*))
+    (declare (type (signed-byte 64) h hm he))
+    (cffi:with-foreign-object (out :int)
+      (flet ((row (name lipc base base-name)
+               (list name lipc base base-name)))
+        (list
+         (multiple-value-call #'row "semaphore-value"
+           (alternate-ns n (lipc:semaphore-value sem) (bare-sem-value h out))
+           "lipc_sem_value (bare CFFI)")
+         (multiple-value-call #'row "semaphore-post+wait"
+           (alternate-ns n (progn (lipc:semaphore-post sem) (lipc:semaphore-wait sem :timeout 0))
+                         (progn (bare-sem-post h) (bare-sem-wait h 0)))
+           "lipc_sem_post+wait (bare CFFI)")
+         (multiple-value-call #'row "mutex-lock+unlock"
+           (alternate-ns n (progn (lipc:mutex-lock mx :timeout 0) (lipc:mutex-unlock mx))
+                         (progn (bare-mutex-lock hm 0 out) (bare-mutex-unlock hm)))
+           "lipc_mutex_lock+unlock (bare CFFI)")
+         (multiple-value-call #'row "event-set"
+           (alternate-ns n (lipc:event-set ev) (bare-event-set he))
+           "lipc_event_set (bare CFFI)"))))))
+
 (defun measure-go ()
   "us per lipc_diag(GO_THREAD): Go work handed to lipc's threads."
   (/ (ns-per-call 2000 (lipc:diag :go-thread)) 1000))
@@ -96,14 +164,26 @@ int base_lookup(long long h, int *out){ if(h<0) return -2; *out=1; return 0;}
                                          "base_lookup (plain C)")
                                      base)))
 
-(format t "# ns per call from SBCL ~A, medians of ~D rounds; baseline: a plain C .so~%"
-        (lisp-implementation-version) +rounds+)
+(format t "# ns per call from SBCL ~A, medians of ~D rounds; baseline: a plain C .so, ~
+           or for the binding's functions a bare CFFI call (medians of ~D alternating rounds)~%"
+        (lisp-implementation-version) +rounds+ +short-rounds+)
+(defun report-binding (where rows)
+  (loop for (name ns base base-name) in rows
+        do (format t "lisp  ~7A ~20A ~7,1F ns/call  ~A ~6,1F ns/call  ratio ~4,2F~%"
+                   where name ns base-name base (/ ns base))
+           (lipc-bench-record:record (format nil "~A (~A thread)" name where) ns "ns/call"
+                                     base-name base)))
+
 (report "main" (measure-fast))
 (report "worker" (on-worker #'measure-fast))
+(report-binding "main" (measure-binding))
+(report-binding "worker" (on-worker #'measure-binding))
 (let ((main (measure-go)) (worker (on-worker #'measure-go)))
   (format t "lisp  lipc_diag(GO_THREAD) handed off: main ~6,1F us/call  worker ~6,1F us/call  ratio ~4,2F~%"
           main worker (/ main worker))
   (lipc-bench-record:record "lipc_diag(GO_THREAD) handed off (main thread)" main "us/call")
   (lipc-bench-record:record "lipc_diag(GO_THREAD) handed off (worker thread)" worker "us/call"))
 (lipc:close-semaphore *sem*)
+(lipc:close-mutex *mx*)
+(lipc:close-event *ev*)
 (finish-output)

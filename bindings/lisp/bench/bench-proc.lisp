@@ -5,10 +5,17 @@
 ;;;;     alternately so both sides see the same machine): spawn-process +
 ;;;;     process-wait + close-process, and run-command (pipes for stdout and
 ;;;;     stderr, communicate in C), beside (sb-ext:run-program "/bin/true" nil).
-;;;;   reading 64 MiB from `head -c 67108864 /dev/zero` (median MB/s of M):
+;;;;   reading 64 MiB from `head -c 67108864 /dev/zero` (median MB/s of M,
+;;;;     each round running every reader once, so all see the same machine):
 ;;;;     read-octets (lipc_fd_read) in 1 MiB chunks into one buffer, and
 ;;;;     run-command :output :octets (communicate in C, one copy into Lisp),
-;;;;     beside run-program :output :stream + read-sequence in 1 MiB chunks.
+;;;;     beside run-program :output :stream + read-sequence in 1 MiB chunks
+;;;;     into one buffer that keeps nothing; and run-command :output :octets
+;;;;     also beside the same read loop keeping all 64 MiB in one octet
+;;;;     vector (read-sequence into fresh 1 MiB vectors, joined at the end):
+;;;;     a capture has to keep it all, and in SBCL the first touch of 64 MiB
+;;;;     of fresh heap costs about as much as the whole read loop (as
+;;;;     tests/bench/bench_proc.c shows both for C).
 ;;;;
 ;;;;   sbcl --script bench/bench-proc.lisp [spawns [reads]]     (defaults 300 5)
 
@@ -98,13 +105,46 @@
     (sb-ext:process-close p)
     total))
 
-(defun mb/s (function n)
-  "Median MB/s of N runs of FUNCTION, which returns the bytes it read."
-  (funcall function)                    ; warm up
-  (median (loop repeat n
-                collect (let* ((t0 (now-us)) (bytes (funcall function)))
-                          (unless (= bytes +bytes+) (error "read ~D bytes, not ~D" bytes +bytes+))
-                          (/ bytes (- (now-us) t0))))))
+(defun sbcl-read-keep ()
+  "A read loop that keeps everything: the bytes land in one octet vector of
+exactly their length, as a capture returns them."
+  (let* ((p (sb-ext:run-program "head" *head* :search t :output :stream :wait nil))
+         (out (sb-ext:process-output p))
+         (chunks '())
+         (total 0))
+    (loop (let* ((chunk (make-array +chunk+ :element-type '(unsigned-byte 8)))
+                 (n (read-sequence chunk out)))
+            (when (zerop n) (return))
+            (push (cons chunk n) chunks)
+            (incf total n)))
+    (sb-ext:process-wait p)
+    (sb-ext:process-close p)
+    (let ((all (make-array total :element-type '(unsigned-byte 8))) (at 0))
+      (loop for (chunk . n) in (nreverse chunks)
+            do (replace all chunk :start1 at :end2 n)
+               (incf at n))
+      (length all))))
+
+(defun mb/s (functions n)
+  "Median MB/s of each of FUNCTIONS (each returns the bytes it read), over N
+rounds that run every function once, in turn (from a different one each
+round), each after a GC."
+  (mapc #'funcall functions)            ; warm up
+  (let* ((k (length functions))
+         (fs (coerce functions 'vector))
+         (rates (make-array k :initial-element '())))
+    (dotimes (round n)
+      ;; Each round starts one further along, so no reader always follows
+      ;; the same one.
+      (dotimes (j k)
+        (let ((i (mod (+ round j) k)))
+          ;; Each starts on an empty nursery: the garbage of the one before
+          ;; (64 MiB vectors) is not collected on its time.
+          (sb-ext:gc)
+          (let* ((t0 (now-us)) (bytes (funcall (aref fs i))))
+            (unless (= bytes +bytes+) (error "read ~D bytes, not ~D" bytes +bytes+))
+            (push (/ bytes (- (now-us) t0)) (aref rates i))))))
+    (map 'list #'median rates)))
 
 ;;; ---- report
 
@@ -127,9 +167,12 @@
   (us-row "spawn+wait /bin/true" ours base "sb-ext:run-program"))
 (multiple-value-bind (ours base) (alternate #'lipc-run #'sbcl-run-program *spawns*)
   (us-row "run-command /bin/true" ours base "sb-ext:run-program"))
-(let ((base (mb/s #'sbcl-read-chunks *reads*)))
-  (mb-row "read-octets 1 MiB chunks" (mb/s #'lipc-read-chunks *reads*) base
+(destructuring-bind (base kept chunks octets)
+    (mb/s (list #'sbcl-read-chunks #'sbcl-read-keep #'lipc-read-chunks #'lipc-run-octets) *reads*)
+  (mb-row "read-octets 1 MiB chunks" chunks base
           "run-program :stream read-sequence")
-  (mb-row "run-command :output :octets" (mb/s #'lipc-run-octets *reads*) base
-          "run-program :stream read-sequence"))
+  (mb-row "run-command :output :octets" octets base
+          "run-program :stream read-sequence")
+  (mb-row "run-command :output :octets" octets kept
+          "run-program :stream read-sequence, kept"))
 (finish-output)

@@ -71,23 +71,40 @@ exactly one blocked waiter, or with none leaves it set for the next wait."
   (check (%event-reset (object-handle event)))
   nil)
 
+(declaim (inline event-wait-once))
+(defun event-wait-once (event ms)
+  "One lipc_event_wait of at most MS on EVENT: code and error info (the
+handle looked up for every slice)."
+  (declare (type (signed-byte 64) ms))
+  (let ((h (object-handle event)))
+    (declare (type (signed-byte 64) h))
+    (fast-interruptible-call (%event-wait h ms))))
+
+(defun event-wait-after-try (event rc info timeout)
+  "EVENT-WAIT once its try (code RC, error INFO) did not succeed; out of
+line, as SEM-WAIT-AFTER-TRY."
+  (flet ((wait-once (ms) (event-wait-once event ms)))
+    (declare (dynamic-extent #'wait-once))
+    (after-try rc info timeout #'wait-once)))
+
 (defun event-wait (event &key timeout)
   "Waits up to TIMEOUT seconds (NIL: forever, 0: try once) for EVENT to be
 set; an auto-reset event is cleared by the wait that gets it.  Returns T, or
 NIL when it was not set in time.  Interrupts run between slices of the wait
 and may unwind it; closing EVENT from another thread ends it with
 LIPC-CLOSED within a slice."
-  (flet ((wait-once (ms)
-           (declare (type (signed-byte 64) ms))
-           (let ((h (object-handle event)))
-             (declare (type (signed-byte 64) h))
-             (fast-interruptible-call (%event-wait h ms)))))
-    (declare (inline wait-once) (dynamic-extent #'wait-once))
-    (check-timeout timeout)
-    ;; A try first, inline: an event that is set costs one C call.
-    (multiple-value-bind (rc info) (wait-once 0)
-      (or (>= rc 0)
-          (and (after-try rc info timeout #'wait-once) t)))))
+  (event-wait-for event timeout))
+
+(defun event-wait-for (event timeout)
+  "EVENT-WAIT with the timeout as a positional argument (calls with a
+literal :TIMEOUT are compiled to this: wait.lisp)."
+  (check-timeout timeout)
+  ;; A try first, inline: an event that is set costs one C call.
+  (multiple-value-bind (rc info) (event-wait-once event 0)
+    (or (>= rc 0)
+        (and (event-wait-after-try event rc info timeout) t))))
+
+(define-timeout-shortcut event-wait event-wait-for)
 
 (defun event-set-p (event)
   "T if EVENT is set now (a snapshot: other processes may change it)."

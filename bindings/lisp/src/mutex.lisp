@@ -74,6 +74,9 @@ they were outside), running any that are pending now."
   #+sbcl `(sb-sys:with-local-interrupts ,@body)
   #-sbcl `(progn ,@body))
 
+;;; Inline, so that its callers' ACQUIRE, RELEASE and ON-TIMEOUT lambdas
+;;; are local functions, not closures made on the heap at every call.
+(declaim (inline call-holding))
 (defun call-holding (acquire release function on-timeout)
   "The shape of WITH-MUTEX and WITH-FILE-LOCK.  ACQUIRE, a function of a
 cell (a cons), takes the lock and sets the cell's car to true in the same
@@ -84,6 +87,7 @@ taken), and RELEASE runs with interrupts deferred whenever the cell says the
 lock is held, however the rest exits.  Interrupts run during the wait and
 FUNCTION as usual."
   (let ((cell (list nil)))
+    (declare (dynamic-extent cell))
     (without-lisp-interrupts
       (unwind-protect
            (with-lisp-interrupts
@@ -134,39 +138,55 @@ TRUST-FOREIGN: as for OPEN-SEMAPHORE (another user's mutex)."
                                 mode h)
     'mutex :name name))
 
+(declaim (inline mutex-lock-once))
+(defun mutex-lock-once (mutex ms died cell)
+  "One lipc_mutex_lock of at most MS on MUTEX, the owner-died flag to the
+pointer DIED: code and error info.  CELL, when a cons, gets T in its car in
+the same interrupt-deferred scope as the C call that took the lock.  The
+handle is looked up for every slice: a mutex closed by another thread ends
+the wait with LIPC-CLOSED."
+  (declare (type (signed-byte 64) ms))
+  (let ((h (object-handle mutex)))
+    (declare (type (signed-byte 64) h))
+    (if cell
+        (without-lisp-interrupts
+          (multiple-value-bind (rc info)
+              (interruptible-call (%mutex-lock h ms died))
+            (when (>= rc 0)
+              (setf (car cell) t))
+            (values rc info)))
+        (fast-interruptible-call (%mutex-lock h ms died)))))
+
+(defun mutex-lock-after-try (mutex rc info timeout died cell)
+  "LOCK-MUTEX once its try (code RC, error INFO) did not succeed.  Out of
+line: the closure it passes to AFTER-TRY would cost the try its time."
+  (flet ((wait-once (ms) (mutex-lock-once mutex ms died cell)))
+    (declare (dynamic-extent #'wait-once))
+    (after-try rc info timeout #'wait-once)))
+
+(defun owner-died (mutex)
+  "LOCK-MUTEX's answer when the previous owner died holding MUTEX."
+  (restart-case (signal 'lipc-owner-died :mutex mutex)
+    (mark-consistent ()
+      :report "Mark the state the mutex protects as repaired."
+      (mutex-consistent mutex)))
+  (values t :owner-died))
+
+;;; Inline, so that MUTEX-LOCK (no CELL) has no branch on it.
+(declaim (inline lock-mutex))
 (defun lock-mutex (mutex timeout cell)
   "MUTEX-LOCK; CELL, when a cons, gets T in its car in the same
 interrupt-deferred scope as the C call that took the lock."
   (check-timeout timeout)
   (let ((died
-          (cffi:with-foreign-object (died :int)
-            (setf (cffi:mem-ref died :int) 0)
-            (flet ((wait-once (ms)
-                     (declare (type (signed-byte 64) ms))
-                     ;; The handle is looked up for every slice: a mutex
-                     ;; closed by another thread ends the wait with LIPC-CLOSED.
-                     (let ((h (object-handle mutex)))
-                       (declare (type (signed-byte 64) h))
-                       (if cell
-                           (without-lisp-interrupts
-                             (multiple-value-bind (rc info)
-                                 (interruptible-call (%mutex-lock h ms died))
-                               (when (>= rc 0)
-                                 (setf (car cell) t))
-                               (values rc info)))
-                           (fast-interruptible-call (%mutex-lock h ms died))))))
-              (declare (inline wait-once) (dynamic-extent #'wait-once))
-              ;; A try first, inline: an uncontended lock costs one C call.
-              (multiple-value-bind (rc info) (wait-once 0)
-                (and (or (>= rc 0) (after-try rc info timeout #'wait-once))
-                     (cffi:mem-ref died :int)))))))
+          (with-out-value (died :int)
+            ;; A try first, inline: an uncontended lock costs one C call.
+            (multiple-value-bind (rc info) (mutex-lock-once mutex 0 died cell)
+              (and (or (>= rc 0) (mutex-lock-after-try mutex rc info timeout died cell))
+                   (cffi:mem-ref died :int))))))
     (cond ((null died) nil)
           ((zerop died) t)
-          (t (restart-case (signal 'lipc-owner-died :mutex mutex)
-               (mark-consistent ()
-                 :report "Mark the state the mutex protects as repaired."
-                 (mutex-consistent mutex)))
-             (values t :owner-died)))))
+          (t (owner-died mutex)))))
 
 (defun mutex-lock (mutex &key timeout)
   "Locks MUTEX, waiting up to TIMEOUT seconds (NIL: forever, 0: try once).
@@ -177,6 +197,13 @@ would wait, by the thread that holds it.
 LIPC-OS-ERROR (errno ENOTRECOVERABLE): an owner died and nobody marked it
 consistent.  Prefer WITH-MUTEX, which cannot leak the lock on an unwind."
   (lock-mutex mutex timeout nil))
+
+(defun mutex-lock-for (mutex timeout)
+  "MUTEX-LOCK with the timeout as a positional argument (calls with a
+literal :TIMEOUT are compiled to this: wait.lisp)."
+  (lock-mutex mutex timeout nil))
+
+(define-timeout-shortcut mutex-lock mutex-lock-for)
 
 (defun mutex-unlock (mutex)
   "Unlocks MUTEX.  LIPC-PERMISSION-DENIED when this thread does not hold it."
@@ -224,11 +251,15 @@ seconds (NIL forever); LIPC-TIMEOUT when it passes first (BODY does not
 run).  OWNER-DIED: a variable bound around BODY to T when the previous owner
 died holding the mutex (LIPC-OWNER-DIED was signalled too).  Returns BODY's
 values."
-  (let ((died (or owner-died (gensym "OWNER-DIED"))))
-    `(call-with-mutex (lambda (,died)
-                        ,@(unless owner-died `((declare (ignore ,died))))
-                        ,@body)
-                      ,mutex :timeout ,timeout)))
+  (let ((died (or owner-died (gensym "OWNER-DIED")))
+        (fn (gensym "WITH-MUTEX-BODY")))
+    ;; CALL-WITH-MUTEX keeps no reference to the body's function: it can live
+    ;; on the stack.
+    `(flet ((,fn (,died)
+              ,@(unless owner-died `((declare (ignore ,died))))
+              ,@body))
+       (declare (dynamic-extent #',fn))
+       (call-with-mutex #',fn ,mutex :timeout ,timeout))))
 
 (defun call-with-open-mutex (function name &rest options)
   "Calls FUNCTION with the mutex (apply #'open-mutex name options), closing

@@ -142,11 +142,43 @@ environ's order."
             when eq
               collect (cons (subseq text start eq) (subseq text (1+ eq) end))))))
 
+;;; A capture's bytes are copied once, with memcpy, from lipc's buffer into
+;;; a fresh octet vector: SBCL cannot make a Lisp vector of foreign memory,
+;;; and lipc_proc_communicate hands out its own buffer.  For a big output the
+;;; copy itself is the small part (7 ms for 64 MiB); the pages of a fresh
+;;; vector that size are new to the process each time (SBCL gives the pages
+;;; of a large dead vector back to the kernel), and touching them one fault
+;;; at a time cost 30 ms for 64 MiB on this project's VMs, as much as reading
+;;; the pipe.  MADV_POPULATE_WRITE (Linux 5.14) maps them in one system call,
+;;; a quarter cheaper (22 ms); on an older kernel it fails (EINVAL) and the copy
+;;; faults them in as before.  It only maps the pages: their content (zeros,
+;;; as SBCL expects of a new vector) does not change.
+(defconstant +populate-min-bytes+ (* 1024 1024)
+  "Below this a capture's vector is copied into without MADV_POPULATE_WRITE:
+a system call for a few pages saves nothing.")
+
+(defconstant +madv-populate-write+ 23 "MADV_POPULATE_WRITE (Linux 5.14).")
+
+(defun populate-pages (sap count)
+  "Asks Linux to map now the pages that lie wholly within COUNT bytes at SAP
+(pinned by the caller), ready to be written.  Returns T when it did."
+  #+linux
+  (let* ((page (load-time-value (cffi:foreign-funcall "getpagesize" :int)))
+         (start (* page (ceiling (cffi:pointer-address sap) page)))
+         (end (* page (floor (+ (cffi:pointer-address sap) count) page))))
+    (and (< start end)
+         (zerop (cffi:foreign-funcall "madvise" :pointer (cffi:make-pointer start)
+                                                :size (- end start)
+                                                :int +madv-populate-write+ :int))))
+  #-linux (progn sap count nil))
+
 (defun proc-foreign-octets (pointer count)
   "A fresh octet vector holding COUNT bytes copied from POINTER."
   (let ((v (make-array count :element-type '(unsigned-byte 8))))
     (when (plusp count)
       (cffi:with-pointer-to-vector-data (dst v)
+        (when (>= count +populate-min-bytes+)
+          (populate-pages dst count))
         (cffi:foreign-funcall "memcpy" :pointer dst :pointer pointer :size count :pointer)))
     v))
 

@@ -64,32 +64,47 @@ value would pass 2^31-1."
         (fast-check (%sem-post-n h count))))
   nil)
 
+(declaim (inline sem-wait-once))
+(defun sem-wait-once (sem ms)
+  "One lipc_sem_wait of at most MS on SEM: code and error info.  The handle
+is looked up again for every slice, so that a wait on a semaphore another
+thread closes ends with LIPC-CLOSED instead of going on with a dead handle."
+  (declare (type (signed-byte 64) ms))
+  (let ((h (object-handle sem)))
+    (declare (type (signed-byte 64) h))
+    (fast-interruptible-call (%sem-wait h ms))))
+
+(defun sem-wait-after-try (sem rc info timeout)
+  "SEMAPHORE-WAIT once its try (code RC, error INFO) did not succeed.  Out of
+line: the closure it passes to AFTER-TRY would cost the try its time."
+  (flet ((wait-once (ms) (sem-wait-once sem ms)))
+    (declare (dynamic-extent #'wait-once))
+    (after-try rc info timeout #'wait-once)))
+
 (defun semaphore-wait (sem &key timeout)
   "Decrements SEM, waiting up to TIMEOUT seconds (NIL: forever, 0: try once)
 for it to be positive.  Returns T, or NIL when it was not available in time.
 Sleeps in C; interrupts (with-timeout, interrupt-thread, Ctrl-C) run and may
 unwind between slices of the wait.  Closing SEM from another thread makes
 the wait signal LIPC-CLOSED (or LIPC-BAD-HANDLE, in a race) within a slice."
-  ;; The handle is looked up again for every slice, so that a wait on a
-  ;; semaphore another thread closes ends with LIPC-CLOSED instead of going
-  ;; on with a dead handle.
+  (semaphore-wait-for sem timeout))
+
+(defun semaphore-wait-for (sem timeout)
+  "SEMAPHORE-WAIT with the timeout as a positional argument (calls with a
+literal :TIMEOUT are compiled to this: wait.lisp)."
   (check-timeout timeout)
-  (flet ((wait-once (ms)
-           (declare (type (signed-byte 64) ms))
-           (let ((h (object-handle sem)))
-             (declare (type (signed-byte 64) h))
-             (fast-interruptible-call (%sem-wait h ms)))))
-    (declare (inline wait-once) (dynamic-extent #'wait-once))
-    ;; A try first, inline: a semaphore that is positive costs one C call.
-    (multiple-value-bind (rc info) (wait-once 0)
-      (or (>= rc 0)
-          (and (after-try rc info timeout #'wait-once) t)))))
+  ;; A try first, inline: a semaphore that is positive costs one C call.
+  (multiple-value-bind (rc info) (sem-wait-once sem 0)
+    (or (>= rc 0)
+        (and (sem-wait-after-try sem rc info timeout) t))))
+
+(define-timeout-shortcut semaphore-wait semaphore-wait-for)
 
 (defun semaphore-value (sem)
   "A snapshot of SEM's current value."
   (let ((h (object-handle sem)))
     (declare (type (signed-byte 64) h))
-    (cffi:with-foreign-object (value :int)
+    (with-out-value (value :int)
       (fast-check (%sem-value h value))
       (cffi:mem-ref value :int))))
 
