@@ -17,6 +17,11 @@
 ;;;;     of fresh heap costs about as much as the whole read loop (as
 ;;;;     tests/bench/bench_proc.c shows both for C).
 ;;;;
+;;;;   a line captured (median microseconds per child, LIPC_BENCH_LINES
+;;;;     children, default 1000, alternately): run-command of /bin/echo with
+;;;;     :output :string, beside run-program :output :stream read into a
+;;;;     string (both check the line).
+;;;;
 ;;;;   sbcl --script bench/bench-proc.lisp [spawns [reads]]     (defaults 300 5)
 
 (require :asdf)
@@ -35,6 +40,7 @@
   (ignore-errors (parse-integer (sb-posix:getenv name))))
 (defparameter *spawns* (or (ignore-errors (parse-integer (first *args*))) (env-integer "LIPC_BENCH_SPAWNS") 300))
 (defparameter *reads* (or (ignore-errors (parse-integer (second *args*))) (env-integer "LIPC_BENCH_READS") 5))
+(defparameter *lines* (or (env-integer "LIPC_BENCH_LINES") 1000))
 (defconstant +bytes+ (* 64 1024 1024))
 (defconstant +chunk+ (* 1024 1024))
 (defparameter *head* (list "-c" (princ-to-string +bytes+) "/dev/zero"))
@@ -146,6 +152,23 @@ round), each after a GC."
             (push (/ bytes (- (now-us) t0)) (aref rates i))))))
     (map 'list #'median rates)))
 
+;;; ---- a line per child
+
+(defparameter *line* (format nil "a line of output~%"))
+
+(defun lipc-run-line ()
+  (multiple-value-bind (status out) (lipc:run-command '("/bin/echo" "a line of output") :output :string)
+    (unless (and (eql status 0) (string= out *line*)) (error "echo's line: ~S" out))))
+
+(defun sbcl-run-line ()
+  (let* ((p (sb-ext:run-program "/bin/echo" '("a line of output") :output :stream :wait nil))
+         (out (with-output-to-string (s)
+                (loop for c = (read-char (sb-ext:process-output p) nil)
+                      while c do (write-char c s)))))
+    (sb-ext:process-wait p)
+    (sb-ext:process-close p)
+    (unless (string= out *line*) (error "echo's line (run-program): ~S" out))))
+
 ;;; ---- report
 
 (defun us-row (label ours base base-label)
@@ -175,4 +198,6 @@ round), each after a GC."
           "run-program :stream read-sequence")
   (mb-row "run-command :output :octets" octets kept
           "run-program :stream read-sequence, kept"))
+(multiple-value-bind (ours base) (alternate #'lipc-run-line #'sbcl-run-line *lines*)
+  (us-row "a line captured, run-command" ours base "run-program :output :stream"))
 (finish-output)
