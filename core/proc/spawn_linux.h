@@ -40,6 +40,10 @@ struct lipc_spawn {
   uint64_t sigdefault;  /* bit sig-1: to default even if the parent ignores it */
   void *stack;          /* the child's stack */
   size_t stack_size;
+  /* set by lipc__spawn_run for the child */
+  int files_limit;      /* >= 0: the child shares the parent's fd table at clone (CLONE_FILES) and
+                           takes its own copy of fds below this number only; -1: a full copy */
+  const volatile int *clone_pidfd; /* where clone wrote the pidfd it made in the parent */
   /* out */
   pid_t pid;
   int pidfd;

@@ -264,8 +264,10 @@ int main(void) {
   if (getenv("LIPC_BENCH_ROUNDS")) rounds = atoi(getenv("LIPC_BENCH_ROUNDS"));
   if (rounds < 1) rounds = 1;
   if (rounds > 31) rounds = 31;
-  many_handles();
-  many_named();
-  children();
+  /* LIPC_BENCH_SCALE=children (or handles, named): one part only */
+  const char *only = getenv("LIPC_BENCH_SCALE");
+  if (!only || strcmp(only, "handles") == 0) many_handles();
+  if (!only || strcmp(only, "named") == 0) many_named();
+  if (!only || strcmp(only, "children") == 0) children();
   return 0;
 }
