@@ -294,7 +294,32 @@ void lipc__proc_closing(struct lipc_proc *p, int in_use) {
   r.i[2] = p->pid;
   r.i[3] = (int64_t)kill_at.tv_sec * 1000000000 + kill_at.tv_nsec;
   r.i[4] = group;
-  lipc__call(&r);
+  if (lipc__call(&r) == LIPC_OK) {
+    pthread_mutex_lock(&p->mu);
+    p->watched = 1; /* the reaper points at p until lipc__proc_destroy tells it to let go */
+    pthread_mutex_unlock(&p->mu);
+  }
+}
+
+/* A process handle has no Go object behind it: closing one whose child was
+ * reaped (the usual end: spawn, wait, close) runs in C alone. Go is asked
+ * only to take a child that still runs (reaped later, SIGKILLed when the
+ * stop policy says) or to drop the SIGKILL watch it keeps on p. That Go
+ * call on every close cost 3-6 us, and woke Go's sysmon and an idle thread
+ * when the caller's Go processor had been taken back meanwhile (issue 12). */
+void lipc__proc_destroy(struct lipc_proc *p) {
+  if (!lipc__in_fork_child()) {
+    lipc__proc_closing(p, 0); /* a no-op if lipc_close applied the policy */
+    pthread_mutex_lock(&p->mu);
+    int for_go = p->watched || (!p->reaped && !p->lost && p->pidfd >= 0);
+    pthread_mutex_unlock(&p->mu);
+    if (for_go) {
+      lipc_req r = {.op = LIPC_OP_PROC_RELEASE, .quiet = 1};
+      r.i[0] = (int64_t)(uintptr_t)p;
+      lipc__call(&r); /* takes p->pidfd if the reaper adopts the child */
+    }
+  }
+  lipc__proc_free(p);
 }
 
 /* Figures of a running child from /proc. */

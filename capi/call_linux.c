@@ -210,7 +210,7 @@ static const char *op_name(int op) {
       [LIPC_OP_SHM_RESIZE] = "shm_grow/refresh", [LIPC_OP_SHM_UNLINK] = "shm_unlink",
       [LIPC_OP_MMAP_OPEN] = "mmap_open",    [LIPC_OP_MMAP_SYNC] = "mmap_flush/advise",
       [LIPC_OP_FLOCK_OPEN] = "flock_open",  [LIPC_OP_PROC_CLONE] = "proc_spawn",
-      [LIPC_OP_PROC_SPAWN_FINISH] = "proc_spawn",
+      [LIPC_OP_PROC_SPAWN_FINISH] = "proc_spawn", [LIPC_OP_PROC_RELEASE] = "close",
   };
   const char *n = op >= 0 && op < (int)(sizeof names / sizeof names[0]) ? names[op] : NULL;
   return n ? n : "lipc";

@@ -62,6 +62,8 @@ enum lipc_op {
                           CLOCK_MONOTONIC), i4 to the group: close while the handle is in use */
   LIPC_OP_PROC_SPAWN_FINISH, /* i0 struct lipc_spawnattr *, i1 the prepared spawn (o0 of
                                 LIPC_OP_PROC_SPAWN), cloned or not -> o0 handle */
+  LIPC_OP_PROC_RELEASE, /* i0 struct lipc_proc * being freed: the reaper takes its child, or drops
+                           its SIGKILL watch on it (lipc__proc_destroy) */
 };
 
 /* Runs the clone of a prepared spawn (a struct lipc_spawn * of core/proc) on

@@ -23,5 +23,6 @@ func init() {
 		C.LIPC_OP_FLOCK_OPEN:        opFlockOpen,
 		C.LIPC_OP_PROC_CLOSING:      opProcClosing,
 		C.LIPC_OP_PROC_SPAWN_FINISH: opProcSpawnFinish,
+		C.LIPC_OP_PROC_RELEASE:      opProcRelease,
 	})
 }

@@ -26,7 +26,9 @@ const childStackSize = 64 << 10
 
 var childStack = C.malloc(childStackSize)
 
-// procRef is the Go part of a process handle: what close needs.
+// procRef is what the reaper needs of a process handle's C object when the
+// handle is destroyed (opProcRelease). The handle itself has no Go object:
+// a close of a reaped child does not enter Go (lipc__proc_destroy).
 type procRef struct{ p *C.struct_lipc_proc }
 
 // attrFromC reads the C spawn attributes into a proc.Attr.
@@ -204,15 +206,23 @@ func opProcSpawnFinish(r *C.lipc_req) error {
 	for _, c := range childFds {
 		C.lipc__proc_add_pipe(cp, C.int(c), C.int(p.Pipes[c]))
 	}
-	h, err := register("spawn", p.Path, C.LIPC_KIND_PROC, &procRef{cp}, uintptr(unsafe.Pointer(cp)))
-	if err != nil {
-		// register called Close, which gave the child to the reaper (with
-		// the policy asked for); the C object is ours to free.
+	var h C.lipc_handle_t
+	if rc := C.lipc__handle_new(C.LIPC_KIND_PROC, unsafe.Pointer(cp), 0, &h); rc != 0 {
+		msg := C.GoString(C.lipc_last_error())
+		// The child goes to the reaper, with the policy asked for; the C
+		// object is ours to free.
+		(&procRef{cp}).Close()
 		C.lipc__proc_free(cp)
-		return err
+		return lerr.New("spawn", p.Path, lerr.Code(rc), syscall.ENOMEM, "%s", msg)
 	}
 	r.o[0] = C.int64_t(h)
 	return nil
+}
+
+// opProcRelease: a process handle is being destroyed while its child was
+// not reaped, or while the reaper watches its object (lipc__proc_destroy).
+func opProcRelease(r *C.lipc_req) error {
+	return (&procRef{(*C.struct_lipc_proc)(unsafePointer(uintptr(r.i[0])))}).Close()
 }
 
 func closePipes(m map[int]int) {
@@ -221,10 +231,11 @@ func closePipes(m map[int]int) {
 	}
 }
 
-// Close runs when the handle is destroyed (its last user let go). The
-// close policy was applied at lipc_close (applied here if the handle never
-// got that far); a child that was not reaped goes to the reaper, with the
-// SIGKILL time the policy set. The C object is freed by C afterwards.
+// Close runs when the handle is destroyed (its last user let go) and Go is
+// needed (opProcRelease). The close policy was applied at lipc_close
+// (applied here if the handle never got that far); a child that was not
+// reaped goes to the reaper, with the SIGKILL time the policy set. The C
+// object is freed by C afterwards.
 func (r *procRef) Close() error {
 	p := r.p
 	C.lipc__proc_closing(p, 0)
