@@ -18,6 +18,7 @@
 #include <linux/close_range.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -220,6 +221,23 @@ int lipc__spawn_run(struct lipc_spawn *s) {
   s->pid = pid;
   s->pidfd = pidfd;
   return 0;
+}
+
+void lipc__spawn_close_after(struct lipc_spawn *s, int ok) {
+  int n = ok ? s->nclose_ok : s->nclose_fail;
+  const int *fds = ok ? s->close_ok : s->close_fail;
+  for (int i = 0; i < n; i++) close(fds[i]);
+}
+
+int lipc__spawn_started(const struct lipc_spawn *s) {
+  return s->stack != NULL && s->err == 0 && s->pid > 0;
+}
+
+void lipc__spawn_free(struct lipc_spawn *s) {
+  if (!s) return;
+  for (int i = 0; i < s->nallocs; i++) free(s->allocs[i]);
+  free(s->allocs);
+  free(s);
 }
 
 int lipc__spawn_run_on(void *spawn, void *stack, size_t stack_size) {

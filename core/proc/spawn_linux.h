@@ -40,6 +40,17 @@ struct lipc_spawn {
   uint64_t sigdefault;  /* bit sig-1: to default even if the parent ignores it */
   void *stack;          /* the child's stack */
   size_t stack_size;
+  /* what the parent does after the clone (lipc__spawn_close_after) */
+  int nclose_ok;
+  const int *close_ok;  /* closed when the child started: its ends of the map, and the parent
+                           fds it was to take over (LIPC_FD_CLOSE_PARENT) */
+  int nclose_fail;
+  const int *close_fail; /* closed when it did not: its ends and the parent's pipe ends */
+  int npipes;
+  const int *pipes;     /* npipes pairs (child fd, the parent's end of its pipe), by child fd */
+  int nallocs;
+  void **allocs;        /* the request's C memory, freed by lipc__spawn_free (allocs and the
+                           request itself last) */
   /* set by lipc__spawn_run for the child */
   int files_limit;      /* >= 0: the child shares the parent's fd table at clone (CLONE_FILES) and
                            takes its own copy of fds below this number only; -1: a full copy */
@@ -53,6 +64,13 @@ struct lipc_spawn {
 
 /* Returns 0 and fills pid/pidfd, or -1 with err and stage set. */
 __attribute__((visibility("hidden"))) int lipc__spawn_run(struct lipc_spawn *s);
+
+/* After the clone, in the parent: closes close_ok (ok) or close_fail. */
+__attribute__((visibility("hidden"))) void lipc__spawn_close_after(struct lipc_spawn *s, int ok);
+/* 1 if the child started: cloned, and it reached exec. */
+__attribute__((visibility("hidden"))) int lipc__spawn_started(const struct lipc_spawn *s);
+/* Frees the request and all its C memory. */
+__attribute__((visibility("hidden"))) void lipc__spawn_free(struct lipc_spawn *s);
 
 /* lipc__spawn_run with the child's stack given: what a thread that never
  * returns to Go (capi's spawn server) calls, with spawn a struct lipc_spawn

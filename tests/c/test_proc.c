@@ -615,6 +615,18 @@ static void test_cycles_no_leaks(void) {
     lipc_close(p);
   }
   CHECK(ok == 1000, "%d of 1000 cycles", ok);
+  /* spawns whose child fails at exec, with pipes in the map: the parent
+   * keeps neither end (and no child: it is reaped) */
+  lipc_handle_t bad = attr_of("/nonexistent/lipc-no-such-program", NULL);
+  lipc_spawnattr_set_search(bad, 0);
+  lipc_spawnattr_set_fd(bad, 0, LIPC_FD_PIPE_IN, 0, NULL, 0, 0);
+  lipc_spawnattr_set_fd(bad, 1, LIPC_FD_PIPE_OUT, 0, NULL, 0, 0);
+  lipc_spawnattr_set_fd(bad, 2, LIPC_FD_NULL, 0, NULL, 0, 0);
+  int refused = 0;
+  for (int i = 0; i < 50; i++) refused += lipc_proc_spawn(bad, &p) == LIPC_ENOENT;
+  CHECK(refused == 50, "%d of 50 failed spawns said ENOENT: %s", refused, lipc_last_error());
+  CHECK(count_fds() == fds0, "fds after failed spawns %d -> %d", fds0, count_fds());
+  lipc_close(bad);
   /* children left running when their handle closes are reaped too */
   lipc_spawnattr_shell(a, "sleep 0.2");
   for (int i = 0; i < 20; i++) {
