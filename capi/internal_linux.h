@@ -78,7 +78,9 @@ LIPC_HIDDEN void lipc__req_finish(lipc_req *r);
 /* The spawn thread's loop (never returns; call_linux.c). The clone routine
  * is core/proc's. */
 LIPC_HIDDEN void lipc__serve_spawn(void *stack, size_t stack_size);
-LIPC_HIDDEN int lipc__spawn_run_on(void *spawn, void *stack, size_t stack_size);
+LIPC_HIDDEN void lipc__spawn_expect(void *spawn);
+LIPC_HIDDEN void lipc__spawn_clone_on(void *spawn, void *stack, size_t stack_size);
+LIPC_HIDDEN int lipc__spawn_await(void *spawn);
 /* Capture buffers (communicate_linux.c): a freed one of 4-128 MiB is kept
  * for the next capture (recycle: 1 if kept); lipc__capture_release
  * (internal.h) frees what is not kept. */

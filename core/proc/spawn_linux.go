@@ -84,6 +84,31 @@ func SpawnHere(a *Attr, stack unsafe.Pointer) (*Process, error) {
 	return pr.Finish()
 }
 
+// spawnSplit spawns the way capi does (lipc_proc_spawn): the clone on
+// another thread (lipc__spawn_clone_on, here on the Spawner's), while this
+// one waits for the child's exec from the kernel (lipc__spawn_expect,
+// lipc__spawn_await). stack nil makes the clone fail (glibc's clone refuses
+// it), for the tests of that path.
+func spawnSplit(a *Attr, stack unsafe.Pointer) (*Process, error) {
+	pr, err := Prepare(a)
+	if err != nil {
+		return nil, err
+	}
+	s := pr.CSpawn()
+	size := C.size_t(childStackSize)
+	if stack == nil {
+		size = 0 // the top of the stack is NULL then
+	}
+	C.lipc__spawn_expect(s)
+	go defaultSpawner.Do(func() { C.lipc__spawn_clone_on(s, stack, size) })
+	C.lipc__spawn_await(s)
+	return pr.Finish()
+}
+
+// pidOfPidfd is lipc__pid_of_pidfd: the fallback for a child that never
+// wrote its pid.
+func pidOfPidfd(fd int) int { return int(C.lipc__pid_of_pidfd(C.int(fd))) }
+
 // Prepared is a spawn with everything resolved and opened, waiting for its
 // clone. The slow part of a spawn (the PATH search, opening the fd map's
 // files) is Prepare's, on any thread; only Clone must run on the thread that

@@ -54,7 +54,10 @@ struct lipc_spawn {
   /* set by lipc__spawn_run for the child */
   int files_limit;      /* >= 0: the child shares the parent's fd table at clone (CLONE_FILES) and
                            takes its own copy of fds below this number only; -1: a full copy */
-  const volatile int *clone_pidfd; /* where clone wrote the pidfd it made in the parent */
+  volatile int clone_pidfd; /* the pidfd clone made in the parent, written before the child runs */
+  volatile int child_pid;   /* the child's pid, written by the child first */
+  uint32_t started;     /* 1 until the child has execed or exited (the kernel clears it and wakes
+                           its futex: CLONE_CHILD_CLEARTID), or the clone failed */
   /* out */
   pid_t pid;
   int pidfd;
@@ -72,9 +75,20 @@ __attribute__((visibility("hidden"))) int lipc__spawn_started(const struct lipc_
 /* Frees the request and all its C memory. */
 __attribute__((visibility("hidden"))) void lipc__spawn_free(struct lipc_spawn *s);
 
-/* lipc__spawn_run with the child's stack given: what a thread that never
- * returns to Go (capi's spawn server) calls, with spawn a struct lipc_spawn
- * that Prepare filled (void * so that callers need not see the struct). */
-__attribute__((visibility("hidden"))) int lipc__spawn_run_on(void *spawn, void *stack, size_t stack_size);
+/* The same split in two, for a clone run on another thread (capi's spawn
+ * thread) while the caller waits (spawn: a struct lipc_spawn that Prepare
+ * filled; void * so that callers need not see the struct):
+ *   lipc__spawn_expect   by the caller, before it hands spawn over;
+ *   lipc__spawn_clone_on on the cloning thread, with the child's stack;
+ *                        spawn may be gone by the time it returns;
+ *   lipc__spawn_await    by the caller: waits until the child has execed
+ *                        or failed, woken by the kernel itself rather
+ *                        than by the cloning thread, reaps a child that
+ *                        failed, and returns as lipc__spawn_run does. */
+__attribute__((visibility("hidden"))) void lipc__spawn_expect(void *spawn);
+/* The pid behind a pidfd (/proc/self/fdinfo), 0 if unknown. */
+__attribute__((visibility("hidden"))) pid_t lipc__pid_of_pidfd(int pidfd);
+__attribute__((visibility("hidden"))) void lipc__spawn_clone_on(void *spawn, void *stack, size_t stack_size);
+__attribute__((visibility("hidden"))) int lipc__spawn_await(void *spawn);
 
 #endif
