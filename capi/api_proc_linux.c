@@ -12,9 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "../core/proc/spawn_linux.h"
 #include "internal.h"
+#include "spawnattr.h"
 
 struct lipc_proc *lipc__proc_new(int pid, int pidfd, const char *path, int on_close,
                                  long long grace_ms) {
@@ -70,6 +73,39 @@ int *lipc__proc_pipe_slot(struct lipc_proc *p, int child_fd) {
     return r_;           \
   } while (0)
 
+/* A started child's handle: what the parent keeps of the spawn request
+ * (the pidfd, its pipe ends), the close policy of the attributes. */
+static int register_child(struct lipc_spawnattr *a, struct lipc_spawn *sp, lipc_handle_t *out) {
+  pthread_mutex_lock(&a->mu);
+  int on_close = a->on_close;
+  long long grace = a->grace_ms;
+  pthread_mutex_unlock(&a->mu);
+  lipc__spawn_close_after(sp, 1);
+  struct lipc_proc *p = lipc__proc_new(sp->pid, sp->pidfd, sp->path, on_close, grace);
+  if (!p || !p->path) {
+    if (p) {
+      p->pidfd = -1; /* closed below */
+      lipc__proc_free(p);
+    }
+    syscall(SYS_pidfd_send_signal, sp->pidfd, SIGKILL, NULL, 0);
+    siginfo_t si;
+    while (waitid(P_PIDFD, (id_t)sp->pidfd, &si, WEXITED) < 0 && errno == EINTR) {
+    }
+    close(sp->pidfd);
+    for (int i = 0; i < sp->npipes; i++) close(sp->pipes[2 * i + 1]);
+    return lipc__fail(LIPC_ENOMEM, ENOMEM, "proc_spawn: out of memory");
+  }
+  /* The parent's ends stay ordinary blocking pipes: one may be handed to
+   * another child (a pipeline through the parent), and O_NONBLOCK would
+   * go with it. lipc_fd_read/write keep deadlines on blocking fds, and
+   * communicate makes its ends non-blocking only while it runs. */
+  for (int i = 0; i < sp->npipes; i++)
+    if (lipc__proc_add_pipe(p, sp->pipes[2 * i], sp->pipes[2 * i + 1]) != 0) close(sp->pipes[2 * i + 1]);
+  int rc = lipc__handle_new(LIPC_KIND_PROC, p, 0, out);
+  if (rc != LIPC_OK) lipc__proc_destroy(p); /* the close policy, and the child to the reaper */
+  return rc;
+}
+
 int lipc_proc_spawn(lipc_handle_t attr, lipc_handle_t *out) {
   if (!out) return lipc__fail(LIPC_EINVAL, EINVAL, "proc_spawn: proc must not be NULL");
   lipc_slot *s;
@@ -77,19 +113,31 @@ int lipc_proc_spawn(lipc_handle_t attr, lipc_handle_t *out) {
   if (rc != LIPC_OK) return rc;
   /* Three steps: Go prepares; lipc's spawn thread clones, while this
    * thread waits in C (not inside a Go call: see
-   * lipc__clone_on_spawn_thread); Go finishes and registers. (Waking the
-   * spawn thread before the preparing, to overlap its wake-up with it,
-   * measured 10 us slower: it took the caller's CPU.) */
+   * lipc__clone_on_spawn_thread); C registers the child. Go is entered
+   * once: a second Go call after the wait for the clone found this
+   * thread's Go processor taken back by Go's sysmon, woke sysmon and an
+   * idle thread, and took 8-30 us (issue 12). Only a child that did not
+   * start goes back to Go, for its error. (Waking the spawn thread before
+   * the preparing, to overlap its wake-up with it, measured 10 us slower:
+   * it took the caller's CPU.) */
   lipc_req r = {.op = LIPC_OP_PROC_SPAWN};
-  r.i[0] = (int64_t)(uintptr_t)lipc__slot_obj(s);
+  struct lipc_spawnattr *a = lipc__slot_obj(s);
+  r.i[0] = (int64_t)(uintptr_t)a;
   rc = lipc__call(&r);
   if (rc == LIPC_OK) {
-    lipc__clone_on_spawn_thread((void *)(uintptr_t)r.o[1]);
-    lipc_req f = {.op = LIPC_OP_PROC_SPAWN_FINISH};
-    f.i[0] = r.i[0];
-    f.i[1] = r.o[0];
-    rc = lipc__call(&f);
-    if (rc == LIPC_OK) *out = f.o[0];
+    struct lipc_spawn *sp = (struct lipc_spawn *)(uintptr_t)r.o[1];
+    lipc__clone_on_spawn_thread(sp);
+    if (lipc__spawn_started(sp)) {
+      rc = register_child(a, sp, out);
+    } else {
+      lipc__spawn_close_after(sp, 0);
+      lipc_req f = {.op = LIPC_OP_PROC_SPAWN_FINISH};
+      f.i[0] = r.i[0];
+      f.i[1] = r.o[1];
+      rc = lipc__call(&f);
+      if (rc == LIPC_OK) rc = lipc__fail(LIPC_EINVAL, EINVAL, "proc_spawn: the child did not start");
+    }
+    lipc__spawn_free(sp);
   }
   lipc__handle_release(s);
   return rc;
@@ -294,7 +342,32 @@ void lipc__proc_closing(struct lipc_proc *p, int in_use) {
   r.i[2] = p->pid;
   r.i[3] = (int64_t)kill_at.tv_sec * 1000000000 + kill_at.tv_nsec;
   r.i[4] = group;
-  lipc__call(&r);
+  if (lipc__call(&r) == LIPC_OK) {
+    pthread_mutex_lock(&p->mu);
+    p->watched = 1; /* the reaper points at p until lipc__proc_destroy tells it to let go */
+    pthread_mutex_unlock(&p->mu);
+  }
+}
+
+/* A process handle has no Go object behind it: closing one whose child was
+ * reaped (the usual end: spawn, wait, close) runs in C alone. Go is asked
+ * only to take a child that still runs (reaped later, SIGKILLed when the
+ * stop policy says) or to drop the SIGKILL watch it keeps on p. That Go
+ * call on every close cost 3-6 us, and woke Go's sysmon and an idle thread
+ * when the caller's Go processor had been taken back meanwhile (issue 12). */
+void lipc__proc_destroy(struct lipc_proc *p) {
+  if (!lipc__in_fork_child()) {
+    lipc__proc_closing(p, 0); /* a no-op if lipc_close applied the policy */
+    pthread_mutex_lock(&p->mu);
+    int for_go = p->watched || (!p->reaped && !p->lost && p->pidfd >= 0);
+    pthread_mutex_unlock(&p->mu);
+    if (for_go) {
+      lipc_req r = {.op = LIPC_OP_PROC_RELEASE, .quiet = 1};
+      r.i[0] = (int64_t)(uintptr_t)p;
+      lipc__call(&r); /* takes p->pidfd if the reaper adopts the child */
+    }
+  }
+  lipc__proc_free(p);
 }
 
 /* Figures of a running child from /proc. */

@@ -210,7 +210,7 @@ static const char *op_name(int op) {
       [LIPC_OP_SHM_RESIZE] = "shm_grow/refresh", [LIPC_OP_SHM_UNLINK] = "shm_unlink",
       [LIPC_OP_MMAP_OPEN] = "mmap_open",    [LIPC_OP_MMAP_SYNC] = "mmap_flush/advise",
       [LIPC_OP_FLOCK_OPEN] = "flock_open",  [LIPC_OP_PROC_CLONE] = "proc_spawn",
-      [LIPC_OP_PROC_SPAWN_FINISH] = "proc_spawn",
+      [LIPC_OP_PROC_SPAWN_FINISH] = "proc_spawn", [LIPC_OP_PROC_RELEASE] = "close",
   };
   const char *n = op >= 0 && op < (int)(sizeof names / sizeof names[0]) ? names[op] : NULL;
   return n ? n : "lipc";
@@ -243,10 +243,22 @@ int lipc__call(lipc_req *r) {
  * spawn: a caller blocked here for the clone and the child's exec is not in
  * a Go call, so Go's sysmon has no processor to take back from it and no
  * idle thread to wake (it did both on every spawn, issue 12). */
+/*
+ * The caller sleeps until the child has execed, woken by the kernel itself
+ * (CLONE_CHILD_CLEARTID, lipc__spawn_await), not by the spawn thread once
+ * its vfork wait ends. That second hop put the caller behind the new child
+ * on the CPU the caller had left (the spawn thread's CPU was busy with the
+ * spawn thread itself at the wake-up), and it waited there for the child to
+ * finish: lipc_proc_spawn took either ~1.2x posix_spawn or ~550 us, a
+ * child's whole run (issue 12). The spawn thread neither reads the request
+ * after its clone returns nor finishes it: the child's exec is the answer. */
 void lipc__clone_on_spawn_thread(void *spawn) {
   lipc_req r = {.op = LIPC_OP_PROC_CLONE};
   r.i[0] = (int64_t)(uintptr_t)spawn;
-  run_handoff(&queues[LIPC_QUEUE_SPAWN], &r);
+  lipc__spawn_expect(spawn);
+  atomic_store_explicit(&r.done, 0, memory_order_relaxed);
+  push(&queues[LIPC_QUEUE_SPAWN], &r);
+  lipc__spawn_await(spawn);
 }
 
 static lipc_req *pop(struct queue *q) {
@@ -298,11 +310,13 @@ void lipc__serve_spawn(void *stack, size_t stack_size) {
   for (;;) {
     lipc_req *r = lipc__queue_take(LIPC_QUEUE_SPAWN);
     if (r->op == LIPC_OP_PROC_CLONE) {
-      r->on_go_thread = 1;
-      lipc__spawn_run_on((void *)(uintptr_t)r->i[0], stack, stack_size);
-    } else {
-      lipcgo_dispatch(r, 1);
+      /* r and the spawn belong to their caller again once the child has
+       * execed, which may be before the clone returns here: neither is
+       * touched after it (lipc__clone_on_spawn_thread). */
+      lipc__spawn_clone_on((void *)(uintptr_t)r->i[0], stack, stack_size);
+      continue;
     }
+    lipcgo_dispatch(r, 1);
     lipc__req_finish(r);
   }
 }

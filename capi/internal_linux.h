@@ -45,8 +45,8 @@ enum lipc_op {
   LIPC_OP_DIAG,        /* i0 what -> o0 */
   LIPC_OP_SEM_OPEN,    /* s0 name, i0 flags, i1 mode, i2 value -> o0 handle */
   LIPC_OP_SEM_UNLINK,  /* s0 name */
-  LIPC_OP_PROC_SPAWN,  /* i0 struct lipc_spawnattr * -> o0 prepared spawn (a Go handle), o1 its
-                          struct lipc_spawn * for the clone (LIPC_OP_PROC_CLONE) */
+  LIPC_OP_PROC_SPAWN,  /* i0 struct lipc_spawnattr * -> o1 the prepared struct lipc_spawn *
+                          (core/proc) for the clone (LIPC_OP_PROC_CLONE) and the finish in C */
   LIPC_OP_MUTEX_OPEN,  /* s0 name, i0 flags, i1 mode -> o0 handle */
   LIPC_OP_MUTEX_UNLINK,/* s0 name */
   LIPC_OP_EVENT_OPEN,  /* s0 name, i0 flags, i1 mode, i2 manual, i3 initial -> o0 handle */
@@ -60,8 +60,10 @@ enum lipc_op {
   LIPC_OP_PROC_CLONE,  /* i0 struct lipc_spawn * (core/proc): the clone alone, on the spawn thread */
   LIPC_OP_PROC_CLOSING,/* i0 struct lipc_proc *, i1 pidfd copy (taken), i2 pid, i3 SIGKILL time (ns,
                           CLOCK_MONOTONIC), i4 to the group: close while the handle is in use */
-  LIPC_OP_PROC_SPAWN_FINISH, /* i0 struct lipc_spawnattr *, i1 the prepared spawn (o0 of
-                                LIPC_OP_PROC_SPAWN), cloned or not -> o0 handle */
+  LIPC_OP_PROC_SPAWN_FINISH, /* i0 struct lipc_spawnattr *, i1 the struct lipc_spawn * of a child
+                                that did not start -> its error */
+  LIPC_OP_PROC_RELEASE, /* i0 struct lipc_proc * being freed: the reaper takes its child, or drops
+                           its SIGKILL watch on it (lipc__proc_destroy) */
 };
 
 /* Runs the clone of a prepared spawn (a struct lipc_spawn * of core/proc) on
@@ -76,7 +78,9 @@ LIPC_HIDDEN void lipc__req_finish(lipc_req *r);
 /* The spawn thread's loop (never returns; call_linux.c). The clone routine
  * is core/proc's. */
 LIPC_HIDDEN void lipc__serve_spawn(void *stack, size_t stack_size);
-LIPC_HIDDEN int lipc__spawn_run_on(void *spawn, void *stack, size_t stack_size);
+LIPC_HIDDEN void lipc__spawn_expect(void *spawn);
+LIPC_HIDDEN void lipc__spawn_clone_on(void *spawn, void *stack, size_t stack_size);
+LIPC_HIDDEN int lipc__spawn_await(void *spawn);
 /* Capture buffers (communicate_linux.c): a freed one of 4-128 MiB is kept
  * for the next capture (recycle: 1 if kept); lipc__capture_release
  * (internal.h) frees what is not kept. */

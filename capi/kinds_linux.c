@@ -20,7 +20,7 @@ void lipc__free_c_obj(int kind, void *obj) {
   if (!obj) return;
   switch (kind) {
     case LIPC_KIND_SPAWNATTR: lipc__spawnattr_free(obj); break;
-    case LIPC_KIND_PROC: lipc__proc_free(obj); break;
+    case LIPC_KIND_PROC: lipc__proc_destroy(obj); break; /* it has no Go part: see there */
     case LIPC_KIND_SHM:
     case LIPC_KIND_MMAP:
     case LIPC_KIND_FLOCK: free(obj); break; /* Go allocated them with C.calloc */

@@ -24,4 +24,5 @@ var systemOps = map[int]func(*C.lipc_req) error{
 	C.LIPC_OP_FLOCK_OPEN:        opFlockOpen,
 	C.LIPC_OP_PROC_CLOSING:      opProcClosing,
 	C.LIPC_OP_PROC_SPAWN_FINISH: opProcSpawnFinish,
+	C.LIPC_OP_PROC_RELEASE:      opProcRelease,
 }

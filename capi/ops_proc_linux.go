@@ -9,10 +9,7 @@ package main
 import "C"
 
 import (
-	"runtime/cgo"
-	"sort"
 	"strings"
-	"syscall"
 	"time"
 	"unsafe"
 
@@ -26,7 +23,9 @@ const childStackSize = 64 << 10
 
 var childStack = C.malloc(childStackSize)
 
-// procRef is the Go part of a process handle: what close needs.
+// procRef is what the reaper needs of a process handle's C object when the
+// handle is destroyed (opProcRelease). The handle itself has no Go object:
+// a close of a reaped child does not enter Go (lipc__proc_destroy).
 type procRef struct{ p *C.struct_lipc_proc }
 
 // attrFromC reads the C spawn attributes into a proc.Attr.
@@ -149,9 +148,10 @@ func fdFromC(i int, f C.struct_lipc_fdspec, keep bool) proc.Fd {
 
 // opProcSpawn prepares a spawn on the calling thread (or a general server)
 // and hands the prepared request back to C, which has lipc's spawn thread
-// run the clone (lipc_proc_spawn), then calls opProcSpawnFinish. The clone
-// is not waited for from here: a Go call blocked that long wakes Go's
-// scheduler threads (see lipc__clone_on_spawn_thread).
+// run the clone and finishes the spawn itself (lipc_proc_spawn): the request
+// holds everything that takes, so a spawn enters Go once. The clone is not
+// waited for from here: a Go call blocked that long wakes Go's scheduler
+// threads (see lipc__clone_on_spawn_thread).
 func opProcSpawn(r *C.lipc_req) error {
 	a := (*C.struct_lipc_spawnattr)(unsafePointer(uintptr(r.i[0])))
 	at, err := attrFromC(a)
@@ -163,68 +163,29 @@ func opProcSpawn(r *C.lipc_req) error {
 		giveBackParentFds(a)
 		return err
 	}
-	r.o[0] = C.int64_t(cgo.NewHandle(pr))
 	r.o[1] = C.int64_t(uintptr(pr.CSpawn()))
 	return nil
 }
 
-// opProcSpawnFinish reports what the clone did and registers the process.
-// It runs once for every opProcSpawn that succeeded, whether the clone ran
-// or not (Finish says "never cloned" then), so the prepared request is
-// always freed.
+// opProcSpawnFinish is the end of a spawn whose child did not start: its
+// error, with the fds the attributes gave away given back. C has closed
+// what the parent must not keep, and frees the request.
 func opProcSpawnFinish(r *C.lipc_req) error {
-	a := (*C.struct_lipc_spawnattr)(unsafePointer(uintptr(r.i[0])))
-	ref := cgo.Handle(uintptr(r.i[1]))
-	pr := ref.Value().(*proc.Prepared)
-	ref.Delete()
-	onClose, grace := int(a.on_close), int64(a.grace_ms)
-	p, err := pr.Finish()
-	if err != nil {
-		giveBackParentFds(a)
-		return err
-	}
-	// The parent's ends stay ordinary blocking pipes: one may be handed to
-	// another child (a pipeline through the parent), and O_NONBLOCK would
-	// go with it. lipc_fd_read/write keep deadlines on blocking fds, and
-	// communicate makes its ends non-blocking only while it runs.
-	cpath := C.CString(p.Path)
-	defer C.free(unsafe.Pointer(cpath))
-	cp := C.lipc__proc_new(C.int(p.Pid), C.int(p.Pidfd), cpath, C.int(onClose), C.longlong(grace))
-	if cp == nil {
-		p.Stop(0, false)
-		p.Release()
-		closePipes(p.Pipes)
-		return lerr.New("spawn", "", lerr.NoMem, syscall.ENOMEM, "out of memory")
-	}
-	childFds := make([]int, 0, len(p.Pipes))
-	for c := range p.Pipes {
-		childFds = append(childFds, c)
-	}
-	sort.Ints(childFds)
-	for _, c := range childFds {
-		C.lipc__proc_add_pipe(cp, C.int(c), C.int(p.Pipes[c]))
-	}
-	h, err := register("spawn", p.Path, C.LIPC_KIND_PROC, &procRef{cp}, uintptr(unsafe.Pointer(cp)))
-	if err != nil {
-		// register called Close, which gave the child to the reaper (with
-		// the policy asked for); the C object is ours to free.
-		C.lipc__proc_free(cp)
-		return err
-	}
-	r.o[0] = C.int64_t(h)
-	return nil
+	giveBackParentFds((*C.struct_lipc_spawnattr)(unsafePointer(uintptr(r.i[0]))))
+	return proc.StartError(unsafePointer(uintptr(r.i[1])))
 }
 
-func closePipes(m map[int]int) {
-	for _, fd := range m {
-		syscall.Close(fd)
-	}
+// opProcRelease: a process handle is being destroyed while its child was
+// not reaped, or while the reaper watches its object (lipc__proc_destroy).
+func opProcRelease(r *C.lipc_req) error {
+	return (&procRef{(*C.struct_lipc_proc)(unsafePointer(uintptr(r.i[0])))}).Close()
 }
 
-// Close runs when the handle is destroyed (its last user let go). The
-// close policy was applied at lipc_close (applied here if the handle never
-// got that far); a child that was not reaped goes to the reaper, with the
-// SIGKILL time the policy set. The C object is freed by C afterwards.
+// Close runs when the handle is destroyed (its last user let go) and Go is
+// needed (opProcRelease). The close policy was applied at lipc_close
+// (applied here if the handle never got that far); a child that was not
+// reaped goes to the reaper, with the SIGKILL time the policy set. The C
+// object is freed by C afterwards.
 func (r *procRef) Close() error {
 	p := r.p
 	C.lipc__proc_closing(p, 0)

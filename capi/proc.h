@@ -46,6 +46,7 @@ struct lipc_proc {
    * led one then. */
   int stopping, stop_group;
   struct timespec kill_at;
+  int watched; /* lipc's reaper holds a SIGKILL watch on this object (lipc__proc_closing) */
   struct lipc_comm comm;
 };
 
@@ -53,6 +54,11 @@ __attribute__((visibility("hidden"))) struct lipc_proc *lipc__proc_new(int pid, 
                                  long long grace_ms);
 __attribute__((visibility("hidden"))) int lipc__proc_add_pipe(struct lipc_proc *p, int child_fd, int fd);
 __attribute__((visibility("hidden"))) void lipc__proc_free(struct lipc_proc *p);
+/* Frees the object of a handle that is gone (its last user let go): applies
+ * the close policy if lipc_close did not, and asks Go only when there is
+ * something for the reaper (a child not reaped, or a SIGKILL watch), then
+ * lipc__proc_free. In the child of a fork, only the freeing. */
+__attribute__((visibility("hidden"))) void lipc__proc_destroy(struct lipc_proc *p);
 /* For lipc_proc_communicate (communicate_linux.c): reads and writes of pipe
  * ends under the object's lock. */
 __attribute__((visibility("hidden"))) int lipc__proc_wait_until(struct lipc_proc *p, struct timespec dl, long long timeout_ms);

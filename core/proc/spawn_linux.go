@@ -11,6 +11,7 @@ import "C"
 
 import (
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -83,17 +84,42 @@ func SpawnHere(a *Attr, stack unsafe.Pointer) (*Process, error) {
 	return pr.Finish()
 }
 
+// spawnSplit spawns the way capi does (lipc_proc_spawn): the clone on
+// another thread (lipc__spawn_clone_on, here on the Spawner's), while this
+// one waits for the child's exec from the kernel (lipc__spawn_expect,
+// lipc__spawn_await). stack nil makes the clone fail (glibc's clone refuses
+// it), for the tests of that path.
+func spawnSplit(a *Attr, stack unsafe.Pointer) (*Process, error) {
+	pr, err := Prepare(a)
+	if err != nil {
+		return nil, err
+	}
+	s := pr.CSpawn()
+	size := C.size_t(childStackSize)
+	if stack == nil {
+		size = 0 // the top of the stack is NULL then
+	}
+	C.lipc__spawn_expect(s)
+	go defaultSpawner.Do(func() { C.lipc__spawn_clone_on(s, stack, size) })
+	C.lipc__spawn_await(s)
+	return pr.Finish()
+}
+
+// pidOfPidfd is lipc__pid_of_pidfd: the fallback for a child that never
+// wrote its pid.
+func pidOfPidfd(fd int) int { return int(C.lipc__pid_of_pidfd(C.int(fd))) }
+
 // Prepared is a spawn with everything resolved and opened, waiting for its
 // clone. The slow part of a spawn (the PATH search, opening the fd map's
 // files) is Prepare's, on any thread; only Clone must run on the thread that
 // stays the children's parent (F9), so a slow preparation never holds up
 // another thread's spawn there.
 type Prepared struct {
-	attr *Attr
-	path string
-	fds  *fdPlan
-	s    *C.struct_lipc_spawn
-	free []func()
+	attr   *Attr
+	path   string
+	fds    *fdPlan
+	s      *C.struct_lipc_spawn
+	allocs []unsafe.Pointer // C memory of s, handed to s.allocs at the end of build
 }
 
 // Prepare checks attr, resolves the program and the environment and opens
@@ -149,7 +175,10 @@ func Prepare(a *Attr) (*Prepared, error) {
 	return pr, nil
 }
 
-// CSpawn is the C request (struct lipc_spawn *) that Clone takes.
+// CSpawn is the C request (struct lipc_spawn *) that Clone takes. It holds
+// everything the parent does after the clone too, so that a caller in C can
+// finish the spawn without Go (lipc__spawn_close_after, lipc__spawn_free,
+// StartError for a child that did not start) instead of calling Finish.
 func (pr *Prepared) CSpawn() unsafe.Pointer { return unsafe.Pointer(pr.s) }
 
 // Clone starts the child of a prepared request on the calling thread, with
@@ -171,12 +200,9 @@ func (pr *Prepared) Finish() (*Process, error) {
 	s := pr.s
 	var p *Process
 	var err error
-	switch {
-	case s.stack == nil:
-		err = lerr.New("spawn", pr.attr.Args[0], lerr.Invalid, syscall.EINVAL, "the child was never cloned")
-	case s.err != 0 || s.pid <= 0:
-		err = pr.startError()
-	default:
+	if C.lipc__spawn_started(s) == 0 {
+		err = StartError(unsafe.Pointer(s))
+	} else {
 		p = &Process{Pid: int(s.pid), Pidfd: int(s.pidfd), Path: pr.path}
 	}
 	pr.fds.afterSpawn(err == nil)
@@ -187,27 +213,38 @@ func (pr *Prepared) Finish() (*Process, error) {
 	return p, nil
 }
 
-func (pr *Prepared) startError() error {
-	errno := syscall.Errno(pr.s.err)
-	stage := C.GoString(pr.s.stage)
-	subject := pr.attr.Args[0]
+// StartError is the error of a spawn whose child did not start
+// (lipc__spawn_started is 0), read from its C request (CSpawn).
+func StartError(cspawn unsafe.Pointer) error {
+	s := (*C.struct_lipc_spawn)(cspawn)
+	subject := C.GoString(*s.argv)
+	if s.stack == nil {
+		return lerr.New("spawn", subject, lerr.Invalid, syscall.EINVAL, "the child was never cloned")
+	}
+	errno := syscall.Errno(s.err)
+	if errno == 0 { // no pid: never seen
+		errno = syscall.ECHILD
+	}
+	stage := C.GoString(s.stage)
 	switch stage {
 	case "chdir":
-		return lerr.New("spawn", subject, lerr.FromErrno(errno), errno, "working directory %q: %s", pr.attr.Dir, errno.Error())
+		return lerr.New("spawn", subject, lerr.FromErrno(errno), errno, "working directory %q: %s", C.GoString(s.cwd), errno.Error())
 	case "setgroups", "setresgid", "setresuid":
+		ngroups := int(s.ngroups)
+		if ngroups < 0 {
+			ngroups = 0
+		}
 		return lerr.New("spawn", subject, lerr.FromErrno(errno), errno, "%s (user %d, group %d, %d extra groups): %s",
-			stage, pr.attr.UID, pr.attr.GID, len(pr.attr.Groups), errno.Error())
+			stage, int64(s.uid), int64(s.gid), ngroups, errno.Error())
 	case "execve":
-		return lerr.New("spawn", subject, lerr.FromErrno(errno), errno, "exec %q: %s", pr.path, errno.Error())
+		return lerr.New("spawn", subject, lerr.FromErrno(errno), errno, "exec %q: %s", C.GoString(s.path), errno.Error())
 	}
 	return lerr.New("spawn", subject, lerr.FromErrno(errno), errno, "%s: %s", stage, errno.Error())
 }
 
 func (pr *Prepared) release() {
-	for i := len(pr.free) - 1; i >= 0; i-- {
-		pr.free[i]()
-	}
-	pr.free = nil
+	C.lipc__spawn_free(pr.s)
+	pr.s = nil
 }
 
 // checkDir reports what chdir would say of dir (ENOENT, ENOTDIR, EACCES):
@@ -255,45 +292,56 @@ func checkStrings(op, prog string, a *Attr, env []string) error {
 	return nil
 }
 
-// cStrings is a NULL-terminated char* array in C memory.
-func cStrings(ss []string) (**C.char, func()) {
-	arr := (*[1 << 28]*C.char)(C.malloc(C.size_t(len(ss)+1) * C.size_t(unsafe.Sizeof((*C.char)(nil)))))
-	for i, s := range ss {
-		arr[i] = C.CString(s)
-	}
-	arr[len(ss)] = nil
-	return &arr[0], func() {
-		for i := range ss {
-			C.free(unsafe.Pointer(arr[i]))
-		}
-		C.free(unsafe.Pointer(&arr[0]))
-	}
+// alloc is n bytes of C memory, freed with the request (lipc__spawn_free).
+func (pr *Prepared) alloc(n uintptr) unsafe.Pointer {
+	m := C.malloc(C.size_t(n))
+	pr.allocs = append(pr.allocs, m)
+	return m
 }
 
-// build fills the C request in C memory, freed by release.
+func (pr *Prepared) cstr(v string) *C.char {
+	c := C.CString(v)
+	pr.allocs = append(pr.allocs, unsafe.Pointer(c))
+	return c
+}
+
+// cStrings is a NULL-terminated char* array in C memory.
+func (pr *Prepared) cStrings(ss []string) **C.char {
+	arr := (*[1 << 28]*C.char)(pr.alloc(uintptr(len(ss)+1) * unsafe.Sizeof((*C.char)(nil))))
+	for i, s := range ss {
+		arr[i] = pr.cstr(s)
+	}
+	arr[len(ss)] = nil
+	return &arr[0]
+}
+
+// cInts is vs in C memory (nil when empty).
+func (pr *Prepared) cInts(vs []int) *C.int {
+	if len(vs) == 0 {
+		return nil
+	}
+	arr := (*[1 << 28]C.int)(pr.alloc(uintptr(len(vs)) * unsafe.Sizeof(C.int(0))))
+	for i, v := range vs {
+		arr[i] = C.int(v)
+	}
+	return &arr[0]
+}
+
+// build fills the C request in C memory, freed by release (or by a C caller
+// with lipc__spawn_free).
 func (pr *Prepared) build(env []string, inherit bool) {
 	a := pr.attr
 	s := (*C.struct_lipc_spawn)(C.calloc(1, C.size_t(unsafe.Sizeof(C.struct_lipc_spawn{}))))
 	pr.s = s
-	pr.free = append(pr.free, func() { C.free(unsafe.Pointer(s)) })
-	cstr := func(v string) *C.char {
-		c := C.CString(v)
-		pr.free = append(pr.free, func() { C.free(unsafe.Pointer(c)) })
-		return c
-	}
-	s.path = cstr(pr.path)
-	argv, freeArgv := cStrings(a.Args)
-	pr.free = append(pr.free, freeArgv)
-	s.argv = argv
+	s.path = pr.cstr(pr.path)
+	s.argv = pr.cStrings(a.Args)
 	if inherit {
 		s.envp = liveEnviron()
 	} else {
-		envp, freeEnv := cStrings(env)
-		pr.free = append(pr.free, freeEnv)
-		s.envp = envp
+		s.envp = pr.cStrings(env)
 	}
 	if a.Dir != "" {
-		s.cwd = cstr(a.Dir)
+		s.cwd = pr.cstr(a.Dir)
 	}
 	s.umask = C.int(a.Umask)
 	if a.Setsid {
@@ -303,9 +351,7 @@ func (pr *Prepared) build(env []string, inherit bool) {
 	s.pdeathsig = C.int(a.DeathSig)
 	s.parent = C.pid_t(unix.Getpid())
 	n := len(pr.fds.src)
-	mem := C.malloc(C.size_t(2*n+1) * C.size_t(unsafe.Sizeof(C.int(0))))
-	pr.free = append(pr.free, func() { C.free(mem) })
-	ints := (*[1 << 28]C.int)(mem)
+	ints := (*[1 << 28]C.int)(pr.alloc(uintptr(2*n+1) * unsafe.Sizeof(C.int(0))))
 	for i, fd := range pr.fds.src {
 		ints[i] = C.int(fd)
 	}
@@ -318,8 +364,7 @@ func (pr *Prepared) build(env []string, inherit bool) {
 	if a.SetGroups {
 		s.ngroups = C.int(len(a.Groups))
 		if len(a.Groups) > 0 {
-			g := (*[1 << 20]C.gid_t)(C.malloc(C.size_t(len(a.Groups)) * C.size_t(unsafe.Sizeof(C.gid_t(0)))))
-			pr.free = append(pr.free, func() { C.free(unsafe.Pointer(&g[0])) })
+			g := (*[1 << 20]C.gid_t)(pr.alloc(uintptr(len(a.Groups)) * unsafe.Sizeof(C.gid_t(0))))
 			for i, v := range a.Groups {
 				g[i] = C.gid_t(v)
 			}
@@ -334,8 +379,7 @@ func (pr *Prepared) build(env []string, inherit bool) {
 	}
 	s.sigdefault = C.uint64_t(a.SigDefault)
 	if len(a.Rlimits) > 0 {
-		rl := (*[1 << 20]C.struct_lipc_rlim)(C.malloc(C.size_t(len(a.Rlimits)) * C.size_t(unsafe.Sizeof(C.struct_lipc_rlim{}))))
-		pr.free = append(pr.free, func() { C.free(unsafe.Pointer(&rl[0])) })
+		rl := (*[1 << 20]C.struct_lipc_rlim)(pr.alloc(uintptr(len(a.Rlimits)) * unsafe.Sizeof(C.struct_lipc_rlim{})))
 		for i, r := range a.Rlimits {
 			rl[i].resource = C.int(r.Resource)
 			rl[i].cur = C.uint64_t(r.Soft)
@@ -344,4 +388,28 @@ func (pr *Prepared) build(env []string, inherit bool) {
 		s.nrlim = C.int(len(a.Rlimits))
 		s.rlim = &rl[0]
 	}
+	// What the parent closes after the clone (fdPlan.afterSpawn), and the
+	// pipes it keeps, for a finish in C.
+	f := pr.fds
+	closeOK := append(append([]int(nil), f.childSide...), f.closeParent...)
+	closeFail := append([]int(nil), f.childSide...)
+	childFds := make([]int, 0, len(f.parentEnds))
+	for c, fd := range f.parentEnds {
+		closeFail = append(closeFail, fd)
+		childFds = append(childFds, c)
+	}
+	sort.Ints(childFds)
+	pipes := make([]int, 0, 2*len(childFds))
+	for _, c := range childFds {
+		pipes = append(pipes, c, f.parentEnds[c])
+	}
+	s.nclose_ok, s.close_ok = C.int(len(closeOK)), pr.cInts(closeOK)
+	s.nclose_fail, s.close_fail = C.int(len(closeFail)), pr.cInts(closeFail)
+	s.npipes, s.pipes = C.int(len(childFds)), pr.cInts(pipes)
+	// Last: the list of everything above, which the request owns from here.
+	list := (*[1 << 28]unsafe.Pointer)(C.malloc(C.size_t(len(pr.allocs)) * C.size_t(unsafe.Sizeof(unsafe.Pointer(nil)))))
+	copy(list[:len(pr.allocs)], pr.allocs)
+	s.nallocs = C.int(len(pr.allocs))
+	s.allocs = &list[0]
+	pr.allocs = nil
 }

@@ -40,6 +40,24 @@ struct lipc_spawn {
   uint64_t sigdefault;  /* bit sig-1: to default even if the parent ignores it */
   void *stack;          /* the child's stack */
   size_t stack_size;
+  /* what the parent does after the clone (lipc__spawn_close_after) */
+  int nclose_ok;
+  const int *close_ok;  /* closed when the child started: its ends of the map, and the parent
+                           fds it was to take over (LIPC_FD_CLOSE_PARENT) */
+  int nclose_fail;
+  const int *close_fail; /* closed when it did not: its ends and the parent's pipe ends */
+  int npipes;
+  const int *pipes;     /* npipes pairs (child fd, the parent's end of its pipe), by child fd */
+  int nallocs;
+  void **allocs;        /* the request's C memory, freed by lipc__spawn_free (allocs and the
+                           request itself last) */
+  /* set by lipc__spawn_run for the child */
+  int files_limit;      /* >= 0: the child shares the parent's fd table at clone (CLONE_FILES) and
+                           takes its own copy of fds below this number only; -1: a full copy */
+  volatile int clone_pidfd; /* the pidfd clone made in the parent, written before the child runs */
+  volatile int child_pid;   /* the child's pid, written by the child first */
+  uint32_t started;     /* 1 until the child has execed or exited (the kernel clears it and wakes
+                           its futex: CLONE_CHILD_CLEARTID), or the clone failed */
   /* out */
   pid_t pid;
   int pidfd;
@@ -50,9 +68,27 @@ struct lipc_spawn {
 /* Returns 0 and fills pid/pidfd, or -1 with err and stage set. */
 __attribute__((visibility("hidden"))) int lipc__spawn_run(struct lipc_spawn *s);
 
-/* lipc__spawn_run with the child's stack given: what a thread that never
- * returns to Go (capi's spawn server) calls, with spawn a struct lipc_spawn
- * that Prepare filled (void * so that callers need not see the struct). */
-__attribute__((visibility("hidden"))) int lipc__spawn_run_on(void *spawn, void *stack, size_t stack_size);
+/* After the clone, in the parent: closes close_ok (ok) or close_fail. */
+__attribute__((visibility("hidden"))) void lipc__spawn_close_after(struct lipc_spawn *s, int ok);
+/* 1 if the child started: cloned, and it reached exec. */
+__attribute__((visibility("hidden"))) int lipc__spawn_started(const struct lipc_spawn *s);
+/* Frees the request and all its C memory. */
+__attribute__((visibility("hidden"))) void lipc__spawn_free(struct lipc_spawn *s);
+
+/* The same split in two, for a clone run on another thread (capi's spawn
+ * thread) while the caller waits (spawn: a struct lipc_spawn that Prepare
+ * filled; void * so that callers need not see the struct):
+ *   lipc__spawn_expect   by the caller, before it hands spawn over;
+ *   lipc__spawn_clone_on on the cloning thread, with the child's stack;
+ *                        spawn may be gone by the time it returns;
+ *   lipc__spawn_await    by the caller: waits until the child has execed
+ *                        or failed, woken by the kernel itself rather
+ *                        than by the cloning thread, reaps a child that
+ *                        failed, and returns as lipc__spawn_run does. */
+__attribute__((visibility("hidden"))) void lipc__spawn_expect(void *spawn);
+/* The pid behind a pidfd (/proc/self/fdinfo), 0 if unknown. */
+__attribute__((visibility("hidden"))) pid_t lipc__pid_of_pidfd(int pidfd);
+__attribute__((visibility("hidden"))) void lipc__spawn_clone_on(void *spawn, void *stack, size_t stack_size);
+__attribute__((visibility("hidden"))) int lipc__spawn_await(void *spawn);
 
 #endif

@@ -9,9 +9,12 @@
  *     close, beside glibc's sem_open/sem_close/sem_unlink
  *   1,000 children alive at once (spawn all, then wait for any until all
  *     are done, through their pidfds and lipc_wait_fds): cost per child,
- *     beside a single spawn+wait, and beside posix_spawn all + waitpid
+ *     beside a single spawn+wait, and beside posix_spawn all + waitpid;
+ *     and the CPU time each child cost in this process and in the child
+ *     itself (getrusage), which other load on the machine disturbs less
  *
  * Medians of LIPC_BENCH_ROUNDS (default 5) where a figure is repeated.
+ * LIPC_BENCH_SCALE=handles, named or children runs that part alone.
  * Nothing asserted. */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -25,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -184,6 +188,23 @@ static void many_named(void) {
 
 /* ---- 1,000 children alive at once ---- */
 #define KIDS 1000
+
+/* CPU time (user + system) of this process and of its reaped children, us:
+ * less sensitive to other load on the machine than elapsed time. */
+static double cpu_us(int who) {
+  struct rusage ru;
+  getrusage(who, &ru);
+  return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 + ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
+}
+static double cpu_self, cpu_kids; /* of the last many_* run, per child */
+static void cpu_mark(double *self0, double *kids0) {
+  *self0 = cpu_us(RUSAGE_SELF);
+  *kids0 = cpu_us(RUSAGE_CHILDREN);
+}
+static void cpu_since(double self0, double kids0) {
+  cpu_self = (cpu_us(RUSAGE_SELF) - self0) / KIDS;
+  cpu_kids = (cpu_us(RUSAGE_CHILDREN) - kids0) / KIDS;
+}
 static double single_spawn_wait(lipc_handle_t attr) {
   double t0 = now_ns();
   lipc_handle_t p;
@@ -198,6 +219,8 @@ static double single_spawn_wait(lipc_handle_t attr) {
 static double many_children(lipc_handle_t attr) {
   static lipc_handle_t ps[KIDS];
   static int fds[KIDS], evs[KIDS], rev[KIDS], idx[KIDS];
+  double self0, kids0;
+  cpu_mark(&self0, &kids0);
   double t0 = now_ns();
   for (int i = 0; i < KIDS; i++) {
     if (lipc_proc_spawn(attr, &ps[i]) != 0) die("spawn (1,000 alive)");
@@ -226,11 +249,15 @@ static double many_children(lipc_handle_t attr) {
     }
     left = keep;
   }
-  return (now_ns() - t0) / 1e3 / KIDS;
+  double el = (now_ns() - t0) / 1e3 / KIDS;
+  cpu_since(self0, kids0);
+  return el;
 }
 
 static double many_posix(void) {
   char *argv[] = {"/bin/true", NULL};
+  double self0, kids0;
+  cpu_mark(&self0, &kids0);
   double t0 = now_ns();
   for (int i = 0; i < KIDS; i++) {
     pid_t pid;
@@ -238,7 +265,9 @@ static double many_posix(void) {
   }
   for (int i = 0; i < KIDS; i++)
     if (waitpid(-1, NULL, 0) < 0) die("waitpid");
-  return (now_ns() - t0) / 1e3 / KIDS;
+  double el = (now_ns() - t0) / 1e3 / KIDS;
+  cpu_since(self0, kids0);
+  return el;
 }
 
 static void children(void) {
@@ -251,11 +280,22 @@ static void children(void) {
   for (int i = 0; i < n; i++) one[i] = single_spawn_wait(attr);
   double single = median(one, n);
   int r3 = rounds < 3 ? rounds : 3;
-  double a[8], b[8];
-  for (int r = 0; r < r3; r++) a[r] = many_children(attr), b[r] = many_posix();
+  double a[8], b[8], as[8], ak[8], bs[8], bk[8];
+  for (int r = 0; r < r3; r++) {
+    a[r] = many_children(attr), as[r] = cpu_self, ak[r] = cpu_kids;
+    b[r] = many_posix(), bs[r] = cpu_self, bk[r] = cpu_kids;
+  }
   double ma = median(a, r3), mb = median(b, r3);
   line("1,000 children alive: per child", "us", ma, "one lipc spawn+wait at a time", single);
   line("1,000 children alive: per child", "us", ma, "posix_spawn all + waitpid(-1)", mb);
+  bench_record("1,000 children alive: per child", ma, "us", "one lipc spawn+wait at a time", single);
+  bench_record("1,000 children alive: per child", ma, "us", "posix_spawn all + waitpid(-1)", mb);
+  /* CPU per child: this process (lipc's threads included) and the children */
+  double mas = median(as, r3), mak = median(ak, r3), mbs = median(bs, r3), mbk = median(bk, r3);
+  line("1,000 children alive: CPU/child, parent", "us", mas, "posix_spawn all + waitpid(-1)", mbs);
+  line("1,000 children alive: CPU/child, child", "us", mak, "posix_spawn all + waitpid(-1)", mbk);
+  bench_record("1,000 children alive: CPU per child in the parent", mas, "us", "posix_spawn all + waitpid(-1)", mbs);
+  bench_record("1,000 children alive: CPU per child in the child", mak, "us", "posix_spawn all + waitpid(-1)", mbk);
   free(one);
   lipc_close(attr);
 }
@@ -264,8 +304,10 @@ int main(void) {
   if (getenv("LIPC_BENCH_ROUNDS")) rounds = atoi(getenv("LIPC_BENCH_ROUNDS"));
   if (rounds < 1) rounds = 1;
   if (rounds > 31) rounds = 31;
-  many_handles();
-  many_named();
-  children();
+  /* LIPC_BENCH_SCALE=children (or handles, named): one part only */
+  const char *only = getenv("LIPC_BENCH_SCALE");
+  if (!only || strcmp(only, "handles") == 0) many_handles();
+  if (!only || strcmp(only, "named") == 0) many_named();
+  if (!only || strcmp(only, "children") == 0) children();
   return 0;
 }

@@ -227,6 +227,75 @@ static void test_fds(void) {
   lipc_close(a);
 }
 
+/* Reads what a child wrote into a pipe until EOF. */
+static void read_all(int fd, char *buf, size_t size) {
+  size_t len = 0;
+  ssize_t r;
+  while (len + 1 < size && (r = read(fd, buf + len, size - 1 - len)) > 0) len += (size_t)r;
+  buf[len] = 0;
+}
+
+/* The child takes its fds from a copy of only the low part of the parent's
+ * fd table (spawn_linux.c, own_fd_table): what the map reads must be in it,
+ * wherever it is, and nothing else may come along. */
+static void test_fds_many_open(void) {
+  /* 600 host fds without close-on-exec, and the map's source above them */
+  enum { N = 600 };
+  int junk[N], nj = 0;
+  for (int i = 0; i < N; i++)
+    if ((junk[nj] = open("/dev/null", O_RDONLY)) >= 0) nj++;
+  CHECK(nj == N, "opened %d of %d fds", nj, N);
+  int pp[2], out[2];
+  CHECK(pipe(pp) == 0 && pipe(out) == 0, "pipes");
+  int high = fcntl(pp[0], F_DUPFD, 1000);
+  CHECK(high >= 1000, "fd above 1000: %d", high);
+  close(pp[0]);
+  CHECK(write(pp[1], "from-high\n", 10) == 10, "write");
+  close(pp[1]);
+  lipc_handle_t a = attr_of("sh", "-c", "cat <&3; ls /proc/self/fd", NULL);
+  lipc_spawnattr_set_fd(a, 3, LIPC_FD_PARENT, high, NULL, 0, 0);
+  lipc_spawnattr_set_fd(a, 1, LIPC_FD_PARENT, out[1], NULL, 0, 0);
+  lipc_handle_t p;
+  int code = -1;
+  CHECK(lipc_proc_spawn(a, &p) == 0, "spawn with fd %d mapped: %s", high, lipc_last_error());
+  close(out[1]);
+  char buf[256];
+  read_all(out[0], buf, sizeof buf);
+  CHECK(lipc_proc_wait(p, 10000, &code, NULL) == 0 && code == 0, "wait: %d", code);
+  /* ls sees 0-3 and its own directory fd */
+  CHECK(strcmp(buf, "from-high\n0\n1\n2\n3\n4\n") == 0, "child fds: %s", buf);
+  lipc_close(p);
+  lipc_close(a);
+  close(out[0]);
+  close(high);
+  for (int i = 0; i < nj; i++) close(junk[i]);
+
+  /* The parent's stdin closed and nothing opened for the spawn: the pidfd
+   * clone makes takes fd 0 in the parent. The child's stdin stays closed. */
+  CHECK(pipe(out) == 0, "pipe");
+  int saved0 = dup(0);
+  close(0);
+  a = attr_of("sh", "-c", "[ -e /proc/self/fd/0 ] && echo open || echo closed", NULL);
+  lipc_spawnattr_set_fd(a, 1, LIPC_FD_PARENT, out[1], NULL, 0, 0);
+  int rc = lipc_proc_spawn(a, &p);
+  int64_t pidfd = -1;
+  code = -1;
+  if (rc == 0) {
+    lipc_proc_info(p, LIPC_PROC_PIDFD, &pidfd);
+    rc = lipc_proc_wait(p, 10000, &code, NULL);
+    lipc_close(p); /* and its pidfd: fd 0 is free again */
+  }
+  dup2(saved0, 0);
+  close(saved0);
+  CHECK(rc == 0 && code == 0, "spawn and wait: %d %s", code, lipc_last_error());
+  close(out[1]);
+  read_all(out[0], buf, sizeof buf);
+  close(out[0]);
+  CHECK(pidfd == 0, "the pidfd took fd 0 (%lld): the case is tested", (long long)pidfd);
+  CHECK(strcmp(buf, "closed\n") == 0, "child's stdin: %s", buf);
+  lipc_close(a);
+}
+
 static long pgid_of(int64_t pid) {
   char path[64], buf[512] = {0};
   snprintf(path, sizeof path, "/proc/%lld/stat", (long long)pid);
@@ -546,6 +615,18 @@ static void test_cycles_no_leaks(void) {
     lipc_close(p);
   }
   CHECK(ok == 1000, "%d of 1000 cycles", ok);
+  /* spawns whose child fails at exec, with pipes in the map: the parent
+   * keeps neither end (and no child: it is reaped) */
+  lipc_handle_t bad = attr_of("/nonexistent/lipc-no-such-program", NULL);
+  lipc_spawnattr_set_search(bad, 0);
+  lipc_spawnattr_set_fd(bad, 0, LIPC_FD_PIPE_IN, 0, NULL, 0, 0);
+  lipc_spawnattr_set_fd(bad, 1, LIPC_FD_PIPE_OUT, 0, NULL, 0, 0);
+  lipc_spawnattr_set_fd(bad, 2, LIPC_FD_NULL, 0, NULL, 0, 0);
+  int refused = 0;
+  for (int i = 0; i < 50; i++) refused += lipc_proc_spawn(bad, &p) == LIPC_ENOENT;
+  CHECK(refused == 50, "%d of 50 failed spawns said ENOENT: %s", refused, lipc_last_error());
+  CHECK(count_fds() == fds0, "fds after failed spawns %d -> %d", fds0, count_fds());
+  lipc_close(bad);
   /* children left running when their handle closes are reaped too */
   lipc_spawnattr_shell(a, "sleep 0.2");
   for (int i = 0; i < 20; i++) {
@@ -686,6 +767,7 @@ int main(int argc, char **argv) {
   RUN(test_start_failures);
   RUN(test_env);
   RUN(test_fds);
+  RUN(test_fds_many_open);
   RUN(test_groups_and_sessions);
   RUN(test_pipeline);
   RUN(test_communicate_big);
