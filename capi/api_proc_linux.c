@@ -127,6 +127,9 @@ int lipc_proc_spawn(lipc_handle_t attr, lipc_handle_t *out) {
   if (rc == LIPC_OK) {
     struct lipc_spawn *sp = (struct lipc_spawn *)(uintptr_t)r.o[1];
     lipc__clone_on_spawn_thread(sp);
+    /* The child could not copy part of the fd table (a filter refused
+     * CLOSE_RANGE_UNSHARE): once more, with a full copy at clone. */
+    if (!lipc__spawn_started(sp) && lipc__spawn_files_refused(sp)) lipc__clone_on_spawn_thread(sp);
     if (lipc__spawn_started(sp)) {
       rc = register_child(a, sp, out);
     } else {

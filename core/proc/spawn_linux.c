@@ -138,9 +138,13 @@ static int map_fds(struct lipc_spawn *s) {
  * copy is closed here, or a standard fd the parent had closed would be
  * inherited as the pidfd that took its number. */
 static void own_fd_table(struct lipc_spawn *s) {
-  if (syscall(SYS_close_range, (unsigned)s->files_limit, ~0u, CLOSE_RANGE_UNSHARE) != 0 &&
-      syscall(SYS_unshare, CLONE_FILES) != 0) /* kernels before 5.9: a full copy */
-    fail(s, "unshare(CLONE_FILES)");
+  if (syscall(SYS_close_range, (unsigned)s->files_limit, ~0u, CLOSE_RANGE_UNSHARE) != 0) {
+    /* A filter that lets close_range through but not this flag: from now
+     * on every child takes a full copy at clone (this memory is the
+     * parent's), and lipc_proc_spawn clones this one again. */
+    __atomic_store_n(&lipc__spawn_share_files, 0, __ATOMIC_RELAXED);
+    fail(s, LIPC_SPAWN_STAGE_FILES);
+  }
   int pidfd = s->clone_pidfd;
   if (pidfd >= 0) close(pidfd);
 }
@@ -180,8 +184,26 @@ static int child_main(void *arg) {
 /* The fds the child needs from the parent's table: below the highest the
  * map reads, and at least its own size; -1 when every fd stays
  * (keep_fds), so the child gets a full copy at clone as before. */
+int lipc__spawn_share_files = -1;
+
+/* Whether children may share the fd table at clone and then copy part of
+ * it: close_range is there (Linux 5.9, with CLOSE_RANGE_UNSHARE) and no
+ * filter refuses it. Asked once, with a call on a range past every fd,
+ * which closes nothing: a container runtime whose seccomp profile predates
+ * close_range answers EPERM, an older kernel ENOSYS. Then every child
+ * takes a full copy at clone, as fork does, and needs no system call to
+ * have its own table. */
+static int share_files(void) {
+  int v = __atomic_load_n(&lipc__spawn_share_files, __ATOMIC_RELAXED);
+  if (v < 0) {
+    v = syscall(SYS_close_range, ~0u, ~0u, 0) == 0;
+    __atomic_store_n(&lipc__spawn_share_files, v, __ATOMIC_RELAXED);
+  }
+  return v;
+}
+
 static int files_limit(const struct lipc_spawn *s) {
-  if (s->keep_fds) return -1;
+  if (s->keep_fds || !share_files()) return -1;
   int limit = s->nfds > 3 ? s->nfds : 3;
   for (int i = 0; i < s->nfds; i++) {
     int fd = s->src[i] <= LIPC_SPAWN_FD_IF_OPEN(0) ? LIPC_SPAWN_FD_IF_OPEN(s->src[i]) : s->src[i];
@@ -253,18 +275,38 @@ static int child_outcome(struct lipc_spawn *s) {
   s->pid = s->child_pid;
   s->pidfd = s->clone_pidfd;
   if (s->pid <= 0) s->pid = lipc__pid_of_pidfd(s->pidfd);
+  if (s->pid <= 0) {
+    /* Killed before its first instruction (it writes child_pid first),
+     * and no pid to be had for it (no /proc, or the host reaped it
+     * already): it never ran. Reap it if it is still there. */
+    siginfo_t si;
+    while (waitid(P_PIDFD, (id_t)s->pidfd, &si, WEXITED) < 0 && errno == EINTR) {
+    }
+    close(s->pidfd);
+    s->pidfd = -1;
+    s->err = ESRCH;
+    s->stage = "the child was killed before it ran";
+    return -1;
+  }
   return 0;
 }
 
+int lipc__spawn_files_refused(const struct lipc_spawn *s) {
+  return s->err != 0 && s->stage != NULL && strcmp(s->stage, LIPC_SPAWN_STAGE_FILES) == 0;
+}
+
 int lipc__spawn_run(struct lipc_spawn *s) {
-  s->started = 1;
-  pid_t pid = start_child(s);
-  if (pid < 0) {
-    s->err = errno;
-    s->stage = "clone";
-    return -1;
+  for (int again = 0;; again++) {
+    s->started = 1;
+    pid_t pid = start_child(s);
+    if (pid < 0) {
+      s->err = errno;
+      s->stage = "clone";
+      return -1;
+    }
+    int rc = child_outcome(s); /* CLONE_VFORK: the child has execed or exited */
+    if (rc == 0 || again || !lipc__spawn_files_refused(s)) return rc;
   }
-  return child_outcome(s); /* CLONE_VFORK: the child has execed or exited */
 }
 
 void lipc__spawn_close_after(struct lipc_spawn *s, int ok) {

@@ -66,6 +66,14 @@ struct lipc_spawn {
 };
 
 /* Returns 0 and fills pid/pidfd, or -1 with err and stage set. */
+/* The stage a child fails at when it may not copy part of the fd table
+ * (CLOSE_RANGE_UNSHARE refused); 1 if s failed there: lipc_proc_spawn
+ * then clones once more, and this and every later child takes a full copy
+ * at clone (lipc__spawn_share_files: -1 not asked yet, 1 share, 0 copy). */
+#define LIPC_SPAWN_STAGE_FILES "close_range(CLOSE_RANGE_UNSHARE)"
+__attribute__((visibility("hidden"))) int lipc__spawn_files_refused(const struct lipc_spawn *s);
+__attribute__((visibility("hidden"))) extern int lipc__spawn_share_files;
+
 __attribute__((visibility("hidden"))) int lipc__spawn_run(struct lipc_spawn *s);
 
 /* After the clone, in the parent: closes close_ok (ok) or close_fail. */
