@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -43,9 +44,30 @@ int lipc__in_fork_child(void) {
   return 1;
 }
 
+/* Standard fds (bit i: fd i) the host had closed, held on /dev/null while
+ * the Go runtime starts: it opens fds of its own for the life of the
+ * process (its poller, the cgroup files behind GOMAXPROCS), which would
+ * otherwise take 0, 1 and 2 in a host that closed them (a daemon), and
+ * every child lipc spawns inherits 0-2 by default: its stdin would read a
+ * cgroup file, its stderr write into an epoll fd. Given back (closed)
+ * once the runtime has started, in lipc__host_restore. */
+static int std_placeholders;
+
+static void hold_closed_std_fds(void) {
+  for (int fd = 0; fd < 3; fd++) {
+    if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF) continue;
+    int got = open("/dev/null", O_RDWR | O_CLOEXEC); /* the lowest free number: fd */
+    if (got == fd)
+      std_placeholders |= 1 << fd;
+    else if (got >= 0)
+      close(got);
+  }
+}
+
 /* Priority 101 runs before the Go runtime's own initialiser, which is an
  * unprioritised entry of .init_array: what we record here is the host's. */
 __attribute__((constructor(101))) static void lipc__host_init(void) {
+  hold_closed_std_fds();
   lipc__go_keep_signals_blocked(); /* must precede the Go runtime's start */
   load_pid = getpid();
   for (int sig = 1; sig < NSIG; sig++) sigaction(sig, NULL, &host_sa[sig]);
@@ -129,6 +151,9 @@ LIPC_HIDDEN void lipc__host_restore(void) {
     sigaction(sig, &give, NULL);
   }
   if (host_nofile_known) setrlimit(RLIMIT_NOFILE, &host_nofile);
+  for (int fd = 0; fd < 3; fd++)
+    if (std_placeholders & 1 << fd) close(fd);
+  std_placeholders = 0;
   go_init_finished();
 }
 

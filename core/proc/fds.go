@@ -167,6 +167,10 @@ func openFds(a *Attr) (_ *fdPlan, err error) {
 			if e.ChildWrites {
 				child, parent = p[1], p[0]
 			}
+			if parent, err = aboveStd(parent); err != nil {
+				unix.Close(child)
+				return nil, lerr.Wrap("spawn", "pipe", err)
+			}
 			plan.childSide = append(plan.childSide, child)
 			plan.parentEnds[i] = parent
 			plan.src[i] = child
@@ -234,4 +238,21 @@ func openFds(a *Attr) (_ *fdPlan, err error) {
 		plan.src[i] = plan.src[j]
 	}
 	return plan, nil
+}
+
+// aboveStd moves fd, an fd lipc keeps, above the standard ones: a host
+// that closed 0, 1 or 2 (a daemon) gets new fds there, and every later
+// child inherits what sits at 0-2 by default ("if open"): a pipe end kept
+// there would reach an unrelated child, which would hold it open (no end
+// of file for the pipe's own child). Returns the fd to use.
+func aboveStd(fd int) (int, error) {
+	if fd > 2 {
+		return fd, nil
+	}
+	nfd, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 3)
+	unix.Close(fd)
+	if err != nil {
+		return -1, err
+	}
+	return nfd, nil
 }

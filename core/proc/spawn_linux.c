@@ -274,6 +274,16 @@ static int child_outcome(struct lipc_spawn *s) {
   }
   s->pid = s->child_pid;
   s->pidfd = s->clone_pidfd;
+  if (s->pidfd >= 0 && s->pidfd <= 2) {
+    /* Above the standard fds, which later children inherit by default: a
+     * host that closed them got the pidfd there (core/proc/fds.go's
+     * aboveStd says why). Kept where it is if that fails. */
+    int moved = fcntl(s->pidfd, F_DUPFD_CLOEXEC, 3);
+    if (moved >= 0) {
+      close(s->pidfd);
+      s->pidfd = moved;
+    }
+  }
   if (s->pid <= 0) s->pid = lipc__pid_of_pidfd(s->pidfd);
   if (s->pid <= 0) {
     /* Killed before its first instruction (it writes child_pid first),
