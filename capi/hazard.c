@@ -48,7 +48,7 @@ void lipc__hz_give_back(struct lipc_hz_rec *r) {
 static struct lipc_hz_rec *new_records(void) {
   size_t bytes;
   struct lipc_hz_rec *v = lipc__hz_os_pages(&bytes);
-  if (!v || bytes < 2 * sizeof *v) return NULL;
+  if (!v) return NULL; /* at least two records (hazard_<os>.c) */
   /* Not the record at the page's start: its first entry would share the
    * low 12 address bits with every semaphore, mutex and event word (each
    * at the start of its mapping), and on x86 a load that follows a store

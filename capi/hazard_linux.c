@@ -27,7 +27,7 @@ static void on_thread_exit(void *p) {
 
 struct lipc_hz_rec *lipc__hz_os_pages(size_t *bytes) {
   size_t page = (size_t)sysconf(_SC_PAGESIZE);
-  if (page < sizeof(struct lipc_hz_rec)) page = sizeof(struct lipc_hz_rec);
+  if (page < 2 * sizeof(struct lipc_hz_rec)) page = 2 * sizeof(struct lipc_hz_rec); /* one is skipped: hazard.c */
   void *v = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (v == MAP_FAILED) return NULL;
   *bytes = page;

@@ -24,7 +24,7 @@ struct lipc_hz_rec *lipc__hz_os_pages(size_t *bytes) {
   SYSTEM_INFO si;
   GetSystemInfo(&si);
   size_t page = si.dwPageSize;
-  if (page < sizeof(struct lipc_hz_rec)) page = sizeof(struct lipc_hz_rec);
+  if (page < 2 * sizeof(struct lipc_hz_rec)) page = 2 * sizeof(struct lipc_hz_rec); /* one is skipped: hazard.c */
   void *v = VirtualAlloc(NULL, page, MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE);
   if (!v) return NULL;
   *bytes = page;
