@@ -58,7 +58,7 @@
  * (handles_fast.h): about 30 and 15 instructions, no call, and in the hot
  * entry points no stack frame either; everything unusual comes here.
  * Measured (issue 12, callgrind, per post+wait pair): 270 instructions
- * with reference counts, 229 with announcements, 147 with the frameless
+ * with reference counts, 229 with announcements, 123 with the frameless
  * entry points and inline semaphore steps (glibc's pair: 33). Wall time is what changed most: no locked instruction, no
  * cache line shared between threads using one handle.
  *
