@@ -59,8 +59,9 @@
  * entry points no stack frame either; everything unusual comes here.
  * Measured (issue 12, callgrind, per post+wait pair): 270 instructions
  * with reference counts, 229 with announcements, 123 with the frameless
- * entry points and inline semaphore steps (glibc's pair: 33). Wall time is what changed most: no locked instruction, no
- * cache line shared between threads using one handle.
+ * entry points and inline semaphore steps (glibc's pair: 33). Wall time
+ * is what changed most: no locked instruction, no cache line shared
+ * between threads using one handle.
  *
  * Testing: tests/c/test_handle_race.c (closes and reopens under lookups,
  * waits and a signal storm; both fences) fails at once on a free that
