@@ -29,10 +29,15 @@
 #include "check.h"
 #include "lipc.h"
 
+/* Every name opened, unlinked at the end: a handle whose call was unwound
+ * may never be freed (its UNLINK_ON_CLOSE then never runs). */
+static char names[8][64];
+static int nnames;
+
 static lipc_handle_t open_sem(const char *tag) {
   static atomic_int seq;
-  char name[64];
-  snprintf(name, sizeof name, "unwound-%d-%s-%d", (int)getpid(), tag, atomic_fetch_add(&seq, 1));
+  char *name = names[nnames < 8 ? nnames++ : 7];
+  snprintf(name, 64, "unwound-%d-%s-%d", (int)getpid(), tag, atomic_fetch_add(&seq, 1));
   lipc_handle_t h = 0;
   CHECK(lipc_sem_open(name, LIPC_CREATE | LIPC_EXCL | LIPC_UNLINK_ON_CLOSE, 0600, 0, &h) == LIPC_OK, "open: %s",
         lipc_last_error());
@@ -176,5 +181,9 @@ int main(void) {
   outer(10, 1);
   outer(40, 0);
   nested();
+  for (int i = 0; i < nnames; i++) {
+    int rc = lipc_sem_unlink(names[i]); /* gone already, unless its handle was never freed */
+    CHECK(rc == LIPC_OK || rc == LIPC_ENOENT, "unlink %s: %s", names[i], lipc_last_error());
+  }
   return check_summary();
 }
