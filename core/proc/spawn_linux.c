@@ -260,16 +260,22 @@ pid_t lipc__pid_of_pidfd(int pidfd) {
   return p ? (pid_t)strtol(p + 5, NULL, 10) : 0;
 }
 
+/* Reaps a child that ended before exec (if the host has not already)
+ * and closes its pidfd. It has exited or is exiting: the wait is short,
+ * and an EINTR there only means it is not over yet. */
+static void reap_unstarted(int pidfd) {
+  siginfo_t si;
+  while (waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED) < 0 && errno == EINTR) {
+  }
+  close(pidfd);
+}
+
 /* After `started` went to 0: the outcome, as lipc__spawn_run returns it. */
 static int child_outcome(struct lipc_spawn *s) {
   if (s->err != 0) {
     int pidfd = s->clone_pidfd;
     if (pidfd < 0) return -1; /* clone itself failed */
-    /* The child failed before exec and has exited: reap it now. */
-    siginfo_t si;
-    while (waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED) < 0 && errno == EINTR) {
-    }
-    close(pidfd);
+    reap_unstarted(pidfd); /* it failed before exec and has exited */
     return -1;
   }
   s->pid = s->child_pid;
@@ -288,11 +294,8 @@ static int child_outcome(struct lipc_spawn *s) {
   if (s->pid <= 0) {
     /* Killed before its first instruction (it writes child_pid first),
      * and no pid to be had for it (no /proc, or the host reaped it
-     * already): it never ran. Reap it if it is still there. */
-    siginfo_t si;
-    while (waitid(P_PIDFD, (id_t)s->pidfd, &si, WEXITED) < 0 && errno == EINTR) {
-    }
-    close(s->pidfd);
+     * already): it never ran. */
+    reap_unstarted(s->pidfd);
     s->pidfd = -1;
     s->err = ESRCH;
     s->stage = "the child was killed before it ran";
