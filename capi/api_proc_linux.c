@@ -1,5 +1,5 @@
-/* api_proc.c - process handles: spawn is Go's work (on lipc's spawn
- * thread); waiting, signalling, pipe hand-outs and figures run in C on the
+/* api_proc.c - process handles: a spawn is prepared by Go and cloned in C
+ * (on the calling thread, or lipc's spawn thread for autokill); waiting, signalling, pipe hand-outs and figures run in C on the
  * caller's thread (host-runtimes.md rules 2, 4, 5). */
 #define _GNU_SOURCE
 #include "proc.h"
@@ -106,14 +106,29 @@ static int register_child(struct lipc_spawnattr *a, struct lipc_spawn *sp, lipc_
   return rc;
 }
 
+/* Clones sp's child on this thread if it may be (lipc__spawn_here); 0 if
+ * it must go to the spawn thread: a child with a parent-death signal
+ * (autokill), which follows the thread that created it (F9), and every
+ * child in handoff mode, where a host thread must stay able to take its
+ * signals (an SBCL thread in the kernel's vfork wait would hold up every
+ * garbage collection until the child execs). Rule 4 asks for the spawn
+ * thread because of F9 alone; a clone here saves the thread's wake-up
+ * (spawn+wait 1.06-1.24 -> 1.01-1.06 times posix_spawn+waitpid in five
+ * alternated runs, issue 12), and the child gets this thread's affinity
+ * and nice value, as posix_spawn's and subprocess's do. */
+static int clone_here(struct lipc_spawn *sp) {
+  if (sp->pdeathsig != 0 || atomic_load_explicit(&lipc__call_mode, memory_order_relaxed) != LIPC_CALL_DIRECT)
+    return 0;
+  return lipc__spawn_here(sp) != -2;
+}
+
 int lipc_proc_spawn(lipc_handle_t attr, lipc_handle_t *out) {
   if (!out) return lipc__fail(LIPC_EINVAL, EINVAL, "proc_spawn: proc must not be NULL");
   lipc_slot *s;
   int rc = lipc__handle_acquire(attr, LIPC_KIND_SPAWNATTR, &s);
   if (rc != LIPC_OK) return rc;
-  /* Three steps: Go prepares; lipc's spawn thread clones, while this
-   * thread waits in C (not inside a Go call: see
-   * lipc__clone_on_spawn_thread); C registers the child. Go is entered
+  /* Three steps: Go prepares; C clones (clone_here), not inside a Go
+   * call (see lipc__clone_on_spawn_thread); C registers the child. Go is entered
    * once: a second Go call after the wait for the clone found this
    * thread's Go processor taken back by Go's sysmon, woke sysmon and an
    * idle thread, and took 8-30 us (issue 12). Only a child that did not
@@ -126,10 +141,12 @@ int lipc_proc_spawn(lipc_handle_t attr, lipc_handle_t *out) {
   rc = lipc__call(&r);
   if (rc == LIPC_OK) {
     struct lipc_spawn *sp = (struct lipc_spawn *)(uintptr_t)r.o[1];
-    lipc__clone_on_spawn_thread(sp);
-    /* The child could not copy part of the fd table (a filter refused
-     * CLOSE_RANGE_UNSHARE): once more, with a full copy at clone. */
-    if (!lipc__spawn_started(sp) && lipc__spawn_files_refused(sp)) lipc__clone_on_spawn_thread(sp);
+    if (!clone_here(sp)) {
+      lipc__clone_on_spawn_thread(sp);
+      /* The child could not copy part of the fd table (a filter refused
+       * CLOSE_RANGE_UNSHARE): once more, with a full copy at clone. */
+      if (!lipc__spawn_started(sp) && lipc__spawn_files_refused(sp)) lipc__clone_on_spawn_thread(sp);
+    }
     if (lipc__spawn_started(sp)) {
       rc = register_child(a, sp, out);
     } else {

@@ -67,8 +67,10 @@ enum lipc_op {
 };
 
 /* Runs the clone of a prepared spawn (a struct lipc_spawn * of core/proc) on
- * lipc's spawn thread, whatever the call mode, and waits for it. Called from
- * Go; the outcome is in the struct. */
+ * lipc's spawn thread and waits for it: for a child with autokill (its
+ * parent-death signal follows the thread that created it) and in handoff
+ * mode; lipc_proc_spawn clones every other child on the calling thread
+ * (lipc__spawn_here). The outcome is in the struct. */
 LIPC_HIDDEN void lipc__clone_on_spawn_thread(void *spawn);
 /* For the Go servers: blocks until a request is queued on queue `which`. */
 #define LIPC_QUEUE_GENERAL 0

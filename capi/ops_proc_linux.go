@@ -147,8 +147,9 @@ func fdFromC(i int, f C.struct_lipc_fdspec, keep bool) proc.Fd {
 }
 
 // opProcSpawn prepares a spawn on the calling thread (or a general server)
-// and hands the prepared request back to C, which has lipc's spawn thread
-// run the clone and finishes the spawn itself (lipc_proc_spawn): the request
+// and hands the prepared request back to C, which runs the clone (on the
+// calling thread, or on lipc's spawn thread for autokill and handoff mode)
+// and finishes the spawn itself (lipc_proc_spawn): the request
 // holds everything that takes, so a spawn enters Go once. The clone is not
 // waited for from here: a Go call blocked that long wakes Go's scheduler
 // threads (see lipc__clone_on_spawn_thread).

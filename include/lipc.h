@@ -802,10 +802,13 @@ LIPC_API int lipc_flock_unlock(lipc_handle_t h, int64_t offset, int64_t length);
  * host opened without close-on-exec is not inherited) unless
  * lipc_spawnattr_set_keep_fds says otherwise; resource limits are in force;
  * the soft RLIMIT_NOFILE is the host's own from before lipc was loaded
- * unless set. Children are started by one thread lipc owns for the life of
- * the process (so autokill does not depend on which host thread spawned)
- * with a vfork-class clone whose cost does not grow with the parent's
- * memory. lipc never reaps with waitpid(-1) and never touches SIGCHLD; a
+ * unless set. A child is cloned by the thread that calls lipc_proc_spawn,
+ * as posix_spawn's is, and gets that thread's CPU affinity and nice value;
+ * with autokill, or in LIPC_CALL_HANDOFF mode, by one thread lipc owns for
+ * the life of the process instead (so autokill does not depend on which
+ * host thread spawned), whose affinity and nice value are the process's
+ * when lipc was loaded. Either way a vfork-class clone, whose cost does not
+ * grow with the parent's memory. lipc never reaps with waitpid(-1) and never touches SIGCHLD; a
  * host that does (waitpid(-1), SIGCHLD set to SIG_IGN) can take a child's
  * status before lipc does, and lipc then reports LIPC_ESTATUSLOST, never
  * "exit 0".
@@ -1106,10 +1109,14 @@ LIPC_API int lipc_spawnattr_set_sigdefault(lipc_handle_t attr, int sig, int on);
  * (LIPC_EPERM). The message names the step.
  * Errors also: LIPC_EINVAL (empty argv, NUL bytes), LIPC_ENAMETOOLONG (a path
  * of the fd map or the working directory), LIPC_EEXIST (LIPC_FILE_EXCL on a
- * file that exists), LIPC_EBADHANDLE, LIPC_EFORKED. Blocks only for the spawn itself: the preparation (PATH search,
- * opening the fd map's files, which never waits on a special file) runs on
- * the calling thread, and only the clone on lipc's spawn thread, so one slow
- * spawn does not hold up another thread's.
+ * file that exists), LIPC_EBADHANDLE, LIPC_EFORKED.
+ * Blocks only for the spawn itself (the preparation: PATH search, opening
+ * the fd map's files, which never waits on a special file; then the clone,
+ * which returns when the child has execed); spawns from several threads
+ * run side by side, except those cloned on lipc's spawn thread (autokill,
+ * handoff mode), which take turns for the clone alone. The calling thread
+ * takes no signal while the child starts (the kernel's vfork wait, as with
+ * posix_spawn).
  * Windows: CreateProcessW on the calling thread (no spawn thread: autokill is
  * a job object). Not found: LIPC_ENOENT; a directory: LIPC_EPERM; not a
  * program: LIPC_EOS_BASE - ERROR_BAD_EXE_FORMAT (lipc_errno 193); a command

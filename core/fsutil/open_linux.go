@@ -2,7 +2,8 @@
 // waiting. open(2) of a FIFO waits for the other end, and of some devices for
 // a carrier; lipc opens with O_NONBLOCK, looks at what it got, and only then
 // makes the fd blocking again, so a planted FIFO can neither hang a call nor,
-// through lipc's one spawn thread, every other spawn.
+// through lipc's spawn thread (autokill children, handoff mode), other
+// threads' spawns.
 package fsutil
 
 import (

@@ -98,5 +98,10 @@ __attribute__((visibility("hidden"))) void lipc__spawn_expect(void *spawn);
 __attribute__((visibility("hidden"))) pid_t lipc__pid_of_pidfd(int pidfd);
 __attribute__((visibility("hidden"))) void lipc__spawn_clone_on(void *spawn, void *stack, size_t stack_size);
 __attribute__((visibility("hidden"))) int lipc__spawn_await(void *spawn);
+/* The clone on the calling thread (spawn_here_linux.c), for a child with
+ * no parent-death signal: returns as lipc__spawn_run does (the files retry
+ * included), or -2 with spawn untouched when no stack could be had for the
+ * child. */
+__attribute__((visibility("hidden"))) int lipc__spawn_here(void *spawn);
 
 #endif
