@@ -112,4 +112,36 @@ function T.pgroup_is_process_group()
   p:close()
 end
 
+-- The CPU affinity of the thread that spawns is the child's, as for
+-- io.popen's (glibc's) child; lipc's own spawn thread used to give its own.
+ffi.cdef [[
+int sched_getaffinity(int pid, size_t size, void *mask);
+int sched_setaffinity(int pid, size_t size, const void *mask);
+]]
+local function allowed(cmd_out) return cmd_out:match("Cpus_allowed_list:%s*(%S+)") end
+
+function T.child_gets_the_spawning_threads_cpu_affinity()
+  if ffi.os ~= "Linux" then return end
+  local mask = ffi.new("uint8_t[128]")
+  assert(ffi.C.sched_getaffinity(0, 128, mask) == 0, "sched_getaffinity")
+  local cpus = {}
+  for i = 0, 1023 do
+    if bit.band(mask[math.floor(i / 8)], bit.lshift(1, i % 8)) ~= 0 then cpus[#cpus + 1] = i end
+  end
+  if #cpus < 2 then return end -- one CPU: nothing to tell apart
+  local one = ffi.new("uint8_t[128]")
+  local last = cpus[#cpus]
+  one[math.floor(last / 8)] = bit.lshift(1, last % 8)
+  assert(ffi.C.sched_setaffinity(0, 128, one) == 0, "sched_setaffinity")
+  local ok, err = pcall(function()
+    local f = assert(io.popen("cat /proc/self/status"))
+    local reference = allowed(f:read("*a"))
+    f:close()
+    h.eq(reference, tostring(last), "io.popen's child (the reference)")
+    h.eq(allowed(out_of({ "cat", "/proc/self/status" })), reference, "lipc's child")
+  end)
+  ffi.C.sched_setaffinity(0, 128, mask)
+  assert(ok, err)
+end
+
 return h.posix_only_file(T, "POSIX programs (sh, printf, sort, true), fds, signals and /proc; their Windows counterparts are in test_windows.lua")

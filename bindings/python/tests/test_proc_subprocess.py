@@ -319,3 +319,44 @@ def test_user_change_refused_unprivileged():
     with pytest.raises(PermissionError) as ei:
         lipc.Popen(["true"], user=0)
     assert "setresuid" in str(ei.value)
+
+
+# -- what a child gets from the thread that spawns it -----------------------
+
+def _child_view(run):
+    """(Cpus_allowed_list, nice) as a child of `run` reports them."""
+    status = run(["cat", "/proc/self/status"])
+    cpus = next(line.split()[1] for line in status.splitlines() if line.startswith(b"Cpus_allowed_list:"))
+    stat = run(["cat", "/proc/self/stat"])
+    nice = int(stat[stat.rindex(b")") + 2:].split()[16])  # field 19
+    return cpus, nice
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux: per-thread affinity and nice values")
+def test_child_gets_the_spawning_threads_affinity_and_nice_as_with_subprocess():
+    # os.sched_setaffinity(0) and os.setpriority(PRIO_PROCESS, 0) change
+    # only the calling thread on Linux; subprocess's child inherits them.
+    import threading
+
+    seen = {}
+
+    def worker():
+        cpus = sorted(os.sched_getaffinity(0))
+        if len(cpus) > 1:
+            os.sched_setaffinity(0, {cpus[-1]})
+        os.setpriority(os.PRIO_PROCESS, 0, 4)
+        seen["subprocess"] = _child_view(lambda a: subprocess.run(a, capture_output=True, check=True).stdout)
+        seen["lipc"] = _child_view(lambda a: lipc.run(a, capture_output=True, check=True).stdout)
+        with lipc.Popen(["cat", "/proc/self/stat"], stdout=lipc.PIPE) as p:
+            out = p.communicate()[0]
+        seen["Popen nice"] = int(out[out.rindex(b")") + 2:].split()[16])
+
+    t = threading.Thread(target=worker)
+    t.start()
+    t.join()
+    assert seen["subprocess"][1] == 4  # the reference itself
+    assert seen["lipc"] == seen["subprocess"]
+    assert seen["Popen nice"] == 4
+    # this thread was left alone
+    assert _child_view(lambda a: lipc.run(a, capture_output=True, check=True).stdout) == \
+        _child_view(lambda a: subprocess.run(a, capture_output=True, check=True).stdout)
