@@ -127,20 +127,18 @@ int lipc_proc_spawn(lipc_handle_t attr, lipc_handle_t *out) {
   lipc_slot *s;
   int rc = lipc__handle_acquire(attr, LIPC_KIND_SPAWNATTR, &s);
   if (rc != LIPC_OK) return rc;
-  /* Three steps: Go prepares; C clones (clone_here), not inside a Go
-   * call (see lipc__clone_on_spawn_thread); C registers the child. Go is entered
-   * once: a second Go call after the wait for the clone found this
-   * thread's Go processor taken back by Go's sysmon, woke sysmon and an
-   * idle thread, and took 8-30 us (issue 12). Only a child that did not
-   * start goes back to Go, for its error. (Waking the spawn thread before
-   * the preparing, to overlap its wake-up with it, measured 10 us slower:
-   * it took the caller's CPU.) */
-  lipc_req r = {.op = LIPC_OP_PROC_SPAWN};
+  /* Three steps in C: prepare (spawn_prepare_linux.c), clone (clone_here),
+   * register the child. Go is not entered: a Go call from a host thread
+   * sets Go's scheduler going on the other CPU (spawn_prepare_linux.c says
+   * what that did to spawns). Only a child that did not start goes to Go,
+   * for its error. */
   struct lipc_spawnattr *a = lipc__slot_obj(s);
-  r.i[0] = (int64_t)(uintptr_t)a;
-  rc = lipc__call(&r);
+  struct lipc_spawn *sp = NULL;
+  if (lipc__in_fork_child())
+    rc = lipc__fail(LIPC_EFORKED, 0, "proc_spawn: " LIPC_FORKED_HINT);
+  else
+    rc = lipc__spawn_prepare(a, &sp);
   if (rc == LIPC_OK) {
-    struct lipc_spawn *sp = (struct lipc_spawn *)(uintptr_t)r.o[1];
     if (!clone_here(sp)) {
       lipc__clone_on_spawn_thread(sp);
       /* The child could not copy part of the fd table (a filter refused
@@ -151,9 +149,9 @@ int lipc_proc_spawn(lipc_handle_t attr, lipc_handle_t *out) {
       rc = register_child(a, sp, out);
     } else {
       lipc__spawn_close_after(sp, 0);
+      lipc__spawn_give_back_parent_fds(a);
       lipc_req f = {.op = LIPC_OP_PROC_SPAWN_FINISH};
-      f.i[0] = r.i[0];
-      f.i[1] = r.o[1];
+      f.i[0] = (int64_t)(uintptr_t)sp;
       rc = lipc__call(&f);
       if (rc == LIPC_OK) rc = lipc__fail(LIPC_EINVAL, EINVAL, "proc_spawn: the child did not start");
     }

@@ -204,7 +204,7 @@ static const char *op_name(int op) {
   static const char *const names[] = {
       [LIPC_OP_DESTROY] = "close",          [LIPC_OP_DIAG] = "diag",
       [LIPC_OP_SEM_OPEN] = "sem_open",      [LIPC_OP_SEM_UNLINK] = "sem_unlink",
-      [LIPC_OP_PROC_SPAWN] = "proc_spawn",  [LIPC_OP_MUTEX_OPEN] = "mutex_open",
+      [LIPC_OP_MUTEX_OPEN] = "mutex_open",
       [LIPC_OP_MUTEX_UNLINK] = "mutex_unlink", [LIPC_OP_EVENT_OPEN] = "event_open",
       [LIPC_OP_EVENT_UNLINK] = "event_unlink", [LIPC_OP_SHM_OPEN] = "shm_open",
       [LIPC_OP_SHM_RESIZE] = "shm_grow/refresh", [LIPC_OP_SHM_UNLINK] = "shm_unlink",

@@ -45,8 +45,6 @@ enum lipc_op {
   LIPC_OP_DIAG,        /* i0 what -> o0 */
   LIPC_OP_SEM_OPEN,    /* s0 name, i0 flags, i1 mode, i2 value -> o0 handle */
   LIPC_OP_SEM_UNLINK,  /* s0 name */
-  LIPC_OP_PROC_SPAWN,  /* i0 struct lipc_spawnattr * -> o1 the prepared struct lipc_spawn *
-                          (core/proc) for the clone (LIPC_OP_PROC_CLONE) and the finish in C */
   LIPC_OP_MUTEX_OPEN,  /* s0 name, i0 flags, i1 mode -> o0 handle */
   LIPC_OP_MUTEX_UNLINK,/* s0 name */
   LIPC_OP_EVENT_OPEN,  /* s0 name, i0 flags, i1 mode, i2 manual, i3 initial -> o0 handle */
@@ -60,8 +58,8 @@ enum lipc_op {
   LIPC_OP_PROC_CLONE,  /* i0 struct lipc_spawn * (core/proc): the clone alone, on the spawn thread */
   LIPC_OP_PROC_CLOSING,/* i0 struct lipc_proc *, i1 pidfd copy (taken), i2 pid, i3 SIGKILL time (ns,
                           CLOCK_MONOTONIC), i4 to the group: close while the handle is in use */
-  LIPC_OP_PROC_SPAWN_FINISH, /* i0 struct lipc_spawnattr *, i1 the struct lipc_spawn * of a child
-                                that did not start -> its error */
+  LIPC_OP_PROC_SPAWN_FINISH, /* i0 the struct lipc_spawn * of a child that did not start -> its
+                                error */
   LIPC_OP_PROC_RELEASE, /* i0 struct lipc_proc * being freed: the reaper takes its child, or drops
                            its SIGKILL watch on it (lipc__proc_destroy) */
 };
@@ -72,6 +70,15 @@ enum lipc_op {
  * mode; lipc_proc_spawn clones every other child on the calling thread
  * (lipc__spawn_here). The outcome is in the struct. */
 LIPC_HIDDEN void lipc__clone_on_spawn_thread(void *spawn);
+/* A spawn's preparation (spawn_prepare_linux.c): the request for the
+ * clone, built from the attributes, with the fd map's files and pipes
+ * opened; on error nothing stays open and the error is recorded. */
+struct lipc_spawnattr;
+struct lipc_spawn;
+LIPC_HIDDEN int lipc__spawn_prepare(struct lipc_spawnattr *a, struct lipc_spawn **out);
+/* Undoes the preparation's claim on LIPC_FD_CLOSE_PARENT fds, for a child
+ * that did not start (they were not closed). */
+LIPC_HIDDEN void lipc__spawn_give_back_parent_fds(struct lipc_spawnattr *a);
 /* For the Go servers: blocks until a request is queued on queue `which`. */
 #define LIPC_QUEUE_GENERAL 0
 #define LIPC_QUEUE_SPAWN 1

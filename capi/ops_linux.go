@@ -11,7 +11,6 @@ import "C"
 var systemOps = map[int]func(*C.lipc_req) error{
 	C.LIPC_OP_SEM_OPEN:          opSemOpen,
 	C.LIPC_OP_SEM_UNLINK:        opSemUnlink,
-	C.LIPC_OP_PROC_SPAWN:        opProcSpawn,
 	C.LIPC_OP_MUTEX_OPEN:        opMutexOpen,
 	C.LIPC_OP_MUTEX_UNLINK:      opMutexUnlink,
 	C.LIPC_OP_EVENT_OPEN:        opEventOpen,

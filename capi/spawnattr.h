@@ -1,5 +1,6 @@
 /* spawnattr.h - the spawn attributes object: built by C setters (so hosts
- * pay no Go call per option), read once by Go at spawn time. */
+ * pay no Go call per option), read once at spawn time (Linux:
+ * spawn_prepare_linux.c; Windows: spawn_windows.c). */
 #ifndef LIPC_SPAWNATTR_H
 #define LIPC_SPAWNATTR_H
 #include <pthread.h>

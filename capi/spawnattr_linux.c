@@ -1,6 +1,6 @@
 /* spawnattr_linux.c - lipc_spawnattr_* on Linux: setters that copy their
  * arguments into a C object behind a handle. All of it runs in C, creating
- * and closing too: Go reads the object once, at spawn. The argument checks
+ * and closing too, and so does the spawn that reads it (spawn_prepare_linux.c). The argument checks
  * and string storage are shared with Windows (spawnattr_args.c). */
 #define _GNU_SOURCE
 #include "spawnattr.h"

@@ -1,9 +1,9 @@
 // Package fsutil opens files the way every lipc call must: without ever
 // waiting. open(2) of a FIFO waits for the other end, and of some devices for
 // a carrier; lipc opens with O_NONBLOCK, looks at what it got, and only then
-// makes the fd blocking again, so a planted FIFO can neither hang a call nor,
-// through lipc's spawn thread (autokill children, handoff mode), other
-// threads' spawns.
+// makes the fd blocking again, so that a planted FIFO cannot hang a call.
+// (A spawn's fd map opens its files the same way, in C:
+// capi/spawn_prepare_linux.c.)
 package fsutil
 
 import (

@@ -159,6 +159,31 @@ static void test_env(void) {
   CHECK(lipc_env_set("", "x") == LIPC_EINVAL && lipc_env_set("A=B", "x") == LIPC_EINVAL, "bad names");
 }
 
+/* /dev/null opened the way the flags say: LIPC_FILE_WRITE alone made a
+ * read-only one before, and a child's write to it failed (EBADF). */
+static int null_case(int child_fd, int flags, const char *script) {
+  lipc_handle_t a = attr_of("/bin/sh", "-c", script, NULL), p;
+  lipc_spawnattr_set_fd(a, child_fd, LIPC_FD_NULL, 0, NULL, flags, 0);
+  int code = -1;
+  if (lipc_proc_spawn(a, &p) == 0) {
+    lipc_proc_wait(p, 10000, &code, NULL);
+    lipc_close(p);
+  }
+  lipc_close(a);
+  return code;
+}
+
+static void test_null_directions(void) {
+  const char *write1 = "echo hi 2>/dev/null", *read0 = "cat >/dev/null 2>&1";
+  CHECK(null_case(1, 0, write1) == 0, "fd 1, flags 0: written to");
+  CHECK(null_case(1, LIPC_FILE_WRITE, write1) == 0, "fd 1, LIPC_FILE_WRITE: written to");
+  CHECK(null_case(1, LIPC_FILE_READ | LIPC_FILE_WRITE, write1) == 0, "fd 1, read+write: written to");
+  CHECK(null_case(1, LIPC_FILE_READ, write1) != 0, "fd 1, LIPC_FILE_READ: a write must fail");
+  CHECK(null_case(0, 0, read0) == 0, "fd 0, flags 0: read from");
+  CHECK(null_case(0, LIPC_FILE_READ, read0) == 0, "fd 0, LIPC_FILE_READ: read from");
+  CHECK(null_case(0, LIPC_FILE_WRITE, read0) != 0, "fd 0, LIPC_FILE_WRITE: a read must fail");
+}
+
 static void test_fds(void) {
   /* a host file without close-on-exec is not in the child */
   int leak = open("/etc/hostname", O_RDONLY);
@@ -769,6 +794,7 @@ int main(int argc, char **argv) {
   RUN(test_start_failures);
   RUN(test_env);
   RUN(test_fds);
+  RUN(test_null_directions);
   RUN(test_fds_many_open);
   RUN(test_groups_and_sessions);
   RUN(test_pipeline);

@@ -6,13 +6,19 @@
  * shares the parent's fd table at clone needs that call to get its own;
  * lipc must see that and give children a full copy instead, and every
  * spawn must work. Each case runs in a process of its own (a filter stays
- * for good), which loads lipc after its filter is in place. */
+ * for good), which loads lipc after its filter is in place.
+ * And one filter that refuses the clone itself (EAGAIN, as a full process
+ * table or RLIMIT_NPROC give it): the spawn fails with the clone's errno,
+ * on the calling thread and on lipc's spawn thread (autokill) alike, and
+ * leaves no fd, no zombie and no waiting caller behind. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <sched.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,9 +31,25 @@
 #include "check.h"
 #include "lipc.h"
 
-enum { ALL_EPERM, UNSHARE_EPERM, ALL_ENOSYS };
+enum { ALL_EPERM, UNSHARE_EPERM, ALL_ENOSYS, CLONE_EAGAIN };
 static const char *names[] = {"close_range refused (EPERM)", "CLOSE_RANGE_UNSHARE refused (EPERM)",
-                              "no close_range (ENOSYS)"};
+                              "no close_range (ENOSYS)", "vfork-class clone refused (EAGAIN)"};
+
+/* clone with CLONE_VFORK refused: threads (Go's clone, glibc's clone3)
+ * are still made. */
+static int clone_filter(void) {
+  struct sock_filter f[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone, 0, 3),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
+      BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, CLONE_VFORK, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EAGAIN),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  struct sock_fprog p = {sizeof f / sizeof f[0], f};
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return -1;
+  return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &p);
+}
 
 static int filter(int how) {
   /* args[2] (flags): its low 32 bits, little-endian */
@@ -54,9 +76,37 @@ static int count_fds(void) {
   return n;
 }
 
+static int clone_refused_case(void) {
+  if (clone_filter() != 0) {
+    printf("%s: no seccomp here (%s): skipped\n", names[CLONE_EAGAIN], strerror(errno));
+    return 77;
+  }
+  int before = count_fds();
+  for (int autokill = 0; autokill <= 1; autokill++) {
+    for (int i = 0; i < 3; i++) {
+      lipc_handle_t a, p = 0;
+      lipc_spawnattr_new(&a);
+      lipc_spawnattr_arg(a, "/bin/true");
+      lipc_spawnattr_set_fd(a, 1, LIPC_FD_PIPE_OUT, 0, NULL, 0, 0); /* pipes to close again */
+      if (autokill) lipc_spawnattr_set_autokill(a, SIGKILL);
+      int rc = lipc_proc_spawn(a, &p);
+      CHECK(rc == LIPC_EAGAIN && lipc_errno() == EAGAIN && strstr(lipc_last_error(), "clone"),
+            "autokill %d: rc %d errno %d: %s", autokill, rc, lipc_errno(), lipc_last_error());
+      if (rc == LIPC_OK) lipc_close(p);
+      lipc_close(a);
+    }
+  }
+  CHECK(count_fds() == before, "%s: %d fds, %d before", names[CLONE_EAGAIN], count_fds(), before);
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  CHECK(waitid(P_ALL, 0, &si, WEXITED | WNOHANG) != 0 && errno == ECHILD, "a child was made after all");
+  return check_summary();
+}
+
 /* In its own process: the filter, then spawns of sh listing its fds: none
  * above 2 (no fd of the parent). */
 static int one_case(int how) {
+  if (how == CLONE_EAGAIN) return clone_refused_case();
   if (filter(how) != 0) {
     printf("%s: no seccomp here (%s): skipped\n", names[how], strerror(errno));
     return 77;
@@ -100,7 +150,7 @@ static int one_case(int how) {
 
 int main(int argc, char **argv) {
   if (argc == 3 && strcmp(argv[1], "case") == 0) return one_case(atoi(argv[2]));
-  for (int how = ALL_EPERM; how <= ALL_ENOSYS; how++) {
+  for (int how = ALL_EPERM; how <= CLONE_EAGAIN; how++) {
     fflush(stdout);
     pid_t pid = fork();
     if (pid == 0) { /* lipc loads in a fresh process: a fork's child may not spawn */

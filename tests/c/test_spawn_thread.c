@@ -201,9 +201,31 @@ static void autokill_outlives_thread(const char *mode) {
 
 static void test_autokill_child_outlives_its_thread(void) { autokill_outlives_thread("direct"); }
 
+/* A child that fails before exec (the path does not exist: exec's ENOENT)
+ * is reaped by the spawning thread, whichever thread cloned it: an error,
+ * no zombie, no fd left. */
+static void failed_exec_leaves_nothing(const char *mode) {
+  int before = count_fds();
+  for (int autokill = 0; autokill <= 1; autokill++) {
+    lipc_handle_t a = attr_of("/nonexistent/lipc-no-such-program", NULL), p = 0;
+    lipc_spawnattr_set_fd(a, 1, LIPC_FD_PIPE_OUT, 0, NULL, 0, 0);
+    if (autokill) lipc_spawnattr_set_autokill(a, SIGKILL);
+    int rc = lipc_proc_spawn(a, &p);
+    CHECK(rc == LIPC_ENOENT && strstr(lipc_last_error(), "exec"), "%s, autokill %d: rc %d: %s", mode, autokill, rc,
+          lipc_last_error());
+    if (rc == LIPC_OK) lipc_close(p);
+    lipc_close(a);
+  }
+  CHECK(count_zombies_of(getpid()) == 0, "%s: zombies left", mode);
+  CHECK(count_fds() == before, "%s: %d fds, %d before", mode, count_fds(), before);
+}
+
+static void test_failed_exec_leaves_nothing(void) { failed_exec_leaves_nothing("direct"); }
+
 static void test_handoff_mode(void) {
   CHECK(lipc_set_call_mode(LIPC_CALL_HANDOFF) == 0, "%s", lipc_last_error());
   autokill_outlives_thread("handoff");
+  failed_exec_leaves_nothing("handoff");
   pthread_t t[4];
   for (long i = 0; i < 4; i++) pthread_create(&t[i], NULL, spawn_many, (void *)i);
   long bad = 0;
@@ -220,6 +242,7 @@ int main(void) {
   RUN(test_child_gets_the_spawning_threads_attributes);
   RUN(test_spawns_from_many_threads_at_once);
   RUN(test_autokill_child_outlives_its_thread);
+  RUN(test_failed_exec_leaves_nothing);
   RUN(test_handoff_mode);
   return check_summary();
 }
