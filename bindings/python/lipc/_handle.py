@@ -39,8 +39,12 @@ _close = _c.lipc_close
 # Event.is_set, Mutex.locked): taken with list.pop and given back with
 # list.append, each atomic under the GIL, so two threads never share one;
 # a c_int made for each call costs 30-50 ns more (issue 12). An empty
-# pool (IndexError) means: make one.
-_ints: List[c_int] = []
+# pool (IndexError) means: make one. The pool starts with a few: a list
+# whose last item is popped frees its array and the next append allocates
+# it again (list_resize), which cost as much as making a c_int (callgrind:
+# about 430 instructions a read, issue 12); with spare items neither call
+# resizes.
+_ints: List[c_int] = [c_int() for _ in range(4)]
 take_int, give_int = _ints.pop, _ints.append
 
 

@@ -187,6 +187,7 @@ class Mutex(_Handle):
         except ArgumentError:  # closed: _ch is None (see lipc._handle)
             raise self._closed_error() from None
         if rc:
+            give_int(v)  # kept in the pool: an emptied pool resizes on every read
             _raise(rc, "mutex_locked")
         r = v.value != 0
         give_int(v)

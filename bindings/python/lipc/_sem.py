@@ -95,6 +95,7 @@ class Semaphore(_Handle):
         except ArgumentError:  # closed: _ch is None (see lipc._handle)
             raise self._closed_error() from None
         if rc:
+            give_int(v)  # kept in the pool: an emptied pool resizes on every read
             _raise(rc, "sem_value")
         r = v.value
         give_int(v)

@@ -224,3 +224,35 @@ def test_snapshot_getters_from_many_threads():
         mutexes[1].release()
         for o in sems + events + mutexes:
             o.close()
+
+
+def test_snapshot_getters_keep_the_out_parameter_pool(name):
+    # The getters take their c_int from lipc._handle's pool and give it back,
+    # on an error too: a pool that empties makes every later read resize the
+    # list twice (issue 12), and one that loses an item on each error empties.
+    from ctypes import c_int64
+    from conftest import unique_name
+    from lipc import _handle
+    sem = lipc.Semaphore(name, create=True, initial=3, unlink_on_close=True)
+    mutex = lipc.Mutex(unique_name(), create=True, unlink_on_close=True)
+    event = lipc.Event(unique_name(), create=True, unlink_on_close=True)
+    try:
+        size = len(_handle._ints)
+        assert size >= 2  # spare items: popping the last one would free the list's array
+        assert (sem.value, mutex.locked(), event.is_set()) == (3, False, False)
+        assert len(_handle._ints) == size
+        # Each object given another kind's handle: the C call fails (the
+        # wrong kind), the getter raises, and the c_int goes back all the same.
+        for obj, read, other in ((sem, lambda: sem.value, mutex), (mutex, mutex.locked, event),
+                                 (event, event.is_set, sem)):
+            ch = obj._ch
+            obj._ch = c_int64(other.handle)
+            try:
+                with pytest.raises(lipc.BadHandleError):
+                    read()
+            finally:
+                obj._ch = ch
+            assert len(_handle._ints) == size, obj
+    finally:
+        for o in (sem, mutex, event):
+            o.close()
