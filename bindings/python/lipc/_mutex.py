@@ -45,8 +45,8 @@ from typing import Any, Optional, Type
 
 from . import _const
 from ._errors import Error, PermissionDeniedError, _check, _raise
-from ._handle import _Handle, give_int, take_int
-from ._lib import lib as _c
+from ._handle import GIL_ORDERS_CALLS as _GIL, _Handle
+from ._lib import lib as _c, quick as _q
 from ._named import Name, as_str, check_mode, cname, open_flags, remember, reopen
 from ._timeout import deadline, retry_eintr
 
@@ -69,7 +69,9 @@ class NotRecoverableError(Error):
 _NOT_RECOVERABLE = _const.EOS_BASE - _errno.ENOTRECOVERABLE
 _LOCK_ERRORS = {_NOT_RECOVERABLE: NotRecoverableError}
 _UNLOCK_ERRORS = {_const.EPERM: NotOwnerError}
-_lock, _unlock, _locked = _c.lipc_mutex_lock, _c.lipc_mutex_unlock, _c.lipc_mutex_locked
+_lock = _c.lipc_mutex_lock
+# Never block: made with the GIL held (lipc._lib.QUICK); _try_lock only with timeout 0.
+_try_lock, _unlock, _locked = _q.lipc_mutex_lock, _q.lipc_mutex_unlock, _q.lipc_mutex_locked
 _FOREVER: Optional[float] = -1  # acquire's default timeout; the same int object whenever it is the default
 
 
@@ -106,6 +108,7 @@ class Mutex(_Handle):
         # parameter by reference, 100 ns a call faster than a byref()
         # object (issue 12).
         self._died = c_int()
+        self._out = c_int()  # the getter's out-parameter (lipc._handle)
         super().__init__(h.value)
         self._trust = bool(trust_foreign)
         remember(self, (Mutex, self._name))
@@ -141,14 +144,14 @@ class Mutex(_Handle):
         if blocking and forever:
             # The fast path: one try, no clock read, when it is free.
             try:
-                rc = _lock(self._ch, 0, died)
+                rc = _try_lock(self._ch, 0, died)
             except ArgumentError:  # closed: _ch is None (see lipc._handle)
                 raise self._closed_error() from None
             if rc == 0:
                 self.owner_died = died.value != 0
                 return True
             if rc == _const.EAGAIN or rc == _const.EINTR:
-                rc = retry_eintr(lambda ms: _lock(self._handle(), ms, died), None, rc == _const.EINTR)
+                rc = retry_eintr(self._lock_ms, None, rc == _const.EINTR)
         else:
             self._handle()  # a closed one raises ValueError, whatever the arguments
             if not blocking:
@@ -157,13 +160,19 @@ class Mutex(_Handle):
                 timeout = 0
             elif isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and timeout < 0:
                 raise ValueError("timeout value must be a non-negative number or -1 (forever)")
-            rc = retry_eintr(lambda ms: _lock(self._handle(), ms, died), deadline(timeout))
+            rc = retry_eintr(self._lock_ms, deadline(timeout))
         if rc == 0:
             self.owner_died = died.value != 0
             return True
         if rc in (_const.ETIMEDOUT, _const.EAGAIN):
             return False
         _raise(rc, "mutex_lock", _LOCK_ERRORS)
+
+    def _lock_ms(self, ms: int) -> Any:  # the C call's int (ctypes: Any)
+        # A method, not a lambda in acquire: a closure over self and died
+        # would make them cells, which every acquire pays for, fast path
+        # included.
+        return _lock(self._handle(), ms, self._died)
 
     def release(self) -> None:
         """Unlocks. NotOwnerError if this thread does not hold it."""
@@ -178,20 +187,14 @@ class Mutex(_Handle):
         """Whether some thread, of any process, holds the mutex now (a
         snapshot, as threading.Lock.locked()). A mutex whose owner died
         holding it reads as free: the next acquire gets it (owner_died)."""
-        try:
-            v = take_int()
-        except IndexError:
-            v = c_int()
+        v = self._out if _GIL else c_int()  # see lipc._handle
         try:
             rc = _locked(self._ch, v)  # the c_int goes by reference (POINTER(c_int)): no byref object
         except ArgumentError:  # closed: _ch is None (see lipc._handle)
             raise self._closed_error() from None
         if rc:
-            give_int(v)  # kept in the pool: an emptied pool resizes on every read
             _raise(rc, "mutex_locked")
-        r = v.value != 0
-        give_int(v)
-        return r
+        return v.value != 0
 
     def consistent(self) -> None:
         """After an acquire that set ``owner_died``: marks the protected
