@@ -269,3 +269,30 @@ a plain one, whose box is then emptied so only one object closes it)."
           (calls) (with-mutexes)            ; first calls fill the caches
           (is (< (bytes-consed-by #'calls) 100000))
           (is (< (bytes-consed-by #'with-mutexes) 100000)))))))
+
+(test semaphore-post-without-count-is-routed-to-its-one-argument-twin
+  ;; (SEMAPHORE-POST SEM) is compiled to SEMAPHORE-POST-1; a call with a
+  ;; count, or through FUNCALL or APPLY, keeps the count and the checks.
+  (let ((sem (open-semaphore (unique-name "post1") :create t :unlink-on-close t))
+        (n 2))
+    (unwind-protect
+         (progn
+           (is (eq 'lipc::semaphore-post-1
+                   (first (funcall (compiler-macro-function 'semaphore-post) '(semaphore-post s) nil))))
+           (is (equal '(semaphore-post s 3)
+                      (funcall (compiler-macro-function 'semaphore-post) '(semaphore-post s 3) nil)))
+           (is (null (semaphore-post sem)))
+           (is (= 1 (semaphore-value sem)))
+           (semaphore-post sem 3)
+           (is (= 4 (semaphore-value sem)))
+           (semaphore-post sem n)
+           (is (= 6 (semaphore-value sem)))
+           (funcall #'semaphore-post sem)
+           (apply #'semaphore-post sem '(2))
+           (is (= 9 (semaphore-value sem)))
+           (signals type-error (semaphore-post sem 0))
+           (is (= 9 (semaphore-value sem))))
+      (close-semaphore sem))
+    (signals lipc-closed (semaphore-post sem))
+    (signals lipc-closed (semaphore-post sem 2))
+    (signals lipc-closed (funcall #'semaphore-post sem))))
