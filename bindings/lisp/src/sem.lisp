@@ -111,7 +111,14 @@ literal :TIMEOUT are compiled to this: wait.lisp)."
     (or (>= rc 0)
         (and (sem-wait-after-try sem rc info timeout) t))))
 
-(define-timeout-shortcut semaphore-wait semaphore-wait-for)
+(defun semaphore-try-wait (sem)
+  "SEMAPHORE-WAIT with a timeout of 0 (calls with a literal :TIMEOUT 0 are
+compiled to this: wait.lisp)."
+  (multiple-value-bind (rc info) (sem-wait-once sem 0)
+    (or (>= rc 0)
+        (and (sem-wait-after-try sem rc info 0) t))))
+
+(define-timeout-shortcut semaphore-wait semaphore-wait-for semaphore-try-wait)
 
 (defun semaphore-value (sem)
   "A snapshot of SEM's current value."

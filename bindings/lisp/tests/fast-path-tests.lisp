@@ -296,3 +296,38 @@ a plain one, whose box is then emptied so only one object closes it)."
     (signals lipc-closed (semaphore-post sem))
     (signals lipc-closed (semaphore-post sem 2))
     (signals lipc-closed (funcall #'semaphore-post sem))))
+
+(test literal-try-timeouts-are-routed-to-one-argument-twins
+  ;; :TIMEOUT 0 written as a literal compiles to the kind's try twin; any
+  ;; other timeout to the positional twin; FUNCALL to the function itself.
+  ;; Each answers as the function does: T when it got it, NIL when not, the
+  ;; closed error once closed.
+  (flet ((expand (form) (funcall (compiler-macro-function (first form)) form nil)))
+    (is (equal '(lipc::semaphore-try-wait s) (expand '(semaphore-wait s :timeout 0))))
+    (is (equal '(lipc::semaphore-wait-for s 0.0) (expand '(semaphore-wait s :timeout 0.0))))
+    (is (equal '(lipc::semaphore-wait-for s 1) (expand '(semaphore-wait s :timeout 1))))
+    (is (equal '(lipc::mutex-try-lock m) (expand '(mutex-lock m :timeout 0))))
+    (is (equal '(lipc::mutex-lock-for m nil) (expand '(mutex-lock m))))
+    (is (equal '(lipc::event-try-wait e) (expand '(event-wait e :timeout 0)))))
+  (let ((sem (open-semaphore (unique-name "try") :create t :unlink-on-close t :initial 1))
+        (mx (open-mutex (unique-name "try") :create t :unlink-on-close t))
+        (ev (open-event (unique-name "try") :create t :unlink-on-close t :manual-reset nil)))
+    (unwind-protect
+         (progn
+           (is (eq t (semaphore-wait sem :timeout 0)))
+           (is (null (semaphore-wait sem :timeout 0)))
+           (is (null (funcall #'semaphore-wait sem :timeout 0)))
+           (is (eq t (mutex-lock mx :timeout 0)))
+           (is (null (mutex-lock mx :timeout 0)) "a try by the holder fails")
+           (is (null (join (spawn (lambda () (mutex-lock mx :timeout 0))))) "so does another thread's")
+           (mutex-unlock mx)
+           (is (null (event-wait ev :timeout 0)))
+           (event-set ev)
+           (is (eq t (event-wait ev :timeout 0)))
+           (is (null (event-wait ev :timeout 0)) "auto-reset: the try took it"))
+      (close-semaphore sem)
+      (close-mutex mx)
+      (close-event ev))
+    (signals lipc-closed (semaphore-wait sem :timeout 0))
+    (signals lipc-closed (mutex-lock mx :timeout 0))
+    (signals lipc-closed (event-wait ev :timeout 0))))
