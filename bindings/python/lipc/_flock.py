@@ -165,7 +165,7 @@ class FileLock(_Handle):
             timeout = self.timeout
         else:
             timeout = _forever_if_negative(timeout)
-        t = seconds(timeout)  # validated before anything else
+        t = None if timeout is None else seconds(timeout)  # validated before anything else
         ex = 1 if self.exclusive else 0
         offset, length = self.offset, self.length
         # One try first: a free lock costs one call and no clock read.
@@ -173,6 +173,9 @@ class FileLock(_Handle):
             rc = _lock(self._ch, offset, length, ex, 0)
         except ArgumentError:  # closed: _ch is None (see lipc._handle)
             raise self._closed_error() from None
+        if rc == 0:  # got it: nothing else to look at
+            self._held = True
+            return True
         if rc == _const.EINTR or (rc == _const.EAGAIN and t != 0):
             rc = retry_eintr(functools.partial(self._lock_ms, offset, length, ex),
                              None if t is None else time.monotonic() + t, rc == _const.EINTR)
