@@ -130,6 +130,8 @@ class Event(_Handle):
             rc = _try_wait(self._ch, 0)
         except ArgumentError:  # closed
             raise self._closed_error() from None
+        if rc == 0:  # it was set: nothing else to look at
+            return True
         if rc == _const.EINTR or (rc == _const.EAGAIN and t != 0):
             rc = retry_eintr(self._wait_ms, None if t is None else time.monotonic() + t,
                              rc == _const.EINTR)

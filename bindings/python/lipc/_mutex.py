@@ -103,10 +103,9 @@ class Mutex(_Handle):
         h = c_int64()
         _check(_c.lipc_mutex_open(c, flags, check_mode(mode), byref(h)), "mutex_open")
         self._name = as_str(name)
-        self.owner_died = False
         # Passed as it is: ctypes takes a c_int for a POINTER(c_int)
         # parameter by reference, 100 ns a call faster than a byref()
-        # object (issue 12).
+        # object (issue 12). It is also what owner_died reads.
         self._died = c_int()
         self._out = c_int()  # the getter's out-parameter (lipc._handle)
         super().__init__(h.value)
@@ -122,6 +121,20 @@ class Mutex(_Handle):
     def name(self) -> str:
         """The name as given."""
         return self._name
+
+    @property
+    def owner_died(self) -> bool:
+        """True when the latest acquire through this object got the mutex
+        from an owner that died holding it (see above); cleared by
+        consistent() and by the next acquire. It reads the flag the C call
+        wrote (lipc_mutex_lock writes it when, and only when, it locks), so
+        an acquire stores nothing (an attribute set on every acquire was
+        7% of an acquire+release pair, issue 12)."""
+        return self._died.value != 0
+
+    @owner_died.setter
+    def owner_died(self, value: bool) -> None:
+        self._died.value = 1 if value else 0
 
     def acquire(self, blocking: bool = True, timeout: Optional[float] = -1) -> bool:
         """Locks, waiting forever (timeout -1, the default, or None), for
@@ -148,7 +161,6 @@ class Mutex(_Handle):
             except ArgumentError:  # closed: _ch is None (see lipc._handle)
                 raise self._closed_error() from None
             if rc == 0:
-                self.owner_died = died.value != 0
                 return True
             if rc == _const.EAGAIN or rc == _const.EINTR:
                 rc = retry_eintr(self._lock_ms, None, rc == _const.EINTR)
@@ -162,7 +174,6 @@ class Mutex(_Handle):
                 raise ValueError("timeout value must be a non-negative number or -1 (forever)")
             rc = retry_eintr(self._lock_ms, deadline(timeout))
         if rc == 0:
-            self.owner_died = died.value != 0
             return True
         if rc in (_const.ETIMEDOUT, _const.EAGAIN):
             return False
