@@ -137,7 +137,9 @@ functions.  The handles are in locals, as a caller's would be."
                (list name lipc base base-name)))
         (list
          (multiple-value-call #'row "semaphore-value"
-           (alternate-ns n (lipc:semaphore-value sem) (bare-sem-value h out))
+           ;; the bare side reads the value too: it is what the call is for
+           (alternate-ns n (lipc:semaphore-value sem)
+                         (progn (bare-sem-value h out) (cffi:mem-ref out :int)))
            "lipc_sem_value (bare CFFI)")
          (multiple-value-call #'row "semaphore-post+wait"
            (alternate-ns n (progn (lipc:semaphore-post sem) (lipc:semaphore-wait sem :timeout 0))

@@ -104,7 +104,14 @@ literal :TIMEOUT are compiled to this: wait.lisp)."
     (or (>= rc 0)
         (and (event-wait-after-try event rc info timeout) t))))
 
-(define-timeout-shortcut event-wait event-wait-for)
+(defun event-try-wait (event)
+  "EVENT-WAIT with a timeout of 0 (calls with a literal :TIMEOUT 0 are
+compiled to this: wait.lisp)."
+  (multiple-value-bind (rc info) (event-wait-once event 0)
+    (or (>= rc 0)
+        (and (event-wait-after-try event rc info 0) t))))
+
+(define-timeout-shortcut event-wait event-wait-for event-try-wait)
 
 (defun event-set-p (event)
   "T if EVENT is set now (a snapshot: other processes may change it)."

@@ -203,7 +203,12 @@ consistent.  Prefer WITH-MUTEX, which cannot leak the lock on an unwind."
 literal :TIMEOUT are compiled to this: wait.lisp)."
   (lock-mutex mutex timeout nil))
 
-(define-timeout-shortcut mutex-lock mutex-lock-for)
+(defun mutex-try-lock (mutex)
+  "MUTEX-LOCK with a timeout of 0 (calls with a literal :TIMEOUT 0 are
+compiled to this: wait.lisp)."
+  (lock-mutex mutex 0 nil))
+
+(define-timeout-shortcut mutex-lock mutex-lock-for mutex-try-lock)
 
 (defun mutex-unlock (mutex)
   "Unlocks MUTEX.  LIPC-PERMISSION-DENIED when this thread does not hold it."

@@ -88,13 +88,18 @@ positive remainder is never turned into a try) capped at *WAIT-SLICE-MS*."
 ;;; twin, and a compiler macro sends a call written with a literal :TIMEOUT
 ;;; (or none) to it; any other call (APPLY, FUNCALL, a keyword computed at
 ;;; run time, a repeated keyword) goes to the function itself.
-(defmacro define-timeout-shortcut (name positional)
+;;; A literal :TIMEOUT 0, a try, goes to a one-argument twin (TRY) when
+;;; there is one: no timeout to pass or check, 1 ns of a try (issue 12).
+(defmacro define-timeout-shortcut (name positional &optional try)
   "Calls of NAME (object &key timeout) written (NAME object) or (NAME object
-:timeout x) become (POSITIONAL object x), X being NIL when absent."
+:timeout x) become (POSITIONAL object x), X being NIL when absent, and
+(TRY object) when X is the literal 0 and TRY is given."
   `(define-compiler-macro ,name (&whole form object &rest keys)
      (cond ((null keys) (list ',positional object nil))
            ((and (= (length keys) 2) (eq (first keys) :timeout))
-            (list ',positional object (second keys)))
+            (if (and ',try (eql (second keys) 0))
+                (list ',try object)
+                (list ',positional object (second keys))))
            (t form))))
 
 (defun deadline-passed-p (deadline)

@@ -269,3 +269,65 @@ a plain one, whose box is then emptied so only one object closes it)."
           (calls) (with-mutexes)            ; first calls fill the caches
           (is (< (bytes-consed-by #'calls) 100000))
           (is (< (bytes-consed-by #'with-mutexes) 100000)))))))
+
+(test semaphore-post-without-count-is-routed-to-its-one-argument-twin
+  ;; (SEMAPHORE-POST SEM) is compiled to SEMAPHORE-POST-1; a call with a
+  ;; count, or through FUNCALL or APPLY, keeps the count and the checks.
+  (let ((sem (open-semaphore (unique-name "post1") :create t :unlink-on-close t))
+        (n 2))
+    (unwind-protect
+         (progn
+           (is (eq 'lipc::semaphore-post-1
+                   (first (funcall (compiler-macro-function 'semaphore-post) '(semaphore-post s) nil))))
+           (is (equal '(semaphore-post s 3)
+                      (funcall (compiler-macro-function 'semaphore-post) '(semaphore-post s 3) nil)))
+           (is (null (semaphore-post sem)))
+           (is (= 1 (semaphore-value sem)))
+           (semaphore-post sem 3)
+           (is (= 4 (semaphore-value sem)))
+           (semaphore-post sem n)
+           (is (= 6 (semaphore-value sem)))
+           (funcall #'semaphore-post sem)
+           (apply #'semaphore-post sem '(2))
+           (is (= 9 (semaphore-value sem)))
+           (signals type-error (semaphore-post sem 0))
+           (is (= 9 (semaphore-value sem))))
+      (close-semaphore sem))
+    (signals lipc-closed (semaphore-post sem))
+    (signals lipc-closed (semaphore-post sem 2))
+    (signals lipc-closed (funcall #'semaphore-post sem))))
+
+(test literal-try-timeouts-are-routed-to-one-argument-twins
+  ;; :TIMEOUT 0 written as a literal compiles to the kind's try twin; any
+  ;; other timeout to the positional twin; FUNCALL to the function itself.
+  ;; Each answers as the function does: T when it got it, NIL when not, the
+  ;; closed error once closed.
+  (flet ((expand (form) (funcall (compiler-macro-function (first form)) form nil)))
+    (is (equal '(lipc::semaphore-try-wait s) (expand '(semaphore-wait s :timeout 0))))
+    (is (equal '(lipc::semaphore-wait-for s 0.0) (expand '(semaphore-wait s :timeout 0.0))))
+    (is (equal '(lipc::semaphore-wait-for s 1) (expand '(semaphore-wait s :timeout 1))))
+    (is (equal '(lipc::mutex-try-lock m) (expand '(mutex-lock m :timeout 0))))
+    (is (equal '(lipc::mutex-lock-for m nil) (expand '(mutex-lock m))))
+    (is (equal '(lipc::event-try-wait e) (expand '(event-wait e :timeout 0)))))
+  (let ((sem (open-semaphore (unique-name "try") :create t :unlink-on-close t :initial 1))
+        (mx (open-mutex (unique-name "try") :create t :unlink-on-close t))
+        (ev (open-event (unique-name "try") :create t :unlink-on-close t :manual-reset nil)))
+    (unwind-protect
+         (progn
+           (is (eq t (semaphore-wait sem :timeout 0)))
+           (is (null (semaphore-wait sem :timeout 0)))
+           (is (null (funcall #'semaphore-wait sem :timeout 0)))
+           (is (eq t (mutex-lock mx :timeout 0)))
+           (is (null (mutex-lock mx :timeout 0)) "a try by the holder fails")
+           (is (null (join (spawn (lambda () (mutex-lock mx :timeout 0))))) "so does another thread's")
+           (mutex-unlock mx)
+           (is (null (event-wait ev :timeout 0)))
+           (event-set ev)
+           (is (eq t (event-wait ev :timeout 0)))
+           (is (null (event-wait ev :timeout 0)) "auto-reset: the try took it"))
+      (close-semaphore sem)
+      (close-mutex mx)
+      (close-event ev))
+    (signals lipc-closed (semaphore-wait sem :timeout 0))
+    (signals lipc-closed (mutex-lock mx :timeout 0))
+    (signals lipc-closed (event-wait ev :timeout 0))))

@@ -30,14 +30,16 @@ from typing import Any, Optional, Type
 
 from . import _const
 from ._errors import _check, _raise
-from ._handle import _Handle, give_int, take_int
-from ._lib import lib as _c
+from ._handle import GIL_ORDERS_CALLS as _GIL, _Handle
+from ._lib import lib as _c, quick as _q
 from ._named import Name, as_str, check_mode, cname, open_flags, remember, reopen
 from ._timeout import retry_eintr, seconds
 
 __all__ = ["Event", "unlink_event"]
 
-_set, _reset, _wait, _is_set = _c.lipc_event_set, _c.lipc_event_reset, _c.lipc_event_wait, _c.lipc_event_is_set
+_wait = _c.lipc_event_wait
+# Never block: made with the GIL held (lipc._lib.QUICK); _try_wait only with timeout 0.
+_set, _reset, _try_wait, _is_set = _q.lipc_event_set, _q.lipc_event_reset, _q.lipc_event_wait, _q.lipc_event_is_set
 
 
 def unlink_event(name: Name) -> None:
@@ -64,6 +66,7 @@ class Event(_Handle):
         _check(_c.lipc_event_open(c, flags, check_mode(mode), int(bool(manual_reset)),
                                   int(bool(initially_set)), byref(h)), "event_open")
         self._name = as_str(name)
+        self._out = c_int()  # the getter's out-parameter (lipc._handle)
         super().__init__(h.value)
         self._trust = bool(trust_foreign)
         remember(self, (Event, self._name))
@@ -101,19 +104,14 @@ class Event(_Handle):
 
     def is_set(self) -> bool:
         """Whether it is set now (a snapshot: other processes may change it)."""
-        try:
-            v = take_int()
-        except IndexError:
-            v = c_int()
+        v = self._out if _GIL else c_int()  # see lipc._handle
         try:
             rc = _is_set(self._ch, v)  # the c_int goes by reference (POINTER(c_int)): no byref object
         except ArgumentError:  # closed: _ch is None (see lipc._handle)
             raise self._closed_error() from None
         if rc:
             _raise(rc, "event_is_set")
-        r = v.value != 0
-        give_int(v)
-        return r
+        return v.value != 0
 
     def wait(self, timeout: Optional[float] = None) -> bool:
         """Waits until the event is set, forever or for ``timeout`` seconds
@@ -129,17 +127,24 @@ class Event(_Handle):
             t = seconds(timeout)  # validated before anything else
         # One look first: a set event costs one call and no clock read.
         try:
-            rc = _wait(self._ch, 0)
+            rc = _try_wait(self._ch, 0)
         except ArgumentError:  # closed
             raise self._closed_error() from None
+        if rc == 0:  # it was set: nothing else to look at
+            return True
         if rc == _const.EINTR or (rc == _const.EAGAIN and t != 0):
-            rc = retry_eintr(lambda ms: _wait(self._handle(), ms), None if t is None else time.monotonic() + t,
+            rc = retry_eintr(self._wait_ms, None if t is None else time.monotonic() + t,
                              rc == _const.EINTR)
         if rc == 0:
             return True
         if rc in (_const.ETIMEDOUT, _const.EAGAIN):
             return False
         _raise(rc, "event_wait")
+
+    def _wait_ms(self, ms: int) -> Any:  # the C call's int (ctypes: Any)
+        # A method, not a lambda in wait: a closure over self would make
+        # self a cell, which every wait pays for, the first look included.
+        return _wait(self._handle(), ms)
 
     def unlink(self) -> None:
         """Removes this event's name (allowed after close())."""

@@ -50,6 +50,7 @@ held just succeeds, and one release() unlocks.
 from __future__ import annotations
 
 import errno as _errno
+import functools
 import operator
 import os
 import time
@@ -164,7 +165,7 @@ class FileLock(_Handle):
             timeout = self.timeout
         else:
             timeout = _forever_if_negative(timeout)
-        t = seconds(timeout)  # validated before anything else
+        t = None if timeout is None else seconds(timeout)  # validated before anything else
         ex = 1 if self.exclusive else 0
         offset, length = self.offset, self.length
         # One try first: a free lock costs one call and no clock read.
@@ -172,8 +173,11 @@ class FileLock(_Handle):
             rc = _lock(self._ch, offset, length, ex, 0)
         except ArgumentError:  # closed: _ch is None (see lipc._handle)
             raise self._closed_error() from None
+        if rc == 0:  # got it: nothing else to look at
+            self._held = True
+            return True
         if rc == _const.EINTR or (rc == _const.EAGAIN and t != 0):
-            rc = retry_eintr(lambda ms: _lock(self._handle(), offset, length, ex, ms),
+            rc = retry_eintr(functools.partial(self._lock_ms, offset, length, ex),
                              None if t is None else time.monotonic() + t, rc == _const.EINTR)
         if rc == 0:
             self._held = True
@@ -181,6 +185,12 @@ class FileLock(_Handle):
         if rc in (_const.ETIMEDOUT, _const.EAGAIN):
             return False
         _raise(rc, "flock_lock")
+
+    def _lock_ms(self, offset: int, length: int, ex: int, ms: int) -> Any:  # the C call's int
+        # A method (with functools.partial), not a lambda in acquire: a
+        # closure over self and the range would make them cells, which
+        # every acquire pays for, the first try included.
+        return _lock(self._handle(), offset, length, ex, ms)
 
     def release(self) -> None:
         """Unlocks the range. RuntimeError if this FileLock does not hold it

@@ -26,22 +26,28 @@ ValueError, so the open check costs the fast path nothing."""
 from __future__ import annotations
 
 import atexit
+import sysconfig
 import weakref
 from ctypes import c_int, c_int64
-from typing import Dict, List, NoReturn, Optional
+from typing import Dict, NoReturn, Optional
 
 from ._errors import _check
 from ._lib import lib as _c
 
 _close = _c.lipc_close
 
-# The out-parameters of the snapshot getters (Semaphore.value,
-# Event.is_set, Mutex.locked): taken with list.pop and given back with
-# list.append, each atomic under the GIL, so two threads never share one;
-# a c_int made for each call costs 30-50 ns more (issue 12). An empty
-# pool (IndexError) means: make one.
-_ints: List[c_int] = []
-take_int, give_int = _ints.pop, _ints.append
+# The out-parameter of the snapshot getters (Semaphore.value,
+# Event.is_set, Mutex.locked) is one c_int per object, made at open: their
+# C calls hold the GIL (lipc._lib.QUICK), so no other thread runs while C
+# writes it. Another thread may run between the call's return and the read
+# of the c_int, and a getter it calls on the same object writes the c_int
+# again: the read then gives that newer snapshot, taken while the first
+# getter was running, which is still an answer that getter may give. A
+# free-threaded build has no GIL to order the calls: there each read makes
+# its own c_int. (A pool of c_ints taken and given back cost two calls a
+# read; a c_int made for each call 30-50 ns: issue 12.) The getters read
+# ``self._out if GIL_ORDERS_CALLS else c_int()``.
+GIL_ORDERS_CALLS = not sysconfig.get_config_var("Py_GIL_DISABLED")
 
 
 class _Ref(weakref.ref):  # type: ignore[type-arg]

@@ -197,6 +197,29 @@ def _try(path: str) -> ctypes.CDLL:
     return lib
 
 
+# The calls that never block and take well under a microsecond in C (a
+# post, an unlock, a set or clear, a snapshot read, and a wait with timeout
+# 0, a try): the binding makes them with the GIL held (ctypes.PyDLL), as
+# CPython's own lock.acquire(blocking=False) and lock.release() do, since
+# releasing and taking back the GIL around such a call costs about as much
+# as the call (issue 12). A wait among them is called with timeout 0 only:
+# every wait that can sleep goes through ``lib``, which releases the GIL
+# (tests/test_handles.py checks each blocking path lets other threads run).
+# File locks are not here: even a try can wait on a network file system.
+QUICK = ("lipc_sem_post", "lipc_sem_wait", "lipc_sem_value", "lipc_mutex_lock", "lipc_mutex_unlock",
+         "lipc_mutex_locked", "lipc_event_set", "lipc_event_reset", "lipc_event_wait", "lipc_event_is_set")
+
+
+def _quick(lib: ctypes.CDLL) -> ctypes.PyDLL:
+    """The QUICK functions of the library already loaded (the same
+    handle: nothing is loaded again), called without releasing the GIL."""
+    q = ctypes.PyDLL(lib._name, handle=lib._handle)
+    for name in QUICK:
+        fn = getattr(q, name)
+        fn.restype, fn.argtypes = FUNCTIONS[name]
+    return q
+
+
 def load(cands: Optional[Sequence[Tuple[str, str]]] = None) -> Tuple[ctypes.CDLL, str]:
     """Loads the first good candidate; returns (library, path-or-name)."""
     tried: List[str] = []
@@ -217,3 +240,4 @@ def load(cands: Optional[Sequence[Tuple[str, str]]] = None) -> Tuple[ctypes.CDLL
 
 
 lib, PATH = load()
+quick = _quick(lib)

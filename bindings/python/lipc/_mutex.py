@@ -45,8 +45,8 @@ from typing import Any, Optional, Type
 
 from . import _const
 from ._errors import Error, PermissionDeniedError, _check, _raise
-from ._handle import _Handle, give_int, take_int
-from ._lib import lib as _c
+from ._handle import GIL_ORDERS_CALLS as _GIL, _Handle
+from ._lib import lib as _c, quick as _q
 from ._named import Name, as_str, check_mode, cname, open_flags, remember, reopen
 from ._timeout import deadline, retry_eintr
 
@@ -69,7 +69,9 @@ class NotRecoverableError(Error):
 _NOT_RECOVERABLE = _const.EOS_BASE - _errno.ENOTRECOVERABLE
 _LOCK_ERRORS = {_NOT_RECOVERABLE: NotRecoverableError}
 _UNLOCK_ERRORS = {_const.EPERM: NotOwnerError}
-_lock, _unlock, _locked = _c.lipc_mutex_lock, _c.lipc_mutex_unlock, _c.lipc_mutex_locked
+_lock = _c.lipc_mutex_lock
+# Never block: made with the GIL held (lipc._lib.QUICK); _try_lock only with timeout 0.
+_try_lock, _unlock, _locked = _q.lipc_mutex_lock, _q.lipc_mutex_unlock, _q.lipc_mutex_locked
 _FOREVER: Optional[float] = -1  # acquire's default timeout; the same int object whenever it is the default
 
 
@@ -101,11 +103,11 @@ class Mutex(_Handle):
         h = c_int64()
         _check(_c.lipc_mutex_open(c, flags, check_mode(mode), byref(h)), "mutex_open")
         self._name = as_str(name)
-        self.owner_died = False
         # Passed as it is: ctypes takes a c_int for a POINTER(c_int)
         # parameter by reference, 100 ns a call faster than a byref()
-        # object (issue 12).
+        # object (issue 12). It is also what owner_died reads.
         self._died = c_int()
+        self._out = c_int()  # the getter's out-parameter (lipc._handle)
         super().__init__(h.value)
         self._trust = bool(trust_foreign)
         remember(self, (Mutex, self._name))
@@ -119,6 +121,20 @@ class Mutex(_Handle):
     def name(self) -> str:
         """The name as given."""
         return self._name
+
+    @property
+    def owner_died(self) -> bool:
+        """True when the latest acquire through this object got the mutex
+        from an owner that died holding it (see above); cleared by
+        consistent() and by the next acquire. It reads the flag the C call
+        wrote (lipc_mutex_lock writes it when, and only when, it locks), so
+        an acquire stores nothing (an attribute set on every acquire was
+        5% of an acquire+release pair, issue 12)."""
+        return self._died.value != 0
+
+    @owner_died.setter
+    def owner_died(self, value: bool) -> None:
+        self._died.value = 1 if value else 0
 
     def acquire(self, blocking: bool = True, timeout: Optional[float] = -1) -> bool:
         """Locks, waiting forever (timeout -1, the default, or None), for
@@ -141,14 +157,13 @@ class Mutex(_Handle):
         if blocking and forever:
             # The fast path: one try, no clock read, when it is free.
             try:
-                rc = _lock(self._ch, 0, died)
+                rc = _try_lock(self._ch, 0, died)
             except ArgumentError:  # closed: _ch is None (see lipc._handle)
                 raise self._closed_error() from None
             if rc == 0:
-                self.owner_died = died.value != 0
                 return True
             if rc == _const.EAGAIN or rc == _const.EINTR:
-                rc = retry_eintr(lambda ms: _lock(self._handle(), ms, died), None, rc == _const.EINTR)
+                rc = retry_eintr(self._lock_ms, None, rc == _const.EINTR)
         else:
             self._handle()  # a closed one raises ValueError, whatever the arguments
             if not blocking:
@@ -157,13 +172,18 @@ class Mutex(_Handle):
                 timeout = 0
             elif isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and timeout < 0:
                 raise ValueError("timeout value must be a non-negative number or -1 (forever)")
-            rc = retry_eintr(lambda ms: _lock(self._handle(), ms, died), deadline(timeout))
+            rc = retry_eintr(self._lock_ms, deadline(timeout))
         if rc == 0:
-            self.owner_died = died.value != 0
             return True
         if rc in (_const.ETIMEDOUT, _const.EAGAIN):
             return False
         _raise(rc, "mutex_lock", _LOCK_ERRORS)
+
+    def _lock_ms(self, ms: int) -> Any:  # the C call's int (ctypes: Any)
+        # A method, not a lambda in acquire: a closure over self and died
+        # would make them cells, which every acquire pays for, fast path
+        # included.
+        return _lock(self._handle(), ms, self._died)
 
     def release(self) -> None:
         """Unlocks. NotOwnerError if this thread does not hold it."""
@@ -178,19 +198,14 @@ class Mutex(_Handle):
         """Whether some thread, of any process, holds the mutex now (a
         snapshot, as threading.Lock.locked()). A mutex whose owner died
         holding it reads as free: the next acquire gets it (owner_died)."""
-        try:
-            v = take_int()
-        except IndexError:
-            v = c_int()
+        v = self._out if _GIL else c_int()  # see lipc._handle
         try:
             rc = _locked(self._ch, v)  # the c_int goes by reference (POINTER(c_int)): no byref object
         except ArgumentError:  # closed: _ch is None (see lipc._handle)
             raise self._closed_error() from None
         if rc:
             _raise(rc, "mutex_locked")
-        r = v.value != 0
-        give_int(v)
-        return r
+        return v.value != 0
 
     def consistent(self) -> None:
         """After an acquire that set ``owner_died``: marks the protected

@@ -11,8 +11,8 @@ from typing import Any, Optional, Type
 
 from . import _const
 from ._errors import _check, _raise
-from ._handle import _Handle, give_int, take_int
-from ._lib import lib as _c
+from ._handle import GIL_ORDERS_CALLS as _GIL, _Handle
+from ._lib import lib as _c, quick as _q
 from ._cint import to_uint32
 from ._named import Name, check_mode, cname, remember, reopen
 from ._timeout import deadline, retry_eintr
@@ -20,7 +20,9 @@ from ._timeout import deadline, retry_eintr
 _VALUE_MAX = 2**31 - 1
 _UINT32_MAX = 2**32 - 1
 _ONE = 1  # release()'s default, compared by identity: any other n takes the checked path
-_wait, _post, _post_n, _value = _c.lipc_sem_wait, _c.lipc_sem_post, _c.lipc_sem_post_n, _c.lipc_sem_value
+_wait, _post_n = _c.lipc_sem_wait, _c.lipc_sem_post_n
+# Never block: made with the GIL held (lipc._lib.QUICK); _try_wait only with timeout 0.
+_try_wait, _post, _value = _q.lipc_sem_wait, _q.lipc_sem_post, _q.lipc_sem_value
 
 
 def _cname(name: Name) -> bytes:
@@ -69,6 +71,7 @@ class Semaphore(_Handle):
         h = c_int64()
         _check(_c.lipc_sem_open(cname, flags, mode, initial, byref(h)), "sem_open")
         self._name = name if isinstance(name, str) else os.fsdecode(name)
+        self._out = c_int()  # the getter's out-parameter (lipc._handle)
         super().__init__(h.value)
         self._trust = bool(trust_foreign)
         remember(self, (Semaphore, self._name))
@@ -86,19 +89,14 @@ class Semaphore(_Handle):
     @property
     def value(self) -> int:
         """The current value (a snapshot: other processes may change it)."""
-        try:
-            v = take_int()
-        except IndexError:
-            v = c_int()
+        v = self._out if _GIL else c_int()  # see lipc._handle
         try:
             rc = _value(self._ch, v)  # the c_int goes by reference (POINTER(c_int)): no byref object
         except ArgumentError:  # closed: _ch is None (see lipc._handle)
             raise self._closed_error() from None
         if rc:
             _raise(rc, "sem_value")
-        r = v.value
-        give_int(v)
-        return r
+        return v.value
 
     def acquire(self, blocking: bool = True, timeout: Optional[float] = None) -> bool:
         """Decrements the semaphore, waiting while it is zero: forever, for
@@ -109,13 +107,13 @@ class Semaphore(_Handle):
         if blocking and timeout is None:
             # The fast path: one try, no clock read, when it is free.
             try:
-                rc = _wait(self._ch, 0)
+                rc = _try_wait(self._ch, 0)
             except ArgumentError:  # closed
                 raise self._closed_error() from None
             if rc == 0:
                 return True
             if rc == _const.EAGAIN or rc == _const.EINTR:
-                rc = retry_eintr(lambda ms: _wait(self._handle(), ms), None, rc == _const.EINTR)
+                rc = retry_eintr(self._wait_ms, None, rc == _const.EINTR)
         else:
             self._handle()  # a closed one raises ValueError, whatever the arguments
             if not blocking:
@@ -124,12 +122,17 @@ class Semaphore(_Handle):
                 timeout = 0
             elif isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and timeout < 0:
                 timeout = 0  # threading.Semaphore: a deadline already passed
-            rc = retry_eintr(lambda ms: _wait(self._handle(), ms), deadline(timeout))
+            rc = retry_eintr(self._wait_ms, deadline(timeout))
         if rc == 0:
             return True
         if rc in (_const.ETIMEDOUT, _const.EAGAIN):
             return False
         _raise(rc, "sem_wait")
+
+    def _wait_ms(self, ms: int) -> Any:  # the C call's int (ctypes: Any)
+        # A method, not a lambda in acquire: a closure over self would make
+        # self a cell, which every acquire pays for, fast path included.
+        return _wait(self._handle(), ms)
 
     def release(self, n: int = 1) -> None:
         """Adds n to the semaphore in one step, waking up to n waiters, as

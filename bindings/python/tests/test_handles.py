@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import random
-from ctypes import byref, c_int
+from ctypes import byref, c_int, c_int64
 
 import pytest
 
@@ -192,11 +192,10 @@ def test_handles_still_open_at_exit_are_closed(name):
 
 
 def test_snapshot_getters_from_many_threads():
-    # Semaphore.value, Event.is_set and Mutex.locked take their C
-    # out-parameter from a pool shared by every object (lipc._handle): two
-    # threads must never read each other's answer, which one c_int shared
-    # between the threads would give them as soon as the GIL changes hands
-    # during the C calls.
+    # Semaphore.value, Event.is_set and Mutex.locked write their C
+    # out-parameter into one c_int per object (lipc._handle): two threads
+    # must never read another object's answer, which one c_int shared
+    # between objects would give them as soon as the GIL changes hands.
     import threading
     from conftest import unique_name
     sems = [lipc.Semaphore(unique_name(), create=True, initial=v, unlink_on_close=True) for v in (0, 7)]
@@ -224,3 +223,113 @@ def test_snapshot_getters_from_many_threads():
         mutexes[1].release()
         for o in sems + events + mutexes:
             o.close()
+
+
+
+def _quick_methods(name, tmp_path):
+    """(object, method name, call) for every method whose fast path makes
+    a call of lipc._lib.QUICK (with the GIL held)."""
+    from conftest import unique_name
+    sem = lipc.Semaphore(name, create=True, initial=1, unlink_on_close=True)
+    mutex = lipc.Mutex(unique_name(), create=True, unlink_on_close=True)
+    event = lipc.Event(unique_name(), create=True, initially_set=True, unlink_on_close=True)
+    return (sem, mutex, event), [
+        (sem, "value", lambda: sem.value), (sem, "acquire", sem.acquire), (sem, "release", sem.release),
+        (mutex, "acquire", mutex.acquire), (mutex, "release", mutex.release), (mutex, "locked", mutex.locked),
+        (event, "set", event.set), (event, "clear", event.clear), (event, "wait", event.wait),
+        (event, "is_set", event.is_set)]
+
+
+def test_quick_calls_hold_the_gil_and_fail_as_the_others(name, tmp_path):
+    # The snapshot getters share one out-parameter per object between
+    # threads, which is safe only because their C calls hold the GIL
+    # (ctypes.PyDLL): a CDLL function there would let two threads' C calls
+    # write it at once.
+    import ctypes
+    from lipc import _event, _lib, _mutex, _sem
+    for fn in (_sem._value, _mutex._locked, _event._is_set, _sem._try_wait, _sem._post, _mutex._try_lock,
+               _mutex._unlock, _event._set, _event._reset, _event._try_wait):
+        assert fn._flags_ & ctypes._FUNCFLAG_PYTHONAPI, fn  # PyDLL's: the GIL stays held
+        assert fn.__name__ in _lib.QUICK
+    for fn in (_sem._wait, _mutex._lock, _event._wait):  # the waits that may sleep release it
+        assert not fn._flags_ & ctypes._FUNCFLAG_PYTHONAPI, fn
+    # Errors from those calls: the same exceptions, with C's message. Each
+    # object gets another kind's handle, which C refuses.
+    objs, methods = _quick_methods(name, tmp_path)
+    try:
+        for obj, what, call in methods:
+            ch = obj._ch
+            obj._ch = c_int64(objs[(objs.index(obj) + 1) % 3].handle)
+            try:
+                with pytest.raises(lipc.BadHandleError) as ei:
+                    call()
+            finally:
+                obj._ch = ch
+            assert ei.value.code == EBADHANDLE and "handle" in ei.value.message, (obj, what, ei.value)
+    finally:
+        for o in objs:
+            o.close()
+
+
+def test_getters_without_the_gil_make_their_own_out_parameter(name, monkeypatch):
+    # A free-threaded build (no GIL orders the C calls) gives each read a
+    # c_int of its own; with the GIL, the object's own serves.
+    from conftest import unique_name
+    from lipc import _event, _mutex, _sem
+    sem = lipc.Semaphore(name, create=True, initial=5, unlink_on_close=True)
+    mutex = lipc.Mutex(unique_name(), create=True, unlink_on_close=True)
+    event = lipc.Event(unique_name(), create=True, initially_set=True, unlink_on_close=True)
+    reads = ((sem, lambda: sem.value, 5), (mutex, mutex.locked, False), (event, event.is_set, True))
+    try:
+        for module in (_sem, _mutex, _event):
+            monkeypatch.setattr(module, "_GIL", False)
+        for obj, read, want in reads:
+            obj._out = c_int(-7)
+            assert read() == want and obj._out.value == -7, obj
+        monkeypatch.undo()
+        for obj, read, want in reads:
+            assert read() == want and obj._out.value == int(want), obj
+    finally:
+        for o in (sem, mutex, event):
+            o.close()
+
+
+def test_waits_that_may_sleep_let_other_threads_run(name):
+    # The tries hold the GIL (lipc._lib.QUICK); a wait that sleeps must
+    # not, or the thread that would end it never runs. In a child, so that
+    # a wait holding the GIL fails this test (timeout) instead of hanging it.
+    import subprocess
+    import sys
+    from conftest import child_env
+    code = f"""
+import threading, time, lipc
+sem = lipc.Semaphore({name!r} + "s", create=True, initial=0, unlink_on_close=True)
+ev = lipc.Event({name!r} + "e", create=True, unlink_on_close=True)
+m = lipc.Mutex({name!r} + "m", create=True, unlink_on_close=True)
+m.acquire()
+got = []
+def waits():
+    got.append(sem.acquire())
+    got.append(ev.wait())
+    got.append(m.acquire())
+    m.release()
+t = threading.Thread(target=waits)
+t.start()
+for end in (sem.release, ev.set, m.release):
+    time.sleep(0.2)  # the other thread is in its wait by now; this thread needs the GIL back
+    end()
+t.join()
+print(got, flush=True)
+"""
+    r = subprocess.run([sys.executable, "-c", code], env=child_env(), capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout == "[True, True, True]\n", r
+
+
+def test_hot_methods_make_no_closure_cells():
+    # A lambda in a method that captures self (or another local) makes it a
+    # cell, built on every call, fast path included (issue 12): the waits
+    # after a failed first try go through methods instead.
+    from lipc import _event, _flock, _mutex
+    for fn in (lipc.Semaphore.acquire, lipc.Semaphore.release, _mutex.Mutex.acquire, _mutex.Mutex.release,
+               _event.Event.wait, _event.Event.set, _flock.FileLock.acquire, _flock.FileLock.release):
+        assert fn.__code__.co_cellvars == (), fn

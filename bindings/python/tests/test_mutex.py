@@ -295,3 +295,23 @@ def test_wrong_kind_handle_is_rejected(mutex, names):
     with contextlib.closing(lipc.Semaphore(sn, create=True, initial=0)) as s:
         assert lib.lipc_mutex_lock(s.handle, 0, None) == lipc.Code.EBADHANDLE
         assert lib.lipc_sem_post(mutex.handle) == lipc.Code.EBADHANDLE
+
+
+def test_owner_died_is_the_latest_acquire_s_and_can_be_set(mutex):
+    # owner_died reads the flag the C lock call wrote (an acquire stores
+    # nothing in Python): set by hand it reads back, a failed try leaves it,
+    # a lock clears it, and consistent() clears it.
+    import threading
+    assert mutex.owner_died is False
+    mutex.owner_died = True
+    assert mutex.owner_died is True
+    assert mutex.acquire() is True and mutex.owner_died is False
+    mutex.owner_died = True
+    got = []
+    t = threading.Thread(target=lambda: got.append(mutex.acquire(blocking=False)))
+    t.start()
+    t.join()
+    assert got == [False] and mutex.owner_died is True  # the failed try wrote nothing
+    mutex.release()
+    assert mutex.acquire(timeout=1) is True and mutex.owner_died is False
+    mutex.release()
