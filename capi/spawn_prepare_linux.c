@@ -644,7 +644,7 @@ void lipc__spawn_give_back_parent_fds(struct lipc_spawnattr *a) {
   pthread_mutex_unlock(&a->mu);
 }
 
-static int prepare_locked(struct prep *p, struct lipc_spawnattr *a) {
+static int prepare_from(struct prep *p, struct lipc_spawnattr *a) {
   if (a->nargs == 0)
     return fail(LIPC_EINVAL, EINVAL, "spawn", NULL, "empty argv: at least the program name is needed");
   const char *prog = a->program && *a->program ? a->program : a->args[0];
@@ -684,14 +684,48 @@ static int prepare_locked(struct prep *p, struct lipc_spawnattr *a) {
   return build(p, a, path, env);
 }
 
+/* c: the attributes a as they are now, their strings and lists copied
+ * into the request's memory (c's mutex is a copy of bytes, never used). */
+static int snapshot(struct prep *p, const struct lipc_spawnattr *a, struct lipc_spawnattr *c) {
+  *c = *a;
+  if (!(c->args = palloc(p, (size_t)a->nargs * sizeof *c->args))) return oom();
+  for (int i = 0; i < a->nargs; i++)
+    if (!(c->args[i] = pstrdup(p, a->args[i]))) return oom();
+  if (a->program && !(c->program = pstrdup(p, a->program))) return oom();
+  if (!(c->env_ops = palloc(p, (size_t)a->nenv * sizeof *c->env_ops))) return oom();
+  for (int i = 0; i < a->nenv; i++)
+    if (!(c->env_ops[i] = pstrdup(p, a->env_ops[i]))) return oom();
+  if (a->cwd && !(c->cwd = pstrdup(p, a->cwd))) return oom();
+  if (!(c->fds = palloc(p, (size_t)a->nfds * sizeof *c->fds))) return oom();
+  for (int i = 0; i < a->nfds; i++) {
+    c->fds[i] = a->fds[i];
+    if (a->fds[i].path && !(c->fds[i].path = pstrdup(p, a->fds[i].path))) return oom();
+  }
+  if (!(c->rlims = palloc(p, (size_t)a->nrlims * sizeof *c->rlims))) return oom();
+  if (a->nrlims > 0) memcpy(c->rlims, a->rlims, (size_t)a->nrlims * sizeof *c->rlims);
+  if (!(c->groups = palloc(p, (size_t)a->ngroups * sizeof *c->groups))) return oom();
+  if (a->ngroups > 0) memcpy(c->groups, a->groups, (size_t)a->ngroups * sizeof *c->groups);
+  return LIPC_OK;
+}
+
 int lipc__spawn_prepare(struct lipc_spawnattr *a, struct lipc_spawn **out) {
   struct prep p = {0};
-  int rc = LIPC_OK;
+  struct lipc_spawnattr c;
+  int *work = NULL;
   *out = NULL;
+  /* The attributes' lock is held to claim their parent fds and copy them,
+   * not for the preparation's file system calls (the PATH search, the fd
+   * map's opens), as the Go code held it: a host fork meanwhile leaves the
+   * lock held in its child, where the attributes must keep working
+   * (lipc.h), and a setter there would wait for it forever. */
   pthread_mutex_lock(&a->mu);
-  p.n = a->nfds > 3 ? a->nfds : 3;
+  int rc = take_parent_fds(a), taken = rc == LIPC_OK;
+  if (rc == LIPC_OK) rc = snapshot(&p, a, &c);
+  pthread_mutex_unlock(&a->mu);
+  if (rc != LIPC_OK) goto out;
+  p.n = c.nfds > 3 ? c.nfds : 3;
   /* Working lists on the heap: a map may name up to 1024 fds. */
-  int *work = malloc((size_t)(4 * p.n) * sizeof *work);
+  work = malloc((size_t)(4 * p.n) * sizeof *work);
   p.s = calloc(1, sizeof *p.s);
   if (!work || !p.s) {
     rc = oom();
@@ -702,17 +736,12 @@ int lipc__spawn_prepare(struct lipc_spawnattr *a, struct lipc_spawn **out) {
   p.parent_end = work + 2 * p.n;
   p.close_parent = work + 3 * p.n;
   for (int i = 0; i < p.n; i++) p.parent_end[i] = -1;
-  if ((rc = take_parent_fds(a)) != LIPC_OK) goto out;
-  rc = prepare_locked(&p, a);
-  if (rc != LIPC_OK) {
-    close_opened(&p);
-    for (int i = 0; i < a->nfds; i++)
-      if (a->fds[i].kind == LIPC_FD_PARENT && (a->fds[i].flags & LIPC_FD_CLOSE_PARENT)) a->fds[i].given_away = 0;
-  }
+  rc = prepare_from(&p, &c);
+  if (rc != LIPC_OK) close_opened(&p);
 out:
-  pthread_mutex_unlock(&a->mu);
   free(work);
-  if (rc != LIPC_OK || !p.s) {
+  if (rc != LIPC_OK) {
+    if (taken) lipc__spawn_give_back_parent_fds(a);
     for (int i = 0; i < p.nallocs; i++) free(p.allocs[i]);
     free(p.allocs);
     free(p.s);
