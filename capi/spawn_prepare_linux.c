@@ -488,7 +488,14 @@ static int open_entry(struct prep *p, const struct lipc_spawnattr *a, int i) {
     case LIPC_FD_PARENT:
       if (!is_open(e->arg)) return fd_fail(i, EINVAL, "parent fd %d is not open", e->arg);
       p->src[i] = e->arg;
-      if (e->flags & LIPC_FD_CLOSE_PARENT) p->close_parent[p->nclose_parent++] = e->arg;
+      if (e->flags & LIPC_FD_CLOSE_PARENT) {
+        /* Once, if several entries give it (stdout and stderr to one
+         * file): a second close of the number could close what another
+         * thread opened there meanwhile. */
+        int k = 0;
+        while (k < p->nclose_parent && p->close_parent[k] != e->arg) k++;
+        if (k == p->nclose_parent) p->close_parent[p->nclose_parent++] = e->arg;
+      }
       return LIPC_OK;
     case LIPC_FD_FILE: {
       int flags = 0, rc = open_flags(e->flags, &flags);
