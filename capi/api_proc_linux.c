@@ -1,6 +1,8 @@
-/* api_proc.c - process handles: a spawn is prepared by Go and cloned in C
- * (on the calling thread, or lipc's spawn thread for autokill); waiting, signalling, pipe hand-outs and figures run in C on the
- * caller's thread (host-runtimes.md rules 2, 4, 5). */
+/* api_proc_linux.c - process handles: a spawn is prepared in C
+ * (spawn_prepare_linux.c) and cloned in C (on the calling thread, or lipc's
+ * spawn thread for autokill and handoff mode); waiting, signalling, pipe
+ * hand-outs and figures run in C on the caller's thread (host-runtimes.md
+ * rules 2, 4, 5). */
 #define _GNU_SOURCE
 #include "proc.h"
 
