@@ -283,7 +283,7 @@ static int child_outcome(struct lipc_spawn *s) {
   if (s->pidfd >= 0 && s->pidfd <= 2) {
     /* Above the standard fds, which later children inherit by default: a
      * host that closed them got the pidfd there (capi/spawn_prepare_linux.c's
-     * aboveStd says why). Kept where it is if that fails. */
+     * above_std says why). Kept where it is if that fails. */
     int moved = fcntl(s->pidfd, F_DUPFD_CLOEXEC, 3);
     if (moved >= 0) {
       close(s->pidfd);
