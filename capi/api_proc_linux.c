@@ -1,6 +1,8 @@
-/* api_proc.c - process handles: a spawn is prepared by Go and cloned in C
- * (on the calling thread, or lipc's spawn thread for autokill); waiting, signalling, pipe hand-outs and figures run in C on the
- * caller's thread (host-runtimes.md rules 2, 4, 5). */
+/* api_proc_linux.c - process handles: a spawn is prepared in C
+ * (spawn_prepare_linux.c) and cloned in C (on the calling thread, or lipc's
+ * spawn thread for autokill and handoff mode); waiting, signalling, pipe
+ * hand-outs and figures run in C on the caller's thread (host-runtimes.md
+ * rules 2, 4, 5). */
 #define _GNU_SOURCE
 #include "proc.h"
 
@@ -122,8 +124,24 @@ static int clone_here(struct lipc_spawn *sp) {
   return lipc__spawn_here(sp) != -2;
 }
 
+static int proc_spawn(lipc_handle_t attr, lipc_handle_t *out);
+
 int lipc_proc_spawn(lipc_handle_t attr, lipc_handle_t *out) {
   if (!out) return lipc__fail(LIPC_EINVAL, EINVAL, "proc_spawn: proc must not be NULL");
+  /* No cancellation point, as posix_spawn is none: a pending pthread_cancel
+   * acts after the call. The preparation's open and close would otherwise
+   * take it with the attributes' mutex held (every later use of the handle
+   * hangs) and its fds open; and the child, which runs on this thread's
+   * TLS until it execs, would take it in its own close and unwind the
+   * parent's frames. */
+  int cancel;
+  pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
+  int rc = proc_spawn(attr, out);
+  pthread_setcancelstate(cancel, NULL);
+  return rc;
+}
+
+static int proc_spawn(lipc_handle_t attr, lipc_handle_t *out) {
   lipc_slot *s;
   int rc = lipc__handle_acquire(attr, LIPC_KIND_SPAWNATTR, &s);
   if (rc != LIPC_OK) return rc;

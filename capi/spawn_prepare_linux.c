@@ -53,57 +53,122 @@ struct prep {
 /* ------------------------------------------------------------------ */
 /* Errors worded as core/lerr words them: `spawn "subject": text`.     */
 
-/* s quoted as Go's %q quotes a valid UTF-8 string. */
-static void put_quoted(char *out, size_t size, const char *s) {
-  size_t o = 0;
-#define PUT(c) \
-  do {         \
-    if (o + 1 < size) out[o++] = (c); \
-  } while (0)
-  PUT('"');
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    static const char esc[] = "\a\b\f\n\r\t\v";
-    static const char name[] = "abfnrtv";
-    const char *e = *p ? strchr(esc, *p) : NULL;
-    if (*p == '"' || *p == '\\') {
-      PUT('\\');
-      PUT((char)*p);
-    } else if (e) {
-      PUT('\\');
-      PUT(name[e - esc]);
-    } else if (*p < 0x20 || *p == 0x7f) {
-      char hex[5];
-      snprintf(hex, sizeof hex, "\\x%02x", *p);
-      for (int i = 0; i < 4; i++) PUT(hex[i]);
-    } else {
-      PUT((char)*p);
-    }
+/* The rune UTF-8 encodes at p, as Go's utf8.DecodeRune reads it: its
+ * length, or 0 when the byte at p starts no valid sequence (overlong
+ * forms, surrogates and values above U+10FFFF included). */
+static int utf8_rune(const unsigned char *p, uint32_t *r) {
+  unsigned char c = p[0], lo = 0x80, hi = 0xbf;
+  int n;
+  if (c < 0x80) {
+    *r = c;
+    return 1;
   }
-  PUT('"');
-  out[o] = 0;
-#undef PUT
+  if (c >= 0xc2 && c <= 0xdf) {
+    n = 2;
+    *r = c & 0x1f;
+  } else if (c >= 0xe0 && c <= 0xef) {
+    n = 3;
+    *r = c & 0x0f;
+    if (c == 0xe0) lo = 0xa0;
+    if (c == 0xed) hi = 0x9f;
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    n = 4;
+    *r = c & 0x07;
+    if (c == 0xf0) lo = 0x90;
+    if (c == 0xf4) hi = 0x8f;
+  } else {
+    return 0;
+  }
+  for (int i = 1; i < n; i++) {
+    unsigned char b = p[i]; /* a NUL ends the string and is no continuation byte */
+    if (b < (i == 1 ? lo : 0x80) || b > (i == 1 ? hi : 0xbf)) return 0;
+    *r = *r << 6 | (b & 0x3f);
+  }
+  return n;
 }
 
-/* strerror in Go's words: the same text with a lower-case first letter. */
+/* Whether Go's strconv.IsPrint holds for r, a rune above ASCII: every
+ * control, format, private-use, non-character and non-ASCII space that a
+ * program name or path may plausibly hold is escaped, as Go escapes it;
+ * code points Unicode has not assigned yet pass as they are (Go's tables
+ * escape those too; they are not worth carrying here). */
+static int printable_above_ascii(uint32_t r) {
+  static const uint32_t not_printable[][2] = {
+      {0x80, 0xa0},       {0xad, 0xad},       {0x61c, 0x61c},     {0x1680, 0x1680},   {0x180e, 0x180e},
+      {0x2000, 0x200f},   {0x2028, 0x202f},   {0x205f, 0x206f},   {0x3000, 0x3000},   {0xe000, 0xf8ff},
+      {0xfdd0, 0xfdef},   {0xfeff, 0xfeff},   {0xfff9, 0xfffb},   {0xe0000, 0xe007f}, {0xf0000, 0x10ffff},
+  };
+  if ((r & 0xfffe) == 0xfffe) return 0; /* U+nFFFE and U+nFFFF: non-characters */
+  for (size_t i = 0; i < sizeof not_printable / sizeof not_printable[0]; i++)
+    if (r >= not_printable[i][0] && r <= not_printable[i][1]) return 0;
+  return 1;
+}
+
+/* s quoted as Go's %q quotes it (lerr quotes a subject so), in memory the
+ * caller frees; NULL when out of memory. */
+static char *go_quote(const char *s) {
+  size_t len = strlen(s);
+  char *out = malloc(4 * len + 3); /* at most 4 bytes out for each byte in, and the quotes */
+  if (!out) return NULL;
+  size_t o = 0;
+  out[o++] = '"';
+  for (const unsigned char *p = (const unsigned char *)s; *p;) {
+    static const char esc[] = "\a\b\f\n\r\t\v";
+    static const char name[] = "abfnrtv";
+    uint32_t r;
+    int n = utf8_rune(p, &r);
+    const char *e = n == 1 && r ? strchr(esc, (int)r) : NULL;
+    if (n == 0) {
+      o += (size_t)sprintf(out + o, "\\x%02x", *p);
+      n = 1;
+    } else if (r == '"' || r == '\\') {
+      out[o++] = '\\';
+      out[o++] = (char)r;
+    } else if (e) {
+      out[o++] = '\\';
+      out[o++] = name[e - esc];
+    } else if (r < 0x20 || r == 0x7f) {
+      o += (size_t)sprintf(out + o, "\\x%02x", (unsigned)r);
+    } else if (r >= 0x80 && !printable_above_ascii(r)) {
+      o += (size_t)sprintf(out + o, r < 0x10000 ? "\\u%04x" : "\\U%08x", (unsigned)r);
+    } else {
+      memcpy(out + o, p, (size_t)n);
+      o += (size_t)n;
+    }
+    p += n;
+  }
+  out[o++] = '"';
+  out[o] = 0;
+  return out;
+}
+
+/* An errno's text in Go's words: the C library's description, untranslated
+ * (strerror follows the host's LC_MESSAGES), with a lower-case first
+ * letter; "errno N" for one it does not know, as Go says. */
 static const char *errtext(int err, char *buf, size_t size) {
-  snprintf(buf, size, "%s", strerror(err));
+  const char *d = lipc__os_error_desc(err);
+  if (d)
+    snprintf(buf, size, "%s", d);
+  else
+    snprintf(buf, size, "errno %d", err);
   if (buf[0] >= 'A' && buf[0] <= 'Z' && !(buf[1] >= 'A' && buf[1] <= 'Z')) buf[0] = (char)(buf[0] - 'A' + 'a');
   return buf;
 }
 
-/* op and subject (NULL: none) as lerr prints them, then text. */
+/* op and subject (NULL: none) as lerr prints them, then text; of any
+ * length, as Go's were. */
 LIPC_PRINTF(5, 6)
 static int fail(int code, int err, const char *op, const char *subject, const char *fmt, ...) {
-  char text[1024], quoted[600] = "";
+  char *text = NULL, *quoted = NULL;
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(text, sizeof text, fmt, ap);
+  if (lipc__vasprintf(&text, fmt, ap) < 0) text = NULL;
   va_end(ap);
-  if (subject && *subject) {
-    quoted[0] = ' ';
-    put_quoted(quoted + 1, sizeof quoted - 1, subject);
-  }
-  return lipc__fail(code, err, "%s%s: %s", op, quoted, text);
+  if (subject && *subject) quoted = go_quote(subject);
+  int rc = lipc__fail(code, err, "%s%s%s: %s", op, quoted ? " " : "", quoted ? quoted : "", text ? text : "");
+  free(text);
+  free(quoted);
+  return rc;
 }
 
 static int fail_errno(const char *op, const char *subject, int err) {
@@ -113,12 +178,14 @@ static int fail_errno(const char *op, const char *subject, int err) {
 
 LIPC_PRINTF(3, 4)
 static int fd_fail(int child, int err, const char *fmt, ...) {
-  char text[768];
+  char *text = NULL;
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(text, sizeof text, fmt, ap);
+  if (lipc__vasprintf(&text, fmt, ap) < 0) text = NULL;
   va_end(ap);
-  return fail(LIPC_EINVAL, err, "spawn", NULL, "bad fd map: child fd %d: %s", child, text);
+  int rc = fail(LIPC_EINVAL, err, "spawn", NULL, "bad fd map: child fd %d: %s", child, text ? text : "");
+  free(text);
+  return rc;
 }
 
 static int oom(void) { return lipc__fail(LIPC_ENOMEM, ENOMEM, "proc_spawn: out of memory"); }
@@ -421,7 +488,14 @@ static int open_entry(struct prep *p, const struct lipc_spawnattr *a, int i) {
     case LIPC_FD_PARENT:
       if (!is_open(e->arg)) return fd_fail(i, EINVAL, "parent fd %d is not open", e->arg);
       p->src[i] = e->arg;
-      if (e->flags & LIPC_FD_CLOSE_PARENT) p->close_parent[p->nclose_parent++] = e->arg;
+      if (e->flags & LIPC_FD_CLOSE_PARENT) {
+        /* Once, if several entries give it (stdout and stderr to one
+         * file): a second close of the number could close what another
+         * thread opened there meanwhile. */
+        int k = 0;
+        while (k < p->nclose_parent && p->close_parent[k] != e->arg) k++;
+        if (k == p->nclose_parent) p->close_parent[p->nclose_parent++] = e->arg;
+      }
       return LIPC_OK;
     case LIPC_FD_FILE: {
       int flags = 0, rc = open_flags(e->flags, &flags);
@@ -577,7 +651,7 @@ void lipc__spawn_give_back_parent_fds(struct lipc_spawnattr *a) {
   pthread_mutex_unlock(&a->mu);
 }
 
-static int prepare_locked(struct prep *p, struct lipc_spawnattr *a) {
+static int prepare_from(struct prep *p, struct lipc_spawnattr *a) {
   if (a->nargs == 0)
     return fail(LIPC_EINVAL, EINVAL, "spawn", NULL, "empty argv: at least the program name is needed");
   const char *prog = a->program && *a->program ? a->program : a->args[0];
@@ -596,10 +670,11 @@ static int prepare_locked(struct prep *p, struct lipc_spawnattr *a) {
    * subprocess (whose child changes directory before it execs). */
   int e;
   if (a->cwd && *a->cwd && (e = check_dir(a->cwd)) != 0) {
-    char buf[128], dir[600];
-    put_quoted(dir, sizeof dir, a->cwd);
-    return fail(lipc__code_from_errno(e), e, "spawn", prog, "working directory %s: %s", dir,
-                errtext(e, buf, sizeof buf));
+    char buf[128], *dir = go_quote(a->cwd);
+    int rc = fail(lipc__code_from_errno(e), e, "spawn", prog, "working directory %s: %s", dir ? dir : "",
+                  errtext(e, buf, sizeof buf));
+    free(dir);
+    return rc;
   }
   char *path = NULL;
   if (a->search) {
@@ -616,14 +691,48 @@ static int prepare_locked(struct prep *p, struct lipc_spawnattr *a) {
   return build(p, a, path, env);
 }
 
+/* c: the attributes a as they are now, their strings and lists copied
+ * into the request's memory (c's mutex is a copy of bytes, never used). */
+static int snapshot(struct prep *p, const struct lipc_spawnattr *a, struct lipc_spawnattr *c) {
+  *c = *a;
+  if (!(c->args = palloc(p, (size_t)a->nargs * sizeof *c->args))) return oom();
+  for (int i = 0; i < a->nargs; i++)
+    if (!(c->args[i] = pstrdup(p, a->args[i]))) return oom();
+  if (a->program && !(c->program = pstrdup(p, a->program))) return oom();
+  if (!(c->env_ops = palloc(p, (size_t)a->nenv * sizeof *c->env_ops))) return oom();
+  for (int i = 0; i < a->nenv; i++)
+    if (!(c->env_ops[i] = pstrdup(p, a->env_ops[i]))) return oom();
+  if (a->cwd && !(c->cwd = pstrdup(p, a->cwd))) return oom();
+  if (!(c->fds = palloc(p, (size_t)a->nfds * sizeof *c->fds))) return oom();
+  for (int i = 0; i < a->nfds; i++) {
+    c->fds[i] = a->fds[i];
+    if (a->fds[i].path && !(c->fds[i].path = pstrdup(p, a->fds[i].path))) return oom();
+  }
+  if (!(c->rlims = palloc(p, (size_t)a->nrlims * sizeof *c->rlims))) return oom();
+  if (a->nrlims > 0) memcpy(c->rlims, a->rlims, (size_t)a->nrlims * sizeof *c->rlims);
+  if (!(c->groups = palloc(p, (size_t)a->ngroups * sizeof *c->groups))) return oom();
+  if (a->ngroups > 0) memcpy(c->groups, a->groups, (size_t)a->ngroups * sizeof *c->groups);
+  return LIPC_OK;
+}
+
 int lipc__spawn_prepare(struct lipc_spawnattr *a, struct lipc_spawn **out) {
   struct prep p = {0};
-  int rc = LIPC_OK;
+  struct lipc_spawnattr c;
+  int *work = NULL;
   *out = NULL;
+  /* The attributes' lock is held to claim their parent fds and copy them,
+   * not for the preparation's file system calls (the PATH search, the fd
+   * map's opens), as the Go code held it: a host fork meanwhile leaves the
+   * lock held in its child, where the attributes must keep working
+   * (lipc.h), and a setter there would wait for it forever. */
   pthread_mutex_lock(&a->mu);
-  p.n = a->nfds > 3 ? a->nfds : 3;
+  int rc = take_parent_fds(a), taken = rc == LIPC_OK;
+  if (rc == LIPC_OK) rc = snapshot(&p, a, &c);
+  pthread_mutex_unlock(&a->mu);
+  if (rc != LIPC_OK) goto out;
+  p.n = c.nfds > 3 ? c.nfds : 3;
   /* Working lists on the heap: a map may name up to 1024 fds. */
-  int *work = malloc((size_t)(4 * p.n) * sizeof *work);
+  work = malloc((size_t)(4 * p.n) * sizeof *work);
   p.s = calloc(1, sizeof *p.s);
   if (!work || !p.s) {
     rc = oom();
@@ -634,17 +743,12 @@ int lipc__spawn_prepare(struct lipc_spawnattr *a, struct lipc_spawn **out) {
   p.parent_end = work + 2 * p.n;
   p.close_parent = work + 3 * p.n;
   for (int i = 0; i < p.n; i++) p.parent_end[i] = -1;
-  if ((rc = take_parent_fds(a)) != LIPC_OK) goto out;
-  rc = prepare_locked(&p, a);
-  if (rc != LIPC_OK) {
-    close_opened(&p);
-    for (int i = 0; i < a->nfds; i++)
-      if (a->fds[i].kind == LIPC_FD_PARENT && (a->fds[i].flags & LIPC_FD_CLOSE_PARENT)) a->fds[i].given_away = 0;
-  }
+  rc = prepare_from(&p, &c);
+  if (rc != LIPC_OK) close_opened(&p);
 out:
-  pthread_mutex_unlock(&a->mu);
   free(work);
-  if (rc != LIPC_OK || !p.s) {
+  if (rc != LIPC_OK) {
+    if (taken) lipc__spawn_give_back_parent_fds(a);
     for (int i = 0; i < p.nallocs; i++) free(p.allocs[i]);
     free(p.allocs);
     free(p.s);

@@ -1116,7 +1116,8 @@ LIPC_API int lipc_spawnattr_set_sigdefault(lipc_handle_t attr, int sig, int on);
  * run side by side, except those cloned on lipc's spawn thread (autokill,
  * handoff mode), which take turns for the clone alone. The calling thread
  * takes no signal while the child starts (the kernel's vfork wait, as with
- * posix_spawn).
+ * posix_spawn). Not a cancellation point, as posix_spawn is not: a
+ * pthread_cancel pending or arriving meanwhile acts after the call.
  * Windows: CreateProcessW on the calling thread (no spawn thread: autokill is
  * a job object). Not found: LIPC_ENOENT; a directory: LIPC_EPERM; not a
  * program: LIPC_EOS_BASE - ERROR_BAD_EXE_FORMAT (lipc_errno 193); a command

@@ -282,8 +282,8 @@ static int child_outcome(struct lipc_spawn *s) {
   s->pidfd = s->clone_pidfd;
   if (s->pidfd >= 0 && s->pidfd <= 2) {
     /* Above the standard fds, which later children inherit by default: a
-     * host that closed them got the pidfd there (core/proc/fds.go's
-     * aboveStd says why). Kept where it is if that fails. */
+     * host that closed them got the pidfd there (capi/spawn_prepare_linux.c's
+     * above_std says why). Kept where it is if that fails. */
     int moved = fcntl(s->pidfd, F_DUPFD_CLOEXEC, 3);
     if (moved >= 0) {
       close(s->pidfd);

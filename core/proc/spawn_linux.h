@@ -1,4 +1,5 @@
-/* spawn_linux.h - the C spawn routine's request. Filled by Go, read by the
+/* spawn_linux.h - the C spawn routine's request. Filled by
+ * capi/spawn_prepare_linux.c, read by the
  * child created with clone(CLONE_VM | CLONE_VFORK | CLONE_PIDFD), which
  * shares this memory with its parent until it execs. */
 #ifndef LIPC_SPAWN_LINUX_H

@@ -10,6 +10,7 @@
  * child runs under an alarm so a hang fails the test instead of hanging the
  * suite. */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -231,6 +233,70 @@ static void fork_flock_whole(const char *path) {
   close(go[0]), close(go[1]), close(back[0]), close(back[1]);
 }
 
+/* A fork while another thread is in a spawn's preparation: the child's
+ * setters on those attributes work (lipc.h: spawn attributes keep working
+ * after fork). The preparation held the attributes' lock across its file
+ * system calls, and the child inherited it held: a setter there waited
+ * forever. This test's access() (the executable's definition comes before
+ * libc's for the library's calls) holds the preparation inside its PATH
+ * search until the fork is over. */
+static char held_dir[96];
+static int in_search[2] = {-1, -1}, fork_done[2] = {-1, -1};
+
+int access(const char *path, int mode) {
+  if (held_dir[0] && strncmp(path, held_dir, strlen(held_dir)) == 0 && in_search[1] >= 0) {
+    char c = 0;
+    if (write(in_search[1], &c, 1) != 1 || read(fork_done[0], &c, 1) != 1) abort();
+  }
+  return (int)syscall(SYS_faccessat, AT_FDCWD, path, mode);
+}
+
+static void *spawn_in_held_dir(void *arg) {
+  lipc_handle_t p;
+  int code = -1;
+  if (lipc_proc_spawn(*(lipc_handle_t *)arg, &p) == 0) {
+    lipc_proc_wait(p, 10000, &code, NULL);
+    lipc_close(p);
+  }
+  return (void *)(intptr_t)code;
+}
+
+static void fork_during_preparation(void) {
+  char prog[128];
+  snprintf(held_dir, sizeof held_dir, "/tmp/ctest-fork-held-%d", (int)getpid());
+  snprintf(prog, sizeof prog, "%s/true", held_dir);
+  CHECK(mkdir(held_dir, 0700) == 0 && symlink("/bin/true", prog) == 0, "setup: %m");
+  CHECK(pipe(in_search) == 0 && pipe(fork_done) == 0, "pipes");
+  lipc_handle_t a;
+  CHECK(lipc_spawnattr_new(&a) == 0 && lipc_spawnattr_arg(a, "true") == 0 &&
+            lipc_spawnattr_env_set(a, "PATH", held_dir) == 0, "attr");
+  pthread_t t;
+  pthread_create(&t, NULL, spawn_in_held_dir, &a);
+  char c;
+  CHECK(read(in_search[0], &c, 1) == 1, "the spawn is in its PATH search");
+  pid_t pid = fork();
+  if (pid == 0) {
+    int bad = 0;
+    alarm(5);
+    EXPECT(1, lipc_spawnattr_env_set(a, "X", "1") == 0);
+    EXPECT(2, lipc_spawnattr_set_cwd(a, "/") == 0);
+    EXPECT(3, lipc_close(a) == 0);
+    _exit(bad);
+  }
+  int st = 0;
+  CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+        "child status %#x (killed by SIGALRM = a setter hung)", st);
+  CHECK(write(fork_done[1], "", 1) == 1, "release the spawn");
+  void *code;
+  pthread_join(t, &code);
+  CHECK((intptr_t)code == 0, "the parent's spawn: exit %d", (int)(intptr_t)code);
+  held_dir[0] = 0;
+  lipc_close(a);
+  unlink(prog);
+  rmdir(held_dir);
+  close(in_search[0]), close(in_search[1]), close(fork_done[0]), close(fork_done[1]);
+}
+
 int main(void) {
   lipc_handle_t h;
   char name[64], path[96];
@@ -249,6 +315,7 @@ int main(void) {
   fork_flock_whole(path);
   unlink(path);
   raw_fork_leaves_parent_alone(h);
+  fork_during_preparation();
   CHECK(lipc_close(h) == 0, "close");
   return check_summary();
 }

@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,6 +140,46 @@ int main(void) {
   lipc_close(p);
   lipc_close(a);
   close(pp[0]);
+  /* no length limit: a long name or directory is in the message whole, as
+   * in Go's (the C preparation cut them at 600 bytes, without the closing
+   * quote) */
+  char longname[1001], longmsg[1200];
+  memset(longname, 'n', 1000);
+  longname[1000] = 0;
+  snprintf(longmsg, sizeof longmsg,
+           "spawn \"%s\": executable not found in the PATH of the child's environment", longname);
+  expect("long program name", attr_of(longname, NULL), LIPC_ENOENT, ENOENT, longmsg);
+  char longdir[1001];
+  memset(longdir, 'd', 1000);
+  longdir[0] = '/';
+  longdir[1000] = 0;
+  a = attr_of("true", NULL);
+  lipc_spawnattr_set_cwd(a, longdir);
+  snprintf(longmsg, sizeof longmsg, "spawn \"true\": working directory \"%s\": file name too long", longdir);
+  expect("long working directory", a, LIPC_ENAMETOOLONG, ENAMETOOLONG, longmsg);
+  /* bytes that are not UTF-8, and characters Go's %q escapes: as Go
+   * quoted them (strings from go run of fmt.Sprintf("%q", ...)) */
+  expect("Latin-1 and C1 bytes", attr_of("caf\xe9\xc2\x85", NULL), LIPC_ENOENT, ENOENT,
+         "spawn \"caf\\xe9\\u0085\": executable not found in the PATH of the child's environment");
+  expect("odd UTF-8",
+         attr_of("\xc2\xa0x\xc3\xa9y\xed\xa0\x80z\xf4\x90\x80\x80\xef\xbb\xbf\xf3\xa0\x80\x81\xee\x80\x80"
+                 "\xe2\x80\xa8\xe4\xb8\x96\xc0\xaf\xf0\x9f\x98\x80\x7f\xef\xbf\xbe", NULL),
+         LIPC_ENOENT, ENOENT,
+         "spawn \"\\u00a0x\xc3\xa9y\\xed\\xa0\\x80z\\xf4\\x90\\x80\\x80\\ufeff\\U000e0001\\ue000\\u2028"
+         "\xe4\xb8\x96\\xc0\\xaf\xf0\x9f\x98\x80\\x7f\\ufffe\": executable not found in the PATH of the child's "
+         "environment");
+  /* errno texts in Go's words whatever the host's locale (strerror
+   * translates them under LC_MESSAGES): checked when a German locale is
+   * installed */
+  if (setlocale(LC_ALL, "de_DE.UTF-8")) {
+    a = attr_of("true", NULL);
+    lipc_spawnattr_set_cwd(a, "/no/such/dir");
+    expect("errno text under a German locale", a, LIPC_ENOENT, ENOENT,
+           "spawn \"true\": working directory \"/no/such/dir\": no such file or directory");
+    setlocale(LC_ALL, "C");
+  } else {
+    printf("(no de_DE.UTF-8 locale: the locale case is skipped)\n");
+  }
   /* the child's own failures (after the clone) keep their words too */
   a = attr_of("rel-no-such", NULL);
   lipc_spawnattr_set_search(a, 0);
