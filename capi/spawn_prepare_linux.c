@@ -367,10 +367,12 @@ static int kind_of(const struct lipc_spawnattr *a, int i, const struct lipc_fdsp
 
 static int is_open(int fd) { return fd >= 0 && fcntl(fd, F_GETFD) != -1; }
 
-/* fd, an fd lipc keeps, moved above the standard ones: a host that closed
- * 0-2 (a daemon) gets new fds there, and every later child inherits what
- * sits at 0-2 by default: a pipe end kept there would reach an unrelated
- * child and hold the pipe open. -1 with errno if it cannot be moved. */
+/* fd, an fd lipc holds, moved above the standard ones: a host that closed
+ * 0-2 (a daemon) gets new fds there, and every child inherits what sits at
+ * 0-2 by default. A pipe end kept there would reach an unrelated later
+ * child and hold the pipe open; the child's own ends too, for the time the
+ * preparation holds them: another thread's child cloned meanwhile would
+ * take them. -1 with errno if it cannot be moved. */
 static int above_std(int fd) {
   if (fd > 2) return fd;
   int nfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
@@ -457,7 +459,8 @@ static int open_entry(struct prep *p, const struct lipc_spawnattr *a, int i) {
                   : e->flags & LIPC_FILE_READ                                 ? O_RDONLY
                   : i > 0                                                     ? O_WRONLY
                                                                               : O_RDONLY;
-      if ((fd = open("/dev/null", flags | O_CLOEXEC)) < 0) return fail_errno("spawn", "/dev/null", errno);
+      if ((fd = open("/dev/null", flags | O_CLOEXEC)) < 0 || (fd = above_std(fd)) < 0)
+        return fail_errno("spawn", "/dev/null", errno);
       p->child_side[p->nchild++] = fd;
       p->src[i] = fd;
       return LIPC_OK;
@@ -468,9 +471,9 @@ static int open_entry(struct prep *p, const struct lipc_spawnattr *a, int i) {
       if (pipe2(pp, O_CLOEXEC) != 0) return fail_errno("spawn", "pipe", errno);
       int child = pp[0], parent = pp[1]; /* the child reads */
       if (kind == LIPC_FD_PIPE_OUT) child = pp[1], parent = pp[0];
-      if ((parent = above_std(parent)) < 0) {
+      if ((parent = above_std(parent)) < 0 || (child = above_std(child)) < 0) {
         int err = errno;
-        close(child);
+        close(parent >= 0 ? parent : child);
         return fail_errno("spawn", "pipe", err);
       }
       p->child_side[p->nchild++] = child;
@@ -501,6 +504,7 @@ static int open_entry(struct prep *p, const struct lipc_spawnattr *a, int i) {
       int flags = 0, rc = open_flags(e->flags, &flags);
       if (rc != LIPC_OK) return rc;
       if ((rc = open_for_child(i, e->path, flags, e->mode ? e->mode : 0644, &fd)) != LIPC_OK) return rc;
+      if ((fd = above_std(fd)) < 0) return fail_errno("spawn: open", e->path, errno);
       p->child_side[p->nchild++] = fd;
       p->src[i] = fd;
       return LIPC_OK;

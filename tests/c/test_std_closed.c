@@ -5,14 +5,22 @@
  * hold another child's pipe open (that child never sees end of file) and
  * its pidfd. lipc keeps them above 2.
  *
+ * The same holds for the child's own ends while a spawn is being prepared:
+ * another thread's child cloned meanwhile inherits 0-2 "if open", and would
+ * take them (the concurrent case below holds one thread's preparation in
+ * this file's open() while another thread spawns).
+ *
  * The driver runs itself again with 0, 1 and 2 closed; that run writes
  * what it finds to a log (an fd above 2) and says by its exit status. */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <pthread.h>
+#include <semaphore.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -28,6 +36,87 @@ static void check(int ok, const char *fmt, ...) {
   va_end(ap);
   dprintf(log_fd, "%s %s\n", ok ? "ok  " : "FAIL", buf);
   if (!ok) failed = 1;
+}
+
+/* open() for the whole process, lipc's included (the executable's
+ * definition comes first): the open of pause_path waits until the other
+ * thread has spawned and looked (at_pause, resume). */
+static const char *pause_path;
+static sem_t at_pause, resume;
+
+int open(const char *path, int flags, ...) {
+  unsigned mode = 0;
+  if (flags & (O_CREAT | O_TMPFILE)) {
+    va_list ap;
+    va_start(ap, flags);
+    mode = va_arg(ap, unsigned);
+    va_end(ap);
+  }
+  if (pause_path && strcmp(path, pause_path) == 0) {
+    sem_post(&at_pause);
+    while (sem_wait(&resume) != 0) {
+    }
+  }
+  return (int)syscall(SYS_openat, AT_FDCWD, path, flags, mode);
+}
+
+/* A spawn whose preparation made a pipe (the child's end would be fd 0)
+ * and waits in the open of its file entry. */
+static void *held_spawn(void *arg) {
+  lipc_handle_t a, p;
+  int *rc = arg;
+  lipc_spawnattr_new(&a);
+  lipc_spawnattr_arg(a, "/bin/cat");
+  lipc_spawnattr_set_fd(a, 0, LIPC_FD_PIPE_IN, 0, NULL, 0, 0);
+  lipc_spawnattr_set_fd(a, 1, LIPC_FD_FILE, 0, pause_path, LIPC_FILE_WRITE | LIPC_FILE_CREATE, 0600);
+  *rc = lipc_proc_spawn(a, &p);
+  lipc_close(a);
+  if (*rc == LIPC_OK) {
+    lipc_proc_close_fd(p, 0);
+    lipc_proc_wait(p, 10000, NULL, NULL);
+    lipc_close(p);
+  }
+  return NULL;
+}
+
+/* What /bin/sh finds at its fd 0 ("none" if closed), spawned here with
+ * the default map while another thread's spawn is held. */
+static void fd0_while_another_spawn_is_prepared(const char *log_path) {
+  char path[256];
+  snprintf(path, sizeof path, "%s.pause", log_path);
+  pause_path = path;
+  sem_init(&at_pause, 0, 0);
+  sem_init(&resume, 0, 0);
+  pthread_t t;
+  int held_rc = -1;
+  pthread_create(&t, NULL, held_spawn, &held_rc);
+  while (sem_wait(&at_pause) != 0) {
+  }
+  lipc_handle_t b, sh;
+  lipc_spawnattr_new(&b);
+  lipc_spawnattr_arg(b, "/bin/sh");
+  lipc_spawnattr_arg(b, "-c");
+  lipc_spawnattr_arg(b, "readlink /proc/$$/fd/0 || echo none");
+  lipc_spawnattr_set_fd(b, 1, LIPC_FD_PIPE_OUT, 0, NULL, 0, 0);
+  int rc = lipc_proc_spawn(b, &sh);
+  lipc_close(b);
+  char *out = NULL, *err = NULL;
+  size_t nout = 0, nerr = 0;
+  if (rc == LIPC_OK) {
+    lipc_proc_communicate(sh, NULL, 0, 1 << 16, 10000, &out, &nout, &err, &nerr);
+    lipc_proc_wait(sh, 10000, NULL, NULL);
+    lipc_close(sh);
+  }
+  pause_path = NULL;
+  sem_post(&resume);
+  pthread_join(t, NULL);
+  check(rc == LIPC_OK && held_rc == LIPC_OK, "both spawns: %d %d", rc, held_rc);
+  if (out && nout && out[nout - 1] == '\n') out[nout - 1] = 0;
+  check(out && strcmp(out, "none") == 0,
+        "a child spawned while another thread's spawn held its pipe has fd 0: %s (none wanted)", out ? out : "?");
+  lipc_free(out);
+  lipc_free(err);
+  unlink(path);
 }
 
 static int inner(const char *log_path) {
@@ -74,6 +163,8 @@ static int inner(const char *log_path) {
   int rc = lipc_proc_wait(cat, 10000, &code, &sig);
   check(rc == LIPC_OK && sig == 0, "cat ended at end of file: rc %d code %d sig %d", rc, code, sig);
   lipc_close(cat);
+  fd0_while_another_spawn_is_prepared(log_path);
+  for (int i = 0; i < 3; i++) check(fcntl(i, F_GETFD) < 0, "fd %d closed at the end", i);
   return failed;
 }
 
