@@ -203,7 +203,7 @@ int lipc_proc_communicate(lipc_handle_t h, const void *input, size_t input_len, 
     if (ops[i].h && !(ops[i].ov.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL)))
       rc = lipc__fail_win(GetLastError(), "%s: CreateEvent", what);
   if (rc == LIPC_OK)
-    rc = loop(p, ops, input, input_len, max_output, timeout_ms < 0 ? -1 : lipc__now_ms() + timeout_ms, timeout_ms);
+    rc = loop(p, ops, input, input_len, max_output, timeout_ms < 0 ? -1 : lipc__deadline_ms(timeout_ms), timeout_ms);
   /* Nothing may stay in flight into buffers that move or go: cancel, and
    * count what the cancelled operations had moved. */
   for (int i = 0; i < 3; i++) {

@@ -77,6 +77,11 @@ static inline int64_t lipc__now_us(void) {
 }
 /* Milliseconds on the same clock (rounded down). */
 static inline int64_t lipc__now_ms(void) { return lipc__now_us() / 1000; }
+/* The deadline timeout_ms from now on lipc__now_ms's clock, rounded up: a
+ * wait that runs until deadline - lipc__now_ms() reaches 0 has waited the
+ * whole timeout (on the rounded-down now it could end up to a millisecond
+ * early: 199.96 ms of a 200 ms wait_fds, seen under Wine). */
+static inline int64_t lipc__deadline_ms(int64_t timeout_ms) { return (lipc__now_us() + 999) / 1000 + timeout_ms; }
 /* The milliseconds to wait for us_left microseconds: rounded up, so that a
  * wait never ends before the time asked. */
 static inline int64_t lipc__ms_ceil(int64_t us_left) { return us_left <= 0 ? 0 : (us_left + 999) / 1000; }

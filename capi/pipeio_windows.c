@@ -229,7 +229,7 @@ static int read_overlapped(HANDLE h, void *buf, DWORD n, int64_t timeout_ms, siz
 }
 
 static int read_sync_pipe(HANDLE h, void *buf, DWORD n, int64_t timeout_ms, size_t *got, const char *what) {
-  int64_t deadline = timeout_ms > 0 ? lipc__now_ms() + timeout_ms : 0, step = 1;
+  int64_t deadline = timeout_ms > 0 ? lipc__deadline_ms(timeout_ms) : 0, step = 1;
   for (;;) {
     DWORD avail;
     int rc = lipc__win_pipe_avail(h, &avail);
@@ -292,7 +292,7 @@ static int write_failed(DWORD err, HANDLE h, const char *what) {
 
 static int write_overlapped(HANDLE h, const char *buf, size_t n, int64_t timeout_ms, size_t *put,
                             const char *what) {
-  int64_t deadline = timeout_ms > 0 ? lipc__now_ms() + timeout_ms : 0;
+  int64_t deadline = timeout_ms > 0 ? lipc__deadline_ms(timeout_ms) : 0;
   while (*put < n) {
     size_t rest = n - *put;
     DWORD k, err;
@@ -382,7 +382,7 @@ static int sync_write_io(HANDLE h, const char *buf, DWORD n, int64_t timeout_ms,
  * non-blocking fd on Linux: it looks again after 1 ms, doubling up to
  * NAP_MAX_MS, until the deadline (a try, timeout 0, is one look). */
 static int write_sync_pipe(HANDLE h, const char *buf, size_t n, int64_t timeout_ms, size_t *put, const char *what) {
-  int64_t deadline = timeout_ms > 0 ? lipc__now_ms() + timeout_ms : 0, step = 1;
+  int64_t deadline = timeout_ms > 0 ? lipc__deadline_ms(timeout_ms) : 0, step = 1;
   while (*put < n) {
     size_t rest = n - *put;
     DWORD k, err;

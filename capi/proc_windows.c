@@ -192,7 +192,7 @@ int lipc__wproc_wait(struct lipc_wproc *p, int64_t deadline_ms, int64_t timeout_
   return LIPC_OK;
 }
 
-static int64_t deadline_of(int64_t timeout_ms) { return timeout_ms < 0 ? -1 : lipc__now_ms() + timeout_ms; }
+static int64_t deadline_of(int64_t timeout_ms) { return timeout_ms < 0 ? -1 : lipc__deadline_ms(timeout_ms); }
 
 static void exit_out(struct lipc_wproc *p, int *code, int *sig) {
   AcquireSRWLockShared(&p->mu);

@@ -111,7 +111,7 @@ int lipc_wait_fds(const int *fds, const int *events, int *revents, int nfds, int
   }
   /* More objects than one wait takes: wait for each group in turn. */
   if (nobjs > MAXIMUM_WAIT_OBJECTS - 1) looks = 1;
-  int64_t deadline = timeout_ms >= 0 ? lipc__now_ms() + timeout_ms : 0, step = 1;
+  int64_t deadline = timeout_ms >= 0 ? lipc__deadline_ms(timeout_ms) : 0, step = 1;
   DWORD group = 0;
   int rc, n;
   for (;;) {

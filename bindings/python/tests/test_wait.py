@@ -92,6 +92,16 @@ def test_timeout_returns_empty_after_the_full_time(pipe):
     t0 = time.monotonic()
     assert lipc.wait_fds([(r, lipc.WAIT_READ)], 0.2) == []
     assert time.monotonic() - t0 >= 0.2
+    # Never a little early either, whatever the sub-millisecond phase the
+    # wait starts at (Windows polled a pipe against a deadline rounded down
+    # to the millisecond: up to 1 ms short, 199.96 ms of 0.2 s once).
+    short = []
+    for _ in range(20):
+        t0 = time.monotonic()
+        assert lipc.wait_fds([(r, lipc.WAIT_READ)], 0.013) == []
+        if time.monotonic() - t0 < 0.013:
+            short.append(time.monotonic() - t0)
+    assert short == []
     t0 = time.monotonic()
     assert lipc.wait_fds([], 0.1) == []  # no fds: a plain sleep
     assert time.monotonic() - t0 >= 0.1
