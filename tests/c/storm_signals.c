@@ -280,8 +280,14 @@ int main(int argc, char **argv) {
   int before = argc > 5 && strcmp(argv[5], "before-load") == 0;
   calls_per_thread = atol(argv[3]) / THREADS;
   setenv("STORM_SEED", argv[4], 1);
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/storm-%d", (int)getpid());
-  if (mkdir(tmpdir, 0700) != 0) return 2;
+  /* A fresh directory, never one named after the pid: a trial killed
+   * before its cleanup left /tmp/storm-PID behind, and a later trial given
+   * the same pid failed to set up (exit 2, a red suite). */
+  snprintf(tmpdir, sizeof tmpdir, "/tmp/storm-XXXXXX");
+  if (!mkdtemp(tmpdir)) {
+    perror("mkdtemp");
+    return 2;
+  }
   pid_t pest = 0;
   if (before) install_handlers(), pest = start_pest();
   void *lib = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
