@@ -263,9 +263,10 @@ static void *spawn_in_held_dir(void *arg) {
 
 static void fork_during_preparation(void) {
   char prog[128];
-  snprintf(held_dir, sizeof held_dir, "/tmp/ctest-fork-held-%d", (int)getpid());
+  snprintf(held_dir, sizeof held_dir, "/tmp/ctest-fork-held-XXXXXX");
+  CHECK(mkdtemp(held_dir) != NULL, "mkdtemp: %m");
   snprintf(prog, sizeof prog, "%s/true", held_dir);
-  CHECK(mkdir(held_dir, 0700) == 0 && symlink("/bin/true", prog) == 0, "setup: %m");
+  CHECK(symlink("/bin/true", prog) == 0, "setup: %m");
   CHECK(pipe(in_search) == 0 && pipe(fork_done) == 0, "pipes");
   lipc_handle_t a;
   CHECK(lipc_spawnattr_new(&a) == 0 && lipc_spawnattr_arg(a, "true") == 0 &&
@@ -290,10 +291,10 @@ static void fork_during_preparation(void) {
   void *code;
   pthread_join(t, &code);
   CHECK((intptr_t)code == 0, "the parent's spawn: exit %d", (int)(intptr_t)code);
-  held_dir[0] = 0;
   lipc_close(a);
   unlink(prog);
-  rmdir(held_dir);
+  CHECK(rmdir(held_dir) == 0, "remove %s: %m", held_dir); /* a leftover would fail a later run's set-up */
+  held_dir[0] = 0;
   close(in_search[0]), close(in_search[1]), close(fork_done[0]), close(fork_done[1]);
 }
 

@@ -69,9 +69,12 @@ static void *spawn_true_many(void *arg) {
 int main(void) {
   signal(SIGALRM, on_alarm);
   alarm(60);
-  snprintf(dir, sizeof dir, "/tmp/lipc-special-%d", (int)getpid());
+  /* mkdtemp, not a name from the pid: a run killed before its cleanup
+   * would fail a later run that drew the same pid. */
+  snprintf(dir, sizeof dir, "/tmp/lipc-special-XXXXXX");
+  if (!mkdtemp(dir)) return 2;
   snprintf(fifo, sizeof fifo, "%s/fifo", dir);
-  if (mkdir(dir, 0700) != 0 || mkfifo(fifo, 0600) != 0) return 2;
+  if (mkfifo(fifo, 0600) != 0) return 2;
 
   mmap_and_flock_refuse(fifo, "a FIFO");
   mmap_and_flock_refuse("/dev/null", "a character device");
