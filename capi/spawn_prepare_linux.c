@@ -633,25 +633,34 @@ static void close_opened(struct prep *p) {
     if (p->parent_end[i] >= 0) close(p->parent_end[i]);
 }
 
+/* 1 if the entry gives the child a parent fd that a started spawn closes. */
+static int closes_parent(const struct lipc_fdspec *f) {
+  return f->kind == LIPC_FD_PARENT && (f->flags & LIPC_FD_CLOSE_PARENT);
+}
+
+/* Marks every LIPC_FD_CLOSE_PARENT entry given away (1) or back (0). */
+static void mark_parent_fds(struct lipc_spawnattr *a, int given) {
+  for (int i = 0; i < a->nfds; i++)
+    if (closes_parent(&a->fds[i])) a->fds[i].given_away = given;
+}
+
 /* The fd entries with LIPC_FD_CLOSE_PARENT: refused if a spawn closed
  * their fd already (the number may name another file by now), else marked
  * as given away. */
 static int take_parent_fds(struct lipc_spawnattr *a) {
   for (int i = 0; i < a->nfds; i++) {
     struct lipc_fdspec *f = &a->fds[i];
-    if (f->set && f->kind == LIPC_FD_PARENT && (f->flags & LIPC_FD_CLOSE_PARENT) && f->given_away)
+    if (f->set && closes_parent(f) && f->given_away)
       return fd_fail(i, EINVAL, "parent fd %d was closed by an earlier spawn of these attributes "
                      "(LIPC_FD_CLOSE_PARENT); set the entry again", f->arg);
   }
-  for (int i = 0; i < a->nfds; i++)
-    if (a->fds[i].kind == LIPC_FD_PARENT && (a->fds[i].flags & LIPC_FD_CLOSE_PARENT)) a->fds[i].given_away = 1;
+  mark_parent_fds(a, 1);
   return LIPC_OK;
 }
 
 void lipc__spawn_give_back_parent_fds(struct lipc_spawnattr *a) {
   pthread_mutex_lock(&a->mu);
-  for (int i = 0; i < a->nfds; i++)
-    if (a->fds[i].kind == LIPC_FD_PARENT && (a->fds[i].flags & LIPC_FD_CLOSE_PARENT)) a->fds[i].given_away = 0;
+  mark_parent_fds(a, 0);
   pthread_mutex_unlock(&a->mu);
 }
 
