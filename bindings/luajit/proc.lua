@@ -113,10 +113,13 @@ local M = { clock = clock }
 
 -- expires (absolute, on clock()) -> seconds for lipc (nil: no limit; 0: look)
 local function timeout_of(expires)
-  if expires == nil or expires == huge then return nil end
+  if expires == nil then return nil end
+  -- The type first: a 64-bit cdata compared with math.huge is undefined
+  -- (LuaJIT's compiled code may call it equal).
   if type(expires) ~= "number" or expires ~= expires then
     error("bad argument 'expires' (number expected, got " .. (expires ~= expires and "nan" or type(expires)) .. ")", 3)
   end
+  if expires == huge then return nil end
   local t = expires - clock()
   return t > 0 and t or 0
 end

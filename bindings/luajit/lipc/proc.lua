@@ -166,6 +166,7 @@ local codes = errors.codes
 local ETIMEDOUT = codes.ETIMEDOUT
 local type, pairs, ipairs, error, tostring, tonumber, unpack = type, pairs, ipairs, error, tostring, tonumber, unpack
 local lipc_free = C.lipc_free
+local istype, int64_t = ffi.istype, ffi.typeof("int64_t")
 
 local A = {
   new = C.lipc_spawnattr_new, arg = C.lipc_spawnattr_arg, shell = C.lipc_spawnattr_shell,
@@ -381,8 +382,18 @@ local function plan_fd(plan, n, spec, fname)
   add(plan, A.fd, n, kind, arg, path, flags, mode)
 end
 
+-- A 64-bit cdata is never compared with math.huge or -1 here: LuaJIT
+-- converts the number to the cdata's type, and C leaves converting
+-- math.huge (or -1, for uint64_t) undefined; its compiled code said
+-- 2ULL^64 - 1 == math.huge where its interpreter said no, so a hot caller
+-- got "unlimited" for a value it must refuse. Only int64_t's -1LL is -1.
 local function rlimit_value(v, fname, name)
-  if v == "unlimited" or v == "infinity" or v == math.huge or v == -1 then return -1 end
+  local t = type(v)
+  if (t == "string" and (v == "unlimited" or v == "infinity"))
+     or (t == "number" and (v == math.huge or v == -1))
+     or (t == "cdata" and istype(int64_t, v) and v == int64_t(-1)) then
+    return -1
+  end
   local x = (type(v) == "number" or type(v) == "cdata") and v >= 0
             and errors.check_int64(v, 1, fname, "rlimits." .. name, 3)
   if not x then

@@ -188,6 +188,16 @@ function T.wait_with_absolute_expiry()
   h.eq(err, "active", "still active when it expired")
   local dt = h.now() - t0
   h.ok(dt >= 0.24 and dt < 5, "waited until the expiry time: " .. dt)
+  -- A 64-bit cdata is no expiry time: refused, also once compiled (the
+  -- check compared it with math.huge first, which LuaJIT leaves undefined
+  -- for a uint64_t: test_numbers' rlimit case shows compiled code saying
+  -- equal there, which here would be a wait forever).
+  local refused = 0
+  for _ = 1, 300 do
+    local ok, e = pcall(p.wait, p, 2ULL ^ 64 - 1)
+    if not ok and tostring(e):find("bad argument 'expires'", 1, true) then refused = refused + 1 end
+  end
+  h.eq(refused, 300, "a cdata expiry raises in each of 300 calls")
   h.eq(p:kill(), true, "kill")
   code, err = p:wait(1 / 0)
   h.eq(code, nil, "killed"); h.eq(err, "killed", "wait reports killed")

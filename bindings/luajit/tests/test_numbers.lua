@@ -299,4 +299,29 @@ function T.huge_timeouts_wait_forever_and_bad_ones_raise()
   teardown(c)
 end
 
+-- The same checks once LuaJIT has compiled them: its compiled code once
+-- called 2ULL^64 - 1 equal to math.huge (and so "unlimited") where the
+-- interpreter refused it, so a caller in a loop got no error. 300 calls
+-- make the checks hot; each must still raise, and -1LL and math.huge must
+-- still mean unlimited.
+function T.rlimit_checks_hold_in_compiled_code()
+  for _, v in ipairs({ 2ULL ^ 64 - 1, 2ULL ^ 63, -2LL, -2 }) do
+    local raised = 0
+    for _ = 1, 300 do
+      local ok, err = pcall(P.prepare, TRUE, { rlimits = { core = { 0, v } } })
+      if not ok and tostring(err):find("bad argument", 1, true) then raised = raised + 1
+      elseif ok and err then err:close() end
+    end
+    h.eq(raised, 300, ("rlimit %s refused in each of 300 calls"):format(show(v)))
+  end
+  for _, v in ipairs({ -1LL, inf, -1, "unlimited" }) do
+    local made = 0
+    for _ = 1, 300 do
+      local pr = P.prepare(TRUE, { rlimits = { core = { 0, v } } })
+      if pr then made = made + 1; pr:close() end
+    end
+    h.eq(made, 300, ("rlimit %s is unlimited in each of 300 calls"):format(show(v)))
+  end
+end
+
 return T
