@@ -103,7 +103,6 @@ LIPC_HIDDEN long lipc__write_nosigpipe(int fd, const void *buf, size_t n);
 LIPC_HIDDEN struct timespec lipc__deadline(int64_t timeout_ms);
 /* Remaining time until dl, clamped at 0; NULL when dl is "never". */
 LIPC_HIDDEN const struct timespec *lipc__remaining(struct timespec dl, struct timespec *buf);
-LIPC_HIDDEN int lipc__deadline_passed(struct timespec dl);
 /* A deadline a century away: for waits that must still see EINTR. */
 LIPC_HIDDEN struct timespec lipc__far_deadline(void);
 /* futex wait on *addr while it equals val, until dl; LIPC_OK when woken or

@@ -40,12 +40,6 @@ const struct timespec *lipc__remaining(struct timespec dl, struct timespec *buf)
   return buf;
 }
 
-int lipc__deadline_passed(struct timespec dl) {
-  struct timespec rem;
-  const struct timespec *r = lipc__remaining(dl, &rem);
-  return r && r->tv_sec == 0 && r->tv_nsec == 0;
-}
-
 struct timespec lipc__far_deadline(void) {
   struct timespec dl;
   clock_gettime(CLOCK_MONOTONIC, &dl);
