@@ -167,7 +167,7 @@ static int proc_spawn(lipc_handle_t attr, lipc_handle_t *out) {
       rc = register_child(a, sp, out);
     } else {
       lipc__spawn_close_after(sp, 0);
-      lipc__spawn_give_back_parent_fds(a);
+      lipc__spawn_give_back_parent_fds(a, sp->claim);
       lipc_req f = {.op = LIPC_OP_PROC_SPAWN_FINISH};
       f.i[0] = (int64_t)(uintptr_t)sp;
       rc = lipc__call(&f);

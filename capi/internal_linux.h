@@ -78,7 +78,7 @@ struct lipc_spawn;
 LIPC_HIDDEN int lipc__spawn_prepare(struct lipc_spawnattr *a, struct lipc_spawn **out);
 /* Undoes the preparation's claim on LIPC_FD_CLOSE_PARENT fds, for a child
  * that did not start (they were not closed). */
-LIPC_HIDDEN void lipc__spawn_give_back_parent_fds(struct lipc_spawnattr *a);
+LIPC_HIDDEN void lipc__spawn_give_back_parent_fds(struct lipc_spawnattr *a, uint64_t claim);
 /* For the Go servers: blocks until a request is queued on queue `which`. */
 #define LIPC_QUEUE_GENERAL 0
 #define LIPC_QUEUE_SPAWN 1

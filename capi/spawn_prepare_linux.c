@@ -638,29 +638,34 @@ static int closes_parent(const struct lipc_fdspec *f) {
   return f->kind == LIPC_FD_PARENT && (f->flags & LIPC_FD_CLOSE_PARENT);
 }
 
-/* Marks every LIPC_FD_CLOSE_PARENT entry given away (1) or back (0). */
-static void mark_parent_fds(struct lipc_spawnattr *a, int given) {
-  for (int i = 0; i < a->nfds; i++)
-    if (closes_parent(&a->fds[i])) a->fds[i].given_away = given;
-}
-
-/* The fd entries with LIPC_FD_CLOSE_PARENT: refused if a spawn closed
- * their fd already (the number may name another file by now), else marked
- * as given away. */
-static int take_parent_fds(struct lipc_spawnattr *a) {
+/* The fd entries with LIPC_FD_CLOSE_PARENT: refused if a spawn took their
+ * fd already (it closes it; the number may name another file by now),
+ * else marked with a new claim, returned in *claim (0: no such entry).
+ * Under a->mu. */
+static int take_parent_fds(struct lipc_spawnattr *a, uint64_t *claim) {
+  *claim = 0;
   for (int i = 0; i < a->nfds; i++) {
     struct lipc_fdspec *f = &a->fds[i];
     if (f->set && closes_parent(f) && f->given_away)
       return fd_fail(i, EINVAL, "parent fd %d was closed by an earlier spawn of these attributes "
                      "(LIPC_FD_CLOSE_PARENT); set the entry again", f->arg);
   }
-  mark_parent_fds(a, 1);
+  for (int i = 0; i < a->nfds; i++)
+    if (closes_parent(&a->fds[i])) {
+      if (!*claim) *claim = ++a->claims;
+      a->fds[i].given_away = *claim;
+    }
   return LIPC_OK;
 }
 
-void lipc__spawn_give_back_parent_fds(struct lipc_spawnattr *a) {
+/* A spawn that did not start gives back the entries it claimed, and only
+ * those: a setter may have given an entry a new fd since, and another
+ * spawn taken that one. */
+void lipc__spawn_give_back_parent_fds(struct lipc_spawnattr *a, uint64_t claim) {
+  if (!claim) return;
   pthread_mutex_lock(&a->mu);
-  mark_parent_fds(a, 0);
+  for (int i = 0; i < a->nfds; i++)
+    if (a->fds[i].given_away == claim) a->fds[i].given_away = 0;
   pthread_mutex_unlock(&a->mu);
 }
 
@@ -738,8 +743,9 @@ int lipc__spawn_prepare(struct lipc_spawnattr *a, struct lipc_spawn **out) {
    * map's opens), as the Go code held it: a host fork meanwhile leaves the
    * lock held in its child, where the attributes must keep working
    * (lipc.h), and a setter there would wait for it forever. */
+  uint64_t claim = 0;
   pthread_mutex_lock(&a->mu);
-  int rc = take_parent_fds(a), taken = rc == LIPC_OK;
+  int rc = take_parent_fds(a, &claim);
   if (rc == LIPC_OK) rc = snapshot(&p, a, &c);
   pthread_mutex_unlock(&a->mu);
   if (rc != LIPC_OK) goto out;
@@ -761,12 +767,13 @@ int lipc__spawn_prepare(struct lipc_spawnattr *a, struct lipc_spawn **out) {
 out:
   free(work);
   if (rc != LIPC_OK) {
-    if (taken) lipc__spawn_give_back_parent_fds(a);
+    lipc__spawn_give_back_parent_fds(a, claim);
     for (int i = 0; i < p.nallocs; i++) free(p.allocs[i]);
     free(p.allocs);
     free(p.s);
     return rc;
   }
+  p.s->claim = claim;
   /* Last: the list of the request's memory, which it owns from here. */
   p.s->allocs = p.allocs;
   p.s->nallocs = p.nallocs;

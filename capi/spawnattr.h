@@ -13,7 +13,11 @@ struct lipc_fdspec {
   int flags;
   uint32_t mode;
   char *path;
-  int given_away; /* LIPC_FD_CLOSE_PARENT: a spawn closed the parent's fd */
+  /* LIPC_FD_CLOSE_PARENT: 0, or the claim of the spawn that took the
+   * parent's fd (it closes it once its child runs; one that fails gives
+   * back only its own claim, so a setter plus a spawn in between keep
+   * theirs). */
+  uint64_t given_away;
 };
 
 struct lipc_rlimspec {
@@ -49,6 +53,7 @@ struct lipc_spawnattr {
   int keep_fds;
   int sigreset;        /* LIPC_SIGRESET_* */
   uint64_t sigdefault; /* bit sig-1 */
+  uint64_t claims;     /* the last claim a spawn took (fdspec.given_away); under mu */
 };
 
 __attribute__((visibility("hidden"))) void lipc__spawnattr_free(struct lipc_spawnattr *a);

@@ -49,6 +49,7 @@ struct lipc_spawn {
   const int *close_fail; /* closed when it did not: its ends and the parent's pipe ends */
   int npipes;
   const int *pipes;     /* npipes pairs (child fd, the parent's end of its pipe), by child fd */
+  uint64_t claim;       /* the caller's token for the parent fds this spawn took (0: none) */
   int nallocs;
   void **allocs;        /* the request's C memory, freed by lipc__spawn_free (allocs and the
                            request itself last) */
