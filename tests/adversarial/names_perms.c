@@ -49,6 +49,11 @@ static const char *file_prefix[] = {"sem.", "lipc.mutex.", "lipc.event.", ""};
 
 static int failures;
 static char self[512];
+/* How nobody runs this program: from a copy, with the library beside it,
+ * in a directory the driver made (ADV_NOBODY_DIR). The build directory
+ * may be out of nobody's reach: a checkout under /root (mode 0700). */
+static char self_for_nobody[600];
+#define NOBODY_DIR_ENV "ADV_NOBODY_DIR"
 
 #define FAIL(...)                                      \
   do {                                                 \
@@ -203,7 +208,7 @@ static int one_case(const char *c, int k) {
       if (plant(k, name, size, 0xFF, 1) != 0) return 77;
     } else {
       /* a real lipc object, made by nobody with mode 0666 */
-      snprintf(cmd, sizeof cmd, NOBODY " %s make %d %s", self, k, name);
+      snprintf(cmd, sizeof cmd, NOBODY " %s make %d %s", self_for_nobody, k, name);
       if (run(cmd) != 0) return 77;
     }
     rc = sane("open without the trust flag", open_kind(k, name, strcmp(c, "foreign-create") == 0 ? LIPC_CREATE : 0, 0, &h));
@@ -221,7 +226,7 @@ static int one_case(const char *c, int k) {
     if (!root) return 77;
     rc = open_kind(k, name, LIPC_CREATE, 0600, &h);
     if (rc != 0) FAIL("create");
-    snprintf(cmd, sizeof cmd, NOBODY " %s open-expect %d %s %d", self, k, name, LIPC_EPERM);
+    snprintf(cmd, sizeof cmd, NOBODY " %s open-expect %d %s %d", self_for_nobody, k, name, LIPC_EPERM);
     int st = system(cmd);
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
       FAIL("nobody opening root's 0600 %s: status %#x (1: not LIPC_EPERM, else a crash)", kind_names[k], st);
@@ -343,9 +348,47 @@ static const char *cases[] = {"foreign-garbage", "foreign-valid", "foreign-creat
                               "own-garbage", "own-empty", "own-short", "symlink", "symlink-dangling",
                               "directory", "fifo", "socket", "corrupt-after-open", "excl-planted", "umask"};
 
+static int copy_file(const char *from, const char *to) {
+  int in = open(from, O_RDONLY | O_CLOEXEC), out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
+  char buf[65536];
+  ssize_t n = 0;
+  while (in >= 0 && out >= 0 && (n = read(in, buf, sizeof buf)) > 0)
+    if (write(out, buf, (size_t)n) != n) n = -1;
+  int ok = in >= 0 && out >= 0 && n == 0;
+  if (in >= 0) close(in);
+  if (out >= 0 && close(out) != 0) ok = 0;
+  return ok ? 0 : -1;
+}
+
+/* The driver, as root: a directory nobody can read, holding a copy of this
+ * program and of the lipc library it loaded. "" when it cannot be made. */
+static char nobody_dir[64];
+static void make_nobody_dir(void) {
+  Dl_info di;
+  char path[600];
+  strcpy(nobody_dir, "/tmp/lipc-advnp-bin.XXXXXX");
+  if (!mkdtemp(nobody_dir) || chmod(nobody_dir, 0755) != 0 || !dladdr((void *)lipc_last_error, &di) ||
+      !di.dli_fname) {
+    printf("  cannot copy this program for nobody (%s): its cases will fail\n", strerror(errno));
+    nobody_dir[0] = 0;
+    return;
+  }
+  snprintf(path, sizeof path, "%s/names_perms", nobody_dir);
+  int rc = copy_file(self, path);
+  snprintf(path, sizeof path, "%s/liblipc.so.0", nobody_dir);
+  if (rc == 0) rc = copy_file(di.dli_fname, path);
+  if (rc != 0) printf("  cannot copy %s or %s into %s: nobody's cases will fail\n", self, di.dli_fname, nobody_dir);
+  setenv(NOBODY_DIR_ENV, nobody_dir, 1);
+}
+
 int main(int argc, char **argv) {
   ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
   if (n > 0) self[n] = 0;
+  const char *nd = getenv(NOBODY_DIR_ENV);
+  if (nd && *nd)
+    snprintf(self_for_nobody, sizeof self_for_nobody, "env LD_LIBRARY_PATH=%s %s/names_perms", nd, nd);
+  else
+    snprintf(self_for_nobody, sizeof self_for_nobody, "%s", self);
   if (argc == 4 && strcmp(argv[1], "make") == 0) { /* as nobody: a real object, mode 0666 */
     lipc_handle_t h;
     umask(0);
@@ -367,7 +410,10 @@ int main(int argc, char **argv) {
   printf("names and permissions: %s\n", HARDENED ? "the header has LIPC_TRUST_FOREIGN: full contract"
                                                    : "no LIPC_TRUST_FOREIGN in the header: contents are only "
                                                      "checked not to crash");
-  if (geteuid() != 0) printf("  not root: the cases with another user are skipped (setpriv needs root)\n");
+  if (geteuid() != 0)
+    printf("  not root: the cases with another user are skipped (setpriv needs root)\n");
+  else
+    make_nobody_dir();
   for (size_t c = 0; c < sizeof cases / sizeof *cases; c++)
     for (int k = 0; k < NKINDS; k++) {
       char out[64];
@@ -407,6 +453,10 @@ int main(int argc, char **argv) {
   char cmd[128];
   snprintf(cmd, sizeof cmd, "rm -f /dev/shm/*advnp-* /tmp/advnp-*");
   if (system(cmd) != 0) {}
+  if (nobody_dir[0]) {
+    snprintf(cmd, sizeof cmd, "rm -rf %s", nobody_dir);
+    if (system(cmd) != 0) {}
+  }
   printf("names and permissions: %d cases, %d failed or crashed, %d skipped\n", total, bad, skipped);
   return bad ? 1 : 0;
 }

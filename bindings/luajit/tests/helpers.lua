@@ -336,6 +336,24 @@ function h.luajit_cmd(code, env)
   return "env " .. table.concat(vars, " ") .. " " .. exe .. " -e " .. h.q(code)
 end
 
+-- h.luajit_cmd for a command user nobody runs (as root, through setpriv):
+-- the binding and the library are copied into a directory of their own
+-- that anyone can read, since this checkout may be out of nobody's reach
+-- (one under /root, mode 0700). Returns the command and that directory,
+-- which the caller removes (h.sh("rm -rf " .. h.q(dir))).
+function h.luajit_cmd_for_nobody(code)
+  local lipc = require "lipc"
+  local p = assert(io.popen("mktemp -d /tmp/lipc-lua-nobody.XXXXXX"))
+  local dir = p:read("*l")
+  p:close()
+  assert(dir and dir ~= "", "mktemp -d")
+  assert(h.sh(("chmod 755 %s && cp -R %s %s/ && cp %s %s/liblipc.so"):format(
+    h.q(dir), h.q(h.binding_dir .. "/lipc"), h.q(dir), h.q(abs(lipc.library_path)), h.q(dir))),
+    "copy the binding and the library for nobody into " .. dir)
+  return h.luajit_cmd(code, { LUA_PATH = dir .. "/?.lua;" .. dir .. "/?/init.lua;;",
+                              LIPC_LIBRARY = dir .. "/liblipc.so" }), dir
+end
+
 -- h.luajit_cmd(code, env) as the shell's last command: `exec` on POSIX
 -- (the child is the process), as it is under cmd.exe.
 function h.exec_luajit_cmd(code, env)
