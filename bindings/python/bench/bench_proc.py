@@ -4,7 +4,8 @@ Python's own ways of doing the same, in the same run:
   spawn+wait of /bin/true (median microseconds): lipc.run, lipc.Popen +
     wait, and the raw C calls on one reused attributes handle, beside
     os.posix_spawn + os.waitpid, subprocess.run and subprocess.Popen +
-    wait; measured alternately so both sides see the same machine.
+    wait; and of "true" found on PATH, run and Popen + wait beside
+    subprocess's; measured alternately so both sides see the same machine.
   reading 64 MiB from `head -c 67108864 /dev/zero` (median MB/s): raw
     lipc_fd_read in 1 MiB chunks into one buffer (beside an os.read loop of
     1 MiB on an os.posix_spawn'd pipe, and beside subprocess capture),
@@ -110,6 +111,26 @@ class Raw:
 
 def subprocess_run() -> None:
     subprocess.run([TRUE])
+
+
+# The issue's own case: lipc.run(["true"]), the program found on PATH
+# (lipc searches in C; subprocess builds each candidate path in Python).
+def lipc_run_path() -> None:
+    lipc.run(["true"])
+
+
+def subprocess_run_path() -> None:
+    subprocess.run(["true"])
+
+
+def lipc_popen_path() -> None:
+    p = lipc.Popen(["true"])
+    p.wait()
+    p.close()
+
+
+def subprocess_popen_path() -> None:
+    subprocess.Popen(["true"]).wait()
 
 
 def subprocess_popen() -> None:
@@ -231,6 +252,10 @@ def main() -> None:
         us_row("spawn+wait lipc.run", ours, theirs, "subprocess.run")
         ours, theirs = alternate(lipc_popen, subprocess_popen, a.spawns)
         us_row("spawn+wait Popen+wait", ours, theirs, "subprocess.Popen+wait")
+        ours, theirs = alternate(lipc_run_path, subprocess_run_path, a.spawns)
+        us_row("spawn+wait lipc.run PATH", ours, theirs, "subprocess.run PATH")
+        ours, theirs = alternate(lipc_popen_path, subprocess_popen_path, a.spawns)
+        us_row("spawn+wait Popen+wait PATH", ours, theirs, "subprocess Popen PATH")
     finally:
         raw.close()
     mbs_row("read 64 MiB raw fd_read 1 MiB", mbs(lipc_raw_read, a.reads), mbs(os_read_loop, a.reads),
