@@ -39,18 +39,19 @@
  *   crash). The Lisp binding defers interrupts around every call for this.
  * - Cancellation (POSIX threads; Windows has none): no lipc call is a
  *   cancellation point. A pthread_cancel pending when a call starts or
- *   arriving during it acts at the thread's next cancellation point after
- *   the call returns, as for posix_spawn: lipc disables cancellation around
+ *   arriving during it acts at the thread's next cancellation point after the
+ *   call returns, as for posix_spawn: lipc disables cancellation around
  *   whatever inside it is one (its reads, writes, closes and polls, process
  *   waits, file-lock naps, the calls into Go) and gives the caller's state
- *   back before it returns, so a call is never left half done (a lock held,
- *   a handle or fd left open, a count raised). So a thread blocked in a
- *   wait with no timeout cannot be cancelled until the wait ends: a signal
- *   whose handler runs on that thread (pthread_kill) ends every lipc wait
- *   with LIPC_EINTR, which is the way to get it out. A thread with
- *   asynchronous cancelability (PTHREAD_CANCEL_ASYNCHRONOUS) must not call
- *   lipc (POSIX allows three functions there). A host that leaves a call by
- *   siglongjmp (above) may leave the thread's cancellation disabled.
+ *   back before it returns, so a call is never left half done (a lock held, a
+ *   handle or fd left open, a count raised). So a thread blocked in a wait
+ *   with no timeout (negative) cannot be cancelled until the wait ends: a
+ *   signal whose handler runs on that thread (pthread_kill) ends the wait with
+ *   LIPC_EINTR (as said of timeouts above), which is the way to get it out;
+ *   the cancellation then acts at the thread's next cancellation point. A
+ *   thread with asynchronous cancelability (PTHREAD_CANCEL_ASYNCHRONOUS) must
+ *   not call lipc (POSIX allows three functions there). A host that leaves a
+ *   call by siglongjmp (above) may leave the thread's cancellation disabled.
  * - Strings are NUL-terminated UTF-8. The caller owns what it passes. Strings
  *   returned as `const char *` are static unless said otherwise.
  * - Thread safety: every function may be called from any thread at once.

@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,7 @@
 struct job {
   int (*call)(struct job *);
   int arriving; /* 0: cancel pending before the call; 1: sent while it runs */
+  int kick;     /* then signals (SIGUSR1, a handler) until the call returns */
   lipc_handle_t h;
   int fd;
   int64_t arg;
@@ -75,11 +77,21 @@ static int cancelled_after(struct job *j, const char *what) {
     usleep(150 * 1000); /* most likely in the wait by then; either way the cancel must act after the call */
     pthread_cancel(t);
   }
-  pthread_join(t, &res);
+  /* A wait with no timeout: a signal handler ends it (LIPC_EINTR), the
+   * documented way out; sent again until the call returns, as the first
+   * one may come before the wait began. */
+  int joined = 0;
+  for (int i = 0; j->kick && i < 100 && !(joined = pthread_tryjoin_np(t, &res) == 0); i++) {
+    usleep(100 * 1000);
+    pthread_kill(t, SIGUSR1);
+  }
+  if (!joined) pthread_join(t, &res);
   CHECK(j->returned, "%s: the thread was cancelled inside the call (it never returned)", what);
   CHECK(res == PTHREAD_CANCELED && j->cleaned == 1, "%s: the thread was not cancelled after the call", what);
   return j->returned && res == PTHREAD_CANCELED;
 }
+
+static void on_usr1(int sig) { (void)sig; }
 
 static int64_t live_handles(void) {
   int64_t n = -1;
@@ -216,6 +228,18 @@ static void case_proc_wait(void) {
     CHECK(a.rc == LIPC_OK && a.value == 0, "proc_wait (cancel arriving): %s, exit %lld", lipc_strerror(a.rc),
           (long long)a.value);
   CHECK(lipc_close(p) == LIPC_OK, "close: %s", lipc_last_error());
+
+  /* No timeout at all: only a signal handler gets the thread out, with
+   * LIPC_EINTR, and the cancellation acts after the call. */
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_usr1; /* no SA_RESTART, though lipc never restarts a wait anyway */
+  sigaction(SIGUSR1, &sa, NULL);
+  p = spawn_of(0, "/bin/sleep", "30", NULL);
+  struct job f = {.call = call_proc_wait, .arriving = 1, .kick = 1, .h = p, .arg = -1};
+  if (cancelled_after(&f, "proc_wait forever (cancel, then a signal)"))
+    CHECK(f.rc == LIPC_EINTR, "proc_wait forever: %s", lipc_strerror(f.rc));
+  finish(p);
 }
 
 /* proc_stop: SIGTERM (ignored here), the grace wait, SIGKILL, the wait. */
