@@ -188,7 +188,22 @@ static int own_description(struct lipc_flock_c *l) {
   return err;
 }
 
+/* No cancellation point (lipc.h): a lock wait without the wake-up page
+ * sleeps in clock_nanosleep, and a fork child's first lock or unlock
+ * reopens the file (open, close) with the handle's owner word cleared,
+ * which cancelled there would make every later lock on it spin forever. */
+static int flock_lock(lipc_handle_t h, int64_t offset, int64_t length, int exclusive, int64_t timeout_ms);
+static int flock_unlock(lipc_handle_t h, int64_t offset, int64_t length);
+
 int lipc_flock_lock(lipc_handle_t h, int64_t offset, int64_t length, int exclusive, int64_t timeout_ms) {
+  return LIPC_NO_CANCEL(flock_lock(h, offset, length, exclusive, timeout_ms));
+}
+
+int lipc_flock_unlock(lipc_handle_t h, int64_t offset, int64_t length) {
+  return LIPC_NO_CANCEL(flock_unlock(h, offset, length));
+}
+
+static int flock_lock(lipc_handle_t h, int64_t offset, int64_t length, int exclusive, int64_t timeout_ms) {
   int rc = check_lock_range(offset, length, "flock_lock");
   if (rc != LIPC_OK) return rc;
   lipc_slot *s;
@@ -229,7 +244,7 @@ int lipc_flock_lock(lipc_handle_t h, int64_t offset, int64_t length, int exclusi
   return rc;
 }
 
-int lipc_flock_unlock(lipc_handle_t h, int64_t offset, int64_t length) {
+static int flock_unlock(lipc_handle_t h, int64_t offset, int64_t length) {
   int rc = check_lock_range(offset, length, "flock_unlock");
   if (rc != LIPC_OK) return rc;
   lipc_slot *s;

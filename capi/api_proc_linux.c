@@ -134,11 +134,7 @@ int lipc_proc_spawn(lipc_handle_t attr, lipc_handle_t *out) {
    * hangs) and its fds open; and the child, which runs on this thread's
    * TLS until it execs, would take it in its own close and unwind the
    * parent's frames. */
-  int cancel;
-  pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
-  int rc = proc_spawn(attr, out);
-  pthread_setcancelstate(cancel, NULL);
-  return rc;
+  return LIPC_NO_CANCEL(proc_spawn(attr, out));
 }
 
 static int proc_spawn(lipc_handle_t attr, lipc_handle_t *out) {
@@ -196,7 +192,17 @@ int lipc_proc_path(lipc_handle_t h, char *buf, size_t size, size_t *needed) {
   RELEASE_PROC(LIPC_OK);
 }
 
+/* Every call below that reaches a cancellation point (close, ppoll, poll,
+ * fopen and its reads) runs with cancellation disabled (lipc.h): cancelled
+ * there, a thread would leave p->mu locked (every later call on the handle
+ * hangs), a poller counted (the pidfd of a reaped child never closed) or an
+ * fd taken out of its slot and not closed. */
+static int pipe_op_now(lipc_handle_t h, int child_fd, int *fd, const char *what);
 static int pipe_op(lipc_handle_t h, int child_fd, int *fd, const char *what) {
+  return LIPC_NO_CANCEL(pipe_op_now(h, child_fd, fd, what));
+}
+
+static int pipe_op_now(lipc_handle_t h, int child_fd, int *fd, const char *what) {
   ACQUIRE_PROC(h, what);
   pthread_mutex_lock(&p->mu);
   int *slot = lipc__proc_pipe_slot(p, child_fd);
@@ -294,7 +300,12 @@ static void exit_out(struct lipc_proc *p, int *code, int *sig) {
   if (sig) *sig = p->exit.signal;
 }
 
+static int proc_wait(lipc_handle_t h, int64_t timeout_ms, int *code, int *sig);
 int lipc_proc_wait(lipc_handle_t h, int64_t timeout_ms, int *code, int *sig) {
+  return LIPC_NO_CANCEL(proc_wait(h, timeout_ms, code, sig));
+}
+
+static int proc_wait(lipc_handle_t h, int64_t timeout_ms, int *code, int *sig) {
   ACQUIRE_PROC(h, "proc_wait");
   int rc = lipc__proc_wait_until(p, lipc__deadline(timeout_ms), timeout_ms);
   if (rc == LIPC_OK) exit_out(p, code, sig);
@@ -340,7 +351,12 @@ int lipc_proc_kill(lipc_handle_t h, int sig, int group) {
   RELEASE_PROC(send_signal(p, sig, group, "proc_kill", 1));
 }
 
+static int proc_stop(lipc_handle_t h, int64_t grace_ms, int group, int *code, int *sig);
 int lipc_proc_stop(lipc_handle_t h, int64_t grace_ms, int group, int *code, int *sig) {
+  return LIPC_NO_CANCEL(proc_stop(h, grace_ms, group, code, sig));
+}
+
+static int proc_stop(lipc_handle_t h, int64_t grace_ms, int group, int *code, int *sig) {
   ACQUIRE_PROC(h, "proc_stop");
   int rc = send_signal(p, SIGTERM, group, "proc_stop", 0);
   if (rc == LIPC_OK || rc == LIPC_ENOENT) {
@@ -499,7 +515,12 @@ static int info_locked(struct lipc_proc *p, int what, int64_t *v) {
   return lipc__fail(LIPC_EINVAL, EINVAL, "proc_info: unknown figure %d", what);
 }
 
+static int proc_info(lipc_handle_t h, int what, int64_t *value);
 int lipc_proc_info(lipc_handle_t h, int what, int64_t *value) {
+  return LIPC_NO_CANCEL(proc_info(h, what, value));
+}
+
+static int proc_info(lipc_handle_t h, int what, int64_t *value) {
   if (!value) return lipc__fail(LIPC_EINVAL, EINVAL, "proc_info: value must not be NULL");
   ACQUIRE_PROC(h, "proc_info");
   pthread_mutex_lock(&p->mu);

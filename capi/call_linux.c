@@ -224,7 +224,14 @@ static int forked(lipc_req *r) {
   return 1;
 }
 
-int lipc__call(lipc_req *r) {
+/* Go itself makes its system calls raw, but in direct mode a Go call runs
+ * C on this thread (cgo calls, Go's stack query on a callback: fopen of
+ * /proc/self/maps), and glibc's unwinding of a cancellation through Go's
+ * frames would wreck the runtime: no cancellation inside (lipc.h). */
+static int call(lipc_req *r);
+int lipc__call(lipc_req *r) { return LIPC_NO_CANCEL(call(r)); }
+
+static int call(lipc_req *r) {
   r->rc = LIPC_OK;
   r->msg = NULL;
   r->err = 0;

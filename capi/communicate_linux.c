@@ -242,9 +242,21 @@ static int check_directions(struct lipc_proc *p) {
   return LIPC_OK;
 }
 
+static int communicate(lipc_handle_t h, const void *input, size_t input_len, size_t max_output,
+                       int64_t timeout_ms, char **out, size_t *out_len, char **err, size_t *err_len);
+
+/* ppoll, read, write, close and the pidfd wait are cancellation points; no
+ * lipc call is one (lipc.h). Cancelled there, a thread would leave the
+ * pipe ends non-blocking, what it had collected unreachable and the call
+ * marked active. */
 int lipc_proc_communicate(lipc_handle_t h, const void *input, size_t input_len, size_t max_output,
                           int64_t timeout_ms, char **out, size_t *out_len, char **err,
                           size_t *err_len) {
+  return LIPC_NO_CANCEL(communicate(h, input, input_len, max_output, timeout_ms, out, out_len, err, err_len));
+}
+
+static int communicate(lipc_handle_t h, const void *input, size_t input_len, size_t max_output,
+                       int64_t timeout_ms, char **out, size_t *out_len, char **err, size_t *err_len) {
   if (!input && input_len)
     return lipc__fail(LIPC_EINVAL, EINVAL, "communicate: input is NULL with a length");
   if (input_len > SSIZE_MAX)

@@ -71,7 +71,21 @@ static int check_size(size_t size, const char *what) {
   return LIPC_OK;
 }
 
+/* ppoll, read, write, close and sigtimedwait are cancellation points; no
+ * lipc call is one (lipc.h): a write cut short there would lose the count
+ * of what it had written. */
+static int fd_read(int fd, void *buf, size_t size, int64_t timeout_ms, size_t *nread);
+static int fd_write(int fd, const void *buf, size_t size, int64_t timeout_ms, size_t *nwritten);
+
 int lipc_fd_read(int fd, void *buf, size_t size, int64_t timeout_ms, size_t *nread) {
+  return LIPC_NO_CANCEL(fd_read(fd, buf, size, timeout_ms, nread));
+}
+
+int lipc_fd_write(int fd, const void *buf, size_t size, int64_t timeout_ms, size_t *nwritten) {
+  return LIPC_NO_CANCEL(fd_write(fd, buf, size, timeout_ms, nwritten));
+}
+
+static int fd_read(int fd, void *buf, size_t size, int64_t timeout_ms, size_t *nread) {
   if (!buf && size > 0) return lipc__fail(LIPC_EINVAL, EINVAL, "fd_read: buf must not be NULL");
   if (check_size(size, "fd_read") != LIPC_OK) return LIPC_EINVAL;
   struct timespec dl = lipc__deadline(timeout_ms);
@@ -101,7 +115,7 @@ int lipc_fd_read(int fd, void *buf, size_t size, int64_t timeout_ms, size_t *nre
   }
 }
 
-int lipc_fd_write(int fd, const void *buf, size_t size, int64_t timeout_ms, size_t *nwritten) {
+static int fd_write(int fd, const void *buf, size_t size, int64_t timeout_ms, size_t *nwritten) {
   if (nwritten) *nwritten = 0; /* "also on failure" */
   if (!buf && size > 0) return lipc__fail(LIPC_EINVAL, EINVAL, "fd_write: buf must not be NULL");
   if (check_size(size, "fd_write") != LIPC_OK) return LIPC_EINVAL;
@@ -141,6 +155,8 @@ int lipc_fd_write(int fd, const void *buf, size_t size, int64_t timeout_ms, size
 }
 
 int lipc_fd_close(int fd) {
-  if (close(fd) == 0) return LIPC_OK;
+  /* Cancelled inside close, the fd would be closed and the call said to
+   * have never returned. */
+  if (LIPC_NO_CANCEL(close(fd)) == 0) return LIPC_OK;
   return lipc__fail(lipc__code_from_errno(errno), errno, "fd_close: fd %d", fd);
 }

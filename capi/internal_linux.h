@@ -4,9 +4,36 @@
 #define LIPC_INTERNAL_LINUX_H
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/types.h>
 #include <time.h>
+
+/* ---- no lipc call is a cancellation point (lipc.h) ----
+ * glibc acts on a pending pthread_cancel at its cancellation points (read,
+ * write, close, open, poll, ppoll, waitid, clock_nanosleep, sigtimedwait,
+ * fopen, ...) by unwinding the thread with no clean-up of lipc's frames: a
+ * process handle's lock stayed held, its poller count raised, a close half
+ * done, fds open. So every path that reaches one runs with cancellation
+ * disabled, and the caller's state comes back before the call returns: a
+ * cancellation pending or arriving meanwhile acts at the caller's next
+ * cancellation point. The futex waits (syscall(), which glibc does not make
+ * a cancellation point) and the inline fast paths need nothing. Two atomic
+ * operations on the thread's own word: nothing next to a system call. */
+static inline int lipc__cancel_off(void) {
+  int old;
+  pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+  return old;
+}
+static inline void lipc__cancel_restore(int old) { pthread_setcancelstate(old, NULL); }
+/* The int that expr gives, computed with cancellation disabled. */
+#define LIPC_NO_CANCEL(expr)                   \
+  __extension__({                              \
+    int cancel_old_ = lipc__cancel_off();      \
+    int cancel_rc_ = (expr);                   \
+    lipc__cancel_restore(cancel_old_);         \
+    cancel_rc_;                                \
+  })
 
 /* errno to a LIPC_E* code (errors_linux.c). */
 LIPC_HIDDEN int lipc__code_from_errno(int err);

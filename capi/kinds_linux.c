@@ -8,16 +8,24 @@
 #include "proc.h"
 #include "spawnattr.h"
 
+/* These two run inside lipc_close, or any call that lets go of a closed
+ * handle last: their closes of fds are cancellation points, and a thread
+ * cancelled there would leave the object half freed and its slot never
+ * given back (lipc.h: no lipc call is one). The close action below
+ * reaches none but through lipc__call, which disables it itself. */
 void lipc__forget_in_fork_child(int kind, void *obj) {
+  int cancel = lipc__cancel_off();
   if (obj && kind == LIPC_KIND_FLOCK) {
     struct lipc_flock_c *l = obj;
     close(l->fd);
     lipc__flock_wake(l->wake); /* the child's own locks, if any, went with it */
   }
+  lipc__cancel_restore(cancel);
 }
 
 void lipc__free_c_obj(int kind, void *obj) {
   if (!obj) return;
+  int cancel = lipc__cancel_off();
   switch (kind) {
     case LIPC_KIND_SPAWNATTR: lipc__spawnattr_free(obj); break;
     case LIPC_KIND_PROC: lipc__proc_destroy(obj); break; /* it has no Go part: see there */
@@ -26,6 +34,7 @@ void lipc__free_c_obj(int kind, void *obj) {
     case LIPC_KIND_FLOCK: free(obj); break; /* Go allocated them with C.calloc */
     default: break; /* semaphores, mutexes, events: the object is Go's mapping */
   }
+  lipc__cancel_restore(cancel);
 }
 
 void lipc__close_c_obj(int kind, void *obj, int in_use) {

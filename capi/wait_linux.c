@@ -79,8 +79,17 @@ static int from_poll(short re) {
 
 #define LIPC_WAIT_MAX_FDS 4096
 
+static int wait_fds(const int *fds, const int *events, int *revents, int nfds, int64_t timeout_ms,
+                    int *nready);
+
+/* ppoll is a cancellation point, and no lipc call is one (lipc.h). */
 int lipc_wait_fds(const int *fds, const int *events, int *revents, int nfds, int64_t timeout_ms,
                   int *nready) {
+  return LIPC_NO_CANCEL(wait_fds(fds, events, revents, nfds, timeout_ms, nready));
+}
+
+static int wait_fds(const int *fds, const int *events, int *revents, int nfds, int64_t timeout_ms,
+                    int *nready) {
   if (nfds < 0 || nfds > LIPC_WAIT_MAX_FDS)
     return lipc__fail(LIPC_EINVAL, EINVAL, "wait_fds: nfds %d is outside 0..%d", nfds,
                       LIPC_WAIT_MAX_FDS);

@@ -37,6 +37,21 @@
  *   the interrupted one is what was left; past 16 such calls on a thread,
  *   each one left keeps its object until the process ends (a leak, never a
  *   crash). The Lisp binding defers interrupts around every call for this.
+ * - Cancellation (POSIX threads; Windows has none): no lipc call is a
+ *   cancellation point. A pthread_cancel pending when a call starts or
+ *   arriving during it acts at the thread's next cancellation point after the
+ *   call returns, as for posix_spawn: lipc disables cancellation around
+ *   whatever inside it is one (its reads, writes, closes and polls, process
+ *   waits, file-lock naps, the calls into Go) and gives the caller's state
+ *   back before it returns, so a call is never left half done (a lock held, a
+ *   handle or fd left open, a count raised). So a thread blocked in a wait
+ *   with no timeout (negative) cannot be cancelled until the wait ends: a
+ *   signal whose handler runs on that thread (pthread_kill) ends the wait with
+ *   LIPC_EINTR (as said of timeouts above), which is the way to get it out;
+ *   the cancellation then acts at the thread's next cancellation point. A
+ *   thread with asynchronous cancelability (PTHREAD_CANCEL_ASYNCHRONOUS) must
+ *   not call lipc (POSIX allows three functions there). A host that leaves a
+ *   call by siglongjmp (above) may leave the thread's cancellation disabled.
  * - Strings are NUL-terminated UTF-8. The caller owns what it passes. Strings
  *   returned as `const char *` are static unless said otherwise.
  * - Thread safety: every function may be called from any thread at once.
@@ -1116,8 +1131,9 @@ LIPC_API int lipc_spawnattr_set_sigdefault(lipc_handle_t attr, int sig, int on);
  * run side by side, except those cloned on lipc's spawn thread (autokill,
  * handoff mode), which take turns for the clone alone. The calling thread
  * takes no signal while the child starts (the kernel's vfork wait, as with
- * posix_spawn). Not a cancellation point, as posix_spawn is not: a
- * pthread_cancel pending or arriving meanwhile acts after the call.
+ * posix_spawn). Not a cancellation point, as posix_spawn is not (nor is
+ * any lipc call: see the top of this header): a pthread_cancel pending or
+ * arriving meanwhile acts after the call.
  * Windows: CreateProcessW on the calling thread (no spawn thread: autokill is
  * a job object). Not found: LIPC_ENOENT; a directory: LIPC_EPERM; not a
  * program: LIPC_EOS_BASE - ERROR_BAD_EXE_FORMAT (lipc_errno 193); a command
