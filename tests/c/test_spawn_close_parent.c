@@ -10,7 +10,7 @@
  * A spawn that fails gives its claims back, and only its own: another
  * spawn of the same attributes that started meanwhile (after a setter
  * gave the entry a new fd) closed that fd, and a third spawn must be
- * refused, not handed the closed number. This test's open() holds the
+ * refused, not handed the closed number. held_open.h's open() holds the
  * failing spawn's preparation at a file entry while the other spawns. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "held_open.h"
 #include "proc_util.h"
 
 static int watched = -1, closes;
@@ -31,25 +32,6 @@ static int watched = -1, closes;
 int close(int fd) {
   if (fd == watched) closes++;
   return (int)syscall(SYS_close, fd);
-}
-
-static const char *pause_path = "/nonexistent/lipc-test-held-open";
-static sem_t at_pause, resume;
-
-int open(const char *path, int flags, ...) {
-  unsigned mode = 0;
-  if (flags & (O_CREAT | O_TMPFILE)) {
-    va_list ap;
-    va_start(ap, flags);
-    mode = va_arg(ap, unsigned);
-    va_end(ap);
-  }
-  if (strcmp(path, pause_path) == 0) {
-    sem_post(&at_pause);
-    while (sem_wait(&resume) != 0) {
-    }
-  }
-  return (int)syscall(SYS_openat, AT_FDCWD, path, flags, mode);
 }
 
 static lipc_handle_t shared_attr;
@@ -68,14 +50,13 @@ static void test_failed_spawn_gives_back_only_its_own_claim(void) {
   CHECK(first >= 0 && second >= 0, "open /dev/null");
   shared_attr = attr_of("/bin/true", NULL);
   lipc_spawnattr_set_fd(shared_attr, 5, LIPC_FD_PARENT, first, NULL, LIPC_FD_CLOSE_PARENT, 0);
-  lipc_spawnattr_set_fd(shared_attr, 6, LIPC_FD_FILE, 0, pause_path, LIPC_FILE_READ, 0);
-  sem_init(&at_pause, 0, 0);
-  sem_init(&resume, 0, 0);
+  held_open_path = "/nonexistent/lipc-test-held-open";
+  lipc_spawnattr_set_fd(shared_attr, 6, LIPC_FD_FILE, 0, held_open_path, LIPC_FILE_READ, 0);
+  held_open_init();
   pthread_t t;
   int failed_rc = 0;
   pthread_create(&t, NULL, failing_spawn, &failed_rc);
-  while (sem_wait(&at_pause) != 0) {
-  }
+  held_open_reached();
   /* Meanwhile: the entry given a new fd, the held file entry dropped, and
    * a spawn that starts (and closes `second`). */
   lipc_spawnattr_set_fd(shared_attr, 5, LIPC_FD_PARENT, second, NULL, LIPC_FD_CLOSE_PARENT, 0);
@@ -88,7 +69,8 @@ static void test_failed_spawn_gives_back_only_its_own_claim(void) {
     lipc_close(p);
   }
   CHECK(fcntl(second, F_GETFD) == -1, "the spawn in between closed its parent fd");
-  sem_post(&resume);
+  held_open_path = NULL;
+  held_open_release();
   pthread_join(t, NULL);
   CHECK(failed_rc == LIPC_ENOENT, "the held spawn failed at its file: %s", lipc_error_name(failed_rc));
   /* `second` is closed; its number may name another file by now. */

@@ -8,7 +8,7 @@
  * The same holds for the child's own ends while a spawn is being prepared:
  * another thread's child cloned meanwhile inherits 0-2 "if open", and would
  * take them (the concurrent case below holds one thread's preparation in
- * this file's open() while another thread spawns).
+ * held_open.h's open() while another thread spawns).
  *
  * The driver runs itself again with 0, 1 and 2 closed; that run writes
  * what it finds to a log (an fd above 2) and says by its exit status. */
@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "held_open.h"
 #include "lipc.h"
 
 static int log_fd = -1, failed;
@@ -38,28 +39,6 @@ static void check(int ok, const char *fmt, ...) {
   if (!ok) failed = 1;
 }
 
-/* open() for the whole process, lipc's included (the executable's
- * definition comes first): the open of pause_path waits until the other
- * thread has spawned and looked (at_pause, resume). */
-static const char *pause_path;
-static sem_t at_pause, resume;
-
-int open(const char *path, int flags, ...) {
-  unsigned mode = 0;
-  if (flags & (O_CREAT | O_TMPFILE)) {
-    va_list ap;
-    va_start(ap, flags);
-    mode = va_arg(ap, unsigned);
-    va_end(ap);
-  }
-  if (pause_path && strcmp(path, pause_path) == 0) {
-    sem_post(&at_pause);
-    while (sem_wait(&resume) != 0) {
-    }
-  }
-  return (int)syscall(SYS_openat, AT_FDCWD, path, flags, mode);
-}
-
 /* A spawn whose preparation made a pipe (the child's end would be fd 0)
  * and waits in the open of its file entry. */
 static void *held_spawn(void *arg) {
@@ -68,7 +47,7 @@ static void *held_spawn(void *arg) {
   lipc_spawnattr_new(&a);
   lipc_spawnattr_arg(a, "/bin/cat");
   lipc_spawnattr_set_fd(a, 0, LIPC_FD_PIPE_IN, 0, NULL, 0, 0);
-  lipc_spawnattr_set_fd(a, 1, LIPC_FD_FILE, 0, pause_path, LIPC_FILE_WRITE | LIPC_FILE_CREATE, 0600);
+  lipc_spawnattr_set_fd(a, 1, LIPC_FD_FILE, 0, held_open_path, LIPC_FILE_WRITE | LIPC_FILE_CREATE, 0600);
   *rc = lipc_proc_spawn(a, &p);
   lipc_close(a);
   if (*rc == LIPC_OK) {
@@ -84,14 +63,12 @@ static void *held_spawn(void *arg) {
 static void fd0_while_another_spawn_is_prepared(const char *log_path) {
   char path[256];
   snprintf(path, sizeof path, "%s.pause", log_path);
-  pause_path = path;
-  sem_init(&at_pause, 0, 0);
-  sem_init(&resume, 0, 0);
+  held_open_path = path;
+  held_open_init();
   pthread_t t;
   int held_rc = -1;
   pthread_create(&t, NULL, held_spawn, &held_rc);
-  while (sem_wait(&at_pause) != 0) {
-  }
+  held_open_reached();
   lipc_handle_t b, sh;
   lipc_spawnattr_new(&b);
   lipc_spawnattr_arg(b, "/bin/sh");
@@ -107,8 +84,8 @@ static void fd0_while_another_spawn_is_prepared(const char *log_path) {
     lipc_proc_wait(sh, 10000, NULL, NULL);
     lipc_close(sh);
   }
-  pause_path = NULL;
-  sem_post(&resume);
+  held_open_path = NULL;
+  held_open_release();
   pthread_join(t, NULL);
   check(rc == LIPC_OK && held_rc == LIPC_OK, "both spawns: %d %d", rc, held_rc);
   if (out && nout && out[nout - 1] == '\n') out[nout - 1] = 0;
