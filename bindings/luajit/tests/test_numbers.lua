@@ -343,6 +343,14 @@ function T.int64_cdata_beyond_2_53_is_not_rounded()
   end
   other:close()
   teardown(c)
+  -- the same check once compiled: 300 calls, each exact
+  local check_int64, exact = require("lipc.errors").check_int64, 0
+  for i = 1, 300 do
+    local v = i % 2 == 0 and 2LL ^ 53 + 1 or -2LL ^ 53 - 1
+    local x = check_int64(v, 1, "f")
+    if type(x) == "cdata" and x == v then exact = exact + 1 end
+  end
+  h.eq(exact, 300, "+-(2^53 + 1) kept exactly in each of 300 calls")
 end
 
 return T
