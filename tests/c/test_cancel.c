@@ -21,9 +21,9 @@
  * Each case runs in a child process of this test, under alarm(), so a hang
  * is a failure, not a stuck suite. */
 #define _GNU_SOURCE
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <link.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -442,6 +442,15 @@ static void test_case(const char *name, const char *arg, int64_t uid, const char
   lipc_close(p);
 }
 
+/* The path of the lipc library this process loaded (dl_iterate_phdr: the
+ * address of an lipc function may be a PLT entry in this program). */
+static int find_lipc(struct dl_phdr_info *info, size_t size, void *data) {
+  (void)size;
+  if (!info->dlpi_name || !strstr(info->dlpi_name, "/liblipc.so")) return 0;
+  *(const char **)data = info->dlpi_name;
+  return 1;
+}
+
 static int copy_file(const char *from, const char *to) {
   int in = open(from, O_RDONLY | O_CLOEXEC), out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
   char buf[65536];
@@ -466,10 +475,10 @@ static void test_flock_nap(void) {
     return;
   }
   char libdir[] = "/tmp/lipc-cancel-lib.XXXXXX", lib[64];
-  Dl_info di;
-  int copied = mkdtemp(libdir) && chmod(libdir, 0755) == 0 && dladdr((void *)lipc_version, &di) && di.dli_fname;
+  const char *from = NULL;
+  int copied = mkdtemp(libdir) && chmod(libdir, 0755) == 0 && dl_iterate_phdr(find_lipc, &from) && from;
   snprintf(lib, sizeof lib, "%s/liblipc.so.0", libdir);
-  if (copied) copied = copy_file(di.dli_fname, lib) == 0;
+  if (copied) copied = copy_file(from, lib) == 0;
   CHECK(copied, "flock_nap: copy the library into %s: %s", libdir, strerror(errno));
   int64_t uid = 50000 + getpid() % 10000;
   char page[64], path[64];
