@@ -367,9 +367,10 @@ static void make_nobody_dir(void) {
   Dl_info di;
   char path[600];
   strcpy(nobody_dir, "/tmp/lipc-advnp-bin.XXXXXX");
-  if (!mkdtemp(nobody_dir) || chmod(nobody_dir, 0755) != 0 || !dladdr((void *)lipc_last_error, &di) ||
-      !di.dli_fname) {
+  int made = mkdtemp(nobody_dir) != NULL;
+  if (!made || chmod(nobody_dir, 0755) != 0 || !dladdr((void *)lipc_last_error, &di) || !di.dli_fname) {
     printf("  cannot copy this program for nobody (%s): its cases will fail\n", strerror(errno));
+    if (made) rmdir(nobody_dir); /* empty yet: nothing else would remove it */
     nobody_dir[0] = 0;
     return;
   }

@@ -23,6 +23,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <link.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -416,14 +417,16 @@ static int run_case(const char *name, const char *arg) {
   return check_failed ? 1 : 0;
 }
 
-/* Runs one case in a child process; as user uid unless it is negative. */
-static void test_case(const char *name, const char *arg, int64_t uid) {
+/* Runs one case in a child process; as user uid unless it is negative,
+ * then loading lipc from libdir (a copy that user can read). */
+static void test_case(const char *name, const char *arg, int64_t uid, const char *libdir) {
   lipc_handle_t a = attr_of("/proc/self/exe", name, arg, NULL), p;
   lipc_spawnattr_set_program(a, "/proc/self/exe");
   if (uid >= 0) {
     lipc_spawnattr_set_user(a, uid);
     lipc_spawnattr_set_group(a, uid);
     lipc_spawnattr_groups_clear(a);
+    if (libdir) lipc_spawnattr_env_set(a, "LD_LIBRARY_PATH", libdir);
   }
   int rc = lipc_proc_spawn(a, &p), code = -1, sig = 0;
   CHECK(rc == LIPC_OK, "%s: spawn: %s", name, lipc_last_error());
@@ -439,14 +442,44 @@ static void test_case(const char *name, const char *arg, int64_t uid) {
   lipc_close(p);
 }
 
+/* The path of the lipc library this process loaded (dl_iterate_phdr: the
+ * address of an lipc function may be a PLT entry in this program). */
+static int find_lipc(struct dl_phdr_info *info, size_t size, void *data) {
+  (void)size;
+  if (!info->dlpi_name || !strstr(info->dlpi_name, "/liblipc.so")) return 0;
+  *(const char **)data = info->dlpi_name;
+  return 1;
+}
+
+static int copy_file(const char *from, const char *to) {
+  int in = open(from, O_RDONLY | O_CLOEXEC), out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
+  char buf[65536];
+  ssize_t n = 0;
+  while (in >= 0 && out >= 0 && (n = read(in, buf, sizeof buf)) > 0)
+    if (write(out, buf, (size_t)n) != n) n = -1;
+  int ok = in >= 0 && out >= 0 && n == 0;
+  if (in >= 0) close(in);
+  if (out >= 0 && close(out) != 0) ok = 0;
+  return ok ? 0 : -1;
+}
+
 /* The nap case needs a user without the wake-up page: as root, one whose
  * page name is taken by a root-owned file, so this test does not touch the
- * page of any user that exists. */
+ * page of any user that exists. That user loads lipc from a copy in a
+ * directory anyone can read: this checkout may be out of its reach (one
+ * under /root, mode 0700), and the program itself it reaches through
+ * /proc/self/exe. */
 static void test_flock_nap(void) {
   if (geteuid() != 0) {
     printf("flock_nap: skipped (needs root to run as a user without the wake-up page)\n");
     return;
   }
+  char libdir[] = "/tmp/lipc-cancel-lib.XXXXXX", lib[64];
+  const char *from = NULL;
+  int copied = mkdtemp(libdir) && chmod(libdir, 0755) == 0 && dl_iterate_phdr(find_lipc, &from) && from;
+  snprintf(lib, sizeof lib, "%s/liblipc.so.0", libdir);
+  if (copied) copied = copy_file(from, lib) == 0;
+  CHECK(copied, "flock_nap: copy the library into %s: %s", libdir, strerror(errno));
   int64_t uid = 50000 + getpid() % 10000;
   char page[64], path[64];
   snprintf(page, sizeof page, "/dev/shm/lipc.flockwake.%lld", (long long)uid);
@@ -458,16 +491,18 @@ static void test_flock_nap(void) {
     fchmod(fd, 0666);
     close(fd);
   }
-  test_case("flock_nap", path, uid);
+  if (copied) test_case("flock_nap", path, uid, libdir);
   unlink(page);
   unlink(path);
+  unlink(lib);
+  rmdir(libdir);
 }
 
 int main(int argc, char **argv) {
   if (argc > 1) return run_case(argv[1], argc > 2 ? argv[2] : NULL);
   const char *cases[] = {"fds", "close_fd", "proc_wait", "proc_stop", "proc_info", "communicate", "close",
                          "flock_fork", "go_call"};
-  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) test_case(cases[i], NULL, -1);
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) test_case(cases[i], NULL, -1, NULL);
   test_flock_nap();
   return check_summary();
 }

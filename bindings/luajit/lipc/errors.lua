@@ -109,6 +109,7 @@ errors.check_type = check_type
 
 local EXACT = 2 ^ 53
 local INT64_MAX_U = 0x7fffffffffffffffULL
+local EXACT_LL = 9007199254740992LL -- 2^53
 
 -- How a bad value is shown: a number with all its digits (tostring would
 -- show 2^53 + 2 as 9.007199254741e+15), a cdata as LuaJIT prints it.
@@ -172,9 +173,11 @@ function errors.check_int64(v, n, fname, what, level)
   if t == "number" then
     if v == v and v == floor(v) and v <= EXACT and v >= -EXACT then return v end
   elseif t == "cdata" and (istype(int64_t, v) or (istype(uint64_t, v) and v <= INT64_MAX_U)) then
-    local x = tonumber(v)
-    if x >= -EXACT and x <= EXACT then return x end
-    return int64_t(v)
+    -- Compared as int64_t, not as tonumber's double: that rounds 2^53 + 1
+    -- to 2^53, which is within the bound, and C got the wrong value.
+    local x = int64_t(v)
+    if x >= -EXACT_LL and x <= EXACT_LL then return tonumber(x) end
+    return x
   end
   errors.argerror(n, fname, (what or "integer") .. " (within +-2^53, or an int64_t cdata)", what_of(v),
                   (level or 1) + 1)

@@ -347,9 +347,11 @@ function h.luajit_cmd_for_nobody(code)
   local dir = p:read("*l")
   p:close()
   assert(dir and dir ~= "", "mktemp -d")
-  assert(h.sh(("chmod 755 %s && cp -R %s %s/ && cp %s %s/liblipc.so"):format(
-    h.q(dir), h.q(h.binding_dir .. "/lipc"), h.q(dir), h.q(abs(lipc.library_path)), h.q(dir))),
-    "copy the binding and the library for nobody into " .. dir)
+  if not h.sh(("chmod 755 %s && cp -R %s %s/ && cp %s %s/liblipc.so"):format(
+    h.q(dir), h.q(h.binding_dir .. "/lipc"), h.q(dir), h.q(abs(lipc.library_path)), h.q(dir))) then
+    h.sh("rm -rf " .. h.q(dir)) -- the caller never gets it to remove
+    error("cannot copy the binding and the library for nobody into " .. dir, 2)
+  end
   return h.luajit_cmd(code, { LUA_PATH = dir .. "/?.lua;" .. dir .. "/?/init.lua;;",
                               LIPC_LIBRARY = dir .. "/liblipc.so" }), dir
 end

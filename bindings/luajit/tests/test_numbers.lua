@@ -326,4 +326,31 @@ function T.rlimit_checks_hold_in_compiled_code()
   end
 end
 
+-- An int64_t cdata just beyond 2^53 reaches C as itself: check_int64 once
+-- turned it into a double first (tonumber) and kept that double whenever it
+-- was within +-2^53, so 2^53 + 1 became 2^53 (and -(2^53 + 1) -2^53): a
+-- lock one byte off. Two lock objects (two open file descriptions): one
+-- locks the byte at 2^53 + 1; the byte at 2^53 must still be free.
+function T.int64_cdata_beyond_2_53_is_not_rounded()
+  local c = setup()
+  local other = assert(lipc.flock.open(c.path))
+  for _, v in ipairs({ 2LL ^ 53 + 1, 2ULL ^ 53 + 1 }) do
+    h.eq(c.lock:lock("w", v, 1, 0), true, "lock at " .. show(v))
+    h.eq(other:lock("w", 2 ^ 53, 1, 0), true, "the byte at 2^53 is free beside " .. show(v))
+    h.eq(other:unlock(2 ^ 53, 1), true, "unlock at 2^53")
+    h.eq(other:lock("w", v, 1, 0), false, "the byte at " .. show(v) .. " is taken")
+    h.eq(c.lock:unlock(v, 1), true, "unlock at " .. show(v))
+  end
+  other:close()
+  teardown(c)
+  -- the same check once compiled: 300 calls, each exact
+  local check_int64, exact = require("lipc.errors").check_int64, 0
+  for i = 1, 300 do
+    local v = i % 2 == 0 and 2LL ^ 53 + 1 or -2LL ^ 53 - 1
+    local x = check_int64(v, 1, "f")
+    if type(x) == "cdata" and x == v then exact = exact + 1 end
+  end
+  h.eq(exact, 300, "+-(2^53 + 1) kept exactly in each of 300 calls")
+end
+
 return T
