@@ -7,15 +7,10 @@
 (defconstant +kind-sem+ 1 "LIPC_KIND_SEM")
 
 (defclass handle-object ()
-  ((handle :initform nil :reader %handle
-           :documentation "The handle while it is open (the car of BOX),
-NIL once this object closed it: what every call reads, with one load fewer
-than the box's car (see OBJECT-HANDLE).")
-   (box :reader %box
+  ((box :reader %box
         :documentation "A cons whose car is the handle (an integer below
 2^53), NIL once closed.  The finalizer closes over the box, never over the
-object, or the object could never be collected.  Closing takes the handle
-out of it atomically, so it is closed once."))
+object, or the object could never be collected."))
   (:documentation "The base of every object that owns a lipc handle."))
 
 (defgeneric object-label (object)
@@ -26,26 +21,23 @@ out of it atomically, so it is closed once."))
   "True while OBJECT has not been closed."
   (and (car (%box object)) t))
 
-;;; Every call reads the handle, and through the generic reader %HANDLE that
-;;; is a PCL dispatch: 2 of the 7 ns the binding added to a 6 ns call (issue
-;;; 12).  So each place that reads a handle (OBJECT-HANDLE is inline) keeps a
-;;; one-entry cache: the layout of the last class seen there whose HANDLE
-;;; slot is at location 0.  Every class of the binding has it there (SBCL
-;;; puts the slots of the least specific class first, and HANDLE is
-;;; HANDLE-OBJECT's first), so an object of that layout has its handle read
-;;; directly, with the public MOP's STANDARD-INSTANCE-ACCESS.  Anything else
-;;; takes %HANDLE: a class that puts another slot first (a mixin before a
-;;; lipc class), an instance of a redefined class (PCL updates it, and its
-;;; new layout is cached), and any object that is not a handle object (PCL's
-;;; NO-APPLICABLE-METHOD error, as before).  A layout is only cached right
-;;; after %HANDLE read the object, so it is the class's current one and the
-;;; location is the one the MOP reports for it.
-;;; The handle has a slot of its own, beside the box the finalizer keeps:
-;;; reading the box's car took two dependent loads more (the cons, then its
-;;; car), 1.3-1.4x a bare CFFI call for SEMAPHORE-VALUE (issue 12).
-(defun handle-at-location-0-p (object)
-  "True when OBJECT's class keeps the HANDLE slot at location 0."
-  (let ((slot (find 'handle (sb-mop:class-slots (class-of object))
+;;; Every call reads the handle, and through the generic reader %BOX that is
+;;; a PCL dispatch: 2 of the 7 ns the binding added to a 6 ns call (issue 12).
+;;; So each place that reads a handle (OBJECT-HANDLE is inline) keeps a
+;;; one-entry cache: the layout of the last class seen there whose BOX slot
+;;; is at location 0.  Every class of the binding has it there (SBCL puts the
+;;; slots of the least specific class first, and HANDLE-OBJECT's only slot is
+;;; BOX), so an object of that layout has its box read directly, with the
+;;; public MOP's STANDARD-INSTANCE-ACCESS.  Anything else takes %BOX: a class
+;;; that puts another slot first (a mixin before a lipc class), an instance
+;;; of a redefined class (PCL updates it, and its new layout is cached),
+;;; and any object that is not a handle object (PCL's NO-APPLICABLE-METHOD
+;;; error, as before).  A layout is only cached right after %BOX read the
+;;; object, so it is the class's current one and the location is the one the
+;;; MOP reports for it.
+(defun box-at-location-0-p (object)
+  "True when OBJECT's class keeps the BOX slot at location 0."
+  (let ((slot (find 'box (sb-mop:class-slots (class-of object))
                     :key #'sb-mop:slot-definition-name)))
     (and slot (eql 0 (sb-mop:slot-definition-location slot)))))
 
@@ -59,23 +51,28 @@ every read takes %BOX."
         `(let ((o ,object)) (and (sb-kernel:%instancep o) (,layout-of o)))
         `(progn ,object nil))))
 
-(defun slow-handle (object cache)
-  "%HANDLE of OBJECT; remembers OBJECT's layout in the car of CACHE when
-its handle can be read at location 0."
-  (let ((handle (%handle object)))
-    (when (handle-at-location-0-p object)
+(defun slow-box (object cache)
+  "%BOX of OBJECT; remembers OBJECT's layout in the car of CACHE when its
+box can be read at location 0."
+  (let ((box (%box object)))
+    (when (box-at-location-0-p object)
       (setf (car cache) (instance-layout object)))
-    handle))
+    box))
+
+(declaim (inline object-box))
+(defun object-box (object)
+  "The box of the handle object OBJECT (see above); an error for any other
+object."
+  (let ((cache (load-time-value (list nil)))
+        (layout (instance-layout object)))
+    (if (and layout (eq layout (car cache)))
+        (sb-mop:standard-instance-access object 0)
+        (slow-box object cache))))
 
 (declaim (inline object-handle))
 (defun object-handle (object)
   "The raw handle of OBJECT; signals LIPC-CLOSED once it is closed."
-  (or (let ((cache (load-time-value (list nil)))
-            (layout (instance-layout object)))
-        (if (and layout (eq layout (car cache)))
-            (sb-mop:standard-instance-access object 0)
-            (slow-handle object cache)))
-      (closed-error (object-label object))))
+  (or (car (object-box object)) (closed-error (object-label object))))
 
 (defun take-handle (box)
   "Empties BOX atomically; returns the handle only to the one caller that
@@ -96,8 +93,7 @@ emptied it, so two threads closing at once close it once."
 (defun make-handle-object (class handle &rest initargs)
   (let* ((object (apply #'make-instance class initargs))
          (box (list handle)))
-    (setf (slot-value object 'box) box
-          (slot-value object 'handle) handle)
+    (setf (slot-value object 'box) box)
     (tg:finalize object (lambda () (finalize-box box)))
     object))
 
@@ -127,10 +123,6 @@ closed it, NIL when it was already closed.")
     (multiple-value-bind (closed info)
         (without-lisp-interrupts
           (let ((h (take-handle (%box object))))
-            ;; Calls that start from now on see it closed without reaching
-            ;; C; one that read the handle just before gets LIPC-BAD-HANDLE
-            ;; from C, as it did when the box held it alone.
-            (setf (slot-value object 'handle) nil)
             (when h
               (tg:cancel-finalization object)
               (values t (nth-value 1 (call-c (%close h)))))))
