@@ -17,7 +17,6 @@
  * once the header documents the checks of an existing object (it has
  * LIPC_TRUST_FOREIGN), garbage is LIPC_EINVAL and a link LIPC_EPERM. */
 #define _GNU_SOURCE
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -33,6 +32,7 @@
 #include <unistd.h>
 
 #include "lipc.h"
+#include "reachable_copy.h"
 
 #ifdef LIPC_TRUST_FOREIGN
 #define HARDENED 1
@@ -348,37 +348,15 @@ static const char *cases[] = {"foreign-garbage", "foreign-valid", "foreign-creat
                               "own-garbage", "own-empty", "own-short", "symlink", "symlink-dangling",
                               "directory", "fifo", "socket", "corrupt-after-open", "excl-planted", "umask"};
 
-static int copy_file(const char *from, const char *to) {
-  int in = open(from, O_RDONLY | O_CLOEXEC), out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
-  char buf[65536];
-  ssize_t n = 0;
-  while (in >= 0 && out >= 0 && (n = read(in, buf, sizeof buf)) > 0)
-    if (write(out, buf, (size_t)n) != n) n = -1;
-  int ok = in >= 0 && out >= 0 && n == 0;
-  if (in >= 0) close(in);
-  if (out >= 0 && close(out) != 0) ok = 0;
-  return ok ? 0 : -1;
-}
-
-/* The driver, as root: a directory nobody can read, holding a copy of this
- * program and of the lipc library it loaded. "" when it cannot be made. */
+/* The driver, as root: a directory anyone can read, holding a copy of
+ * this program and of the lipc library it loaded (reachable_copy.h). */
 static char nobody_dir[64];
 static void make_nobody_dir(void) {
-  Dl_info di;
-  char path[600];
   strcpy(nobody_dir, "/tmp/lipc-advnp-bin.XXXXXX");
-  int made = mkdtemp(nobody_dir) != NULL;
-  if (!made || chmod(nobody_dir, 0755) != 0 || !dladdr((void *)lipc_last_error, &di) || !di.dli_fname) {
-    printf("  cannot copy this program for nobody (%s): its cases will fail\n", strerror(errno));
-    if (made) rmdir(nobody_dir); /* empty yet: nothing else would remove it */
-    nobody_dir[0] = 0;
+  if (reachable_copy(nobody_dir, "names_perms") != 0) {
+    printf("  cannot copy this program and the library for nobody: nobody's cases will fail\n");
     return;
   }
-  snprintf(path, sizeof path, "%s/names_perms", nobody_dir);
-  int rc = copy_file(self, path);
-  snprintf(path, sizeof path, "%s/liblipc.so.0", nobody_dir);
-  if (rc == 0) rc = copy_file(di.dli_fname, path);
-  if (rc != 0) printf("  cannot copy %s or %s into %s: nobody's cases will fail\n", self, di.dli_fname, nobody_dir);
   setenv(NOBODY_DIR_ENV, nobody_dir, 1);
 }
 

@@ -23,7 +23,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <link.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -37,6 +36,7 @@
 
 #include "check.h"
 #include "proc_util.h"
+#include "reachable_copy.h"
 
 /* One call, made by a thread that gets cancelled. */
 struct job {
@@ -442,27 +442,6 @@ static void test_case(const char *name, const char *arg, int64_t uid, const char
   lipc_close(p);
 }
 
-/* The path of the lipc library this process loaded (dl_iterate_phdr: the
- * address of an lipc function may be a PLT entry in this program). */
-static int find_lipc(struct dl_phdr_info *info, size_t size, void *data) {
-  (void)size;
-  if (!info->dlpi_name || !strstr(info->dlpi_name, "/liblipc.so")) return 0;
-  *(const char **)data = info->dlpi_name;
-  return 1;
-}
-
-static int copy_file(const char *from, const char *to) {
-  int in = open(from, O_RDONLY | O_CLOEXEC), out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
-  char buf[65536];
-  ssize_t n = 0;
-  while (in >= 0 && out >= 0 && (n = read(in, buf, sizeof buf)) > 0)
-    if (write(out, buf, (size_t)n) != n) n = -1;
-  int ok = in >= 0 && out >= 0 && n == 0;
-  if (in >= 0) close(in);
-  if (out >= 0 && close(out) != 0) ok = 0;
-  return ok ? 0 : -1;
-}
-
 /* The nap case needs a user without the wake-up page: as root, one whose
  * page name is taken by a root-owned file, so this test does not touch the
  * page of any user that exists. That user loads lipc from a copy in a
@@ -475,11 +454,9 @@ static void test_flock_nap(void) {
     return;
   }
   char libdir[] = "/tmp/lipc-cancel-lib.XXXXXX", lib[64];
-  const char *from = NULL;
-  int copied = mkdtemp(libdir) && chmod(libdir, 0755) == 0 && dl_iterate_phdr(find_lipc, &from) && from;
+  int copied = reachable_copy(libdir, NULL) == 0;
   snprintf(lib, sizeof lib, "%s/liblipc.so.0", libdir);
-  if (copied) copied = copy_file(from, lib) == 0;
-  CHECK(copied, "flock_nap: copy the library into %s: %s", libdir, strerror(errno));
+  CHECK(copied, "flock_nap: copy the library into a directory anyone can read: %s", strerror(errno));
   int64_t uid = 50000 + getpid() % 10000;
   char page[64], path[64];
   snprintf(page, sizeof page, "/dev/shm/lipc.flockwake.%lld", (long long)uid);
