@@ -652,6 +652,12 @@ struct spawn_out {
   int npipes;
 };
 
+/* 1 if the entry gives the child a parent handle that a started spawn
+ * closes (LIPC_FD_CLOSE_PARENT). */
+static int closes_parent(const struct lipc_wfdspec *s) {
+  return s->set && s->kind == LIPC_FD_PARENT && (s->flags & LIPC_FD_CLOSE_PARENT);
+}
+
 static int spawn_attr_locked(struct lipc_wspawnattr *a, struct spawn_out *o) {
   const char *what = "proc_spawn";
   if (a->nargs == 0) return lipc__fail(LIPC_EINVAL, ERROR_INVALID_PARAMETER, "%s: empty argv", what);
@@ -785,15 +791,12 @@ static int spawn_attr_locked(struct lipc_wspawnattr *a, struct spawn_out *o) {
   fds.npipes = 0;
   for (int fd = 0; fd < a->nfds; fd++) {
     struct lipc_wfdspec *s = &a->fds[fd];
-    if (!s->set || s->kind != LIPC_FD_PARENT || !(s->flags & LIPC_FD_CLOSE_PARENT) || s->given_away) continue;
+    if (!closes_parent(s) || s->given_away) continue;
     /* Once for a handle several entries give (stdout and stderr to one
      * file), as on Linux: a second CloseHandle of the number could close
      * what another thread opened in between. */
     int first = 1;
-    for (int e = 0; e < fd && first; e++) {
-      const struct lipc_wfdspec *t = &a->fds[e];
-      first = !(t->set && t->kind == LIPC_FD_PARENT && (t->flags & LIPC_FD_CLOSE_PARENT) && t->arg == s->arg);
-    }
+    for (int e = 0; e < fd && first; e++) first = !(closes_parent(&a->fds[e]) && a->fds[e].arg == s->arg);
     if (first) CloseHandle(lipc__win_handle(s->arg));
     s->given_away = 1;
   }
