@@ -3,10 +3,21 @@
  * lipc's entry points are, and base_lookup does the same work as lipc's
  * C-only handle lookup (fork flag, NULL check, handle decode, one CAS to
  * take a reference on the slot, the read, and the release), so the ratio
- * shows what lipc adds beyond a comparable call. */
+ * shows what lipc adds beyond a comparable call.
+ *
+ * It also holds the floor for bench_sync_mem.c: the primitives its
+ * baselines call in the caller's own binary (a pthread mutex, a futex
+ * event), here behind a plain pointer in a shared library, which is the
+ * least any library's entry point can cost: a call through the PLT, no
+ * inlining, and no handle at all. */
+#define _GNU_SOURCE
+#include <linux/futex.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #define MARK ((uint64_t)1 << 52)
 #define REF_ONE ((uint64_t)1 << 32)
@@ -55,4 +66,28 @@ int base_lookup(int64_t h, int *out) {
   *out = *(volatile int *)s->obj;
   atomic_fetch_sub_explicit(&s->word, REF_ONE, memory_order_acq_rel);
   return 0;
+}
+
+/* The floor of bench_sync_mem's mutex pair: glibc's calls, one layer down. */
+int base_mutex_lock(pthread_mutex_t *m) { return pthread_mutex_lock(m); }
+int base_mutex_unlock(pthread_mutex_t *m) { return pthread_mutex_unlock(m); }
+
+/* The floor of its event pair: bench_sync_mem.c's raw auto-reset futex
+ * event, word for word, in this library. */
+struct base_event {
+  atomic_uint state; /* 1 set */
+  atomic_uint waiters;
+};
+void base_event_set(struct base_event *e) {
+  if (atomic_exchange(&e->state, 1) == 0 && atomic_load(&e->waiters) > 0)
+    syscall(SYS_futex, &e->state, FUTEX_WAKE, 1, NULL, NULL, 0);
+}
+void base_event_wait(struct base_event *e) {
+  for (;;) {
+    unsigned one = 1;
+    if (atomic_compare_exchange_strong(&e->state, &one, 0)) return;
+    atomic_fetch_add(&e->waiters, 1);
+    syscall(SYS_futex, &e->state, FUTEX_WAIT, 0, NULL, NULL, 0);
+    atomic_fetch_sub(&e->waiters, 1);
+  }
 }

@@ -31,6 +31,11 @@ static void line(const char *what, const char *unit, double a, const char *base,
   printf("c  %-38s lipc %9.1f %s  %-22s %9.1f %s  ratio %5.2f\n", what, a, unit, base, b, unit, a / b);
   bench_record(what, a, unit, base, b);
 }
+/* A row whose first figure is not lipc's: the floor beside the raw call. */
+static void floor_line(const char *what, const char *unit, double a, const char *base, double b) {
+  printf("c  %-38s .so  %9.1f %s  %-22s %9.1f %s  ratio %5.2f\n", what, a, unit, base, b, unit, a / b);
+  bench_record(what, a, unit, base, b);
+}
 static void pin(int cpu) {
   cpu_set_t s;
   CPU_ZERO(&s);
@@ -121,6 +126,14 @@ __attribute__((noinline)) static void raw_event_wait(struct raw_event *e) {
   }
 }
 
+/* ---- the floor: the same primitives behind a pointer in a shared library
+ * (baseline.c), what any library's entry point costs before it does
+ * anything of its own ---- */
+int base_mutex_lock(pthread_mutex_t *m);
+int base_mutex_unlock(pthread_mutex_t *m);
+void base_event_set(struct raw_event *e);
+void base_event_wait(struct raw_event *e);
+
 /* ---- uncontended pairs ---- */
 #define PAIRS 2000000
 static double pair_ns(int which, lipc_handle_t h, sem_t *gs, pthread_mutex_t *pm, struct raw_event *re) {
@@ -133,6 +146,8 @@ static double pair_ns(int which, lipc_handle_t h, sem_t *gs, pthread_mutex_t *pm
       case 3: pthread_mutex_lock(pm); pthread_mutex_unlock(pm); break;
       case 4: lipc_event_set(h); lipc_event_wait(h, -1); break;
       case 5: raw_event_set(re); raw_event_wait(re); break;
+      case 6: base_mutex_lock(pm); base_mutex_unlock(pm); break;
+      case 7: base_event_set(re); base_event_wait(re); break;
     }
   }
   return (now_ns() - t0) / PAIRS;
@@ -193,7 +208,7 @@ int main(int argc, char **argv) {
   if (argc == 4 && strcmp(argv[1], "--pong-lipc") == 0) return pong_lipc(argv[2], argv[3]);
   if (getenv("LIPC_BENCH_ROUNDS")) rounds = atoi(getenv("LIPC_BENCH_ROUNDS"));
   if (rounds < 1) rounds = 1;
-  double a[32], b[32];
+  double a[32], b[32], f[32]; /* f: the floor (baseline.c) */
   char n1[64], n2[64];
 
   /* ping-pong, both processes on CPU 0 */
@@ -231,8 +246,12 @@ int main(int argc, char **argv) {
   for (int r = 0; r < rounds; r++) {
     a[r] = pair_ns(2, m, NULL, NULL, NULL);
     b[r] = pair_ns(3, 0, NULL, &pm, NULL);
+    f[r] = pair_ns(6, 0, NULL, &pm, NULL);
   }
   line("mutex lock+unlock pair", "ns", median(a, rounds), "robust pshared pthread", median(b, rounds));
+  floor_line("mutex pair, pthread behind a pointer", "ns", median(f, rounds), "robust pshared pthread",
+             median(b, rounds));
+  line("mutex pair, beside that floor", "ns", median(a, rounds), "pthread behind a pointer", median(f, rounds));
   lipc_handle_t ev;
   if (lipc_event_open(n1, LIPC_CREATE | LIPC_UNLINK_ON_CLOSE, 0, 0, 0, &ev)) die("event");
   struct raw_event *re = mmap(NULL, sizeof *re, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -240,8 +259,12 @@ int main(int argc, char **argv) {
   for (int r = 0; r < rounds; r++) {
     a[r] = pair_ns(4, ev, NULL, NULL, NULL);
     b[r] = pair_ns(5, 0, NULL, NULL, re);
+    f[r] = pair_ns(7, 0, NULL, NULL, re);
   }
   line("event set+wait pair (auto-reset)", "ns", median(a, rounds), "raw futex event, shared", median(b, rounds));
+  floor_line("event pair, raw event behind a pointer", "ns", median(f, rounds), "raw futex event, shared",
+             median(b, rounds));
+  line("event pair, beside that floor", "ns", median(a, rounds), "raw event behind a pointer", median(f, rounds));
   lipc_close(ev);
   munmap(re, sizeof *re);
   lipc_close(s);

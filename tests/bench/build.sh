@@ -17,7 +17,7 @@ $CC -O2 -Wall -Wextra -Werror -I include -o "$OUT/bench_calls" tests/bench/bench
 $CC -O2 -Wall -Wextra -Werror -I include -o "$OUT/bench_proc" tests/bench/bench_proc.c \
   -L build -llipc -Wl,-rpath,"$ROOT/build"
 $CC -O2 -Wall -Wextra -Werror -I include -o "$OUT/bench_sync_mem" tests/bench/bench_sync_mem.c \
-  -L build -llipc -lpthread -lrt -Wl,-rpath,"$ROOT/build"
+  -L build -L "$OUT" -llipc -lbenchbase -lpthread -lrt -Wl,-rpath,"$ROOT/build" -Wl,-rpath,"$ROOT/$OUT"
 $CC -O2 -Wall -Wextra -Werror -I include -o "$OUT/bench_lock_wake" tests/bench/bench_lock_wake.c \
   -L build -llipc -Wl,-rpath,"$ROOT/build"
 $CC -O2 -Wall -Wextra -Werror -I include -o "$OUT/bench_scale" tests/bench/bench_scale.c \
