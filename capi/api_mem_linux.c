@@ -169,7 +169,7 @@ static int check_whole(const struct lipc_flock_c *l, int64_t offset, int64_t len
  * locks are its own. Classic (per-process) locks need nothing. Returns 0 or
  * an errno. */
 static int own_description(struct lipc_flock_c *l) {
-  if (l->kind == LIPC__FLOCK_CLASSIC || !atomic_load_explicit(&lipc__forked, memory_order_relaxed)) return 0;
+  if (l->kind == LIPC__FLOCK_CLASSIC || !lipc__forked_seen()) return 0;
   pid_t me = getpid(), was;
   for (;;) {
     was = atomic_load(&l->owner);

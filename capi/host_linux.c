@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -37,10 +38,42 @@ static pid_t load_pid;
 
 static void on_fork_child(void) { atomic_store(&lipc__forked, 1); }
 
+/* A word the kernel zeroes in the child of every fork, raw ones included,
+ * since it lies in a page marked MADV_WIPEONFORK (Linux 4.14); 1 here. A
+ * vfork child, or any clone with CLONE_VM, shares this memory and sees 1.
+ * NULL where the kernel refuses the advice. */
+static atomic_int *fork_canary;
+
+static void make_fork_canary(void) {
+  long page = sysconf(_SC_PAGESIZE);
+  void *p = mmap(NULL, (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return;
+  if (madvise(p, (size_t)page, MADV_WIPEONFORK) != 0) {
+    munmap(p, (size_t)page);
+    return;
+  }
+  atomic_store((atomic_int *)p, 1);
+  fork_canary = p;
+}
+
+int lipc__forked_seen(void) {
+  if (atomic_load_explicit(&lipc__forked, memory_order_relaxed)) return 1;
+  atomic_int *canary = fork_canary;
+  if (!canary || atomic_load_explicit(canary, memory_order_relaxed) != 0) return 0;
+  atomic_store(&lipc__forked, 1); /* memory of this child's own: see below */
+  return 1;
+}
+
 int lipc__in_fork_child(void) {
   if (atomic_load_explicit(&lipc__forked, memory_order_relaxed)) return 1;
   if (getpid() == load_pid) return 0;
-  atomic_store(&lipc__forked, 1);
+  /* Another process. The flag would spare a fork child this system call
+   * at its next calls, but a vfork child shares the parent's memory: set
+   * there, it would stop every call of the parent (a careless host that
+   * calls lipc between vfork and exec). So it is set only where the
+   * canary shows memory of the child's own. */
+  atomic_int *canary = fork_canary;
+  if (canary && atomic_load_explicit(canary, memory_order_relaxed) == 0) atomic_store(&lipc__forked, 1);
   return 1;
 }
 
@@ -70,6 +103,7 @@ __attribute__((constructor(101))) static void lipc__host_init(void) {
   hold_closed_std_fds();
   lipc__go_keep_signals_blocked(); /* must precede the Go runtime's start */
   load_pid = getpid();
+  make_fork_canary();
   for (int sig = 1; sig < NSIG; sig++) sigaction(sig, NULL, &host_sa[sig]);
   /* Resolved now, on the loading thread: dlsym takes the loader's lock,
    * which this thread holds until loading ends, so a Go thread must never

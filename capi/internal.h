@@ -27,7 +27,9 @@
 LIPC_HIDDEN extern atomic_int lipc__forked;        /* set in the child of a fork */
 /* 1 in the child of any fork: lipc__forked from the atfork handler, or a
  * process id that is not the one lipc was loaded in (a raw fork or clone
- * runs no atfork handlers, F20). A system call: for paths into Go only. */
+ * runs no atfork handlers, F20; a vfork child too, without marking the
+ * memory it shares with the parent). A system call: for paths into Go and
+ * process handles only. */
 LIPC_HIDDEN int lipc__in_fork_child(void);
 LIPC_HIDDEN extern atomic_int lipc__call_mode;     /* LIPC_CALL_* */
 /* Figures lipc_diag reports (0 or -1 where a system has no such thing). */

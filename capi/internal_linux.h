@@ -9,6 +9,13 @@
 #include <sys/types.h>
 #include <time.h>
 
+/* ---- fork (host_linux.c) ----
+ * lipc__in_fork_child without a system call: lipc__forked, or the page
+ * the kernel wipes in a fork child (MADV_WIPEONFORK), so a raw fork's child
+ * too where the kernel has it; 0 in a vfork child, which shares the
+ * parent's memory. */
+LIPC_HIDDEN int lipc__forked_seen(void);
+
 /* ---- no lipc call is a cancellation point (lipc.h) ----
  * glibc acts on a pending pthread_cancel at its cancellation points (read,
  * write, close, open, poll, ppoll, waitid, clock_nanosleep, sigtimedwait,

@@ -72,7 +72,13 @@
  *   call on the parent's process handles but lipc_close (the child is not
  *   their parent). A child of a raw fork system call (no atfork handlers,
  *   outside this promise) is detected before anything enters Go; its file
- *   locks stay the parent's until it has made one of the calls that need Go.
+ *   locks are its own as in a fork() child on kernels that wipe marked
+ *   memory in a fork's child (MADV_WIPEONFORK, Linux 4.14); on older ones
+ *   they stay the parent's until it has made one of the calls that need Go.
+ *   A vfork child shares the parent's memory until it execs, and POSIX lets
+ *   it call nothing but exec and _exit; if it calls lipc anyway, what needs
+ *   Go and every call on process handles return LIPC_EFORKED, the rest act
+ *   as the parent's own calls would, and the parent keeps working.
  * - Loading: the library starts a Go runtime (a few threads) when loaded and
  *   can never be unloaded (dlclose is a no-op). It gives the host's SIGURG
  *   handler back, keeps floating-point control state sane on its own threads,

@@ -10,14 +10,20 @@
  * child runs under an alarm so a hang fails the test instead of hanging the
  * suite. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <sys/syscall.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -204,16 +210,55 @@ static void raw_fork_leaves_parent_alone(lipc_handle_t h) {
   }
 }
 
+/* A vfork child shares the parent's memory until it execs or exits, so
+ * whatever lipc notes down in it, it notes in the parent. Calling lipc
+ * there is outside POSIX's promise (a vfork child may only exec or _exit),
+ * but a careless host does it, and it must not break the parent: lipc
+ * used to take the child's other pid for a fork, and set its "forked" flag
+ * in the shared memory, after which every call of the parent failed with
+ * LIPC_EFORKED. */
+static void vfork_child_leaves_parent_alone(void) {
+  lipc_handle_t a, p;
+  int code = -1;
+  int64_t pid = 0, again = 0;
+  CHECK(lipc_spawnattr_new(&a) == 0 && lipc_spawnattr_arg(a, "/bin/true") == 0 && lipc_proc_spawn(a, &p) == 0,
+        "spawn: %s", lipc_last_error());
+  CHECK(lipc_proc_pid(p, &pid) == 0 && pid > 0, "pid: %s", lipc_last_error());
+  volatile int child_rc = 99;
+  pid_t v = vfork();
+  if (v == 0) {
+    int64_t seen = 0;
+    child_rc = lipc_proc_pid(p, &seen); /* whatever it returns, the parent must be unharmed */
+    _exit(0);
+  }
+  CHECK(v > 0, "vfork");
+  int st = 0;
+  CHECK(waitpid(v, &st, 0) == v && WIFEXITED(st), "vfork child status %#x", st);
+  CHECK(child_rc == LIPC_EFORKED, "the vfork child's call on the parent's process handle: %d", child_rc);
+  CHECK(lipc_proc_pid(p, &again) == 0 && again == pid, "the parent's process handle after the vfork child: %s",
+        lipc_last_error());
+  CHECK(lipc_proc_wait(p, 10000, &code, NULL) == 0 && code == 0, "wait: %s", lipc_last_error());
+  lipc_close(p);
+  lipc_handle_t p2;
+  CHECK(lipc_proc_spawn(a, &p2) == 0 && lipc_proc_wait(p2, 10000, &code, NULL) == 0 && code == 0,
+        "the parent spawns after the vfork child: %s", lipc_last_error());
+  lipc_close(p2);
+  lipc_close(a);
+}
+
 /* A flock(2) handle inherited through fork: a plain flock fd would share
  * the parent's lock (one open file description); lipc's child reopens the
  * file at its first lock, so its lock is its own and the parent's
  * excludes it until released. */
-static void fork_flock_whole(const char *path) {
+static void fork_flock_whole(const char *path, int raw) {
   lipc_handle_t l;
   int go[2], back[2];
   CHECK(lipc_flock_open(path, LIPC_FLOCK_WHOLE | LIPC_FILE_CREATE, 0, &l) == 0, "%s", lipc_last_error());
   CHECK(lipc_flock_lock(l, 0, 0, 1, 0) == 0 && pipe(go) == 0 && pipe(back) == 0, "%s", lipc_last_error());
-  pid_t pid = fork();
+  fflush(stdout);
+  /* raw: a fork system call (no atfork handler), the lock the child's
+   * first lipc call: the kernel's wiped page tells lipc. */
+  pid_t pid = raw ? (pid_t)syscall(SYS_fork) : fork();
   if (pid == 0) {
     int bad = 0;
     char c;
@@ -227,7 +272,7 @@ static void fork_flock_whole(const char *path) {
   CHECK(read(back[0], &c, 1) == 1, "the child tried");
   CHECK(lipc_flock_unlock(l, 0, 0) == 0 && write(go[1], "U", 1) == 1, "unlock");
   int st = 0;
-  CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %#x", st);
+  CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0, "raw %d: child status %#x", raw, st);
   CHECK(lipc_flock_lock(l, 0, 0, 1, 1000) == 0, "the child's lock went with it: %s", lipc_last_error());
   lipc_close(l);
   close(go[0]), close(go[1]), close(back[0]), close(back[1]);
@@ -298,7 +343,55 @@ static void fork_during_preparation(void) {
   close(in_search[0]), close(in_search[1]), close(fork_done[0]), close(fork_done[1]);
 }
 
-int main(void) {
+/* Where the kernel refuses MADV_WIPEONFORK (before Linux 4.14; sandboxes
+ * that do not know it), lipc tells a fork child by its process id alone:
+ * the raw fork and vfork cases again, in a process that loaded lipc under
+ * a seccomp filter refusing that advice. */
+static int refuse_wipeonfork(void) {
+  struct sock_filter f[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_madvise, 0, 3),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[2])),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, MADV_WIPEONFORK, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EINVAL),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  struct sock_fprog p = {sizeof f / sizeof f[0], f};
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return -1;
+  return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &p);
+}
+
+static int no_wipe_case(void) {
+  void *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  CHECK(page != MAP_FAILED && madvise(page, 4096, MADV_WIPEONFORK) == -1 && errno == EINVAL,
+        "the filter refuses MADV_WIPEONFORK");
+  lipc_handle_t h;
+  CHECK(lipc_sem_open("ctest-fork-nowipe", LIPC_CREATE | LIPC_UNLINK_ON_CLOSE, 0, 0, &h) == 0, "%s",
+        lipc_last_error());
+  raw_fork_leaves_parent_alone(h);
+  vfork_child_leaves_parent_alone();
+  CHECK(lipc_close(h) == 0, "close");
+  return check_summary();
+}
+
+static void without_wipeonfork(const char *argv0) {
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid == 0) { /* only the filter and exec here: lipc loads again after it */
+    if (refuse_wipeonfork() != 0) _exit(77);
+    execl("/proc/self/exe", argv0, "no-wipe", (char *)NULL);
+    _exit(127);
+  }
+  int st = 0;
+  CHECK(waitpid(pid, &st, 0) == pid, "waitpid");
+  if (WIFEXITED(st) && WEXITSTATUS(st) == 77)
+    printf("without MADV_WIPEONFORK: no seccomp here: skipped\n");
+  else
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "without MADV_WIPEONFORK: status %#x", st);
+}
+
+int main(int argc, char **argv) {
+  if (argc == 2 && strcmp(argv[1], "no-wipe") == 0) return no_wipe_case();
   lipc_handle_t h;
   char name[64], path[96];
   snprintf(name, sizeof name, "ctest-fork-%d", (int)getpid());
@@ -313,9 +406,12 @@ int main(void) {
     fork_child_works(h, name, path);
     CHECK(lipc_sem_post(h) == 0 && lipc_sem_wait(h, 0) == 0, "parent still works");
   }
-  fork_flock_whole(path);
+  fork_flock_whole(path, 0);
+  fork_flock_whole(path, 1);
   unlink(path);
   raw_fork_leaves_parent_alone(h);
+  vfork_child_leaves_parent_alone();
+  without_wipeonfork(argv[0]);
   fork_during_preparation();
   CHECK(lipc_close(h) == 0, "close");
   return check_summary();
