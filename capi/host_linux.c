@@ -101,6 +101,7 @@ static void hold_closed_std_fds(void) {
  * unprioritised entry of .init_array: what we record here is the host's. */
 __attribute__((constructor(101))) static void lipc__host_init(void) {
   hold_closed_std_fds();
+  lipc__runtime_fds_before(); /* the host's, to tell the runtime's apart */
   lipc__go_keep_signals_blocked(); /* must precede the Go runtime's start */
   load_pid = getpid();
   make_fork_canary();
@@ -188,6 +189,7 @@ LIPC_HIDDEN void lipc__host_restore(void) {
   for (int fd = 0; fd < 3; fd++)
     if (std_placeholders & 1 << fd) close(fd);
   std_placeholders = 0;
+  lipc__runtime_fds_after(); /* its poller is open by now (main_linux.go) */
   go_init_finished();
 }
 

@@ -13,6 +13,14 @@ atomic_long lipc__stack_lookups;
 int lipc__go_signals_blocked; /* no signals: 0 */
 
 int lipc__in_fork_child(void) { return 0; }
+
+/* The runtime holds handles here, not C-runtime fds: none to name. */
+int lipc_runtime_fds(int *fds, size_t cap, size_t *n) {
+  if (!n) return lipc__fail(LIPC_EINVAL, 0, "runtime_fds: n must not be NULL");
+  if (!fds && cap > 0) return lipc__fail(LIPC_EINVAL, 0, "runtime_fds: fds is NULL but cap is %zu", cap);
+  *n = 0;
+  return LIPC_OK;
+}
 int64_t lipc__host_nofile(void) { return -1; } /* no such limit */
 
 int lipc_set_call_mode(int mode) {

@@ -16,6 +16,11 @@
  * parent's memory. */
 LIPC_HIDDEN int lipc__forked_seen(void);
 
+/* ---- the Go runtime's own fds (runtime_fds_linux.c) ----
+ * What is open before the runtime starts, then after lipc's Go init. */
+LIPC_HIDDEN void lipc__runtime_fds_before(void);
+LIPC_HIDDEN void lipc__runtime_fds_after(void);
+
 /* ---- no lipc call is a cancellation point (lipc.h) ----
  * glibc acts on a pending pthread_cancel at its cancellation points (read,
  * write, close, open, poll, ppoll, waitid, clock_nanosleep, sigtimedwait,

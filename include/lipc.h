@@ -83,6 +83,9 @@
  *   can never be unloaded (dlclose is a no-op). It gives the host's SIGURG
  *   handler back, keeps floating-point control state sane on its own threads,
  *   and restores the host's soft RLIMIT_NOFILE that Go raises at start.
+ *   The runtime keeps a few fds of its own for the life of the process
+ *   (lipc_runtime_fds names them): a host that closes every fd above 2
+ *   after loading lipc, as daemons do, must spare them.
  *   Windows: lipc.dll pins itself when loaded (GetModuleHandleEx with
  *   GET_MODULE_HANDLE_EX_FLAG_PIN), so FreeLibrary answers TRUE and leaves it
  *   loaded and working, as dlclose does on Linux: Go's threads and lipc's
@@ -1422,6 +1425,23 @@ LIPC_API int lipc_quote_cmd(const char *arg, char *buf, size_t size, size_t *nee
  * Waits and fast paths run in C either way. */
 #define LIPC_CALL_DIRECT 1
 #define LIPC_CALL_HANDOFF 2
+
+/* The file descriptors the Go runtime inside lipc holds open for the life
+ * of the process: its poller (an epoll fd and an eventfd) and, under a
+ * cgroup CPU limit, the cgroup files it re-reads. A host must leave them
+ * open. A daemon that closes every fd above 2 after loading lipc (a C
+ * daemon's close-all; python-daemon's DaemonContext, whose files_preserve
+ * takes this list) makes the runtime abort the process at its next poll
+ * ("fatal error: runtime: netpoll failed"), and a file of the host's that
+ * takes such a number afterwards gets 8 bytes written into it when the
+ * runtime wakes its poller. Closing them cannot be prevented; loading lipc
+ * after the close-all, or sparing these, avoids it.
+ * OUT fds[0..cap) and *n: how many there are (more than cap: only cap are
+ * written; call again with room for *n). One the host has closed already
+ * is not listed. Runs in C; works after fork. Errors: LIPC_EINVAL (n NULL,
+ * or fds NULL with cap above 0).
+ * Windows: none (*n is 0): the runtime holds handles, not fds. */
+LIPC_API int lipc_runtime_fds(int *fds, size_t cap, size_t *n);
 
 /* Sets the call mode for the whole process. Once LIPC_CALL_HANDOFF was
  * chosen because an SBCL runtime was detected, asking for DIRECT is refused

@@ -55,10 +55,14 @@ if [ "$what" = test ]; then
   if debian_python; then
     python3 -c 'import pytest' 2>/dev/null || apt_install python3-pytest
     python3 -c 'import filelock' 2>/dev/null || apt_install python3-filelock
+    python3 -c 'import daemon' 2>/dev/null || apt_install python3-daemon
     python3 -c 'import ensurepip, venv' 2>/dev/null || apt_install python3-venv
   else
-    for m in pytest filelock; do  # filelock: the tests meet its locks
-      python3 -c "import $m" 2>/dev/null || { echo "deps: installing $m"; python3 -m pip install -q "$m"; }
+    # filelock: the tests meet its locks; python-daemon (module daemon): a
+    # daemon's close-all must spare lipc.runtime_fds()
+    for m in pytest filelock daemon; do
+      pkg=$m; [ "$m" = daemon ] && pkg=python-daemon
+      python3 -c "import $m" 2>/dev/null || { echo "deps: installing $pkg"; python3 -m pip install -q "$pkg"; }
     done
   fi
 fi

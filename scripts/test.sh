@@ -35,7 +35,7 @@ c_tests() {
   local ok=0 flags="-Wall -Wextra -Werror -O2 -Iinclude -Itests/c"
   for t in test_basics test_handles test_handle_race test_fork test_proc test_proc_life test_edges test_sync test_mem \
            test_special_files test_named test_spawn_attrs test_unwound test_spawn_seccomp test_std_closed test_spawn_thread test_spawn_errors \
-           test_spawn_cancel test_spawn_close_parent test_cancel; do
+           test_spawn_cancel test_spawn_close_parent test_cancel test_runtime_fds; do
     $CC $flags -o build/$t tests/c/$t.c -Lbuild -llipc -lpthread -lrt -Wl,-rpath,"$ROOT/build" || return 1
     echo "--- $t"; build/$t || ok=1
   done
@@ -185,7 +185,7 @@ python_installed_suite() {
   python3 -m venv "$dir/venv" || return 1
   "$dir/venv/bin/python" -m pip install -q --disable-pip-version-check --no-index \
     "$ROOT"/build/dist/lipc-"$v"-py3-none-manylinux_*.whl || return 1
-  "$dir/venv/bin/python" -m pip install -q --disable-pip-version-check pytest filelock || return 1
+  "$dir/venv/bin/python" -m pip install -q --disable-pip-version-check pytest filelock python-daemon || return 1
   (cd "$dir" && env -u LIPC_LIBRARY -u PYTHONPATH PATH="$dir/venv/bin:$(path_without_go)" LIPC_TEST_INSTALLED=1 \
      python -m pytest -q -p no:cacheprovider -o pythonpath= "$ROOT/bindings/python/tests") || return 1
   rm -rf "$dir"

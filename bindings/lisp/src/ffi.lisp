@@ -134,3 +134,4 @@
 ;;; Host integration and diagnostics
 (cffi:defcfun ("lipc_set_call_mode" %set-call-mode) :int (mode :int))
 (cffi:defcfun ("lipc_diag" %diag) :int (what :int) (value :pointer))
+(cffi:defcfun ("lipc_runtime_fds" %runtime-fds) :int (fds :pointer) (cap :size) (n :pointer))

@@ -42,6 +42,21 @@
       (check (%diag code value))
       (cffi:mem-ref value :int64))))
 
+(defun runtime-fds ()
+  "The file descriptors the Go runtime inside lipc keeps open for the life of
+the process (its poller's epoll fd and eventfd; cgroup files under a CPU
+limit), as a list of integers. A daemon that closes every fd above 2 after
+loading lipc must spare them, or the runtime aborts the process at its next
+poll. Those closed already are not listed; NIL on Windows. Runs in C."
+  (cffi:with-foreign-object (n :size)
+    (loop with room = 0
+          do (cffi:with-foreign-object (fds :int (max room 1))
+               (check (%runtime-fds fds room n))
+               (let ((count (cffi:mem-ref n :size)))
+                 (when (<= count room)
+                   (return (loop for i below count collect (cffi:mem-aref fds :int i))))
+                 (setf room count))))))
+
 (defun call-mode ()
   "The library's call mode: :handoff or :direct."
   (ecase (diag :call-mode) (1 :direct) (2 :handoff)))

@@ -7,7 +7,7 @@
    #:*library-path* #:lipc-library-error #:library-error-tried
    #:version #:+version-string+ #:strerror #:error-name
    ;; diagnostics
-   #:diag #:call-mode #:live-handles
+   #:diag #:call-mode #:live-handles #:runtime-fds
    ;; conditions: the root, its readers, one class per LIPC code
    #:lipc-error #:lipc-error-code #:lipc-error-code-name
    #:lipc-error-errno #:lipc-error-message

@@ -48,6 +48,15 @@ not 0) and its output."
   (multiple-value-bind (code output) (run-script "fp-trap.lisp")
     (is (eql 0 code) "soak/fp-trap.lisp exited with ~D:~%~A" code output)))
 
+(test runtime-fds-name-the-poller
+  "The fds a daemon must spare are the Go runtime's poller (lipc.h)."
+  (let* ((fds (lipc:runtime-fds))
+         (links (mapcar (lambda (fd) (sb-posix:readlink (format nil "/proc/self/fd/~D" fd))) fds)))
+    (is (every (lambda (fd) (and (integerp fd) (> fd 2))) fds))
+    (is (= 1 (count "anon_inode:[eventpoll]" links :test #'string=)))
+    (is (= 1 (count "anon_inode:[eventfd]" links :test #'string=)))
+    (is (every (lambda (l) (or (search "anon_inode:[event" l) (search "cgroup" l))) links))))
+
 (test go-work-runs-on-lipc-threads
   (is (eq :handoff (call-mode)))
   (is (= 1 (diag :go-thread)) "main thread")

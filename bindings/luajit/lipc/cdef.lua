@@ -92,4 +92,5 @@ int lipc_quote_win(const char *arg, char *buf, size_t size, size_t *needed);
 int lipc_quote_cmd(const char *arg, char *buf, size_t size, size_t *needed);
 int lipc_set_call_mode(int mode);
 int lipc_diag(int what, int64_t *value);
+int lipc_runtime_fds(int *fds, size_t cap, size_t *n);
 ]]

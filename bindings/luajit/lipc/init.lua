@@ -151,4 +151,26 @@ function lipc.diag(what)
   return tonumber(dbuf[0])
 end
 
+-- The fds the Go runtime inside lipc keeps open for the life of the process
+-- (its poller's epoll fd and eventfd; cgroup files under a CPU limit), as a
+-- list of numbers: a daemon that closes every fd above 2 after loading lipc
+-- must spare these, or the runtime aborts the process at its next poll.
+-- Those closed already are not listed; {} on Windows.
+local nbuf = ffi.new("size_t[1]")
+function lipc.runtime_fds()
+  local room = 0
+  while true do
+    local fds = ffi.new("int[?]", room > 0 and room or 1)
+    local rc = C.lipc_runtime_fds(fds, room, nbuf)
+    if rc < 0 then return fail(rc) end
+    local n = tonumber(nbuf[0])
+    if n <= room then
+      local t = {}
+      for i = 0, n - 1 do t[i + 1] = fds[i] end
+      return t
+    end
+    room = n
+  end
+end
+
 return lipc

@@ -126,6 +126,28 @@ function T.call_modes_and_diag()
   h.raises("bad argument #1 to 'diag'", lipc.diag, "nonsense")
 end
 
+-- The fds a daemon must spare: the runtime's poller (lipc.h).
+function T.runtime_fds_name_the_poller()
+  local fds = lipc.runtime_fds()
+  h.eq(type(fds), "table", "a table")
+  if h.windows then
+    h.eq(#fds, 0, "none on Windows: the runtime holds handles")
+    return
+  end
+  local kinds = {}
+  for _, fd in ipairs(fds) do
+    h.eq(type(fd), "number", "fd " .. tostring(fd) .. " is a number")
+    h.ok(fd > 2, "fd " .. fd .. " is not a standard stream")
+    local p = assert(io.popen("readlink /proc/" .. h.pid .. "/fd/" .. fd))
+    local link = p:read("*l") or ""
+    p:close()
+    kinds[link] = (kinds[link] or 0) + 1
+    h.ok(link:find("anon_inode:[event", 1, true) or link:find("cgroup", 1, true), "fd " .. fd .. " is " .. link)
+  end
+  h.eq(kinds["anon_inode:[eventpoll]"], 1, "the poller's epoll fd")
+  h.eq(kinds["anon_inode:[eventfd]"], 1, "the poller's eventfd")
+end
+
 function T.timeouts_are_seconds_rounded_up_to_ms()
   local ms = require("lipc.errors").timeout_ms
   for _, c in ipairs({ { nil, -1 }, { -0.5, -1 }, { math.huge, -1 }, { 0, 0 }, { 1e-9, 1 },

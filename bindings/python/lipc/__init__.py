@@ -90,7 +90,7 @@ Errors (see lipc._errors for the full table)
 
 Host and diagnostics
     version(), __version__, set_call_mode(CALL_DIRECT | CALL_HANDOFF),
-    call_mode(), diag(DIAG_*)
+    call_mode(), diag(DIAG_*), runtime_fds() (the fds a daemon must spare)
 
 Timeouts are seconds (float) or None for "forever". Blocking calls release
 the GIL and let signal handlers run (Ctrl-C interrupts them; in the main
@@ -124,7 +124,7 @@ from ._errors import (BadHandleError, BusyError, ClosedError, Error, ExistsError
                       error_class, error_name, strerror)
 from ._event import Event, unlink_event
 from ._flock import FileLock
-from ._host import call_mode, diag, set_call_mode, version
+from ._host import call_mode, diag, runtime_fds, set_call_mode, version
 from ._lib import LibraryLoadError
 from ._memview import MemoryFile
 from ._mmap import MappedFile, page_size
@@ -182,7 +182,7 @@ __all__ = [
     "NotSupportedError", "ForkedError", "LibraryLoadError", "PipeClosedError",
     "Code", "strerror", "error_name", "error_class",
     # host and diagnostics
-    "version", "set_call_mode", "call_mode", "diag", "KIND_SEM", "KIND_MUTEX",
+    "version", "set_call_mode", "call_mode", "diag", "runtime_fds", "KIND_SEM", "KIND_MUTEX",
     "KIND_EVENT", "KIND_SHM", "KIND_MMAP", "KIND_FLOCK",
     "CALL_DIRECT", "CALL_HANDOFF", "DIAG_CALL_MODE", "DIAG_HOST_NOFILE",
     "DIAG_THREADS_WRAPPED", "DIAG_STACK_LOOKUPS", "DIAG_FP_SELFTEST",

@@ -2,7 +2,8 @@
 version and error-text functions (these keep working after os.fork())."""
 from __future__ import annotations
 
-from ctypes import byref, c_int64
+from ctypes import byref, c_int, c_int64, c_size_t
+from typing import List
 
 from ._cint import to_int
 from ._const import DIAG_CALL_MODE
@@ -34,3 +35,19 @@ def diag(what: int) -> int:
     _check(_c.lipc_diag(to_int(what, "what"), byref(v)), "diag")
     return v.value
 
+
+
+def runtime_fds() -> List[int]:
+    """The file descriptors the Go runtime inside lipc keeps open for the
+    life of the process (its poller's epoll fd and eventfd; cgroup files
+    under a CPU limit). A daemon that closes every fd above 2 after
+    ``import lipc`` must spare them, or the runtime aborts the process at
+    its next poll: ``daemon.DaemonContext(files_preserve=lipc.runtime_fds())``.
+    Those closed already are not listed. [] on Windows. Works after fork."""
+    n = c_size_t()
+    while True:
+        room = n.value
+        fds = (c_int * max(room, 1))()
+        _check(_c.lipc_runtime_fds(fds, room, byref(n)), "runtime_fds")
+        if n.value <= room:
+            return list(fds[:n.value])

@@ -131,6 +131,7 @@ FUNCTIONS: Dict[str, Tuple[Any, List[Any]]] = {
     "lipc_quote_cmd": (c_int, [c_char_p, c_char_p, c_size_t, POINTER(c_size_t)]),
     "lipc_set_call_mode": (c_int, [c_int]),
     "lipc_diag": (c_int, [c_int, POINTER(c_int64)]),
+    "lipc_runtime_fds": (c_int, [POINTER(c_int), c_size_t, POINTER(c_size_t)]),
 }
 
 _HERE = os.path.dirname(os.path.abspath(__file__))

@@ -124,3 +124,57 @@ def test_host_nofile_is_given_back():
     soft, recorded = map(int, p.stdout.split())
     want = min(256, resource.getrlimit(resource.RLIMIT_NOFILE)[1])
     assert soft == want and recorded == want
+
+
+# -- the runtime's own fds ------------------------------------------------------
+
+def test_runtime_fds_name_the_poller():
+    fds = lipc.runtime_fds()
+    assert all(type(fd) is int for fd in fds)
+    if sys.platform == "win32":
+        assert fds == []  # the runtime holds handles there, not fds
+        return
+    links = [os.readlink(f"/proc/self/fd/{fd}") for fd in fds]
+    assert all(fd > 2 for fd in fds), fds
+    assert links.count("anon_inode:[eventpoll]") == 1 and links.count("anon_inode:[eventfd]") == 1, links
+    assert all(link.startswith("anon_inode:[event") or "cgroup" in link for link in links), links
+
+
+# A daemon made the way Python programs make one: python-daemon's
+# DaemonContext closes every fd it is not told to keep. Told to keep
+# lipc.runtime_fds(), the process goes on spawning (children with autokill
+# made the Go runtime poll: with its poller's fds closed, it aborted the
+# process, "fatal error: runtime: netpoll failed", in 2 of 3 starts).
+DAEMON_SCRIPT = r"""
+import os, sys
+import daemon
+import lipc
+out = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+extra = os.open(os.devnull, os.O_RDONLY)  # not kept: the close-all must take it
+keep = lipc.runtime_fds()
+with daemon.DaemonContext(files_preserve=keep + [out], detach_process=False,
+                          working_directory=os.getcwd()):
+    try:
+        os.fstat(extra)
+        extra_closed = 0
+    except OSError:
+        extra_closed = 1
+    left = [fd for fd in keep if os.path.exists("/proc/self/fd/%d" % fd)]
+    for i in range(400):
+        lipc.run(["/bin/true"], autokill=True, check=True)
+    os.write(out, ("ok %d %s %s" % (extra_closed, keep, left)).encode())
+"""
+
+
+@posix_only("file descriptors and python-daemon are POSIX things")
+def test_a_python_daemon_that_spares_runtime_fds_keeps_working(tmp_path):
+    pytest.importorskip("daemon")
+    result = tmp_path / "result"
+    r = subprocess.run([sys.executable, "-c", DAEMON_SCRIPT, str(result)], env=child_env(),
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    words = result.read_text().split(" ", 2)
+    assert words[0] == "ok", words
+    assert words[1] == "1", "the close-all did not run"
+    keep, left = words[2].split("] [")
+    assert keep.strip("[]") and keep.strip("[]") == left.strip("[]"), (keep, left)  # and spared them

@@ -1,0 +1,123 @@
+/* test_runtime_fds.c - lipc_runtime_fds names the fds the Go runtime keeps
+ * (its epoll fd and eventfd, and cgroup files), and a host that closes
+ * every other fd above 2, as a daemon does after start-up, keeps working.
+ * Closing the poller's fds instead made the runtime abort the process
+ * ("fatal error: runtime: netpoll failed") within a few hundred spawns
+ * with autokill, in 2 of 3 runs here.
+ *
+ * The daemon runs in a process of its own (this program again, "daemon"),
+ * started with exec so that its fds are those of a fresh load. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "lipc.h"
+
+static int link_of(int fd, char *out, size_t size) {
+  char path[40];
+  snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+  ssize_t len = readlink(path, out, size - 1);
+  if (len < 0) return -1;
+  out[len] = 0;
+  return 0;
+}
+
+static int cmp_int(const void *a, const void *b) {
+  int x = *(const int *)a, y = *(const int *)b;
+  return (x > y) - (x < y);
+}
+
+/* What the header promises of the list, and bad input. */
+static void the_list(void) {
+  size_t n = 99;
+  CHECK(lipc_runtime_fds(NULL, 0, &n) == LIPC_OK && n >= 2 && n <= 8, "count: n %zu", n);
+  int fds[8] = {0};
+  size_t again = 0;
+  CHECK(lipc_runtime_fds(fds, 8, &again) == LIPC_OK && again == n, "list: %zu then %zu", n, again);
+  int epoll = 0, eventfd = 0;
+  for (size_t i = 0; i < again && i < 8; i++) {
+    char target[256] = "";
+    CHECK(fds[i] > 2 && link_of(fds[i], target, sizeof target) == 0, "fd %d is open", fds[i]);
+    epoll += strcmp(target, "anon_inode:[eventpoll]") == 0;
+    eventfd += strcmp(target, "anon_inode:[eventfd]") == 0;
+    CHECK(strstr(target, "anon_inode:[event") || strstr(target, "cgroup"), "fd %d is %s", fds[i], target);
+  }
+  CHECK(epoll == 1 && eventfd == 1, "the poller: %d epoll fds, %d eventfds", epoll, eventfd);
+  /* room for one: the count is still all of them, one written */
+  int one[2] = {-7, -7};
+  CHECK(lipc_runtime_fds(one, 1, &again) == LIPC_OK && again == n && one[0] == fds[0] && one[1] == -7,
+        "cap 1: n %zu, %d %d", again, one[0], one[1]);
+  CHECK(lipc_runtime_fds(fds, 8, NULL) == LIPC_EINVAL, "n NULL");
+  CHECK(lipc_runtime_fds(NULL, 3, &again) == LIPC_EINVAL && strstr(lipc_last_error(), "runtime_fds"),
+        "fds NULL with room: %s", lipc_last_error());
+}
+
+/* The daemon: closes every fd above 2 but the runtime's, opens files of its
+ * own (which take the freed numbers), then works: spawns with autokill
+ * (which made the runtime poll), named objects, waits. Exit 0, or the
+ * runtime's abort. */
+static int daemon_case(void) {
+  alarm(60);
+  int keep[8];
+  size_t n = 0;
+  if (lipc_runtime_fds(keep, 8, &n) != LIPC_OK || n > 8) return 10;
+  qsort(keep, n, sizeof keep[0], cmp_int);
+  unsigned from = 3;
+  for (size_t i = 0; i < n; i++) {
+    if ((unsigned)keep[i] > from) syscall(SYS_close_range, from, (unsigned)keep[i] - 1, 0);
+    from = (unsigned)keep[i] + 1;
+  }
+  syscall(SYS_close_range, from, ~0u, 0);
+  int files[16];
+  for (int i = 0; i < 16; i++) {
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/ctest-runtime-fds-%d-%d", (int)getpid(), i);
+    files[i] = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    unlink(path);
+  }
+  for (int k = 0; k < 400; k++) {
+    lipc_handle_t a, p, s;
+    int code = -1;
+    if (lipc_spawnattr_new(&a) != LIPC_OK) return 11;
+    lipc_spawnattr_arg(a, "/bin/true");
+    lipc_spawnattr_set_autokill(a, SIGKILL);
+    if (lipc_proc_spawn(a, &p) != LIPC_OK) return 12;
+    if (lipc_proc_wait(p, 10000, &code, NULL) != LIPC_OK || code != 0) return 13;
+    lipc_close(p);
+    lipc_close(a);
+    char name[48];
+    snprintf(name, sizeof name, "ctest-rfds-%d-%d", (int)getpid(), k % 4);
+    if (lipc_sem_open(name, LIPC_CREATE | LIPC_UNLINK_ON_CLOSE, 0600, 0, &s) != LIPC_OK) return 14;
+    lipc_close(s);
+  }
+  for (int i = 0; i < 16; i++) {
+    struct stat st;
+    if (files[i] >= 0 && fstat(files[i], &st) == 0 && st.st_size != 0) return 15; /* a wake-up landed here */
+  }
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc == 2 && strcmp(argv[1], "daemon") == 0) return daemon_case();
+  the_list();
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid == 0) {
+    execl("/proc/self/exe", argv[0], "daemon", (char *)NULL);
+    _exit(127);
+  }
+  int st = 0;
+  CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+        "the daemon that spared the runtime's fds: status %#x (exit code: the step that failed; "
+        "SIGABRT: the runtime aborted)", st);
+  return check_summary();
+}
