@@ -160,3 +160,7 @@ class Event(_Handle):
 
     def _repr_detail(self) -> str:
         return f"name={self._name!r} "
+
+    def __repr__(self) -> str:
+        # threading.Event's shape: <threading.Event at 0x...: unset>
+        return self._state_repr("<{cls} at {at} {what}: {state}>", lambda: "set" if self.is_set() else "unset")

@@ -29,7 +29,7 @@ import atexit
 import sysconfig
 import weakref
 from ctypes import c_int, c_int64
-from typing import Dict, NoReturn, Optional
+from typing import Callable, Dict, NoReturn, Optional
 
 from ._errors import _check
 from ._lib import lib as _c
@@ -126,3 +126,18 @@ class _Handle:
     def __repr__(self) -> str:
         state = "closed" if self._h is None else f"handle={self._h:#x}"
         return f"<lipc.{type(self).__name__} {self._repr_detail()}{state}>"
+
+    def _state_repr(self, shaped: str, state: Callable[[], str]) -> str:
+        """repr in the shape of the threading object this one mirrors:
+        shaped is a format with {cls}, {at} (id, as threading's), {what}
+        (name and handle, or closed) and {state}: state() for an open one
+        ("?" if asking fails: a repr never raises), "closed" otherwise."""
+        if self._h is None:
+            what, st = self._repr_detail().strip(), "closed"
+        else:
+            what = f"{self._repr_detail()}handle={self._h:#x}"
+            try:
+                st = state()
+            except Exception:  # noqa: BLE001 - a repr must not raise
+                st = "?"
+        return shaped.format(cls=f"lipc.{type(self).__name__}", at=f"{id(self):#x}", what=what, state=st)

@@ -174,3 +174,7 @@ class Semaphore(_Handle):
 
     def _repr_detail(self) -> str:
         return f"name={self._name!r} "
+
+    def __repr__(self) -> str:
+        # threading.Semaphore's shape: <threading.Semaphore at 0x...: value=1>
+        return self._state_repr("<{cls} at {at} {what}: {state}>", lambda: f"value={self.value}")
