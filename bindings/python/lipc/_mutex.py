@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import errno as _errno
 from ctypes import ArgumentError, byref, c_int, c_int64
-from threading import TIMEOUT_MAX
 from types import TracebackType
 from typing import Any, Optional, Type
 
@@ -145,8 +144,9 @@ class Mutex(_Handle):
         during the wait (Ctrl-C raises KeyboardInterrupt promptly, without
         the lock). BusyError for a waiting acquire by the thread that holds
         it; NotRecoverableError (see above). ValueError for a negative
-        timeout other than -1, and for a timeout with ``blocking=False``;
-        OverflowError above threading.TIMEOUT_MAX: as threading.Lock."""
+        timeout other than -1, and for a timeout with ``blocking=False``,
+        as threading.Lock. A huge timeout (inf included) waits forever, as
+        every lipc wait does, where threading.Lock raises OverflowError."""
         # The C call writes *owner_died only when it locks, and only the
         # thread that locked can succeed until it releases, so one c_int
         # per object serves every thread.
@@ -171,11 +171,8 @@ class Mutex(_Handle):
                 if not forever:
                     raise ValueError("can't specify a timeout for a non-blocking call")
                 timeout = 0
-            elif isinstance(timeout, (int, float)) and not isinstance(timeout, bool):
-                if timeout < 0:
-                    raise ValueError("timeout value must be a non-negative number or -1 (forever)")
-                if timeout > TIMEOUT_MAX:  # as threading.Lock (CPython's lock_tests check it)
-                    raise OverflowError("timeout value is too large")
+            elif isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and timeout < 0:
+                raise ValueError("timeout value must be a non-negative number or -1 (forever)")
             rc = retry_eintr(self._lock_ms, deadline(timeout))
         if rc == 0:
             return True
