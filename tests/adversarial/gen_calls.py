@@ -138,7 +138,7 @@ OUT_SCALARS = {
     ("int *", "owner_died"), ("int *", "is_set"), ("int *", "locked"), ("int *", "fd"), ("int *", "nready"),
     ("int64_t *", "value"), ("int64_t *", "pid"), ("int64_t *", "size"),
     ("size_t *", "needed"), ("size_t *", "out_len"), ("size_t *", "err_len"), ("size_t *", "len"),
-    ("size_t *", "nread"), ("size_t *", "nwritten"), ("void **", "addr"),
+    ("size_t *", "nread"), ("size_t *", "nwritten"), ("size_t *", "n"), ("void **", "addr"),
 }
 OUT_BLOCKS = {("char **", "out"), ("char **", "err"), ("char **", "block")}
 # Pointer + length pairs: (pointer type, pointer name, length name) -> FZB_*.
@@ -147,6 +147,7 @@ BUF_PAIRS = {
     ("void *", "buf", "size"): "FZB_READ",
     ("const void *", "buf", "size"): "FZB_WRITE",
     ("const void *", "input", "input_len"): "FZB_INPUT",
+    ("int *", "fds", "cap"): "FZB_INTS",  # a count of ints, not of bytes
 }
 WAIT_GROUP = [("const int *", "fds"), ("const int *", "events"), ("int *", "revents"), ("int", "nfds")]
 

@@ -202,7 +202,7 @@ enum fz_str_class {
   FZS_NAME = 1, FZS_ENVNAME_R, FZS_ENVNAME_W, FZS_ENVVALUE, FZS_PATH, FZS_FDPATH, FZS_DIR,
   FZS_PROGRAM, FZS_ARGV, FZS_COMMAND, FZS_QUOTE
 };
-enum fz_buf_class { FZB_OUTSTR = 1, FZB_READ, FZB_WRITE, FZB_INPUT };
+enum fz_buf_class { FZB_OUTSTR = 1, FZB_READ, FZB_WRITE, FZB_INPUT, FZB_INTS /* n is a count of ints */ };
 struct fz_buf {
   void *p;
   size_t n;

@@ -358,14 +358,15 @@ struct fz_buf fz_buf(struct fz *z, struct fz_call *c, const char *name, int cls)
     static const size_t null_sizes[] = {0, 1, 4096, SIZE_MAX, (size_t)1 << 31, (size_t)INT64_MAX};
     b.n = null_sizes[fz_below(r, sizeof null_sizes / sizeof *null_sizes)];
   } else {
-    unsigned char *m = malloc(b.n + FZ_GUARD);
-    memset(m, FZ_CANARY, b.n + FZ_GUARD);
+    size_t bytes = cls == FZB_INTS ? b.n * sizeof(int) : b.n;
+    unsigned char *m = malloc(bytes + FZ_GUARD);
+    memset(m, FZ_CANARY, bytes + FZ_GUARD);
     if (cls == FZB_WRITE || cls == FZB_INPUT) {
       memset(m, 'Z', b.n);
       if (b.n && cls == FZB_INPUT && fz_chance(r, 50)) m[b.n - 1] = '\n';
     }
     b.p = m;
-    if (c->nbufs < FZ_MAXBUFS) c->bufs[c->nbufs++] = (struct fz_bufarg){name, m, b.n, cls};
+    if (c->nbufs < FZ_MAXBUFS) c->bufs[c->nbufs++] = (struct fz_bufarg){name, m, bytes, cls};
   }
   fz_desc(c, "%s=%s size=%zu ", name, null ? "NULL" : "buf", b.n);
   return b;
