@@ -67,7 +67,8 @@ LIPC_HIDDEN void lipc__block_async_signals(sigset_t *old);
   "called in the child of a fork(), where lipc's Go runtime cannot run. "  \
   "Objects opened before the fork keep working here; open or spawn in "    \
   "the parent before forking, or start workers with exec (Python "         \
-  "multiprocessing: the 'spawn' or 'forkserver' start method)"
+  "multiprocessing: the 'spawn' or 'forkserver' start method); a daemon "  \
+  "loads lipc once it has forked"
 
 /* ---- files and locks ---- */
 /* A lock handle: C takes and releases the locks. */

@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 
@@ -178,3 +179,43 @@ def test_a_python_daemon_that_spares_runtime_fds_keeps_working(tmp_path):
     assert words[1] == "1", "the close-all did not run"
     keep, left = words[2].split("] [")
     assert keep.strip("[]") and keep.strip("[]") == left.strip("[]"), (keep, left)  # and spared them
+
+
+# The README's advice for daemons that fork (python-daemon's default):
+# import lipc inside the context; imported before, what needs Go says
+# ForkedError, and its message tells a daemon what to do.
+FORKING_DAEMON_SCRIPT = r"""
+import os, sys
+import daemon
+result = sys.argv[1]
+if sys.argv[2] == "before":
+    import lipc
+with daemon.DaemonContext(working_directory=os.getcwd()):  # forks twice, then closes every fd
+    import lipc
+    try:
+        lipc.run(["/bin/true"], check=True)
+        text = "ok"
+    except lipc.ForkedError as e:
+        text = "forked: " + str(e)
+    with open(result + ".tmp", "w") as f:
+        f.write(text)
+    os.rename(result + ".tmp", result)
+"""
+
+
+@posix_only("python-daemon forks: a POSIX thing")
+@pytest.mark.parametrize("when", ["inside", "before"])
+def test_a_forking_python_daemon_imports_lipc_inside(tmp_path, when):
+    pytest.importorskip("daemon")
+    result = tmp_path / "result"
+    r = subprocess.run([sys.executable, "-c", FORKING_DAEMON_SCRIPT, str(result), when], env=child_env(),
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr[-2000:]  # the first parent's exit
+    deadline = time.monotonic() + 60
+    while not result.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    text = result.read_text()
+    if when == "inside":
+        assert text == "ok"
+    else:
+        assert text.startswith("forked: ") and "daemon loads lipc once it has forked" in text, text
