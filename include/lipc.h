@@ -1143,6 +1143,10 @@ LIPC_API int lipc_spawnattr_set_sigdefault(lipc_handle_t attr, int sig, int on);
  * posix_spawn). Not a cancellation point, as posix_spawn is not (nor is
  * any lipc call: see the top of this header): a pthread_cancel pending or
  * arriving meanwhile acts after the call.
+ * Under Valgrind (its core preloaded), whose clone knows only fork and
+ * vfork, children are started with a vfork, which it runs as a fork: the
+ * preparation's failures are still reported, but a program that the
+ * kernel refuses to execute shows as a child that exits 127.
  * Windows: CreateProcessW on the calling thread (no spawn thread: autokill is
  * a job object). Not found: LIPC_ENOENT; a directory: LIPC_EPERM; not a
  * program: LIPC_EOS_BASE - ERROR_BAD_EXE_FORMAT (lipc_errno 193); a command

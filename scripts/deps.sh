@@ -46,7 +46,7 @@ debian_python() {
   [ -e "$stdlib/EXTERNALLY-MANAGED" ] && dpkg -S "$stdlib/EXTERNALLY-MANAGED" >/dev/null 2>&1
 }
 if [ "$what" = test ]; then
-  apt_install luarocks procps  # procps: the suites run kill(1)
+  apt_install luarocks procps valgrind  # procps: the suites run kill(1); valgrind: a C host under it
   # CPython's own test_subprocess runs on lipc in make test: its `test`
   # package (python.org and pyenv builds have it; Debian's python3 needs
   # libpython3.X-testsuite).

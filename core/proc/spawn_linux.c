@@ -186,17 +186,35 @@ static int child_main(void *arg) {
  * (keep_fds), so the child gets a full copy at clone as before. */
 int lipc__spawn_share_files = -1;
 
+/* Whether this process runs under Valgrind, whose core it preloads (asked
+ * once). Its clone() knows threads, fork and vfork (CLONE_VM | CLONE_VFORK)
+ * and nothing else: a clone that also shares the fd table made it print
+ * "Valgrind does not support general clone()" and end the whole program.
+ * And it runs a vfork as a fork: the child gets a copy of this memory, so
+ * what the child writes there (child_pid, an error before exec) and the
+ * kernel's clearing of `started` at exec never reach the parent. */
+static int under_valgrind(void) {
+  static int known = -1;
+  int v = __atomic_load_n(&known, __ATOMIC_RELAXED);
+  if (v < 0) {
+    const char *preload = getenv("LD_PRELOAD");
+    v = preload && strstr(preload, "/vgpreload_") != NULL;
+    __atomic_store_n(&known, v, __ATOMIC_RELAXED);
+  }
+  return v;
+}
+
 /* Whether children may share the fd table at clone and then copy part of
  * it: close_range is there (Linux 5.9, with CLOSE_RANGE_UNSHARE) and no
  * filter refuses it. Asked once, with a call on a range past every fd,
  * which closes nothing: a container runtime whose seccomp profile predates
  * close_range answers EPERM, an older kernel ENOSYS. Then every child
  * takes a full copy at clone, as fork does, and needs no system call to
- * have its own table. */
+ * have its own table. So under Valgrind too. */
 static int share_files(void) {
   int v = __atomic_load_n(&lipc__spawn_share_files, __ATOMIC_RELAXED);
   if (v < 0) {
-    v = syscall(SYS_close_range, ~0u, ~0u, 0) == 0;
+    v = !under_valgrind() && syscall(SYS_close_range, ~0u, ~0u, 0) == 0;
     __atomic_store_n(&lipc__spawn_share_files, v, __ATOMIC_RELAXED);
   }
   return v;
@@ -317,6 +335,7 @@ int lipc__spawn_run(struct lipc_spawn *s) {
       s->stage = "clone";
       return -1;
     }
+    if (under_valgrind()) s->child_pid = pid; /* the child's own write stayed in its copy */
     int rc = child_outcome(s); /* CLONE_VFORK: the child has execed or exited */
     if (rc == 0 || again || !lipc__spawn_files_refused(s)) return rc;
   }
@@ -349,7 +368,17 @@ void lipc__spawn_clone_on(void *spawn, void *stack, size_t stack_size) {
   struct lipc_spawn *s = spawn;
   s->stack = stack;
   s->stack_size = stack_size;
-  if (start_child(s) >= 0) return; /* the kernel tells the caller: s is not ours now */
+  pid_t pid = start_child(s);
+  if (pid >= 0 && under_valgrind()) {
+    /* Valgrind made the clone a fork (under_valgrind): the child's exec
+     * clears its own copy of `started`, so the caller is told here. An
+     * error before exec shows as the child's exit status 127. */
+    s->child_pid = pid;
+    __atomic_store_n(&s->started, 0, __ATOMIC_RELEASE);
+    syscall(SYS_futex, &s->started, FUTEX_WAKE, 1, NULL, NULL, 0);
+    return;
+  }
+  if (pid >= 0) return; /* the kernel tells the caller: s is not ours now */
   s->err = errno;
   s->stage = "clone";
   __atomic_store_n(&s->started, 0, __ATOMIC_RELEASE);
