@@ -60,19 +60,26 @@ int lipc__forked_seen(void) {
   if (atomic_load_explicit(&lipc__forked, memory_order_relaxed)) return 1;
   atomic_int *canary = fork_canary;
   if (!canary || atomic_load_explicit(canary, memory_order_relaxed) != 0) return 0;
-  atomic_store(&lipc__forked, 1); /* memory of this child's own: see below */
-  return 1;
+  /* Wiped: a fork's child, or the loading process itself, whose host gave
+   * the page back (MADV_DONTNEED on memory it does not know reads as
+   * zeros). Set there, the flag would stop every call of the process that
+   * needs Go, so the process id decides, once: a child sets the flag, the
+   * loading process marks the page again. */
+  return lipc__in_fork_child() && atomic_load_explicit(&lipc__forked, memory_order_relaxed);
 }
 
 int lipc__in_fork_child(void) {
   if (atomic_load_explicit(&lipc__forked, memory_order_relaxed)) return 1;
-  if (getpid() == load_pid) return 0;
+  atomic_int *canary = fork_canary;
+  if (getpid() == load_pid) {
+    if (canary && atomic_load_explicit(canary, memory_order_relaxed) == 0) atomic_store(canary, 1); /* see above */
+    return 0;
+  }
   /* Another process. The flag would spare a fork child this system call
    * at its next calls, but a vfork child shares the parent's memory: set
    * there, it would stop every call of the parent (a careless host that
    * calls lipc between vfork and exec). So it is set only where the
    * canary shows memory of the child's own. */
-  atomic_int *canary = fork_canary;
   if (canary && atomic_load_explicit(canary, memory_order_relaxed) == 0) atomic_store(&lipc__forked, 1);
   return 1;
 }

@@ -12,8 +12,9 @@
 /* ---- fork (host_linux.c) ----
  * lipc__in_fork_child without a system call: lipc__forked, or the page
  * the kernel wipes in a fork child (MADV_WIPEONFORK), so a raw fork's child
- * too where the kernel has it; 0 in a vfork child, which shares the
- * parent's memory. */
+ * too where the kernel has it (one getpid then, as the loading process can
+ * find the page zeroed too); 0 in a vfork child, which shares the parent's
+ * memory. */
 LIPC_HIDDEN int lipc__forked_seen(void);
 
 /* ---- no lipc call is a cancellation point (lipc.h) ----
