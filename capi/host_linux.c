@@ -44,16 +44,47 @@ static void on_fork_child(void) { atomic_store(&lipc__forked, 1); }
  * NULL where the kernel refuses the advice. */
 static atomic_int *fork_canary;
 
-static void make_fork_canary(void) {
-  long page = sysconf(_SC_PAGESIZE);
-  void *p = mmap(NULL, (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) return;
-  if (madvise(p, (size_t)page, MADV_WIPEONFORK) != 0) {
-    munmap(p, (size_t)page);
-    return;
+/* A page marked MADV_DONTFORK (Linux 2.6.16): a fork's child has none
+ * there, a vfork child shares it. Asked with mincore, which fails with
+ * ENOMEM where nothing is mapped. NULL where the kernel refuses it. */
+static void *vfork_probe;
+static size_t page_size;
+
+static void *page_advised(int advice) {
+  void *p = mmap(NULL, page_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return NULL;
+  if (madvise(p, page_size, advice) != 0) {
+    munmap(p, page_size);
+    return NULL;
   }
-  atomic_store((atomic_int *)p, 1);
-  fork_canary = p;
+  return p;
+}
+
+static void make_fork_canary(void) {
+  page_size = (size_t)sysconf(_SC_PAGESIZE);
+  atomic_int *canary = page_advised(MADV_WIPEONFORK);
+  if (canary) atomic_store(canary, 1);
+  fork_canary = canary;
+  vfork_probe = page_advised(MADV_DONTFORK);
+}
+
+/* In a process other than the loading one: 1 if its memory is its own (a
+ * fork's child), 0 if it is the parent's (vfork, clone with CLONE_VM), -1
+ * where neither page could be made. Own only where every page there is
+ * says so: taking a vfork child for a fork's would stop or rob the parent
+ * (the forked flag, closes), the reverse costs only the child (a getpid
+ * at each call, locks shared with the parent's, closes refused), and a
+ * host may have zeroed the canary (below) or given the probe back to
+ * forks (MADV_DOFORK) over all its memory. */
+static int own_memory(void) {
+  atomic_int *canary = fork_canary;
+  if (canary && atomic_load_explicit(canary, memory_order_relaxed) != 0) return 0;
+  if (vfork_probe) {
+    unsigned char in;
+    if (mincore(vfork_probe, page_size, &in) == 0) return 0;
+    if (errno == ENOMEM) return 1;
+  }
+  return canary ? 1 : -1;
 }
 
 int lipc__forked_seen(void) {
@@ -79,9 +110,15 @@ int lipc__in_fork_child(void) {
    * at its next calls, but a vfork child shares the parent's memory: set
    * there, it would stop every call of the parent (a careless host that
    * calls lipc between vfork and exec). So it is set only where the
-   * canary shows memory of the child's own. */
-  if (canary && atomic_load_explicit(canary, memory_order_relaxed) == 0) atomic_store(&lipc__forked, 1);
+   * pages show memory of the child's own. */
+  if (own_memory() == 1) atomic_store(&lipc__forked, 1);
   return 1;
+}
+
+int lipc__in_vfork_child(void) {
+  if (atomic_load_explicit(&lipc__forked, memory_order_relaxed)) return 0;
+  if (getpid() == load_pid) return 0;
+  return own_memory() == 0;
 }
 
 /* Standard fds (bit i: fd i) the host had closed, held on /dev/null while

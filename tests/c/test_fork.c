@@ -216,34 +216,47 @@ static void raw_fork_leaves_parent_alone(lipc_handle_t h) {
  * but a careless host does it, and it must not break the parent: lipc
  * used to take the child's other pid for a fork, and set its "forked" flag
  * in the shared memory, after which every call of the parent failed with
- * LIPC_EFORKED. */
+ * LIPC_EFORKED. And its lipc_close took the handle out of the parent's
+ * table without what only the parent can do (Go's part, the child's
+ * reaping, the fds, which the vfork child has copies of): the parent's
+ * handles were gone, their fds and objects leaked, its child a zombie. */
 static void vfork_child_leaves_parent_alone(void) {
-  lipc_handle_t a, p;
-  int code = -1;
+  lipc_handle_t a, p, s;
+  int code = -1, v = -1;
   int64_t pid = 0, again = 0;
+  char name[64];
+  snprintf(name, sizeof name, "ctest-vfork-%d", (int)getpid());
+  CHECK(lipc_sem_open(name, LIPC_CREATE | LIPC_UNLINK_ON_CLOSE, 0, 0, &s) == 0, "%s", lipc_last_error());
   CHECK(lipc_spawnattr_new(&a) == 0 && lipc_spawnattr_arg(a, "/bin/true") == 0 && lipc_proc_spawn(a, &p) == 0,
         "spawn: %s", lipc_last_error());
   CHECK(lipc_proc_pid(p, &pid) == 0 && pid > 0, "pid: %s", lipc_last_error());
-  volatile int child_rc = 99;
-  pid_t v = vfork();
-  if (v == 0) {
+  volatile int child_rc = 99, close_rc[3] = {99, 99, 99};
+  pid_t vf = vfork();
+  if (vf == 0) {
     int64_t seen = 0;
     child_rc = lipc_proc_pid(p, &seen); /* whatever it returns, the parent must be unharmed */
+    close_rc[0] = lipc_close(p);
+    close_rc[1] = lipc_close(s);
+    close_rc[2] = lipc_close(a);
     _exit(0);
   }
-  CHECK(v > 0, "vfork");
+  CHECK(vf > 0, "vfork");
   int st = 0;
-  CHECK(waitpid(v, &st, 0) == v && WIFEXITED(st), "vfork child status %#x", st);
+  CHECK(waitpid(vf, &st, 0) == vf && WIFEXITED(st), "vfork child status %#x", st);
   CHECK(child_rc == LIPC_EFORKED, "the vfork child's call on the parent's process handle: %d", child_rc);
+  CHECK(close_rc[0] == LIPC_EFORKED && close_rc[1] == LIPC_EFORKED && close_rc[2] == LIPC_EFORKED,
+        "the vfork child's closes: %d %d %d", close_rc[0], close_rc[1], close_rc[2]);
   CHECK(lipc_proc_pid(p, &again) == 0 && again == pid, "the parent's process handle after the vfork child: %s",
         lipc_last_error());
   CHECK(lipc_proc_wait(p, 10000, &code, NULL) == 0 && code == 0, "wait: %s", lipc_last_error());
-  lipc_close(p);
+  CHECK(lipc_sem_post(s) == 0 && lipc_sem_value(s, &v) == 0 && v == 1, "the parent's semaphore: %s",
+        lipc_last_error());
+  CHECK(lipc_close(p) == 0 && lipc_close(s) == 0, "the parent closes: %s", lipc_last_error());
   lipc_handle_t p2;
   CHECK(lipc_proc_spawn(a, &p2) == 0 && lipc_proc_wait(p2, 10000, &code, NULL) == 0 && code == 0,
         "the parent spawns after the vfork child: %s", lipc_last_error());
   lipc_close(p2);
-  lipc_close(a);
+  CHECK(lipc_close(a) == 0, "the parent closes its attributes");
 }
 
 /* A flock(2) handle inherited through fork: a plain flock fd would share
