@@ -71,7 +71,7 @@ struct lipc_flock_c {
   int fd;
   int kind;   /* LIPC__FLOCK_OFD, _CLASSIC or _WHOLE (core/flock) */
   void *wake; /* the file's wake-up words (core/flock), or NULL */
-  _Atomic pid_t owner; /* the process fd's lock belongs to; 0 while it changes */
+  _Atomic pid_t owner; /* the process fd's lock belongs to; minus the pid of one switching it */
 };
 
 /* ---- the operations Go serves (dispatch.go, ops_*_linux.go) ---- */

@@ -16,6 +16,7 @@
 #include <linux/seccomp.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <sys/syscall.h>
 #include <stdio.h>
@@ -331,6 +332,65 @@ static void parent_with_wiped_canary(const char *path) {
   lipc_close(l);
 }
 
+/* A fork child's first lock reopens the file with the handle's owner word
+ * cleared; a fork right then, by another thread of that child, gave the
+ * grandchild the cleared word, and its first lock waited for a switch that
+ * no thread of it would ever finish: it spun forever. This test's open()
+ * (as its access() above) holds the child's reopen until the grandchild
+ * has been forked. */
+static int reopen_held[2] = {-1, -1}, grandchild_forked[2] = {-1, -1};
+
+int open(const char *path, int flags, ...) {
+  va_list ap;
+  va_start(ap, flags);
+  mode_t mode = (flags & (O_CREAT | O_TMPFILE)) ? va_arg(ap, mode_t) : 0;
+  va_end(ap);
+  if (reopen_held[1] >= 0 && strncmp(path, "/proc/self/fd/", 14) == 0) {
+    char c = 0;
+    int w = reopen_held[1];
+    reopen_held[1] = -1; /* once */
+    if (write(w, &c, 1) != 1 || read(grandchild_forked[0], &c, 1) != 1) abort();
+  }
+  return (int)syscall(SYS_openat, AT_FDCWD, path, flags, mode);
+}
+
+static lipc_handle_t held_lock;
+static void *lock_in_child(void *arg) {
+  (void)arg;
+  return (void *)(intptr_t)lipc_flock_lock(held_lock, 0, 0, 1, 0);
+}
+
+static void fork_during_reopen(const char *path) {
+  CHECK(lipc_flock_open(path, LIPC_FLOCK_WHOLE | LIPC_FILE_CREATE, 0, &held_lock) == 0, "%s", lipc_last_error());
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid == 0) {
+    alarm(10);
+    if (pipe(reopen_held) != 0 || pipe(grandchild_forked) != 0) _exit(50);
+    pthread_t t;
+    char c;
+    pthread_create(&t, NULL, lock_in_child, NULL);
+    if (read(reopen_held[0], &c, 1) != 1) _exit(51); /* the thread is inside its reopen */
+    pid_t g = fork();
+    if (g == 0) {
+      alarm(5);
+      int rc = lipc_flock_lock(held_lock, 0, 0, 1, 0); /* its own description: free, or the child's: busy */
+      _exit(rc == 0 || rc == LIPC_EAGAIN ? 0 : 52);
+    }
+    if (write(grandchild_forked[1], "", 1) != 1) _exit(53);
+    void *rc;
+    pthread_join(t, &rc);
+    int st = 0;
+    if (waitpid(g, &st, 0) != g) _exit(54);
+    if (!WIFEXITED(st)) _exit(55); /* killed by SIGALRM: the grandchild's lock spun */
+    _exit(WEXITSTATUS(st) != 0 ? WEXITSTATUS(st) : (intptr_t)rc != 0 ? 56 : 0);
+  }
+  int st = 0;
+  CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+        "fork during a fork child's reopen: status %#x (55: the grandchild's first lock hung)", st);
+  lipc_close(held_lock);
+}
+
 /* A fork while another thread is in a spawn's preparation: the child's
  * setters on those attributes work (lipc.h: spawn attributes keep working
  * after fork). The preparation held the attributes' lock across its file
@@ -463,6 +523,7 @@ int main(int argc, char **argv) {
   fork_flock_whole(path, 1);
   parent_with_wiped_canary(path);
   fork_flock_whole(path, 1);
+  fork_during_reopen(path);
   unlink(path);
   raw_fork_leaves_parent_alone(h);
   vfork_child_leaves_parent_alone();
