@@ -296,9 +296,11 @@ static void fork_flock_whole(const char *path, int raw) {
  * the parent itself, as by a host that gives memory it does not know back
  * with MADV_DONTNEED: the parent is no fork child. lipc took the zeroed
  * page for one at the next lock, after which every call of the parent that
- * needs Go failed with LIPC_EFORKED. Raw fork children are told again after
- * it (fork_flock_whole). */
-static void parent_with_wiped_canary(const char *path) {
+ * needs Go failed with LIPC_EFORKED; and a vfork child's first call, before
+ * the parent's next, set the forked flag in the parent's memory. Raw fork
+ * children are told again after it (fork_flock_whole). Returns how many
+ * mappings it zeroed. */
+static int wipe_canary(void) {
   FILE *f = fopen("/proc/self/smaps", "re");
   CHECK(f != NULL, "smaps: %m");
   char line[512];
@@ -314,14 +316,30 @@ static void parent_with_wiped_canary(const char *path) {
     }
   }
   if (f) fclose(f);
-  if (wiped == 0) {
+  return wiped;
+}
+
+static void parent_with_wiped_canary(const char *path) {
+  if (wipe_canary() == 0) {
     printf("parent_with_wiped_canary: no MADV_WIPEONFORK page here: skipped\n");
     return;
   }
   lipc_handle_t l, a, p;
   int64_t v;
   int code = -1;
+  volatile int child_rc = 99;
+  pid_t vf = vfork();
+  if (vf == 0) {
+    child_rc = lipc_diag(LIPC_DIAG_FP_SELFTEST, &v);
+    _exit(0);
+  }
+  int st = 0;
+  CHECK(vf > 0 && waitpid(vf, &st, 0) == vf && child_rc == LIPC_EFORKED, "vfork child: %d", child_rc);
+  CHECK(lipc_diag(LIPC_DIAG_FP_SELFTEST, &v) == 0, "the parent's Go call after the vfork child: %s",
+        lipc_last_error());
+  wipe_canary();
   CHECK(lipc_flock_open(path, LIPC_FLOCK_WHOLE | LIPC_FILE_CREATE, 0, &l) == 0, "%s", lipc_last_error());
+  wipe_canary();
   CHECK(lipc_flock_lock(l, 0, 0, 1, 0) == 0 && lipc_flock_unlock(l, 0, 0) == 0, "lock: %s", lipc_last_error());
   CHECK(lipc_diag(LIPC_DIAG_FP_SELFTEST, &v) == 0, "the parent's Go call after its lock: %s", lipc_last_error());
   CHECK(lipc_spawnattr_new(&a) == 0 && lipc_spawnattr_arg(a, "/bin/true") == 0 && lipc_proc_spawn(a, &p) == 0 &&
