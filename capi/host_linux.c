@@ -76,14 +76,18 @@ static void make_fork_canary(void) {
  * at each call, locks shared with the parent's, closes refused), and a
  * host may have zeroed the canary (below) or given the probe back to
  * forks (MADV_DOFORK) over all its memory. */
+static int probe_gone(void) {
+  unsigned char in;
+  if (!vfork_probe) return -1;
+  if (mincore(vfork_probe, page_size, &in) == 0) return 0;
+  return errno == ENOMEM ? 1 : -1;
+}
+
 static int own_memory(void) {
   atomic_int *canary = fork_canary;
   if (canary && atomic_load_explicit(canary, memory_order_relaxed) != 0) return 0;
-  if (vfork_probe) {
-    unsigned char in;
-    if (mincore(vfork_probe, page_size, &in) == 0) return 0;
-    if (errno == ENOMEM) return 1;
-  }
+  int gone = probe_gone();
+  if (gone >= 0) return gone;
   return canary ? 1 : -1;
 }
 
@@ -103,7 +107,17 @@ int lipc__in_fork_child(void) {
   if (atomic_load_explicit(&lipc__forked, memory_order_relaxed)) return 1;
   atomic_int *canary = fork_canary;
   if (getpid() == load_pid) {
-    if (canary && atomic_load_explicit(canary, memory_order_relaxed) == 0) atomic_store(canary, 1); /* see above */
+    /* A zero canary here: the host zeroed it (above), or this is a fork's
+     * child with the loader's pid (a raw clone into a new pid namespace
+     * from a namespace's init, pid 1; a reused pid), which the probe's
+     * absence tells. */
+    if (canary && atomic_load_explicit(canary, memory_order_relaxed) == 0) {
+      if (probe_gone() == 1) {
+        atomic_store(&lipc__forked, 1);
+        return 1;
+      }
+      atomic_store(canary, 1);
+    }
     return 0;
   }
   /* Another process. The flag would spare a fork child this system call

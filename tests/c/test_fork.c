@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -409,6 +410,57 @@ static void fork_during_reopen(const char *path) {
   lipc_close(held_lock);
 }
 
+/* A fork child whose process id is the one lipc was loaded with: a raw
+ * clone into a new pid namespace from a namespace's init (a container's
+ * entry point, pid 1, whose child is pid 1 too), or a reused pid. lipc
+ * told a fork child by its pid alone where the canary was wiped, and let
+ * this one into Go, where it hung. Run as pid 1 of a new pid namespace
+ * (root, or a user namespace); skipped where neither can be made. */
+static int pid1_case(void) {
+  if (getpid() != 1) return 78;
+  pid_t c = (pid_t)syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, NULL, NULL, NULL, 0);
+  if (c < 0) return 77;
+  if (c == 0) {
+    int64_t v;
+    int rc = getpid() == 1 ? lipc_diag(LIPC_DIAG_FP_SELFTEST, &v) : 99; /* pid 1 ignores SIGALRM: see below */
+    _exit(rc == LIPC_EFORKED ? 0 : 1);
+  }
+  int st = 0;
+  for (int i = 0; i < 1000 && waitpid(c, &st, WNOHANG) == 0; i++) {
+    struct timespec t = {0, 10 * 1000 * 1000};
+    nanosleep(&t, NULL);
+  }
+  if (waitpid(c, &st, WNOHANG) == 0) {
+    kill(c, SIGKILL);
+    waitpid(c, &st, 0);
+    return 2; /* it hung in Go */
+  }
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 3;
+}
+
+static void fork_child_with_the_loaders_pid(const char *argv0) {
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (unshare(CLONE_NEWPID) != 0 && unshare(CLONE_NEWUSER | CLONE_NEWPID) != 0) _exit(77);
+    pid_t init = fork();
+    if (init == 0) {
+      execl("/proc/self/exe", argv0, "pid1", (char *)NULL);
+      _exit(127);
+    }
+    int st = 0;
+    if (init < 0 || waitpid(init, &st, 0) != init) _exit(76);
+    _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 75);
+  }
+  int st = 0;
+  CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st), "pid namespace: status %#x", st);
+  if (WEXITSTATUS(st) == 77)
+    printf("fork child with the loader's pid: no pid namespace here: skipped\n");
+  else
+    CHECK(WEXITSTATUS(st) == 0, "a fork child with the loader's pid (pid 1 in a new pid namespace): %d "
+          "(2: it entered Go and hung)", WEXITSTATUS(st));
+}
+
 /* A fork while another thread is in a spawn's preparation: the child's
  * setters on those attributes work (lipc.h: spawn attributes keep working
  * after fork). The preparation held the attributes' lock across its file
@@ -523,6 +575,7 @@ static void without_wipeonfork(const char *argv0) {
 
 int main(int argc, char **argv) {
   if (argc == 2 && strcmp(argv[1], "no-wipe") == 0) return no_wipe_case();
+  if (argc == 2 && strcmp(argv[1], "pid1") == 0) return pid1_case();
   lipc_handle_t h;
   char name[64], path[96];
   snprintf(name, sizeof name, "ctest-fork-%d", (int)getpid());
@@ -546,6 +599,7 @@ int main(int argc, char **argv) {
   raw_fork_leaves_parent_alone(h);
   vfork_child_leaves_parent_alone();
   without_wipeonfork(argv[0]);
+  fork_child_with_the_loaders_pid(argv[0]);
   fork_during_preparation();
   CHECK(lipc_close(h) == 0, "close");
   return check_summary();
