@@ -402,7 +402,10 @@ static void fork_during_reopen(const char *path) {
     int st = 0;
     if (waitpid(g, &st, 0) != g) _exit(54);
     if (!WIFEXITED(st)) _exit(55); /* killed by SIGALRM: the grandchild's lock spun */
-    _exit(WEXITSTATUS(st) != 0 ? WEXITSTATUS(st) : (intptr_t)rc != 0 ? 56 : 0);
+    /* The child's lock and the grandchild's are on descriptions of their
+     * own: either may find the other's lock held. */
+    int child_rc = (int)(intptr_t)rc;
+    _exit(WEXITSTATUS(st) != 0 ? WEXITSTATUS(st) : child_rc != 0 && child_rc != LIPC_EAGAIN ? 56 : 0);
   }
   int st = 0;
   CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0,
