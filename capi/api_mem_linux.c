@@ -171,6 +171,7 @@ static int check_whole(const struct lipc_flock_c *l, int64_t offset, int64_t len
 static int own_description(struct lipc_flock_c *l) {
   if (l->kind == LIPC__FLOCK_CLASSIC || !lipc__forked_seen()) return 0;
   pid_t me = getpid(), was;
+  if (!lipc__memory_is_mine(me)) return 0; /* a fork child's vfork child: the fork child's lock */
   /* While a thread switches it, the word holds minus its process id: a
    * fork by another thread then gives the child a switch that none of its
    * threads will finish, and the child takes it over. */

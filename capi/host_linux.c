@@ -35,8 +35,15 @@ static struct rlimit host_nofile;
 static int host_nofile_known;
 
 static pid_t load_pid;
+/* The process whose memory this is: load_pid, then each fork child that
+ * lipc has told (adopt_memory). A vfork child of any of them shares it. */
+static _Atomic pid_t mem_pid;
 
-static void on_fork_child(void) { atomic_store(&lipc__forked, 1); }
+static void adopt_memory(pid_t me);
+static void on_fork_child(void) {
+  atomic_store(&lipc__forked, 1);
+  adopt_memory(getpid());
+}
 
 /* A word the kernel zeroes in the child of every fork, raw ones included,
  * since it lies in a page marked MADV_WIPEONFORK (Linux 4.14); 1 here. A
@@ -91,6 +98,24 @@ static int own_memory(void) {
   return canary ? 1 : -1;
 }
 
+/* A fork child told: its memory is its own, and the pages are set again,
+ * in it, so that its own vfork children are told from its fork children
+ * as the loading process's are. */
+static void adopt_memory(pid_t me) {
+  atomic_int *canary = fork_canary;
+  if (canary) atomic_store(canary, 1);
+  if (probe_gone() == 1) vfork_probe = page_advised(MADV_DONTFORK);
+  atomic_store(&mem_pid, me);
+}
+
+int lipc__memory_is_mine(pid_t me) {
+  if (me == atomic_load(&mem_pid)) return 1;
+  if (own_memory() != 1) return 0;
+  atomic_store(&lipc__forked, 1);
+  adopt_memory(me);
+  return 1;
+}
+
 int lipc__forked_seen(void) {
   if (atomic_load_explicit(&lipc__forked, memory_order_relaxed)) return 1;
   atomic_int *canary = fork_canary;
@@ -114,6 +139,7 @@ int lipc__in_fork_child(void) {
     if (canary && atomic_load_explicit(canary, memory_order_relaxed) == 0) {
       if (probe_gone() == 1) {
         atomic_store(&lipc__forked, 1);
+        adopt_memory(load_pid);
         return 1;
       }
       atomic_store(canary, 1);
@@ -125,13 +151,17 @@ int lipc__in_fork_child(void) {
    * there, it would stop every call of the parent (a careless host that
    * calls lipc between vfork and exec). So it is set only where the
    * pages show memory of the child's own. */
-  if (own_memory() == 1) atomic_store(&lipc__forked, 1);
+  if (own_memory() == 1) {
+    atomic_store(&lipc__forked, 1);
+    adopt_memory(getpid());
+  }
   return 1;
 }
 
+/* Not the forked flag: a vfork child of a fork child shares that flag. */
 int lipc__in_vfork_child(void) {
-  if (atomic_load_explicit(&lipc__forked, memory_order_relaxed)) return 0;
-  if (getpid() == load_pid) return 0;
+  pid_t me = getpid();
+  if (me == atomic_load(&mem_pid)) return 0;
   return own_memory() == 0;
 }
 
@@ -161,6 +191,7 @@ __attribute__((constructor(101))) static void lipc__host_init(void) {
   hold_closed_std_fds();
   lipc__go_keep_signals_blocked(); /* must precede the Go runtime's start */
   load_pid = getpid();
+  atomic_store(&mem_pid, load_pid);
   make_fork_canary();
   for (int sig = 1; sig < NSIG; sig++) sigaction(sig, NULL, &host_sa[sig]);
   /* Resolved now, on the loading thread: dlsym takes the loader's lock,

@@ -16,6 +16,10 @@
  * find the page zeroed too); 0 in a vfork child, which shares the parent's
  * memory. */
 LIPC_HIDDEN int lipc__forked_seen(void);
+/* 1 if this process's memory is its own (the loading process, a fork
+ * child: me, its getpid), 0 in a vfork child, whose calls then act as
+ * those of the process whose memory it shares. */
+LIPC_HIDDEN int lipc__memory_is_mine(pid_t me);
 
 /* ---- no lipc call is a cancellation point (lipc.h) ----
  * glibc acts on a pending pthread_cancel at its cancellation points (read,

@@ -358,12 +358,14 @@ static void parent_with_wiped_canary(const char *path) {
  * (as its access() above) holds the child's reopen until the grandchild
  * has been forked. */
 static int reopen_held[2] = {-1, -1}, grandchild_forked[2] = {-1, -1};
+static atomic_int proc_fd_opens; /* reopens of a lock's file (own_description) */
 
 int open(const char *path, int flags, ...) {
   va_list ap;
   va_start(ap, flags);
   mode_t mode = (flags & (O_CREAT | O_TMPFILE)) ? va_arg(ap, mode_t) : 0;
   va_end(ap);
+  if (strncmp(path, "/proc/self/fd/", 14) == 0) atomic_fetch_add(&proc_fd_opens, 1);
   if (reopen_held[1] >= 0 && strncmp(path, "/proc/self/fd/", 14) == 0) {
     char c = 0;
     int w = reopen_held[1];
@@ -462,6 +464,42 @@ static void fork_child_with_the_loaders_pid(const char *argv0) {
   else
     CHECK(WEXITSTATUS(st) == 0, "a fork child with the loader's pid (pid 1 in a new pid namespace): %d "
           "(2: it entered Go and hung)", WEXITSTATUS(st));
+}
+
+/* A vfork child of a fork child shares that fork child's memory, so its
+ * calls must act as the fork child's own, as in a vfork child of the
+ * loading process. lipc took it for a fork child of its own (the forked
+ * flag it shares): its lock reopened the file and marked the handle its
+ * own, so the fork child's next lock reopened the file again, dropping the
+ * lock it held meanwhile; and its lipc_close took the fork child's handle.
+ * proc_fd_opens counts the reopens (open() above). */
+static void vfork_child_of_a_fork_child(const char *path) {
+  lipc_handle_t l;
+  CHECK(lipc_flock_open(path, LIPC_FLOCK_WHOLE | LIPC_FILE_CREATE, 0, &l) == 0, "%s", lipc_last_error());
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid == 0) {
+    int bad = 0;
+    alarm(10);
+    EXPECT(1, lipc_flock_lock(l, 0, 0, 1, 0) == 0);
+    int before = atomic_load(&proc_fd_opens);
+    volatile int lock_rc = 99, close_rc = 99;
+    pid_t v = vfork();
+    if (v == 0) {
+      lock_rc = lipc_flock_lock(l, 0, 0, 1, 0);
+      close_rc = lipc_close(l);
+      _exit(0);
+    }
+    int st = 0;
+    EXPECT(2, v > 0 && waitpid(v, &st, 0) == v);
+    EXPECT(3, lock_rc == 0 && close_rc == LIPC_EFORKED);
+    EXPECT(4, lipc_flock_lock(l, 0, 0, 1, 0) == 0 && lipc_flock_unlock(l, 0, 0) == 0);
+    EXPECT(5, atomic_load(&proc_fd_opens) == before); /* the fork child's description all along */
+    _exit(bad);
+  }
+  int st = 0;
+  CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0, "fork child status %#x", st);
+  lipc_close(l);
 }
 
 /* A fork while another thread is in a spawn's preparation: the child's
@@ -598,6 +636,7 @@ int main(int argc, char **argv) {
   parent_with_wiped_canary(path);
   fork_flock_whole(path, 1);
   fork_during_reopen(path);
+  vfork_child_of_a_fork_child(path);
   unlink(path);
   raw_fork_leaves_parent_alone(h);
   vfork_child_leaves_parent_alone();
