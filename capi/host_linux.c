@@ -75,14 +75,8 @@ static void make_fork_canary(void) {
   vfork_probe = page_advised(MADV_DONTFORK);
 }
 
-/* In a process other than the loading one: 1 if its memory is its own (a
- * fork's child), 0 if it is the parent's (vfork, clone with CLONE_VM), -1
- * where neither page could be made. Own only where every page there is
- * says so: taking a vfork child for a fork's would stop or rob the parent
- * (the forked flag, closes), the reverse costs only the child (a getpid
- * at each call, locks shared with the parent's, closes refused), and a
- * host may have zeroed the canary (below) or given the probe back to
- * forks (MADV_DOFORK) over all its memory. */
+/* 1 if the probe page is not mapped here (a fork's child), 0 if it is,
+ * -1 if unknown. */
 static int probe_gone(void) {
   unsigned char in;
   if (!vfork_probe) return -1;
@@ -90,6 +84,15 @@ static int probe_gone(void) {
   return errno == ENOMEM ? 1 : -1;
 }
 
+/* In a process other than the one whose memory this was: 1 if its memory
+ * is its own (a fork's child), 0 if it is that process's (vfork, clone
+ * with CLONE_VM), -1 where neither page could be made. Own only where
+ * every page there is says so: taking a vfork child for a fork's would
+ * stop or rob the parent (the forked flag, closes, lock reopens), the
+ * reverse costs only the child (a getpid at each call, locks shared with
+ * the parent's, closes refused), and a host may have zeroed the canary
+ * (below) or given the probe back to forks (MADV_DOFORK) over all its
+ * memory. */
 static int own_memory(void) {
   atomic_int *canary = fork_canary;
   if (canary && atomic_load_explicit(canary, memory_order_relaxed) != 0) return 0;
