@@ -594,6 +594,10 @@ static int no_wipe_case(void) {
         lipc_last_error());
   raw_fork_leaves_parent_alone(h);
   vfork_child_leaves_parent_alone();
+  char path[96];
+  snprintf(path, sizeof path, "/tmp/ctest-fork-nowipe-%d", (int)getpid());
+  vfork_child_of_a_fork_child(path); /* the probe page alone tells */
+  unlink(path);
   CHECK(lipc_close(h) == 0, "close");
   return check_summary();
 }
