@@ -590,8 +590,9 @@ static int no_wipe_case(void) {
   CHECK(page != MAP_FAILED && madvise(page, 4096, MADV_WIPEONFORK) == -1 && errno == EINVAL,
         "the filter refuses MADV_WIPEONFORK");
   lipc_handle_t h;
-  CHECK(lipc_sem_open("ctest-fork-nowipe", LIPC_CREATE | LIPC_UNLINK_ON_CLOSE, 0, 0, &h) == 0, "%s",
-        lipc_last_error());
+  char name[64];
+  snprintf(name, sizeof name, "ctest-fork-nowipe-%d", (int)getpid()); /* runs at once must not share it */
+  CHECK(lipc_sem_open(name, LIPC_CREATE | LIPC_UNLINK_ON_CLOSE, 0, 0, &h) == 0, "%s", lipc_last_error());
   raw_fork_leaves_parent_alone(h);
   vfork_child_leaves_parent_alone();
   char path[96];
