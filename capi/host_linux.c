@@ -49,12 +49,12 @@ static void on_fork_child(void) {
  * since it lies in a page marked MADV_WIPEONFORK (Linux 4.14); 1 here. A
  * vfork child, or any clone with CLONE_VM, shares this memory and sees 1.
  * NULL where the kernel refuses the advice. */
-static atomic_int *fork_canary;
+static atomic_int *_Atomic fork_canary; /* set again in a fork child (adopt_memory) */
 
 /* A page marked MADV_DONTFORK (Linux 2.6.16): a fork's child has none
  * there, a vfork child shares it. Asked with mincore, which fails with
  * ENOMEM where nothing is mapped. NULL where the kernel refuses it. */
-static void *vfork_probe;
+static void *_Atomic vfork_probe;
 static size_t page_size;
 
 static void *page_advised(int advice) {
@@ -79,8 +79,9 @@ static void make_fork_canary(void) {
  * -1 if unknown. */
 static int probe_gone(void) {
   unsigned char in;
-  if (!vfork_probe) return -1;
-  if (mincore(vfork_probe, page_size, &in) == 0) return 0;
+  void *probe = vfork_probe;
+  if (!probe) return -1;
+  if (mincore(probe, page_size, &in) == 0) return 0;
   return errno == ENOMEM ? 1 : -1;
 }
 
@@ -101,12 +102,18 @@ static int own_memory(void) {
   return canary ? 1 : -1;
 }
 
-/* A fork child told: its memory is its own, and the pages are set again,
+/* A fork child told: its memory is its own, and the pages are made again,
  * in it, so that its own vfork children are told from its fork children
- * as the loading process's are. */
+ * as the loading process's are. New pages, not the inherited canary set
+ * to 1: a host that marked it MADV_DONTFORK would have every fork child
+ * crash in the atfork handler. */
 static void adopt_memory(pid_t me) {
-  atomic_int *canary = fork_canary;
-  if (canary) atomic_store(canary, 1);
+  atomic_int *old = fork_canary;
+  if (old) {
+    atomic_int *canary = page_advised(MADV_WIPEONFORK);
+    if (canary) atomic_store(canary, 1);
+    fork_canary = canary; /* the old page stays: another thread may be reading it */
+  }
   if (probe_gone() == 1) vfork_probe = page_advised(MADV_DONTFORK);
   atomic_store(&mem_pid, me);
 }

@@ -301,7 +301,10 @@ static void fork_flock_whole(const char *path, int raw) {
  * the parent's next, set the forked flag in the parent's memory. Raw fork
  * children are told again after it (fork_flock_whole). Returns how many
  * mappings it zeroed. */
-static int wipe_canary(void) {
+static int advise_canary(int advice);
+static int wipe_canary(void) { return advise_canary(MADV_DONTNEED); }
+
+static int advise_canary(int advice) {
   FILE *f = fopen("/proc/self/smaps", "re");
   CHECK(f != NULL, "smaps: %m");
   char line[512];
@@ -312,7 +315,7 @@ static int wipe_canary(void) {
     if (sscanf(line, "%lx-%lx ", &a, &b) == 2) {
       lo = a, hi = b;
     } else if (strncmp(line, "VmFlags:", 8) == 0 && strstr(line, " wf") &&
-               madvise((void *)lo, hi - lo, MADV_DONTNEED) == 0) {
+               madvise((void *)lo, hi - lo, advice) == 0) {
       wiped++;
     }
   }
@@ -349,6 +352,27 @@ static void parent_with_wiped_canary(const char *path) {
   lipc_close(p);
   lipc_close(a);
   lipc_close(l);
+}
+
+/* A host that marks memory it does not know MADV_DONTFORK, lipc's canary
+ * page among it: a fork child has no such page, and lipc must not touch
+ * it there (its atfork handler makes the child's pages anew). */
+static void canary_not_inherited(void) {
+  if (advise_canary(MADV_DONTFORK) == 0) {
+    printf("canary_not_inherited: no MADV_WIPEONFORK page here: skipped\n");
+    return;
+  }
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid == 0) {
+    int64_t v;
+    alarm(5);
+    _exit(lipc_diag(LIPC_DIAG_FP_SELFTEST, &v) == LIPC_EFORKED ? 0 : 1);
+  }
+  int st = 0;
+  CHECK(pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+        "fork child without the canary page: status %#x (signal 11: lipc wrote to it)", st);
+  advise_canary(MADV_DOFORK);
 }
 
 /* A fork child's first lock reopens the file with the handle's owner word
@@ -639,6 +663,7 @@ int main(int argc, char **argv) {
   fork_flock_whole(path, 0);
   fork_flock_whole(path, 1);
   parent_with_wiped_canary(path);
+  canary_not_inherited();
   fork_flock_whole(path, 1);
   fork_during_reopen(path);
   vfork_child_of_a_fork_child(path);
