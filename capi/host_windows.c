@@ -13,7 +13,6 @@ atomic_long lipc__stack_lookups;
 int lipc__go_signals_blocked; /* no signals: 0 */
 
 int lipc__in_fork_child(void) { return 0; }
-int lipc__in_vfork_child(void) { return 0; }
 int64_t lipc__host_nofile(void) { return -1; } /* no such limit */
 
 int lipc_set_call_mode(int mode) {
@@ -36,3 +35,5 @@ int lipc__call(lipc_req *r) {
   }
   return r->rc;
 }
+
+int lipc__in_vfork_child(void) { return 0; } /* no vfork either */
