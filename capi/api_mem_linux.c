@@ -171,11 +171,18 @@ static int check_whole(const struct lipc_flock_c *l, int64_t offset, int64_t len
 static int own_description(struct lipc_flock_c *l) {
   if (l->kind == LIPC__FLOCK_CLASSIC || !lipc__forked_seen()) return 0;
   pid_t me = getpid(), was;
+  if (!lipc__memory_is_mine(me)) return 0; /* a fork child's vfork child: the fork child's lock */
+  /* While a thread switches it, the word holds minus its process id: a
+   * fork by another thread then gives the child a switch that none of its
+   * threads will finish, and the child takes it over. */
   for (;;) {
     was = atomic_load(&l->owner);
     if (was == me) return 0;
-    if (was != 0 && atomic_compare_exchange_strong(&l->owner, &was, 0)) break;
-    sched_yield(); /* another thread of this child is switching it */
+    if (was == -me) {
+      sched_yield(); /* another thread of this child is switching it */
+      continue;
+    }
+    if (atomic_compare_exchange_strong(&l->owner, &was, -me)) break;
   }
   char path[48];
   snprintf(path, sizeof path, "/proc/self/fd/%d", l->fd);
@@ -190,8 +197,9 @@ static int own_description(struct lipc_flock_c *l) {
 
 /* No cancellation point (lipc.h): a lock wait without the wake-up page
  * sleeps in clock_nanosleep, and a fork child's first lock or unlock
- * reopens the file (open, close) with the handle's owner word cleared,
- * which cancelled there would make every later lock on it spin forever. */
+ * reopens the file (open, close) with the handle's owner word marked as
+ * switching, which cancelled there would make every later lock on it spin
+ * forever. */
 static int flock_lock(lipc_handle_t h, int64_t offset, int64_t length, int exclusive, int64_t timeout_ms);
 static int flock_unlock(lipc_handle_t h, int64_t offset, int64_t length);
 

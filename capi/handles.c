@@ -377,6 +377,13 @@ void lipc__handle_recheck(struct lipc_slot *s) { reclaim(s); }
 int lipc__handle_close(lipc_handle_t h) {
   struct lipc_slot *s;
   uint32_t gen;
+  /* A vfork child would take the handle out of its parent's table, but
+   * free only its own copies of the fds, and none of what Go holds or
+   * what a process handle owes its child (the reaping, the close policy):
+   * the parent's handle gone, its object leaked, its child a zombie. */
+  if (lipc__in_vfork_child())
+    return lipc__fail(LIPC_EFORKED, 0, "close %lld: called in a vfork child, which shares its parent's "
+                      "memory: the handle stays the parent's (exec or _exit here)", (long long)h);
   /* The close holds the slot like any call: the kind's close action runs
    * now, even while other threads still use the object (a process's stop
    * policy while another thread waits on it), and the last one to let go,

@@ -35,46 +35,144 @@ static struct rlimit host_nofile;
 static int host_nofile_known;
 
 static pid_t load_pid;
+/* The process whose memory this is: load_pid, then each fork child that
+ * lipc has told (adopt_memory). A vfork child of any of them shares it. */
+static _Atomic pid_t mem_pid;
 
-static void on_fork_child(void) { atomic_store(&lipc__forked, 1); }
+static void adopt_memory(pid_t me);
+static void on_fork_child(void) {
+  atomic_store(&lipc__forked, 1);
+  adopt_memory(getpid());
+}
 
 /* A word the kernel zeroes in the child of every fork, raw ones included,
  * since it lies in a page marked MADV_WIPEONFORK (Linux 4.14); 1 here. A
  * vfork child, or any clone with CLONE_VM, shares this memory and sees 1.
  * NULL where the kernel refuses the advice. */
-static atomic_int *fork_canary;
+static atomic_int *_Atomic fork_canary; /* set again in a fork child (adopt_memory) */
+
+/* A page marked MADV_DONTFORK (Linux 2.6.16): a fork's child has none
+ * there, a vfork child shares it. Asked with mincore, which fails with
+ * ENOMEM where nothing is mapped. NULL where the kernel refuses it. */
+static void *_Atomic vfork_probe;
+static size_t page_size;
+
+static void *page_advised(int advice) {
+  void *p = mmap(NULL, page_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return NULL;
+  if (madvise(p, page_size, advice) != 0) {
+    munmap(p, page_size);
+    return NULL;
+  }
+  return p;
+}
 
 static void make_fork_canary(void) {
-  long page = sysconf(_SC_PAGESIZE);
-  void *p = mmap(NULL, (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) return;
-  if (madvise(p, (size_t)page, MADV_WIPEONFORK) != 0) {
-    munmap(p, (size_t)page);
-    return;
+  page_size = (size_t)sysconf(_SC_PAGESIZE);
+  atomic_int *canary = page_advised(MADV_WIPEONFORK);
+  if (canary) atomic_store(canary, 1);
+  fork_canary = canary;
+  vfork_probe = page_advised(MADV_DONTFORK);
+}
+
+/* 1 if the probe page is not mapped here (a fork's child), 0 if it is,
+ * -1 if unknown. */
+static int probe_gone(void) {
+  unsigned char in;
+  void *probe = vfork_probe;
+  if (!probe) return -1;
+  if (mincore(probe, page_size, &in) == 0) return 0;
+  return errno == ENOMEM ? 1 : -1;
+}
+
+/* In a process other than the one whose memory this was: 1 if its memory
+ * is its own (a fork's child), 0 if it is that process's (vfork, clone
+ * with CLONE_VM), -1 where neither page could be made. Own only where
+ * every page there is says so: taking a vfork child for a fork's would
+ * stop or rob the parent (the forked flag, closes, lock reopens), the
+ * reverse costs only the child (a getpid at each call, locks shared with
+ * the parent's, closes refused), and a host may have zeroed the canary
+ * (below) or given the probe back to forks (MADV_DOFORK) over all its
+ * memory. */
+static int own_memory(void) {
+  atomic_int *canary = fork_canary;
+  if (canary && atomic_load_explicit(canary, memory_order_relaxed) != 0) return 0;
+  int gone = probe_gone();
+  if (gone >= 0) return gone;
+  return canary ? 1 : -1;
+}
+
+/* A fork child told: its memory is its own, and the pages are made again,
+ * in it, so that its own vfork children are told from its fork children
+ * as the loading process's are. New pages, not the inherited canary set
+ * to 1: a host that marked it MADV_DONTFORK would have every fork child
+ * crash in the atfork handler. */
+static void adopt_memory(pid_t me) {
+  atomic_int *old = fork_canary;
+  if (old) {
+    atomic_int *canary = page_advised(MADV_WIPEONFORK);
+    if (canary) atomic_store(canary, 1);
+    fork_canary = canary; /* the old page stays: another thread may be reading it */
   }
-  atomic_store((atomic_int *)p, 1);
-  fork_canary = p;
+  if (probe_gone() == 1) vfork_probe = page_advised(MADV_DONTFORK);
+  atomic_store(&mem_pid, me);
+}
+
+int lipc__memory_is_mine(pid_t me) {
+  if (me == atomic_load(&mem_pid)) return 1;
+  if (own_memory() != 1) return 0;
+  atomic_store(&lipc__forked, 1);
+  adopt_memory(me);
+  return 1;
 }
 
 int lipc__forked_seen(void) {
   if (atomic_load_explicit(&lipc__forked, memory_order_relaxed)) return 1;
   atomic_int *canary = fork_canary;
   if (!canary || atomic_load_explicit(canary, memory_order_relaxed) != 0) return 0;
-  atomic_store(&lipc__forked, 1); /* memory of this child's own: see below */
-  return 1;
+  /* Wiped: a fork's child, or the loading process itself, whose host gave
+   * the page back (MADV_DONTNEED on memory it does not know reads as
+   * zeros). Set there, the flag would stop every call of the process that
+   * needs Go, so the process id decides, once: a child sets the flag, the
+   * loading process marks the page again. */
+  return lipc__in_fork_child() && atomic_load_explicit(&lipc__forked, memory_order_relaxed);
 }
 
 int lipc__in_fork_child(void) {
   if (atomic_load_explicit(&lipc__forked, memory_order_relaxed)) return 1;
-  if (getpid() == load_pid) return 0;
+  atomic_int *canary = fork_canary;
+  if (getpid() == load_pid) {
+    /* A zero canary here: the host zeroed it (above), or this is a fork's
+     * child with the loader's pid (a raw clone into a new pid namespace
+     * from a namespace's init, pid 1; a reused pid), which the probe's
+     * absence tells. */
+    if (canary && atomic_load_explicit(canary, memory_order_relaxed) == 0) {
+      if (probe_gone() == 1) {
+        atomic_store(&lipc__forked, 1);
+        adopt_memory(load_pid);
+        return 1;
+      }
+      atomic_store(canary, 1);
+    }
+    return 0;
+  }
   /* Another process. The flag would spare a fork child this system call
    * at its next calls, but a vfork child shares the parent's memory: set
    * there, it would stop every call of the parent (a careless host that
    * calls lipc between vfork and exec). So it is set only where the
-   * canary shows memory of the child's own. */
-  atomic_int *canary = fork_canary;
-  if (canary && atomic_load_explicit(canary, memory_order_relaxed) == 0) atomic_store(&lipc__forked, 1);
+   * pages show memory of the child's own. */
+  if (own_memory() == 1) {
+    atomic_store(&lipc__forked, 1);
+    adopt_memory(getpid());
+  }
   return 1;
+}
+
+/* Not the forked flag: a vfork child of a fork child shares that flag. */
+int lipc__in_vfork_child(void) {
+  pid_t me = getpid();
+  if (me == atomic_load(&mem_pid)) return 0;
+  return own_memory() == 0;
 }
 
 /* Standard fds (bit i: fd i) the host had closed, held on /dev/null while
@@ -104,6 +202,7 @@ __attribute__((constructor(101))) static void lipc__host_init(void) {
   lipc__runtime_fds_before(); /* the host's, to tell the runtime's apart */
   lipc__go_keep_signals_blocked(); /* must precede the Go runtime's start */
   load_pid = getpid();
+  atomic_store(&mem_pid, load_pid);
   make_fork_canary();
   for (int sig = 1; sig < NSIG; sig++) sigaction(sig, NULL, &host_sa[sig]);
   /* Resolved now, on the loading thread: dlsym takes the loader's lock,

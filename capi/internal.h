@@ -28,9 +28,14 @@ LIPC_HIDDEN extern atomic_int lipc__forked;        /* set in the child of a fork
 /* 1 in the child of any fork: lipc__forked from the atfork handler, or a
  * process id that is not the one lipc was loaded in (a raw fork or clone
  * runs no atfork handlers, F20; a vfork child too, without marking the
- * memory it shares with the parent). A system call: for paths into Go and
- * process handles only. */
+ * memory it shares with the parent), or the loader's id in a child the
+ * fork pages tell (a new pid namespace's init, a reused pid). A system
+ * call: for paths into Go and process handles only. */
 LIPC_HIDDEN int lipc__in_fork_child(void);
+/* 1 in a child whose memory is its parent's (vfork, clone with CLONE_VM)
+ * where lipc can tell (host_linux.c): what it writes, it writes in the
+ * parent. A system call: for lipc_close. 0 on Windows. */
+LIPC_HIDDEN int lipc__in_vfork_child(void);
 LIPC_HIDDEN extern atomic_int lipc__call_mode;     /* LIPC_CALL_* */
 /* Figures lipc_diag reports (0 or -1 where a system has no such thing). */
 LIPC_HIDDEN extern atomic_long lipc__threads_wrapped;

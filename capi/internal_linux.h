@@ -12,9 +12,14 @@
 /* ---- fork (host_linux.c) ----
  * lipc__in_fork_child without a system call: lipc__forked, or the page
  * the kernel wipes in a fork child (MADV_WIPEONFORK), so a raw fork's child
- * too where the kernel has it; 0 in a vfork child, which shares the
- * parent's memory. */
+ * too where the kernel has it (one getpid then, as the loading process can
+ * find the page zeroed too); 0 in a vfork child, which shares the parent's
+ * memory. */
 LIPC_HIDDEN int lipc__forked_seen(void);
+/* 1 if this process's memory is its own (the loading process, a fork
+ * child: me, its getpid), 0 in a vfork child, whose calls then act as
+ * those of the process whose memory it shares. */
+LIPC_HIDDEN int lipc__memory_is_mine(pid_t me);
 
 /* ---- the Go runtime's own fds (runtime_fds_linux.c) ----
  * What is open before the runtime starts, then after lipc's Go init. */
@@ -76,7 +81,7 @@ struct lipc_flock_c {
   int fd;
   int kind;   /* LIPC__FLOCK_OFD, _CLASSIC or _WHOLE (core/flock) */
   void *wake; /* the file's wake-up words (core/flock), or NULL */
-  _Atomic pid_t owner; /* the process fd's lock belongs to; 0 while it changes */
+  _Atomic pid_t owner; /* the process fd's lock belongs to; minus the pid of one switching it */
 };
 
 /* ---- the operations Go serves (dispatch.go, ops_*_linux.go) ---- */

@@ -16,6 +16,7 @@
 #include <linux/seccomp.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <sys/syscall.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@
 #include <stddef.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -216,34 +218,47 @@ static void raw_fork_leaves_parent_alone(lipc_handle_t h) {
  * but a careless host does it, and it must not break the parent: lipc
  * used to take the child's other pid for a fork, and set its "forked" flag
  * in the shared memory, after which every call of the parent failed with
- * LIPC_EFORKED. */
+ * LIPC_EFORKED. And its lipc_close took the handle out of the parent's
+ * table without what only the parent can do (Go's part, the child's
+ * reaping, the fds, which the vfork child has copies of): the parent's
+ * handles were gone, their fds and objects leaked, its child a zombie. */
 static void vfork_child_leaves_parent_alone(void) {
-  lipc_handle_t a, p;
-  int code = -1;
+  lipc_handle_t a, p, s;
+  int code = -1, v = -1;
   int64_t pid = 0, again = 0;
+  char name[64];
+  snprintf(name, sizeof name, "ctest-vfork-%d", (int)getpid());
+  CHECK(lipc_sem_open(name, LIPC_CREATE | LIPC_UNLINK_ON_CLOSE, 0, 0, &s) == 0, "%s", lipc_last_error());
   CHECK(lipc_spawnattr_new(&a) == 0 && lipc_spawnattr_arg(a, "/bin/true") == 0 && lipc_proc_spawn(a, &p) == 0,
         "spawn: %s", lipc_last_error());
   CHECK(lipc_proc_pid(p, &pid) == 0 && pid > 0, "pid: %s", lipc_last_error());
-  volatile int child_rc = 99;
-  pid_t v = vfork();
-  if (v == 0) {
+  volatile int child_rc = 99, close_rc[3] = {99, 99, 99};
+  pid_t vf = vfork();
+  if (vf == 0) {
     int64_t seen = 0;
     child_rc = lipc_proc_pid(p, &seen); /* whatever it returns, the parent must be unharmed */
+    close_rc[0] = lipc_close(p);
+    close_rc[1] = lipc_close(s);
+    close_rc[2] = lipc_close(a);
     _exit(0);
   }
-  CHECK(v > 0, "vfork");
+  CHECK(vf > 0, "vfork");
   int st = 0;
-  CHECK(waitpid(v, &st, 0) == v && WIFEXITED(st), "vfork child status %#x", st);
+  CHECK(waitpid(vf, &st, 0) == vf && WIFEXITED(st), "vfork child status %#x", st);
   CHECK(child_rc == LIPC_EFORKED, "the vfork child's call on the parent's process handle: %d", child_rc);
+  CHECK(close_rc[0] == LIPC_EFORKED && close_rc[1] == LIPC_EFORKED && close_rc[2] == LIPC_EFORKED,
+        "the vfork child's closes: %d %d %d", close_rc[0], close_rc[1], close_rc[2]);
   CHECK(lipc_proc_pid(p, &again) == 0 && again == pid, "the parent's process handle after the vfork child: %s",
         lipc_last_error());
   CHECK(lipc_proc_wait(p, 10000, &code, NULL) == 0 && code == 0, "wait: %s", lipc_last_error());
-  lipc_close(p);
+  CHECK(lipc_sem_post(s) == 0 && lipc_sem_value(s, &v) == 0 && v == 1, "the parent's semaphore: %s",
+        lipc_last_error());
+  CHECK(lipc_close(p) == 0 && lipc_close(s) == 0, "the parent closes: %s", lipc_last_error());
   lipc_handle_t p2;
   CHECK(lipc_proc_spawn(a, &p2) == 0 && lipc_proc_wait(p2, 10000, &code, NULL) == 0 && code == 0,
         "the parent spawns after the vfork child: %s", lipc_last_error());
   lipc_close(p2);
-  lipc_close(a);
+  CHECK(lipc_close(a) == 0, "the parent closes its attributes");
 }
 
 /* A flock(2) handle inherited through fork: a plain flock fd would share
@@ -276,6 +291,239 @@ static void fork_flock_whole(const char *path, int raw) {
   CHECK(lipc_flock_lock(l, 0, 0, 1, 1000) == 0, "the child's lock went with it: %s", lipc_last_error());
   lipc_close(l);
   close(go[0]), close(go[1]), close(back[0]), close(back[1]);
+}
+
+/* The pages lipc marked MADV_WIPEONFORK (VmFlags "wf" in smaps) zeroed in
+ * the parent itself, as by a host that gives memory it does not know back
+ * with MADV_DONTNEED: the parent is no fork child. lipc took the zeroed
+ * page for one at the next lock, after which every call of the parent that
+ * needs Go failed with LIPC_EFORKED; and a vfork child's first call, before
+ * the parent's next, set the forked flag in the parent's memory. Raw fork
+ * children are told again after it (fork_flock_whole). Returns how many
+ * mappings it zeroed. */
+static int advise_canary(int advice);
+static int wipe_canary(void) { return advise_canary(MADV_DONTNEED); }
+
+static int advise_canary(int advice) {
+  FILE *f = fopen("/proc/self/smaps", "re");
+  CHECK(f != NULL, "smaps: %m");
+  char line[512];
+  unsigned long lo = 0, hi = 0;
+  int wiped = 0;
+  while (f && fgets(line, sizeof line, f)) {
+    unsigned long a, b;
+    if (sscanf(line, "%lx-%lx ", &a, &b) == 2) {
+      lo = a, hi = b;
+    } else if (strncmp(line, "VmFlags:", 8) == 0 && strstr(line, " wf") &&
+               madvise((void *)lo, hi - lo, advice) == 0) {
+      wiped++;
+    }
+  }
+  if (f) fclose(f);
+  return wiped;
+}
+
+static void parent_with_wiped_canary(const char *path) {
+  if (wipe_canary() == 0) {
+    printf("parent_with_wiped_canary: no MADV_WIPEONFORK page here: skipped\n");
+    return;
+  }
+  lipc_handle_t l, a, p;
+  int64_t v;
+  int code = -1;
+  volatile int child_rc = 99;
+  pid_t vf = vfork();
+  if (vf == 0) {
+    child_rc = lipc_diag(LIPC_DIAG_FP_SELFTEST, &v);
+    _exit(0);
+  }
+  int st = 0;
+  CHECK(vf > 0 && waitpid(vf, &st, 0) == vf && child_rc == LIPC_EFORKED, "vfork child: %d", child_rc);
+  CHECK(lipc_diag(LIPC_DIAG_FP_SELFTEST, &v) == 0, "the parent's Go call after the vfork child: %s",
+        lipc_last_error());
+  wipe_canary();
+  CHECK(lipc_flock_open(path, LIPC_FLOCK_WHOLE | LIPC_FILE_CREATE, 0, &l) == 0, "%s", lipc_last_error());
+  wipe_canary();
+  CHECK(lipc_flock_lock(l, 0, 0, 1, 0) == 0 && lipc_flock_unlock(l, 0, 0) == 0, "lock: %s", lipc_last_error());
+  CHECK(lipc_diag(LIPC_DIAG_FP_SELFTEST, &v) == 0, "the parent's Go call after its lock: %s", lipc_last_error());
+  CHECK(lipc_spawnattr_new(&a) == 0 && lipc_spawnattr_arg(a, "/bin/true") == 0 && lipc_proc_spawn(a, &p) == 0 &&
+            lipc_proc_wait(p, 10000, &code, NULL) == 0 && code == 0,
+        "the parent spawns: %s", lipc_last_error());
+  lipc_close(p);
+  lipc_close(a);
+  lipc_close(l);
+}
+
+/* A host that marks memory it does not know MADV_DONTFORK, lipc's canary
+ * page among it: a fork child has no such page, and lipc must not touch
+ * it there (its atfork handler makes the child's pages anew). */
+static void canary_not_inherited(void) {
+  if (advise_canary(MADV_DONTFORK) == 0) {
+    printf("canary_not_inherited: no MADV_WIPEONFORK page here: skipped\n");
+    return;
+  }
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid == 0) {
+    int64_t v;
+    alarm(5);
+    _exit(lipc_diag(LIPC_DIAG_FP_SELFTEST, &v) == LIPC_EFORKED ? 0 : 1);
+  }
+  int st = 0;
+  CHECK(pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+        "fork child without the canary page: status %#x (signal 11: lipc wrote to it)", st);
+  advise_canary(MADV_DOFORK);
+}
+
+/* A fork child's first lock reopens the file with the handle's owner word
+ * cleared; a fork right then, by another thread of that child, gave the
+ * grandchild the cleared word, and its first lock waited for a switch that
+ * no thread of it would ever finish: it spun forever. This test's open()
+ * (as its access() above) holds the child's reopen until the grandchild
+ * has been forked. */
+static int reopen_held[2] = {-1, -1}, grandchild_forked[2] = {-1, -1};
+static atomic_int proc_fd_opens; /* reopens of a lock's file (own_description) */
+
+int open(const char *path, int flags, ...) {
+  va_list ap;
+  va_start(ap, flags);
+  mode_t mode = (flags & (O_CREAT | O_TMPFILE)) ? va_arg(ap, mode_t) : 0;
+  va_end(ap);
+  if (strncmp(path, "/proc/self/fd/", 14) == 0) atomic_fetch_add(&proc_fd_opens, 1);
+  if (reopen_held[1] >= 0 && strncmp(path, "/proc/self/fd/", 14) == 0) {
+    char c = 0;
+    int w = reopen_held[1];
+    reopen_held[1] = -1; /* once */
+    if (write(w, &c, 1) != 1 || read(grandchild_forked[0], &c, 1) != 1) abort();
+  }
+  return (int)syscall(SYS_openat, AT_FDCWD, path, flags, mode);
+}
+
+static lipc_handle_t held_lock;
+static void *lock_in_child(void *arg) {
+  (void)arg;
+  return (void *)(intptr_t)lipc_flock_lock(held_lock, 0, 0, 1, 0);
+}
+
+static void fork_during_reopen(const char *path) {
+  CHECK(lipc_flock_open(path, LIPC_FLOCK_WHOLE | LIPC_FILE_CREATE, 0, &held_lock) == 0, "%s", lipc_last_error());
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid == 0) {
+    alarm(10);
+    if (pipe(reopen_held) != 0 || pipe(grandchild_forked) != 0) _exit(50);
+    pthread_t t;
+    char c;
+    pthread_create(&t, NULL, lock_in_child, NULL);
+    if (read(reopen_held[0], &c, 1) != 1) _exit(51); /* the thread is inside its reopen */
+    pid_t g = fork();
+    if (g == 0) {
+      alarm(5);
+      int rc = lipc_flock_lock(held_lock, 0, 0, 1, 0); /* its own description: free, or the child's: busy */
+      _exit(rc == 0 || rc == LIPC_EAGAIN ? 0 : 52);
+    }
+    if (write(grandchild_forked[1], "", 1) != 1) _exit(53);
+    void *rc;
+    pthread_join(t, &rc);
+    int st = 0;
+    if (waitpid(g, &st, 0) != g) _exit(54);
+    if (!WIFEXITED(st)) _exit(55); /* killed by SIGALRM: the grandchild's lock spun */
+    /* The child's lock and the grandchild's are on descriptions of their
+     * own: either may find the other's lock held. */
+    int child_rc = (int)(intptr_t)rc;
+    _exit(WEXITSTATUS(st) != 0 ? WEXITSTATUS(st) : child_rc != 0 && child_rc != LIPC_EAGAIN ? 56 : 0);
+  }
+  int st = 0;
+  CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+        "fork during a fork child's reopen: status %#x (55: the grandchild's first lock hung)", st);
+  lipc_close(held_lock);
+}
+
+/* A fork child whose process id is the one lipc was loaded with: a raw
+ * clone into a new pid namespace from a namespace's init (a container's
+ * entry point, pid 1, whose child is pid 1 too), or a reused pid. lipc
+ * told a fork child by its pid alone where the canary was wiped, and let
+ * this one into Go, where it hung. Run as pid 1 of a new pid namespace
+ * (root, or a user namespace); skipped where neither can be made. */
+static int pid1_case(void) {
+  if (getpid() != 1) return 78;
+  pid_t c = (pid_t)syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, NULL, NULL, NULL, 0);
+  if (c < 0) return 77;
+  if (c == 0) {
+    int64_t v;
+    int rc = getpid() == 1 ? lipc_diag(LIPC_DIAG_FP_SELFTEST, &v) : 99; /* pid 1 ignores SIGALRM: see below */
+    _exit(rc == LIPC_EFORKED ? 0 : 1);
+  }
+  int st = 0;
+  for (int i = 0; i < 1000 && waitpid(c, &st, WNOHANG) == 0; i++) {
+    struct timespec t = {0, 10 * 1000 * 1000};
+    nanosleep(&t, NULL);
+  }
+  if (waitpid(c, &st, WNOHANG) == 0) {
+    kill(c, SIGKILL);
+    waitpid(c, &st, 0);
+    return 2; /* it hung in Go */
+  }
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 3;
+}
+
+static void fork_child_with_the_loaders_pid(const char *argv0) {
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (unshare(CLONE_NEWPID) != 0 && unshare(CLONE_NEWUSER | CLONE_NEWPID) != 0) _exit(77);
+    pid_t init = fork();
+    if (init == 0) {
+      execl("/proc/self/exe", argv0, "pid1", (char *)NULL);
+      _exit(127);
+    }
+    int st = 0;
+    if (init < 0 || waitpid(init, &st, 0) != init) _exit(76);
+    _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 75);
+  }
+  int st = 0;
+  CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st), "pid namespace: status %#x", st);
+  if (WEXITSTATUS(st) == 77)
+    printf("fork child with the loader's pid: no pid namespace here: skipped\n");
+  else
+    CHECK(WEXITSTATUS(st) == 0, "a fork child with the loader's pid (pid 1 in a new pid namespace): %d "
+          "(2: it entered Go and hung)", WEXITSTATUS(st));
+}
+
+/* A vfork child of a fork child shares that fork child's memory, so its
+ * calls must act as the fork child's own, as in a vfork child of the
+ * loading process. lipc took it for a fork child of its own (the forked
+ * flag it shares): its lock reopened the file and marked the handle its
+ * own, so the fork child's next lock reopened the file again, dropping the
+ * lock it held meanwhile; and its lipc_close took the fork child's handle.
+ * proc_fd_opens counts the reopens (open() above). */
+static void vfork_child_of_a_fork_child(const char *path) {
+  lipc_handle_t l;
+  CHECK(lipc_flock_open(path, LIPC_FLOCK_WHOLE | LIPC_FILE_CREATE, 0, &l) == 0, "%s", lipc_last_error());
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid == 0) {
+    int bad = 0;
+    alarm(10);
+    EXPECT(1, lipc_flock_lock(l, 0, 0, 1, 0) == 0);
+    int before = atomic_load(&proc_fd_opens);
+    volatile int lock_rc = 99, close_rc = 99;
+    pid_t v = vfork();
+    if (v == 0) {
+      lock_rc = lipc_flock_lock(l, 0, 0, 1, 0);
+      close_rc = lipc_close(l);
+      _exit(0);
+    }
+    int st = 0;
+    EXPECT(2, v > 0 && waitpid(v, &st, 0) == v);
+    EXPECT(3, lock_rc == 0 && close_rc == LIPC_EFORKED);
+    EXPECT(4, lipc_flock_lock(l, 0, 0, 1, 0) == 0 && lipc_flock_unlock(l, 0, 0) == 0);
+    EXPECT(5, atomic_load(&proc_fd_opens) == before); /* the fork child's description all along */
+    _exit(bad);
+  }
+  int st = 0;
+  CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0, "fork child status %#x", st);
+  lipc_close(l);
 }
 
 /* A fork while another thread is in a spawn's preparation: the child's
@@ -366,10 +614,15 @@ static int no_wipe_case(void) {
   CHECK(page != MAP_FAILED && madvise(page, 4096, MADV_WIPEONFORK) == -1 && errno == EINVAL,
         "the filter refuses MADV_WIPEONFORK");
   lipc_handle_t h;
-  CHECK(lipc_sem_open("ctest-fork-nowipe", LIPC_CREATE | LIPC_UNLINK_ON_CLOSE, 0, 0, &h) == 0, "%s",
-        lipc_last_error());
+  char name[64];
+  snprintf(name, sizeof name, "ctest-fork-nowipe-%d", (int)getpid()); /* runs at once must not share it */
+  CHECK(lipc_sem_open(name, LIPC_CREATE | LIPC_UNLINK_ON_CLOSE, 0, 0, &h) == 0, "%s", lipc_last_error());
   raw_fork_leaves_parent_alone(h);
   vfork_child_leaves_parent_alone();
+  char path[96];
+  snprintf(path, sizeof path, "/tmp/ctest-fork-nowipe-%d", (int)getpid());
+  vfork_child_of_a_fork_child(path); /* the probe page alone tells */
+  unlink(path);
   CHECK(lipc_close(h) == 0, "close");
   return check_summary();
 }
@@ -392,6 +645,7 @@ static void without_wipeonfork(const char *argv0) {
 
 int main(int argc, char **argv) {
   if (argc == 2 && strcmp(argv[1], "no-wipe") == 0) return no_wipe_case();
+  if (argc == 2 && strcmp(argv[1], "pid1") == 0) return pid1_case();
   lipc_handle_t h;
   char name[64], path[96];
   snprintf(name, sizeof name, "ctest-fork-%d", (int)getpid());
@@ -408,10 +662,16 @@ int main(int argc, char **argv) {
   }
   fork_flock_whole(path, 0);
   fork_flock_whole(path, 1);
+  parent_with_wiped_canary(path);
+  canary_not_inherited();
+  fork_flock_whole(path, 1);
+  fork_during_reopen(path);
+  vfork_child_of_a_fork_child(path);
   unlink(path);
   raw_fork_leaves_parent_alone(h);
   vfork_child_leaves_parent_alone();
   without_wipeonfork(argv[0]);
+  fork_child_with_the_loaders_pid(argv[0]);
   fork_during_preparation();
   CHECK(lipc_close(h) == 0, "close");
   return check_summary();
