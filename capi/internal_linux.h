@@ -17,9 +17,10 @@
 LIPC_HIDDEN int lipc__forked_seen(void);
 
 /* ---- the Go runtime's own fds (runtime_fds_linux.c) ----
- * What is open before the runtime starts, then after lipc's Go init. */
+ * What is open before the runtime starts, then after lipc's Go init;
+ * probe: an fd the runtime's poller watches (-1: none). */
 LIPC_HIDDEN void lipc__runtime_fds_before(void);
-LIPC_HIDDEN void lipc__runtime_fds_after(void);
+LIPC_HIDDEN void lipc__runtime_fds_after(int probe);
 
 /* ---- no lipc call is a cancellation point (lipc.h) ----
  * glibc acts on a pending pthread_cancel at its cancellation points (read,

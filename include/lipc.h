@@ -1427,9 +1427,9 @@ LIPC_API int lipc_quote_cmd(const char *arg, char *buf, size_t size, size_t *nee
 #define LIPC_CALL_HANDOFF 2
 
 /* The file descriptors the Go runtime inside lipc holds open for the life
- * of the process: its poller (an epoll fd and an eventfd) and, under a
- * cgroup CPU limit, the cgroup files it re-reads. A host must leave them
- * open. A daemon that closes every fd above 2 after loading lipc (a C
+ * of the process: its poller (an epoll fd and an eventfd) and, when the
+ * process is in a CPU cgroup (v1 or v2, with a limit or not), the cgroup
+ * files it re-reads. A host must leave them open. A daemon that closes every fd above 2 after loading lipc (a C
  * daemon's close-all; python-daemon's DaemonContext, whose files_preserve
  * takes this list) makes the runtime abort the process at its next poll
  * ("fatal error: runtime: netpoll failed"), and a file of the host's that
@@ -1438,8 +1438,17 @@ LIPC_API int lipc_quote_cmd(const char *arg, char *buf, size_t size, size_t *nee
  * after the close-all, or sparing these, avoids it.
  * OUT fds[0..cap) and *n: how many there are (more than cap: only cap are
  * written; call again with room for *n). One the host has closed already
- * is not listed. Runs in C; works after fork. Errors: LIPC_EINVAL (n NULL,
- * or fds NULL with cap above 0).
+ * is not listed, even where a file of the host's now has its number: the
+ * poller is told by what /proc shows of it, since every epoll fd and
+ * eventfd shares one inode (once its eventfd is closed, the epoll fd is not
+ * listed either: the poller is broken by then). They are found while lipc
+ * loads: the poller exactly, even while other host threads open epoll fds
+ * and eventfds; a cgroup file another host thread opens meanwhile would be
+ * listed too. Without /proc (a mount namespace without it) every fd on
+ * the anonymous-inode file system (epoll fds, eventfds, timerfds...) that
+ * the load saw opened is listed, the host's included, and a closed one
+ * whose number a new one took still is. Runs in C; works after
+ * fork. Errors: LIPC_EINVAL (n NULL, or fds NULL with cap above 0).
  * Windows: none (*n is 0): the runtime holds handles, not fds. */
 LIPC_API int lipc_runtime_fds(int *fds, size_t cap, size_t *n);
 

@@ -41,6 +41,8 @@ c_tests() {
   done
   $CC $flags -o build/test_host tests/c/test_host.c -ldl || return 1
   echo "--- test_host"; build/test_host build/liblipc.so || ok=1
+  $CC $flags -o build/test_runtime_fds_host tests/c/test_runtime_fds_host.c -ldl -lpthread || return 1
+  echo "--- test_runtime_fds_host"; build/test_runtime_fds_host build/liblipc.so || ok=1
   return $ok
 }
 

@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -106,18 +108,59 @@ static int daemon_case(void) {
   return 0;
 }
 
-int main(int argc, char **argv) {
-  if (argc == 2 && strcmp(argv[1], "daemon") == 0) return daemon_case();
-  the_list();
+/* The poller's numbers taken over by the host's own epoll fd and eventfd
+ * (dup2 over them): neither is listed any more. Every epoll fd and eventfd
+ * shares one inode, so the device and inode alone listed both. The
+ * runtime's poller is broken from here on: exit at once. */
+static int reused_case(void) {
+  int fds[8], epoll = -1, eventfd_ = -1;
+  size_t n = 0;
+  if (lipc_runtime_fds(fds, 8, &n) != LIPC_OK || n > 8) return 10;
+  for (size_t i = 0; i < n; i++) {
+    char target[256] = "";
+    link_of(fds[i], target, sizeof target);
+    if (strcmp(target, "anon_inode:[eventpoll]") == 0) epoll = fds[i];
+    if (strcmp(target, "anon_inode:[eventfd]") == 0) eventfd_ = fds[i];
+  }
+  if (epoll < 0 || eventfd_ < 0) return 11;
+  int mine = eventfd(0, EFD_CLOEXEC);
+  if (mine < 0 || dup2(mine, eventfd_) != eventfd_) return 12;
+  close(mine);
+  if (lipc_runtime_fds(fds, 8, &n) != LIPC_OK || n > 8) return 13;
+  for (size_t i = 0; i < n; i++)
+    if (fds[i] == eventfd_) return 14; /* the host's eventfd, listed */
+  mine = epoll_create1(EPOLL_CLOEXEC);
+  if (mine < 0 || dup2(mine, epoll) != epoll) return 15;
+  close(mine);
+  if (lipc_runtime_fds(fds, 8, &n) != LIPC_OK || n > 8) return 16;
+  for (size_t i = 0; i < n; i++)
+    if (fds[i] == epoll || fds[i] == eventfd_) return 17; /* the host's epoll fd, listed */
+  _exit(0);
+}
+
+/* Runs this program again as mode, in a process of its own: exit code. */
+static int run_mode(const char *self, const char *mode) {
   fflush(stdout);
   pid_t pid = fork();
   if (pid == 0) {
-    execl("/proc/self/exe", argv[0], "daemon", (char *)NULL);
+    execl("/proc/self/exe", self, mode, (char *)NULL);
     _exit(127);
   }
   int st = 0;
-  CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+  if (waitpid(pid, &st, 0) != pid) return -1;
+  return st;
+}
+
+int main(int argc, char **argv) {
+  if (argc == 2 && strcmp(argv[1], "daemon") == 0) return daemon_case();
+  if (argc == 2 && strcmp(argv[1], "reused") == 0) return reused_case();
+  the_list();
+  int st = run_mode(argv[0], "daemon");
+  CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0,
         "the daemon that spared the runtime's fds: status %#x (exit code: the step that failed; "
         "SIGABRT: the runtime aborted)", st);
+  st = run_mode(argv[0], "reused");
+  CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+        "the poller's numbers reused by the host: status %#x (14: the host's eventfd listed, 17: its epoll fd)", st);
   return check_summary();
 }
