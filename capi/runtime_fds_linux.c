@@ -35,6 +35,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,7 +67,7 @@ static int have_proc; /* /proc/self/fd could be read */
 
 /* What /proc showed of the poller at load ("" / -1: unknown): the data
  * word of the epoll's registration of its eventfd (a runtime address) and
- * the eventfd's id (Linux 6.0's eventfd-id). */
+ * the eventfd's id (eventfd-id, Linux 5.2). */
 static int poller_eventfd = -1;
 static char poller_data[24];
 static long long poller_eventfd_id = -1;
@@ -74,6 +75,10 @@ static long long poller_eventfd_id = -1;
 static int cmp_int(const void *a, const void *b) {
   int x = *(const int *)a, y = *(const int *)b;
   return (x > y) - (x < y);
+}
+
+static int cmp_runtime_fd(const void *a, const void *b) {
+  return cmp_int(&((const struct runtime_fd *)a)->fd, &((const struct runtime_fd *)b)->fd);
 }
 
 static int scan_limit(void) {
@@ -248,9 +253,53 @@ LIPC_HIDDEN void lipc__runtime_fds_after(int probe) {
       if (!have_proc || kind != RFD_OTHER) remember(fd, kind);
     }
   }
+  qsort(runtime_fds, (size_t)runtime_fd_count, sizeof runtime_fds[0], cmp_runtime_fd); /* listed in order */
   free(now);
   free(fds_before);
   fds_before = NULL;
+}
+
+/* ---- the reaper's pidfds ----
+ * A host cannot see them (no handle stands for them), and a close-all that
+ * took them let a later child's pidfd take the number: the reaper then
+ * SIGKILLed and reaped that child, whose handle's wait found
+ * LIPC_ESTATUSLOST. Kept in chunks that are only ever appended, with
+ * atomic slots (fd + 1; 0 is free), so that lipc_runtime_fds never waits
+ * for a lock: a fork child, raw ones included, reads them safely. */
+#define HELD_CHUNK 64
+
+struct held_chunk {
+  atomic_int slot[HELD_CHUNK];
+  struct held_chunk *_Atomic next;
+};
+
+static struct held_chunk held_first;
+
+LIPC_HIDDEN void lipc__held_fd_add(int fd) {
+  for (struct held_chunk *c = &held_first; c;) {
+    for (int i = 0; i < HELD_CHUNK; i++) {
+      int free_ = 0;
+      if (atomic_load_explicit(&c->slot[i], memory_order_relaxed) == 0 &&
+          atomic_compare_exchange_strong(&c->slot[i], &free_, fd + 1))
+        return;
+    }
+    struct held_chunk *next = atomic_load(&c->next);
+    if (!next) {
+      struct held_chunk *fresh = calloc(1, sizeof *fresh);
+      if (!fresh) return; /* no memory: this one goes unlisted */
+      if (!atomic_compare_exchange_strong(&c->next, &next, fresh)) free(fresh); /* next: the winner's */
+      else next = fresh;
+    }
+    c = next;
+  }
+}
+
+LIPC_HIDDEN void lipc__held_fd_remove(int fd) {
+  for (struct held_chunk *c = &held_first; c; c = atomic_load(&c->next))
+    for (int i = 0; i < HELD_CHUNK; i++) {
+      int held = fd + 1;
+      if (atomic_compare_exchange_strong(&c->slot[i], &held, 0)) return;
+    }
 }
 
 /* Whether the runtime's epoll fd still holds the registration of its
@@ -283,6 +332,13 @@ int lipc_runtime_fds(int *fds, size_t cap, size_t *n) {
     if (found < cap) fds[found] = runtime_fds[i].fd;
     found++;
   }
+  for (struct held_chunk *c = &held_first; c; c = atomic_load(&c->next))
+    for (int i = 0; i < HELD_CHUNK; i++) {
+      int held = atomic_load(&c->slot[i]);
+      if (!held) continue;
+      if (found < cap) fds[found] = held - 1;
+      found++;
+    }
   *n = found;
   return LIPC_OK;
 }
