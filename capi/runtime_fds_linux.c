@@ -218,13 +218,14 @@ static void remember(int fd, enum rfd_kind kind) {
   runtime_fds[runtime_fd_count++] = (struct runtime_fd){fd, st.st_dev, st.st_ino, kind};
 }
 
-/* The runtime's epoll fd, told by the probe it lists (-1: none found). */
+/* The runtime's epoll fd, told by the probe it lists (-1: none found).
+ * Only new fds are looked at: a host with many fds open loads no slower. */
 static int find_poller(const int *fds, size_t n, int probe) {
   struct stat st;
   if (probe < 0 || fstat(probe, &st) != 0) return -1;
   for (size_t i = 0; i < n; i++) {
     struct probe_search s = {probe, (unsigned long)st.st_ino, 0};
-    if (fds[i] > 2 && anon_kind(fds[i]) == RFD_EPOLL && each_fdinfo_line(fds[i], lists_probe, &s) == 1)
+    if (is_new(fds[i]) && anon_kind(fds[i]) == RFD_EPOLL && each_fdinfo_line(fds[i], lists_probe, &s) == 1)
       return fds[i];
   }
   return -1;
