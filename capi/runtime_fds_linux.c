@@ -166,7 +166,8 @@ static int each_fdinfo_line(int fd, int (*fn)(const char *, void *), void *arg) 
   return r;
 }
 
-/* An epoll registration line: "tfd: N events: E data: D pos:P ino:I ...". */
+/* An epoll registration line: "tfd: N events: E data: D pos:P ino:I ...";
+ * older kernels end it at data (ino 0 then: not known). */
 struct tfd_line {
   int tfd;
   char data[24];
@@ -175,7 +176,8 @@ struct tfd_line {
 
 static int parse_tfd(const char *line, struct tfd_line *t) {
   unsigned events;
-  return sscanf(line, "tfd: %d events: %x data: %23s pos:%*s ino:%lx", &t->tfd, &events, t->data, &t->ino) == 4;
+  t->ino = 0;
+  return sscanf(line, "tfd: %d events: %x data: %23s pos:%*s ino:%lx", &t->tfd, &events, t->data, &t->ino) >= 3;
 }
 
 struct probe_search {
@@ -187,7 +189,7 @@ struct probe_search {
 static int lists_probe(const char *line, void *arg) {
   struct probe_search *s = arg;
   struct tfd_line t;
-  if (parse_tfd(line, &t) && t.tfd == s->probe && t.ino == s->probe_ino) s->found = 1;
+  if (parse_tfd(line, &t) && t.tfd == s->probe && (t.ino == 0 || t.ino == s->probe_ino)) s->found = 1;
   return s->found;
 }
 
