@@ -256,7 +256,8 @@ int64_t lipc__host_nofile(void) {
 }
 
 /* Called from Go's init(), after the runtime installed its signal handlers
- * and after package syscall raised RLIMIT_NOFILE.
+ * and after package syscall raised RLIMIT_NOFILE; poller_probe is an fd the
+ * runtime's poller watches (-1: none), for runtime_fds_linux.c.
  *
  * Go's start-up takes SIGURG, SIGFPE and SIGPIPE for itself and adds
  * SA_ONSTACK to every handler the host had. The host gets its handlers back,
@@ -274,7 +275,7 @@ int64_t lipc__host_nofile(void) {
  * them for the length of the call (lipc__block_async_signals). SIGSEGV and
  * SIGBUS stay with Go, which needs them for faults in its own code and
  * passes the host's on. */
-LIPC_HIDDEN void lipc__host_restore(void) {
+LIPC_HIDDEN void lipc__host_restore(int poller_probe) {
   for (int sig = 1; sig < NSIG; sig++) {
     if (sig == SIGSEGV || sig == SIGBUS || sig == SIGKILL || sig == SIGSTOP) continue;
     struct sigaction now, give = host_sa[sig];
@@ -288,7 +289,7 @@ LIPC_HIDDEN void lipc__host_restore(void) {
   for (int fd = 0; fd < 3; fd++)
     if (std_placeholders & 1 << fd) close(fd);
   std_placeholders = 0;
-  lipc__runtime_fds_after(); /* its poller is open by now (main_linux.go) */
+  lipc__runtime_fds_after(poller_probe); /* its poller is open by now (main_linux.go) */
   go_init_finished();
 }
 

@@ -22,9 +22,15 @@ LIPC_HIDDEN int lipc__forked_seen(void);
 LIPC_HIDDEN int lipc__memory_is_mine(pid_t me);
 
 /* ---- the Go runtime's own fds (runtime_fds_linux.c) ----
- * What is open before the runtime starts, then after lipc's Go init. */
+ * What is open before the runtime starts, then after lipc's Go init;
+ * probe: an fd the runtime's poller watches (-1: none). */
 LIPC_HIDDEN void lipc__runtime_fds_before(void);
-LIPC_HIDDEN void lipc__runtime_fds_after(void);
+LIPC_HIDDEN void lipc__runtime_fds_after(int probe);
+/* The pidfds lipc's reaper holds (children whose handles were closed while
+ * they ran), listed by lipc_runtime_fds after the runtime's own: added when
+ * the reaper takes one, removed once it has closed it. */
+LIPC_HIDDEN void lipc__held_fd_add(int fd);
+LIPC_HIDDEN void lipc__held_fd_remove(int fd);
 
 /* ---- no lipc call is a cancellation point (lipc.h) ----
  * glibc acts on a pending pthread_cancel at its cancellation points (read,

@@ -9,11 +9,12 @@ package main
 #cgo CFLAGS: -Wall -Wextra -Wno-unused-parameter -O2
 #cgo LDFLAGS: -ldl -lpthread
 #include "internal.h"
-void lipc__host_restore(void);
+void lipc__host_restore(int poller_probe);
 */
 import "C"
 
 import (
+	"os"
 	"runtime"
 	"time"
 )
@@ -29,8 +30,11 @@ func init() {
 	// change after load (and lipc's leak tests can count every fd).
 	time.AfterFunc(time.Hour, func() {}).Stop()
 	// The runtime has installed its signal handlers and package syscall has
-	// raised RLIMIT_NOFILE by now: give the host back what it had (F5, F18).
-	C.lipc__host_restore()
+	// raised RLIMIT_NOFILE by now: give the host back what it had (F5, F18),
+	// and find the poller's fds for lipc_runtime_fds (F22).
+	probe, done := pollerProbe()
+	C.lipc__host_restore(C.int(probe))
+	done()
 	for i := 0; i < servers; i++ {
 		go serve(C.LIPC_QUEUE_GENERAL)
 	}
@@ -57,6 +61,24 @@ func serve(queue C.int) {
 func serveSpawn() {
 	runtime.LockOSThread()
 	C.lipc__serve_spawn(childStack, childStackSize)
+}
+
+// pollerProbe opens a pipe, which package os registers in the runtime's
+// poller: the epoll fd that lists its read end is the runtime's, whatever
+// epoll fds host threads open meanwhile (runtime_fds_linux.c). It returns
+// that fd (-1: none) and what closes the pipe.
+func pollerProbe() (int, func()) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return -1, func() {}
+	}
+	done := func() { r.Close(); w.Close() }
+	fd := -1
+	// Control, not Fd: Fd would make the pipe blocking, as if unregistered.
+	if rc, err := r.SyscallConn(); err == nil {
+		rc.Control(func(f uintptr) { fd = int(f) })
+	}
+	return fd, done
 }
 
 func main() {}

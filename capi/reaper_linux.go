@@ -36,6 +36,7 @@ var reaper = &reaperT{wake: make(chan struct{}, 1), killers: map[*C.struct_lipc_
 
 type orphan struct {
 	p      *proc.Process // its pidfd is the entry's own
+	pidfd  int           // its number, listed by lipc_runtime_fds until closed
 	killAt time.Time     // zero: no SIGKILL due
 	group  bool          // SIGKILL to the child's group (it led one at close)
 	// owner is the C object of a handle still in use: the entry only sends
@@ -54,13 +55,13 @@ type reaperT struct {
 // adopt takes pidfd of a child whose handle is gone: reap it when it exits,
 // SIGKILL it at killAt (zero: never).
 func (r *reaperT) adopt(pidfd, pid int, killAt time.Time, group bool) {
-	r.add(&orphan{p: &proc.Process{Pid: pid, Pidfd: pidfd}, killAt: killAt, group: group})
+	r.add(&orphan{p: &proc.Process{Pid: pid, Pidfd: pidfd}, pidfd: pidfd, killAt: killAt, group: group})
 }
 
 // watch takes a copy of the pidfd of owner, whose handle was closed while
 // in use, to send SIGKILL at killAt unless the child exits first.
 func (r *reaperT) watch(owner *C.struct_lipc_proc, pidfd, pid int, killAt time.Time, group bool) {
-	o := &orphan{p: &proc.Process{Pid: pid, Pidfd: pidfd}, killAt: killAt, group: group, owner: owner}
+	o := &orphan{p: &proc.Process{Pid: pid, Pidfd: pidfd}, pidfd: pidfd, killAt: killAt, group: group, owner: owner}
 	r.mu.Lock()
 	r.killers[owner] = o // one per owner: C applies the policy once
 	r.mu.Unlock()
@@ -77,12 +78,20 @@ func (r *reaperT) forget(owner *C.struct_lipc_proc) {
 		return
 	}
 	delete(r.killers, owner)
-	o.p.Release()
+	o.release()
 	o.owner = nil
 	r.removeLocked(o)
 }
 
+// release closes the entry's pidfd (if Reap has not) and takes it off the
+// list of fds a daemon's close-all must spare (lipc_runtime_fds).
+func (o *orphan) release() {
+	o.p.Release()
+	C.lipc__held_fd_remove(C.int(o.pidfd))
+}
+
 func (r *reaperT) add(o *orphan) {
+	C.lipc__held_fd_add(C.int(o.pidfd))
 	r.mu.Lock()
 	r.orphans = append(r.orphans, o)
 	r.mu.Unlock()
@@ -141,7 +150,7 @@ func (r *reaperT) sweep() {
 			done = o.reaperStep(now)
 		}
 		if done {
-			o.p.Release()
+			o.release()
 			continue
 		}
 		kept = append(kept, o)

@@ -86,9 +86,10 @@
  *   can never be unloaded (dlclose is a no-op). It gives the host's SIGURG
  *   handler back, keeps floating-point control state sane on its own threads,
  *   and restores the host's soft RLIMIT_NOFILE that Go raises at start.
- *   The runtime keeps a few fds of its own for the life of the process
- *   (lipc_runtime_fds names them): a host that closes every fd above 2
- *   after loading lipc, as daemons do, must spare them.
+ *   The runtime keeps a few fds of its own for the life of the process,
+ *   and lipc's reaper the pidfds of children whose handles were closed
+ *   while they ran (lipc_runtime_fds names them): a host that closes every
+ *   fd above 2 after loading lipc, as daemons do, must spare them.
  *   Windows: lipc.dll pins itself when loaded (GetModuleHandleEx with
  *   GET_MODULE_HANDLE_EX_FLAG_PIN), so FreeLibrary answers TRUE and leaves it
  *   loaded and working, as dlclose does on Linux: Go's threads and lipc's
@@ -1433,21 +1434,43 @@ LIPC_API int lipc_quote_cmd(const char *arg, char *buf, size_t size, size_t *nee
 #define LIPC_CALL_DIRECT 1
 #define LIPC_CALL_HANDOFF 2
 
-/* The file descriptors the Go runtime inside lipc holds open for the life
- * of the process: its poller (an epoll fd and an eventfd) and, under a
- * cgroup CPU limit, the cgroup files it re-reads. A host must leave them
- * open. A daemon that closes every fd above 2 after loading lipc (a C
- * daemon's close-all; python-daemon's DaemonContext, whose files_preserve
- * takes this list) makes the runtime abort the process at its next poll
- * ("fatal error: runtime: netpoll failed"), and a file of the host's that
- * takes such a number afterwards gets 8 bytes written into it when the
- * runtime wakes its poller. Closing them cannot be prevented; loading lipc
- * after the close-all, or sparing these, avoids it.
+/* The file descriptors lipc holds open that no handle of the host's stands
+ * for, which a host that closes fds it did not open must spare:
+ * - the Go runtime's, for the life of the process: its poller (an epoll fd
+ *   and an eventfd) and, when the process is in a CPU cgroup (v1 or v2,
+ *   with a limit or not), the cgroup files it re-reads;
+ * - the pidfd of each child whose process handle was closed while it ran,
+ *   which lipc's reaper keeps until it has reaped the child (these come
+ *   and go: ask right before closing).
+ * A daemon that closes every fd above 2 after loading lipc (a C daemon's
+ * close-all; python-daemon's DaemonContext, whose files_preserve takes
+ * this list) makes the runtime abort the process at its next poll ("fatal
+ * error: runtime: netpoll failed"), and a file of the host's that takes
+ * such a number afterwards gets 8 bytes written into it when the runtime
+ * wakes its poller; a new child's pidfd that takes a reaper's number gets
+ * that child SIGKILLed and reaped by the reaper (its handle's wait:
+ * LIPC_ESTATUSLOST). Closing them cannot be prevented; loading lipc after
+ * the close-all, or sparing these, avoids it. The fds of the host's own
+ * open handles (a process's pidfd and pipes, a lock's file) are not listed:
+ * close those handles before such a close-all. A daemon that forks as it
+ * detaches (python-daemon's default, detach_process=True) cannot use lipc
+ * in the child at all (LIPC_EFORKED): load lipc after detaching instead.
  * OUT fds[0..cap) and *n: how many there are (more than cap: only cap are
- * written; call again with room for *n). One the host has closed already
- * is not listed. Runs in C; works after fork. Errors: LIPC_EINVAL (n NULL,
- * or fds NULL with cap above 0).
- * Windows: none (*n is 0): the runtime holds handles, not fds. */
+ * written; call again with room for *n): the runtime's first, in
+ * ascending order, then the reaper's. One the host has closed already is not listed, even
+ * where a file of the host's now has its number: the poller is told by
+ * what /proc shows of it, since every epoll fd and eventfd shares one
+ * inode (once its eventfd is closed, the epoll fd is not listed either:
+ * the poller is broken by then). The runtime's are found while lipc loads:
+ * the poller exactly, even while other host threads open epoll fds and
+ * eventfds; a cgroup file another host thread opens meanwhile would be
+ * listed too. Without /proc (a mount namespace without it) every fd on the
+ * anonymous-inode file system (epoll fds, eventfds, timerfds...) that the
+ * load saw opened is listed, the host's included, and a closed one whose
+ * number a new one took still is. Runs in C, without a lock; works after
+ * fork (the child holds copies of the same fds). Errors: LIPC_EINVAL (n
+ * NULL, or fds NULL with cap above 0).
+ * Windows: none (*n is 0): the runtime and lipc hold handles, not fds. */
 LIPC_API int lipc_runtime_fds(int *fds, size_t cap, size_t *n);
 
 /* Sets the call mode for the whole process. Once LIPC_CALL_HANDOFF was

@@ -43,11 +43,13 @@
       (cffi:mem-ref value :int64))))
 
 (defun runtime-fds ()
-  "The file descriptors the Go runtime inside lipc keeps open for the life of
-the process (its poller's epoll fd and eventfd; cgroup files under a CPU
-limit), as a list of integers. A daemon that closes every fd above 2 after
-loading lipc must spare them, or the runtime aborts the process at its next
-poll. Those closed already are not listed; NIL on Windows. Runs in C."
+  "The file descriptors lipc keeps open that no lipc object of yours stands
+for, as a list of integers: the Go runtime's, for the life of the process
+(its poller's epoll fd and eventfd; the cgroup files it re-reads), and the
+pidfds of children whose process was closed while they ran (lipc reaps
+them). A daemon that closes every fd above 2 after loading lipc must spare
+them (ask right before), or the runtime aborts the process at its next poll.
+Those closed already are not listed; NIL on Windows. Runs in C."
   (cffi:with-foreign-object (n :size)
     (loop with room = 0
           do (cffi:with-foreign-object (fds :int (max room 1))

@@ -151,10 +151,12 @@ function lipc.diag(what)
   return tonumber(dbuf[0])
 end
 
--- The fds the Go runtime inside lipc keeps open for the life of the process
--- (its poller's epoll fd and eventfd; cgroup files under a CPU limit), as a
--- list of numbers: a daemon that closes every fd above 2 after loading lipc
--- must spare these, or the runtime aborts the process at its next poll.
+-- The fds lipc holds open that no lipc object of yours stands for, as a list
+-- of numbers: the Go runtime's, for the life of the process (its poller's
+-- epoll fd and eventfd; the cgroup files it re-reads), and the pidfds of
+-- children whose process was closed while they ran (lipc reaps them). A
+-- daemon that closes every fd above 2 after loading lipc must spare these
+-- (ask right before), or the runtime aborts the process at its next poll.
 -- Those closed already are not listed; {} on Windows.
 local nbuf = ffi.new("size_t[1]")
 function lipc.runtime_fds()

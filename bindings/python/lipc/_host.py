@@ -38,12 +38,17 @@ def diag(what: int) -> int:
 
 
 def runtime_fds() -> List[int]:
-    """The file descriptors the Go runtime inside lipc keeps open for the
-    life of the process (its poller's epoll fd and eventfd; cgroup files
-    under a CPU limit). A daemon that closes every fd above 2 after
-    ``import lipc`` must spare them, or the runtime aborts the process at
-    its next poll: ``daemon.DaemonContext(files_preserve=lipc.runtime_fds())``.
-    Those closed already are not listed. [] on Windows. Works after fork."""
+    """The file descriptors lipc holds open that no lipc object of yours
+    stands for: the Go runtime's, for the life of the process (its poller's
+    epoll fd and eventfd; the cgroup files it re-reads), and the pidfds of
+    children whose Process was closed while they ran (lipc reaps them).
+    A daemon that closes every fd above 2 after ``import lipc`` must spare
+    them, or the runtime aborts the process at its next poll; ask right
+    before the close. A daemon that forks as it detaches cannot use lipc
+    afterwards (ForkedError): python-daemon with ``detach_process=False``
+    and ``files_preserve=lipc.runtime_fds()``, or import lipc inside the
+    DaemonContext. Those closed already are not listed. [] on Windows.
+    Works after fork."""
     n = c_size_t()
     while True:
         room = n.value
