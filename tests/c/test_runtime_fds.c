@@ -63,6 +63,17 @@ static void the_list(void) {
         "fds NULL with room: %s", lipc_last_error());
 }
 
+/* A daemon's close-all: every fd above 2 but keep[0..n) (sorted here). */
+static void close_all_but(int *keep, size_t n) {
+  qsort(keep, n, sizeof keep[0], cmp_int);
+  unsigned from = 3;
+  for (size_t i = 0; i < n; i++) {
+    if ((unsigned)keep[i] > from) syscall(SYS_close_range, from, (unsigned)keep[i] - 1, 0);
+    from = (unsigned)keep[i] + 1;
+  }
+  syscall(SYS_close_range, from, ~0u, 0);
+}
+
 /* The daemon: closes every fd above 2 but the runtime's, opens files of its
  * own (which take the freed numbers), then works: spawns with autokill
  * (which made the runtime poll), named objects, waits. Exit 0, or the
@@ -72,13 +83,7 @@ static int daemon_case(void) {
   int keep[8];
   size_t n = 0;
   if (lipc_runtime_fds(keep, 8, &n) != LIPC_OK || n > 8) return 10;
-  qsort(keep, n, sizeof keep[0], cmp_int);
-  unsigned from = 3;
-  for (size_t i = 0; i < n; i++) {
-    if ((unsigned)keep[i] > from) syscall(SYS_close_range, from, (unsigned)keep[i] - 1, 0);
-    from = (unsigned)keep[i] + 1;
-  }
-  syscall(SYS_close_range, from, ~0u, 0);
+  close_all_but(keep, n);
   int files[16];
   for (int i = 0; i < 16; i++) {
     char path[64];
@@ -178,13 +183,7 @@ static int orphan_case(void) {
   if (lipc_runtime_fds(keep, 8, &n) != LIPC_OK || n > 8) return 12;
   int listed = 0;
   for (size_t i = 0; i < n; i++) listed += keep[i] == reaper_fd;
-  qsort(keep, n, sizeof keep[0], cmp_int);
-  unsigned from = 3;
-  for (size_t i = 0; i < n; i++) {
-    if ((unsigned)keep[i] > from) syscall(SYS_close_range, from, (unsigned)keep[i] - 1, 0);
-    from = (unsigned)keep[i] + 1;
-  }
-  syscall(SYS_close_range, from, ~0u, 0);
+  close_all_but(keep, n);
   for (int fd = 3; fd < reaper_fd; fd++) /* the next fd opened takes reaper_fd if it is free */
     if (fcntl(fd, F_GETFD) < 0) dup2(0, fd);
   lipc_handle_t fresh = spawn_sleep(LIPC_ON_CLOSE_LEAVE, 0);
