@@ -1457,8 +1457,9 @@ LIPC_API int lipc_quote_cmd(const char *arg, char *buf, size_t size, size_t *nee
  * in the child at all (LIPC_EFORKED): load lipc after detaching instead.
  * OUT fds[0..cap) and *n: how many there are (more than cap: only cap are
  * written; call again with room for *n): the runtime's first, in
- * ascending order, then the reaper's. One the host has closed already is not listed, even
- * where a file of the host's now has its number: the poller is told by
+ * ascending order, then the reaper's. One the host has closed already is
+ * not listed, even where a file of the host's now has its number: the
+ * poller is told by
  * what /proc shows of it, since every epoll fd and eventfd shares one
  * inode (once its eventfd is closed, the epoll fd is not listed either:
  * the poller is broken by then). The runtime's are found while lipc loads:
