@@ -61,6 +61,18 @@ static void the_list(void) {
   CHECK(lipc_runtime_fds(fds, 8, NULL) == LIPC_EINVAL, "n NULL");
   CHECK(lipc_runtime_fds(NULL, 3, &again) == LIPC_EINVAL && strstr(lipc_last_error(), "runtime_fds"),
         "fds NULL with room: %s", lipc_last_error());
+  /* After fork (the header: it runs in C and works there): the child holds
+   * copies of the same fds, and gets the same list. Exit 0 when it did. */
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid == 0) {
+    int mine[8];
+    size_t m = 0;
+    _exit(lipc_runtime_fds(mine, 8, &m) != LIPC_OK || m != n || memcmp(mine, fds, n * sizeof *fds) != 0);
+  }
+  int st = -1;
+  CHECK(pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+        "a fork child's list is the parent's (status %#x)", st);
 }
 
 /* A daemon's close-all: every fd above 2 but keep[0..n) (sorted here). */
