@@ -11,13 +11,12 @@
  * least any library's entry point can cost: a call through the PLT, no
  * inlining, and no handle at all. */
 #define _GNU_SOURCE
-#include <linux/futex.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <sys/syscall.h>
-#include <unistd.h>
+
+#include "raw_event.h"
 
 #define MARK ((uint64_t)1 << 52)
 #define REF_ONE ((uint64_t)1 << 32)
@@ -72,22 +71,7 @@ int base_lookup(int64_t h, int *out) {
 int base_mutex_lock(pthread_mutex_t *m) { return pthread_mutex_lock(m); }
 int base_mutex_unlock(pthread_mutex_t *m) { return pthread_mutex_unlock(m); }
 
-/* The floor of its event pair: bench_sync_mem.c's raw auto-reset futex
- * event, word for word, in this library. */
-struct base_event {
-  atomic_uint state; /* 1 set */
-  atomic_uint waiters;
-};
-void base_event_set(struct base_event *e) {
-  if (atomic_exchange(&e->state, 1) == 0 && atomic_load(&e->waiters) > 0)
-    syscall(SYS_futex, &e->state, FUTEX_WAKE, 1, NULL, NULL, 0);
-}
-void base_event_wait(struct base_event *e) {
-  for (;;) {
-    unsigned one = 1;
-    if (atomic_compare_exchange_strong(&e->state, &one, 0)) return;
-    atomic_fetch_add(&e->waiters, 1);
-    syscall(SYS_futex, &e->state, FUTEX_WAIT, 0, NULL, NULL, 0);
-    atomic_fetch_sub(&e->waiters, 1);
-  }
-}
+/* The floor of its event pair: its raw auto-reset futex event, the same
+ * code (raw_event.h), in this library. */
+void base_event_set(struct raw_event *e) { raw_event_set_code(e); }
+void base_event_wait(struct raw_event *e) { raw_event_wait_code(e); }

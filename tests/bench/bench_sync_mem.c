@@ -11,6 +11,7 @@
 
 #define BENCH_NAME "bench_sync_mem"
 #include "bench_util.h"
+#include "raw_event.h"
 #include <pthread.h>
 #include <sched.h>
 #include <semaphore.h>
@@ -106,25 +107,9 @@ static double pingpong_glibc(void) {
   return el / PINGS / 1000;
 }
 
-/* ---- a raw auto-reset event: the futex protocol a C programmer would
- * write by hand, in shared memory (the yardstick for lipc's events) ---- */
-struct raw_event {
-  atomic_uint state; /* 1 set */
-  atomic_uint waiters;
-};
-__attribute__((noinline)) static void raw_event_set(struct raw_event *e) {
-  if (atomic_exchange(&e->state, 1) == 0 && atomic_load(&e->waiters) > 0)
-    syscall(SYS_futex, &e->state, FUTEX_WAKE, 1, NULL, NULL, 0);
-}
-__attribute__((noinline)) static void raw_event_wait(struct raw_event *e) {
-  for (;;) {
-    unsigned one = 1;
-    if (atomic_compare_exchange_strong(&e->state, &one, 0)) return;
-    atomic_fetch_add(&e->waiters, 1);
-    syscall(SYS_futex, &e->state, FUTEX_WAIT, 0, NULL, NULL, 0);
-    atomic_fetch_sub(&e->waiters, 1);
-  }
-}
+/* ---- a raw auto-reset event (raw_event.h), compiled into this program ---- */
+__attribute__((noinline)) static void raw_event_set(struct raw_event *e) { raw_event_set_code(e); }
+__attribute__((noinline)) static void raw_event_wait(struct raw_event *e) { raw_event_wait_code(e); }
 
 /* ---- the floor: the same primitives behind a pointer in a shared library
  * (baseline.c), what any library's entry point costs before it does

@@ -12,8 +12,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -31,6 +29,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "seccomp_refuse.h"
 #include "lipc.h"
 
 /* What the parent opened before forking. */
@@ -595,19 +594,7 @@ static void fork_during_preparation(void) {
  * that do not know it), lipc tells a fork child by its process id alone:
  * the raw fork and vfork cases again, in a process that loaded lipc under
  * a seccomp filter refusing that advice. */
-static int refuse_wipeonfork(void) {
-  struct sock_filter f[] = {
-      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_madvise, 0, 3),
-      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[2])),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, MADV_WIPEONFORK, 0, 1),
-      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EINVAL),
-      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-  };
-  struct sock_fprog p = {sizeof f / sizeof f[0], f};
-  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return -1;
-  return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &p);
-}
+static int refuse_wipeonfork(void) { return seccomp_refuse(SYS_madvise, 2, MADV_WIPEONFORK, 0, EINVAL); }
 
 static int no_wipe_case(void) {
   void *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

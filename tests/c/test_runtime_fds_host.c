@@ -69,6 +69,25 @@ static void open_now(unsigned char *open_) {
   for (int fd = 0; fd < MAX_FD; fd++) open_[fd] = fcntl(fd, F_GETFD) >= 0;
 }
 
+/* Loads lib, noting in fresh[] the fds the load opened; returns how many
+ * fds lipc_runtime_fds lists, the first 8 of them in fds. */
+static size_t load_noting_fresh(const char *lib, unsigned char *fresh, int *fds) {
+  static unsigned char before[MAX_FD];
+  open_now(before);
+  runtime_fds_fn fn = load(lib);
+  open_now(fresh);
+  for (int fd = 0; fd < MAX_FD; fd++) fresh[fd] = fresh[fd] && !before[fd];
+  return listed(fn, fds, 8);
+}
+
+/* What /proc says fd is ("" if unknown). */
+static void link_of(int fd, char *target, size_t size) {
+  char link[40];
+  snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+  ssize_t len = readlink(link, target, size - 1);
+  target[len < 0 ? 0 : len] = 0;
+}
+
 /* ---- race ---- */
 static atomic_int stop_opening, opened;
 static int host_fds[2048];
@@ -95,10 +114,8 @@ static int race_case(const char *lib) {
   size_t n = listed(fn, fds, 8);
   int epoll = 0, eventfd_ = 0, host = 0;
   for (size_t i = 0; i < n; i++) {
-    char link[40], target[256] = "";
-    snprintf(link, sizeof link, "/proc/self/fd/%d", fds[i]);
-    ssize_t len = readlink(link, target, sizeof target - 1);
-    target[len < 0 ? 0 : len] = 0;
+    char target[256];
+    link_of(fds[i], target, sizeof target);
     epoll += strcmp(target, "anon_inode:[eventpoll]") == 0;
     eventfd_ += strcmp(target, "anon_inode:[eventfd]") == 0;
     host += in(host_fds, (size_t)atomic_load(&opened), fds[i]);
@@ -112,15 +129,12 @@ static int race_case(const char *lib) {
 /* ---- noproc ---- */
 static int noproc_case(const char *lib) {
   if (access("/proc/self/fd", F_OK) == 0) return fprintf(stderr, "/proc is there\n"), 4;
-  static unsigned char before[MAX_FD], after[MAX_FD];
-  open_now(before);
-  runtime_fds_fn fn = load(lib);
-  open_now(after);
+  static unsigned char fresh[MAX_FD];
   int fds[8];
-  size_t n = listed(fn, fds, 8);
+  size_t n = load_noting_fresh(lib, fresh, fds);
   int anon = 0;
   for (int fd = 3; fd < MAX_FD; fd++) {
-    if (!after[fd] || before[fd] || fs_type(fd) != ANON_INODE_FS_MAGIC) continue;
+    if (!fresh[fd] || fs_type(fd) != ANON_INODE_FS_MAGIC) continue;
     anon++;
     CHECK(in(fds, n, fd), "new fd %d on the anonymous-inode file system (the poller) is not listed", fd);
   }
@@ -130,21 +144,16 @@ static int noproc_case(const char *lib) {
 
 /* ---- cgmoved ---- */
 static int cgmoved_case(const char *lib) {
-  static unsigned char before[MAX_FD], after[MAX_FD];
-  open_now(before);
-  runtime_fds_fn fn = load(lib);
-  open_now(after);
+  static unsigned char fresh[MAX_FD];
   int fds[8];
-  size_t n = listed(fn, fds, 8);
+  size_t n = load_noting_fresh(lib, fresh, fds);
   int cg = 0;
   for (int fd = 3; fd < MAX_FD; fd++) {
     long t = fs_type(fd);
-    if (!after[fd] || before[fd] || (t != CGROUP_SUPER_MAGIC && t != CGROUP2_SUPER_MAGIC)) continue;
+    if (!fresh[fd] || (t != CGROUP_SUPER_MAGIC && t != CGROUP2_SUPER_MAGIC)) continue;
     cg++;
-    char link[40], target[256] = "";
-    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
-    ssize_t len = readlink(link, target, sizeof target - 1);
-    target[len < 0 ? 0 : len] = 0;
+    char target[256];
+    link_of(fd, target, sizeof target);
     CHECK(in(fds, n, fd), "the runtime's cgroup file %d (%s) is not listed", fd, target);
   }
   if (cg == 0) return SKIP; /* not in a CPU cgroup: the runtime holds no cgroup file */

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "seccomp_refuse.h"
 #include "lipc.h"
 
 enum { ALL_EPERM, UNSHARE_EPERM, ALL_ENOSYS, CLONE_EAGAIN };
@@ -37,19 +38,7 @@ static const char *names[] = {"close_range refused (EPERM)", "CLOSE_RANGE_UNSHAR
 
 /* clone with CLONE_VFORK refused: threads (Go's clone, glibc's clone3)
  * are still made. */
-static int clone_filter(void) {
-  struct sock_filter f[] = {
-      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone, 0, 3),
-      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
-      BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, CLONE_VFORK, 0, 1),
-      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EAGAIN),
-      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-  };
-  struct sock_fprog p = {sizeof f / sizeof f[0], f};
-  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return -1;
-  return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &p);
-}
+static int clone_filter(void) { return seccomp_refuse(SYS_clone, 0, CLONE_VFORK, 1, EAGAIN); }
 
 static int filter(int how) {
   /* args[2] (flags): its low 32 bits, little-endian */
