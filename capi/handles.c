@@ -7,8 +7,9 @@
  * slot whose count reaches 2^32 - 1 is retired for good instead of wrapping
  * around, so no handle value is ever given out twice in a process: a stale
  * copy of a closed handle can never reach a newer object. That holds for
- * 2^52 handles in all (142 years at a million opens a second); after that
- * opens fail with LIPC_ENOMEM. Slots live in chunks that are never freed,
+ * at least 3 * 2^50 handles in all (over 100 years at a million opens a
+ * second; first_gen below says why not 2^52); after that opens fail with
+ * LIPC_ENOMEM. Slots live in chunks that are never freed,
  * so reading a slot through any handle, even a forged one, is always safe.
  *
  * Each slot's state word packs the live tag (gen << 8 | kind, 0 when free),
@@ -95,6 +96,7 @@
  * never freed in that child, a leak and never a crash. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "hazard.h"
@@ -125,13 +127,39 @@ static lipc_oslock table_mu = LIPC_OSLOCK_INIT;
 static uint32_t free_head; /* index + 1 */
 static uint32_t next_unused;
 static atomic_long live;
-/* The generation a fresh slot starts after. Tests set LIPC_TEST_HANDLE_GEN
- * to start near the end and see slots retire without 2^32 opens first. */
+/* The generation a fresh slot starts after: a number drawn once per load,
+ * below 2^30. Were it the same in every process, the first handle of every
+ * process would be the same number, and a handle that crossed from one
+ * process to another (kept in a Lisp image saved with save-lisp-and-die and
+ * started again, written to a file or a pipe, left in shared memory) would
+ * reach whatever object that process opened first, instead of being
+ * rejected. Drawn, such a handle is valid here with a chance of about one in
+ * 2^30. The draw needs no system call and no secret (the threat is an
+ * accident, not an attacker): the clocks and the process id
+ * (lipc__load_noise, per OS), and where ASLR put this library and this stack. Below 2^30, so every slot still has at least
+ * 3 * 2^30 generations before it retires (the header's bound).
+ * Tests set LIPC_TEST_HANDLE_GEN to start near the end and see slots retire
+ * without 2^32 opens first. */
 static uint32_t first_gen;
 
-__attribute__((constructor)) static void read_test_gen(void) {
+static uint64_t mix64(uint64_t x) { /* splitmix64's finaliser */
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ull;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+__attribute__((constructor)) static void draw_first_gen(void) {
   const char *s = getenv("LIPC_TEST_HANDLE_GEN");
-  if (s) first_gen = (uint32_t)strtoul(s, NULL, 0);
+  if (s) {
+    first_gen = (uint32_t)strtoul(s, NULL, 0);
+    return;
+  }
+  uint64_t x = mix64(lipc__load_noise());
+  x = mix64(x ^ (uint64_t)(uintptr_t)&first_gen);
+  x = mix64(x ^ (uint64_t)(uintptr_t)&x);
+  first_gen = (uint32_t)(x >> 34); /* below 2^30 */
 }
 
 static struct lipc_slot *slot_at(uint32_t idx) {

@@ -251,6 +251,14 @@ static void go_init_finished(void) {
   pthread_mutex_unlock(&go_init_mu);
 }
 
+uint64_t lipc__load_noise(void) {
+  struct timespec rt = {0, 0}, mono = {0, 0};
+  clock_gettime(CLOCK_REALTIME, &rt);
+  clock_gettime(CLOCK_MONOTONIC, &mono);
+  return ((uint64_t)rt.tv_sec * 1000000000u + (uint64_t)rt.tv_nsec) ^
+         ((uint64_t)mono.tv_nsec << 20) ^ ((uint64_t)getpid() << 40);
+}
+
 int64_t lipc__host_nofile(void) {
   return host_nofile_known ? (int64_t)host_nofile.rlim_cur : -1;
 }

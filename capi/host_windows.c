@@ -23,6 +23,15 @@ int lipc_runtime_fds(int *fds, size_t cap, size_t *n) {
 }
 int64_t lipc__host_nofile(void) { return -1; } /* no such limit */
 
+uint64_t lipc__load_noise(void) {
+  LARGE_INTEGER now;
+  QueryPerformanceCounter(&now);
+  FILETIME ft;
+  GetSystemTimeAsFileTime(&ft);
+  return (uint64_t)now.QuadPart ^ ((uint64_t)ft.dwHighDateTime << 32 | ft.dwLowDateTime) ^
+         ((uint64_t)GetCurrentProcessId() << 40);
+}
+
 int lipc_set_call_mode(int mode) {
   if (mode != LIPC_CALL_DIRECT && mode != LIPC_CALL_HANDOFF)
     return lipc__fail(LIPC_EINVAL, 0, "set_call_mode: unknown mode %d", mode);

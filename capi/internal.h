@@ -41,6 +41,10 @@ LIPC_HIDDEN extern atomic_int lipc__call_mode;     /* LIPC_CALL_* */
 LIPC_HIDDEN extern atomic_long lipc__threads_wrapped;
 LIPC_HIDDEN extern atomic_long lipc__stack_lookups;
 LIPC_HIDDEN int64_t lipc__host_nofile(void);
+/* A number that differs from one process (and one load) to the next without
+ * a system call that may be missing or refused: the clock, the process id.
+ * Not a secret (handles.c draws where handle values start from it). */
+LIPC_HIDDEN uint64_t lipc__load_noise(void);
 /* 1 once Go's threads keep the host's signals blocked (gosig_linux.c). */
 LIPC_HIDDEN extern int lipc__go_signals_blocked;
 

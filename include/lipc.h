@@ -18,8 +18,12 @@
  *   integer, a closed handle, a handle of another kind or a random number is
  *   rejected with LIPC_EBADHANDLE, never a crash. No handle value is ever
  *   given out twice in a process, so a stale copy of a closed handle can
- *   never reach a newer object (the bound: 2^52 handles opened in all, 142
- *   years at a million a second; after that opens fail with LIPC_ENOMEM).
+ *   never reach a newer object (the bound: 3 * 2^50 handles opened in all,
+ *   over 100 years at a million a second; after that opens fail with
+ *   LIPC_ENOMEM). Handle values differ from one process to the next (each
+ *   load draws where they start), so a handle carried into another process,
+ *   a file or a saved Lisp image is rejected there too, but for a chance of
+ *   about one in 2^30.
  *   lipc_close() closes any handle; closing twice is harmless (the second
  *   close returns LIPC_EBADHANDLE and changes nothing).
  * - Timeouts are milliseconds as int64_t: negative waits forever, 0 tries

@@ -1,6 +1,7 @@
 /* test_handles.c - a closed handle stays closed for the life of the
  * process: no handle value is ever given out twice, however many opens and
- * closes come between (the header's bound: 2^52 handles in all).
+ * closes come between (the header's bound: 3 * 2^50 handles in all), and a
+ * handle from another process of the same program is not valid here.
  *
  * Run without arguments it checks the ordinary path (more open/close cycles
  * than a 24-bit generation could count) and then runs itself again with
@@ -65,8 +66,45 @@ static int near_the_end(void) {
   return check_summary();
 }
 
+/* Run as "first-handle": prints the handle of the first object this process
+ * opens, which a process started the same way is about to open too. */
+static int print_first_handle(void) {
+  printf("%lld\n", (long long)open_attr());
+  return 0;
+}
+
+/* Each of several fresh processes of this program opens its first object
+ * and reports the handle; this process, also fresh in the table, opens its
+ * own first. Were handle values the same in every process (as they were:
+ * every first handle was 2^52 | 1 << 20), each of those numbers would reach
+ * this process's object. A handle kept across processes (a Lisp image saved
+ * and started again, a number in a file) must be rejected instead. */
+static void other_process_handles(const char *self) {
+  enum { RUNS = 8 };
+  lipc_handle_t mine = open_attr();
+  int same = 0, accepted = 0;
+  for (int i = 0; i < RUNS; i++) {
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "'%s' first-handle", self);
+    FILE *f = popen(cmd, "r");
+    long long theirs = 0;
+    CHECK(f && fscanf(f, "%lld", &theirs) == 1, "run %d of %s first-handle printed no handle", i, self);
+    if (f) pclose(f);
+    same += theirs == mine;
+    /* Also valid for a kind check of any kind: the slot must not answer. */
+    accepted += lipc_spawnattr_arg((lipc_handle_t)theirs, "x") != LIPC_EBADHANDLE;
+  }
+  CHECK(same == 0, "%d of %d other processes gave their first object this process's handle %#llx", same, RUNS,
+        (unsigned long long)mine);
+  CHECK(accepted == 0, "%d of %d handles of other processes were accepted here", accepted, RUNS);
+  CHECK(lipc_spawnattr_arg(mine, "x") == 0, "this process's own first handle works");
+  lipc_close(mine);
+}
+
 int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "near-the-end") == 0) return near_the_end();
+  if (argc > 1 && strcmp(argv[1], "first-handle") == 0) return print_first_handle();
+  other_process_handles(argv[0]);
   stale_stays_stale();
   pid_t pid = fork();
   if (pid == 0) {
