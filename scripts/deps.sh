@@ -59,8 +59,10 @@ if [ "$what" = test ]; then
     python3 -c 'import ensurepip, venv' 2>/dev/null || apt_install python3-venv
   else
     # filelock: the tests meet its locks; python-daemon (module daemon): a
-    # daemon's close-all must spare lipc.runtime_fds()
-    for m in pytest filelock daemon; do
+    # daemon's close-all must spare lipc.runtime_fds(); posix_ipc: lipc's
+    # semaphores and shared memory are its objects too (Debian has no
+    # package of it: with Debian's python3 those tests are skipped)
+    for m in pytest filelock daemon posix_ipc; do
       pkg=$m; [ "$m" = daemon ] && pkg=python-daemon
       python3 -c "import $m" 2>/dev/null || { echo "deps: installing $pkg"; python3 -m pip install -q "$pkg"; }
     done

@@ -191,7 +191,7 @@ python_installed_suite() {
   python3 -m venv "$dir/venv" || return 1
   "$dir/venv/bin/python" -m pip install -q --disable-pip-version-check --no-index \
     "$ROOT"/build/dist/lipc-"$v"-py3-none-manylinux_*.whl || return 1
-  "$dir/venv/bin/python" -m pip install -q --disable-pip-version-check pytest filelock python-daemon || return 1
+  "$dir/venv/bin/python" -m pip install -q --disable-pip-version-check pytest filelock python-daemon posix_ipc || return 1
   (cd "$dir" && env -u LIPC_LIBRARY -u PYTHONPATH PATH="$dir/venv/bin:$(path_without_go)" LIPC_TEST_INSTALLED=1 \
      python -m pytest -q -p no:cacheprovider -o pythonpath= "$ROOT/bindings/python/tests") || return 1
   rm -rf "$dir"
