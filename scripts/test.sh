@@ -45,6 +45,11 @@ c_tests() {
   # uninitialised-value reports that are not the host's: not counted).
   $CC $flags -o build/valgrind_host tests/c/valgrind_host.c -Lbuild -llipc -Wl,-rpath,"$ROOT/build" || return 1
   echo "--- valgrind_host (under valgrind)"; valgrind -q --undef-value-errors=no build/valgrind_host || ok=1
+  # A second Go runtime in the process: another library built with Go's
+  # -buildmode=c-shared, loaded after lipc and before it.
+  go build -buildmode=c-shared -o build/libothergo.so ./tests/c/othergo || return 1
+  $CC $flags -o build/test_two_go tests/c/test_two_go.c -Lbuild -llipc -ldl -lpthread -Wl,-rpath,"$ROOT/build" || return 1
+  echo "--- test_two_go"; build/test_two_go "$ROOT/build/libothergo.so" || ok=1
   $CC $flags -o build/test_runtime_fds_host tests/c/test_runtime_fds_host.c -ldl -lpthread || return 1
   echo "--- test_runtime_fds_host"; build/test_runtime_fds_host build/liblipc.so || ok=1
   return $ok
