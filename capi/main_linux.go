@@ -10,6 +10,7 @@ package main
 #cgo LDFLAGS: -ldl -lpthread
 #include "internal.h"
 void lipc__host_restore(int poller_probe);
+void lipc__host_loaded(void);
 */
 import "C"
 
@@ -35,6 +36,8 @@ func init() {
 	probe, done := pollerProbe()
 	C.lipc__host_restore(C.int(probe))
 	done()
+	// Loading ends here, not before: the host must not see the probe's fds.
+	C.lipc__host_loaded()
 	for i := 0; i < servers; i++ {
 		go serve(C.LIPC_QUEUE_GENERAL)
 	}
