@@ -79,18 +79,14 @@ lipc._shm._fresh_name = _mp_fresh_name
 
 def exclusions() -> Dict[str, Tuple[Set[str], str]]:
     """test name -> (start methods it is excluded for, reason)."""
+    from run import exclusions as lines  # the file format of run.py's exclusions.txt
     out: Dict[str, Tuple[Set[str], str]] = {}
-    with open(os.path.join(HERE, "shm_exclusions.txt")) as f:
-        for line in f:
-            line = line.strip()
-            if not line or line.startswith("#"):
-                continue
-            key, _, reason = line.partition(" ")
-            name, _, only = key.partition("@")
-            methods = set(only.split(",")) if only else set(METHODS)
-            if not reason.strip() or not methods <= set(METHODS):
-                raise SystemExit(f"shm_exclusions.txt: bad line {line!r}")
-            out[name] = (methods, reason.strip())
+    for key, reason in lines("shm_exclusions.txt").items():
+        name, _, only = key.partition("@")
+        methods = set(only.split(",")) if only else set(METHODS)
+        if not methods <= set(METHODS):
+            raise SystemExit(f"shm_exclusions.txt: {key}: start methods are {METHODS}")
+        out[name] = (methods, reason)
     return out
 
 
