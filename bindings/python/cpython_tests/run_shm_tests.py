@@ -163,11 +163,11 @@ def main() -> int:
         skipped = len(result.skipped)
         for i, n in enumerate((result.testsRun - failed - skipped, failed, n_excl, skipped)):
             totals[i] += n
+    left = cleanup()
     stale = [k for k in excl if k not in seen]
     if stale:
         print(f"shm_exclusions.txt names tests this CPython does not have: {stale}", file=sys.stderr)
         return 2
-    left = cleanup()
     print(f"CPython _TestSharedMemory on lipc ({opts.start}): {totals[0]} passed, {totals[1]} failed, "
           f"{totals[2]} excluded, {totals[3]} skipped by CPython's own conditions"
           + (f"; unlinked {len(left)} objects the tests left: {left}" if left else ""))
@@ -176,7 +176,8 @@ def main() -> int:
 
 def cleanup() -> List[str]:
     """Unlinks what the tests created here and left behind (a test that
-    failed half-way); returns those names."""
+    failed half-way; with "fork", what the manager's server could not
+    unlink); returns those names."""
     left = []
     for name in sorted(_created):
         try:
