@@ -43,16 +43,18 @@ def lipc_as_subprocess() -> types.ModuleType:
     return shim
 
 
-def exclusions() -> dict[str, str]:
+def exclusions(filename: str = "exclusions.txt") -> dict[str, str]:
+    """The file's "name reason" lines (next to this file); also read by
+    run_shm_tests.py."""
     out = {}
-    with open(os.path.join(HERE, "exclusions.txt")) as f:
+    with open(os.path.join(HERE, filename)) as f:
         for line in f:
             line = line.strip()
             if not line or line.startswith("#"):
                 continue
             name, _, reason = line.partition(" ")
             if not reason.strip():
-                raise SystemExit(f"exclusions.txt: {name} has no reason")
+                raise SystemExit(f"{filename}: {name} has no reason")
             out[name] = reason.strip()
     return out
 

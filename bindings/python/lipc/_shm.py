@@ -45,6 +45,12 @@ __all__ = ["SharedMemory", "unlink_shared_memory"]
 _FRESH_TRIES = 16
 
 
+def _fresh_name() -> str:
+    """A random name for ``name=None`` (64 bits: a clash is retried, never
+    expected)."""
+    return f"lipc-{secrets.token_hex(8)}"
+
+
 def unlink_shared_memory(name: Name) -> None:
     """Removes the shared memory object's name; handles already open keep
     working. NotFoundError (a FileNotFoundError) if there is none."""
@@ -78,7 +84,7 @@ class SharedMemory(_Mapped):
             if not create:
                 raise ValueError("name=None needs create=True (it makes a new object)")
             for _ in range(_FRESH_TRIES):
-                name = f"lipc-{secrets.token_hex(8)}"
+                name = _fresh_name()
                 flags = open_flags(True, True, unlink_on_close)
                 try:
                     _check(_c.lipc_shm_open(cname(name), flags, mode, size, byref(h)), "shm_open")
@@ -99,12 +105,14 @@ class SharedMemory(_Mapped):
             raise
         super().__init__(h.value, addr, n, readonly=False)
         self._trust = bool(trust_foreign)
-        remember(self, (SharedMemory, self._name))
+        remember(self, (type(self), self._name))
 
     def __reduce__(self) -> Any:
-        """Pickles by name: see lipc._named (multiprocessing workers)."""
+        """Pickles by name: see lipc._named (multiprocessing workers). A
+        subclass unpickles as itself, as multiprocessing's SharedMemory does
+        (its __init__ is called with the name and ``trust_foreign``)."""
         self._handle()  # a closed one does not pickle (ValueError)
-        return reopen, ((SharedMemory, self._name), (self._name,), {"trust_foreign": self._trust})
+        return reopen, ((type(self), self._name), (self._name,), {"trust_foreign": self._trust})
 
     @property
     def name(self) -> str:
