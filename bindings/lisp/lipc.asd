@@ -79,7 +79,8 @@
                (:file "host-tests")
                (:file "number-tests")
                (:file "fast-path-tests")
-               (:file "capture-tests"))
+               (:file "capture-tests")
+               (:file "image-tests"))  ; runs tests/image-app.lisp saved
   :perform (test-op (o c)
              (unless (uiop:symbol-call :lipc-tests :run-suite)
                (error "lipc tests failed"))))
