@@ -201,6 +201,12 @@ numbers a closed-for-good pipe stream must never close."
             (format nil "closed: ~A of ~A" (remove-if #'fd-open-p *old-fds*) *old-fds*))
     (let ((result (subseq (multiple-value-list (lipc:run-command '("sh" "-c" "printf hi"))) 0 3)))
       (report (equal '(0 "hi" "") result) "spawn after the restart" (format nil "~S" result)))
+    ;; SBCL's interrupts (SIGURG) reach a Lisp thread waiting in lipc
+    (lipc:with-semaphore (zero (name "new-zero") :create t :unlink-on-close t)
+      (report (eq :timed-out (handler-case (sb-ext:with-timeout 0.2
+                                             (lipc:semaphore-wait zero :timeout 10))
+                               (sb-ext:timeout () :timed-out)))
+              "with-timeout ends a wait in lipc"))
     (let ((p (cdr (assoc :process new))))
       (lipc:process-close-input p)
       (report (eql 0 (lipc:process-wait p :timeout 5)) "a new process with pipes"))
