@@ -9,6 +9,8 @@
 ;;;;                   handle and fd numbers; then a spawn and a semaphore
 ;;;;   app library     which liblipc this process loaded
 ;;;;
+;;;; REFUSED-SAVE runs in the child sbcl itself, with no executable.
+;;;;
 ;;;; Output: one line per check, "ok <what>" or "BAD <what>: <why>", then
 ;;;; "library <path>"; the exit code is 0 only when every line is ok.
 
@@ -229,6 +231,32 @@ numbers a closed-for-good pipe stream must never close."
     (format t "library ~A~%live handles ~D~%" lipc:*library-path* (lipc:live-handles))
     (finish-output)
     (sb-ext:exit :code (if (zerop *bad*) 0 1) :abort t)))
+
+(defun refused-save (dir)
+  "In the child sbcl itself: a save that SBCL refuses (another thread runs)
+after lipc's save hook ran leaves every object working."
+  (let* ((sem (lipc:open-semaphore (format nil "lipc-image-~A-refused" (sb-posix:getpid))
+                                   :create t :initial 2 :unlink-on-close t))
+         (path (namestring (merge-pathnames "refused" dir)))
+         (release (sb-thread:make-semaphore))
+         (thread (sb-thread:make-thread (lambda () (sb-thread:wait-on-semaphore release)))))
+    (multiple-value-bind (in out) (lipc:open-pipe)
+      (report (typep (nth-value 1 (ignore-errors (sb-ext:save-lisp-and-die path :executable t)))
+                     'error)
+              "SBCL refused the save")
+      (report (not (probe-file path)) "nothing saved")
+      (report (and (lipc:handle-open-p sem) (= 2 (lipc:semaphore-value sem)))
+              "a semaphore works after the refused save")
+      (report (and (= 1 (lipc:write-octets out #(5) :timeout 1))
+                   (eql 1 (lipc:read-octets in (make-array 1 :element-type '(unsigned-byte 8))
+                                            :timeout 1)))
+              "a pipe works after the refused save")
+      (close in)
+      (close out))
+    (lipc:close-semaphore sem)
+    (sb-thread:signal-semaphore release)
+    (sb-thread:join-thread thread))
+  (sb-ext:exit :code (if (zerop *bad*) 0 1) :abort t))
 
 (defun save (path)
   (sb-ext:save-lisp-and-die path :executable t :toplevel #'main))
