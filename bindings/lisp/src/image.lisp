@@ -22,8 +22,10 @@
 ;;;;      places, so an executable copied to another machine finds its library
 ;;;;      there; none: LIPC-LIBRARY-ERROR naming each place, at startup;
 ;;;;   4. sets the call mode again (lipc.lisp).
-;;;; The saving process itself is left alone, so a save that fails (SBCL
-;;;; refuses to save with other threads running) leaves every object working.
+;;;; The saving process itself is left alone, so a save that fails leaves
+;;;; every object working: SBCL refuses to save with other threads running
+;;;; after the save hooks ran, and when its C code cannot write the file it
+;;;; runs the init hooks again in the same process (RESTART-IMAGE tells).
 ;;;; lipc starts no Lisp thread (its own threads are Go's, which SBCL does
 ;;;; not count), so it never stands in the way of a save.
 
@@ -33,13 +35,24 @@
   "Forgets what was worked out in the process that saved the image."
   (setf **page-size** nil))
 
+(defvar *saving-thread* nil
+  "The thread that ran save-lisp-and-die (BEFORE-SAVE).  A saved image that
+starts has a new main thread; a save that failed in SBCL's C code runs the
+init hooks again in the same process, on this thread.")
+
 (defun restart-image ()
   "SB-EXT:*INIT-HOOKS*: lipc in a saved image that starts (see above)."
-  (forget-saved-boxes)
-  (reset-caches)
-  (let ((saved *library-path*))
-    (setf *library-path* nil)
-    (load-library :candidates (restart-candidates saved)))
+  (cond ((eq sb-thread:*current-thread* (shiftf *saving-thread* nil))
+         ;; The save failed (e.g. the file could not be written) and SBCL
+         ;; re-initialised this process: the objects are still open here.
+         ;; Only SBCL's list of shared objects lost the library.
+         (open-library *library-path*))
+        (t
+         (forget-saved-boxes)
+         (reset-caches)
+         (let ((saved *library-path*))
+           (setf *library-path* nil)
+           (load-library :candidates (restart-candidates saved)))))
   (check-library)
   (ensure-handoff))
 
@@ -48,6 +61,7 @@
 the init hooks of code loaded after lipc (which may use lipc); the library
 search there knows where lipc.asd was without asking ASDF."
   (setf *saved-system-directory* (system-directory)
+        *saving-thread* sb-thread:*current-thread*
         sb-ext:*init-hooks* (cons 'restart-image (remove 'restart-image sb-ext:*init-hooks*))))
 
 (eval-when (:load-toplevel :execute)
