@@ -177,6 +177,8 @@ numbers a closed-for-good pipe stream must never close."
                             when (typep o 'lipc:handle-object) collect (lipc:object-handle o)))
          (same (intersection new-handles *old-handles*)))
     ;; what makes an old object dangerous: its numbers are the new ones'
+    ;; (lipc gives every process the same first handles; should it ever salt
+    ;; them per process, this check goes and the fds below still alias)
     (report same "new objects got old objects' handle numbers"
             (format nil "old ~A new ~A" *old-handles* new-handles))
     (occupy-fds *old-fds*)
