@@ -215,18 +215,21 @@ numbers a closed-for-good pipe stream must never close."
       (lipc:process-close-input p)
       (report (eql 0 (lipc:process-wait p :timeout 5)) "a new process with pipes"))
     (lipc:close-process (cdr (assoc :process new)))
-    (loop for (nil . o) in new do (if (streamp o) (close o) (lipc:close-handle o)))
-    (dolist (prefix '("old-" "new-"))
-      (flet ((n (kind) (name (format nil "~A~A" prefix kind))))
-        (lipc:unlink-semaphore (n "sem"))
-        (lipc:unlink-mutex (n "mutex"))
-        (lipc:unlink-event (n "event"))
-        (lipc:unlink-shared-memory (n "shm"))))))
+    (loop for (nil . o) in new do (if (streamp o) (close o) (lipc:close-handle o)))))
+
+(defun unlink-names ()
+  "Removes the names the old and the new objects used, whatever happened."
+  (dolist (prefix '("old-" "new-"))
+    (flet ((n (kind) (name (format nil "~A~A" prefix kind))))
+      (ignore-errors (lipc:unlink-semaphore (n "sem")))
+      (ignore-errors (lipc:unlink-mutex (n "mutex")))
+      (ignore-errors (lipc:unlink-event (n "event")))
+      (ignore-errors (lipc:unlink-shared-memory (n "shm"))))))
 
 (defun main ()
   (let ((what (second sb-ext:*posix-argv*)))
     (handler-case
-        (cond ((equal what "stale") (stale))
+        (cond ((equal what "stale") (unwind-protect (stale) (unlink-names)))
               ((equal what "library"))
               (t (report nil "arguments" sb-ext:*posix-argv*)))
       (error (c) (report nil "the program" (format nil "~S: ~A" (type-of c) c))))
@@ -242,8 +245,8 @@ numbers a closed-for-good pipe stream must never close."
   "In the child sbcl itself: a save whose file cannot be written (SBCL runs
 the init hooks again in this process), and one that SBCL refuses (another
 thread runs) after lipc's save hook ran, leave every object working."
-  (let ((sem (lipc:open-semaphore (format nil "lipc-image-~A-refused" (sb-posix:getpid))
-                                  :create t :initial 2 :unlink-on-close t)))
+  (let* ((name (format nil "lipc-image-~A-refused" (sb-posix:getpid)))
+         (sem (lipc:open-semaphore name :create t :initial 2)))
     (flet ((sem-works (when)
              (report (and (lipc:handle-open-p sem) (= 2 (lipc:semaphore-value sem)))
                      (format nil "a semaphore works after ~A" when))))
@@ -271,7 +274,8 @@ thread runs) after lipc's save hook ran, leave every object working."
           (close out))
         (sb-thread:signal-semaphore release)
         (sb-thread:join-thread thread)))
-    (lipc:close-semaphore sem))
+    (lipc:close-semaphore sem)
+    (lipc:unlink-semaphore name))
   (sb-ext:exit :code (if (zerop *bad*) 0 1) :abort t))
 
 (defun save (path)
