@@ -36,7 +36,7 @@
                          return (subseq line (1+ (position #\" line)) (position #\" line :from-end t)))))
   :license "MIT"
   :homepage "https://github.com/lipc-dev/lipc"
-  :depends-on ("cffi" "trivial-garbage")
+  :depends-on ("cffi")
   :pathname "src/"
   ;; Serial: each file uses only what the files before it define.  A new
   ;; module (mutex, event, shm, ...) is one more file after handle.lisp.
@@ -57,7 +57,8 @@
                ;; processes (each file exports its own symbols)
                (:file "proc-env")
                (:file "proc")
-               (:file "lipc"))     ; version, diagnostics, call mode at load
+               (:file "lipc")      ; version, diagnostics, call mode at load
+               (:file "image"))    ; a saved image (save-lisp-and-die) that starts
   :in-order-to ((test-op (test-op "lipc/tests"))))
 
 (defsystem "lipc/tests"
@@ -78,7 +79,8 @@
                (:file "host-tests")
                (:file "number-tests")
                (:file "fast-path-tests")
-               (:file "capture-tests"))
+               (:file "capture-tests")
+               (:file "image-tests"))  ; runs tests/image-app.lisp saved
   :perform (test-op (o c)
              (unless (uiop:symbol-call :lipc-tests :run-suite)
                (error "lipc tests failed"))))

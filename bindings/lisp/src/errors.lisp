@@ -60,9 +60,10 @@ CODE-CONDITION-CLASS, so the table is the only place a code is mapped."
                   :code code :code-name name :errno errno
                   :message (if (plusp (length message)) message (%strerror code))))
 
-(defun closed-error (what)
-  "Use of an object after CLOSE: signalled in Lisp, without calling C."
-  (error (make-lipc-error -11 (format nil "~A is closed" what) 0
+(defun closed-error (what &optional message)
+  "Use of an object after CLOSE: signalled in Lisp, without calling C.
+MESSAGE, when given, replaces \"WHAT is closed\"."
+  (error (make-lipc-error -11 (or message (format nil "~A is closed" what)) 0
                           (cdr (assoc -11 *code-names*)))))
 
 ;;; Why every call runs with Lisp interrupts deferred: SBCL runs the function

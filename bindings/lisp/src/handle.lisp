@@ -1,6 +1,7 @@
 ;;;; handle.lisp - what every lipc object shares: a handle owned by a Lisp
-;;;; object, an idempotent close, a closed error that never reaches C, and a
-;;;; trivial-garbage finalizer as the backstop for objects never closed.
+;;;; object, an idempotent close, a closed error that never reaches C, a
+;;;; finalizer as the backstop for objects never closed, and the register
+;;;; that lets a restarted image (save-lisp-and-die) close them all for good.
 
 (in-package #:lipc)
 
@@ -9,8 +10,10 @@
 (defclass handle-object ()
   ((box :reader %box
         :documentation "A cons whose car is the handle (an integer below
-2^53), NIL once closed.  The finalizer closes over the box, never over the
-object, or the object could never be collected."))
+2^53), NIL once closed; its cdr is :SAVED-IMAGE when it was open in an
+image that save-lisp-and-die saved (see OWN-BOX).  The finalizer closes
+over the box, never over the object, or the object could never be
+collected."))
   (:documentation "The base of every object that owns a lipc handle."))
 
 (defgeneric object-label (object)
@@ -72,7 +75,59 @@ object."
 (declaim (inline object-handle))
 (defun object-handle (object)
   "The raw handle of OBJECT; signals LIPC-CLOSED once it is closed."
-  (or (car (object-box object)) (closed-error (object-label object))))
+  (let ((box (object-box object)))
+    (or (car box) (box-closed-error (object-label object) box))))
+
+;;; ---- boxes and save-lisp-and-die
+;;;
+;;; A handle (or fd) is a number that means something in this process only.
+;;; An image saved with save-lisp-and-die keeps the objects that owned them,
+;;; and in the new process the same numbers name other things: lipc gives
+;;; the first handle of every process the same value, and fds are reused
+;;; smallest first.  An old object used there would reach the new process's
+;;; object of that number, and its finalizer or CLOSE-HANDLE would close it.
+;;; So every box is registered here, and when a saved image starts
+;;; (FORGET-SAVED-BOXES, from image.lisp's init hook, before any user code
+;;; and before SBCL's finalizer thread) each box that was open is emptied
+;;; for good, its cdr set to :SAVED-IMAGE for the error message.  The
+;;; finalizers are SB-EXT:FINALIZE's :DONT-SAVE kind: save-lisp-and-die
+;;; drops them, so none runs in the new process (the emptied box would make
+;;; them harmless anyway).  Nothing changes in the saving process: a save
+;;; that fails (other threads running) leaves every object working.  The
+;;; register is weak: a box goes with its object; the hot paths never see it.
+
+(sb-ext:defglobal **boxes** (make-hash-table :test 'eq :weakness :key :synchronized t)
+  "Every box of a handle object or pipe stream of this image (weak keys).")
+
+(defun own-box (object box closer)
+  "Registers BOX (a cons whose car OBJECT owns: a handle or an fd) and makes
+CLOSER, a function of BOX, OBJECT's finalizer in this process only."
+  (setf (gethash box **boxes**) t)
+  (sb-ext:finalize object (lambda () (funcall closer box)) :dont-save t))
+
+(defun forget-saved-boxes ()
+  "In a saved image starting: empties every box that was open when it was
+saved (their numbers mean nothing, or something else, in this process), so
+their objects signal LIPC-CLOSED, saying why, and close nothing.  Returns
+how many were open."
+  (let ((open 0))
+    (maphash (lambda (box value)
+               (declare (ignore value))
+               (when (car box)
+                 (incf open)
+                 (setf (cdr box) :saved-image
+                       (car box) nil)))
+             **boxes**)
+    (clrhash **boxes**)
+    open))
+
+(defun box-closed-error (label box)
+  "LIPC-CLOSED for the object LABEL names, whose BOX is empty."
+  (if (eq (cdr box) :saved-image)
+      (closed-error label (format nil "~A was opened before save-lisp-and-die: ~
+                                       lipc objects do not survive into a saved ~
+                                       image; open it again in this process" label))
+      (closed-error label)))
 
 (defun take-handle (box)
   "Empties BOX atomically; returns the handle only to the one caller that
@@ -94,7 +149,7 @@ emptied it, so two threads closing at once close it once."
   (let* ((object (apply #'make-instance class initargs))
          (box (list handle)))
     (setf (slot-value object 'box) box)
-    (tg:finalize object (lambda () (finalize-box box)))
+    (own-box object box #'finalize-box)
     object))
 
 (defmacro open-handle ((ptr) call class &rest initargs)
@@ -124,7 +179,7 @@ closed it, NIL when it was already closed.")
         (without-lisp-interrupts
           (let ((h (take-handle (%box object))))
             (when h
-              (tg:cancel-finalization object)
+              (sb-ext:cancel-finalization object)
               (values t (nth-value 1 (call-c (%close h)))))))
       (when info (signal-error info))
       closed)))

@@ -77,6 +77,5 @@ and verify, so a library that failed to detect SBCL cannot corrupt the heap."
     (error "lipc: the library did not switch to LIPC_CALL_HANDOFF")))
 
 (eval-when (:load-toplevel :execute)
-  (ensure-handoff)
-  ;; A saved core reopens the library on start; set the mode there again.
-  #+sbcl (pushnew 'ensure-handoff sb-ext:*init-hooks*))
+  ;; A saved image sets it again when it starts (image.lisp).
+  (ensure-handoff))

@@ -159,11 +159,15 @@ a system call for a few pages saves nothing.")
 
 (defconstant +madv-populate-write+ 23 "MADV_POPULATE_WRITE (Linux 5.14).")
 
+(sb-ext:defglobal **page-size** nil
+  "This process's page size, once asked (a saved image asks again).")
+
 (defun populate-pages (sap count)
   "Asks Linux to map now the pages that lie wholly within COUNT bytes at SAP
 (pinned by the caller), ready to be written.  Returns T when it did."
   #+linux
-  (let* ((page (load-time-value (cffi:foreign-funcall "getpagesize" :int)))
+  (let* ((page (or **page-size**
+                   (setf **page-size** (cffi:foreign-funcall "getpagesize" :int))))
          (start (* page (ceiling (cffi:pointer-address sap) page)))
          (end (* page (floor (+ (cffi:pointer-address sap) count) page))))
     (and (< start end)

@@ -260,7 +260,7 @@ partial outputs hold what was kept."))
 ;;; (backstop only) closes it.
 
 (defclass pipe-stream ()
-  ((fd-box :reader %fd-box :documentation "(fd), (nil) once closed.")
+  ((fd-box :reader %fd-box :documentation "(fd), (nil) once closed (a box of handle.lisp).")
    (label :initarg :label :initform "pipe" :reader %pipe-label))
   (:documentation "The parent's end of a pipe (or any fd this process
 owns): a binary Gray stream whose reads and writes wait in C with timeouts."))
@@ -285,7 +285,7 @@ closes FD."
                                 :label label))
          (box (list fd)))
     (setf (slot-value stream 'fd-box) box)
-    (tg:finalize stream (lambda () (finalize-fd-box box)))
+    (own-box stream box #'finalize-fd-box)
     stream))
 
 (defun finalize-fd-box (box)
@@ -319,7 +319,8 @@ closed.  pipe2 is plain C, no lipc call."
 
 (defun pipe-fd (pipe)
   "The fd of PIPE; LIPC-CLOSED once it is closed."
-  (or (car (%fd-box pipe)) (closed-error (%pipe-label pipe))))
+  (let ((box (%fd-box pipe)))
+    (or (car box) (box-closed-error (%pipe-label pipe) box))))
 
 (defmethod open-stream-p ((pipe pipe-stream))
   (and (car (%fd-box pipe)) t))
@@ -335,7 +336,7 @@ closed.  pipe2 is plain C, no lipc call."
       (without-lisp-interrupts
         (let ((fd (take-handle (%fd-box pipe))))
           (when fd
-            (tg:cancel-finalization pipe)
+            (sb-ext:cancel-finalization pipe)
             (values t (nth-value 1 (call-c (%fd-close fd)))))))
     (call-next-method)
     (when info (signal-error info))

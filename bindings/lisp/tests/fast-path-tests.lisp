@@ -26,7 +26,7 @@
 a plain one, whose box is then emptied so only one object closes it)."
   (let* ((plain (apply #'open-semaphore (unique-name tag) :create t :unlink-on-close t options))
          (h (lipc::take-handle (lipc::%box plain))))
-    (tg:cancel-finalization plain)
+    (sb-ext:cancel-finalization plain)
     (lipc::make-handle-object 'decoyed-semaphore h :name (semaphore-name plain))))
 
 (defun box-location (object)
@@ -66,7 +66,7 @@ a plain one, whose box is then emptied so only one object closes it)."
     (eval `(defclass ,class-name (semaphore) ()))
     (let* ((plain (open-semaphore (unique-name "redef") :create t :unlink-on-close t :initial 7))
            (h (lipc::take-handle (lipc::%box plain)))
-           (object (progn (tg:cancel-finalization plain)
+           (object (progn (sb-ext:cancel-finalization plain)
                           (lipc::make-handle-object class-name h :name "redef"))))
       (unwind-protect
            (progn
@@ -113,7 +113,7 @@ a plain one, whose box is then emptied so only one object closes it)."
                     (push sb-sys:*interrupts-enabled* states))
                ;; the handle is gone already; empty the box so close is a no-op
                (lipc::take-handle (lipc::%box sem))
-               (tg:cancel-finalization sem))
+               (sb-ext:cancel-finalization sem))
              (reverse states))))
     (let ((expected '(t t t t :bad-handle t :bad-handle t)))
       (is (equal expected (check-thread)) "main thread")

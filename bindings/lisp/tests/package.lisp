@@ -59,11 +59,18 @@ skipped, else :passed.  Returns (values passed failed skipped)."
           count (eq v :skipped) into s
           finally (return (values p f s)))))
 
+(defvar *cleanups* '()
+  "Functions RUN-SUITE calls when the suite is over (whatever tests left
+for the whole suite, e.g. image-tests.lisp's executable).")
+
+(defun run-cleanups ()
+  (loop while *cleanups* do (ignore-errors (funcall (pop *cleanups*)))))
+
 (defun run-suite ()
   "Runs the suite, prints FiveAM's report and one line `N passed, N failed`
 (counting tests), returns T when nothing failed."
   (let* ((fiveam:*on-error* nil) (fiveam:*on-failure* nil)
-         (results (fiveam:run :lipc)))
+         (results (unwind-protect (fiveam:run :lipc) (run-cleanups))))
     (fiveam:explain! results)
     (multiple-value-bind (p f s) (test-outcomes results)
       (format t "~&~D passed, ~D failed~:[~;, ~:*~D skipped~]~%" p f (and (plusp s) s))

@@ -39,7 +39,8 @@
 (defun pipe-fdspec (pipe &key (direction :input))
   (multiple-value-bind (stream other) (pipe-end pipe direction)
     (unless (open-stream-p stream)
-      (error "fdspec: ~S was closed (CLOSE-PIPE)" pipe))
+      (error "fdspec: ~S was closed (CLOSE-PIPE), or made before save-lisp-and-die ~
+              (a saved image starts with every pipe of the image closed)" pipe))
     (make-fdspec stream :slot other :keep pipe)))
 
 (defun open-fdspec (path &key (direction :input) (if-exists :error)

@@ -14,6 +14,16 @@
 
 (defvar *owners-lock* (sb-thread:make-mutex :name "eazy-process fd owners"))
 
+;;; A saved image (save-lisp-and-die) starts with every lipc pipe stream it
+;;; holds closed for good (lipc's image.lisp): their numbers were another
+;;; process's fds.  FD-OWNER would ignore them; forget them outright.
+(defun forget-owners ()
+  (sb-thread:with-mutex (*owners-lock*)
+    (clrhash *owners*)))
+
+(eval-when (:load-toplevel :execute)
+  (pushnew 'forget-owners sb-ext:*init-hooks*))
+
 (defun own-fd (stream)
   "Registers STREAM (an open lipc pipe stream) as the owner of its fd;
 returns the fd."
