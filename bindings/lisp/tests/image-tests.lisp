@@ -107,8 +107,9 @@ returns its exit code, its output lines, and the library it loaded."
   ;; saying it came from before save-lisp-and-die (before the fix it reached
   ;; the new object of the same handle number: a semaphore read 7, not 5),
   ;; closing it and its finalizer close nothing of the new process (neither
-  ;; the new objects that got its handle numbers nor the fds that got its fd
-  ;; numbers), and spawning, semaphores, pipes work after the restart.
+  ;; the new objects nor the fds that got its fd numbers; the new objects'
+  ;; handle numbers differ from the old ones', drawn at each load), and
+  ;; spawning, semaphores, pipes work after the restart.
   (multiple-value-bind (code lines) (run-image (list "stale"))
     (check-lines lines)
     (is (eql 0 code) "exit ~A:~%~{~A~%~}" code lines)
