@@ -68,10 +68,17 @@
  *   handle opens the file again, so its locks are its own and exclude the
  *   parent's), fd reads, writes and waits, spawn attributes, the
  *   environment, quoting, errors, and lipc_close (which frees only the
- *   child's copy). What needs the Go runtime returns LIPC_EFORKED at once,
+ *   child's copy). Opening and unlinking named objects by name (semaphores,
+ *   shared memory, mutexes, events) works there too, in C, with the same
+ *   name rule, checks, files and errors as anywhere, so a prefork worker
+ *   handed a name opens the object itself; a handle opened in the child
+ *   works with every C call of its kind and lipc_close, but growing or
+ *   refreshing its shared memory needs Go, and LIPC_UNLINK_ON_CLOSE removes
+ *   the name only when the process that opened it closes it (not a child of
+ *   its own fork). What needs the Go runtime returns LIPC_EFORKED at once,
  *   never hangs, and its message names the way out (open before forking, or
- *   start workers with exec): opening and unlinking named objects, opening
- *   mapped files and lock files, growing or refreshing shared memory,
+ *   start workers with exec): opening mapped files and lock files, growing
+ *   or refreshing shared memory,
  *   flushing or advising mappings, spawning, the Go diagnostics; and every
  *   call on the parent's process handles but lipc_close (the child is not
  *   their parent). A child of a raw fork system call (no atfork handlers,
