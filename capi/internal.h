@@ -132,6 +132,10 @@ LIPC_HIDDEN int lipc__name_rule(const char *op, const char *name, int einval, in
  * core/lerr words an error, with code and the system's error err. */
 LIPC_HIDDEN int lipc__fail_named(int code, int err, const char *op, const char *subject, const char *fmt, ...)
     LIPC_PRINTF(5, 6);
+/* The checks of an open call's flags and mode (shmobj.Open's, after the
+ * name's): the flags lipc knows, LIPC_EXCL only with LIPC_CREATE, mode
+ * within 0777; the error recorded with einval. */
+LIPC_HIDDEN int lipc__open_args_rule(const char *op, const char *name, int flags, uint32_t mode, int einval);
 /* s quoted as Go's %q quotes it; malloc'd, NULL when out of memory. */
 LIPC_HIDDEN char *lipc__quote_go(const char *s);
 

@@ -44,7 +44,6 @@
 #define DEFAULT_MODE 0600
 #define SHM_MAX (INT64_C(1) << 46) /* core/shm's limit on a size asked for */
 #define MUTEX_SIZE 64              /* core/mutex's size */
-#define FLAGS_KNOWN (LIPC_CREATE | LIPC_EXCL | LIPC_UNLINK_ON_CLOSE | LIPC_TRUST_FOREIGN)
 
 /* What kind of object to open (core/shmobj.Spec). size 0: shared memory,
  * mapped whole, its fd kept (as Go keeps it, for a grow). */
@@ -258,27 +257,12 @@ static int check_args(const struct spec *sp, const char *name, int flags, int64_
   return LIPC_OK;
 }
 
-/* shmobj.Open's checks of flags and mode. */
-static int check_flags(const struct spec *sp, const char *name, int flags, uint32_t mode) {
-  if (flags & ~FLAGS_KNOWN) {
-    /* Go's %#x of a negative int: a minus sign, then the magnitude. */
-    int64_t f = flags;
-    return lipc__fail_named(LIPC_EINVAL, EINVAL, sp->op, name, "unknown flags %s%#llx", f < 0 ? "-" : "",
-                            (unsigned long long)(f < 0 ? -f : f));
-  }
-  if ((flags & LIPC_EXCL) && !(flags & LIPC_CREATE))
-    return lipc__fail_named(LIPC_EINVAL, EINVAL, sp->op, name, "LIPC_EXCL needs LIPC_CREATE");
-  if (mode & ~0777u)
-    return lipc__fail_named(LIPC_EINVAL, EINVAL, sp->op, name, "mode %#o has bits outside 0777", mode);
-  return LIPC_OK;
-}
-
 /* shmobj.Open: the object in o, or the error recorded. */
 static int open_object(const struct spec *sp, struct here_obj *o, const char *name, int flags, uint32_t mode,
                        int64_t a, int64_t b) {
   const char *clean;
   int rc = lipc__name_rule(sp->op, name, EINVAL, ENAMETOOLONG, &clean);
-  if (rc == LIPC_OK) rc = check_flags(sp, name, flags, mode);
+  if (rc == LIPC_OK) rc = lipc__open_args_rule(sp->op, name, flags, mode, EINVAL);
   if (rc != LIPC_OK) return rc;
   if (mode == 0) mode = DEFAULT_MODE;
   int n = snprintf(o->path, sizeof o->path, "%s%s", DIR, sp->prefix);

@@ -9,30 +9,7 @@
 #include <string.h>
 
 #include "internal.h"
-
-/* A growable string; on out of memory it stays NULL. */
-struct qbuf {
-  char *p;
-  size_t n, cap;
-  int oom;
-};
-
-static void qput(struct qbuf *b, const char *s, size_t n) {
-  if (b->oom) return;
-  if (b->n + n + 1 > b->cap) {
-    size_t cap = (b->n + n + 1) * 2;
-    char *np = realloc(b->p, cap);
-    if (!np) {
-      b->oom = 1;
-      return;
-    }
-    b->p = np;
-    b->cap = cap;
-  }
-  memcpy(b->p + b->n, s, n);
-  b->n += n;
-  b->p[b->n] = 0;
-}
+#include "sbuf.h"
 
 /* Whether Go's unicode.IsPrint holds for r (>= 0x80): letters, marks,
  * numbers, punctuation and symbols. Exact for Latin-1 and for the space,
@@ -54,7 +31,7 @@ static int go_printable(uint32_t r) {
 }
 
 /* Appends rune r as Go's strconv quoting writes it inside quote q. */
-static void qrune(struct qbuf *b, uint32_t r, char q) {
+static void qrune(struct sbuf *b, uint32_t r, char q) {
   char tmp[16];
   int n;
   if (r == (uint32_t)(unsigned char)q || r == '\\') {
@@ -84,7 +61,7 @@ static void qrune(struct qbuf *b, uint32_t r, char q) {
     else
       n = snprintf(tmp, sizeof tmp, "\\U%08x", (unsigned)r);
   }
-  qput(b, tmp, (size_t)n);
+  put(b, tmp, (size_t)n);
 }
 
 /* One UTF-8 sequence at s (n bytes left), decoded as Go decodes it: its
@@ -115,22 +92,22 @@ static int utf8_next(const unsigned char *s, size_t n, uint32_t *r) {
 }
 
 char *lipc__quote_go(const char *s) {
-  struct qbuf b = {0};
-  qput(&b, "\"", 1);
+  struct sbuf b = {0};
+  put(&b, "\"", 1);
   size_t n = strlen(s);
   for (size_t i = 0; i < n;) {
     uint32_t r;
     int len = utf8_next((const unsigned char *)s + i, n - i, &r);
     if (len == 0) {
       char tmp[8];
-      qput(&b, tmp, (size_t)snprintf(tmp, sizeof tmp, "\\x%02x", (unsigned char)s[i]));
+      put(&b, tmp, (size_t)snprintf(tmp, sizeof tmp, "\\x%02x", (unsigned char)s[i]));
       i++;
       continue;
     }
     qrune(&b, r, '"');
     i += (size_t)len;
   }
-  qput(&b, "\"", 1);
+  put(&b, "\"", 1);
   if (b.oom) {
     free(b.p);
     return NULL;
@@ -167,10 +144,10 @@ int lipc__name_rule(const char *op, const char *name, int einval, int etoolong, 
     if (c == '/')
       return lipc__fail_named(LIPC_EINVAL, einval, op, name, "bad name: '/' is allowed only as the first character");
     /* Go's %q of a byte quotes the rune of that value (Latin-1). */
-    struct qbuf b = {0};
-    qput(&b, "'", 1);
+    struct sbuf b = {0};
+    put(&b, "'", 1);
     qrune(&b, c, '\'');
-    qput(&b, "'", 1);
+    put(&b, "'", 1);
     int rc = lipc__fail_named(LIPC_EINVAL, einval, op, name,
                               "bad name: byte %s at %zu is not a letter, digit, '.', '_' or '-'",
                               b.p ? b.p : "?", i);
@@ -182,5 +159,18 @@ int lipc__name_rule(const char *op, const char *name, int einval, int etoolong, 
     return lipc__fail_named(LIPC_ENAMETOOLONG, etoolong, op, name, "bad name: %zu bytes, the limit is %d", len,
                             LIPC_NAME_MAX);
   *clean = n;
+  return LIPC_OK;
+}
+
+int lipc__open_args_rule(const char *op, const char *name, int flags, uint32_t mode, int einval) {
+  if (flags & ~(LIPC_CREATE | LIPC_EXCL | LIPC_UNLINK_ON_CLOSE | LIPC_TRUST_FOREIGN)) {
+    /* Go's %#x of a negative int: a minus sign, then the magnitude. */
+    int64_t f = flags;
+    return lipc__fail_named(LIPC_EINVAL, einval, op, name, "unknown flags %s%#llx", f < 0 ? "-" : "",
+                            (unsigned long long)(f < 0 ? -f : f));
+  }
+  if ((flags & LIPC_EXCL) && !(flags & LIPC_CREATE))
+    return lipc__fail_named(LIPC_EINVAL, einval, op, name, "LIPC_EXCL needs LIPC_CREATE");
+  if (mode & ~0777u) return lipc__fail_named(LIPC_EINVAL, einval, op, name, "mode %#o has bits outside 0777", mode);
   return LIPC_OK;
 }
