@@ -88,9 +88,10 @@
  *   they stay the parent's until it has made one of the calls that need Go.
  *   A vfork child shares the parent's memory until it execs, and POSIX lets
  *   it call nothing but exec and _exit; if it calls lipc anyway, what needs
- *   Go, every call on process handles and lipc_close (which would take the
- *   handle from the parent but free only the child's copies of its fds)
- *   return LIPC_EFORKED, the rest act as the parent's own calls would (the
+ *   Go, opening and unlinking named objects (a handle it made would be the
+ *   parent's, holding an fd only the child has), every call on process
+ *   handles and lipc_close (which would take the handle from the parent but
+ *   free only the child's copies of its fds) return LIPC_EFORKED, the rest act as the parent's own calls would (the
  *   last error it leaves is the vforking thread's), and the parent keeps
  *   working.
  * - Loading: the library starts a Go runtime (a few threads) when loaded and

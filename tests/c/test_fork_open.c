@@ -14,7 +14,9 @@
  * links, directory, socket, empty, short and corrupt files, bad names,
  * flags, modes, values and sizes, unlink. Then what a worker does with
  * what it opened: use it with the parent, close it (in C) and open again,
- * in a plain fork's child and in a raw fork's (no atfork handlers). Each
+ * in a plain fork's child and in a raw fork's (no atfork handlers); a vfork
+ * child, which shares the parent's handles but not its fds, still may not
+ * open. Each
  * child runs under an alarm: a hang (a FIFO that blocks) fails. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -372,6 +374,41 @@ static void workers(int raw) {
   lipc_close(s), lipc_close(sh), lipc_close(m), lipc_close(e);
 }
 
+/* A vfork child shares the parent's memory and its handle table, but not
+ * its fds: a handle it opened would be the parent's, holding an fd the
+ * parent does not have. Opening stays LIPC_EFORKED there (lipc.h: what needed
+ * Go does), and the parent's table is untouched. */
+static void vfork_child_does_not_open(void) {
+  char n[96];
+  snprintf(n, sizeof n, "fo-%s-vfork", base);
+  int64_t live0 = -1, live1 = -1;
+  CHECK(lipc_diag(LIPC_DIAG_LIVE_HANDLES, &live0) == 0, "live");
+  volatile int rc[4] = {99, 99, 99, 99};
+  volatile lipc_handle_t h = 0;
+  pid_t vf = vfork();
+  if (vf == 0) {
+    lipc_handle_t x;
+    rc[0] = lipc_sem_open(n, LIPC_CREATE, 0, 0, &x);
+    rc[1] = lipc_shm_open(n, LIPC_CREATE, 0, 4096, &x);
+    rc[2] = lipc_event_open(n, LIPC_CREATE, 0, 0, 0, &x);
+    rc[3] = lipc_mutex_unlink(n);
+    h = x;
+    _exit(0);
+  }
+  int st = 0;
+  CHECK(vf > 0 && waitpid(vf, &st, 0) == vf, "vfork");
+  for (int i = 0; i < 4; i++) CHECK(rc[i] == LIPC_EFORKED, "the vfork child's call %d: %s", i, lipc_error_name(rc[i]));
+  CHECK(lipc_diag(LIPC_DIAG_LIVE_HANDLES, &live1) == 0 && live1 == live0, "the parent's handles: %lld, then %lld",
+        (long long)live0, (long long)live1);
+  char path[300];
+  for (int k = 0; k < NKINDS; k++) {
+    path_of(k, n, path, sizeof path);
+    CHECK(access(path, F_OK) != 0, "%s exists", path);
+    unlink(path);
+  }
+  (void)h;
+}
+
 int main(void) {
   snprintf(base, sizeof base, "%d", (int)getpid());
   root = geteuid() == 0;
@@ -381,5 +418,6 @@ int main(void) {
     for (int k = 0; k < NKINDS; k++) compare(i, k);
   workers(0);
   workers(1);
+  vfork_child_does_not_open();
   return check_summary();
 }
