@@ -190,7 +190,7 @@ static struct lipc_slot *fresh_slot(void) {
   return s;
 }
 
-int lipc__handle_new(int kind, void *obj, uintptr_t goref, lipc_handle_t *out) {
+static int handle_new(int kind, void *obj, uintptr_t goref, void *cobj, lipc_handle_t *out) {
   lipc__oslock(&table_mu);
   struct lipc_slot *s;
   if (free_head) {
@@ -204,6 +204,7 @@ int lipc__handle_new(int kind, void *obj, uintptr_t goref, lipc_handle_t *out) {
   if (s->gen == 0) s->gen = 1;
   s->obj = obj;
   s->goref = goref;
+  s->cobj = cobj;
   atomic_store_explicit(&s->word, TAG(s->gen, kind), memory_order_release);
   uint32_t gen = s->gen, idx = s->idx;
   lipc__osunlock(&table_mu);
@@ -211,6 +212,16 @@ int lipc__handle_new(int kind, void *obj, uintptr_t goref, lipc_handle_t *out) {
   *out = (lipc_handle_t)(HANDLE_MARK | (uint64_t)gen << GEN_SHIFT | idx);
   return LIPC_OK;
 }
+
+int lipc__handle_new(int kind, void *obj, uintptr_t goref, lipc_handle_t *out) {
+  return handle_new(kind, obj, goref, NULL, out);
+}
+
+#ifndef _WIN32
+int lipc__handle_new_here(int kind, void *obj, void *cobj, lipc_handle_t *out) {
+  return handle_new(kind, obj, 0, cobj, out);
+}
+#endif
 
 /* Splits h; returns its slot, or NULL. */
 static struct lipc_slot *decode(lipc_handle_t h, uint32_t *gen) {
@@ -373,10 +384,14 @@ static void destroy(struct lipc_slot *s) {
   } else if (s->goref) {
     lipc__forget_in_fork_child(kind, s->obj);
   }
+#ifndef _WIN32
+  if (s->cobj) lipc__named_here_free(s->cobj); /* opened without Go: C frees all of it */
+#endif
   lipc__free_c_obj(kind, s->obj);
   lipc__oslock(&table_mu);
   s->obj = NULL;
   s->goref = 0;
+  s->cobj = NULL;
   atomic_store_explicit(&s->word, 0, memory_order_release);
   if (s->gen != GEN_LAST) { /* else retired: never handed out again */
     s->next_free = free_head;

@@ -26,6 +26,7 @@ struct lipc_slot {
   _Atomic uint64_t word;
   void *obj;
   uintptr_t goref;
+  void *cobj;         /* an object opened without Go (a fork child's), freed by C; or NULL */
   uint32_t gen;       /* under the table lock: the last generation given out */
   uint32_t next_free; /* under the table lock; index + 1, 0 = end */
   uint32_t idx;       /* this slot's own index */

@@ -121,6 +121,24 @@ LIPC_HIDDEN int lipc__open_named(int op, const char *what, const char *name, int
                                  int64_t a, int64_t b, lipc_handle_t *h);
 LIPC_HIDDEN int lipc__unlink_named(int op, const char *what, const char *name);
 
+/* ---- the name rule and named objects' messages without Go (names.c) ---- */
+#define LIPC_NAME_MAX 200 /* core/names.MaxLen */
+/* Checks name against the rule (core/names.Clean's checks, order and
+ * messages); LIPC_OK with *clean, name without its '/', or the error
+ * recorded with the system's error number einval (or etoolong when only the
+ * length is wrong). */
+LIPC_HIDDEN int lipc__name_rule(const char *op, const char *name, int einval, int etoolong, const char **clean);
+/* Records `op "subject": <fmt...>` (`op: ...` for an empty subject), as
+ * core/lerr words an error, with code and the system's error err. */
+LIPC_HIDDEN int lipc__fail_named(int code, int err, const char *op, const char *subject, const char *fmt, ...)
+    LIPC_PRINTF(5, 6);
+/* The checks of an open call's flags and mode (shmobj.Open's, after the
+ * name's): the flags lipc knows, LIPC_EXCL only with LIPC_CREATE, mode
+ * within 0777; the error recorded with einval. */
+LIPC_HIDDEN int lipc__open_args_rule(const char *op, const char *name, int flags, uint32_t mode, int einval);
+/* s quoted as Go's %q quotes it; malloc'd, NULL when out of memory. */
+LIPC_HIDDEN char *lipc__quote_go(const char *s);
+
 /* ---- small shared helpers ---- */
 /* Copies s (with its NUL) into buf if it fits, else LIPC_ERANGE (copy_out.c). */
 LIPC_HIDDEN int lipc__copy_out(const char *s, char *buf, size_t size, size_t *needed, const char *what);

@@ -71,15 +71,32 @@ LIPC_HIDDEN void lipc__go_keep_signals_blocked(void);
 LIPC_HIDDEN void lipc__block_async_signals(sigset_t *old);
 
 /* In the child of a fork (host-runtimes F7, F20) what runs in C keeps
- * working on inherited objects; lipc__call refuses to enter Go there with
+ * working on inherited objects, and named objects open in C
+ * (named_here_linux.c); lipc__call refuses to enter Go there with
  * LIPC_EFORKED and this hint, and process handles are refused at lookup
  * (handles.c): the child is not the parent of the parent's children. */
 #define LIPC_FORKED_HINT                                                    \
   "called in the child of a fork(), where lipc's Go runtime cannot run. "  \
-  "Objects opened before the fork keep working here; open or spawn in "    \
-  "the parent before forking, or start workers with exec (Python "         \
-  "multiprocessing: the 'spawn' or 'forkserver' start method); a daemon "  \
-  "loads lipc once it has forked"
+  "Objects opened before the fork keep working here, and named objects "   \
+  "(semaphores, shared memory, mutexes, events) open here too; open "      \
+  "files or spawn in the parent before forking, or start workers with "    \
+  "exec (Python multiprocessing: the 'spawn' or 'forkserver' start "       \
+  "method); a daemon loads lipc once it has forked"
+
+/* ---- named objects opened without Go, in a fork child (named_here_linux.c) ----
+ * lipc__open_named and lipc__unlink_named there: the same checks, files,
+ * errors and messages as core/shmobj and the kinds' Open, in C. The handle
+ * holds the object's record (its slot's cobj) besides what the calls use
+ * (the mapping, or a shared memory object's view). */
+LIPC_HIDDEN int lipc__open_named_here(int op, const char *what, const char *name, int flags, uint32_t mode,
+                                      int64_t a, int64_t b, lipc_handle_t *h);
+LIPC_HIDDEN int lipc__unlink_named_here(int op, const char *what, const char *name);
+/* A handle whose object C opened (handles.c). */
+LIPC_HIDDEN int lipc__handle_new_here(int kind, void *obj, void *cobj, lipc_handle_t *out);
+/* Unmaps and closes what the record holds, removes the name if the record
+ * says so (LIPC_UNLINK_ON_CLOSE, in the process that created it), and frees
+ * the record. */
+LIPC_HIDDEN void lipc__named_here_free(void *cobj);
 
 /* ---- files and locks ---- */
 /* A lock handle: C takes and releases the locks. */

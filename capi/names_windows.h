@@ -5,7 +5,7 @@
  * A lipc name "x" or "/x" is the kernel object Local\x (the session
  * namespace, what an unprefixed name means to Windows). The rule is
  * core/names.Clean's, with the same checks in the same order and the same
- * messages, here in C so that lipc_errno is a Windows code:
+ * messages, in C (names.c) so that lipc_errno is a Windows code:
  * ERROR_INVALID_NAME, or ERROR_FILENAME_EXCED_RANGE when only the length is
  * wrong. Kernel objects of every kind share one namespace, so a name held
  * by another kind is worded here too. */
@@ -14,15 +14,13 @@
 
 #include "internal.h"
 
-#define LIPC_WIN_NAME_MAX 200 /* core/names.MaxLen */
+#define LIPC_WIN_NAME_MAX LIPC_NAME_MAX
 /* wchar_ts of a kernel object name: Local\ + the name + NUL. */
 #define LIPC_WIN_OBJECT_NAME_LEN (6 + LIPC_WIN_NAME_MAX + 1)
 
-/* Records `op "name": <fmt...>` (just `op: ...` for an empty name, as lerr
- * does; the name quoted as Go's %q quotes it, as Linux messages show it)
- * with code and the Windows error werr. */
-LIPC_HIDDEN int lipc__win_fail_named(int code, DWORD werr, const char *op, const char *name, const char *fmt, ...)
-    LIPC_PRINTF(5, 6);
+/* Records `op "name": <fmt...>` (lipc__fail_named) with code and the
+ * Windows error werr. */
+#define lipc__win_fail_named(code, werr, ...) lipc__fail_named((code), (int)(werr), __VA_ARGS__)
 
 /* Checks name against the rule and writes the kernel object name
  * Local\NAME into out. */

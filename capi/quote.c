@@ -6,30 +6,7 @@
 #include <string.h>
 
 #include "internal.h"
-
-/* A growable string, enough for quoting. */
-struct sbuf {
-  char *p;
-  size_t n, cap;
-  int oom;
-};
-static void put(struct sbuf *b, const char *s, size_t n) {
-  if (b->oom) return;
-  if (b->n + n + 1 > b->cap) {
-    size_t cap = (b->n + n + 1) * 2;
-    char *np = realloc(b->p, cap);
-    if (!np) {
-      b->oom = 1;
-      return;
-    }
-    b->p = np;
-    b->cap = cap;
-  }
-  memcpy(b->p + b->n, s, n);
-  b->n += n;
-  b->p[b->n] = 0;
-}
-static void putc1(struct sbuf *b, char c) { put(b, &c, 1); }
+#include "sbuf.h"
 
 static int finish(struct sbuf *b, char *buf, size_t size, size_t *needed, const char *what) {
   if (b->oom) {

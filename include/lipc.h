@@ -68,10 +68,17 @@
  *   handle opens the file again, so its locks are its own and exclude the
  *   parent's), fd reads, writes and waits, spawn attributes, the
  *   environment, quoting, errors, and lipc_close (which frees only the
- *   child's copy). What needs the Go runtime returns LIPC_EFORKED at once,
+ *   child's copy). Opening and unlinking named objects by name (semaphores,
+ *   shared memory, mutexes, events) works there too, in C, with the same
+ *   name rule, checks, files and errors as anywhere, so a prefork worker
+ *   handed a name opens the object itself; a handle opened in the child
+ *   works with every C call of its kind and lipc_close, but growing or
+ *   refreshing its shared memory needs Go, and LIPC_UNLINK_ON_CLOSE removes
+ *   the name only when the process that opened it closes it (not a child of
+ *   its own fork). What needs the Go runtime returns LIPC_EFORKED at once,
  *   never hangs, and its message names the way out (open before forking, or
- *   start workers with exec): opening and unlinking named objects, opening
- *   mapped files and lock files, growing or refreshing shared memory,
+ *   start workers with exec): opening mapped files and lock files, growing
+ *   or refreshing shared memory,
  *   flushing or advising mappings, spawning, the Go diagnostics; and every
  *   call on the parent's process handles but lipc_close (the child is not
  *   their parent). A child of a raw fork system call (no atfork handlers,
@@ -81,9 +88,10 @@
  *   they stay the parent's until it has made one of the calls that need Go.
  *   A vfork child shares the parent's memory until it execs, and POSIX lets
  *   it call nothing but exec and _exit; if it calls lipc anyway, what needs
- *   Go, every call on process handles and lipc_close (which would take the
- *   handle from the parent but free only the child's copies of its fds)
- *   return LIPC_EFORKED, the rest act as the parent's own calls would (the
+ *   Go, opening and unlinking named objects (a handle it made would be the
+ *   parent's, holding an fd only the child has), every call on process
+ *   handles and lipc_close (which would take the handle from the parent but
+ *   free only the child's copies of its fds) return LIPC_EFORKED, the rest act as the parent's own calls would (the
  *   last error it leaves is the vforking thread's), and the parent keeps
  *   working.
  * - Loading: the library starts a Go runtime (a few threads) when loaded and
@@ -352,7 +360,8 @@ LIPC_API int lipc_wait_fds(const int *fds, const int *events, int *revents, int 
  * object that is not a valid semaphore), LIPC_ENAMETOOLONG, LIPC_ENOENT
  * (missing, without LIPC_CREATE), LIPC_EEXIST (LIPC_EXCL), LIPC_EPERM (no
  * permission; another user's semaphore without LIPC_TRUST_FOREIGN; a
- * symbolic link), LIPC_ENOMEM, LIPC_EFORKED, OS errors. Does not block.
+ * symbolic link), LIPC_ENOMEM, OS errors. Does not block.
+ * Works after fork (in C in a fork child: the same checks and errors).
  * Windows: mode is checked (bits within 0777) but not used: the object
  * gets the default security of the creator (its session);
  * LIPC_TRUST_FOREIGN and LIPC_UNLINK_ON_CLOSE change nothing; an existing
@@ -397,7 +406,8 @@ LIPC_API int lipc_sem_wait(lipc_handle_t h, int64_t timeout_ms);
 LIPC_API int lipc_sem_value(lipc_handle_t h, int *value);
 
 /* Removes the name; handles already open keep working.
- * Errors: LIPC_EINVAL, LIPC_ENAMETOOLONG, LIPC_ENOENT, LIPC_EPERM, LIPC_EFORKED.
+ * Errors: LIPC_EINVAL, LIPC_ENAMETOOLONG, LIPC_ENOENT, LIPC_EPERM.
+ * Works after fork (in C in a fork child: the same checks and errors).
  * Windows: kernel objects have no unlink; a name goes when the last handle
  * to the object closes, in every process (even one that crashed), and
  * until then it still opens the object. lipc_*_unlink returns LIPC_OK if
@@ -429,6 +439,7 @@ LIPC_API int lipc_sem_unlink(const char *name);
  * "Opening an existing object" says. Errors: as lipc_sem_open. Closing a handle while a thread of this
  * process holds the mutex leaves it locked (until that thread exits, when
  * the next locker sees the owner died) and keeps its memory mapped.
+ * Works after fork (in C in a fork child: the same checks and errors).
  * Windows: as lipc_sem_open. Closing a handle while a thread holds the
  * mutex leaves it held by that thread while any handle to it is open
  * anywhere (unlock through another handle); when the last one closes,
@@ -483,6 +494,7 @@ LIPC_API int lipc_mutex_locked(lipc_handle_t h, int *locked);
 LIPC_API int lipc_mutex_consistent(lipc_handle_t h);
 
 /* Removes the name; open handles keep working. Errors: as lipc_sem_unlink.
+ * Works after fork (in C in a fork child: the same checks and errors).
  * Windows: as lipc_sem_unlink. */
 LIPC_API int lipc_mutex_unlink(const char *name);
 
@@ -518,6 +530,7 @@ LIPC_API int lipc_mutex_unlink(const char *name);
  * when this call creates it; an existing event keeps what it was made with
  * and is checked as "Opening an existing object" says.
  * flags, mode, errors: as lipc_mutex_open.
+ * Works after fork (in C in a fork child: the same checks and errors).
  * Windows: as lipc_sem_open. */
 LIPC_API int lipc_event_open(const char *name, int flags, uint32_t mode, int manual_reset, int initially_set,
                     lipc_handle_t *h);
@@ -543,6 +556,7 @@ LIPC_API int lipc_event_wait(lipc_handle_t h, int64_t timeout_ms);
 LIPC_API int lipc_event_is_set(lipc_handle_t h, int *is_set);
 
 /* Removes the name; open handles keep working. Errors: as lipc_sem_unlink.
+ * Works after fork (in C in a fork child: the same checks and errors).
  * Windows: as lipc_sem_unlink. */
 LIPC_API int lipc_event_unlink(const char *name);
 
@@ -575,7 +589,8 @@ LIPC_API int lipc_event_unlink(const char *name);
  * an existing object that is empty or not a regular file), LIPC_ERANGE
  * (size too large), LIPC_ENOENT, LIPC_EEXIST, LIPC_EPERM (no permission;
  * another user's object without LIPC_TRUST_FOREIGN; a symbolic link),
- * LIPC_ENOMEM, LIPC_EFORKED.
+ * LIPC_ENOMEM.
+ * Works after fork (in C in a fork child: the same checks and errors).
  * Windows: an existing object is mapped whole and its size is rounded up
  * to the page size (Windows keeps no exact size; Python's SharedMemory
  * sees the same); the creating handle sees the size it asked for. mode is
@@ -608,6 +623,7 @@ LIPC_API int lipc_shm_grow(lipc_handle_t h, int64_t size);
 LIPC_API int lipc_shm_refresh(lipc_handle_t h, int64_t *size);
 
 /* Removes the name; open handles keep working. Errors: as lipc_sem_unlink.
+ * Works after fork (in C in a fork child: the same checks and errors).
  * Windows: there is no unlink: LIPC_OK if a shared memory object of that
  * name exists (it stays, and opens, until its last handle closes),
  * LIPC_ENOENT if none (or the name is another kind's). */

@@ -1,6 +1,8 @@
 // Package names holds the one rule for names of lipc's named objects
 // (semaphores, mutexes, events, shared memory), so every module validates
-// names the same way and says the same thing about a bad one.
+// names the same way and says the same thing about a bad one. Its C twin,
+// for fork children and Windows, is capi/names.c (tests/c/test_fork_open.c
+// compares the two).
 package names
 
 import (

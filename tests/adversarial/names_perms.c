@@ -3,7 +3,8 @@
  * the same user, with garbage, empty, short or valid contents; symbolic
  * links, directories, FIFOs and sockets where an object should be; an
  * object corrupted after it was opened; the umask; a root-owned object
- * opened by nobody. Each case runs in a fresh process (this program run
+ * opened by nobody. With ADV_IN_FORK_CHILD=1, all of it in fork children
+ * (maybe_in_fork_child). Each case runs in a fresh process (this program run
  * again with the case's name), so an abort or a crash is caught and named.
  *
  *   names_perms            runs every case, prints one line each, exits 1 on a failure
@@ -360,7 +361,28 @@ static void make_nobody_dir(void) {
   setenv(NOBODY_DIR_ENV, nobody_dir, 1);
 }
 
+/* With ADV_IN_FORK_CHILD set, each case (and each step run as nobody) runs
+ * in the child of a fork() of the process that loaded lipc, where objects
+ * are opened by C instead of Go (capi/named_here_linux.c): the same attacks
+ * hold both to the same contract. This process waits and exits as the
+ * child did. */
+static void maybe_in_fork_child(void) {
+  const char *e = getenv("ADV_IN_FORK_CHILD");
+  if (!e || !*e) return;
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid == 0) return;
+  int st = 0;
+  if (pid < 0 || waitpid(pid, &st, 0) != pid) exit(2);
+  if (WIFSIGNALED(st)) {
+    signal(WTERMSIG(st), SIG_DFL);
+    kill(getpid(), WTERMSIG(st));
+  }
+  exit(WIFEXITED(st) ? WEXITSTATUS(st) : 2);
+}
+
 int main(int argc, char **argv) {
+  if (argc > 1) maybe_in_fork_child();
   ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
   if (n > 0) self[n] = 0;
   const char *nd = getenv(NOBODY_DIR_ENV);
@@ -386,6 +408,7 @@ int main(int argc, char **argv) {
   }
   /* the driver */
   int bad = 0, skipped = 0, total = 0;
+  if (getenv("ADV_IN_FORK_CHILD")) printf("names and permissions: every case in a fork child (opened in C)\n");
   printf("names and permissions: %s\n", HARDENED ? "the header has LIPC_TRUST_FOREIGN: full contract"
                                                    : "no LIPC_TRUST_FOREIGN in the header: contents are only "
                                                      "checked not to crash");

@@ -58,6 +58,7 @@ part() { # name command...: each in its own time limit, so that a hang is a fail
 build || exit 1
 part "call fuzzer" "$OUT/adv_fuzz" run "$LIB" "$seed0" "$seeds" "$calls"
 part "names and permissions" "$OUT/names_perms"
+part "names and permissions in a fork child" env ADV_IN_FORK_CHILD=1 "$OUT/names_perms"
 part "special files" "$OUT/special_files"
 part "handle reuse" "$OUT/handle_reuse" "$cycles"
 part "fork with blocked threads" "$OUT/fork_blocked" "$rounds"

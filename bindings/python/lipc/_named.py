@@ -61,9 +61,9 @@ def check_mode(mode: int, what: str = "mode") -> int:
 # opened, as multiprocessing.shared_memory.SharedMemory does: unpickling opens
 # it again, never creating it and never unlinking it on close, with a handle of
 # its own. That is what hands objects to multiprocessing's "spawn" and
-# "forkserver" workers. A worker started by "fork" cannot open anything (the
-# Go runtime inside lipc cannot run in a fork child), but it inherited the
-# parent's objects: unpickling there returns the inherited object itself.
+# "forkserver" workers. A worker started by "fork" inherited the parent's
+# objects: unpickling there returns the inherited object itself (one it
+# did not inherit it opens by name, which lipc does in C there).
 
 _opened: "weakref.WeakValueDictionary[Tuple[Any, ...], Any]" = weakref.WeakValueDictionary()
 

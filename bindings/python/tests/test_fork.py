@@ -1,6 +1,7 @@
 """A host fork (os.fork, multiprocessing's "fork" start method) after lipc
 was used (host-runtimes.md F7): in the child, what the parent opened keeps
-working (it runs in C), what needs lipc's Go runtime (opening, spawning)
+working (it runs in C), and so does opening named objects by name
+(test_fork_open.py); what needs lipc's Go runtime (opening files, spawning)
 raises ForkedError at once instead of hanging, with the way out in its
 message. Objects pickle by name, so "spawn" workers open them again and
 "fork" workers get the ones they inherited. The parent always waits with a
@@ -83,11 +84,13 @@ def child_checks(o: Objects, r: int, w: int) -> Dict[str, List[Any]]:
     record("told", lambda: os.read(r, 1))
     record("unlock", lambda: o.lock.release())
     record("pickled_here", lambda: pickle.loads(pickle.dumps(o.sem)) is o.sem)
+    # opening by name runs in C (test_fork_open.py)
+    record("sem_open", lambda: lipc.Semaphore(o.sem.name).close())
     # what needs Go: ForkedError at once
-    record("sem_open", lambda: lipc.Semaphore(o.sem.name + "-child", create=True, initial=0))
+    record("flock_open", lambda: lipc.FileLock(o.lock_path + "-child"))
     record("fp_selftest", lambda: lipc.diag(lipc.DIAG_FP_SELFTEST))
     record("spawn", lambda: lipc.run(["true"]))
-    record("unlink", lambda: lipc.unlink_semaphore(o.sem.name))
+    record("shm_grow", lambda: o.shm.grow(8192))
     # close frees the child's copy; the parent's stays open
     record("close", lambda: [x.close() for x in o.all] and None)
     record("close_again", lambda: o.sem.close())
@@ -134,13 +137,13 @@ def fork_and_check(o: Objects) -> Dict[str, List[Any]]:
 
 def assert_child_results(res: Dict[str, List[Any]]) -> None:
     for label in ("sem_release", "mutex", "event", "shm", "lock", "told", "unlock", "close",
-                  "close_again", "version", "wait_fds", "pickled_here"):
+                  "close_again", "version", "wait_fds", "pickled_here", "sem_open"):
         assert res[label][0] == "ok", (label, res[label])
     assert res["sem_acquire"][:2] == ["ok", "(True, True, 0)"]
     assert res["shm"][1].startswith("(b'parent'")
     assert res["pickled_here"][1] == "True"  # a fork child gets the object it inherited
     assert res["parent_saw_child_lock"] == [True], "parent and child shared one file lock"
-    for label in ("sem_open", "fp_selftest", "spawn", "unlink"):
+    for label in ("flock_open", "fp_selftest", "spawn", "shm_grow"):
         kind, *rest = res[label]
         assert kind == "forked", (label, res[label])
         code, code_name, message, seconds = rest
@@ -265,16 +268,16 @@ def test_spawned_pool_workers_open_the_objects_by_name(objs, method):
     assert lipc.Semaphore(objs.sem.name).close() is None
 
 
-def _mp_open(name: str) -> None:
-    lipc.Semaphore(name, create=True, initial=0)
+def _mp_spawn() -> None:
+    lipc.run(["true"])
 
 
-def test_fork_pool_opening_gives_a_clear_error():
+def test_fork_pool_spawning_gives_a_clear_error():
     assert lipc.version()  # the parent has used lipc
     ctx = multiprocessing.get_context("fork")
     with ctx.Pool(1) as pool:
         with pytest.raises(lipc.ForkedError) as ei:  # not a hang (TimeoutError)
-            pool.apply_async(_mp_open, (unique_name("mp"),)).get(timeout=CHILD_LIMIT)
+            pool.apply_async(_mp_spawn).get(timeout=CHILD_LIMIT)
     assert ei.value.code == lipc.Code.EFORKED and "'spawn'" in str(ei.value)
 
 
