@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import time
 import subprocess as _real
 import sys
@@ -44,6 +45,9 @@ def lipc_as_subprocess() -> types.ModuleType:
 
 
 def exclusions() -> dict[str, str]:
+    """exclusions.txt's entries for this interpreter: `Class.test reason`,
+    or `Class.test [>=3.13] reason` for an entry of some versions only (a
+    test that moved, or exists only there; comma-joined >=, < bounds)."""
     out = {}
     with open(os.path.join(HERE, "exclusions.txt")) as f:
         for line in f:
@@ -51,10 +55,29 @@ def exclusions() -> dict[str, str]:
             if not line or line.startswith("#"):
                 continue
             name, _, reason = line.partition(" ")
-            if not reason.strip():
+            reason = reason.strip()
+            if reason.startswith("["):
+                spec, _, reason = reason[1:].partition("]")
+                if not for_this_python(name, spec):
+                    continue
+                reason = reason.strip()
+            if not reason:
                 raise SystemExit(f"exclusions.txt: {name} has no reason")
-            out[name] = reason.strip()
+            out[name] = reason
     return out
+
+
+def for_this_python(name: str, spec: str) -> bool:
+    """Whether sys.version_info meets spec, e.g. ">=3.12,<3.13"."""
+    ok = True
+    for bound in spec.split(","):
+        m = re.fullmatch(r"\s*(>=|<)\s*(\d+(?:\.\d+)*)\s*", bound)
+        if not m:
+            raise SystemExit(f"exclusions.txt: {name}: a bound is >=X.Y or <X.Y, not {bound!r}")
+        ver = tuple(int(x) for x in m.group(2).split("."))
+        here = sys.version_info[:len(ver)]
+        ok = ok and (here >= ver if m.group(1) == ">=" else here < ver)
+    return ok
 
 
 def main() -> int:
