@@ -337,6 +337,7 @@ else
   run "cpython test_subprocess on lipc" python3 bindings/python/cpython_tests/run.py
   run "cpython lock_tests on lipc's Mutex, Semaphore, Event" python3 bindings/python/cpython_tests/run_lock_tests.py
   run "cpython _TestSharedMemory on lipc's SharedMemory (fork, spawn, forkserver)" python3 bindings/python/cpython_tests/run_shm_tests.py
+  run "python binding on newer CPythons (pyenv's; the newest: whole suite)" bindings/python/newer-pythons.sh
   run "luajit binding" luajit bindings/luajit/tests/run.lua
   run "luarocks make, binary rock" luarocks_test
   run "lisp binding (FiveAM, ASDF test-op, installed library)" lisp_installed_suite

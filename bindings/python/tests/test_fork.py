@@ -21,11 +21,12 @@ import multiprocessing
 import os
 import pickle
 import signal
+import subprocess
 import threading
 import time
 from typing import Any, Callable, Dict, List
 
-from conftest import unique_name
+from conftest import child_env, unique_name
 
 import lipc
 
@@ -279,6 +280,34 @@ def test_fork_pool_spawning_gives_a_clear_error():
         with pytest.raises(lipc.ForkedError) as ei:  # not a hang (TimeoutError)
             pool.apply_async(_mp_spawn).get(timeout=CHILD_LIMIT)
     assert ei.value.code == lipc.Code.EFORKED and "'spawn'" in str(ei.value)
+
+
+# What README.md says a user meets from Python 3.12: CPython warns at every
+# os.fork() of a process with more than one OS thread (it counts them in
+# /proc/self/stat), and the Go runtime gives every process that imported
+# lipc several. Under -W error the fork still succeeds (CPython drops the
+# error, the fork having happened), and the child's inherited objects work.
+_FORK_AFTER_IMPORT = """
+import os, sys, lipc
+sem = lipc.Semaphore(sys.argv[1], create=True, initial=0, unlink_on_close=True)
+pid = os.fork()
+if pid == 0:
+    sem.release()
+    os._exit(0)
+_, status = os.waitpid(pid, 0)
+ok = os.waitstatus_to_exitcode(status) == 0 and sem.acquire(timeout=10)
+sem.close()
+print("forked" if ok else "child failed")
+"""
+
+
+@pytest.mark.parametrize("warnings", ["always::DeprecationWarning", "error::DeprecationWarning"])
+def test_fork_after_import_and_cpython_s_threads_warning(warnings):
+    r = subprocess.run([sys.executable, "-W", warnings, "-c", _FORK_AFTER_IMPORT, unique_name("forkwarn")],
+                       env=child_env(), capture_output=True, text=True, timeout=CHILD_LIMIT)
+    assert r.returncode == 0 and r.stdout == "forked\n", r
+    warned = "is multi-threaded, use of fork() may lead to deadlocks" in r.stderr
+    assert warned == (warnings.startswith("always") and sys.version_info >= (3, 12)), r.stderr
 
 
 def test_pickling(objs):
