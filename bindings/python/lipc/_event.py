@@ -69,12 +69,12 @@ class Event(_Handle):
         self._out = c_int()  # the getter's out-parameter (lipc._handle)
         super().__init__(h.value)
         self._trust = bool(trust_foreign)
-        remember(self, (Event, self._name))
+        remember(self, (type(self), self._name))
 
     def __reduce__(self) -> Any:
         """Pickles by name: see lipc._named (multiprocessing workers)."""
         self._handle()  # a closed one does not pickle (ValueError)
-        return reopen, ((Event, self._name), (self._name,), {"trust_foreign": self._trust})
+        return reopen, ((type(self), self._name), (self._name,), {"trust_foreign": self._trust})
 
     @property
     def name(self) -> str:

@@ -139,7 +139,7 @@ class FileLock(_Handle):
         self.classic = bool(classic)
         super().__init__(h.value)
         if fd is None:
-            remember(self, (FileLock, self.path, self.offset, self.length, self.exclusive, kind))
+            remember(self, (type(self), self.path, self.offset, self.length, self.exclusive, kind))
 
     def __reduce__(self) -> Any:
         """Pickles by path, range and mode, unlocked (see lipc._named); a

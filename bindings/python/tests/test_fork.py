@@ -328,3 +328,47 @@ def test_pickling(objs):
     with pytest.raises(TypeError):
         pickle.dumps(p)
     p.wait()
+
+
+class MySemaphore(lipc.Semaphore):
+    pass
+
+
+class MyMutex(lipc.Mutex):
+    pass
+
+
+class MyEvent(lipc.Event):
+    pass
+
+
+class MySharedMemory(lipc.SharedMemory):
+    pass
+
+
+class MyFileLock(lipc.FileLock):
+    pass
+
+
+def test_subclasses_unpickle_as_themselves(names, tmp_path):
+    """As multiprocessing.shared_memory.SharedMemory's subclasses do (CPython's
+    test_shared_memory_pickle_unpickle found ours came back as the base)."""
+    made = []
+    for cls, kwargs in ((MySemaphore, {"create": True}), (MyMutex, {"create": True}),
+                        (MyEvent, {"create": True}), (MySharedMemory, {"create": True, "size": 4096})):
+        n = unique_name("sub")
+        names.append(n)
+        made.append(cls(n, **kwargs))
+    lock_path = tmp_path / "lock"
+    lock_path.write_bytes(b"")
+    made.append(MyFileLock(str(lock_path)))
+    try:
+        for o in made:
+            copy = pickle.loads(pickle.dumps(o))
+            try:
+                assert type(copy) is type(o) and copy is not o
+            finally:
+                copy.close()
+    finally:
+        for o in made:
+            o.close()
