@@ -15,12 +15,17 @@
 
 (defparameter *limit* 10 "Seconds for any one step of the other side.")
 
+(defstruct (forked-child (:constructor make-forked-child (pid fd)))
+  "A fork child: its pid, the read end of its pipe, and whether it was
+reaped (then its pid is no longer ours to signal)."
+  pid fd (reaped nil))
+
 (defun fork-child (function)
-  "Calls FUNCTION in a child of sb-posix:fork and returns (values pid fd):
-the child sends (:ok value) or (:error text) back, printed readably, on the
-pipe at fd, and ends with an abort exit (no unwinding, nothing flushed, so
-nothing of the parent's runs twice).  NIL when SBCL refuses to fork (more
-than one Lisp thread)."
+  "Calls FUNCTION in a child of sb-posix:fork and returns a FORKED-CHILD:
+the child sends (:ok value) or (:error text) back, printed readably, on its
+pipe, and ends with an abort exit (no unwinding, nothing flushed, so nothing
+of the parent's runs twice).  NIL when SBCL refuses to fork (more than one
+Lisp thread)."
   (multiple-value-bind (r w) (sb-posix:pipe)
     (let ((pid (handler-case (sb-posix:fork) (error () nil))))
       (cond ((null pid) (sb-posix:close r) (sb-posix:close w) nil)
@@ -29,17 +34,20 @@ than one Lisp thread)."
                (unwind-protect
                     (let ((report (handler-case (list :ok (funcall function))
                                     (serious-condition (c)
-                                      (list :error (format nil "~A: ~A" (type-of c) c))))))
+                                      (list :error (coerce (format nil "~A: ~A" (type-of c) c)
+                                                           '(simple-array character (*))))))))
                       (pipe-write w (with-standard-io-syntax (prin1-to-string report)))
                       (when (eq :ok (first report)) (setf code 0)))
                  (sb-ext:exit :abort t :code code))))
-            (t (sb-posix:close w) (values pid r))))))
+            (t (sb-posix:close w) (make-forked-child pid r))))))
 
-(defun child-result (pid fd &optional (timeout *limit*))
-  "What FORK-CHILD's child sent, once it ended: its value, or an error
-naming what it signalled, how it died or that it did not end in TIMEOUT
-seconds (it is killed then)."
-  (let ((deadline (+ (now) timeout))
+(defun child-result (child &optional (timeout *limit*))
+  "What CHILD sent, once it ended: its value, or an error naming what it
+signalled, how it died or that it did not end in TIMEOUT seconds (it is
+killed then)."
+  (assert (not (forked-child-reaped child)))
+  (let ((pid (forked-child-pid child)) (fd (forked-child-fd child))
+        (deadline (+ (now) timeout))
         (out (make-array 0 :element-type '(unsigned-byte 8) :adjustable t :fill-pointer 0)))
     (unwind-protect
          (cffi:with-foreign-pointer (buf 4096)
@@ -48,6 +56,7 @@ seconds (it is killed then)."
                (unless (and (plusp left) (wait-fds (list (cons fd :read)) :timeout left))
                  (sb-posix:kill pid sb-posix:sigkill)
                  (sb-posix:waitpid pid 0)
+                 (setf (forked-child-reaped child) t)
                  (error "the fork child did not end in ~As; it sent ~S" timeout
                         (sb-ext:octets-to-string out)))
                (let ((n (sb-posix:read fd buf 4096)))
@@ -56,6 +65,7 @@ seconds (it is killed then)."
       (sb-posix:close fd))
     (multiple-value-bind (p status) (sb-posix:waitpid pid 0)
       (declare (ignore p))
+      (setf (forked-child-reaped child) t)
       (let ((text (sb-ext:octets-to-string out)))
         (unless (and (sb-posix:wifexited status) (zerop (sb-posix:wexitstatus status)))
           (error "the fork child ended with status #x~X: ~A" status text))
@@ -63,26 +73,23 @@ seconds (it is killed then)."
           (assert (eq tag :ok))
           value)))))
 
-(defmacro in-fork-child ((pid fd) child-form &body parent-body)
+(defmacro in-fork-child ((child) child-form &body parent-body)
   "Runs CHILD-FORM in a fork child (FORK-CHILD) and PARENT-BODY here with
-PID and FD bound; skips the test when SBCL refuses to fork.  The child is
-killed and reaped if PARENT-BODY leaves early."
-  (let ((done (gensym "DONE")))
-    `(multiple-value-bind (,pid ,fd) (fork-child (lambda () ,child-form))
-       (if (null ,pid)
-           (skip "sb-posix:fork refused (other Lisp threads running)")
-           (let ((,done nil))
-             (unwind-protect (multiple-value-prog1 (progn ,@parent-body) (setf ,done t))
-               (unless ,done
-                 (ignore-errors (sb-posix:kill ,pid sb-posix:sigkill))
-                 (ignore-errors (child-result ,pid ,fd 5)))))))))
+CHILD bound; skips the test when SBCL refuses to fork.  The child is killed
+and reaped if PARENT-BODY leaves before it was."
+  `(let ((,child (fork-child (lambda () ,child-form))))
+     (if (null ,child)
+         (skip "sb-posix:fork refused (other Lisp threads running)")
+         (unwind-protect (progn ,@parent-body)
+           (unless (forked-child-reaped ,child)
+             (ignore-errors (child-result ,child 0)))))))
 
-(defun await (sem pid fd what)
+(defun await (sem child what)
   "Waits for the child's post on SEM; if it does not come, the child's own
 report (what it signalled) is the failure."
   (unless (semaphore-wait sem :timeout *limit*)
     (error "no ~A from the fork child: ~A" what
-           (handler-case (format nil "it ended: ~S" (child-result pid fd 1))
+           (handler-case (format nil "it ended: ~S" (child-result child 1))
              (error (e) (princ-to-string e))))))
 
 (defun shm-string (shm offset count)
@@ -118,7 +125,7 @@ objects."
     (unwind-protect
          (progn
            (setf (shm-string (getf o :shm) 0) "papa")
-           (in-fork-child (pid fd)
+           (in-fork-child (child)
                (let ((s1 (open-semaphore (getf n :s1))) (s2 (open-semaphore (getf n :s2)))
                      (shm (open-shared-memory (getf n :shm))) (m (open-mutex (getf n :mutex)))
                      (ev (open-event (getf n :event))))
@@ -138,7 +145,7 @@ objects."
                  (assert (= 0 (semaphore-value s1) (semaphore-value s2)))
                  (mapc #'close-handle (list s1 s2 shm m ev))
                  :done)
-             (await (getf o :s1) pid fd "signal 1")
+             (await (getf o :s1) child "signal 1")
              (is (event-set-p (getf o :event)) "the event set in the child")
              (is (string= "child" (shm-string (getf o :shm) 8 5)) "the bytes written in the child")
              (is (mutex-locked-p (getf o :mutex)) "the child holds the mutex")
@@ -146,10 +153,10 @@ objects."
              (setf (shm-string (getf o :shm) 16) "parent")
              (event-reset (getf o :event))
              (semaphore-post (getf o :s2))
-             (await (getf o :s1) pid fd "signal 2")
+             (await (getf o :s1) child "signal 2")
              (is (eq t (mutex-lock (getf o :mutex) :timeout *limit*)) "the parent locks once the child unlocked")
              (semaphore-post (getf o :s2))
-             (is (eq :done (child-result pid fd)))
+             (is (eq :done (child-result child)))
              (mutex-unlock (getf o :mutex))
              (is (= 1 (diag :fp-selftest)) "the parent's Go runtime is unharmed")))
       (close-shared o))))
@@ -168,7 +175,7 @@ objects."
          (openers (list :sem #'open-semaphore :shm #'open-shared-memory
                         :mutex #'open-mutex :event #'open-event)))
     (unwind-protect
-         (in-fork-child (pid fd)
+         (in-fork-child (child)
              (progn
                (close-semaphore (open-semaphore (getf made :sem) :create t :exclusive t :initial 5))
                (let ((m (open-shared-memory (getf made :shm) :create t :exclusive t :size 8192)))
@@ -183,7 +190,7 @@ objects."
                          () "~A unlinked twice" k))
                (close-semaphore (open-semaphore own :create t :exclusive t :unlink-on-close t))
                :done)
-           (is (eq :done (child-result pid fd)))
+           (is (eq :done (child-result child)))
            (with-semaphore (s (getf made :sem))
              (is (= 5 (semaphore-value s)) "the child's semaphore's value"))
            (with-shared-memory (m (getf made :shm))
@@ -234,8 +241,8 @@ objects."
              (close-semaphore (open-semaphore foreign :create t :exclusive t))
              (sb-posix:chown (format nil "/dev/shm/sem.~A" foreign) 65534 65534))
            (let ((here (refusals base foreign)))
-             (in-fork-child (pid fd) (refusals base foreign)
-               (let ((there (child-result pid fd)))
+             (in-fork-child (child) (refusals base foreign)
+               (let ((there (child-result child)))
                  (is (equal here there) "the child's refusals ~S~%differ from the parent's ~S"
                      there here)
                  (flet ((n (class) (count class there :key #'first)))
@@ -257,7 +264,7 @@ objects."
          (progn
            (with-open-file (f file :direction :output :element-type '(unsigned-byte 8))
              (write-sequence (make-array 4096 :element-type '(unsigned-byte 8) :initial-element 120) f))
-           (in-fork-child (pid fd)
+           (in-fork-child (child)
                (let ((mine (open-shared-memory name)) (t0 (now)))
                  (flet ((try (what thunk)
                           (handler-case (progn (funcall thunk) (list what :no-error ""))
@@ -270,7 +277,7 @@ objects."
                                (try "grow (opened here)" (lambda () (shared-memory-grow mine 8192)))
                                (try "refresh" (lambda () (shared-memory-refresh mine))))
                          (progn (close-shared-memory mine) (- (now) t0)))))
-             (destructuring-bind (results secs) (child-result pid fd)
+             (destructuring-bind (results secs) (child-result child)
                (is (< secs 2) "the refusals took ~,2Fs" secs)
                (is (= 7 (length results)))
                (loop for (what class message) in results
