@@ -77,6 +77,7 @@
                (:file "proc-life-tests")
                (:file "proc-attr-tests")
                (:file "host-tests")
+               (:file "fork-open-tests") ; after mem-tests (temp-path)
                (:file "number-tests")
                (:file "fast-path-tests")
                (:file "capture-tests")

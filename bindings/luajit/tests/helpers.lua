@@ -432,12 +432,80 @@ end
 -- Whether fd is open in this process.
 function h.fd_open(fd) return C.fcntl(fd, 1) >= 0 end -- F_GETFD
 
+---- fork children (POSIX) ----
+-- h.fork(fn) runs fn() in a child of fork() (this LuaJIT state copied, one
+-- thread) and returns the child; child.result(timeout) waits at most
+-- timeout seconds (default 20) for it to end and returns what fn returned
+-- (tostring'ed, sent back through a pipe). It raises when fn raised (with
+-- fn's traceback), the child died or did not end in time (then it is
+-- killed). The child never returns into the runner: it ends with _exit,
+-- so nothing of this process's (stdio buffers, atexit) runs twice.
+local forked = {}
+function h.fork(fn)
+  h.posix_only("fork")
+  for decl in ("int fork(void);\nvoid _exit(int status);"):gmatch("[^\n]+") do pcall(ffi.cdef, decl) end
+  local r, w = h.pipe()
+  io.stdout:flush()
+  io.stderr:flush()
+  local child = C.fork()
+  if child < 0 then C.close(r) C.close(w) error("fork failed", 2) end
+  if child == 0 then
+    C.close(r)
+    local ok, res = xpcall(fn, debug.traceback)
+    local out = tostring(res)
+    local off = 0
+    while off < #out do
+      local n = tonumber(C.write(w, ffi.cast("const char *", out) + off, #out - off))
+      if n <= 0 then break end
+      off = off + n
+    end
+    C._exit(ok and 0 or 1)
+  end
+  C.close(w)
+  local c = { pid = child }
+  forked[#forked + 1] = c
+  local status = ffi.new("int[1]")
+  local buf = ffi.new("char[4096]")
+  function c.result(timeout)
+    local deadline, parts = h.now() + (timeout or 20), {}
+    local entry = { fd = r, read = true }
+    while r do
+      local left = deadline - h.now()
+      local ready, _, code = false, nil, nil
+      if left > 0 then ready, _, code = require("lipc").wait_fds({ entry }, left) end
+      if not ready and code == -7 then -- EINTR: a signal handler ran; wait on
+      elseif not ready then
+        C.kill(child, 9)
+        C.waitpid(child, status, 0)
+        C.close(r)
+        r, c.pid = nil, nil
+        error(("fork child %d did not end in %ss; it sent: %s"):format(child, timeout or 20, table.concat(parts)), 2)
+      end
+      local n = ready and tonumber(C.read(r, buf, 4096)) or -1
+      if n > 0 then parts[#parts + 1] = ffi.string(buf, n) elseif n == 0 then C.close(r) r = nil end
+    end
+    C.waitpid(child, status, 0)
+    c.pid = nil
+    local out, st = table.concat(parts), status[0]
+    if st ~= 0 then
+      error(("fork child %s (status 0x%x): %s"):format(st % 128 == 0 and "failed" or "died", st, out), 2)
+    end
+    return out
+  end
+  return c
+end
+
 -- Called by the runner after each test and at the end.
 function h.cleanup()
   local lipc = package.loaded.lipc
   for i = #made, 1, -1 do
     if lipc then lipc[made[i][1]].unlink(made[i][2]) end
     made[i] = nil
+  end
+  for i = #forked, 1, -1 do -- fork children a failed test left running
+    local c = forked[i]
+    forked[i] = nil
+    if c.pid then pcall(c.result, 0) end
   end
   for i = #spawned, 1, -1 do -- children a failed test left running
     local p = spawned[i]
