@@ -409,6 +409,43 @@ static void vfork_child_does_not_open(void) {
   (void)h;
 }
 
+/* The same in a vfork child of a fork child that has not called lipc yet,
+ * after a raw fork (no atfork handler told lipc): nothing in the memory
+ * they share tells the two apart, and the vfork child once took itself
+ * for the fork child, opened into its table, and left it believing it was
+ * a vfork child: its own opens LIPC_EFORKED, its closes refused. */
+static void vfork_child_of_raw_fork_child(void) {
+  char n[96], path[300];
+  snprintf(n, sizeof n, "fo-%s-rawvfork", base);
+  fflush(stdout);
+  pid_t pid = (pid_t)syscall(SYS_fork);
+  if (pid == 0) {
+    alarm(10);
+    volatile int rc = 99;
+    pid_t vf = vfork();
+    if (vf == 0) {
+      lipc_handle_t x;
+      rc = lipc_sem_open(n, LIPC_CREATE, 0, 0, &x);
+      _exit(0);
+    }
+    int bad = 0;
+    int64_t live0 = -1, live1 = -1;
+    lipc_handle_t s;
+    if (vf < 0 || waitpid(vf, NULL, 0) != vf) bad |= 1;
+    if (rc != LIPC_EFORKED) bad |= 2;
+    if (lipc_diag(LIPC_DIAG_LIVE_HANDLES, &live0) != 0) bad |= 4;
+    if (lipc_sem_open(n, LIPC_CREATE | LIPC_UNLINK_ON_CLOSE, 0, 0, &s) != 0 || lipc_close(s) != 0) bad |= 8;
+    if (lipc_diag(LIPC_DIAG_LIVE_HANDLES, &live1) != 0 || live1 != live0) bad |= 16;
+    _exit(bad);
+  }
+  int st = 0;
+  CHECK(pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+        "a raw fork's child after its vfork child tried to open: status %#x (2: the vfork child opened; 8: the "
+        "fork child could not open and close)", st);
+  path_of(K_SEM, n, path, sizeof path);
+  unlink(path);
+}
+
 int main(void) {
   snprintf(base, sizeof base, "%d", (int)getpid());
   root = geteuid() == 0;
@@ -419,5 +456,6 @@ int main(void) {
   workers(0);
   workers(1);
   vfork_child_does_not_open();
+  vfork_child_of_raw_fork_child();
   return check_summary();
 }
