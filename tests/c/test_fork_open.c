@@ -92,6 +92,7 @@ static const struct opcase cases[] = {
     {"name not UTF-8", NONE, "x\xff\xfe\xc3", 0, 0, -2, 0, LIPC_EINVAL, SAME, 0},
     {"name with U+00A0", NONE, "x\xc2\xa0\xc2\x85", 0, 0, -2, 0, LIPC_EINVAL, SAME, 0},
     {"name too long", NONE, "L", 0, 0, -2, 0, LIPC_ENAMETOOLONG, SAME, 0}, /* "L": 201 bytes */
+    {"name at the limit", NONE, "M", LIPC_CREATE | LIPC_UNLINK_ON_CLOSE, 0, -2, 0, LIPC_OK, SAME, 0}, /* 200 */
     {"unknown flag", NONE, NULL, 16, 0, -2, 0, LIPC_EINVAL, SAME, 0},
     {"negative flags", NONE, NULL, -1, 0, -2, 0, LIPC_EINVAL, SAME, 0},
     {"exclusive without create", NONE, NULL, LIPC_EXCL, 0, -2, 0, LIPC_EINVAL, SAME, 0},
@@ -232,6 +233,8 @@ static void run_case(const struct opcase *c, int k, const char *own, char *out, 
     snprintf(name, sizeof name, "/%s", own);
   else if (strcmp(c->name, "L") == 0)
     snprintf(name, sizeof name, "%s", long_name);
+  else if (strcmp(c->name, "M") == 0)
+    snprintf(name, sizeof name, "%.200s", long_name);
   else
     snprintf(name, sizeof name, "%s", c->name);
   path_of(k, own, path, sizeof path);
