@@ -13,12 +13,14 @@
  * LIPC_TRUST_FOREIGN (as root: a file chowned to nobody), FIFO, symbolic
  * links, directory, socket, empty, short and corrupt files, bad names,
  * flags, modes, values and sizes, unlink. Then what a worker does with
- * what it opened: use it with the parent, close it (in C) and open again,
+ * what it opened: use it with the parent (its fds close at exec), close it
+ * (in C) and open again,
  * in a plain fork's child and in a raw fork's (no atfork handlers); a vfork
  * child, which shares the parent's handles but not its fds, still may not
  * open. Each
  * child runs under an alarm: a hang (a FIFO that blocks) fails. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -283,6 +285,23 @@ static void compare(size_t i, int k) {
   unlink(other);
 }
 
+/* Whether every fd open on a file in /dev/shm is closed at exec (a worker
+ * that execs must not carry the objects it opened into its program). */
+static int shm_fds_cloexec(void) {
+  DIR *d = opendir("/proc/self/fd");
+  int ok = d != NULL, seen = 0;
+  for (struct dirent *e; d && (e = readdir(d));) {
+    char p[300], link[300];
+    snprintf(p, sizeof p, "/proc/self/fd/%s", e->d_name);
+    ssize_t n = readlink(p, link, sizeof link - 1);
+    if (n <= 0 || strncmp(link, "/dev/shm/", 9) != 0) continue;
+    seen++;
+    if (!(fcntl(atoi(e->d_name), F_GETFD) & FD_CLOEXEC)) ok = 0;
+  }
+  if (d) closedir(d);
+  return ok && seen > 0;
+}
+
 /* A worker's life: the parent made the objects and hands the names; the
  * child opens them, uses them with the parent, closes, opens again. */
 static int worker(const char *n, int raw) {
@@ -304,6 +323,7 @@ static int worker(const char *n, int raw) {
   W(2, lipc_shm_open(n, 0, 0, 0, &sh) == 0 && lipc_shm_addr(sh, &addr, &size) == 0 && size == 8192 &&
            strcmp(addr, "from the parent") == 0);
   if (addr) strcpy(addr, "from the child");
+  W(21, shm_fds_cloexec()); /* shared memory keeps its fd */
   W(3, lipc_shm_grow(sh, 16384) == LIPC_EFORKED && lipc_shm_refresh(sh, &size) == LIPC_EFORKED);
   /* After a raw fork glibc's cached thread id is the parent thread's, so
    * a pthread mutex takes the child for its owner: not lipc's to fix. */
