@@ -98,8 +98,17 @@ static int own_memory(void) {
   atomic_int *canary = fork_canary;
   if (canary && atomic_load_explicit(canary, memory_order_relaxed) != 0) return 0;
   int gone = probe_gone();
-  if (gone >= 0) return gone;
-  return canary ? 1 : -1;
+  if (gone == 0 || (gone < 0 && !canary)) return gone;
+  /* Both pages say "a fork's child", but they were made by the process
+   * whose memory this was: a child of a raw fork (no atfork handler made
+   * them again) that has not called lipc yet looks the same as its own
+   * vfork child. Taken for the fork child, that vfork child adopted the
+   * memory, opened into the fork child's table, and left the fork child
+   * taken for a vfork child for good (its opens LIPC_EFORKED, its closes
+   * refused). The kernel knows: a vfork child shares its parent's memory
+   * (kcmp, Linux 3.5; where it is missing or refused, the pages decide). */
+  if (syscall(SYS_kcmp, (long)getpid(), (long)getppid(), 1 /* KCMP_VM */, 0L, 0L) == 0) return 0;
+  return 1;
 }
 
 /* A fork child told: its memory is its own, and the pages are made again,

@@ -206,6 +206,19 @@ static uint32_t draw(void) {
   return (uint32_t)(x ^ x >> 29);
 }
 
+/* shmobj's allocate: the size; a kind that init writes gets its pages
+ * now (a full /dev/shm: ENOSPC here, not a SIGBUS at the first write
+ * through the mapping). Shared memory stays sparse. 0, or -1 and errno. */
+static int allocate(const struct spec *sp, int fd, size_t size) {
+  if (sp->size == 0) return ftruncate(fd, (off_t)size);
+  static const char zeros[MUTEX_SIZE];
+  _Static_assert(LIPC_SEM_SIZE <= MUTEX_SIZE && LIPC_EVENT_SIZE <= MUTEX_SIZE, "zeros too small");
+  ssize_t n = pwrite(fd, zeros, size, 0);
+  if (n == (ssize_t)size) return 0;
+  if (n >= 0) errno = ENOSPC;
+  return -1;
+}
+
 /* create: makes the object in a temporary file and links it into place.
  * 0 or an errno (EEXIST: the name exists now). */
 static int create(const struct spec *sp, struct here_obj *o, uint32_t mode, size_t size, int64_t a, int64_t b) {
@@ -220,7 +233,7 @@ static int create(const struct spec *sp, struct here_obj *o, uint32_t mode, size
   }
   if (fd < 0) return err;
   void *mem = MAP_FAILED;
-  if (ftruncate(fd, (off_t)size) != 0) {
+  if (allocate(sp, fd, size) != 0) {
     err = errno;
   } else if ((mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED) {
     err = errno;

@@ -132,7 +132,7 @@ func (o *Object) create(spec Spec, mode uint32) error {
 		return err
 	}
 	defer unix.Unlink(tmp)
-	if err := unix.Ftruncate(fd, int64(spec.Size)); err != nil {
+	if err := allocate(fd, spec); err != nil {
 		unix.Close(fd)
 		return err
 	}
@@ -160,6 +160,21 @@ func (o *Object) create(spec Spec, mode uint32) error {
 	o.keepOrClose(spec, fd)
 	o.Mem = mem
 	return nil
+}
+
+// allocate gives a new object its size. One that Init writes gets its
+// pages now, by writing them: written first through the mapping, on a full
+// /dev/shm, they were a SIGBUS that killed the process, where glibc's
+// sem_open returns ENOSPC. Shared memory stays sparse, as shm_open's.
+func allocate(fd int, spec Spec) error {
+	if spec.Init == nil {
+		return unix.Ftruncate(fd, int64(spec.Size))
+	}
+	n, err := unix.Pwrite(fd, make([]byte, spec.Size), 0)
+	if err == nil && n != spec.Size {
+		err = unix.ENOSPC
+	}
+	return err
 }
 
 func (o *Object) keepOrClose(spec Spec, fd int) {

@@ -13,12 +13,14 @@
  * LIPC_TRUST_FOREIGN (as root: a file chowned to nobody), FIFO, symbolic
  * links, directory, socket, empty, short and corrupt files, bad names,
  * flags, modes, values and sizes, unlink. Then what a worker does with
- * what it opened: use it with the parent, close it (in C) and open again,
+ * what it opened: use it with the parent (its fds close at exec), close it
+ * (in C) and open again,
  * in a plain fork's child and in a raw fork's (no atfork handlers); a vfork
  * child, which shares the parent's handles but not its fds, still may not
  * open. Each
  * child runs under an alarm: a hang (a FIFO that blocks) fails. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -92,6 +94,7 @@ static const struct opcase cases[] = {
     {"name not UTF-8", NONE, "x\xff\xfe\xc3", 0, 0, -2, 0, LIPC_EINVAL, SAME, 0},
     {"name with U+00A0", NONE, "x\xc2\xa0\xc2\x85", 0, 0, -2, 0, LIPC_EINVAL, SAME, 0},
     {"name too long", NONE, "L", 0, 0, -2, 0, LIPC_ENAMETOOLONG, SAME, 0}, /* "L": 201 bytes */
+    {"name at the limit", NONE, "M", LIPC_CREATE | LIPC_UNLINK_ON_CLOSE, 0, -2, 0, LIPC_OK, SAME, 0}, /* 200 */
     {"unknown flag", NONE, NULL, 16, 0, -2, 0, LIPC_EINVAL, SAME, 0},
     {"negative flags", NONE, NULL, -1, 0, -2, 0, LIPC_EINVAL, SAME, 0},
     {"exclusive without create", NONE, NULL, LIPC_EXCL, 0, -2, 0, LIPC_EINVAL, SAME, 0},
@@ -232,6 +235,8 @@ static void run_case(const struct opcase *c, int k, const char *own, char *out, 
     snprintf(name, sizeof name, "/%s", own);
   else if (strcmp(c->name, "L") == 0)
     snprintf(name, sizeof name, "%s", long_name);
+  else if (strcmp(c->name, "M") == 0)
+    snprintf(name, sizeof name, "%.200s", long_name);
   else
     snprintf(name, sizeof name, "%s", c->name);
   path_of(k, own, path, sizeof path);
@@ -280,6 +285,23 @@ static void compare(size_t i, int k) {
   unlink(other);
 }
 
+/* Whether every fd open on a file in /dev/shm is closed at exec (a worker
+ * that execs must not carry the objects it opened into its program). */
+static int shm_fds_cloexec(void) {
+  DIR *d = opendir("/proc/self/fd");
+  int ok = d != NULL, seen = 0;
+  for (struct dirent *e; d && (e = readdir(d));) {
+    char p[300], link[300];
+    snprintf(p, sizeof p, "/proc/self/fd/%s", e->d_name);
+    ssize_t n = readlink(p, link, sizeof link - 1);
+    if (n <= 0 || strncmp(link, "/dev/shm/", 9) != 0) continue;
+    seen++;
+    if (!(fcntl(atoi(e->d_name), F_GETFD) & FD_CLOEXEC)) ok = 0;
+  }
+  if (d) closedir(d);
+  return ok && seen > 0;
+}
+
 /* A worker's life: the parent made the objects and hands the names; the
  * child opens them, uses them with the parent, closes, opens again. */
 static int worker(const char *n, int raw) {
@@ -301,6 +323,7 @@ static int worker(const char *n, int raw) {
   W(2, lipc_shm_open(n, 0, 0, 0, &sh) == 0 && lipc_shm_addr(sh, &addr, &size) == 0 && size == 8192 &&
            strcmp(addr, "from the parent") == 0);
   if (addr) strcpy(addr, "from the child");
+  W(21, shm_fds_cloexec()); /* shared memory keeps its fd */
   W(3, lipc_shm_grow(sh, 16384) == LIPC_EFORKED && lipc_shm_refresh(sh, &size) == LIPC_EFORKED);
   /* After a raw fork glibc's cached thread id is the parent thread's, so
    * a pthread mutex takes the child for its owner: not lipc's to fix. */
@@ -409,6 +432,43 @@ static void vfork_child_does_not_open(void) {
   (void)h;
 }
 
+/* The same in a vfork child of a fork child that has not called lipc yet,
+ * after a raw fork (no atfork handler told lipc): nothing in the memory
+ * they share tells the two apart, and the vfork child once took itself
+ * for the fork child, opened into its table, and left it believing it was
+ * a vfork child: its own opens LIPC_EFORKED, its closes refused. */
+static void vfork_child_of_raw_fork_child(void) {
+  char n[96], path[300];
+  snprintf(n, sizeof n, "fo-%s-rawvfork", base);
+  fflush(stdout);
+  pid_t pid = (pid_t)syscall(SYS_fork);
+  if (pid == 0) {
+    alarm(10);
+    volatile int rc = 99;
+    pid_t vf = vfork();
+    if (vf == 0) {
+      lipc_handle_t x;
+      rc = lipc_sem_open(n, LIPC_CREATE, 0, 0, &x);
+      _exit(0);
+    }
+    int bad = 0;
+    int64_t live0 = -1, live1 = -1;
+    lipc_handle_t s;
+    if (vf < 0 || waitpid(vf, NULL, 0) != vf) bad |= 1;
+    if (rc != LIPC_EFORKED) bad |= 2;
+    if (lipc_diag(LIPC_DIAG_LIVE_HANDLES, &live0) != 0) bad |= 4;
+    if (lipc_sem_open(n, LIPC_CREATE | LIPC_UNLINK_ON_CLOSE, 0, 0, &s) != 0 || lipc_close(s) != 0) bad |= 8;
+    if (lipc_diag(LIPC_DIAG_LIVE_HANDLES, &live1) != 0 || live1 != live0) bad |= 16;
+    _exit(bad);
+  }
+  int st = 0;
+  CHECK(pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+        "a raw fork's child after its vfork child tried to open: status %#x (2: the vfork child opened; 8: the "
+        "fork child could not open and close)", st);
+  path_of(K_SEM, n, path, sizeof path);
+  unlink(path);
+}
+
 int main(void) {
   snprintf(base, sizeof base, "%d", (int)getpid());
   root = geteuid() == 0;
@@ -419,5 +479,6 @@ int main(void) {
   workers(0);
   workers(1);
   vfork_child_does_not_open();
+  vfork_child_of_raw_fork_child();
   return check_summary();
 }
