@@ -148,12 +148,15 @@ INSTALLED_ROOT=$ROOT/build/test-installed
 
 # The sdist: sources (Go modules vendored), no binary; it builds a wheel with
 # liblipc.so when Go is there, and fails naming Go when it is not. The
-# wheel: liblipc.so, py.typed, MIT license metadata, a manylinux tag.
+# wheel: liblipc.so, py.typed, MIT license metadata, the manylinux tag of
+# the release glibc (Makefile RELEASE_GLIBC), which its library and the
+# binary rock's need no newer glibc than (scripts/glibc_floor.sh).
 python_dist_test() {
-  local v dir py=$ROOT/build/venv-tools/bin/python
+  local v dir floor py=$ROOT/build/venv-tools/bin/python
   v=$(header_version)
   dir=$(mktemp -d)
-  "$py" - "$ROOT/build/dist" "$v" <<'PY' || return 1
+  floor=$(sed -n 's/^RELEASE_GLIBC := //p' Makefile)
+  "$py" - "$ROOT/build/dist" "$v" "$floor" <<'PY' || return 1
 import glob, sys, tarfile, zipfile
 out, v = sys.argv[1], sys.argv[2]
 sdist = tarfile.open(f"{out}/lipc-{v}.tar.gz")
@@ -164,8 +167,10 @@ assert need <= names, sorted(need - names)
 assert not [n for n in names if n.endswith(".so")], "the sdist carries a binary"
 pkg = sdist.extractfile(f"lipc-{v}/PKG-INFO").read().decode()
 assert "License-Expression: MIT" in pkg and f"Version: {v}\n" in pkg, pkg
-wheels = glob.glob(f"{out}/lipc-{v}-py3-none-manylinux_*_x86_64.whl")
+wheels = glob.glob(f"{out}/lipc-{v}-py3-none-manylinux*_x86_64.whl")
 assert len(wheels) == 1, glob.glob(f"{out}/*")
+floor = sys.argv[3].replace(".", "_")
+assert wheels[0].endswith(f".manylinux_{floor}_x86_64.whl"), f"{wheels[0]}: not tagged for glibc {sys.argv[3]}"
 w = zipfile.ZipFile(wheels[0])
 names = set(w.namelist())
 assert {"lipc/liblipc.so", "lipc/py.typed", f"lipc-{v}.dist-info/licenses/LICENSE"} <= names, sorted(names)
@@ -173,6 +178,10 @@ meta = w.read(f"lipc-{v}.dist-info/METADATA").decode()
 assert "License-Expression: MIT" in meta, meta
 print("sdist and", wheels[0].rsplit("/", 1)[1], "carry what they should")
 PY
+  (cd "$dir" && "$py" -m zipfile -e "$ROOT"/build/dist/lipc-"$v"-py3-none-manylinux*.whl wheel &&
+    "$py" -m zipfile -e "$ROOT"/build/dist/lipc-"$v"-1.linux-x86_64.rock rock) || return 1
+  scripts/glibc_floor.sh "$dir/wheel/lipc/liblipc.so" "$floor" && scripts/glibc_floor.sh "$dir/rock/lib/lipc/liblipc.so" "$floor" ||
+    return 1
   echo "--- the sdist without Go"
   env PATH="$(path_without_go)" "$py" -m pip wheel -q --no-build-isolation --no-deps \
     -w "$dir/nogo" "$ROOT/build/dist/lipc-$v.tar.gz" >"$dir/nogo.log" 2>&1 && { echo "built without Go?"; return 1; }
@@ -195,7 +204,7 @@ python_installed_suite() {
   dir=$(mktemp -d)
   python3 -m venv "$dir/venv" || return 1
   "$dir/venv/bin/python" -m pip install -q --disable-pip-version-check --no-index \
-    "$ROOT"/build/dist/lipc-"$v"-py3-none-manylinux_*.whl || return 1
+    "$ROOT"/build/dist/lipc-"$v"-py3-none-manylinux*.whl || return 1
   "$dir/venv/bin/python" -m pip install -q --disable-pip-version-check pytest filelock python-daemon posix_ipc || return 1
   (cd "$dir" && env -u LIPC_LIBRARY -u PYTHONPATH PATH="$dir/venv/bin:$(path_without_go)" LIPC_TEST_INSTALLED=1 \
      python -m pytest -q -p no:cacheprovider -o pythonpath= "$ROOT/bindings/python/tests") || return 1
