@@ -37,7 +37,7 @@ REL_LIB   := $(BUILD)/release/liblipc.so
 ZIG       := $(CURDIR)/$(BUILD)/zig
 GO_SRC    := $(shell find capi core -name '*.go' -o -name '*.c' -o -name '*.h' -o -name '*.map') go.mod include/lipc.h
 
-.PHONY: all release deps test-deps demo test soak bench install uninstall dist lint clean adversarial windows windows-test
+.PHONY: all release test-old-glibc deps test-deps demo test soak bench install uninstall dist lint clean adversarial windows windows-test
 
 all: $(LIB)
 
@@ -147,6 +147,12 @@ uninstall:
 dist: test-deps all release windows
 	scripts/dist.sh
 
+# The wheel's and the rock's library on a real older glibc (Debian 11's
+# 2.31, in a chroot debootstrapped once into build/old-glibc): Python, the
+# C suites and the LuaJIT suite. Needs root and Debian's mirror; not part
+# of `make test`, which checks the release library's symbol versions.
+test-old-glibc: dist
+	scripts/test_old_glibc.sh
 
 clean:
 	rm -rf $(BUILD)

@@ -2,7 +2,8 @@
 # Runs lipc's whole test suite, each part in its own ecosystem's runner, and
 # ends with one summary line. `scripts/test.sh soak` runs only the host soaks,
 # for as long as LIPC_SOAK_SECONDS / LIPC_SOAK_RUNS say, and the adversarial
-# suite's long run (tests/adversarial/run.sh says which variables size it).
+# suite's long run (tests/adversarial/run.sh says which variables size it);
+# `scripts/test.sh c` only the C suites.
 # Expects build/liblipc.so (make builds it first).
 set -u
 cd "$(dirname "$0")/.."
@@ -324,6 +325,8 @@ if [ "${1:-}" = soak ]; then
   run "python host soak" python3 -m pytest -q -p no:cacheprovider bindings/python/tests/test_soak.py
   run "c host signal storm" signal_storm "${STORM_TRIALS:-100}" "${STORM_CALLS:-200000}"
   run "adversarial soak (ADV_SEEDS, ADV_CALLS, ADV_ROUNDS, ADV_HANDLE_CYCLES)" tests/adversarial/run.sh soak
+elif [ "${1:-}" = c ]; then # the C suites alone: make test-old-glibc runs them on an older glibc
+  run "c tests" c_tests
 else
   run "lint (gofmt, go vet, C -Wall -Wextra)" make -s lint
   # The library is built with asyncpreemptoff=1 (Makefile GO_LDFLAGS), so
