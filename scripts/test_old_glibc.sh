@@ -49,6 +49,12 @@ python3 -m zipfile -e "$rock" "$root/lipc/rock"
 cp -R include tests examples "$src/" && cp -R bindings/luajit "$src/bindings/" && cp scripts/test.sh "$src/scripts/"
 cp -R bindings/python "$src/bindings/" # the demo's Python peer (3.9 here: it may skip)
 cp "$root/lipc/rock/lib/lipc/liblipc.so" "$src/build/liblipc.so" && ln -s liblipc.so "$src/build/liblipc.so.0"
+# The C suites' second Go library (tests/c/othergo): there is no Go in the
+# root, so it is built here the way the release library is.
+floor=$(sed -n 's/^RELEASE_GLIBC := //p' Makefile)
+CC=$ROOT/scripts/zig-cc.sh LIPC_ZIG=$ROOT/build/zig LIPC_GLIBC=$floor CGO_ENABLED=1 \
+  ZIG_GLOBAL_CACHE_DIR=$ROOT/build/zig-cache ZIG_LOCAL_CACHE_DIR=$ROOT/build/zig-cache \
+  go build -buildmode=c-shared -o "$src/build/libothergo.so" ./tests/c/othergo
 # Debian 11's Valgrind (3.16) aborts on clone with CLONE_PIDFD, so the C
 # suites' Valgrind host runs there as a plain host: a stand-in that drops
 # valgrind's options.
