@@ -28,20 +28,44 @@ CFLAGS_T  := -Wall -Wextra -Werror -O2 -Iinclude
 # every symbol but the public lipc_* inside the library.
 GO_LDFLAGS := -s -w -X=runtime.godebugDefault=asyncpreemptoff=1 \
   -extldflags=-Wl,--version-script=$(CURDIR)/capi/lipc.map,-soname,$(SONAME)
+# The library the packages ship (make dist: the wheel, the binary rock):
+# the same sources and flags, compiled and linked by zig (scripts/zig-cc.sh)
+# against glibc RELEASE_GLIBC's symbol versions, so that it loads on every
+# glibc from that one on (manylinux2014), not only on this machine's.
+RELEASE_GLIBC := 2.17
+REL_LIB   := $(BUILD)/release/liblipc.so
+ZIG       := $(CURDIR)/$(BUILD)/zig
 GO_SRC    := $(shell find capi core -name '*.go' -o -name '*.c' -o -name '*.h' -o -name '*.map') go.mod include/lipc.h
 
-.PHONY: all deps test-deps demo test soak bench install uninstall dist lint clean adversarial windows windows-test
+.PHONY: all release test-old-glibc deps test-deps demo test soak bench install uninstall dist lint clean adversarial windows windows-test
 
 all: $(LIB)
 
-$(LIB): $(GO_SRC)
-	@mkdir -p $(BUILD)
-	@need=$$(sed -n 's/^go //p' go.mod); have=$$(cd / && GOTOOLCHAIN=local $(GO) env GOVERSION 2>/dev/null | sed -n 's/^go\([0-9.]*\).*/\1/p'); \
+define check_go
+need=$$(sed -n 's/^go //p' go.mod); have=$$(cd / && GOTOOLCHAIN=local $(GO) env GOVERSION 2>/dev/null | sed -n 's/^go\([0-9.]*\).*/\1/p'); \
 	if [ -z "$$have" ] || [ "$$(printf '%s\n%s\n' "$$need" "$$have" | sort -V | head -n1)" != "$$need" ]; then \
 	  echo "lipc needs Go >= $$need to build (found: $${have:-none}); 'make deps' installs one" >&2; exit 1; fi
+endef
+
+$(LIB): $(GO_SRC)
+	@mkdir -p $(BUILD)
+	@$(check_go)
 	$(GO) build -buildmode=c-shared -ldflags='$(GO_LDFLAGS)' -o $@ ./capi
 	@rm -f $(BUILD)/liblipc.h
 	ln -sf liblipc.so $(BUILD)/$(SONAME)
+
+# The release library (see REL_LIB); zig comes from PyPI (scripts/deps.sh
+# release), its caches stay in build/. The floor is checked on the result.
+release: $(REL_LIB)
+$(REL_LIB): $(GO_SRC) scripts/zig-cc.sh scripts/glibc_floor.sh | $(BUILD)/.deps-release
+	@$(check_go)
+	@mkdir -p $(@D)
+	CC=$(CURDIR)/scripts/zig-cc.sh LIPC_ZIG=$(ZIG) LIPC_GLIBC=$(RELEASE_GLIBC) CGO_ENABLED=1 \
+	  ZIG_GLOBAL_CACHE_DIR=$(CURDIR)/$(BUILD)/zig-cache ZIG_LOCAL_CACHE_DIR=$(CURDIR)/$(BUILD)/zig-cache \
+	  $(GO) build -buildmode=c-shared -ldflags='$(GO_LDFLAGS)' -o $@ ./capi
+	@rm -f $(@D)/liblipc.h
+	ln -sf liblipc.so $(@D)/$(SONAME)
+	scripts/glibc_floor.sh $@ $(RELEASE_GLIBC)
 
 # Windows x64: lipc.dll cross-built with mingw (scripts/windows/build.sh),
 # with its import library; scripts/windows/setup.sh installs mingw and Wine.
@@ -60,11 +84,15 @@ $(BUILD)/.deps: scripts/deps.sh go.mod
 	@mkdir -p $(BUILD)
 	scripts/deps.sh
 	@touch $@
+$(BUILD)/.deps-release: scripts/deps.sh go.mod
+	@mkdir -p $(BUILD)
+	scripts/deps.sh release
+	@touch $@ $(BUILD)/.deps
 test-deps: $(BUILD)/.deps-test
 $(BUILD)/.deps-test: scripts/deps.sh go.mod scripts/windows/setup.sh tests/windows/requirements.txt tests/windows/bcryptprimitives.c
 	@mkdir -p $(BUILD)
 	scripts/deps.sh test
-	@touch $@ $(BUILD)/.deps
+	@touch $@ $(BUILD)/.deps $(BUILD)/.deps-release
 
 demo: deps all
 	scripts/demo.sh
@@ -116,8 +144,15 @@ uninstall:
 # Packages for each language's installer, into build/dist/: the Python wheel
 # (liblipc.so inside, manylinux tag checked by auditwheel) and sdist (builds
 # the library from source, Go modules vendored), and the LuaJIT binary rock.
-dist: test-deps all windows
+dist: test-deps all release windows
 	scripts/dist.sh
+
+# The wheel's and the rock's library on a real older glibc (Debian 11's
+# 2.31, in a chroot debootstrapped once into build/old-glibc): Python, the
+# C suites and the LuaJIT suite. Needs root and Debian's mirror; not part
+# of `make test`, which checks the release library's symbol versions.
+test-old-glibc: dist
+	scripts/test_old_glibc.sh
 
 clean:
 	rm -rf $(BUILD)

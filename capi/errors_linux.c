@@ -1,6 +1,7 @@
 /* errors_linux.c - what errors.c needs from Linux: errno's descriptions,
  * errno to LIPC_E* codes, and a thread-exit hook (a pthread key). */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -9,7 +10,31 @@
 
 #include "internal.h"
 
-const char *lipc__os_error_desc(int err) { return strerrordesc_np(err); }
+/* errno's untranslated text: strerrordesc_np, which came with glibc 2.32.
+ * The released library is linked for glibc 2.17 (Makefile RELEASE_GLIBC),
+ * so the function is looked up when the library loads; a glibc before 2.32
+ * has the same texts in sys_errlist (sys_nerr entries), which 2.32 turned
+ * into a symbol only old binaries can bind. strerror is no substitute: it
+ * follows LC_MESSAGES, and its text for an unknown errno lives in a buffer
+ * the next call overwrites. Looked up on the loading thread, as host_linux.c
+ * does, so that no later caller (a fork child among them) takes the loader's
+ * lock. */
+static const char *(*desc_np)(int);
+static const char *const *sys_list;
+static int sys_count;
+
+__attribute__((constructor)) static void find_error_texts(void) {
+  desc_np = (const char *(*)(int))dlsym(RTLD_DEFAULT, "strerrordesc_np");
+  if (desc_np) return;
+  const int *n = (const int *)dlsym(RTLD_DEFAULT, "sys_nerr");
+  sys_list = (const char *const *)dlsym(RTLD_DEFAULT, "sys_errlist");
+  sys_count = n && sys_list ? *n : 0;
+}
+
+const char *lipc__os_error_desc(int err) {
+  if (desc_np) return desc_np(err);
+  return err >= 0 && err < sys_count ? sys_list[err] : NULL;
+}
 
 int lipc__vasprintf(char **out, const char *fmt, va_list ap) { return vasprintf(out, fmt, ap); }
 

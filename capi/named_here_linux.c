@@ -85,9 +85,11 @@ struct here_obj {
 };
 
 /* Go's text for an errno (its syscall table: strerror's, the first letter
- * lower-cased unless the second is a capital too). */
+ * lower-cased unless the second is a capital too). lipc__os_error_desc, not
+ * strerrordesc_np itself: the released library runs on glibcs before 2.32
+ * (errors_linux.c). */
 static const char *errno_text(int err, char *buf, size_t size) {
-  const char *d = strerrordesc_np(err);
+  const char *d = lipc__os_error_desc(err);
   if (!d) {
     snprintf(buf, size, "errno %d", err);
     return buf;

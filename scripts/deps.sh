@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building lipc needs on a fresh Debian machine (12 or later),
-# and with `deps.sh test` also what testing and packaging it needs:
+# with `deps.sh release` also zig (the release build's compiler), and with
+# `deps.sh test` also what testing and packaging it needs:
 #  - Debian packages: C toolchain, LuaJIT, SBCL, CFFI, FiveAM and friends;
 #    for tests also Debian's pytest, venv and luarocks (never pip into
 #    Debian's own Python: PEP 668 forbids it, and Debian ships them);
@@ -10,7 +11,11 @@
 #    whatever Go there is (Debian's golang-go, 1.19 on Debian 12, when there
 #    is none) and kept in build/toolchain, which the Makefile puts first on
 #    the PATH;
-#  - the Go modules, through the module proxy.
+#  - the Go modules, through the module proxy;
+#  - for release and test: zig, from PyPI's ziglang package (its own venv,
+#    build/venv-zig; build/zig links to the binary), which the release
+#    build links with against an old glibc's symbol versions (Makefile
+#    RELEASE_GLIBC).
 # Safe to run again; does nothing that is already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +24,9 @@ what=${1:-build}
 
 # The toolchain installed when the PATH has no Go new enough: the one CI uses.
 GO_TOOLCHAIN=go1.26.8
+# zig for the release build: one pinned version, so that every release
+# machine links the same way.
+ZIGLANG=0.17.0
 
 sudo=""
 [ "$(id -u)" -ne 0 ] && sudo="sudo"
@@ -104,6 +112,19 @@ if [ -z "$go" ]; then
   new_enough "$(go_version "$go")" || { echo "deps: $go does not run" >&2; exit 1; }
 fi
 GOTOOLCHAIN=local "$go" mod download
+
+# zig (release, test)
+if [ "$what" != build ]; then
+  zvenv=$ROOT/build/venv-zig
+  if [ "$("$ROOT/build/zig" version 2>/dev/null)" != "$ZIGLANG" ]; then
+    python3 -c 'import ensurepip, venv' 2>/dev/null || apt_install python3-venv
+    echo "deps: installing zig $ZIGLANG (PyPI ziglang) into $zvenv"
+    rm -rf "$zvenv" && python3 -m venv "$zvenv"
+    "$zvenv/bin/python" -m pip install -q --disable-pip-version-check "ziglang==$ZIGLANG"
+    ln -sfn "$("$zvenv/bin/python" -c 'import ziglang, os; print(os.path.dirname(ziglang.__file__))')/zig" "$ROOT/build/zig"
+    [ "$("$ROOT/build/zig" version)" = "$ZIGLANG" ] || { echo "deps: $ROOT/build/zig does not run" >&2; exit 1; }
+  fi
+fi
 # Windows cross-build and Wine test runtimes (issue 13; scripts/windows/setup.sh says what)
 if [ "$what" = test ]; then "$ROOT/scripts/windows/setup.sh"; fi
 echo "deps: ready (Go $(go_version "$go"): $go)"

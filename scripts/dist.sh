@@ -3,18 +3,26 @@
 #   lipc-V.tar.gz                          Python sdist: the binding plus the C/Go
 #                                          sources with the Go modules vendored;
 #                                          pip builds liblipc.so from it (needs Go)
-#   lipc-V-py3-none-manylinux_*.whl        Python wheel carrying liblipc.so, tagged
-#                                          by auditwheel (the oldest glibc it allows)
+#   lipc-V-py3-none-manylinux2014_x86_64.manylinux_2_17_x86_64.whl
+#                                          Python wheel carrying liblipc.so, tagged
+#                                          by auditwheel (the oldest glibc it allows;
+#                                          manylinux2014 is 2_17's name for pips
+#                                          before 20.3)
 #   lipc-V-py3-none-win_amd64.whl          Python wheel carrying lipc.dll (Windows x64,
 #                                          scripts/windows/wheel.sh)
 #   lipc-V-1.rockspec, lipc-V-1.linux-x86_64.rock, lipc-V-1.win32-x86_64.rock
 #                                          LuaJIT release rockspec and binary rock
-# Expects build/liblipc.so and build/windows/lipc.dll (make builds them first). The packaging tools
+# Expects build/release/liblipc.so (`make release`: linked for glibc 2.17,
+# Makefile RELEASE_GLIBC) and build/windows/lipc.dll (make builds them
+# first); the wheel and the binary rock carry the release library, and the
+# wheel must come out tagged for the release glibc. The packaging tools
 # (build, setuptools, wheel, auditwheel) live in their own venv,
 # build/venv-tools, never in the system's Python (PEP 668).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+REL_LIB=build/release/liblipc.so
+RELEASE_GLIBC=$(sed -n 's/^RELEASE_GLIBC := //p' Makefile)
 VERSION=$(sed -n 's/^#define LIPC_VERSION_STRING "\(.*\)"/\1/p' include/lipc.h)
 OUT=$ROOT/build/dist
 STAGE=$ROOT/build/dist-stage
@@ -43,7 +51,7 @@ cp -R capi core include "$src/"
   { cat "$STAGE/sdist.log"; exit 1; }
 
 # ... and the wheel from the same tree with the library just built copied in.
-install -m 0755 build/liblipc.so "$src/lipc/liblipc.so"
+install -m 0755 "$REL_LIB" "$src/lipc/liblipc.so"
 "$py" -m build --wheel --no-isolation --outdir "$STAGE/wheel" "$src" >"$STAGE/wheel.log" 2>&1 ||
   { cat "$STAGE/wheel.log"; exit 1; }
 raw=$(ls "$STAGE"/wheel/*.whl)
@@ -52,6 +60,9 @@ raw=$(ls "$STAGE"/wheel/*.whl)
 "$tools/bin/auditwheel" show "$raw" | tee "$STAGE/auditwheel.txt"
 PATH="$tools/bin:$PATH" "$tools/bin/auditwheel" repair --only-plat -w "$OUT" "$raw" >"$STAGE/repair.log" 2>&1 ||
   { cat "$STAGE/repair.log"; exit 1; }
+tag=manylinux_${RELEASE_GLIBC/./_}_$(uname -m)
+ls "$OUT"/lipc-"$VERSION"-py3-none-*"$tag".whl >/dev/null 2>&1 ||
+  { echo "dist: the wheel is not tagged $tag:"; ls "$OUT"; exit 1; }
 
 # --- Python for Windows: the same package with lipc.dll, tagged win_amd64.
 scripts/windows/wheel.sh "$OUT" >/dev/null
@@ -62,8 +73,13 @@ sed -e "s/^version = \"scm-1\"/version = \"$VERSION-1\"/" \
     -e "s|^  url = \"git+https://github.com/lipc-dev/lipc.git\",|  url = \"git+https://github.com/lipc-dev/lipc.git\",\n  tag = \"v$VERSION\",|" \
     lipc-scm-1.rockspec > "$OUT/$rock_spec"
 # `luarocks make` builds from the current directory (the source tree) and
-# leaves the packed rock there.
-luarocks --lua-version=5.1 --tree="$STAGE/rocktree" make --pack-binary-rock "$OUT/$rock_spec" \
+# leaves the packed rock there. The binary rock is packed from a copy of the
+# rockspec whose Linux build is the release library's (`make release`).
+sed -e 's|build_command = "make build/liblipc.so"|build_command = "make release"|' \
+    -e 's|= "build/liblipc.so" }|= "'"$REL_LIB"'" }|' "$OUT/$rock_spec" > "$STAGE/$rock_spec"
+grep -q "make release" "$STAGE/$rock_spec" && grep -q "\"$REL_LIB\"" "$STAGE/$rock_spec" ||
+  { echo "dist: the rockspec's Linux build section is not what dist.sh rewrites"; exit 1; }
+luarocks --lua-version=5.1 --tree="$STAGE/rocktree" make --pack-binary-rock "$STAGE/$rock_spec" \
   >"$STAGE/rock.log" 2>&1 || { cat "$STAGE/rock.log"; exit 1; }
 mv lipc-"$VERSION"-1.*.rock "$OUT/"
 # ... and the Windows x64 binary rock with lipc.dll (cross-built; packed

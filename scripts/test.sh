@@ -2,7 +2,8 @@
 # Runs lipc's whole test suite, each part in its own ecosystem's runner, and
 # ends with one summary line. `scripts/test.sh soak` runs only the host soaks,
 # for as long as LIPC_SOAK_SECONDS / LIPC_SOAK_RUNS say, and the adversarial
-# suite's long run (tests/adversarial/run.sh says which variables size it).
+# suite's long run (tests/adversarial/run.sh says which variables size it);
+# `scripts/test.sh c` only the C suites.
 # Expects build/liblipc.so (make builds it first).
 set -u
 cd "$(dirname "$0")/.."
@@ -47,7 +48,8 @@ c_tests() {
   echo "--- valgrind_host (under valgrind)"; valgrind -q --undef-value-errors=no build/valgrind_host || ok=1
   # A second Go runtime in the process: another library built with Go's
   # -buildmode=c-shared, loaded after lipc and before it.
-  go build -buildmode=c-shared -o build/libothergo.so ./tests/c/othergo || return 1
+  # (Without Go on the PATH, the one in build/: make test-old-glibc brings one.)
+  if command -v go >/dev/null; then go build -buildmode=c-shared -o build/libothergo.so ./tests/c/othergo || return 1; fi
   $CC $flags -o build/test_two_go tests/c/test_two_go.c -Lbuild -llipc -ldl -lpthread -Wl,-rpath,"$ROOT/build" || return 1
   echo "--- test_two_go"; build/test_two_go "$ROOT/build/libothergo.so" || ok=1
   $CC $flags -o build/test_runtime_fds_host tests/c/test_runtime_fds_host.c -ldl -lpthread || return 1
@@ -148,12 +150,15 @@ INSTALLED_ROOT=$ROOT/build/test-installed
 
 # The sdist: sources (Go modules vendored), no binary; it builds a wheel with
 # liblipc.so when Go is there, and fails naming Go when it is not. The
-# wheel: liblipc.so, py.typed, MIT license metadata, a manylinux tag.
+# wheel: liblipc.so, py.typed, MIT license metadata, the manylinux tag of
+# the release glibc (Makefile RELEASE_GLIBC), which its library and the
+# binary rock's need no newer glibc than (scripts/glibc_floor.sh).
 python_dist_test() {
-  local v dir py=$ROOT/build/venv-tools/bin/python
+  local v dir floor py=$ROOT/build/venv-tools/bin/python
   v=$(header_version)
   dir=$(mktemp -d)
-  "$py" - "$ROOT/build/dist" "$v" <<'PY' || return 1
+  floor=$(sed -n 's/^RELEASE_GLIBC := //p' Makefile)
+  "$py" - "$ROOT/build/dist" "$v" "$floor" <<'PY' || return 1
 import glob, sys, tarfile, zipfile
 out, v = sys.argv[1], sys.argv[2]
 sdist = tarfile.open(f"{out}/lipc-{v}.tar.gz")
@@ -164,8 +169,10 @@ assert need <= names, sorted(need - names)
 assert not [n for n in names if n.endswith(".so")], "the sdist carries a binary"
 pkg = sdist.extractfile(f"lipc-{v}/PKG-INFO").read().decode()
 assert "License-Expression: MIT" in pkg and f"Version: {v}\n" in pkg, pkg
-wheels = glob.glob(f"{out}/lipc-{v}-py3-none-manylinux_*_x86_64.whl")
+wheels = glob.glob(f"{out}/lipc-{v}-py3-none-manylinux*_x86_64.whl")
 assert len(wheels) == 1, glob.glob(f"{out}/*")
+floor = sys.argv[3].replace(".", "_")
+assert wheels[0].endswith(f".manylinux_{floor}_x86_64.whl"), f"{wheels[0]}: not tagged for glibc {sys.argv[3]}"
 w = zipfile.ZipFile(wheels[0])
 names = set(w.namelist())
 assert {"lipc/liblipc.so", "lipc/py.typed", f"lipc-{v}.dist-info/licenses/LICENSE"} <= names, sorted(names)
@@ -173,6 +180,10 @@ meta = w.read(f"lipc-{v}.dist-info/METADATA").decode()
 assert "License-Expression: MIT" in meta, meta
 print("sdist and", wheels[0].rsplit("/", 1)[1], "carry what they should")
 PY
+  (cd "$dir" && "$py" -m zipfile -e "$ROOT"/build/dist/lipc-"$v"-py3-none-manylinux*.whl wheel &&
+    "$py" -m zipfile -e "$ROOT"/build/dist/lipc-"$v"-1.linux-x86_64.rock rock) || return 1
+  scripts/glibc_floor.sh "$dir/wheel/lipc/liblipc.so" "$floor" && scripts/glibc_floor.sh "$dir/rock/lib/lipc/liblipc.so" "$floor" ||
+    return 1
   echo "--- the sdist without Go"
   env PATH="$(path_without_go)" "$py" -m pip wheel -q --no-build-isolation --no-deps \
     -w "$dir/nogo" "$ROOT/build/dist/lipc-$v.tar.gz" >"$dir/nogo.log" 2>&1 && { echo "built without Go?"; return 1; }
@@ -195,7 +206,7 @@ python_installed_suite() {
   dir=$(mktemp -d)
   python3 -m venv "$dir/venv" || return 1
   "$dir/venv/bin/python" -m pip install -q --disable-pip-version-check --no-index \
-    "$ROOT"/build/dist/lipc-"$v"-py3-none-manylinux_*.whl || return 1
+    "$ROOT"/build/dist/lipc-"$v"-py3-none-manylinux*.whl || return 1
   "$dir/venv/bin/python" -m pip install -q --disable-pip-version-check pytest filelock python-daemon posix_ipc || return 1
   (cd "$dir" && env -u LIPC_LIBRARY -u PYTHONPATH PATH="$dir/venv/bin:$(path_without_go)" LIPC_TEST_INSTALLED=1 \
      python -m pytest -q -p no:cacheprovider -o pythonpath= "$ROOT/bindings/python/tests") || return 1
@@ -315,6 +326,8 @@ if [ "${1:-}" = soak ]; then
   run "python host soak" python3 -m pytest -q -p no:cacheprovider bindings/python/tests/test_soak.py
   run "c host signal storm" signal_storm "${STORM_TRIALS:-100}" "${STORM_CALLS:-200000}"
   run "adversarial soak (ADV_SEEDS, ADV_CALLS, ADV_ROUNDS, ADV_HANDLE_CYCLES)" tests/adversarial/run.sh soak
+elif [ "${1:-}" = c ]; then # the C suites alone: make test-old-glibc runs them on an older glibc
+  run "c tests" c_tests
 else
   run "lint (gofmt, go vet, C -Wall -Wextra)" make -s lint
   # The library is built with asyncpreemptoff=1 (Makefile GO_LDFLAGS), so

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "syscall_names.h"
 #include "lipc.h"
 
 static int link_of(int fd, char *out, size_t size) {

@@ -30,6 +30,7 @@
 
 #include "check.h"
 #include "seccomp_refuse.h"
+#include "syscall_names.h"
 #include "lipc.h"
 
 enum { ALL_EPERM, UNSHARE_EPERM, ALL_ENOSYS, CLONE_EAGAIN };
