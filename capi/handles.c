@@ -190,8 +190,27 @@ static struct lipc_slot *fresh_slot(void) {
   return s;
 }
 
-static int handle_new(int kind, void *obj, uintptr_t goref, void *cobj, lipc_handle_t *out) {
+/* The table lock. In a fork child it is taken with a bound: a plain
+ * fork() hands the child the lock free (pthread_atfork, below), but a raw
+ * clone or SYS_fork runs no handlers, and a parent thread inside an open or
+ * a close at that moment left it held for good in the child, where that
+ * thread does not exist. 0 when locked; -1 when it stayed held (held longer
+ * than any table update takes, so its owner is gone). */
+static int table_lock(void) {
+  if (lipc__in_fork_child()) return lipc__oslock_bounded(&table_mu, 2);
   lipc__oslock(&table_mu);
+  return 0;
+}
+
+static int table_stuck(void) {
+  return lipc__fail(LIPC_EFORKED, EDEADLK,
+                    "handle table: a thread of the parent was changing it when this process was "
+                    "forked without fork() (a raw clone or SYS_fork, which runs no pthread_atfork "
+                    "handlers); no handle can be made here");
+}
+
+static int handle_new(int kind, void *obj, uintptr_t goref, void *cobj, lipc_handle_t *out) {
+  if (table_lock() != 0) return table_stuck();
   struct lipc_slot *s;
   if (free_head) {
     s = slot_at(free_head - 1);
@@ -388,16 +407,18 @@ static void destroy(struct lipc_slot *s) {
   if (s->cobj) lipc__named_here_free(s->cobj); /* opened without Go: C frees all of it */
 #endif
   lipc__free_c_obj(kind, s->obj);
-  lipc__oslock(&table_mu);
+  /* In a raw fork's child whose table lock a parent thread kept (table_lock),
+   * the slot is left out of the free list: a leak of one slot, not a hang. */
+  int locked = table_lock() == 0;
   s->obj = NULL;
   s->goref = 0;
   s->cobj = NULL;
   atomic_store_explicit(&s->word, 0, memory_order_release);
-  if (s->gen != GEN_LAST) { /* else retired: never handed out again */
+  if (locked && s->gen != GEN_LAST) { /* else retired: never handed out again */
     s->next_free = free_head;
     free_head = s->idx + 1;
   }
-  lipc__osunlock(&table_mu);
+  if (locked) lipc__osunlock(&table_mu);
   atomic_fetch_sub(&live, 1);
 }
 

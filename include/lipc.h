@@ -86,6 +86,10 @@
  *   locks are its own as in a fork() child on kernels that wipe marked
  *   memory in a fork's child (MADV_WIPEONFORK, Linux 4.14); on older ones
  *   they stay the parent's until it has made one of the calls that need Go.
+ *   A parent thread inside an open or a close at the raw fork leaves lipc's
+ *   handle table held in the child for good: there an open waits 2 s, then
+ *   returns LIPC_EFORKED saying so, and a close ends after 2 s leaving its
+ *   table slot unused (a leak, never a hang).
  *   A vfork child shares the parent's memory until it execs, and POSIX lets
  *   it call nothing but exec and _exit; if it calls lipc anyway, what needs
  *   Go, opening and unlinking named objects (a handle it made would be the
