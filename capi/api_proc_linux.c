@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "../core/proc/spawn_linux.h"
+#include "../core/proc/sysnames_linux.h"
 #include "internal.h"
 #include "spawnattr.h"
 

@@ -1,6 +1,7 @@
 /* reap_linux.c - see reap_linux.h. */
 #define _GNU_SOURCE
 #include "reap_linux.h"
+#include "sysnames_linux.h"
 
 #include <errno.h>
 #include <signal.h>

@@ -12,6 +12,7 @@
  * parent is suspended until the child execs or exits). */
 #define _GNU_SOURCE
 #include "spawn_linux.h"
+#include "sysnames_linux.h"
 
 #include <errno.h>
 #include <fcntl.h>
