@@ -91,8 +91,17 @@
     (is (>= (- (now) t0) 0.79) "the wait went on with the remaining time")))
 
 (test interrupt-can-unwind-a-wait
+  ;; The interrupt is sent only once the thread is inside its CATCH (a fixed
+  ;; 0.2 s was not always enough on a loaded machine: the THROW then found
+  ;; no tag and the image died), and a moment later, so it usually lands in
+  ;; the wait itself.
   (with-pipe (r w)
-    (let* ((th (spawn (lambda () (catch 'out (wait-fds (list (cons r :read)) :timeout nil))))))
+    (let* ((ready nil)
+           (th (spawn (lambda ()
+                        (catch 'out
+                          (setf ready t)
+                          (wait-fds (list (cons r :read)) :timeout nil))))))
+      (loop repeat 1000 until ready do (sleep 0.01))
       (sleep 0.2)
       (multiple-value-bind (value secs)
           (timed (sb-thread:interrupt-thread th (lambda () (throw 'out :thrown)))
