@@ -839,7 +839,12 @@
     (proc-with-child (q "trap '' TERM; sleep 10")
       (let ((buf (make-array 16 :element-type '(unsigned-byte 8))))
         (flet ((thrown-out (what fn)
-                 (let ((th (spawn (lambda () (catch 'proc-out (funcall fn) :returned)))))
+                 ;; sent once the thread is inside its CATCH (as in
+                 ;; wait-tests: a fixed sleep alone can lose that race)
+                 (let* ((ready nil)
+                        (th (spawn (lambda ()
+                                     (catch 'proc-out (setf ready t) (funcall fn) :returned)))))
+                   (loop repeat 1000 until ready do (sleep 0.01))
                    (sleep 0.2)
                    (multiple-value-bind (result secs)
                        (timed (sb-thread:interrupt-thread th (lambda () (throw 'proc-out :thrown)))
