@@ -31,6 +31,7 @@
 
 #include "check.h"
 #include "seccomp_refuse.h"
+#include "userns.h"
 #include "lipc.h"
 
 /* What the parent opened before forking. */
@@ -473,35 +474,11 @@ static int pid1_case(void) {
   return WIFEXITED(st) ? WEXITSTATUS(st) : 3;
 }
 
-/* Writes s to the file at path; 0 on success. */
-static int write_file(const char *path, const char *s) {
-  int fd = open(path, O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return -1;
-  ssize_t n = write(fd, s, strlen(s));
-  close(fd);
-  return n == (ssize_t)strlen(s) ? 0 : -1;
-}
-
-/* A user namespace in which this user is root: without the map, exec
- * drops the namespace's capabilities (an unmapped uid is not 0 there) and
- * the pid1 case's clone(CLONE_NEWPID) fails with EPERM. */
-static int unshare_user_as_root(int flags) {
-  char map[64];
-  uid_t uid = geteuid();
-  gid_t gid = getegid();
-  if (unshare(CLONE_NEWUSER | flags) != 0) return -1;
-  snprintf(map, sizeof map, "0 %u 1", (unsigned)uid);
-  if (write_file("/proc/self/uid_map", map) != 0) return -1;
-  if (write_file("/proc/self/setgroups", "deny") != 0) return -1;
-  snprintf(map, sizeof map, "0 %u 1", (unsigned)gid);
-  return write_file("/proc/self/gid_map", map);
-}
-
 static void fork_child_with_the_loaders_pid(const char *argv0) {
   fflush(stdout);
   pid_t pid = fork();
   if (pid == 0) {
-    if (unshare(CLONE_NEWPID) != 0 && unshare_user_as_root(CLONE_NEWPID) != 0) _exit(77);
+    if (unshare_as_root(CLONE_NEWPID) < 0) _exit(77);
     pid_t init = fork();
     if (init == 0) {
       execl("/proc/self/exe", argv0, "pid1", (char *)NULL);
