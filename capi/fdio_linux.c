@@ -14,7 +14,11 @@
 #include "internal.h"
 
 /* write() with SIGPIPE blocked for this thread; a SIGPIPE this write caused
- * is consumed, one that was already pending is left alone. */
+ * is consumed, one that was already pending is left alone. Afterwards only
+ * SIGPIPE is unblocked, never the whole mask set back: a host's handler that
+ * ran during the write may have blocked signals on purpose (SBCL, deferring
+ * a SIGCHLD until the call is back in Lisp, blocks every deferrable signal;
+ * unblocked, the next SIGCHLD killed the image: test_host_mask.c). */
 long lipc__write_nosigpipe(int fd, const void *buf, size_t n) {
   sigset_t pipe_set, old, pending;
   sigemptyset(&pipe_set);
@@ -28,7 +32,7 @@ long lipc__write_nosigpipe(int fd, const void *buf, size_t n) {
     struct timespec zero = {0, 0};
     sigtimedwait(&pipe_set, NULL, &zero);
   }
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (!sigismember(&old, SIGPIPE)) pthread_sigmask(SIG_UNBLOCK, &pipe_set, NULL);
   errno = e;
   return w;
 }

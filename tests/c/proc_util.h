@@ -2,9 +2,11 @@
 #ifndef LIPC_PROC_UTIL_H
 #define LIPC_PROC_UTIL_H
 #include <dirent.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "lipc.h"
 
@@ -12,6 +14,24 @@ static inline double now_ms(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
   return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+/* Waits up to ms for process pid to ignore sig (a shell's `trap '' TERM`
+ * has run), reading SigIgn in /proc/<pid>/status; 1 if it does. A fixed
+ * sleep instead is too short on a loaded machine: the signal then ends the
+ * shell before its trap. */
+static inline int ignores_within(int64_t pid, int sig, int ms) {
+  for (double end = now_ms() + ms; now_ms() < end; usleep(2000)) {
+    char path[64], line[256];
+    unsigned long long mask = 0;
+    snprintf(path, sizeof path, "/proc/%lld/status", (long long)pid);
+    FILE *f = fopen(path, "re");
+    while (f && fgets(line, sizeof line, f))
+      if (sscanf(line, "SigIgn: %llx", &mask) == 1) break;
+    if (f) fclose(f);
+    if (mask >> (sig - 1) & 1) return 1;
+  }
+  return 0;
 }
 
 /* An attributes handle with argv from a NULL-terminated list. */

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <ucontext.h>
@@ -37,6 +38,7 @@
 #include "check.h"
 #include "proc_util.h"
 #include "reachable_copy.h"
+#include "userns.h"
 
 /* One call, made by a thread that gets cancelled. */
 struct job {
@@ -442,6 +444,35 @@ static void test_case(const char *name, const char *arg, int64_t uid, const char
   lipc_close(p);
 }
 
+/* Not root: the nap case runs in a user and mount namespace of its own,
+ * where /dev/shm is an empty file system and a directory takes the page's
+ * name, so this test does not touch the user's own page. */
+static void test_flock_nap_in_userns(void) {
+  char path[64];
+  snprintf(path, sizeof path, "/tmp/lipc-cancel-nap-%d", (int)getpid());
+  int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  CHECK(fd >= 0, "flock_nap: %s: %s", path, strerror(errno));
+  if (fd < 0) return;
+  close(fd);
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (unshare_as_root(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+        mount("none", "/dev/shm", "tmpfs", 0, NULL) != 0 || mkdir("/dev/shm/lipc.flockwake.0", 0700) != 0)
+      _exit(77);
+    execl("/proc/self/exe", "test_cancel", "flock_nap", path, (char *)NULL);
+    _exit(127);
+  }
+  int st = 0;
+  CHECK(pid > 0 && waitpid(pid, &st, 0) == pid, "flock_nap: fork: %s", strerror(errno));
+  if (WIFEXITED(st) && WEXITSTATUS(st) == 77)
+    printf("flock_nap: skipped (not root, and no user namespace to run it without the wake-up page)\n");
+  else
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "case flock_nap (in a user namespace): %s %d",
+          WIFSIGNALED(st) ? "signal" : "exit", WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+  unlink(path);
+}
+
 /* The nap case needs a user without the wake-up page: as root, one whose
  * page name is taken by a root-owned file, so this test does not touch the
  * page of any user that exists. That user loads lipc from a copy in a
@@ -450,7 +481,7 @@ static void test_case(const char *name, const char *arg, int64_t uid, const char
  * /proc/self/exe. */
 static void test_flock_nap(void) {
   if (geteuid() != 0) {
-    printf("flock_nap: skipped (needs root to run as a user without the wake-up page)\n");
+    test_flock_nap_in_userns();
     return;
   }
   char libdir[] = "/tmp/lipc-cancel-lib.XXXXXX", lib[64];

@@ -31,6 +31,7 @@
 
 #include "check.h"
 #include "seccomp_refuse.h"
+#include "userns.h"
 #include "lipc.h"
 
 /* What the parent opened before forking. */
@@ -477,7 +478,7 @@ static void fork_child_with_the_loaders_pid(const char *argv0) {
   fflush(stdout);
   pid_t pid = fork();
   if (pid == 0) {
-    if (unshare(CLONE_NEWPID) != 0 && unshare(CLONE_NEWUSER | CLONE_NEWPID) != 0) _exit(77);
+    if (unshare_as_root(CLONE_NEWPID) < 0) _exit(77);
     pid_t init = fork();
     if (init == 0) {
       execl("/proc/self/exe", argv0, "pid1", (char *)NULL);

@@ -48,7 +48,9 @@ static void test_exit_vs_signal(void) {
   /* kill, stop with grace: a TERM-ignoring child is KILLed after the grace */
   lipc_spawnattr_shell(a, "trap '' TERM; sleep 10");
   lipc_proc_spawn(a, &p);
-  usleep(100000);
+  int64_t pid = 0;
+  lipc_proc_pid(p, &pid);
+  CHECK(ignores_within(pid, SIGTERM, 10000), "the shell never set its trap");
   double t0 = now_ms();
   CHECK(lipc_proc_stop(p, 200, 0, &code, &sig) == 0 && sig == SIGKILL, "stop: sig %d", sig);
   CHECK(now_ms() - t0 >= 190, "killed before the grace");

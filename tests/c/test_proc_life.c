@@ -126,7 +126,7 @@ static void test_close_stops_while_waiting(void) {
 static void test_close_kills_after_grace_while_waiting(void) {
   int64_t pid;
   lipc_handle_t p = spawn_shell("trap '' TERM; exec sleep 30", LIPC_ON_CLOSE_STOP, 300, &pid);
-  usleep(100000); /* the trap is set */
+  CHECK(ignores_within(pid, SIGTERM, 10000), "the shell never set its trap");
   struct waiter w;
   start_waiter(&w, p, 8000);
   double t0 = now_ms();
@@ -145,7 +145,7 @@ static void test_close_kills_after_grace_while_waiting(void) {
 static void test_waiter_leaves_first(void) {
   int64_t pid;
   lipc_handle_t p = spawn_shell("trap '' TERM; exec sleep 30", LIPC_ON_CLOSE_STOP, 1500, &pid);
-  usleep(100000);
+  CHECK(ignores_within(pid, SIGTERM, 10000), "the shell never set its trap");
   struct waiter w;
   start_waiter(&w, p, 700);
   double t0 = now_ms();

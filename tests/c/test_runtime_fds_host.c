@@ -15,7 +15,8 @@
  *             2 fds more at load in 3 loads of 100, and a host that closed
  *             every fd and opened one could have had it closed by the probe);
  *             run in 60 fresh processes
- * The last two need a mount namespace (root): skipped without one.
+ * noproc and cgmoved need a mount namespace: root's, or for another user one
+ * in a user namespace, where cgmoved is skipped (it cannot move the mounts).
  * Usage: test_runtime_fds_host path/to/liblipc.so */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -37,9 +38,17 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "userns.h"
 
 #define SKIP 77
 #define MAX_FD 4096
+
+/* Ends a case that cannot run here, saying why. */
+static void skip(const char *mode, const char *why) {
+  printf("skip %s: %s\n", mode, why);
+  fflush(stdout);
+  _exit(SKIP);
+}
 
 typedef int (*runtime_fds_fn)(int *, size_t, size_t *);
 
@@ -161,7 +170,7 @@ static int cgmoved_case(const char *lib) {
     link_of(fd, target, sizeof target);
     CHECK(in(fds, n, fd), "the runtime's cgroup file %d (%s) is not listed", fd, target);
   }
-  if (cg == 0) return SKIP; /* not in a CPU cgroup: the runtime holds no cgroup file */
+  if (cg == 0) skip("cgmoved", "not in a CPU cgroup: the runtime holds no cgroup file");
   return check_summary();
 }
 
@@ -207,13 +216,19 @@ static int run_case(const char *self, const char *mode, const char *lib) {
   pid_t pid = fork();
   if (pid == 0) {
     alarm(120);
-    int ns = strcmp(mode, "race") != 0 && strcmp(mode, "settled") != 0;
-    if (ns && (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)) _exit(SKIP);
+    int ns = strcmp(mode, "race") != 0 && strcmp(mode, "settled") != 0, userns = 0;
+    if (ns && ((userns = unshare_as_root(CLONE_NEWNS)) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0))
+      skip(mode, "no mount namespace (not root, and no user namespace)");
     if (strcmp(mode, "noproc") == 0) {
-      if (umount2("/proc", MNT_DETACH) != 0) _exit(SKIP);
+      /* In a user namespace /proc is locked to the mounts above it: not
+       * unmounted, but hidden under an empty file system. */
+      if (umount2("/proc", MNT_DETACH) != 0 && mount("none", "/proc", "tmpfs", 0, NULL) != 0)
+        skip(mode, "/proc could not be unmounted nor hidden");
       for (int i = 0; i < 100; i++) open("/dev/null", O_RDONLY); /* inherited by the exec */
     }
-    if (strcmp(mode, "cgmoved") == 0 && move_cgroup_mounts(getppid()) <= 0) _exit(SKIP);
+    if (strcmp(mode, "cgmoved") == 0 && move_cgroup_mounts(getppid()) <= 0)
+      skip(mode, userns ? "needs root: in a user namespace the cgroup mounts are locked where they are"
+                        : "no cgroup mount to move");
     execl(self, self, mode, lib, (char *)NULL);
     _exit(127);
   }
@@ -225,7 +240,6 @@ static int run_case(const char *self, const char *mode, const char *lib) {
     rmdir(dir);
   }
   int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-  if (code == SKIP) printf("skip %s: no mount namespace, or nothing to move\n", mode);
   CHECK(code == 0 || code == SKIP, "case %s: status %#x", mode, st);
   return code;
 }

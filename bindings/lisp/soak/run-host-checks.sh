@@ -3,11 +3,12 @@
 #   fp-trap.lisp  (F6: Go's float divisions under SBCL's traps; Lisp traps after)
 #   sigurg.lisp   (F5: with-timeout and interrupt-thread after load)
 #   signals.lisp  (F16: SBCL's signal handlers unchanged by the load)
+#   sigchld-writes.lisp (a SIGCHLD SBCL deferred stays blocked through a pipe write)
 # Ends with `N passed, N failed` over scripts; exits non-zero on any failure.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 passed=0 failed=0
-for script in fp-trap.lisp sigurg.lisp signals.lisp; do
+for script in fp-trap.lisp sigurg.lisp signals.lisp sigchld-writes.lisp; do
   out=$(timeout -k 5 120 sbcl --script "$here/$script" 2>&1)
   rc=$?
   if [ "$rc" -eq 0 ]; then

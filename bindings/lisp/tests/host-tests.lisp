@@ -48,6 +48,13 @@ not 0) and its output."
   (multiple-value-bind (code output) (run-script "fp-trap.lisp")
     (is (eql 0 code) "soak/fp-trap.lisp exited with ~D:~%~A" code output)))
 
+(test pipe-writes-while-children-exit-leave-the-image-alive
+  ;; A SIGCHLD that SBCL deferred during a pipe write must stay blocked until
+  ;; the call is back in Lisp; unblocked by lipc, the next one killed the
+  ;; image.  Run in a child, since a regression kills the process.
+  (multiple-value-bind (code output) (run-script "sigchld-writes.lisp")
+    (is (eql 0 code) "soak/sigchld-writes.lisp exited with ~D:~%~A" code output)))
+
 (test runtime-fds-name-the-poller
   "The fds a daemon must spare are the Go runtime's poller (lipc.h)."
   (let* ((fds (lipc:runtime-fds))

@@ -43,9 +43,9 @@ result: (code signal seconds) or (:error condition seconds)."
     (is (proc-wait-until (lambda () (null (proc-stat pid))) 3) "reaped")))
 
 (test proc-close-kills-after-the-grace-while-another-thread-waits
-  (let* ((p (spawn-process "trap '' TERM; exec sleep 30" :on-close :stop :grace 0.3))
+  (let* ((p (spawn-process *term-ignoring-child* :on-close :stop :grace 0.3 :output :pipe))
          (pid (process-pid p)))
-    (sleep 0.2)                         ; the trap is set
+    (proc-await-ready p)
     (let ((waiter (proc-waiting-thread p 8)))
       (sleep 0.3)
       (let ((t0 (now)))

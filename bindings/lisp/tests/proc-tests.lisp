@@ -130,16 +130,26 @@
     (is (equal '(-1 15) (multiple-value-list (process-wait p :timeout 5))))
     (is (null (process-kill p :term)) "kill after exit: NIL")))
 
+(defparameter *term-ignoring-child* "trap '' TERM; echo ready; exec sleep 30"
+  "A shell that ignores SIGTERM once it has said ready (PROC-AWAIT-READY).")
+
+(defun proc-await-ready (p)
+  "Waits for the ready line of P's output pipe: a child's trap is set then.
+A fixed sleep instead let a loaded machine send the TERM before the shell
+had run its trap (seen on a machine loaded by other suites)."
+  (let ((buf (make-array 6 :element-type '(unsigned-byte 8))))
+    (is (eql 6 (read-octets (process-output p) buf :timeout 30)) "the child never said ready")))
+
 (test proc-stop-escalates-after-the-grace
-  (proc-with-child (p "trap '' TERM; sleep 10")
-    (sleep 0.15)
+  (proc-with-child (p *term-ignoring-child* :output :pipe)
+    (proc-await-ready p)
     (multiple-value-bind (result secs) (timed (multiple-value-list (process-stop p :grace 0.2)))
       (is (equal '(-1 9) result) "KILLed: ~S" result)
       (is (>= secs 0.19) "killed before the grace: ~,3F s" secs)
       (is (< secs 3))))
   ;; a grace longer than a wait slice goes through the sliced path
-  (proc-with-child (p "trap '' TERM; sleep 10")
-    (sleep 0.15)
+  (proc-with-child (p *term-ignoring-child* :output :pipe)
+    (proc-await-ready p)
     (multiple-value-bind (result secs) (timed (multiple-value-list (process-stop p :grace 0.7)))
       (is (equal '(-1 9) result))
       (is (>= secs 0.69) "~,3F s" secs)))

@@ -77,9 +77,9 @@ def test_grandchild_holding_the_pipe_does_not_delay_wait():
 
 
 def test_stop_escalates_to_kill_after_grace():
-    p = lipc.Popen(["sh", "-c", "trap '' TERM; sleep 10"], process_group=0)
+    p = lipc.Popen(["sh", "-c", "trap '' TERM; echo ready; sleep 10"], process_group=0, stdout=lipc.PIPE)
     try:
-        time.sleep(0.1)  # let the shell set its trap
+        assert p.stdout.readline() == b"ready\n"  # the trap is set (a sleep is too short on a loaded machine)
         t0 = time.monotonic()
         assert p.stop(0.2, group=True) == -signal.SIGKILL
         assert time.monotonic() - t0 >= 0.19
