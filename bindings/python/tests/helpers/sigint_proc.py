@@ -51,8 +51,10 @@ elif what == "write":
 elif what == "stop":
     # its own group, so that the cleanup kills the shell's sleep too (an
     # orphaned sleep would hold our stdout open for 30 s)
-    p = lipc.Popen(["sh", "-c", "trap '' TERM; sleep 30"], process_group=0)
-    time.sleep(0.1)
+    # (TERM is ignored across the exec; "ready" once it is, rather than a
+    # fixed sleep that a loaded machine can outlast before the trap is set)
+    p = lipc.Popen(["sh", "-c", "trap '' TERM; echo ready; exec sleep 30"], process_group=0, stdout=lipc.PIPE)
+    assert p.stdout.readline() == b"ready\n"
 threading.Thread(target=fire, daemon=True).start()
 try:
     if what == "wait":
