@@ -133,4 +133,30 @@ function T.close_disarms_the_finalizer()
   h.eq(lipc.diag("live_handles"), before, "live handles")
 end
 
+-- Each process draws where its handle values start (lipc.h), so a handle
+-- number from another process (kept in a file, sent down a pipe) is refused
+-- here instead of reaching this process's object: two fresh LuaJITs open
+-- one semaphore each, first thing, and neither number is a handle here.
+function T.a_handle_from_another_process_is_not_valid_here()
+  local name = h.sem_name()
+  local code = ([[
+    local lipc = require "lipc"
+    local s = assert(lipc.sem.open(%q, { create = true }))
+    io.write(("%%.0f\n"):format(s.handle)) io.flush()
+    s:close()
+  ]]):format(name)
+  local theirs = {}
+  for i = 1, 2 do
+    local p, line = h.spawn_luajit(code)
+    theirs[i] = tonumber(line())
+    p:wait(10)
+  end
+  local mine = assert(lipc.sem.open(name, { create = true })) -- (Windows: gone with the children's)
+  h.ok(theirs[1] ~= theirs[2], "two processes' first handles differ")
+  h.ok(mine.handle ~= theirs[1] and mine.handle ~= theirs[2], "this process's handle is neither")
+  for i = 1, 2 do all_reject(theirs[i], "another process's handle " .. i) end
+  mine:close()
+  lipc.sem.unlink(name) -- (Windows: nothing to unlink)
+end
+
 return T

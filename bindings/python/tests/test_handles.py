@@ -11,7 +11,7 @@ import pytest
 from conftest import TRUE
 
 import lipc
-from lipc import _errors, _sem
+from lipc import _const, _errors, _sem
 from lipc._lib import lib
 
 EBADHANDLE = lipc.Code.EBADHANDLE
@@ -333,3 +333,38 @@ def test_hot_methods_make_no_closure_cells():
     for fn in (lipc.Semaphore.acquire, lipc.Semaphore.release, _mutex.Mutex.acquire, _mutex.Mutex.release,
                _event.Event.wait, _event.Event.set, _flock.FileLock.acquire, _flock.FileLock.release):
         assert fn.__code__.co_cellvars == (), fn
+
+
+_FIRST_HANDLE = """
+import sys, lipc
+s = lipc.Semaphore(sys.argv[1], create=True)
+print(s.handle)
+s.close()
+"""
+
+
+def test_a_handle_from_another_process_is_not_valid_here(name):
+    """Each process draws where its handle values start (lipc.h), so a
+    handle that crossed from another process (a pickle of the number, a
+    file) is refused here instead of reaching this process's object: two
+    fresh interpreters open one semaphore each, first thing, and neither
+    number is a handle here, nor is either this process's."""
+    import subprocess
+    import sys
+
+    from conftest import child_env
+
+    theirs = []
+    for _ in range(2):
+        r = subprocess.run([sys.executable, "-c", _FIRST_HANDLE, name], env=child_env(),
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        theirs.append(int(r.stdout))
+    mine = lipc.Semaphore(name, create=True)
+    try:
+        assert theirs[0] != theirs[1] and mine.handle not in theirs
+        kind = c_int()
+        for h in theirs:
+            assert lib.lipc_handle_kind(h, byref(kind)) == _const.EBADHANDLE
+    finally:
+        mine.close()
