@@ -36,6 +36,12 @@ RELEASE_GLIBC := 2.17
 REL_LIB   := $(BUILD)/release/liblipc.so
 ZIG       := $(CURDIR)/$(BUILD)/zig
 GO_SRC    := $(shell find capi core -name '*.go' -o -name '*.c' -o -name '*.h' -o -name '*.map') go.mod include/lipc.h
+# Go's build cache keys a cgo package on the files in its own directory, so
+# it did not see a change to the headers capi includes from elsewhere (core's
+# inline fast paths, the public header) and linked the old objects. Their
+# checksum among the C preprocessor flags makes it see them.
+HDR_SUM   := $(shell find core include -name '*.h' | LC_ALL=C sort | xargs cat | cksum | cut -d' ' -f1)
+export CGO_CPPFLAGS := $(strip $(CGO_CPPFLAGS) -DLIPC_HEADERS_SUM=$(HDR_SUM))
 
 .PHONY: all release test-old-glibc deps test-deps demo test soak bench install uninstall dist lint clean adversarial windows windows-test
 

@@ -7,6 +7,7 @@
 #include <pthread.h>
 
 #include "../core/event/event_linux.h"
+#include "../core/mutex/mutex_fast_linux.h"
 #include "../core/mutex/mutex_linux.h"
 #include "internal.h"
 
@@ -74,6 +75,17 @@ __attribute__((noinline)) static int lock_checked(lipc_slot *s, int64_t timeout_
   return lock_held(s, lipc__mutex_lock(lipc__slot_obj(s), NULL, 1), timeout_ms, owner_died);
 }
 
+/* glibc's trylock, when the inline one did not take the mutex. */
+__attribute__((noinline)) static int lock_tried(lipc_slot *s, int64_t timeout_ms, int *owner_died) {
+  pthread_mutex_t *m = lipc__slot_obj(s);
+  int e = pthread_mutex_trylock(m);
+  if (e == 0) {
+    if (owner_died) *owner_died = 0;
+    return lipc__handle_put(s, LIPC_OK);
+  }
+  return lock_held(s, lipc__mutex_tried(m, e), timeout_ms, owner_died);
+}
+
 __attribute__((noinline)) static int lock_long(lipc_handle_t h, int64_t timeout_ms, int *owner_died) {
   lipc_slot *s;
   int rc = lipc__handle_acquire_slow(h, LIPC_KIND_MUTEX, &s);
@@ -85,10 +97,11 @@ int lipc_mutex_lock(lipc_handle_t h, int64_t timeout_ms, int *owner_died) {
   LIPC_HANDLE_GET(hd, h, LIPC_KIND_MUTEX, lock_long(h, timeout_ms, owner_died));
   pthread_mutex_t *m = lipc__slot_obj(hd.s);
   /* lipc__mutex_lock's try, inline: the kind check glibc relies on, then
-   * glibc's trylock. */
+   * glibc's trylock of a free mutex, inline too; anything else (held, an
+   * owner died) is glibc's own trylock's to say. */
   if (__builtin_expect(!lipc__mutex_kind_ok(m), 0)) return lock_checked(hd.s, timeout_ms, owner_died);
-  int e = pthread_mutex_trylock(m);
-  if (__builtin_expect(e != 0, 0)) return lock_held(hd.s, lipc__mutex_tried(m, e), timeout_ms, owner_died);
+  if (__builtin_expect(!lipc__mutex_trylock_fast(m, &hd.r->tid, &hd.r->robust_head), 0))
+    return lock_tried(hd.s, timeout_ms, owner_died);
   if (owner_died) *owner_died = 0;
   return lipc__handle_put_hold(hd, LIPC_OK);
 }
@@ -114,9 +127,11 @@ int lipc_mutex_unlock(lipc_handle_t h) {
   struct lipc_hold hd;
   LIPC_HANDLE_GET(hd, h, LIPC_KIND_MUTEX, unlock_long(h));
   pthread_mutex_t *m = lipc__slot_obj(hd.s);
+  /* lipc__mutex_unlock, inline: the kind check, then glibc's unlock of a
+   * mutex this thread holds in good order, inline too; anything else is
+   * glibc's own unlock's to do or refuse. */
   if (__builtin_expect(!lipc__mutex_kind_ok(m), 0)) return unlock_checked(hd.s);
-  int e = pthread_mutex_unlock(m); /* lipc__mutex_unlock, inline */
-  if (__builtin_expect(e != 0, 0)) return unlock_held(hd.s, e);
+  if (__builtin_expect(!lipc__mutex_unlock_fast(m, hd.r->tid, hd.r->robust_head), 0)) return unlock_checked(hd.s);
   return lipc__handle_put_hold(hd, LIPC_OK);
 }
 

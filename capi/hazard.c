@@ -77,6 +77,8 @@ struct lipc_hz_rec *lipc__hz_claim(void) {
       break;
   }
   if (!r && !(r = new_records())) return NULL;
+  r->tid = 0; /* another thread's, if the record was given back */
+  r->robust_head = NULL;
   if (lipc__hz_test_depth >= 0)
     atomic_store_explicit(&r->depth, LIPC_HZ_DEPTH - lipc__hz_test_depth, memory_order_relaxed);
   /* Before the thread-exit hook is armed, so a handler that interrupts

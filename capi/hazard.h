@@ -33,6 +33,13 @@ struct lipc_hz_rec {
   _Atomic unsigned overflow; /* lookups that took a reference instead (stack full) */
   atomic_int taken;          /* 1 while a thread owns it */
   struct lipc_hz_rec *next;  /* the list of all records; set once */
+  /* What the system's inline paths learn about the owning thread once
+   * (Linux: its kernel id and robust futex list head, for the inline mutex
+   * path, core/mutex/mutex_fast_linux.h). 0 and NULL until then, and again
+   * when the record passes to another thread or its thread is the child of
+   * a fork. Only the owner reads and writes them. */
+  int tid;
+  void *robust_head;
 } __attribute__((aligned(64))); /* no cache line shared by two threads' records */
 
 /* This thread's record, or NULL before its first lookup. Initial-exec: the
