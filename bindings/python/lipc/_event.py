@@ -30,7 +30,7 @@ from typing import Any, Optional, Type
 
 from . import _const
 from ._errors import _check, _raise
-from ._handle import GIL_ORDERS_CALLS as _GIL, _Handle
+from ._handle import _Handle
 from ._lib import lib as _c, quick as _q
 from ._named import Name, as_str, check_mode, cname, open_flags, remember, reopen
 from ._timeout import retry_eintr, seconds
@@ -66,7 +66,7 @@ class Event(_Handle):
         _check(_c.lipc_event_open(c, flags, check_mode(mode), int(bool(manual_reset)),
                                   int(bool(initially_set)), byref(h)), "event_open")
         self._name = as_str(name)
-        self._out = c_int()  # the getter's out-parameter (lipc._handle)
+        self._own_out()  # the getter's out-parameter (lipc._handle)
         super().__init__(h.value)
         self._trust = bool(trust_foreign)
         remember(self, (type(self), self._name))
@@ -104,7 +104,7 @@ class Event(_Handle):
 
     def is_set(self) -> bool:
         """Whether it is set now (a snapshot: other processes may change it)."""
-        v = self._out if _GIL else c_int()  # see lipc._handle
+        v = self._out  # see lipc._handle
         try:
             rc = _is_set(self._ch, v)  # the c_int goes by reference (POINTER(c_int)): no byref object
         except ArgumentError:  # closed: _ch is None (see lipc._handle)

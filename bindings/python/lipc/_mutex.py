@@ -45,7 +45,7 @@ from typing import Any, Optional, Type
 
 from . import _const
 from ._errors import Error, PermissionDeniedError, _check, _raise
-from ._handle import GIL_ORDERS_CALLS as _GIL, _Handle
+from ._handle import _Handle
 from ._lib import lib as _c, quick as _q
 from ._named import Name, as_str, check_mode, cname, open_flags, remember, reopen
 from ._timeout import deadline, retry_eintr
@@ -107,7 +107,7 @@ class Mutex(_Handle):
         # parameter by reference, 100 ns a call faster than a byref()
         # object (issue 12). It is also what owner_died reads.
         self._died = c_int()
-        self._out = c_int()  # the getter's out-parameter (lipc._handle)
+        self._own_out()  # the getter's out-parameter (lipc._handle)
         super().__init__(h.value)
         self._trust = bool(trust_foreign)
         remember(self, (type(self), self._name))
@@ -199,7 +199,7 @@ class Mutex(_Handle):
         """Whether some thread, of any process, holds the mutex now (a
         snapshot, as threading.Lock.locked()). A mutex whose owner died
         holding it reads as free: the next acquire gets it (owner_died)."""
-        v = self._out if _GIL else c_int()  # see lipc._handle
+        v = self._out  # see lipc._handle
         try:
             rc = _locked(self._ch, v)  # the c_int goes by reference (POINTER(c_int)): no byref object
         except ArgumentError:  # closed: _ch is None (see lipc._handle)

@@ -11,7 +11,7 @@ from typing import Any, Optional, Type
 
 from . import _const
 from ._errors import _check, _raise
-from ._handle import GIL_ORDERS_CALLS as _GIL, _Handle
+from ._handle import _Handle
 from ._lib import lib as _c, quick as _q
 from ._cint import to_uint32
 from ._named import Name, check_mode, cname, remember, reopen
@@ -71,7 +71,7 @@ class Semaphore(_Handle):
         h = c_int64()
         _check(_c.lipc_sem_open(cname, flags, mode, initial, byref(h)), "sem_open")
         self._name = name if isinstance(name, str) else os.fsdecode(name)
-        self._out = c_int()  # the getter's out-parameter (lipc._handle)
+        self._own_out()  # the getter's out-parameter (lipc._handle)
         super().__init__(h.value)
         self._trust = bool(trust_foreign)
         remember(self, (type(self), self._name))
@@ -89,7 +89,7 @@ class Semaphore(_Handle):
     @property
     def value(self) -> int:
         """The current value (a snapshot: other processes may change it)."""
-        v = self._out if _GIL else c_int()  # see lipc._handle
+        v = self._out  # see lipc._handle
         try:
             rc = _value(self._ch, v)  # the c_int goes by reference (POINTER(c_int)): no byref object
         except ArgumentError:  # closed: _ch is None (see lipc._handle)

@@ -271,27 +271,63 @@ def test_quick_calls_hold_the_gil_and_fail_as_the_others(name, tmp_path):
             o.close()
 
 
-def test_getters_without_the_gil_make_their_own_out_parameter(name, monkeypatch):
-    # A free-threaded build (no GIL orders the C calls) gives each read a
-    # c_int of its own; with the GIL, the object's own serves.
+def test_getters_with_the_gil_share_the_objects_out_parameter(name):
+    # With the GIL (this build), each object's getter writes the c_int the
+    # object made at open: no c_int per read.
     from conftest import unique_name
-    from lipc import _event, _mutex, _sem
     sem = lipc.Semaphore(name, create=True, initial=5, unlink_on_close=True)
     mutex = lipc.Mutex(unique_name(), create=True, unlink_on_close=True)
     event = lipc.Event(unique_name(), create=True, initially_set=True, unlink_on_close=True)
-    reads = ((sem, lambda: sem.value, 5), (mutex, mutex.locked, False), (event, event.is_set, True))
     try:
-        for module in (_sem, _mutex, _event):
-            monkeypatch.setattr(module, "_GIL", False)
-        for obj, read, want in reads:
-            obj._out = c_int(-7)
-            assert read() == want and obj._out.value == -7, obj
-        monkeypatch.undo()
-        for obj, read, want in reads:
-            assert read() == want and obj._out.value == int(want), obj
+        for obj, read, want in ((sem, lambda: sem.value, 5), (mutex, mutex.locked, False),
+                                (event, event.is_set, True)):
+            out = obj._out
+            out.value = -7
+            assert read() == want and obj._out is out and out.value == int(want), obj
     finally:
         for o in (sem, mutex, event):
             o.close()
+
+
+def test_getters_without_the_gil_make_their_own_out_parameter(name):
+    # A free-threaded build (no GIL orders the C calls) gives each read a
+    # c_int of its own. In a child whose sysconfig says the GIL is disabled
+    # (as 3.13t's does) before lipc is imported: the getters still answer
+    # right, from threads too, and no object keeps a c_int to share.
+    import subprocess
+    import sys
+    from conftest import child_env
+    code = f"""
+import sysconfig, threading
+real = sysconfig.get_config_var
+sysconfig.get_config_var = lambda key: 1 if key == "Py_GIL_DISABLED" else real(key)
+import lipc
+from lipc import _handle
+assert not _handle.GIL_ORDERS_CALLS
+sem = lipc.Semaphore({name!r} + "s", create=True, initial=5, unlink_on_close=True)
+mutex = lipc.Mutex({name!r} + "m", create=True, unlink_on_close=True)
+event = lipc.Event({name!r} + "e", create=True, initially_set=True, unlink_on_close=True)
+reads = ((sem, lambda: sem.value, 5), (mutex, mutex.locked, False), (event, event.is_set, True))
+for obj, read, want in reads:
+    assert "_out" not in vars(obj) and obj._out is not obj._out, obj
+    assert read() == want, obj
+bad = []
+def reader():
+    for _ in range(2000):
+        for obj, read, want in reads:
+            if read() != want:
+                bad.append(obj)
+ts = [threading.Thread(target=reader) for _ in range(4)]
+for t in ts: t.start()
+for t in ts: t.join()
+assert not bad, bad[:3]
+for obj, _, _ in reads:
+    obj.close()
+print("ok")
+"""
+    out = subprocess.run([sys.executable, "-c", code], env=child_env(), capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0 and out.stdout == "ok\n", out.stderr
 
 
 def test_waits_that_may_sleep_let_other_threads_run(name):
