@@ -354,6 +354,13 @@ def main():
     m = re.search(r"#define (LIPC_DIAG_\w*PANIC\w*) ", text)
     if m:
         o.append("#define FZ_DIAG_PANICS %s" % m.group(1))
+    # lipc_diag works after fork for the figures its comment marks (C):
+    # each entry's text runs to the next LIPC_DIAG_ name.
+    diag = byname.get("lipc_diag")
+    if diag:
+        entries = re.split(r"\b(?=LIPC_DIAG_\w+\s)", flat(diag["comment"]))[1:]
+        c_figures = [e.split()[0] for e in entries if "(C)" in e]
+        o.append("#define FZ_DIAG_C_FIGURES %s" % ", ".join(c_figures + ["0"]))
     open(out_path, "w").write("\n".join(o) + "\n")
     # For the special-files attack: every function that takes a path, a
     # directory or a program, which it must cover.

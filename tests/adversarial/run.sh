@@ -57,6 +57,10 @@ part() { # name command...: each in its own time limit, so that a hang is a fail
 
 build || exit 1
 part "call fuzzer" "$OUT/adv_fuzz" run "$LIB" "$seed0" "$seeds" "$calls"
+# The same calls made in the child of a fork (half the processes, other seeds):
+# what the header says works there must, the rest must say LIPC_EFORKED.
+part "call fuzzer in a fork child" env ADV_IN_FORK_CHILD=1 "$OUT/adv_fuzz" run "$LIB" "$((seed0 + 500))" \
+  "$(( (seeds + 1) / 2 ))" "$calls"
 part "names and permissions" "$OUT/names_perms"
 part "names and permissions in a fork child" env ADV_IN_FORK_CHILD=1 "$OUT/names_perms"
 part "special files" "$OUT/special_files"

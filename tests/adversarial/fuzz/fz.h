@@ -41,6 +41,11 @@ extern const struct fz_code *fz_codes_table;
 extern int fz_ncodes;
 int fz_resolve(void *lib);  /* 0, or -1 with a message: a declared function not exported */
 int fz_fn_index(const char *name);
+/* Whether the header says the function ("lipc_x" or "x") works after fork. */
+int fz_works_after_fork(const char *name);
+/* Whether lipc_diag's figure `what` is read in C (the header's "(C)"):
+ * those work after fork, the others say LIPC_EFORKED there. */
+int fz_diag_in_c(int64_t what);
 
 /* Direct access to a few functions for the fuzzer's own well-formed calls. */
 struct fz_lib {
@@ -88,6 +93,7 @@ struct fz_config {
   char tmpdir[64];  /* every file lives under it: "/tmp/adv-<pid>" */
   int storm;        /* signals are raining: a "forever" wait returns LIPC_EINTR */
   long soft_nofile; /* the soft RLIMIT_NOFILE */
+  int in_fork_child; /* ADV_IN_FORK_CHILD=1: the calls are made in the child of a fork */
 };
 extern struct fz_config fz_cfg;
 

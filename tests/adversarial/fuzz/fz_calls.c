@@ -73,5 +73,23 @@ int fz_fn_index(const char *name) {
   return -1;
 }
 
+int fz_works_after_fork(const char *name) {
+  char full[96];
+  snprintf(full, sizeof full, "%s%s", strncmp(name, "lipc_", 5) == 0 ? "" : "lipc_", name);
+  int i = fz_fn_index(full);
+  return i >= 0 && fz_fns[i].after_fork;
+}
+
+int fz_diag_in_c(int64_t what) {
+#ifdef FZ_DIAG_C_FIGURES
+  static const int c_figures[] = {FZ_DIAG_C_FIGURES};
+  for (size_t i = 0; i < sizeof c_figures / sizeof c_figures[0]; i++)
+    if (c_figures[i] && c_figures[i] == what) return 1;
+#else
+  (void)what;
+#endif
+  return 0;
+}
+
 /* lipc_free returns void; the fuzzer frees through this. */
 void fz_lipc_free(void *p) { p_lipc_free(p); }

@@ -170,6 +170,8 @@ int fz_run_main(int argc, char **argv) {
   long long seed0 = atoll(argv[3]);
   long nseeds = atol(argv[4]), calls = atol(argv[5]);
   long hang_ms = getenv("ADV_HANG_MS") ? atol(getenv("ADV_HANG_MS")) : 20000;
+  const char *fc = getenv("ADV_IN_FORK_CHILD"); /* the workers read it too; here for the replay line */
+  fz_cfg.in_fork_child = fc && strcmp(fc, "1") == 0;
   long limit_s = getenv("ADV_LIMIT_S") ? atol(getenv("ADV_LIMIT_S")) : 60 + calls / 100;
   int gdb = getenv("ADV_GDB") ? atoi(getenv("ADV_GDB")) : access("/usr/bin/gdb", X_OK) == 0;
   char logdir[256], ring_path[300], self[4096];
@@ -281,8 +283,8 @@ int fz_run_main(int argc, char **argv) {
       print_ring();
     }
     if (what) {
-      printf("    replay: ADV_STORM=%d %s one %s %lld %s %ld %s\n", !calm, self, lib, seed, mode, calls,
-             when ? when : "");
+      printf("    replay: %sADV_STORM=%d %s one %s %lld %s %ld %s\n", fz_cfg.in_fork_child ? "ADV_IN_FORK_CHILD=1 " : "",
+             !calm, self, lib, seed, mode, calls, when ? when : "");
       print_tail(log, 12);
     }
     /* the worker's report */

@@ -120,7 +120,7 @@ static void *helper_main(void *arg) {
   static const int unlocks[] = {0, LIPC_EBADHANDLE, LIPC_EPERM};
   static const int pwaits[] = {0, LIPC_ETIMEDOUT, LIPC_EINTR, LIPC_EBADHANDLE, LIPC_ESTATUSLOST};
   static const int addrs[] = {0, LIPC_EBADHANDLE};
-  static const int diag[] = {0};
+  static const int diag[] = {0, LIPC_EFORKED}; /* the self-test needs Go: not in a fork child */
   char text[128];
   while (!atomic_load(&stop_helpers)) {
     struct fz_hent e;
@@ -151,7 +151,7 @@ static void *helper_main(void *arg) {
       }
       default: {
         int64_t v;
-        helper_check(z, "lipc_diag", L.diag(LIPC_DIAG_FP_SELFTEST, &v), diag, 1);
+        helper_check(z, "lipc_diag", L.diag(LIPC_DIAG_FP_SELFTEST, &v), diag, fz_cfg.in_fork_child ? 2 : 1);
         break;
       }
     }
@@ -407,6 +407,27 @@ static int rm_entry(const char *p, const struct stat *st, int type, struct FTW *
 
 /* ---- the run ---- */
 
+/* ADV_IN_FORK_CHILD's parent: waits for the child that fuzzes and ends as
+ * it ended (its exit status, or the same signal), so that the supervisor
+ * sees a crash in the child as the worker's own. */
+static int wait_for_fork_child(pid_t child, pid_t pest) {
+  int st = 0;
+  while (waitpid(child, &st, 0) < 0 && errno == EINTR) {}
+  if (pest) {
+    kill(pest, SIGKILL);
+    while (waitpid(pest, NULL, 0) < 0 && errno == EINTR) {}
+  }
+  if (WIFEXITED(st)) return WEXITSTATUS(st);
+  int sig = WIFSIGNALED(st) ? WTERMSIG(st) : SIGABRT;
+  signal(sig, SIG_DFL);
+  sigset_t one;
+  sigemptyset(&one);
+  sigaddset(&one, sig);
+  sigprocmask(SIG_UNBLOCK, &one, NULL);
+  raise(sig);
+  return 3;
+}
+
 int fz_worker_main(int argc, char **argv) {
   if (argc < 6) {
     fprintf(stderr, "usage: %s one LIB SEED direct|handoff CALLS [before-load]\n", argv[0]);
@@ -417,6 +438,8 @@ int fz_worker_main(int argc, char **argv) {
   int mode = strcmp(argv[4], "handoff") == 0 ? LIPC_CALL_HANDOFF : LIPC_CALL_DIRECT;
   long calls = atol(argv[5]);
   int before = argc > 6 && strcmp(argv[6], "before-load") == 0;
+  const char *fc = getenv("ADV_IN_FORK_CHILD");
+  fz_cfg.in_fork_child = fc && strcmp(fc, "1") == 0;
   const char *s = getenv("ADV_STORM");
   fz_cfg.storm = !s || strcmp(s, "0") != 0;
   int nhelpers = getenv("ADV_HELPERS") ? atoi(getenv("ADV_HELPERS")) : 2;
@@ -473,6 +496,15 @@ int fz_worker_main(int argc, char **argv) {
     return 3;
   }
 
+  if (fz_cfg.in_fork_child) {
+    /* The calls from here on are made in the child of a fork (a
+     * multiprocessing or gunicorn worker): no Go there, so lipc works in C
+     * or says LIPC_EFORKED. This process only waits, and dies as it did. */
+    pid_t child = fork();
+    if (child < 0) return 3;
+    if (child > 0) return wait_for_fork_child(child, pest);
+    if (pest) pest = start_pest(); /* its own: the parent's pesters the parent */
+  }
   snprintf(fz_ring->phase, sizeof fz_ring->phase, "fuzzing");
   restock(z);
   if (fz_cfg.storm) storm_on();
