@@ -211,6 +211,36 @@ static void test_fork_child_dies_holding(void) {
   after_owner_died(D, 1, "D, after the child died holding it");
 }
 
+/* The same for the child of _Fork (glibc 2.34; POSIX 2024), which runs no
+ * atfork handlers, so nothing in lipc hears of it: the child's id is still
+ * the one glibc writes (glibc's _Fork has the kernel store it in glibc's
+ * thread descriptor). A library with an older glibc has no _Fork: skipped.
+ * A weak reference, so that this also links against glibc 2.31's headers
+ * (make test-old-glibc). */
+extern pid_t _Fork(void) __attribute__((weak));
+
+static void test_underscore_fork_child_dies_holding(void) {
+  if (!_Fork) {
+    printf("_Fork: not in this glibc: skipped\n");
+    return;
+  }
+  CHECK(lock(D, 0, NULL) == LIPC_OK && lipc_mutex_unlock(mx[D]) == LIPC_OK, "warm up: %s", lipc_last_error());
+  pid_t pid = _Fork();
+  if (pid == 0) {
+    /* The exit status says which step failed. */
+    const char *why = "";
+    if (lock(D, 0, NULL) != LIPC_OK) _exit(1);
+    if ((int)word[D]->__data.__lock != tid()) _exit(2); /* the parent's id: the old inline path */
+    if (held_count(&why) != 1) _exit(3);
+    if (lipc_mutex_unlock(mx[D]) != LIPC_OK || held_count(&why) != 0) _exit(4);
+    _exit(lock(D, 0, NULL) == LIPC_OK ? 0 : 5);
+  }
+  int st = 0;
+  waitpid(pid, &st, 0);
+  CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the _Fork child's locks and list: status %#x", st);
+  after_owner_died(D, 1, "D, after the _Fork child died holding it");
+}
+
 /* An unlock that finds a sleeper wakes it: the waiter gets the mutex long
  * before its 20 s run out. */
 static _Atomic int waiter_tid;
@@ -349,6 +379,7 @@ int main(void) {
   test_refusals();
   test_thread_dies_holding();
   test_fork_child_dies_holding();
+  test_underscore_fork_child_dies_holding();
   test_unlock_wakes_a_sleeper();
   test_foreign_robust_list();
   test_threads_churn();
