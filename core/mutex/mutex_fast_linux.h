@@ -126,14 +126,23 @@ static inline int lipc__mutex_trylock_fast(pthread_mutex_t *m, int *tid_cache, v
     return 0;
   }
   /* ENQUEUE_MUTEX: at the front of the thread's list. The word before the
-   * head is glibc's robust_prev, the __prev of an entry "at" the head. */
+   * head is glibc's robust_prev, the __prev of an entry "at" the head.
+   * glibc's stores, in another order: the old first entry's __prev last,
+   * not first. A signal handler that locks and unlocks a mutex between
+   * them (lipc's calls may be made from handlers) puts back what it found
+   * in the head and in the first entry's __prev; in glibc's order it found
+   * the new __prev already written and set it back to the head, and
+   * unlocking that entry later dropped this mutex from the list
+   * (tests/c/test_mutex_signal.c). In this order the handler either finds
+   * the list as it was or this entry already first. */
   void *first = head->list.next;
   __pthread_list_t *next = (__pthread_list_t *)(((uintptr_t)first & ~(uintptr_t)1) - LIPC_MUTEX_QUEUE_ADJUST);
-  next->__prev = entry;
   m->__data.__list.__next = first;
   m->__data.__list.__prev = (void *)head;
   __asm__ __volatile__("" ::: "memory"); /* the entry is whole before it is linked */
   head->list.next = entry;
+  __asm__ __volatile__("" ::: "memory");
+  next->__prev = entry;
   __asm__ __volatile__("" ::: "memory");
   head->list_op_pending = NULL;
   m->__data.__owner = tid;
