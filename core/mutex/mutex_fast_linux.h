@@ -96,7 +96,8 @@ _Static_assert(sizeof(((pthread_mutex_t *)0)->__data.__list) == 2 * sizeof(void 
                "a doubly linked robust list entry");
 
 /* glibc's robust trylock when the mutex is free: 1 when this thread now
- * holds m, as pthread_mutex_trylock would leave it; 0 when it did not take
+ * holds m, as pthread_mutex_trylock would leave it (but for __count, which
+ * glibc sets to 1 and reads only for recursive kinds); 0 when it did not take
  * it (held, an owner died, off): nothing was changed, and the caller asks
  * glibc. The kind was checked by the caller; the caches are the thread's
  * (learnt here at first use). */
@@ -167,14 +168,16 @@ static inline int lipc__mutex_unlock_fast(pthread_mutex_t *m, int tid, void *hea
   struct robust_list_head *head = head_cache;
   head->list_op_pending = LIPC_MUTEX_LIST_NEXT(m);
   __asm__ __volatile__("" ::: "memory");
-  /* DEQUEUE_MUTEX; the low bit of a list pointer is the PI flag, which
-   * lipc's mutexes never have but other mutexes on the list may. */
+  /* DEQUEUE_MUTEX. The low bit of a pointer to an entry is that entry's
+   * PI flag: m's __next carries its successor's (kept as is in the
+   * predecessor's __next, which pointed to m, unflagged: lipc's mutexes are
+   * not PI), and no __prev has one. */
   __pthread_list_t *next =
       (__pthread_list_t *)(((uintptr_t)m->__data.__list.__next & ~(uintptr_t)1) - LIPC_MUTEX_QUEUE_ADJUST);
   next->__prev = m->__data.__list.__prev;
   __pthread_list_t *prev =
       (__pthread_list_t *)(((uintptr_t)m->__data.__list.__prev & ~(uintptr_t)1) - LIPC_MUTEX_QUEUE_ADJUST);
-  prev->__next = (__pthread_list_t *)((uintptr_t)m->__data.__list.__next | ((uintptr_t)prev->__next & 1));
+  prev->__next = m->__data.__list.__next;
   __asm__ __volatile__("" ::: "memory");
   m->__data.__list.__prev = NULL;
   m->__data.__list.__next = NULL;

@@ -133,6 +133,48 @@ static void test_mixed_on_one_thread(void) {
   for (int i = A; i <= C; i++) check_free(i, "all unlocked");
 }
 
+/* A robust priority-inheritance mutex of glibc's on the same list: glibc
+ * flags the pointers to its entry with the low bit, which lipc's steps must
+ * keep on the entries around it and strip where they follow one. */
+static void test_pi_neighbour(void) {
+  pthread_mutex_t pi;
+  pthread_mutexattr_t a;
+  pthread_mutexattr_init(&a);
+  pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+  pthread_mutexattr_setprotocol(&a, PTHREAD_PRIO_INHERIT);
+  int r = pthread_mutex_init(&pi, &a);
+  pthread_mutexattr_destroy(&a);
+  if (r != 0 || pthread_mutex_lock(&pi) != 0) {
+    printf("pi_neighbour: no robust PI mutex here: skipped\n");
+    return;
+  }
+  struct robust_list_head *h = my_head();
+  CHECK(h && ((uintptr_t)h->list.next & 1), "glibc flags its PI entry");
+  CHECK(lock(A, 0, NULL) == LIPC_OK, "lock A in front of PI: %s", lipc_last_error());
+  CHECK(((uintptr_t)word[A]->__data.__list.__next & 1), "A's __next keeps the PI flag");
+  HELD(2, "A, PI");
+  CHECK(lipc_mutex_unlock(mx[A]) == LIPC_OK, "unlock A: %s", lipc_last_error());
+  CHECK(h && ((uintptr_t)h->list.next & 1), "the head points to PI again, flagged");
+  HELD(1, "PI");
+  CHECK(lock(A, 0, NULL) == LIPC_OK && lock(B, 0, NULL) == LIPC_OK, "lock A, B: %s", lipc_last_error());
+  HELD(3, "B, A, PI");
+  CHECK(pthread_mutex_unlock(&pi) == 0, "glibc unlocks PI from the back");
+  HELD(2, "B, A");
+  CHECK(pthread_mutex_lock(&pi) == 0, "glibc locks PI in front");
+  HELD(3, "PI, B, A");
+  CHECK(lipc_mutex_unlock(mx[B]) == LIPC_OK, "unlock B, after PI: %s", lipc_last_error());
+  CHECK(h && ((uintptr_t)h->list.next & 1) && !((uintptr_t)pi.__data.__list.__next & 1),
+        "PI flagged from the head, A not flagged from PI");
+  HELD(2, "PI, A");
+  CHECK(lipc_mutex_unlock(mx[A]) == LIPC_OK, "unlock A: %s", lipc_last_error());
+  HELD(1, "PI");
+  CHECK(pthread_mutex_unlock(&pi) == 0, "glibc unlocks PI");
+  HELD(0, "none");
+  pthread_mutex_destroy(&pi);
+  check_free(A, "after PI");
+  check_free(B, "after PI");
+}
+
 /* The refusals stay glibc's: a relock by the owner, an unlock by a thread
  * that does not hold it. */
 static void *unlock_foreign(void *arg) {
@@ -376,6 +418,7 @@ int main(void) {
   pthread_mutex_init(plain, &a);
 
   test_mixed_on_one_thread();
+  test_pi_neighbour();
   test_refusals();
   test_thread_dies_holding();
   test_fork_child_dies_holding();
