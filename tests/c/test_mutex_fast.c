@@ -283,6 +283,38 @@ static void test_underscore_fork_child_dies_holding(void) {
   after_owner_died(D, 1, "D, after the _Fork child died holding it");
 }
 
+/* Threads one after another: each new one takes the hazard record the one
+ * before gave back at its end, with what that thread had learnt (its
+ * robust list head, in a thread descriptor glibc may since have freed or
+ * handed to the new thread). Each gets a stack of another size, so that
+ * glibc's stack cache cannot give it its predecessor's descriptor, and
+ * each ends holding a mutex of its own, locked inline (its first call
+ * claims the record; the lock is its second): the kernel marks that mutex
+ * only if it was on that thread's own list with that thread's id. */
+static void *lock_and_end(void *arg) {
+  int i = (int)(intptr_t)arg, locked = -1;
+  const char *why = "";
+  int ok = lipc_mutex_locked(mx[i], &locked) == LIPC_OK && locked == 0 && lock(i, 0, NULL) == LIPC_OK &&
+           (int)word[i]->__data.__lock == tid() && held_count(&why) == 1;
+  return (void *)(intptr_t)ok;
+}
+
+static void test_record_reuse(void) {
+  for (int i = A; i <= D; i++) {
+    pthread_attr_t at;
+    pthread_attr_init(&at);
+    pthread_attr_setstacksize(&at, (size_t)(256 + 64 * i) * 1024);
+    pthread_t t;
+    void *ok;
+    pthread_create(&t, &at, lock_and_end, (void *)(intptr_t)i);
+    pthread_join(t, &ok);
+    pthread_attr_destroy(&at);
+    CHECK((intptr_t)ok == 1, "thread %d: its lock and its list", i);
+  }
+  for (int i = A; i <= D; i++) after_owner_died(i, 1, "after its thread ended holding it");
+  HELD(0, "after the threads");
+}
+
 /* An unlock that finds a sleeper wakes it: the waiter gets the mutex long
  * before its 20 s run out. */
 static _Atomic int waiter_tid;
@@ -423,6 +455,7 @@ int main(void) {
   test_thread_dies_holding();
   test_fork_child_dies_holding();
   test_underscore_fork_child_dies_holding();
+  test_record_reuse();
   test_unlock_wakes_a_sleeper();
   test_foreign_robust_list();
   test_threads_churn();
