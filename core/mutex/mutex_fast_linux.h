@@ -38,6 +38,13 @@
 #ifndef LIPC_MUTEX_FAST
 #define LIPC_MUTEX_FAST 0
 #endif
+/* Where the layout is known to be there (every glibc on these), headers
+ * that do not say so stop the build rather than lose the inline path
+ * without a word: the release build compiles against zig's glibc headers,
+ * not this machine's. */
+#if !LIPC_MUTEX_FAST && defined(__GLIBC__) && (defined(__x86_64__) || defined(__aarch64__)) && __SIZEOF_POINTER__ == 8
+#error "glibc's pthread.h does not say the robust list is doubly linked (__PTHREAD_MUTEX_HAVE_PREV)"
+#endif
 
 #if LIPC_MUTEX_FAST
 /* What a thread needs for the inline path, kept by the caller per thread
