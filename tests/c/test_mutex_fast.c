@@ -367,19 +367,27 @@ static void test_unlock_wakes_a_sleeper(void) {
 }
 
 /* A thread whose robust list is not glibc's (another runtime registered its
- * own head): lipc leaves that list alone and still locks and unlocks. */
+ * own head): lipc leaves that list alone and still locks and unlocks. The
+ * head has glibc's futex offset (a runtime with mutexes laid out as
+ * glibc's) and starts a page after one that may not be touched: lipc must
+ * find that it is not glibc's without reading around it. */
 static void *with_foreign_list(void *arg) {
   (void)arg;
   struct robust_list_head *glibcs = my_head();
-  static __thread struct robust_list_head mine;
-  mine.list.next = &mine.list;
-  mine.futex_offset = 0;
-  mine.list_op_pending = NULL;
-  if (syscall(SYS_set_robust_list, &mine, sizeof mine) != 0) return (void *)(intptr_t)-100;
-  int ok = lock(A, 0, NULL) == LIPC_OK && (int)word[A]->__data.__lock == tid() &&
+  long page = sysconf(_SC_PAGESIZE);
+  char *two = mmap(NULL, 2 * (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (two == MAP_FAILED || mprotect(two, (size_t)page, PROT_NONE) != 0) return (void *)(intptr_t)-101;
+  struct robust_list_head *mine = (struct robust_list_head *)(void *)(two + page);
+  mine->list.next = &mine->list;
+  mine->futex_offset = (long)offsetof(pthread_mutex_t, __data.__lock) - (long)offsetof(pthread_mutex_t, __data.__list.__next);
+  mine->list_op_pending = NULL;
+  if (syscall(SYS_set_robust_list, mine, sizeof *mine) != 0) return (void *)(intptr_t)-100;
+  int locked = -1; /* the thread's first call claims its record: the lock below is the inline one */
+  int ok = lipc_mutex_locked(mx[A], &locked) == LIPC_OK && locked == 0 && lock(A, 0, NULL) == LIPC_OK && (int)word[A]->__data.__lock == tid() &&
            lipc_mutex_unlock(mx[A]) == LIPC_OK && word[A]->__data.__lock == 0;
-  ok = ok && mine.list.next == &mine.list && mine.list_op_pending == NULL;
+  ok = ok && mine->list.next == &mine->list && mine->list_op_pending == NULL;
   syscall(SYS_set_robust_list, glibcs, sizeof *glibcs);
+  munmap(two, 2 * (size_t)page);
   return (void *)(intptr_t)ok;
 }
 
