@@ -49,7 +49,9 @@ int lipc__mutex_self_learn(int *tid_cache, void **head_cache) {
   if (head->futex_offset != (long)offsetof(pthread_mutex_t, __data.__lock) -
                                 (long)offsetof(pthread_mutex_t, __data.__list.__next))
     return -1;
-  if (!glibc_agrees(head, tid)) return -1;
+  /* glibc's id next to the head is read only once glibc has shown the head
+   * is its own: another runtime's head could start a page. */
+  if (!glibc_agrees(head, tid) || lipc__mutex_glibc_tid(head) != tid) return -1;
   *head_cache = head;
   *tid_cache = tid;
   return tid;

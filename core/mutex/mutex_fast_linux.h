@@ -38,15 +38,23 @@
 #ifndef LIPC_MUTEX_FAST
 #define LIPC_MUTEX_FAST 0
 #endif
+/* Where the layout is known to be there (every glibc on these), headers
+ * that do not say so stop the build rather than lose the inline path
+ * without a word: the release build compiles against zig's glibc headers,
+ * not this machine's. */
+#if !LIPC_MUTEX_FAST && defined(__GLIBC__) && (defined(__x86_64__) || defined(__aarch64__)) && __SIZEOF_POINTER__ == 8
+#error "glibc's pthread.h does not say the robust list is doubly linked (__PTHREAD_MUTEX_HAVE_PREV)"
+#endif
 
 #if LIPC_MUTEX_FAST
 /* What a thread needs for the inline path, kept by the caller per thread
  * (capi keeps them in the thread's hazard record, not in more thread-local
- * storage: host-runtimes.md rule 7): its kernel thread id (what glibc
- * writes in the lock word) and its robust list head (glibc's, in its
- * thread descriptor; the kernel walks it when the thread dies). tid 0: not
- * learnt yet; -1: the inline path is off for this thread (no robust list,
- * or not glibc's layout, or LIPC_TEST_MUTEX_GLIBC=1): glibc does
+ * storage: host-runtimes.md rule 7): its kernel thread id as learnt (what
+ * glibc writes in the lock word; here only a mark that the thread was
+ * learnt: see lipc__mutex_glibc_tid) and its robust list head (glibc's, in
+ * its thread descriptor; the kernel walks it when the thread dies). tid 0:
+ * not learnt yet; -1: the inline path is off for this thread (no robust
+ * list, or not glibc's layout, or LIPC_TEST_MUTEX_GLIBC=1): glibc does
  * everything. */
 
 /* Learns *tid and *head for the calling thread (a few system calls and a
@@ -70,13 +78,33 @@ LIPC_HIDDEN_MUTEX void lipc__mutex_give_back(pthread_mutex_t *m);
 /* glibc's PTHREAD_MUTEX_INCONSISTENT: the owner field of a mutex taken
  * after its owner died, until pthread_mutex_consistent. */
 #define LIPC_MUTEX_INCONSISTENT INT32_MAX
+/* glibc's thread descriptor (nptl/descr.h, the same from glibc 2.4 to now)
+ * has pid_t tid, pid_t pid, void *robust_prev, then the robust list head:
+ * the id sits this far before the head (checked at
+ * lipc__mutex_self_learn). */
+#define LIPC_MUTEX_TID_BEFORE_HEAD (2 * sizeof(int) + sizeof(void *))
+
+/* The thread's id as glibc knows it, read from glibc's descriptor at every
+ * call rather than kept: in the child of _Fork (glibc 2.34, POSIX 2024),
+ * which runs no atfork handlers, or in a signal handler that runs in a
+ * fork child before they do, a copy of ours would still be the parent's
+ * id, while the kernel has already written the child's here
+ * (CLONE_CHILD_SETTID, which glibc's fork and _Fork ask for). The parent's
+ * id in a lock word would make the mutex the parent's for good: the kernel
+ * would not mark it when the child dies, and the parent would see it as
+ * its own. head: the learnt robust list head. */
+static inline int lipc__mutex_glibc_tid(const void *head) {
+  return __atomic_load_n((const int *)(const void *)((const char *)head - LIPC_MUTEX_TID_BEFORE_HEAD),
+                         __ATOMIC_RELAXED);
+}
 
 _Static_assert(offsetof(pthread_mutex_t, __data.__lock) == 0, "glibc's lock word comes first");
 _Static_assert(sizeof(((pthread_mutex_t *)0)->__data.__list) == 2 * sizeof(void *),
                "a doubly linked robust list entry");
 
 /* glibc's robust trylock when the mutex is free: 1 when this thread now
- * holds m, as pthread_mutex_trylock would leave it; 0 when it did not take
+ * holds m, as pthread_mutex_trylock would leave it (but for __count, which
+ * glibc sets to 1 and reads only for recursive kinds); 0 when it did not take
  * it (held, an owner died, off): nothing was changed, and the caller asks
  * glibc. The kind was checked by the caller; the caches are the thread's
  * (learnt here at first use). */
@@ -85,6 +113,7 @@ static inline int lipc__mutex_trylock_fast(pthread_mutex_t *m, int *tid_cache, v
   if (__builtin_expect(tid == 0, 0)) tid = lipc__mutex_self_learn(tid_cache, head_cache);
   if (__builtin_expect(tid < 0, 0)) return 0;
   struct robust_list_head *head = *head_cache;
+  tid = lipc__mutex_glibc_tid(head);
   void *entry = LIPC_MUTEX_LIST_NEXT(m);
   /* Pending first, so that a death between taking the word and linking
    * the entry still has the kernel look at this mutex. */
@@ -105,14 +134,23 @@ static inline int lipc__mutex_trylock_fast(pthread_mutex_t *m, int *tid_cache, v
     return 0;
   }
   /* ENQUEUE_MUTEX: at the front of the thread's list. The word before the
-   * head is glibc's robust_prev, the __prev of an entry "at" the head. */
+   * head is glibc's robust_prev, the __prev of an entry "at" the head.
+   * glibc's stores, in another order: the old first entry's __prev last,
+   * not first. A signal handler that locks and unlocks a mutex between
+   * them (lipc's calls may be made from handlers) puts back what it found
+   * in the head and in the first entry's __prev; in glibc's order it found
+   * the new __prev already written and set it back to the head, and
+   * unlocking that entry later dropped this mutex from the list
+   * (tests/c/test_mutex_signal.c). In this order the handler either finds
+   * the list as it was or this entry already first. */
   void *first = head->list.next;
   __pthread_list_t *next = (__pthread_list_t *)(((uintptr_t)first & ~(uintptr_t)1) - LIPC_MUTEX_QUEUE_ADJUST);
-  next->__prev = entry;
   m->__data.__list.__next = first;
   m->__data.__list.__prev = (void *)head;
   __asm__ __volatile__("" ::: "memory"); /* the entry is whole before it is linked */
   head->list.next = entry;
+  __asm__ __volatile__("" ::: "memory");
+  next->__prev = entry;
   __asm__ __volatile__("" ::: "memory");
   head->list_op_pending = NULL;
   m->__data.__owner = tid;
@@ -124,9 +162,11 @@ static inline int lipc__mutex_trylock_fast(pthread_mutex_t *m, int *tid_cache, v
  * unlocked (a waiter woken if one is marked), as pthread_mutex_unlock would
  * leave it; 0 when the caller must ask glibc (not the owner, an owner
  * died, not learnt, off): nothing was changed. The kind was checked; tid
- * and head are the thread's caches. */
+ * and head are the thread's caches (tid only says whether it was learnt:
+ * the id compared is glibc's own, lipc__mutex_glibc_tid). */
 static inline int lipc__mutex_unlock_fast(pthread_mutex_t *m, int tid, void *head_cache) {
   if (__builtin_expect(tid <= 0, 0)) return 0; /* a thread that holds a mutex by this path learnt it */
+  tid = lipc__mutex_glibc_tid(head_cache);
   int word = __atomic_load_n(&m->__data.__lock, __ATOMIC_RELAXED);
   if (__builtin_expect((word & FUTEX_TID_MASK) != tid || (word & FUTEX_OWNER_DIED) != 0 ||
                            m->__data.__owner != tid,
@@ -135,14 +175,16 @@ static inline int lipc__mutex_unlock_fast(pthread_mutex_t *m, int tid, void *hea
   struct robust_list_head *head = head_cache;
   head->list_op_pending = LIPC_MUTEX_LIST_NEXT(m);
   __asm__ __volatile__("" ::: "memory");
-  /* DEQUEUE_MUTEX; the low bit of a list pointer is the PI flag, which
-   * lipc's mutexes never have but other mutexes on the list may. */
+  /* DEQUEUE_MUTEX. The low bit of a pointer to an entry is that entry's
+   * PI flag: m's __next carries its successor's (kept as is in the
+   * predecessor's __next, which pointed to m, unflagged: lipc's mutexes are
+   * not PI), and no __prev has one. */
   __pthread_list_t *next =
       (__pthread_list_t *)(((uintptr_t)m->__data.__list.__next & ~(uintptr_t)1) - LIPC_MUTEX_QUEUE_ADJUST);
   next->__prev = m->__data.__list.__prev;
   __pthread_list_t *prev =
       (__pthread_list_t *)(((uintptr_t)m->__data.__list.__prev & ~(uintptr_t)1) - LIPC_MUTEX_QUEUE_ADJUST);
-  prev->__next = (__pthread_list_t *)((uintptr_t)m->__data.__list.__next | ((uintptr_t)prev->__next & 1));
+  prev->__next = m->__data.__list.__next;
   __asm__ __volatile__("" ::: "memory");
   m->__data.__list.__prev = NULL;
   m->__data.__list.__next = NULL;

@@ -133,6 +133,48 @@ static void test_mixed_on_one_thread(void) {
   for (int i = A; i <= C; i++) check_free(i, "all unlocked");
 }
 
+/* A robust priority-inheritance mutex of glibc's on the same list: glibc
+ * flags the pointers to its entry with the low bit, which lipc's steps must
+ * keep on the entries around it and strip where they follow one. */
+static void test_pi_neighbour(void) {
+  pthread_mutex_t pi;
+  pthread_mutexattr_t a;
+  pthread_mutexattr_init(&a);
+  pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+  pthread_mutexattr_setprotocol(&a, PTHREAD_PRIO_INHERIT);
+  int r = pthread_mutex_init(&pi, &a);
+  pthread_mutexattr_destroy(&a);
+  if (r != 0 || pthread_mutex_lock(&pi) != 0) {
+    printf("pi_neighbour: no robust PI mutex here: skipped\n");
+    return;
+  }
+  struct robust_list_head *h = my_head();
+  CHECK(h && ((uintptr_t)h->list.next & 1), "glibc flags its PI entry");
+  CHECK(lock(A, 0, NULL) == LIPC_OK, "lock A in front of PI: %s", lipc_last_error());
+  CHECK(((uintptr_t)word[A]->__data.__list.__next & 1), "A's __next keeps the PI flag");
+  HELD(2, "A, PI");
+  CHECK(lipc_mutex_unlock(mx[A]) == LIPC_OK, "unlock A: %s", lipc_last_error());
+  CHECK(h && ((uintptr_t)h->list.next & 1), "the head points to PI again, flagged");
+  HELD(1, "PI");
+  CHECK(lock(A, 0, NULL) == LIPC_OK && lock(B, 0, NULL) == LIPC_OK, "lock A, B: %s", lipc_last_error());
+  HELD(3, "B, A, PI");
+  CHECK(pthread_mutex_unlock(&pi) == 0, "glibc unlocks PI from the back");
+  HELD(2, "B, A");
+  CHECK(pthread_mutex_lock(&pi) == 0, "glibc locks PI in front");
+  HELD(3, "PI, B, A");
+  CHECK(lipc_mutex_unlock(mx[B]) == LIPC_OK, "unlock B, after PI: %s", lipc_last_error());
+  CHECK(h && ((uintptr_t)h->list.next & 1) && !((uintptr_t)pi.__data.__list.__next & 1),
+        "PI flagged from the head, A not flagged from PI");
+  HELD(2, "PI, A");
+  CHECK(lipc_mutex_unlock(mx[A]) == LIPC_OK, "unlock A: %s", lipc_last_error());
+  HELD(1, "PI");
+  CHECK(pthread_mutex_unlock(&pi) == 0, "glibc unlocks PI");
+  HELD(0, "none");
+  pthread_mutex_destroy(&pi);
+  check_free(A, "after PI");
+  check_free(B, "after PI");
+}
+
 /* The refusals stay glibc's: a relock by the owner, an unlock by a thread
  * that does not hold it. */
 static void *unlock_foreign(void *arg) {
@@ -211,6 +253,68 @@ static void test_fork_child_dies_holding(void) {
   after_owner_died(D, 1, "D, after the child died holding it");
 }
 
+/* The same for the child of _Fork (glibc 2.34; POSIX 2024), which runs no
+ * atfork handlers, so nothing in lipc hears of it: the child's id is still
+ * the one glibc writes (glibc's _Fork has the kernel store it in glibc's
+ * thread descriptor). A library with an older glibc has no _Fork: skipped.
+ * A weak reference, so that this also links against glibc 2.31's headers
+ * (make test-old-glibc). */
+extern pid_t _Fork(void) __attribute__((weak));
+
+static void test_underscore_fork_child_dies_holding(void) {
+  if (!_Fork) {
+    printf("_Fork: not in this glibc: skipped\n");
+    return;
+  }
+  CHECK(lock(D, 0, NULL) == LIPC_OK && lipc_mutex_unlock(mx[D]) == LIPC_OK, "warm up: %s", lipc_last_error());
+  pid_t pid = _Fork();
+  if (pid == 0) {
+    /* The exit status says which step failed. */
+    const char *why = "";
+    if (lock(D, 0, NULL) != LIPC_OK) _exit(1);
+    if ((int)word[D]->__data.__lock != tid()) _exit(2); /* the parent's id: the old inline path */
+    if (held_count(&why) != 1) _exit(3);
+    if (lipc_mutex_unlock(mx[D]) != LIPC_OK || held_count(&why) != 0) _exit(4);
+    _exit(lock(D, 0, NULL) == LIPC_OK ? 0 : 5);
+  }
+  int st = 0;
+  waitpid(pid, &st, 0);
+  CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the _Fork child's locks and list: status %#x", st);
+  after_owner_died(D, 1, "D, after the _Fork child died holding it");
+}
+
+/* Threads one after another: each new one takes the hazard record the one
+ * before gave back at its end, with what that thread had learnt (its
+ * robust list head, in a thread descriptor glibc may since have freed or
+ * handed to the new thread). Each gets a stack of another size, so that
+ * glibc's stack cache cannot give it its predecessor's descriptor, and
+ * each ends holding a mutex of its own, locked inline (its first call
+ * claims the record; the lock is its second): the kernel marks that mutex
+ * only if it was on that thread's own list with that thread's id. */
+static void *lock_and_end(void *arg) {
+  int i = (int)(intptr_t)arg, locked = -1;
+  const char *why = "";
+  int ok = lipc_mutex_locked(mx[i], &locked) == LIPC_OK && locked == 0 && lock(i, 0, NULL) == LIPC_OK &&
+           (int)word[i]->__data.__lock == tid() && held_count(&why) == 1;
+  return (void *)(intptr_t)ok;
+}
+
+static void test_record_reuse(void) {
+  for (int i = A; i <= D; i++) {
+    pthread_attr_t at;
+    pthread_attr_init(&at);
+    pthread_attr_setstacksize(&at, (size_t)(256 + 64 * i) * 1024);
+    pthread_t t;
+    void *ok;
+    pthread_create(&t, &at, lock_and_end, (void *)(intptr_t)i);
+    pthread_join(t, &ok);
+    pthread_attr_destroy(&at);
+    CHECK((intptr_t)ok == 1, "thread %d: its lock and its list", i);
+  }
+  for (int i = A; i <= D; i++) after_owner_died(i, 1, "after its thread ended holding it");
+  HELD(0, "after the threads");
+}
+
 /* An unlock that finds a sleeper wakes it: the waiter gets the mutex long
  * before its 20 s run out. */
 static _Atomic int waiter_tid;
@@ -263,19 +367,27 @@ static void test_unlock_wakes_a_sleeper(void) {
 }
 
 /* A thread whose robust list is not glibc's (another runtime registered its
- * own head): lipc leaves that list alone and still locks and unlocks. */
+ * own head): lipc leaves that list alone and still locks and unlocks. The
+ * head has glibc's futex offset (a runtime with mutexes laid out as
+ * glibc's) and starts a page after one that may not be touched: lipc must
+ * find that it is not glibc's without reading around it. */
 static void *with_foreign_list(void *arg) {
   (void)arg;
   struct robust_list_head *glibcs = my_head();
-  static __thread struct robust_list_head mine;
-  mine.list.next = &mine.list;
-  mine.futex_offset = 0;
-  mine.list_op_pending = NULL;
-  if (syscall(SYS_set_robust_list, &mine, sizeof mine) != 0) return (void *)(intptr_t)-100;
-  int ok = lock(A, 0, NULL) == LIPC_OK && (int)word[A]->__data.__lock == tid() &&
+  long page = sysconf(_SC_PAGESIZE);
+  char *two = mmap(NULL, 2 * (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (two == MAP_FAILED || mprotect(two, (size_t)page, PROT_NONE) != 0) return (void *)(intptr_t)-101;
+  struct robust_list_head *mine = (struct robust_list_head *)(void *)(two + page);
+  mine->list.next = &mine->list;
+  mine->futex_offset = (long)offsetof(pthread_mutex_t, __data.__lock) - (long)offsetof(pthread_mutex_t, __data.__list.__next);
+  mine->list_op_pending = NULL;
+  if (syscall(SYS_set_robust_list, mine, sizeof *mine) != 0) return (void *)(intptr_t)-100;
+  int locked = -1; /* the thread's first call claims its record: the lock below is the inline one */
+  int ok = lipc_mutex_locked(mx[A], &locked) == LIPC_OK && locked == 0 && lock(A, 0, NULL) == LIPC_OK && (int)word[A]->__data.__lock == tid() &&
            lipc_mutex_unlock(mx[A]) == LIPC_OK && word[A]->__data.__lock == 0;
-  ok = ok && mine.list.next == &mine.list && mine.list_op_pending == NULL;
+  ok = ok && mine->list.next == &mine->list && mine->list_op_pending == NULL;
   syscall(SYS_set_robust_list, glibcs, sizeof *glibcs);
+  munmap(two, 2 * (size_t)page);
   return (void *)(intptr_t)ok;
 }
 
@@ -346,9 +458,12 @@ int main(void) {
   pthread_mutex_init(plain, &a);
 
   test_mixed_on_one_thread();
+  test_pi_neighbour();
   test_refusals();
   test_thread_dies_holding();
   test_fork_child_dies_holding();
+  test_underscore_fork_child_dies_holding();
+  test_record_reuse();
   test_unlock_wakes_a_sleeper();
   test_foreign_robust_list();
   test_threads_churn();
