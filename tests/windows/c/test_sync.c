@@ -35,7 +35,16 @@ static HANDLE start_role(const char *role, const char *a1, const char *a2) {
   swprintf(cmd, 1024, L"\"%ls\" %hs %hs %hs", self_exe, role, a1 ? a1 : "-", a2 ? a2 : "-");
   STARTUPINFOW si = {.cb = sizeof si};
   PROCESS_INFORMATION pi;
-  if (!CreateProcessW(self_exe, cmd, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi)) {
+  /* Wine's CreateProcessW fails now and then with ERROR_INTERNAL_ERROR
+   * on a loaded machine (its server's socket: "wine client error"): the
+   * test's own child, not lipc's, so it is tried again. */
+  BOOL started = FALSE;
+  for (int try_ = 0; try_ < 3 && !started; try_++) {
+    started = CreateProcessW(self_exe, cmd, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi);
+    if (!started && GetLastError() != ERROR_INTERNAL_ERROR) break;
+    if (!started) Sleep(100);
+  }
+  if (!started) {
     fprintf(stderr, "CreateProcessW failed: %lu\n", GetLastError());
     return NULL;
   }

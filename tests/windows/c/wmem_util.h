@@ -68,7 +68,16 @@ static inline HANDLE start_child(const char *fmt, ...) {
   swprintf(cmd, 2048, L"\"%ls\" %ls", exe, wide(args));
   STARTUPINFOW si = {.cb = sizeof si};
   PROCESS_INFORMATION pi;
-  if (!CreateProcessW(exe, cmd, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi)) {
+  /* Wine's CreateProcessW fails now and then with ERROR_INTERNAL_ERROR
+   * on a loaded machine (its server's socket: "wine client error"): the
+   * test's own child, not lipc's, so it is tried again. */
+  BOOL started = FALSE;
+  for (int try_ = 0; try_ < 3 && !started; try_++) {
+    started = CreateProcessW(exe, cmd, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi);
+    if (!started && GetLastError() != ERROR_INTERNAL_ERROR) break;
+    if (!started) Sleep(100);
+  }
+  if (!started) {
     fprintf(stderr, "CreateProcessW failed: %lu\n", GetLastError());
     return NULL;
   }
