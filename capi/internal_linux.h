@@ -71,16 +71,16 @@ LIPC_HIDDEN void lipc__go_keep_signals_blocked(void);
 LIPC_HIDDEN void lipc__block_async_signals(sigset_t *old);
 
 /* In the child of a fork (host-runtimes F7, F20) what runs in C keeps
- * working on inherited objects, and named objects open in C
- * (named_here_linux.c); lipc__call refuses to enter Go there with
- * LIPC_EFORKED and this hint, and process handles are refused at lookup
- * (handles.c): the child is not the parent of the parent's children. */
+ * working on inherited objects, and named objects and lock files open in C
+ * (named_here_linux.c, flock_here_linux.c); lipc__call refuses to enter Go
+ * there with LIPC_EFORKED and this hint, and process handles are refused at
+ * lookup (handles.c): the child is not the parent of the parent's children. */
 #define LIPC_FORKED_HINT                                                    \
   "called in the child of a fork(), where lipc's Go runtime cannot run. "  \
   "Objects opened before the fork keep working here, and named objects "   \
-  "(semaphores, shared memory, mutexes, events) open here too; open "      \
-  "files or spawn in the parent before forking, or start workers with "    \
-  "exec (Python multiprocessing: the 'spawn' or 'forkserver' start "       \
+  "(semaphores, shared memory, mutexes, events) and lock files open here " \
+  "too; map files or spawn in the parent before forking, or start "        \
+  "workers with exec (Python multiprocessing: the 'spawn' or 'forkserver' start "       \
   "method); a daemon loads lipc once it has forked"
 
 /* ---- named objects opened without Go, in a fork child (named_here_linux.c) ----
