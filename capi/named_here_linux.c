@@ -392,7 +392,11 @@ int lipc__unlink_named_here(int op, const char *what, const char *name) {
  * only polls, as with Go. Nothing to do when the parent had installed one
  * (the child inherits it). A failure leaves its message as the thread's
  * last error, which the lock open's success then does not clear (lipc.h:
- * a success leaves the last error alone). */
+ * a success leaves the last error alone). Unlike Go's sync.Once, another
+ * thread opening a lock file meanwhile does not wait for the page: its
+ * handle has no wake-up words and only polls (slower to see an unlock,
+ * never wrong), which spares a wait that a raw fork during the open would
+ * make endless. */
 void lipc__flock_wake_page_here(int fd) {
   static const struct spec wake = {LIPC_KIND_FLOCK, "flock_wake", "", "lipc.flockwake.", "lock wake-up page",
                                    LIPC__FLOCK_WAKE_BYTES};

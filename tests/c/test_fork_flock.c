@@ -213,7 +213,7 @@ static void plant(const struct fcase *c, size_t i) {
     case FD_WRONLY: fd = open(p, O_WRONLY); break;
     case FD_PATH: fd = open(p, O_PATH); break;
     case FD_UNLINKED: fd = open(p, O_RDWR), unlink(p); break;
-    case FD_MEMFD: fd = (int)syscall(SYS_memfd_create, "wforkflock", 0); break;
+    case FD_MEMFD: fd = (int)syscall(SYS_memfd_create, "lipc-test-fork-flock", 0); break;
     case FD_PIPE: CHECK(pipe(pfd) == 0, "pipe");
       fd = pfd[0], close(pfd[1]);
       break;
@@ -534,7 +534,7 @@ int main(int argc, char **argv) {
     run_all();
     return check_summary();
   }
-  snprintf(dir, sizeof dir, "/tmp/wforkflock-test-%d", (int)getpid());
+  snprintf(dir, sizeof dir, "/tmp/lipc-test-fork-flock-%d", (int)getpid());
   CHECK(mkdir(dir, 0755) == 0, "mkdir %s", dir);
   child_maps_wake_page();
   run_all();
