@@ -1,6 +1,7 @@
 /* api_mem.c - shared memory, mapped files and file locks. Opening, growing,
- * flushing and advising are Go's work; the address and size are read in C,
- * and locks are taken and released in C on the caller's thread (waits
+ * flushing and advising are Go's work (in a fork child, opening shared
+ * memory and lock files is C's: named_here_linux.c, flock_here_linux.c);
+ * the address and size are read in C, and locks are taken and released in C on the caller's thread (waits
  * sleep in C with deadlines and return LIPC_EINTR). */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -124,6 +125,9 @@ int lipc_mmap_advise(lipc_handle_t h, int64_t offset, int64_t length, int advice
 static int flock_open(const char *path, int flags, uint32_t mode, int fd, int kind, lipc_handle_t *h,
                       const char *what) {
   if (!h) return lipc__fail(LIPC_EINVAL, EINVAL, "%s: h must not be NULL", what);
+  /* Go cannot run in a fork child; C opens there, the same way. Not in a
+   * vfork child (named.c says why): LIPC_EFORKED there. */
+  if (lipc__in_fork_child() && !lipc__in_vfork_child()) return lipc__flock_open_here(path, flags, mode, fd, kind, h);
   lipc_req r = {.op = LIPC_OP_FLOCK_OPEN};
   r.s[0] = path;
   r.i[0] = flags;

@@ -404,7 +404,7 @@ static void destroy(struct lipc_slot *s) {
     lipc__forget_in_fork_child(kind, s->obj);
   }
 #ifndef _WIN32
-  if (s->cobj) lipc__named_here_free(s->cobj); /* opened without Go: C frees all of it */
+  if (s->cobj) lipc__here_free(kind, s->cobj); /* opened without Go: C frees all of it */
 #endif
   lipc__free_c_obj(kind, s->obj);
   /* In a raw fork's child whose table lock a parent thread kept (table_lock),

@@ -71,16 +71,16 @@ LIPC_HIDDEN void lipc__go_keep_signals_blocked(void);
 LIPC_HIDDEN void lipc__block_async_signals(sigset_t *old);
 
 /* In the child of a fork (host-runtimes F7, F20) what runs in C keeps
- * working on inherited objects, and named objects open in C
- * (named_here_linux.c); lipc__call refuses to enter Go there with
- * LIPC_EFORKED and this hint, and process handles are refused at lookup
- * (handles.c): the child is not the parent of the parent's children. */
+ * working on inherited objects, and named objects and lock files open in C
+ * (named_here_linux.c, flock_here_linux.c); lipc__call refuses to enter Go
+ * there with LIPC_EFORKED and this hint, and process handles are refused at
+ * lookup (handles.c): the child is not the parent of the parent's children. */
 #define LIPC_FORKED_HINT                                                    \
   "called in the child of a fork(), where lipc's Go runtime cannot run. "  \
   "Objects opened before the fork keep working here, and named objects "   \
-  "(semaphores, shared memory, mutexes, events) open here too; open "      \
-  "files or spawn in the parent before forking, or start workers with "    \
-  "exec (Python multiprocessing: the 'spawn' or 'forkserver' start "       \
+  "(semaphores, shared memory, mutexes, events) and lock files open here " \
+  "too; map files or spawn in the parent before forking, or start "        \
+  "workers with exec (Python multiprocessing: the 'spawn' or 'forkserver' start "       \
   "method); a daemon loads lipc once it has forked"
 
 /* ---- named objects opened without Go, in a fork child (named_here_linux.c) ----
@@ -97,6 +97,24 @@ LIPC_HIDDEN int lipc__handle_new_here(int kind, void *obj, void *cobj, lipc_hand
  * says so (LIPC_UNLINK_ON_CLOSE, in the process that created it), and frees
  * the record. */
 LIPC_HIDDEN void lipc__named_here_free(void *cobj);
+/* Records `op "subject": <errno's text>` with errno's code, as lerr.Wrap
+ * words a system error; and fsutil.TypeName, what a stat mode is. */
+LIPC_HIDDEN int lipc__fail_errno_named(const char *op, const char *subject, int err);
+LIPC_HIDDEN const char *lipc__file_type_name(mode_t m);
+/* What destroy (handles.c) does with the record of an object opened in C
+ * (a slot's cobj), by kind (kinds_linux.c). */
+LIPC_HIDDEN void lipc__here_free(int kind, void *cobj);
+
+/* ---- lock files opened without Go, in a fork child (flock_here_linux.c) ----
+ * lipc_flock_open (path, flags, mode) and lipc_flock_from_fd (path NULL;
+ * fd, kind LIPC__FLOCK_*) there: core/flock's Open and FromFd in C, with
+ * the same checks, errors and messages. The handle's object is its struct
+ * lipc_flock_c, which is its cobj too. */
+LIPC_HIDDEN int lipc__flock_open_here(const char *path, int flags, uint32_t mode, int fd, int kind,
+                                      lipc_handle_t *h);
+/* core/flock's wake page (named_here_linux.c): opened and installed unless
+ * fd's wake-up words are already known or an earlier call tried. */
+LIPC_HIDDEN void lipc__flock_wake_page_here(int fd);
 
 /* ---- files and locks ---- */
 /* A lock handle: C takes and releases the locks. */
@@ -105,6 +123,7 @@ struct lipc_flock_c {
   int kind;   /* LIPC__FLOCK_OFD, _CLASSIC or _WHOLE (core/flock) */
   void *wake; /* the file's wake-up words (core/flock), or NULL */
   _Atomic pid_t owner; /* the process fd's lock belongs to; minus the pid of one switching it */
+  int own;    /* lipc opened fd and closes it with the handle (all kinds but classic) */
 };
 
 /* ---- the operations Go serves (dispatch.go, ops_*_linux.go) ---- */

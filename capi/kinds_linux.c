@@ -17,10 +17,24 @@ void lipc__forget_in_fork_child(int kind, void *obj) {
   int cancel = lipc__cancel_off();
   if (obj && kind == LIPC_KIND_FLOCK) {
     struct lipc_flock_c *l = obj;
-    close(l->fd);
-    lipc__flock_wake(l->wake); /* the child's own locks, if any, went with it */
+    /* Not a classic handle's fd: it is the caller's (Go's Close leaves it too). */
+    if (l->own) {
+      close(l->fd);
+      lipc__flock_wake(l->wake); /* the child's own locks, if any, went with it */
+    }
   }
   lipc__cancel_restore(cancel);
+}
+
+/* An object C opened in a fork child (named_here_linux.c,
+ * flock_here_linux.c): a lock handle's record is its struct lipc_flock_c,
+ * whose fd goes as above (lipc__free_c_obj frees the struct); a named
+ * object's record is its own. */
+void lipc__here_free(int kind, void *cobj) {
+  if (kind == LIPC_KIND_FLOCK)
+    lipc__forget_in_fork_child(kind, cobj);
+  else
+    lipc__named_here_free(cobj);
 }
 
 void lipc__free_c_obj(int kind, void *obj) {

@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "../core/event/event_linux.h"
+#include "../core/flock/flock_linux.h"
 #include "../core/mutex/mutex_linux.h"
 #include "../core/sem/sem_linux.h"
 #include "internal.h"
@@ -100,13 +101,13 @@ static const char *errno_text(int err, char *buf, size_t size) {
 }
 
 /* lerr.Wrap(op, subject, errno). */
-static int fail_errno(const char *op, const char *subject, int err) {
+int lipc__fail_errno_named(const char *op, const char *subject, int err) {
   char buf[128];
   return lipc__fail_named(lipc__code_from_errno(err), err, op, subject, "%s", errno_text(err, buf, sizeof buf));
 }
 
 /* fsutil.TypeName. */
-static const char *type_name(mode_t m) {
+const char *lipc__file_type_name(mode_t m) {
   switch (m & S_IFMT) {
     case S_IFREG: return "a regular file";
     case S_IFDIR: return "a directory";
@@ -151,7 +152,7 @@ static int open_error(const struct spec *sp, struct here_obj *o, int err) {
       return lipc__fail_named(LIPC_EINVAL, EINVAL, sp->op, o->name, "%s is not a regular file, not a %s", o->path,
                               sp->noun);
   }
-  return fail_errno(sp->op, o->name, err);
+  return lipc__fail_errno_named(sp->op, o->name, err);
 }
 
 /* mapFd and checkFile: maps the existing object open on fd, if it is safe
@@ -161,10 +162,10 @@ static int map_existing(const struct spec *sp, struct here_obj *o, int fd, int f
   int rc = LIPC_OK;
   size_t size = sp->size;
   if (fstat(fd, &st) != 0) {
-    rc = fail_errno(sp->op, o->name, errno);
+    rc = lipc__fail_errno_named(sp->op, o->name, errno);
   } else if (!S_ISREG(st.st_mode)) {
     rc = lipc__fail_named(LIPC_EINVAL, EINVAL, sp->op, o->name, "%s is %s, not a %s", o->path,
-                          type_name(st.st_mode), sp->noun);
+                          lipc__file_type_name(st.st_mode), sp->noun);
   } else if (st.st_uid != geteuid() && !(flags & LIPC_TRUST_FOREIGN)) {
     rc = lipc__fail_named(LIPC_EPERM, EPERM, sp->op, o->name,
                           "%s belongs to uid %u, not to this process's uid %u; lipc does not use another "
@@ -181,7 +182,7 @@ static int map_existing(const struct spec *sp, struct here_obj *o, int fd, int f
   void *mem = MAP_FAILED;
   if (rc == LIPC_OK) {
     mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (mem == MAP_FAILED) rc = fail_errno(sp->op, o->name, errno);
+    if (mem == MAP_FAILED) rc = lipc__fail_errno_named(sp->op, o->name, errno);
   }
   const char *why = rc == LIPC_OK ? invalid(sp, mem) : NULL;
   if (why) {
@@ -301,7 +302,7 @@ static int open_object(const struct spec *sp, struct here_obj *o, const char *na
     }
     /* Someone created it between our open and our link: open theirs. */
     if (err == EEXIST && !(flags & LIPC_EXCL) && attempt < 8) continue;
-    return fail_errno(sp->op, name, err);
+    return lipc__fail_errno_named(sp->op, name, err);
   }
 }
 
@@ -382,5 +383,28 @@ int lipc__unlink_named_here(int op, const char *what, const char *name) {
   if (rc != LIPC_OK) return rc;
   char path[sizeof DIR + 16 + LIPC_NAME_MAX];
   snprintf(path, sizeof path, "%s%s%s", DIR, sp->prefix, clean);
-  return unlink(path) == 0 ? LIPC_OK : fail_errno(sp->unlink_op, name, errno);
+  return unlink(path) == 0 ? LIPC_OK : lipc__fail_errno_named(sp->unlink_op, name, errno);
+}
+
+/* core/flock's wakePage, in a fork child: the per-user page of lock
+ * wake-up words, opened (created if missing, mode 0600) and checked as a
+ * named object and installed for good, once per process; on failure lipc
+ * only polls, as with Go. Nothing to do when the parent had installed one
+ * (the child inherits it). A failure leaves its message as the thread's
+ * last error, which the lock open's success then does not clear (lipc.h:
+ * a success leaves the last error alone). Unlike Go's sync.Once, another
+ * thread opening a lock file meanwhile does not wait for the page: its
+ * handle has no wake-up words and only polls (slower to see an unlock,
+ * never wrong), which spares a wait that a raw fork during the open would
+ * make endless. */
+void lipc__flock_wake_page_here(int fd) {
+  static const struct spec wake = {LIPC_KIND_FLOCK, "flock_wake", "", "lipc.flockwake.", "lock wake-up page",
+                                   LIPC__FLOCK_WAKE_BYTES};
+  static atomic_int tried;
+  if (lipc__flock_wake_of(fd) || atomic_exchange(&tried, 1)) return;
+  struct here_obj o;
+  char name[16];
+  memset(&o, 0, sizeof o);
+  snprintf(name, sizeof name, "%u", (unsigned)geteuid());
+  if (open_object(&wake, &o, name, LIPC_CREATE, 0600, 0, 0) == LIPC_OK) lipc__flock_wake_page(o.mem);
 }

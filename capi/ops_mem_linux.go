@@ -4,6 +4,7 @@ package main
 #include <stdlib.h>
 #include <unistd.h>
 #include "internal.h"
+#include "../core/flock/flock_linux.h"
 
 static void view_set(struct lipc_view *v, void *addr, int64_t size) {
   atomic_store(&v->addr, addr);
@@ -16,6 +17,7 @@ static struct lipc_flock_c *flock_c_new(int fd, int kind, void *wake) {
   c->fd = fd;
   c->kind = kind;
   c->wake = wake;
+  c->own = kind != LIPC__FLOCK_CLASSIC; // core/flock opens the file for every kind but classic
   atomic_store(&c->owner, getpid());
   return c;
 }

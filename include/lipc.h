@@ -71,15 +71,15 @@
  *   child's copy). Opening and unlinking named objects by name (semaphores,
  *   shared memory, mutexes, events) works there too, in C, with the same
  *   name rule, checks, files and errors as anywhere, so a prefork worker
- *   handed a name opens the object itself; a handle opened in the child
+ *   handed a name opens the object itself, and so does opening lock files
+ *   (lipc_flock_open, lipc_flock_from_fd). A handle opened in the child
  *   works with every C call of its kind and lipc_close, but growing or
  *   refreshing its shared memory needs Go, and LIPC_UNLINK_ON_CLOSE removes
  *   the name only when the process that opened it closes it (not a child of
  *   its own fork). What needs the Go runtime returns LIPC_EFORKED at once,
  *   never hangs, and its message names the way out (open before forking, or
- *   start workers with exec): opening mapped files and lock files, growing
- *   or refreshing shared memory,
- *   flushing or advising mappings, spawning, the Go diagnostics; and every
+ *   start workers with exec): opening mapped files, growing or refreshing
+ *   shared memory, flushing or advising mappings, spawning, the Go diagnostics; and every
  *   call on the parent's process handles but lipc_close (the child is not
  *   their parent). A child of a raw fork system call (no atfork handlers,
  *   outside this promise) is detected before anything enters Go; its file
@@ -92,8 +92,9 @@
  *   table slot unused (a leak, never a hang).
  *   A vfork child shares the parent's memory until it execs, and POSIX lets
  *   it call nothing but exec and _exit; if it calls lipc anyway, what needs
- *   Go, opening and unlinking named objects (a handle it made would be the
- *   parent's, holding an fd only the child has), every call on process
+ *   Go, opening and unlinking named objects and opening lock files (a
+ *   handle it made would be the parent's, holding an fd only the child
+ *   has), every call on process
  *   handles and lipc_close (which would take the handle from the parent but
  *   free only the child's copies of its fds) return LIPC_EFORKED, the rest act as the parent's own calls would (the
  *   last error it leaves is the vforking thread's), and the parent keeps
@@ -785,7 +786,9 @@ LIPC_API int lipc_mmap_advise(lipc_handle_t h, int64_t offset, int64_t length, i
  * device or directory is LIPC_EINVAL at once (opening a FIFO would wait for
  * its other end).
  * Errors: LIPC_EINVAL (also: unknown flags), LIPC_ENOENT, LIPC_ENAMETOOLONG,
- * LIPC_EPERM, OS errors (ELOOP, ENOTDIR: the path), LIPC_EFORKED.
+ * LIPC_EPERM, OS errors (ELOOP, ENOTDIR: the path), LIPC_EFORKED (a vfork
+ * child). Works after fork (in C in a fork child: the same checks and
+ * errors; the per-user wake page is mapped there as anywhere).
  * Windows: either access allows both kinds of lock. LIPC_FLOCK_WHOLE
  * handles lock [0, 2^63) and take only (0, 0) ranges; as every lock on
  * Windows, they meet byte-range locks, Python filelock's (msvcrt.locking,
@@ -804,7 +807,9 @@ LIPC_API int lipc_flock_open(const char *path, int flags, uint32_t mode, lipc_ha
  * fd of the file). Classic and handle-owned fcntl locks conflict with each
  * other even within one process. OUT *h.
  * Errors: LIPC_EINVAL (fd < 0; kind not 0, 1 or LIPC_FLOCK_WHOLE; fd is not
- * a regular file), OS errors (EBADF: fd not open), LIPC_EFORKED.
+ * a regular file), OS errors (EBADF: fd not open), LIPC_EFORKED (a vfork
+ * child). Works after fork (in C in a fork child: the same checks and
+ * errors).
  * Windows: fd is a HANDLE value (bindings convert CRT fds). kind 0 and
  * LIPC_FLOCK_WHOLE open the file again (ReOpenFile), so the handle's locks
  * are its own and outlive the caller's HANDLE; kind 1 locks through the

@@ -2,8 +2,9 @@
  * child everything that runs in C on an object it inherited keeps working
  * (semaphores, mutexes with the child as a fresh owner, events, shared
  * memory and mapped files, file locks that are the child's own, fd I/O,
- * close, and opening named objects, test_fork_open.c); what needs the Go
- * runtime (opening files, spawning, growing) and the
+ * close, and opening named objects and lock files, test_fork_open.c and
+ * test_fork_flock.c); what needs the Go runtime (mapping files, spawning,
+ * growing) and the
  * parent's process handles return LIPC_EFORKED at once, with a message
  * naming the way out; nothing hangs, and above all a child's calls never
  * hang the parent, also when the child came from a raw fork system call
@@ -73,8 +74,9 @@ static int child(const struct inherited *o) {
   EXPECT(13, lipc_flock_unlock(o->lock, 0, 10) == 0);
   /* what needs Go, and the parent's processes: LIPC_EFORKED at once */
   lipc_handle_t h2, p2;
-  EXPECT(20, lipc_flock_open("/tmp/ctest-fork-never", LIPC_CREATE, 0, &h2) == LIPC_EFORKED);
-  EXPECT(21, strstr(lipc_last_error(), "flock_open") && strstr(lipc_last_error(), "'spawn'"));
+  EXPECT(20, lipc_mmap_open("/tmp/ctest-fork-never", LIPC_MMAP_WRITE, LIPC_MMAP_CREATE, 0, 0, 4096, &h2) ==
+                 LIPC_EFORKED); /* (lock files open in C here: test_fork_flock.c) */
+  EXPECT(21, strstr(lipc_last_error(), "mmap_open") && strstr(lipc_last_error(), "'spawn'"));
   EXPECT(22, lipc_diag(LIPC_DIAG_FP_SELFTEST, &n) == LIPC_EFORKED);
   EXPECT(23, lipc_proc_spawn(o->attr, &p2) == LIPC_EFORKED);
   EXPECT(24, lipc_shm_grow(o->shm, 8192) == LIPC_EFORKED);
@@ -166,7 +168,8 @@ static int raw_child(lipc_handle_t h, lipc_handle_t a) {
   int bad = 0;
   lipc_handle_t h2;
   int64_t v;
-  if (lipc_flock_open("/tmp/ctest-rawfork", LIPC_CREATE, 0, &h2) != LIPC_EFORKED) bad |= 1;
+  if (lipc_mmap_open("/tmp/ctest-rawfork", LIPC_MMAP_WRITE, LIPC_MMAP_CREATE, 0, 0, 4096, &h2) != LIPC_EFORKED)
+    bad |= 1;
   if (!strstr(lipc_last_error(), "fork")) bad |= 2;
   /* opening by name runs in C: it works here too (test_fork_open.c) */
   char n[64];

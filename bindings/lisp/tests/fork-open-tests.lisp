@@ -3,9 +3,10 @@
 ;;;; shared memory, mutex or event itself.  Go cannot run in a fork child, and
 ;;;; this binding hands Go work to lipc's threads, which the child does not
 ;;;; have; lipc opens there in C, with the same checks and errors as anywhere
-;;;; (the C suite's test_fork_open compares the two case by case).  What still
-;;;; needs Go (spawning, opening files to lock or map, growing shared memory)
-;;;; signals LIPC-FORKED at once with a message naming the way out.  Every
+;;;; (the C suite's test_fork_open compares the two case by case), and lock
+;;;; files open there too (test_fork_flock).  What still needs Go (spawning,
+;;;; opening files to map, growing shared memory) signals LIPC-FORKED at once
+;;;; with a message naming the way out.  Every
 ;;;; wait has a deadline, so a hang fails the test.
 
 (in-package #:lipc-tests)
@@ -271,7 +272,6 @@ objects."
                             (lipc-error (c) (list what (type-of c) (lipc-error-message c))))))
                    (list (list (try "spawn-process" (lambda () (spawn-process '("true"))))
                                (try "run-command" (lambda () (run-command '("true"))))
-                               (try "open-file-lock" (lambda () (open-file-lock file)))
                                (try "map-file" (lambda () (map-file file)))
                                (try "grow (inherited)" (lambda () (shared-memory-grow shm 8192)))
                                (try "grow (opened here)" (lambda () (shared-memory-grow mine 8192)))
@@ -279,7 +279,7 @@ objects."
                          (progn (close-shared-memory mine) (- (now) t0)))))
              (destructuring-bind (results secs) (child-result child)
                (is (< secs 2) "the refusals took ~,2Fs" secs)
-               (is (= 7 (length results)))
+               (is (= 6 (length results)))
                (loop for (what class message) in results
                      do (is (eq 'lipc-forked class) "~A: ~S ~A" what class message)
                         (is (search "child of a fork()" message) "~A: says why: ~A" what message)
@@ -290,3 +290,61 @@ objects."
            (is (eql 0 (run-command (quote ("true")))) "the parent still spawns"))
       (close-shared-memory shm)
       (ignore-errors (delete-file file)))))
+
+;;; Lock files: a worker opens its own lock (in C: Go cannot run here), and
+;;; its locks exclude the parent's until it closes it.  They signalled
+;;; LIPC-FORKED here before.
+
+(defun child-locks-and-lets-go (file kind locked go)
+  "The child's side: its own lock on FILE, held until the parent's
+go-ahead, then closed (which releases it)."
+  (let ((l (open-file-lock file :kind kind))
+        (s-locked (open-semaphore locked)) (s-go (open-semaphore go)))
+    (assert (file-lock-acquire l :timeout 0) () "the child's lock")
+    (semaphore-post s-locked)
+    (assert (semaphore-wait s-go :timeout *limit*) () "no go-ahead")
+    (close-file-lock l)
+    (semaphore-post s-locked)
+    (assert (semaphore-wait s-go :timeout *limit*) () "no go-ahead")
+    (close-handle s-locked)
+    (close-handle s-go)
+    :done))
+
+(test fork-child-opens-a-file-lock-that-excludes-the-parent
+  (dolist (kind '(:fcntl :flock))
+    (let* ((file (temp-path "fork-flock"))
+           (locked (unique-name "ffl-locked")) (go (unique-name "ffl-go"))
+           (s-locked (open-semaphore locked :create t :exclusive t :unlink-on-close t))
+           (s-go (open-semaphore go :create t :exclusive t :unlink-on-close t))
+           (mine (open-file-lock file :kind kind :create t)))
+      (unwind-protect
+           (in-fork-child (child)
+               (child-locks-and-lets-go file kind locked go)
+             (await s-locked child "lock")
+             (is (null (file-lock-acquire mine :timeout 0)) "~A: the parent got in beside the child" kind)
+             (semaphore-post s-go)
+             (await s-locked child "close")
+             (is (eq t (file-lock-acquire mine :timeout 0)) "~A: the child's close did not release" kind)
+             (file-lock-release mine)
+             (semaphore-post s-go)
+             (is (eq :done (child-result child))))
+        (close-file-lock mine)
+        (close-handle s-locked)
+        (close-handle s-go)
+        (ignore-errors (delete-file file))))))
+
+(test fork-child-file-lock-errors-are-the-parents
+  (let* ((missing (temp-path "fork-flock-missing"))
+         (dir (directory-namestring (temp-path "x"))))
+    (flet ((attempts ()
+             (loop for (target . args) in (list (list missing) (list dir) (list "/dev/null" :access :read)
+                                                (list 9999))
+                   collect (handler-case (progn (close-file-lock (apply #'open-file-lock target args)) "opened")
+                             (lipc-error (c)
+                               (list (symbol-name (type-of c))
+                                     (coerce (lipc-error-message c) '(simple-array character (*)))))))))
+      (let ((here (attempts)))
+        (in-fork-child (child)
+            (attempts)
+          (is (equal here (child-result child)))
+          (is (search "not a regular file: it is a directory" (second (second here))) "~S" here))))))

@@ -3,9 +3,9 @@
 -- handed a name opens the semaphore, shared memory, mutex or event itself.
 -- Go cannot run in a fork child; lipc opens there in C with the same checks
 -- and errors as anywhere (the C suite's test_fork_open compares the two case
--- by case). What still needs Go (spawning, opening files to lock or map,
--- growing shared memory) fails at once with EFORKED and a message naming the
--- way out. Every wait has a deadline, so a hang fails the test.
+-- by case); lock files open there too (test_fork_flock.lua). What still
+-- needs Go (spawning, opening files to map, growing shared memory) fails at
+-- once with EFORKED and a message naming the way out. Every wait has a deadline, so a hang fails the test.
 local ffi = require "ffi"
 local lipc = require "lipc"
 local h = require "helpers"
@@ -231,10 +231,6 @@ function T.what_needs_go_fails_in_the_child_with_eforked_at_once()
         out[#out + 1], out[#out + 2], out[#out + 3] = what, code, msg
       end
       try("spawn", lipc.proc.spawn({ "true" }))
-      try("flock.open", lipc.flock.open(file))
-      local fh = assert(io.open(file, "rb"))
-      try("flock.from_file", lipc.flock.from_file(fh, { classic = true }))
-      fh:close()
       try("mmap.open", lipc.mmap.open(file))
       try("grow (inherited)", shm:grow(8192))
       try("grow (opened here)", mine:grow(8192))
@@ -245,7 +241,7 @@ function T.what_needs_go_fails_in_the_child_with_eforked_at_once()
     end)
     local got = undump(child.result(LIMIT))
     h.ok(got[#got] < 2, ("the refusals took %.2fs"):format(got[#got]))
-    h.eq(#got, 3 * 7 + 1, "results")
+    h.eq(#got, 3 * 5 + 1, "results")
     for i = 1, #got - 1, 3 do
       local what, code, msg = got[i], got[i + 1], got[i + 2]
       h.eq(code, E.EFORKED, what .. ": code")
@@ -265,10 +261,11 @@ function T.what_needs_go_fails_in_the_child_with_eforked_at_once()
 end
 
 -- LuaIPC's ipc.sem and ipc.shm (the drop-in layer) in a fork child: a
--- LuaIPC program's worker opens by name as it did under LuaIPC.
+-- LuaIPC program's worker opens by name as it did under LuaIPC (and locks
+-- files: test_fork_flock.lua).
 function T.luaipc_layer_opens_by_name_in_a_fork_child()
   local ipc_sem, ipc_shm, ipc_mmap = require "ipc.sem", require "ipc.shm", require "ipc.mmap"
-  local ipc_filelock, ipc_proc = require "ipc.filelock", require "ipc.proc"
+  local ipc_proc = require "ipc.proc"
   local sname, mname, cname = h.obj_name("sem"), h.obj_name("shm"), h.obj_name("shm")
   local go = h.obj_name("sem")
   local s = assert(ipc_sem.open(sname, 1))     -- the owner: close() removes the name
@@ -300,9 +297,6 @@ function T.luaipc_layer_opens_by_name_in_a_fork_child()
         out[#out + 1], out[#out + 2] = msg, errno
       end
       need_go(ipc_mmap.open(file))
-      local fh = assert(io.open(file, "r+b"))
-      need_go(ipc_filelock.lock(fh, "w"))       -- a file first locked here
-      fh:close()
       need_go(ipc_proc.spawn("true", {}))
       for _, x in ipairs({ cs, cm, cb }) do assert(x:close()) end
       return dump(out)
@@ -322,10 +316,9 @@ function T.luaipc_layer_opens_by_name_in_a_fork_child()
     local here = { ipc_sem.open(sname .. "-missing") }
     h.eq(got[1], here[2], "missing: the parent's message")
     h.eq(got[2], here[3], "missing: the parent's errno")
-    -- mapping, a first lock of a file and spawning need Go: LuaIPC's triple
-    -- for EFORKED, EOPNOTSUPP (95)
-    h.eq(#got, 2 + 3 * 2, "results")
-    for i, what in ipairs({ "ipc.mmap.open", "ipc.filelock.lock", "ipc.proc.spawn" }) do
+    -- mapping and spawning need Go: LuaIPC's triple for EFORKED, EOPNOTSUPP (95)
+    h.eq(#got, 2 + 2 * 2, "results")
+    for i, what in ipairs({ "ipc.mmap.open", "ipc.proc.spawn" }) do
       h.eq(got[1 + 2 * i], lipc.strerror(E.EOS_BASE - 95), what .. ": message")
       h.eq(got[2 + 2 * i], 95, what .. ": errno")
     end

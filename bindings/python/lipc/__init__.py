@@ -99,8 +99,8 @@ another thread still ends it). Objects are closed by close(); a finalizer
 closes forgotten ones. After os.fork() (multiprocessing's "fork" workers)
 the child keeps using the objects it inherited: semaphores, mutexes (the
 child is a new owner), events, shared memory, file locks (the child's
-locks are its own), pipes, and named objects open there by name; opening
-files, spawning and the parent's processes raise ForkedError there. Named objects and path-based file locks pickle by
+locks are its own), pipes, and named objects and FileLocks open there;
+mapping files, spawning and the parent's processes raise ForkedError there. Named objects and path-based file locks pickle by
 name: a "spawn" or "forkserver" worker opens them again, a "fork" worker
 gets the object it inherited. The library is found through $LIPC_LIBRARY, then beside
 this package, then the source tree's build/, then the system loader.

@@ -181,11 +181,11 @@ class NotSupportedError(Error):
 
 
 class ForkedError(Error):
-    """LIPC_EFORKED: opening files, growing shared memory, spawning or using
+    """LIPC_EFORKED: mapping files, growing shared memory, spawning or using
     the parent's processes in the child of os.fork() (or of multiprocessing's
     "fork" start method), where the Go runtime inside lipc cannot run.
     Objects opened before the fork keep working there, and named objects
-    open there by name; open the rest in the parent first, or use the
+    and FileLocks open there; open the rest in the parent first, or use the
     "spawn" or "forkserver" start method."""
 
 

@@ -1,7 +1,8 @@
 """A host fork (os.fork, multiprocessing's "fork" start method) after lipc
 was used (host-runtimes.md F7): in the child, what the parent opened keeps
 working (it runs in C), and so does opening named objects by name
-(test_fork_open.py); what needs lipc's Go runtime (opening files, spawning)
+(test_fork_open.py) and lock files (test_fork_flock.py); what needs lipc's
+Go runtime (opening mapped files, spawning)
 raises ForkedError at once instead of hanging, with the way out in its
 message. Objects pickle by name, so "spawn" workers open them again and
 "fork" workers get the ones they inherited. The parent always waits with a
@@ -85,10 +86,11 @@ def child_checks(o: Objects, r: int, w: int) -> Dict[str, List[Any]]:
     record("told", lambda: os.read(r, 1))
     record("unlock", lambda: o.lock.release())
     record("pickled_here", lambda: pickle.loads(pickle.dumps(o.sem)) is o.sem)
-    # opening by name runs in C (test_fork_open.py)
+    # opening by name runs in C (test_fork_open.py), and so does opening a lock file
     record("sem_open", lambda: lipc.Semaphore(o.sem.name).close())
+    record("flock_open", lambda: lipc.FileLock(o.lock_path + "-child").close())
     # what needs Go: ForkedError at once
-    record("flock_open", lambda: lipc.FileLock(o.lock_path + "-child"))
+    record("mmap_open", lambda: lipc.MappedFile(o.lock_path, "w"))
     record("fp_selftest", lambda: lipc.diag(lipc.DIAG_FP_SELFTEST))
     record("spawn", lambda: lipc.run(["true"]))
     record("shm_grow", lambda: o.shm.grow(8192))
@@ -138,13 +140,13 @@ def fork_and_check(o: Objects) -> Dict[str, List[Any]]:
 
 def assert_child_results(res: Dict[str, List[Any]]) -> None:
     for label in ("sem_release", "mutex", "event", "shm", "lock", "told", "unlock", "close",
-                  "close_again", "version", "wait_fds", "pickled_here", "sem_open"):
+                  "close_again", "version", "wait_fds", "pickled_here", "sem_open", "flock_open"):
         assert res[label][0] == "ok", (label, res[label])
     assert res["sem_acquire"][:2] == ["ok", "(True, True, 0)"]
     assert res["shm"][1].startswith("(b'parent'")
     assert res["pickled_here"][1] == "True"  # a fork child gets the object it inherited
     assert res["parent_saw_child_lock"] == [True], "parent and child shared one file lock"
-    for label in ("flock_open", "fp_selftest", "spawn", "shm_grow"):
+    for label in ("mmap_open", "fp_selftest", "spawn", "shm_grow"):
         kind, *rest = res[label]
         assert kind == "forked", (label, res[label])
         code, code_name, message, seconds = rest
