@@ -34,10 +34,11 @@ struct lipc_hz_rec {
   atomic_int taken;          /* 1 while a thread owns it */
   struct lipc_hz_rec *next;  /* the list of all records; set once */
   /* What the system's inline paths learn about the owning thread once
-   * (Linux: its kernel id and robust futex list head, for the inline mutex
-   * path, core/mutex/mutex_fast_linux.h). 0 and NULL until then, and again
-   * when the record passes to another thread or its thread is the child of
-   * a fork. Only the owner reads and writes them. */
+   * (Linux: whether the inline mutex path may run, its id at learning (> 0)
+   * or -1 for "off", and the robust futex list head;
+   * core/mutex/mutex_fast_linux.h). 0 and NULL until then, and again when
+   * the record passes to another thread. Only the owner reads and writes
+   * them. */
   int tid;
   void *robust_head;
 } __attribute__((aligned(64))); /* no cache line shared by two threads' records */

@@ -67,14 +67,11 @@ int lipc__hz_heavy_fence(void) {
 }
 
 /* In the child of a fork only the forking thread exists: every other
- * thread's announcements are of calls that will never return here. */
+ * thread's announcements are of calls that will never return here. (The
+ * forking thread's mutex facts stay: glibc keeps its robust list head where
+ * it was, and the inline path reads the thread's new id from glibc at every
+ * call, as it must for _Fork, which runs no handler like this one.) */
 static void after_fork_child(void) {
-  /* The forking thread has a new id there (glibc registers the same robust
-   * list head again, but learning both anew is simplest). */
-  if (lipc__hz_mine) {
-    lipc__hz_mine->tid = 0;
-    lipc__hz_mine->robust_head = NULL;
-  }
   for (struct lipc_hz_rec *r = atomic_load(&lipc__hz_all); r; r = r->next)
     if (r != lipc__hz_mine) {
       for (unsigned i = 0; i < LIPC_HZ_DEPTH; i++) atomic_store(&r->hz[i], NULL);

@@ -13,6 +13,7 @@
 
 #include "check.h"
 #include "lipc.h"
+#include "wchild.h"
 
 static wchar_t self_exe[MAX_PATH];
 static int name_counter;
@@ -33,23 +34,7 @@ static double now_ms(void) {
 static HANDLE start_role(const char *role, const char *a1, const char *a2) {
   wchar_t cmd[1024];
   swprintf(cmd, 1024, L"\"%ls\" %hs %hs %hs", self_exe, role, a1 ? a1 : "-", a2 ? a2 : "-");
-  STARTUPINFOW si = {.cb = sizeof si};
-  PROCESS_INFORMATION pi;
-  /* Wine's CreateProcessW fails now and then with ERROR_INTERNAL_ERROR
-   * on a loaded machine (its server's socket: "wine client error"): the
-   * test's own child, not lipc's, so it is tried again. */
-  BOOL started = FALSE;
-  for (int try_ = 0; try_ < 3 && !started; try_++) {
-    started = CreateProcessW(self_exe, cmd, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi);
-    if (!started && GetLastError() != ERROR_INTERNAL_ERROR) break;
-    if (!started) Sleep(100);
-  }
-  if (!started) {
-    fprintf(stderr, "CreateProcessW failed: %lu\n", GetLastError());
-    return NULL;
-  }
-  CloseHandle(pi.hThread);
-  return pi.hProcess;
+  return start_child_process(self_exe, cmd);
 }
 
 /* Waits for a child and returns its exit code (-1 if it did not end in 30 s). */

@@ -11,6 +11,7 @@
 
 #include "check.h"
 #include "lipc.h"
+#include "wchild.h"
 
 static inline int under_wine(void) {
   const char *s = getenv("LIPC_UNDER_WINE");
@@ -66,23 +67,7 @@ static inline HANDLE start_child(const char *fmt, ...) {
   va_end(ap);
   wchar_t cmd[2048];
   swprintf(cmd, 2048, L"\"%ls\" %ls", exe, wide(args));
-  STARTUPINFOW si = {.cb = sizeof si};
-  PROCESS_INFORMATION pi;
-  /* Wine's CreateProcessW fails now and then with ERROR_INTERNAL_ERROR
-   * on a loaded machine (its server's socket: "wine client error"): the
-   * test's own child, not lipc's, so it is tried again. */
-  BOOL started = FALSE;
-  for (int try_ = 0; try_ < 3 && !started; try_++) {
-    started = CreateProcessW(exe, cmd, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi);
-    if (!started && GetLastError() != ERROR_INTERNAL_ERROR) break;
-    if (!started) Sleep(100);
-  }
-  if (!started) {
-    fprintf(stderr, "CreateProcessW failed: %lu\n", GetLastError());
-    return NULL;
-  }
-  CloseHandle(pi.hThread);
-  return pi.hProcess;
+  return start_child_process(exe, cmd);
 }
 
 /* Waits for a child (30 s at most) and gives its exit code (-1: none). */
