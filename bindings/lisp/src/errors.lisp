@@ -103,35 +103,37 @@ Latin-1 instead of signalling a decoding error."
                                    :encoding :latin-1))))
 
 ;;; CALL-C's cost is mostly SB-SYS:WITHOUT-INTERRUPTS: two special bindings
-;;; and an UNWIND-PROTECT, about 7 ns on a call that costs 6.  The hot calls
-;;; (post, wait, value, lock, unlock, set, fd read and write) take
-;;; FAST-CALL-C instead, which defers interrupts the way the runtime checks
-;;; it (SBCL's signal handler defers an interrupt when *INTERRUPTS-ENABLED*
-;;; is NIL) without binding anything: it is entered only when interrupts are
-;;; enabled, sets *INTERRUPTS-ENABLED* to NIL for the call and back to T
-;;; after (SBCL keeps that variable thread-local in every thread, so the
-;;; assignment is this thread's alone).  A binding and its unbinding were
-;;; 1.5 ns of the 6 ns the binding added to a call (issue 12).  Without a
-;;; binding nothing may unwind out of the scope, or interrupts would stay
-;;; deferred for good: the caller passes arguments already of their C types
-;;; (so the inlined foreign call cannot signal a type-error), and the error
-;;; path (FAST-ERROR-INFO, out of line), which allocates and so could meet
-;;; heap exhaustion, puts *INTERRUPTS-ENABLED* back however it exits.  It
-;;; reads the message as CALL-C does, in the deferred scope, without
-;;; signalling (LAST-ERROR-NO-UNWIND).  On the way out, an interrupt that
-;;; arrived meanwhile runs at once.  (Only a memory fault inside liblipc
-;;; itself, which the Lisp debugger reports, could unwind from the call.)
+;;; inside a dynamic-extent closure called through an UNWIND-PROTECT, about
+;;; 7 ns on a call that costs 6.  The hot calls (post, wait, value, lock,
+;;; unlock, set, fd read and write) take FAST-CALL-C instead: the same two
+;;; bindings (*ALLOW-WITH-INTERRUPTS* and *INTERRUPTS-ENABLED* NIL, the
+;;; state SBCL's own WITHOUT-INTERRUPTS makes and its signal handlers
+;;; expect), without the closure and the UNWIND-PROTECT.  An unwind out of
+;;; the scope (only a memory fault inside liblipc could make one) undoes the
+;;; bindings as any unwind does; the deferred interrupt then runs at the
+;;; next scope's end.  After the call, an interrupt that arrived meanwhile
+;;; runs at once, as it does at the end of WITHOUT-INTERRUPTS.
+;;;
+;;; Why bindings and not assignments.  Until 2026-12-07 this macro assigned
+;;; *INTERRUPTS-ENABLED* (SETQ NIL, the call, SETQ T): 3-4 ns a call less
+;;; (a hot binding function was 1.15-1.25 times a bare CFFI call, and is
+;;; 1.42-1.61 times now; issue 12 asks for 1.3).
+;;; With liblipc loaded, that left SBCL's heap with an old object pointing
+;;; at a young one behind an unmarked card: SBCL 2.2.9 itself found it when
+;;; told to check the heap after every GC (verify_gens = 0; the host soak's
+;;; LIPC_SOAK_VERIFY), in 6 of about 120 soak runs, always SBCL's finalizer
+;;; store and a finalizer it had just stored.  Without the check, such a
+;;; stale pointer made SBCL call the raw word 1 (a forwarding mark) as a
+;;; finalizer, and the handle it should have closed leaked (1 run in 5 of
+;;; one CI run).  With the bindings: 0 of 140 checked runs.  The same Lisp
+;;; code over a C stand-in for liblipc (no Go runtime, no lipc threads)
+;;; passed 60 of 60 with assignments.  The mechanism was not found; the
+;;; binding is what SBCL's own code does, so it is what the binding does.
 (defun fast-error-info (rc)
   "FAST-CALL-C's error path: the error as CALL-C gives it, read while
-interrupts are still deferred; interrupts are enabled again however this
-exits (the caller enables them anyway)."
+interrupts are still deferred."
   (declare (type (signed-byte 32) rc))
-  #+sbcl
-  (unwind-protect
-       (let ((sb-sys:*allow-with-interrupts* nil))
-         (list rc (last-error-no-unwind) (%errno)))
-    (setq sb-sys:*interrupts-enabled* t))
-  #-sbcl (list rc (last-error-no-unwind) (%errno)))
+  (list rc (last-error-no-unwind) (%errno)))
 
 (defmacro fast-call-c (form)
   "CALL-C for a call of an inlined % function whose arguments are already of
@@ -140,13 +142,12 @@ their C types.  Same values and the same interrupt deferral as CALL-C."
   #+sbcl
   (let ((rc (gensym "RC")) (info (gensym "INFO")))
     `(if sb-sys:*interrupts-enabled*
-         (let ((,rc 0) (,info nil))
-           (declare (type (signed-byte 32) ,rc))
-           (setq sb-sys:*interrupts-enabled* nil)
-           (setq ,rc ,form)
-           (when (minusp ,rc)
-             (setq ,info (fast-error-info ,rc)))
-           (setq sb-sys:*interrupts-enabled* t)
+         (multiple-value-bind (,rc ,info)
+             (let ((sb-sys:*allow-with-interrupts* nil)
+                   (sb-sys:*interrupts-enabled* nil))
+               (let ((,rc ,form))
+                 (declare (type (signed-byte 32) ,rc))
+                 (values ,rc (when (minusp ,rc) (fast-error-info ,rc)))))
            (when sb-sys:*interrupt-pending*
              (sb-unix::receive-pending-interrupt))
            (values ,rc ,info))

@@ -117,6 +117,7 @@ a plain one, whose box is then emptied so only one object closes it)."
              (reverse states))))
     (let ((expected '(t t t t :bad-handle t :bad-handle t)))
       (is (equal expected (check-thread)) "main thread")
+      (is (eq t sb-sys:*allow-with-interrupts*) "the binding of with-interrupts' permission is undone")
       (is (equal expected (join (spawn #'check-thread))) "a new thread"))))
 
 (test fast-calls-leave-disabled-interrupts-disabled
