@@ -14,11 +14,11 @@
 ;;;; never race a caller's exit, and one that never runs is a failure.
 ;;;; Exits 0 and prints the counts when every count is positive, every
 ;;;; interrupt sent ran, no thread failed or hung and no handle leaked.
-;;; With LIPC_SOAK_VERIFY=1, SBCL checks the whole heap after every GC
-;;; (its runtime's verify_gens) and stops with "Verify failed" at the first
-;;; old object that points at a young one behind an unmarked card: heap
-;;; damage found when it is made, not later when a stale pointer is used.
-;;; One run; soak/run-soak.sh repeats.
+;;;; With LIPC_SOAK_VERIFY=1, SBCL checks the whole heap after every GC
+;;;; (its runtime's verify_gens) and stops with "Verify failed" at the first
+;;;; old object that points at a young one behind an unmarked card: heap
+;;;; damage found when it is made, not later when a stale pointer is used.
+;;;; One run; soak/run-soak.sh repeats.
 ;;;;
 ;;;;   sbcl --script soak/gc-storm.lisp
 
