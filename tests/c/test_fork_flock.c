@@ -492,7 +492,10 @@ static void vfork_child_does_not_open(void) {
 
 /* A fork child of a process that never opened a lock maps the user's wake
  * page itself (/dev/shm/lipc.flockwake.UID, created if missing: a regular
- * file of its user, mode 0600, 4096 bytes), as Go does at the first open. */
+ * file of its user, mode 0600, 4096 bytes), as Go does at the first open.
+ * The mapping is found by the file's inode, not its name: a page this
+ * child created was made under a temporary name and linked into place, so
+ * /proc/self/maps names it "lipc.flockwake.lipc-tmp-... (deleted)". */
 static void child_maps_wake_page(void) {
   char path[300];
   snprintf(path, sizeof path, "%s/wake", dir);
@@ -504,15 +507,20 @@ static void child_maps_wake_page(void) {
     if (lipc_flock_open(path, LIPC_FILE_CREATE, 0, &h) != 0) _exit(1);
     char want[64], line[512];
     snprintf(want, sizeof want, "/dev/shm/lipc.flockwake.%u", (unsigned)geteuid());
-    FILE *f = fopen("/proc/self/maps", "r");
-    int mapped = 0;
-    while (f && fgets(line, sizeof line, f)) mapped += strstr(line, want) != NULL;
-    if (f) fclose(f);
     struct stat st;
-    if (mapped != 1) _exit(2);
     if (stat(want, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() || st.st_size != 4096 ||
         (st.st_mode & 0777) != 0600)
       _exit(3);
+    FILE *f = fopen("/proc/self/maps", "r");
+    int mapped = 0;
+    while (f && fgets(line, sizeof line, f)) {
+      unsigned long inode = 0;
+      if (sscanf(line, "%*s %*s %*s %*s %lu", &inode) == 1 && inode == (unsigned long)st.st_ino &&
+          strstr(line, "/dev/shm/lipc.flockwake.") != NULL)
+        mapped++;
+    }
+    if (f) fclose(f);
+    if (mapped != 1) _exit(2);
     _exit(lipc_close(h) == 0 ? 0 : 4);
   }
   wait_ok(pid, "wake page in a child whose parent never opened a lock (2: not mapped; 3: the file)");
