@@ -45,6 +45,7 @@
                (:file "library")   ; the one loader
                (:file "ffi")       ; the one declaration place
                (:file "errors")    ; conditions and the one error check
+               (:file "finalizer-store") ; out of reach of SBCL 2.2.9's card-mark race
                (:file "handle")    ; handle objects shared by every module
                (:file "wait")      ; wait-fds and the EINTR/remaining-time loop
                (:file "sem")

@@ -117,18 +117,16 @@ Latin-1 instead of signalling a decoding error."
 ;;; Why bindings and not assignments.  Until 2026-12-07 this macro assigned
 ;;; *INTERRUPTS-ENABLED* (SETQ NIL, the call, SETQ T): 3-4 ns a call less
 ;;; (a hot binding function was 1.15-1.25 times a bare CFFI call, and is
-;;; 1.42-1.61 times now; issue 12 asks for 1.3).
-;;; With liblipc loaded, that left SBCL's heap with an old object pointing
-;;; at a young one behind an unmarked card: SBCL 2.2.9 itself found it when
-;;; told to check the heap after every GC (verify_gens = 0; the host soak's
-;;; LIPC_SOAK_VERIFY), in 6 of about 120 soak runs, always SBCL's finalizer
-;;; store and a finalizer it had just stored.  Without the check, such a
-;;; stale pointer made SBCL call the raw word 1 (a forwarding mark) as a
-;;; finalizer, and the handle it should have closed leaked (1 run in 5 of
-;;; one CI run).  With the bindings: 0 of 140 checked runs.  The same Lisp
-;;; code over a C stand-in for liblipc (no Go runtime, no lipc threads)
-;;; passed 60 of 60 with assignments.  The mechanism was not found; the
-;;; binding is what SBCL's own code does, so it is what the binding does.
+;;; 1.40-1.61 times now; issue 12 asks for 1.3).  The host soak had found
+;;; SBCL's heap damaged with the assignments (6 of about 120 runs that
+;;; checked the heap after every GC) and not with the bindings (0 of 140),
+;;; and the bindings were kept for that.  The damage turned out to be SBCL
+;;; 2.2.9's own card-mark race on its finalizer store, which the bindings do
+;;; not prevent (6 of 112 checked runs on another machine) and which
+;;; finalizer-store.lisp now keeps out of reach.  The bindings stay: they are
+;;; the state SBCL's own WITHOUT-INTERRUPTS makes, an unwind undoes them, and
+;;; with *ALLOW-WITH-INTERRUPTS* still T an allocation in the scope (the
+;;; error path) could run SBCL's post-GC work inside it.
 (defun fast-error-info (rc)
   "FAST-CALL-C's error path: the error as CALL-C gives it, read while
 interrupts are still deferred."

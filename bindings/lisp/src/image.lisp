@@ -21,7 +21,9 @@
 ;;;;      when set, else the file the image was saved with, then the usual
 ;;;;      places, so an executable copied to another machine finds its library
 ;;;;      there; none: LIPC-LIBRARY-ERROR naming each place, at startup;
-;;;;   4. sets the call mode again (lipc.lisp).
+;;;;   4. sets the call mode again (lipc.lisp);
+;;;;   5. grows SBCL's finalizer store again, which the save shrank
+;;;;      (finalizer-store.lisp).
 ;;;; The saving process itself is left alone, so a save that fails leaves
 ;;;; every object working: SBCL refuses to save with other threads running
 ;;;; after the save hooks ran, and when its C code cannot write the file it
@@ -54,7 +56,9 @@ init hooks again in the same process, on this thread.")
            (setf *library-path* nil)
            (load-library :candidates (restart-candidates saved)))))
   (check-library)
-  (ensure-handoff))
+  (ensure-handoff)
+  ;; SBCL shrank its finalizer store for the save (finalizer-store.lisp).
+  (grow-finalizer-store))
 
 (defun before-save ()
   "SB-EXT:*SAVE-HOOKS*: RESTART-IMAGE goes first in the saved image, before

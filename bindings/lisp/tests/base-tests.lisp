@@ -145,6 +145,25 @@
           do (sb-ext:gc :full t) (sleep 0.05))
     (is (< (live-handles) (+ before 25)) "most of 50 forgotten semaphores closed")))
 
+;;; finalizer-store.lisp: every element of SBCL's finalizer store is
+;;; reached through a vector on pages of its own, where SBCL 2.2.9's GC keeps
+;;; the card marks of a thread it stopped between marking and storing.
+(test finalizer-store-is-a-large-object
+  (let ((store (symbol-value (lipc::finalizer-store-symbol))))
+    (is (<= lipc::+large-finalizer-store+ (length store)))
+    (is (<= (symbol-value (find-symbol "LARGE-OBJECT-SIZE" "SB-VM")) (* 8 (length store))))
+    ;; the first element on a page boundary: a large object's pages are its own
+    (is (zerop (mod (logandc2 (sb-kernel:get-lisp-obj-address store) 15) sb-vm:gencgc-page-bytes)))
+    (is (eql (length store) (lipc::grow-finalizer-store)) "growing again changes nothing")
+    (is (eq store (symbol-value (lipc::finalizer-store-symbol)))))
+  ;; and SBCL's finalizers work on it: registered, cancelled, run
+  (let ((ran (list 0)) (kept (list 1)))
+    (dotimes (i 200) (sb-ext:finalize (list i) (lambda () (sb-ext:atomic-incf (car ran))) :dont-save t))
+    (sb-ext:finalize kept (lambda () (sb-ext:atomic-incf (car ran) 1000)) :dont-save t)
+    (sb-ext:cancel-finalization kept)
+    (loop repeat 100 until (<= 190 (car ran)) do (sb-ext:gc :full t) (sleep 0.05))
+    (is (<= 190 (car ran) 200) "the dropped objects' finalizers ran, the cancelled one did not")))
+
 (test finalizer-never-lets-an-error-out
   (let ((sem (open-semaphore (unique-name "fin") :create t :unlink-on-close t)))
     (let ((box (list (object-handle sem))))
