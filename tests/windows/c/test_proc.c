@@ -833,7 +833,7 @@ static void test_many_children(void) {
   lipc_handle_t a = attr_of((const char *[]){"sleep", NULL}), p[N];
   int pfd[N], evs[N], revs[N];
   for (int i = 0; i < N; i++) {
-    CHECK(lipc_proc_spawn(a, &p[i]) == LIPC_OK, "spawn %d", i);
+    CHECK(lipc_proc_spawn(a, &p[i]) == LIPC_OK, "spawn %d: %s", i, lipc_last_error());
     int64_t v;
     lipc_proc_info(p[i], LIPC_PROC_PIDFD, &v);
     pfd[i] = (int)v;
