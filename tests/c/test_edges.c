@@ -139,6 +139,10 @@ static void test_flock_ranges(void) {
   CHECK(lipc_flock_lock(l, 1, INT64_MAX, 1, 0) == 0, "[1, INT64_MAX]: %s", lipc_last_error());
   CHECK(lipc_flock_unlock(l, 0, 0) == 0, "all");
   lipc_close(l);
+  /* closed: refused before any system call, for a try, a wait and an unlock */
+  CHECK_ERR(lipc_flock_lock(l, 0, 0, 1, 0), LIPC_EBADHANDLE, "not an open handle");
+  CHECK_ERR(lipc_flock_lock(l, 0, 0, 1, -1), LIPC_EBADHANDLE, "not an open handle");
+  CHECK_ERR(lipc_flock_unlock(l, 0, 0), LIPC_EBADHANDLE, "not an open handle");
   unlink(path);
 }
 
