@@ -105,45 +105,61 @@ Latin-1 instead of signalling a decoding error."
 ;;; CALL-C's cost is mostly SB-SYS:WITHOUT-INTERRUPTS: two special bindings
 ;;; inside a dynamic-extent closure called through an UNWIND-PROTECT, about
 ;;; 7 ns on a call that costs 6.  The hot calls (post, wait, value, lock,
-;;; unlock, set, fd read and write) take FAST-CALL-C instead: the same two
-;;; bindings (*ALLOW-WITH-INTERRUPTS* and *INTERRUPTS-ENABLED* NIL, the
-;;; state SBCL's own WITHOUT-INTERRUPTS makes and its signal handlers
-;;; expect), without the closure and the UNWIND-PROTECT.  An unwind out of
-;;; the scope (only a memory fault inside liblipc could make one) undoes the
-;;; bindings as any unwind does; the deferred interrupt then runs at the
-;;; next scope's end.  After the call, an interrupt that arrived meanwhile
-;;; runs at once, as it does at the end of WITHOUT-INTERRUPTS.
+;;; unlock, set, fd read and write) take FAST-CALL-C instead, which costs
+;;; one special binding and nothing else:
 ;;;
-;;; Why bindings and not assignments.  Until 2026-12-07 this macro assigned
-;;; *INTERRUPTS-ENABLED* (SETQ NIL, the call, SETQ T): 3-4 ns a call less
-;;; (a hot binding function was 1.15-1.25 times a bare CFFI call, and is
-;;; 1.40-1.61 times now; issue 12 asks for 1.3).  The host soak had found
-;;; SBCL's heap damaged with the assignments (6 of about 120 runs that
-;;; checked the heap after every GC) and not with the bindings (0 of 140),
-;;; and the bindings were kept for that.  The damage turned out to be SBCL
-;;; 2.2.9's own card-mark race on its finalizer store, which the bindings do
-;;; not prevent (6 of 112 checked runs on another machine) and which
-;;; finalizer-store.lisp now keeps out of reach.  The bindings stay: they are
-;;; the state SBCL's own WITHOUT-INTERRUPTS makes, an unwind undoes them, and
-;;; with *ALLOW-WITH-INTERRUPTS* still T an allocation in the scope (the
-;;; error path) could run SBCL's post-GC work inside it.
+;;; - *INTERRUPTS-ENABLED* is bound to NIL around the C call: the one
+;;;   variable SBCL's signal handlers read to defer an interrupt
+;;;   (maybe_defer_handler, interrupt.c).  An unwind out of the scope (only
+;;;   a fault inside liblipc or a control stack exhausted inside it could
+;;;   make one) undoes the binding as any unwind does.  After the call, an
+;;;   interrupt that arrived meanwhile runs at once, as it does at the end
+;;;   of WITHOUT-INTERRUPTS.
+;;;
+;;; - *ALLOW-WITH-INTERRUPTS* stays T while the C call runs.  WITHOUT-
+;;;   INTERRUPTS binds it to NIL so that a WITH-INTERRUPTS in its body cannot
+;;;   enable interrupts, and the runtime reads it in one place only: after a
+;;;   GC this thread's allocation triggered, to decide whether to run
+;;;   POST-GC there (maybe_gc, gc-common.c).  A C call neither allocates
+;;;   nor runs Lisp code, so neither can happen.  The error path allocates
+;;;   (the error's list and message), so it binds it to NIL too, and is then
+;;;   exactly WITHOUT-INTERRUPTS's state.
+;;;
+;;; - The C call is compiled with SB-C:ALIEN-FUNCALL-SAVES-FP-AND-PC 0, as
+;;;   SBCL compiles its own malloc and string calls (and any call in code
+;;;   compiled with SPEED above DEBUG): no binding of SB-ALIEN-INTERNALS:
+;;;   *SAVED-FP*.  That variable only lets a backtrace taken inside the C
+;;;   call (a profiler's sample) find the Lisp frames above it (debug-int's
+;;;   FIND-SAVED-FP-AND-PC); nothing else reads it.
+;;;
+;;; Each special binding is a read-modify-write of the thread's binding
+;;; stack pointer and four stores, about 1.5 ns: with the three of
+;;; WITHOUT-INTERRUPTS's state and the alien call, the hot functions were
+;;; 1.40-1.60 times a bare CFFI call (issue 12 asks for at most 1.3); with
+;;; one, 1.10-1.24.  (Assigning *INTERRUPTS-ENABLED* instead of binding it
+;;; was cheaper still, but an unwind out of the C call would have left the
+;;; thread deaf to every interrupt for good.)
 (defun fast-error-info (rc)
   "FAST-CALL-C's error path: the error as CALL-C gives it, read while
-interrupts are still deferred."
+interrupts are still deferred, with WITHOUT-INTERRUPTS's whole state (it
+allocates)."
   (declare (type (signed-byte 32) rc))
-  (list rc (last-error-no-unwind) (%errno)))
+  (let (#+sbcl (sb-sys:*allow-with-interrupts* nil))
+    (list rc (last-error-no-unwind) (%errno))))
 
 (defmacro fast-call-c (form)
   "CALL-C for a call of an inlined % function whose arguments are already of
-their C types.  Same values and the same interrupt deferral as CALL-C."
+their C types and that neither allocates nor runs Lisp code.  Same values
+and the same interrupt deferral as CALL-C."
   #-sbcl `(call-c ,form)
   #+sbcl
   (let ((rc (gensym "RC")) (info (gensym "INFO")))
     `(if sb-sys:*interrupts-enabled*
          (multiple-value-bind (,rc ,info)
-             (let ((sb-sys:*allow-with-interrupts* nil)
-                   (sb-sys:*interrupts-enabled* nil))
-               (let ((,rc ,form))
+             (let ((sb-sys:*interrupts-enabled* nil))
+               (let ((,rc (locally
+                              (declare (optimize (sb-c:alien-funcall-saves-fp-and-pc 0)))
+                            ,form)))
                  (declare (type (signed-byte 32) ,rc))
                  (values ,rc (when (minusp ,rc) (fast-error-info ,rc)))))
            (when sb-sys:*interrupt-pending*

@@ -1,11 +1,12 @@
 ;;;; fast-path-tests.lisp - what the hot calls' shortcuts (issue 12) must
 ;;;; keep: the handle read through a per-call-site layout cache (handle.lisp
-;;;; OBJECT-BOX), interrupts deferred by assignment instead of a binding
-;;;; (errors.lisp FAST-CALL-C), out-parameters on the control stack
-;;;; (WITH-OUT-VALUE).  Each test here fails on a shortcut that cuts a corner:
-;;;; a box read at location 0 without the layout check, a deferral that does
-;;;; not give interrupts back on the error path or gives them back to a
-;;;; caller that had them disabled.
+;;;; OBJECT-BOX), interrupts deferred by one binding instead of SBCL's
+;;;; WITHOUT-INTERRUPTS (errors.lisp FAST-CALL-C), out-parameters on the
+;;;; control stack (WITH-OUT-VALUE).  Each test here fails on a shortcut that
+;;;; cuts a corner: a box read at location 0 without the layout check, a
+;;;; deferral that does not give interrupts back on the error path, gives
+;;;; them back to a caller that had them disabled, or lets an interrupt run
+;;;; on top of the C call.
 
 (in-package #:lipc-tests)
 
@@ -152,6 +153,76 @@ a plain one, whose box is then emptied so only one object closes it)."
            (is (eq t sb-sys:*interrupts-enabled*)))
       (setf (fdefinition 'lipc::last-error-no-unwind) original)))
   (signals lipc-bad-handle (lipc::fast-check (lipc::%sem-post -1))))
+
+(defun interrupt-stack-during (start-wait finish-wait)
+  "Runs START-WAIT in a new thread, which blocks in a hot wait; interrupts
+it there with a function that takes a backtrace; then FINISH-WAIT lets the
+wait succeed.  The text of the backtrace's first frames from the one the
+interrupt stopped, and what the wait returned."
+  (let* ((ready nil) (frames :no-interrupt-ran)
+         (th (spawn (lambda () (setf ready t) (funcall start-wait)))))
+    (loop repeat 1000 until ready do (sleep 0.01))
+    (sleep 0.2)                         ; in the C wait by now
+    (sb-thread:interrupt-thread
+     th (lambda ()
+          (setf frames (with-output-to-string (s)
+                         (sb-debug:print-backtrace :stream s :count 4 :from :interrupted-frame)))))
+    (sleep 0.2)
+    (funcall finish-wait)
+    (values frames (join th))))
+
+(test interrupts-never-run-on-top-of-a-hot-call
+  ;; FAST-CALL-C defers interrupts (interrupt-thread, with-timeout, Ctrl-C)
+  ;; around its C call: one that arrives while the call waits makes it return
+  ;; LIPC_EINTR, runs once it has returned, and the wait goes on.  Run on top
+  ;; of the C frame instead, an unwind would abandon it (a handle reference
+  ;; never released), and the frame it stopped would be the C function's,
+  ;; which a backtrace shows as a bogus frame (or by its C name), instead of
+  ;; the Lisp wait's.
+  (let ((sem (open-semaphore (unique-name "on-top") :create t :unlink-on-close t))
+        (ev (open-event (unique-name "on-top-ev") :create t :unlink-on-close t))
+        (mx (open-mutex (unique-name "on-top-mx") :create t :unlink-on-close t))
+        (holder-go (open-semaphore (unique-name "on-top-go") :create t :unlink-on-close t)))
+    (unwind-protect
+         (progn
+           (multiple-value-bind (frames result)
+               (interrupt-stack-during (lambda () (semaphore-wait sem :timeout 5))
+                                       (lambda () (semaphore-post sem)))
+             (is (eq t result) "the wait went on after the interrupt")
+             (is (stringp frames) "the interrupt ran")
+             (is (search "SEMAPHORE-WAIT" (string frames)) "~A" frames)
+             (is (not (search "bogus" (string frames))) "~A" frames)
+             (is (not (search "lipc_sem_wait" (string frames))) "~A" frames))
+           (multiple-value-bind (frames result)
+               (interrupt-stack-during (lambda () (event-wait ev :timeout 5))
+                                       (lambda () (event-set ev)))
+             (is (eq t result))
+             (is (stringp frames))
+             (is (search "EVENT-WAIT" (string frames)) "~A" frames)
+             (is (not (search "bogus" (string frames))) "~A" frames)
+             (is (not (search "lipc_event_wait" (string frames))) "~A" frames))
+           ;; another thread holds the mutex until told to let go
+           (let* ((locked nil)
+                  (holder (spawn (lambda ()
+                                   (mutex-lock mx)
+                                   (setf locked t)
+                                   (semaphore-wait holder-go :timeout 10)
+                                   (mutex-unlock mx)))))
+             (loop repeat 1000 until locked do (sleep 0.01))
+             (multiple-value-bind (frames result)
+                 (interrupt-stack-during (lambda () (prog1 (mutex-lock mx :timeout 5)
+                                                      (mutex-unlock mx)))
+                                         (lambda () (semaphore-post holder-go)))
+               (is (eq t result))
+               (is (stringp frames))
+               (is (search "MUTEX-LOCK" (string frames)) "~A" frames)
+             (is (not (search "bogus" (string frames))) "~A" frames)
+             (is (not (search "lipc_mutex_lock" (string frames))) "~A" frames))
+             (join holder)))
+      (close-semaphore sem)
+      (close-event ev)
+      (close-mutex mx)
+      (close-semaphore holder-go))))
 
 (test out-values-are-exact
   ;; The stack-allocated out-parameter: every value of a semaphore's range
