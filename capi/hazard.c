@@ -93,11 +93,22 @@ struct lipc_hz_rec *lipc__hz_claim(void) {
   return r;
 }
 
+/* Records no thread owns are skipped: most of a page's are, and reading
+ * their entries was two more cache lines each at every close. A free record
+ * holds no announcement (lipc__hz_give_back and the fork child's reset
+ * empty it before freeing it), and one a thread has claimed is seen as
+ * taken here whenever its announcement must be seen: the claim comes
+ * before the owner's first announcement, with a full fence between them,
+ * and the closer's fence (lipc__hz_heavy_fence, or each announcement's own
+ * fence in symmetric mode) orders every announcement made before it ahead
+ * of this count, the claim with it. */
 unsigned lipc__hz_count(const struct lipc_slot *s) {
   unsigned n = 0;
-  for (struct lipc_hz_rec *r = atomic_load_explicit(&lipc__hz_all, memory_order_acquire); r; r = r->next)
+  for (struct lipc_hz_rec *r = atomic_load_explicit(&lipc__hz_all, memory_order_acquire); r; r = r->next) {
+    if (atomic_load_explicit(&r->taken, memory_order_acquire) == 0) continue;
     for (unsigned i = 0; i < LIPC_HZ_DEPTH; i++)
       if (atomic_load_explicit(&r->hz[i], memory_order_acquire) == s) n++;
+  }
   return n;
 }
 

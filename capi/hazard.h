@@ -86,7 +86,7 @@ static inline void lipc__hz_light_fence(void) {
  * then never frees the slot). */
 LIPC_HIDDEN int lipc__hz_heavy_fence(void);
 
-/* How many announcements of s there are in all threads' records. */
+/* How many announcements of s there are in the records threads own. */
 LIPC_HIDDEN unsigned lipc__hz_count(const struct lipc_slot *s);
 
 /* Between hazard.c and hazard_<os>.c: every record ever made; giving a
