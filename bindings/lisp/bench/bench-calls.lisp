@@ -9,11 +9,29 @@
 ;;;; thread) is not paid.  A binding function and its baseline are timed in
 ;;;; alternate rounds, so both see the same machine.
 ;;;;
+;;;; Where the code lands matters: on this project's machines (AMD EPYC) the
+;;;; same compiled MUTEX-TRY-LOCK took 30.6 or 43.6 ns a lock+unlock pair
+;;;; depending only on its address (16 bytes apart), the time piling up on
+;;;; one instruction (the binding stack pointer's XADD), in 7 of 9
+;;;; placements, until OBJECT-BOX's test was written as two IFs (handle.lisp):
+;;;; nothing in the code explains it, so it is measured.  One process shows
+;;;; one placement, as a user's program does; so the binding rows are also
+;;;; measured in +PLACEMENTS+ - 1 more processes, each loading lipc after
+;;;; compiling a different number of small functions first (which moves
+;;;; every later code object), and the rows give every placement's ratio
+;;;; and their median (LIPC_BENCH_PLACEMENTS=1: this process only).
+;;;;
 ;;;;   sbcl --script bench/bench-calls.lisp     (needs cc)
 
 (require :asdf)
 (require :sb-posix)
 (asdf:load-asd (merge-pathnames "../lipc.asd" *load-truename*))
+;;; A placement other than this process's own (see the top): N small code
+;;; objects made before lipc's move all of lipc's code.
+(let ((shift (sb-posix:getenv "LIPC_BENCH_CODE_SHIFT")))
+  (when shift
+    (dotimes (i (parse-integer shift))
+      (compile nil `(lambda (x) (+ x ,i))))))
 (let ((*standard-output* (make-broadcast-stream))
       (*error-output* (make-broadcast-stream)))
   (asdf:load-system :lipc))
@@ -176,15 +194,65 @@ functions.  The handles are in locals, as a caller's would be."
            (lipc-bench-record:record (format nil "~A (~A thread)" name where) ns "ns/call"
                                      base-name base)))
 
+;;; A child of the placement sweep: the binding rows only, as
+;;; "row NAME LIPC-NS BASE-NS" lines, nothing recorded.
+(when (sb-posix:getenv "LIPC_BENCH_CODE_SHIFT")
+  (loop for (name ns base) in (measure-binding)
+        do (format t "row ~A ~F ~F~%" name ns base))
+  (finish-output)
+  (sb-ext:exit :code 0 :abort t))
+
+(defparameter +placements+
+  (let ((n (sb-posix:getenv "LIPC_BENCH_PLACEMENTS")))
+    (if n (max 1 (parse-integer n)) 5))
+  "Processes (code placements) the binding rows are measured in.")
+
+(defun placement-rows (shift)
+  "measure-binding's (name lipc-ns base-ns) in a new sbcl whose lipc code is
+moved by SHIFT small code objects made first."
+  (let* ((out (make-string-output-stream))
+         (p (sb-ext:run-program "sbcl" (list "--script" (namestring *load-truename*))
+                                :search t :output out :error *error-output*
+                                :environment (cons (format nil "LIPC_BENCH_CODE_SHIFT=~D" shift)
+                                                   (sb-ext:posix-environ)))))
+    (unless (eql 0 (sb-ext:process-exit-code p))
+      (error "the placement ~D run failed" shift))
+    (with-input-from-string (in (get-output-stream-string out))
+      (loop for line = (read-line in nil) while line
+            when (and (> (length line) 4) (string= "row " line :end2 4))
+              collect (with-input-from-string (l (subseq line 4))
+                        (let ((*read-default-float-format* 'double-float))
+                          (list (string-downcase (symbol-name (read l))) (read l) (read l))))))))
+
+(defun report-placements (own)
+  "The binding rows of this process (OWN, as MEASURE-BINDING gives them) and
+of +PLACEMENTS+ - 1 others:
+every placement's ratio, and the median placement's figures recorded."
+  (let ((runs (cons own (loop for shift from 1 below +placements+
+                              collect (placement-rows shift)))))
+    (loop for (name nil nil base-name) in own
+          do (let* ((rows (loop for run in runs
+                                collect (find name run :key #'first :test #'string=)))
+                    (ratios (mapcar (lambda (r) (/ (second r) (third r))) rows))
+                    (mid (nth (position (median ratios) ratios) rows)))
+               (format t "lisp  ~D placements ~20A ratios ~{~4,2F~^ ~}  median ~4,2F~%"
+                       (length runs) name ratios (median ratios))
+               (lipc-bench-record:record
+                (format nil "~A (median of ~D code placements)" name (length runs))
+                (second mid) "ns/call" base-name (third mid))))))
+
 (report "main" (measure-fast))
 (report "worker" (on-worker #'measure-fast))
-(report-binding "main" (measure-binding))
+(defvar *own-binding-rows* (measure-binding))
+(report-binding "main" *own-binding-rows*)
 (report-binding "worker" (on-worker #'measure-binding))
 (let ((main (measure-go)) (worker (on-worker #'measure-go)))
   (format t "lisp  lipc_diag(GO_THREAD) handed off: main ~6,1F us/call  worker ~6,1F us/call  ratio ~4,2F~%"
           main worker (/ main worker))
   (lipc-bench-record:record "lipc_diag(GO_THREAD) handed off (main thread)" main "us/call")
   (lipc-bench-record:record "lipc_diag(GO_THREAD) handed off (worker thread)" worker "us/call"))
+(when (> +placements+ 1)
+  (report-placements *own-binding-rows*))
 (lipc:close-semaphore *sem*)
 (lipc:close-mutex *mx*)
 (lipc:close-event *ev*)
