@@ -468,6 +468,7 @@ end
 
 -- What runtimes ignore for themselves and subprocess resets (restore_signals).
 local RUNTIME_IGNORED = { signals.PIPE, signals.XFSZ }
+local STD_NAMES = { [0] = "stdin", "stdout", "stderr" }
 
 local function make_plan(cmd, opts, fname)
   local plan = { ops = {}, handover = {}, files = {}, closed_fds = {}, pipes = {} }
@@ -475,7 +476,14 @@ local function make_plan(cmd, opts, fname)
     add(plan, A.shell, check_cstring(cmd, 1, fname, "shell command", 2))
   else
     for i = 1, #cmd do
-      add(plan, A.arg, check_cstring(cmd[i], 1, fname, ("argv[%d]"):format(i), 2))
+      local v = cmd[i]
+      -- the label is formatted only for an argument that needs it (a
+      -- number to convert, or an error): a string per argv element cost
+      -- every spawn its time (issue 12)
+      if type(v) ~= "string" or v:find("\0", 1, true) then
+        v = check_cstring(v, 1, fname, ("argv[%d]"):format(i), 2)
+      end
+      add(plan, A.arg, v)
     end
   end
   if opts.program ~= nil then add(plan, A.program, check_cstring(opts.program, 1, fname, "program", 2)) end
@@ -510,7 +518,8 @@ local function make_plan(cmd, opts, fname)
   if opts.setsid ~= nil then add(plan, A.setsid, opts.setsid and 1 or 0) end
   local fds = opts.fds
   if fds ~= nil then check_table(fds, fname, "fds") end
-  for n, key in pairs({ [0] = "stdin", "stdout", "stderr" }) do
+  for n = 0, 2 do
+    local key = STD_NAMES[n]
     if opts[key] ~= nil and fds and fds[n] ~= nil then
       argerror(1, fname, key .. " or fds[" .. n .. "], not both", "both", 2)
     end
