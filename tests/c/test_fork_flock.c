@@ -44,6 +44,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "child_fault.h"
 #include "lipc.h"
 
 #define CASE_FD 100 /* from-fd cases give the fd this number, in both runs */
@@ -312,6 +313,7 @@ static void compare(size_t i) {
   fflush(stdout);
   pid_t pid = fork();
   if (pid == 0) {
+    child_fault_catch();
     alarm(10);
     run_case(c, i, shared, 4096);
     _exit(0);
