@@ -591,7 +591,13 @@ local function apply(attr, plan)
   local ops = plan.ops
   for i = 1, #ops do
     local op = ops[i]
-    local rc = op[1](attr, unpack(op, 2, op.n))
+    local f, n, rc = op[1], op.n
+    -- by arity: unpack with a variable count is a call the JIT does not
+    -- compile, and an interpreted FFI call costs many times a compiled one
+    if n == 2 then rc = f(attr, op[2])
+    elseif n == 3 then rc = f(attr, op[2], op[3])
+    elseif n == 1 then rc = f(attr)
+    else rc = f(attr, unpack(op, 2, n)) end
     if rc < 0 then return fail(rc) end
   end
   return true
