@@ -226,8 +226,8 @@ moved by SHIFT small code objects made first."
 
 (defun report-placements (own)
   "The binding rows of this process (OWN, as MEASURE-BINDING gives them) and
-of +PLACEMENTS+ - 1 others:
-every placement's ratio, and the median placement's figures recorded."
+of +PLACEMENTS+ - 1 others: every placement's ratio printed, and the median
+placement's figures recorded."
   (let ((runs (cons own (loop for shift from 1 below +placements+
                               collect (placement-rows shift)))))
     (loop for (name nil nil base-name) in own
