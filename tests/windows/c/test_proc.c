@@ -48,14 +48,39 @@ static wchar_t *wide(const char *s) {
 
 /* ---------------- child roles ---------------- */
 
+/* lipc_proc_spawn, tried again (three times at most) under Wine when
+ * CreateProcessW failed with ERROR_INTERNAL_ERROR: Wine's server now and
+ * then gives it on a loaded machine (docs/windows-wine.md, gap 7), as it
+ * does to the harness's own starts (wchild.h). lipc itself does not retry;
+ * any other error, or that one on Windows, fails at once. The child roles
+ * use it too: LIPC_UNDER_WINE reaches them through the environment. */
+static int spawn_past_gap7(lipc_handle_t a, lipc_handle_t *p) {
+  int rc = lipc_proc_spawn(a, p);
+  for (int try_ = 1; try_ < 3 && rc != LIPC_OK && under_wine && lipc_errno() == ERROR_INTERNAL_ERROR; try_++) {
+    Sleep(100);
+    rc = lipc_proc_spawn(a, p);
+  }
+  return rc;
+}
+
+
 typedef struct {
   lipc_handle_t a, p;
   int rc;
 } spawn_job;
 
+/* A nested child's spawn failed: says so on stdout, where the test reads
+ * (and prints) the line it expected, and gives the exit code 5. */
+static int say_spawn_failed(const char *who) {
+  char buf[256];
+  snprintf(buf, sizeof buf, "%s: spawn failed: %s", who, lipc_last_error());
+  out(buf);
+  return 5;
+}
+
 static DWORD WINAPI spawn_thread(LPVOID arg) {
   spawn_job *j = arg;
-  j->rc = lipc_proc_spawn(j->a, &j->p);
+  j->rc = spawn_past_gap7(j->a, &j->p);
   return 0;
 }
 
@@ -163,7 +188,7 @@ static int child(int argc, char **argv) {
     lipc_spawnattr_new(&a);
     lipc_spawnattr_arg(a, self);
     lipc_spawnattr_arg(a, "sleep");
-    if (lipc_proc_spawn(a, &p) != LIPC_OK) return 5;
+    if (spawn_past_gap7(a, &p) != LIPC_OK) return say_spawn_failed("withgrandchild");
     int64_t pid;
     lipc_proc_pid(p, &pid);
     char buf[32];
@@ -184,22 +209,31 @@ static int child(int argc, char **argv) {
       HANDLE t = CreateThread(NULL, 0, spawn_thread, &job, 0, NULL);
       WaitForSingleObject(t, INFINITE);
       CloseHandle(t);
-      if (job.rc != LIPC_OK) return 5;
+      if (job.rc != LIPC_OK) return say_spawn_failed("middle (thread)");
       p = job.p;
-    } else if (lipc_proc_spawn(a, &p) != LIPC_OK) {
-      return 5;
+    } else if (spawn_past_gap7(a, &p) != LIPC_OK) {
+      return say_spawn_failed("middle");
     }
     int fd;
     lipc_proc_take_fd(p, 1, &fd);
-    char line[64] = {0};
+    char line[320] = {0};
     OVERLAPPED ov = {0};
     ov.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
     DWORD n = 0;
-    if (!ReadFile((HANDLE)(intptr_t)fd, line, sizeof line - 1, NULL, &ov) && GetLastError() != ERROR_IO_PENDING) return 6;
-    if (!GetOverlappedResult((HANDLE)(intptr_t)fd, &ov, &n, TRUE)) return 7;
+    if ((!ReadFile((HANDLE)(intptr_t)fd, line, sizeof line - 1, NULL, &ov) && GetLastError() != ERROR_IO_PENDING) ||
+        !GetOverlappedResult((HANDLE)(intptr_t)fd, &ov, &n, TRUE)) {
+      DWORD err = GetLastError();
+      int code = -1;
+      lipc_proc_wait(p, 5000, &code, NULL);
+      char buf[128];
+      snprintf(buf, sizeof buf, "middle: no line from withgrandchild (error %lu, its exit code %d)",
+               (unsigned long)err, code);
+      out(buf);
+      return 6;
+    }
     int64_t pid;
     lipc_proc_pid(p, &pid);
-    char buf[128];
+    char buf[352];
     snprintf(buf, sizeof buf, "%lld %s", (long long)pid, line);
     out(buf);
     Sleep(60000);
@@ -218,26 +252,12 @@ static lipc_handle_t attr_of(const char *const *args) {
   return a;
 }
 
-/* lipc_proc_spawn, tried again (three times at most) under Wine when
- * CreateProcessW failed with ERROR_INTERNAL_ERROR: Wine's server now and
- * then gives it on a loaded machine (docs/windows-wine.md, gap 7), as it
- * does to the harness's own starts (wchild.h). lipc itself does not retry;
- * any other error, or that one on Windows, fails at once. */
-static int spawn_past_gap7(lipc_handle_t a, lipc_handle_t *p) {
-  int rc = lipc_proc_spawn(a, p);
-  for (int try_ = 1; try_ < 3 && rc != LIPC_OK && under_wine && lipc_errno() == ERROR_INTERNAL_ERROR; try_++) {
-    Sleep(100);
-    rc = lipc_proc_spawn(a, p);
-  }
-  return rc;
-}
-
 /* Runs attr with stdout and stderr piped; returns the exit code (or -1000
  * - error), *out the stdout. */
 static int run(lipc_handle_t a, char **outp, size_t *outlen) {
   lipc_spawnattr_set_fd(a, 1, LIPC_FD_PIPE_OUT, 0, NULL, 0, 0);
   lipc_handle_t p;
-  int rc = lipc_proc_spawn(a, &p);
+  int rc = spawn_past_gap7(a, &p);
   if (rc != LIPC_OK) {
     fprintf(stderr, "spawn: %s\n", lipc_last_error());
     return -1000 + rc;
@@ -297,7 +317,7 @@ static void test_exit_codes(void) {
   CHECK((unsigned)c == 0xC0000005u, "any 32-bit code: %d", c);
   lipc_free(o);
   lipc_handle_t a = attr_of((const char *[]){"exit", "3", NULL}), p;
-  CHECK(lipc_proc_spawn(a, &p) == LIPC_OK, "spawn: %s", lipc_last_error());
+  CHECK(spawn_past_gap7(a, &p) == LIPC_OK, "spawn: %s", lipc_last_error());
   int64_t pid = 0, v = -1;
   CHECK(lipc_proc_pid(p, &pid) == LIPC_OK && pid > 0, "pid %lld", (long long)pid);
   char path[1024];
@@ -403,7 +423,7 @@ static void test_pathext(void) {
   lipc_spawnattr_arg(a, "5");
   p = 0;
   int code = -1;
-  CHECK(lipc_proc_spawn(a, &p) == LIPC_OK, "test_proc without .exe: %s", lipc_last_error());
+  CHECK(spawn_past_gap7(a, &p) == LIPC_OK, "test_proc without .exe: %s", lipc_last_error());
   if (p) {
     char got[1024] = "";
     lipc_proc_path(p, got, sizeof got, NULL);
@@ -525,7 +545,7 @@ static void test_handles(void) {
   a = attr_of((const char *[]){"fd3", NULL});
   lipc_spawnattr_set_fd(a, 3, LIPC_FD_PIPE_OUT, 0, NULL, 0, 0);
   lipc_handle_t p;
-  CHECK(lipc_proc_spawn(a, &p) == LIPC_OK, "spawn fd3: %s", lipc_last_error());
+  CHECK(spawn_past_gap7(a, &p) == LIPC_OK, "spawn fd3: %s", lipc_last_error());
   int fd = 0, code = -1;
   CHECK(lipc_proc_take_fd(p, 3, &fd) == LIPC_OK, "take fd 3");
   char buf[16] = {0};
@@ -542,7 +562,7 @@ static void test_handles(void) {
   lipc_spawnattr_set_fd(a, 0, LIPC_FD_PIPE_IN, 0, NULL, 0, 0);
   lipc_spawnattr_set_fd(a, 1, LIPC_FD_PIPE_OUT, 0, NULL, 0, 0);
   lipc_spawnattr_set_fd(a, 2, LIPC_FD_NULL, 0, NULL, 0, 0);
-  CHECK(lipc_proc_spawn(a, &p) == LIPC_OK, "spawn echo2: %s", lipc_last_error());
+  CHECK(spawn_past_gap7(a, &p) == LIPC_OK, "spawn echo2: %s", lipc_last_error());
   int in = 0, outfd = 0;
   size_t moved = 0;
   CHECK(lipc_proc_take_fd(p, 0, &in) == LIPC_OK && lipc_proc_take_fd(p, 1, &outfd) == LIPC_OK, "take both");
@@ -565,7 +585,7 @@ static void test_handles(void) {
   a = attr_of((const char *[]){"exit", "0", NULL});
   lipc_spawnattr_arg(a, "x");
   lipc_spawnattr_set_fd(a, 1, LIPC_FD_PARENT, (int)(intptr_t)w, NULL, LIPC_FD_CLOSE_PARENT, 0);
-  CHECK(lipc_proc_spawn(a, &p) == LIPC_OK, "spawn with a parent handle: %s", lipc_last_error());
+  CHECK(spawn_past_gap7(a, &p) == LIPC_OK, "spawn with a parent handle: %s", lipc_last_error());
   lipc_proc_wait(p, 30000, NULL, NULL);
   lipc_close(p);
   DWORD got;
@@ -586,7 +606,7 @@ static void test_handles(void) {
   lipc_spawnattr_set_fd(a, 0, LIPC_FD_NULL, 0, NULL, 0, 0);
   lipc_spawnattr_set_fd(a, 1, LIPC_FD_FILE, 0, f8, LIPC_FILE_WRITE | LIPC_FILE_CREATE | LIPC_FILE_TRUNC, 0644);
   lipc_spawnattr_set_fd(a, 2, LIPC_FD_CHILD, 1, NULL, 0, 0);
-  CHECK(lipc_proc_spawn(a, &p) == LIPC_OK, "file map: %s", lipc_last_error());
+  CHECK(spawn_past_gap7(a, &p) == LIPC_OK, "file map: %s", lipc_last_error());
   CHECK(lipc_proc_wait(p, 30000, &code, NULL) == LIPC_OK && code == 0, "echo2 from NUL");
   lipc_close(p);
   lipc_spawnattr_set_fd(a, 1, LIPC_FD_FILE, 0, f8, LIPC_FILE_WRITE | LIPC_FILE_CREATE | LIPC_FILE_EXCL, 0644);
@@ -601,7 +621,7 @@ static void test_handles(void) {
 
 static void test_kill_wait(void) {
   lipc_handle_t a = attr_of((const char *[]){"sleep", NULL}), p;
-  CHECK(lipc_proc_spawn(a, &p) == LIPC_OK, "spawn sleeper");
+  CHECK(spawn_past_gap7(a, &p) == LIPC_OK, "spawn sleeper");
   int code = -5, sig = -5;
   CHECK(lipc_proc_wait(p, 0, &code, &sig) == LIPC_ETIMEDOUT, "poll");
   CHECK(lipc_proc_wait(p, 50, &code, &sig) == LIPC_ETIMEDOUT, "timeout");
@@ -618,18 +638,18 @@ static void test_kill_wait(void) {
   CHECK(lipc_proc_info(p, LIPC_PROC_SIGNAL, &v) == LIPC_OK && v == 9, "info signal");
   lipc_close(p);
   /* stop: terminated at once (no SIGTERM on Windows) */
-  CHECK(lipc_proc_spawn(a, &p) == LIPC_OK, "spawn sleeper");
+  CHECK(spawn_past_gap7(a, &p) == LIPC_OK, "spawn sleeper");
   CHECK(lipc_proc_stop(p, 10000, 0, &code, &sig) == LIPC_OK && code == 1 && sig == 9, "stop: %d %d", code, sig);
   lipc_close(p);
   /* a group leader: the console event (gap 6 under Wine: it never arrives), then termination */
   lipc_spawnattr_set_pgroup(a, 0);
-  CHECK(lipc_proc_spawn(a, &p) == LIPC_OK, "spawn group leader");
+  CHECK(spawn_past_gap7(a, &p) == LIPC_OK, "spawn group leader");
   CHECK(lipc_proc_stop(p, 200, 1, &code, &sig) == LIPC_OK && code == 1 && sig == 9, "group stop: %d %d", code, sig);
   lipc_close(p);
   lipc_spawnattr_set_pgroup(a, -1);
   /* on_close stop */
   lipc_spawnattr_set_on_close(a, LIPC_ON_CLOSE_STOP, 0);
-  CHECK(lipc_proc_spawn(a, &p) == LIPC_OK, "spawn sleeper");
+  CHECK(spawn_past_gap7(a, &p) == LIPC_OK, "spawn sleeper");
   int64_t pid;
   lipc_proc_pid(p, &pid);
   HANDLE h = OpenProcess(SYNCHRONIZE, FALSE, (DWORD)pid);
@@ -638,7 +658,7 @@ static void test_kill_wait(void) {
   CloseHandle(h);
   /* on_close leave */
   lipc_spawnattr_set_on_close(a, LIPC_ON_CLOSE_LEAVE, 0);
-  CHECK(lipc_proc_spawn(a, &p) == LIPC_OK, "spawn sleeper");
+  CHECK(spawn_past_gap7(a, &p) == LIPC_OK, "spawn sleeper");
   lipc_proc_pid(p, &pid);
   h = OpenProcess(SYNCHRONIZE | PROCESS_TERMINATE, FALSE, (DWORD)pid);
   lipc_close(p);
@@ -655,10 +675,10 @@ static void autokill_case(int sig, int from_thread) {
   snprintf(s, sizeof s, "%d", sig);
   lipc_handle_t a = attr_of((const char *[]){"middle", s, from_thread ? "thread" : NULL, NULL}), p;
   lipc_spawnattr_set_fd(a, 1, LIPC_FD_PIPE_OUT, 0, NULL, 0, 0);
-  CHECK(lipc_proc_spawn(a, &p) == LIPC_OK, "spawn middle");
+  CHECK(spawn_past_gap7(a, &p) == LIPC_OK, "spawn middle: %s", lipc_last_error());
   int fd;
   lipc_proc_take_fd(p, 1, &fd);
-  char line[128] = {0};
+  char line[512] = {0};
   read_some((HANDLE)(intptr_t)fd, line, sizeof line - 1, 30000);
   long long cpid = 0, gpid = 0;
   CHECK(sscanf(line, "%lld %lld", &cpid, &gpid) == 2, "middle reported [%s]", line);
@@ -725,7 +745,7 @@ static void test_communicate(void) {
   lipc_spawnattr_set_fd(a, 0, LIPC_FD_PIPE_IN, 0, NULL, 0, 0);
   lipc_spawnattr_set_fd(a, 1, LIPC_FD_PIPE_OUT, 0, NULL, 0, 0);
   lipc_spawnattr_set_fd(a, 2, LIPC_FD_PIPE_OUT, 0, NULL, 0, 0);
-  CHECK(lipc_proc_spawn(a, &p) == LIPC_OK, "spawn echo2: %s", lipc_last_error());
+  CHECK(spawn_past_gap7(a, &p) == LIPC_OK, "spawn echo2: %s", lipc_last_error());
   char *o = NULL, *e = NULL;
   size_t on = 0, en = 0;
   int rc = lipc_proc_communicate(p, in, n, 0, 60000, &o, &on, &e, &en);
@@ -738,7 +758,7 @@ static void test_communicate(void) {
   CHECK(lipc_proc_wait(p, 0, &code, NULL) == LIPC_OK && code == 0, "exited");
   lipc_close(p);
   /* the cap */
-  CHECK(lipc_proc_spawn(a, &p) == LIPC_OK, "spawn echo2");
+  CHECK(spawn_past_gap7(a, &p) == LIPC_OK, "spawn echo2");
   o = e = NULL;
   rc = lipc_proc_communicate(p, in, 100000, 1000, 60000, &o, &on, &e, &en);
   CHECK(rc == LIPC_ERANGE && on <= 1000, "cap: %s %zu", lipc_error_name(rc), on);
@@ -751,7 +771,7 @@ static void test_communicate(void) {
   /* a timeout keeps what was collected; after a kill the next call ends */
   a = attr_of((const char *[]){"sleep", NULL});
   lipc_spawnattr_set_fd(a, 1, LIPC_FD_PIPE_OUT, 0, NULL, 0, 0);
-  CHECK(lipc_proc_spawn(a, &p) == LIPC_OK, "spawn sleeper");
+  CHECK(spawn_past_gap7(a, &p) == LIPC_OK, "spawn sleeper");
   o = NULL;
   CHECK(lipc_proc_communicate(p, NULL, 0, 0, 100, &o, &on, NULL, NULL) == LIPC_ETIMEDOUT, "communicate times out");
   lipc_free(o);
@@ -762,7 +782,7 @@ static void test_communicate(void) {
   lipc_close(p);
   /* a pipe the wrong way round */
   lipc_spawnattr_set_fd(a, 0, LIPC_FD_PIPE_OUT, 0, NULL, 0, 0);
-  CHECK(lipc_proc_spawn(a, &p) == LIPC_OK, "spawn");
+  CHECK(spawn_past_gap7(a, &p) == LIPC_OK, "spawn");
   CHECK(lipc_proc_communicate(p, NULL, 0, 0, 100, NULL, NULL, NULL, NULL) == LIPC_EINVAL, "fd 0 out of the child");
   lipc_proc_kill(p, 9, 0);
   lipc_close(p);
@@ -772,7 +792,7 @@ static void test_communicate(void) {
 
 static void test_info(void) {
   lipc_handle_t a = attr_of((const char *[]){"burn", NULL}), p;
-  CHECK(lipc_proc_spawn(a, &p) == LIPC_OK, "spawn burner");
+  CHECK(spawn_past_gap7(a, &p) == LIPC_OK, "spawn burner");
   int64_t v = -1, pidfd = 0;
   CHECK(lipc_proc_info(p, LIPC_PROC_PIDFD, &pidfd) == LIPC_OK, "pidfd");
   CHECK(lipc_proc_info(p, LIPC_PROC_RSS_KB, &v) == LIPC_OK && v > 0, "working set while running: %lld KiB",
@@ -872,8 +892,8 @@ int main(int argc, char **argv) {
   free(s);
   snprintf(selfdir, sizeof selfdir, "%s", self);
   *strrchr(selfdir, '\\') = 0;
-  if (argc > 1) return child(argc, argv);
   under_wine = getenv("LIPC_UNDER_WINE") != NULL;
+  if (argc > 1) return child(argc, argv);
   GetTempPathW(MAX_PATH, w);
   swprintf(tmpdir, MAX_PATH, L"%lslipc-proc-%lu", w, GetCurrentProcessId());
   CreateDirectoryW(tmpdir, NULL);
