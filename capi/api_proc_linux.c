@@ -529,3 +529,23 @@ static int proc_info(lipc_handle_t h, int what, int64_t *value) {
   pthread_mutex_unlock(&p->mu);
   RELEASE_PROC(rc);
 }
+
+static int proc_info_many(lipc_handle_t h, const int *what, int64_t *values, int *rcs, int n);
+int lipc_proc_info_many(lipc_handle_t h, const int *what, int64_t *values, int *rcs, int n) {
+  return LIPC_NO_CANCEL(proc_info_many(h, what, values, rcs, n));
+}
+
+/* One handle check and one hold of the lock for all the figures: a reaped
+ * child's cannot change in between, and a binding describing a child makes
+ * one C call instead of one a figure (issue 12). */
+static int proc_info_many(lipc_handle_t h, const int *what, int64_t *values, int *rcs, int n) {
+  int rc = lipc__info_many_args(what, values, rcs, n);
+  if (rc != LIPC_OK) return rc;
+  ACQUIRE_PROC(h, "proc_info_many");
+  pthread_mutex_lock(&p->mu);
+  lipc__fail_quietly(1);
+  for (int i = 0; i < n; i++) rcs[i] = info_locked(p, what[i], &values[i]);
+  lipc__fail_quietly(0);
+  pthread_mutex_unlock(&p->mu);
+  RELEASE_PROC(LIPC_OK);
+}

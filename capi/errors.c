@@ -79,7 +79,17 @@ static void free_thread_msgs(void) {
   tls_msg = tls_prev_msg = NULL;
 }
 
+/* Set while a call that succeeds as a whole gathers answers that may fail
+ * one by one (lipc_proc_info_many): those failures are not the thread's
+ * last error, since a success never changes it. */
+static __thread int tls_quiet;
+void lipc__fail_quietly(int on) { tls_quiet = on; }
+
 int lipc__fail_take(int code, int err, char *msg) {
+  if (tls_quiet) {
+    free(msg);
+    return code;
+  }
   if (!tls_msg && !tls_prev_msg) lipc__os_at_thread_exit(free_thread_msgs);
   free(tls_prev_msg);
   tls_prev_msg = tls_msg;
@@ -89,6 +99,7 @@ int lipc__fail_take(int code, int err, char *msg) {
 }
 
 int lipc__fail(int code, int err, const char *fmt, ...) {
+  if (tls_quiet) return code;
   va_list ap;
   char *msg = NULL;
   va_start(ap, fmt);

@@ -52,6 +52,8 @@ LIPC_HIDDEN extern int lipc__go_signals_blocked;
 /* ---- errors (errors.c) ---- */
 LIPC_HIDDEN int lipc__fail(int code, int err, const char *fmt, ...) LIPC_PRINTF(3, 4);
 LIPC_HIDDEN int lipc__fail_take(int code, int err, char *msg); /* takes msg (malloc'd) */
+/* on 1: lipc__fail and lipc__fail_take return their code and record nothing (errors.c). */
+LIPC_HIDDEN void lipc__fail_quietly(int on);
 /* What lipc_free does with memory lipc handed out: each system's own
  * (Linux keeps a large capture buffer for the next capture). */
 LIPC_HIDDEN void lipc__capture_release(void *p);
@@ -140,6 +142,8 @@ LIPC_HIDDEN int lipc__open_args_rule(const char *op, const char *name, int flags
 LIPC_HIDDEN char *lipc__quote_go(const char *s);
 
 /* ---- small shared helpers ---- */
+/* lipc_proc_info_many's array checks (proc_info_many.c). */
+LIPC_HIDDEN int lipc__info_many_args(const int *what, const int64_t *values, const int *rcs, int n);
 /* Copies s (with its NUL) into buf if it fits, else LIPC_ERANGE (copy_out.c). */
 LIPC_HIDDEN int lipc__copy_out(const char *s, char *buf, size_t size, size_t *needed, const char *what);
 

@@ -385,3 +385,16 @@ int lipc_proc_info(lipc_handle_t h, int what, int64_t *value) {
   ReleaseSRWLockExclusive(&p->mu);
   RELEASE_PROC(rc);
 }
+
+/* As on Linux (api_proc_linux.c): one handle check, one hold of the lock. */
+int lipc_proc_info_many(lipc_handle_t h, const int *what, int64_t *values, int *rcs, int n) {
+  int rc = lipc__info_many_args(what, values, rcs, n);
+  if (rc != LIPC_OK) return rc;
+  ACQUIRE_PROC(h);
+  AcquireSRWLockExclusive(&p->mu);
+  lipc__fail_quietly(1);
+  for (int i = 0; i < n; i++) rcs[i] = info_locked(p, what[i], &values[i]);
+  lipc__fail_quietly(0);
+  ReleaseSRWLockExclusive(&p->mu);
+  RELEASE_PROC(LIPC_OK);
+}

@@ -1294,6 +1294,18 @@ LIPC_API int lipc_proc_stop(lipc_handle_t proc, int64_t grace_ms, int group, int
  * lipc_proc_wait's sig. */
 LIPC_API int lipc_proc_info(lipc_handle_t proc, int what, int64_t *value);
 
+/* Several figures in one call, from one look at the child: for each i below
+ * n, rcs[i] is what lipc_proc_info(proc, what[i], &values[i]) would return
+ * (LIPC_OK, or that figure's error) and values[i] the figure when rcs[i] is
+ * LIPC_OK (untouched otherwise). A reaped child's figures all describe the
+ * same exit; a running child's are read one after another. Returns LIPC_OK
+ * when proc is a process handle, whatever each figure gave (a figure's
+ * failure, said by its code alone, leaves lipc_last_error as it was, as
+ * every success does). Does not reap. n may be 0.
+ * Errors: LIPC_EINVAL (n negative, or an array NULL while n > 0: nothing
+ * written), LIPC_EBADHANDLE, LIPC_EFORKED. Windows: as lipc_proc_info. */
+LIPC_API int lipc_proc_info_many(lipc_handle_t proc, const int *what, int64_t *values, int *rcs, int n);
+
 /* Feeds input (input_len bytes; input may be NULL when 0) to the child's
  * stdin pipe and closes it, while collecting its stdout and stderr pipes
  * until both reach end of file, then waits for the child to exit; all within

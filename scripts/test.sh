@@ -34,7 +34,7 @@ run() { # name command...
 
 c_tests() {
   local ok=0 flags="-Wall -Wextra -Werror -O2 -Iinclude -Itests/c"
-  for t in test_basics test_handles test_handle_race test_fork test_fork_open test_fork_flock test_shm_full test_proc test_proc_life test_edges test_sync test_mem \
+  for t in test_basics test_handles test_handle_race test_fork test_fork_open test_fork_flock test_shm_full test_proc test_proc_life test_proc_info_many test_edges test_sync test_mem \
            test_special_files test_named test_spawn_attrs test_unwound test_spawn_seccomp test_std_closed test_spawn_thread test_spawn_errors \
            test_spawn_cancel test_spawn_close_parent test_cancel test_runtime_fds test_host_mask test_mutex_fast test_mutex_signal test_mutex_peer; do
     $CC $flags -o build/$t tests/c/$t.c -Lbuild -llipc -lpthread -lrt -Wl,-rpath,"$ROOT/build" || return 1

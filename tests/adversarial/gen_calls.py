@@ -150,6 +150,7 @@ BUF_PAIRS = {
     ("int *", "fds", "cap"): "FZB_INTS",  # a count of ints, not of bytes
 }
 WAIT_GROUP = [("const int *", "fds"), ("const int *", "events"), ("int *", "revents"), ("int", "nfds")]
+INFO_GROUP = [("const int *", "what"), ("int64_t *", "values"), ("int *", "rcs"), ("int", "n")]
 
 
 def norm_type(t):
@@ -255,6 +256,11 @@ def stub(f):
         if params[i:i + 4] == WAIT_GROUP:
             lines.append("  struct fz_wait %s = fz_waitfds(z, c);" % a)
             args += ["%s.fds" % a, "%s.events" % a, "%s.revents" % a, "%s.n" % a]
+            i += 4
+            continue
+        if params[i:i + 4] == INFO_GROUP:
+            lines.append("  struct fz_infomany %s = fz_infomany(z, c);" % a)
+            args += ["%s.what" % a, "%s.values" % a, "%s.rcs" % a, "%s.n" % a]
             i += 4
             continue
         if i + 1 < len(params) and (ctype, pname, params[i + 1][1]) in BUF_PAIRS \

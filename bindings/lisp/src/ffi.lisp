@@ -113,6 +113,8 @@
 (cffi:defcfun ("lipc_proc_wait" %proc-wait) :int (proc :int64) (timeout-ms :int64) (code :pointer) (sig :pointer))
 (cffi:defcfun ("lipc_proc_stop" %proc-stop) :int (proc :int64) (grace-ms :int64) (group :int) (code :pointer) (sig :pointer))
 (cffi:defcfun ("lipc_proc_info" %proc-info) :int (proc :int64) (what :int) (value :pointer))
+(cffi:defcfun ("lipc_proc_info_many" %proc-info-many) :int
+  (proc :int64) (what :pointer) (values :pointer) (rcs :pointer) (n :int))
 (cffi:defcfun ("lipc_proc_communicate" %proc-communicate) :int (proc :int64) (input :pointer) (input-len :size) (max-output :size) (timeout-ms :int64) (out :pointer) (out-len :pointer) (err :pointer) (err-len :pointer))
 
 ;;; Pipe and fd I/O

@@ -978,10 +978,39 @@ CLOSE-PROCESS, the figures taken at close."
                   ((= rc +estatuslost+) nil) ; no figures of a pid that may be another's now
                   ((and (= rc +enoent+) (eq figure :pidfd)) nil) ; reaped before it was asked for
                   (t (signal-error info))))))
-      (list* :pid (process-pid process)
-             (loop for (key) in *proc-figures*
-                   unless (eq key :pidfd)
-                     collect key and collect (process-info process key)))))
+      (all-figures process)))
+
+(defparameter *info-order*
+  '(:running :exit-code :signal :core-dumped :utime-us :stime-us :rss-kb :maxrss-kb)
+  "The figures of PROCESS-INFO's plist in the order lipc reads them: the
+current size before the peak, so a growing child never shows a peak below
+it.")
+
+(defun all-figures (process)
+  "PROCESS-INFO's plist, from one lipc_proc_info_many call (issue 12: one C
+call a child instead of one a figure), keys in *PROC-FIGURES*'s order."
+  (let ((n (length *info-order*))
+        (h (object-handle process)))
+    (cffi:with-foreign-objects ((what :int n) (values :int64 n) (rcs :int n))
+      (loop for key in *info-order* for i from 0
+            do (setf (cffi:mem-aref what :int i) (cdr (assoc key *proc-figures*))))
+      (multiple-value-bind (rc info) (call-c (%proc-info-many h what values rcs n))
+        (when (minusp rc) (signal-error info)))
+      (let ((got (loop for key in *info-order* for i from 0
+                       collect (cons key (figure-value key (cffi:mem-aref rcs :int i)
+                                                       (cffi:mem-aref values :int64 i))))))
+        (list* :pid (process-pid process)
+               (loop for (key) in *proc-figures*
+                     unless (eq key :pidfd)
+                       collect key and collect (cdr (assoc key got))))))))
+
+(defun figure-value (key rc value)
+  "A figure of PROCESS-INFO from lipc_proc_info_many's code and value: NIL
+where PROCESS-INFO of that one figure gives NIL, the same error otherwise (a
+figure's failure leaves no message behind: the message is made here)."
+  (cond ((>= rc 0) (if (member key '(:running :core-dumped)) (= value 1) value))
+        ((or (= rc +eagain+) (= rc +estatuslost+)) nil)
+        (t (signal-error (list rc (format nil "proc_info_many: figure ~(~A~): ~A" key (%strerror rc)) 0)))))
 
 ;;; ---- pipes
 

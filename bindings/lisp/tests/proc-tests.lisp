@@ -721,6 +721,36 @@ had run its trap (seen on a machine loaded by other suites)."
     (let ((info (process-info p)))
       (is (< 10000 (+ (getf info :utime-us) (getf info :stime-us))) "~S" info))))
 
+(test proc-info-plist-is-each-figure-from-one-call
+  ;; The plist comes from one lipc_proc_info_many call: each figure as
+  ;; PROCESS-INFO of that figure gives it, running (where it cannot move)
+  ;; and killed; keys in *PROC-FIGURES*'s order; the peak never below the
+  ;; current size.
+  (proc-with-child (p '("sleep" "30"))
+    (let ((live (process-info p)))
+      (is (equal '(:pid :running :exit-code :signal :core-dumped :utime-us :stime-us :maxrss-kb :rss-kb)
+                 (loop for k in live by #'cddr collect k)))
+      (is (eq t (getf live :running)))
+      (is (null (getf live :exit-code)))
+      (is (<= (getf live :rss-kb) (getf live :maxrss-kb)) "~S" live))
+    (process-kill p :kill)
+    (process-wait p :timeout 10)
+    (let ((done (process-info p)))
+      (loop for (key) in lipc::*proc-figures*
+            unless (eq key :pidfd)
+              do (is (equal (process-info p key) (getf done key)) "~S: ~S alone, ~S in the plist"
+                     key (process-info p key) (getf done key)))
+      (is (eql 9 (getf done :signal)))
+      (is (eql -1 (getf done :exit-code))))
+    ;; the raw call: bad counts and arrays refused before the handle is looked at
+    (cffi:with-foreign-objects ((what :int 1) (values :int64 1) (rcs :int 1))
+      (setf (cffi:mem-aref what :int 0) 1)
+      (is (= lipc::+einval+ (lipc::%proc-info-many (object-handle p) what values rcs -1)))
+      (is (= lipc::+einval+ (lipc::%proc-info-many (object-handle p) what (cffi:null-pointer) rcs 1)))
+      (is (= 0 (lipc::%proc-info-many (object-handle p) what values rcs 1)))
+      (is (= 0 (cffi:mem-aref rcs :int 0)))
+      (is (= 0 (cffi:mem-aref values :int64 0)) "not running"))))
+
 (test communicate-after-a-timeout-keeps-a-non-pipe-stream-null
   ;; lipc_proc_communicate sets *err to NULL when stderr is not a pipe of the
   ;; process, on the call after a timed-out one too (it once handed out "").

@@ -79,6 +79,7 @@ int lipc_proc_kill(lipc_handle_t proc, int sig, int group);
 int lipc_proc_wait(lipc_handle_t proc, int64_t timeout_ms, int *code, int *sig);
 int lipc_proc_stop(lipc_handle_t proc, int64_t grace_ms, int group, int *code, int *sig);
 int lipc_proc_info(lipc_handle_t proc, int what, int64_t *value);
+int lipc_proc_info_many(lipc_handle_t proc, const int *what, int64_t *values, int *rcs, int n);
 int lipc_proc_communicate(lipc_handle_t proc, const void *input, size_t input_len, size_t max_output, int64_t timeout_ms, char **out, size_t *out_len, char **err, size_t *err_len);
 int lipc_fd_read(int fd, void *buf, size_t size, int64_t timeout_ms, size_t *nread);
 int lipc_fd_write(int fd, const void *buf, size_t size, int64_t timeout_ms, size_t *nwritten);

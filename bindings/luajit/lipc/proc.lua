@@ -196,6 +196,7 @@ void *lipc__getgrnam(const char *name) __asm__("getgrnam");
 local proc_spawn, proc_pid, proc_path = C.lipc_proc_spawn, C.lipc_proc_pid, C.lipc_proc_path
 local take_fd, close_fd, proc_kill = C.lipc_proc_take_fd, C.lipc_proc_close_fd, C.lipc_proc_kill
 local proc_wait, proc_stop, proc_info = C.lipc_proc_wait, C.lipc_proc_stop, C.lipc_proc_info
+local proc_info_many = C.lipc_proc_info_many
 local proc_comm = C.lipc_proc_communicate
 
 -- Constants of include/lipc.h.
@@ -231,6 +232,11 @@ local i64 = ffi.new("int64_t[1]")
 local ibuf, ibuf2 = ffi.new("int[1]"), ffi.new("int[1]")
 local outp, errp = ffi.new("char *[1]"), ffi.new("char *[1]")
 local olen, elen = ffi.new("size_t[1]"), ffi.new("size_t[1]")
+-- info()'s figures, asked in one lipc_proc_info_many call (issue 12).
+local INFO_N = #INFO_ORDER
+local info_what = ffi.new("int[?]", INFO_N)
+for i, k in ipairs(INFO_ORDER) do info_what[i - 1] = INFO[k] end
+local info_values, info_rcs = ffi.new("int64_t[?]", INFO_N), ffi.new("int[?]", INFO_N)
 
 local proc = { signals = signals, FD = FD, FILE = FILE, RLIMIT = RLIMIT }
 
@@ -753,11 +759,15 @@ function methods:info(name)
     if not what then argerror(1, "info", "figure name (running, exit_code, ..., pidfd)", tostring(name)) end
     return figure(h, what)
   end
+  local rc = proc_info_many(h, info_what, info_values, info_rcs, INFO_N)
+  if rc < 0 then return fail(rc) end
+  -- A figure lipc cannot give (not yet, not any more) is left out.
   local t = { pid = self._pid }
-  for _, k in ipairs(INFO_ORDER) do
-    local v = figure(h, INFO[k])
-    if v ~= nil then t[k] = v end
+  for i = 0, INFO_N - 1 do
+    if info_rcs[i] == 0 then t[INFO_ORDER[i + 1]] = tonumber(info_values[i]) end
   end
+  if t.running ~= nil then t.running = t.running ~= 0 end
+  if t.core_dumped ~= nil then t.core_dumped = t.core_dumped ~= 0 end
   if t.utime_us then t.utime = t.utime_us / 1e6 end
   if t.stime_us then t.stime = t.stime_us / 1e6 end
   return t

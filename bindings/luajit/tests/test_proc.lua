@@ -479,7 +479,55 @@ function T.status_lost_when_the_host_reaps()
   h.fails(E.ESTATUSLOST, nil, r, msg, code)
   h.ok(msg:find("someone else", 1, true), msg)
   h.fails(E.ESTATUSLOST, nil, p:status())
+  local info = p:info() -- no figures of a pid that may be another process's now
+  h.eq(info.running, false, "not running")
+  h.eq(info.exit_code, nil, "no exit code")
+  h.eq(info.maxrss_kb, nil, "no peak RSS")
   p:close()
+end
+
+-- The raw call p:info() makes: each figure's code and value as
+-- lipc_proc_info's, running and once killed; a failing figure writes
+-- nothing and leaves the last error alone; bad arrays and handles refused.
+function T.info_many_gives_what_proc_info_gives()
+  local C = lipc.C
+  local figs = { 1, 2, 3, 4, 5, 6, 7, 8, 99 }
+  local n = #figs
+  local what = ffi.new("int[?]", n, figs)
+  local values, rcs, one = ffi.new("int64_t[?]", n), ffi.new("int[?]", n), ffi.new("int64_t[1]")
+  local p = assert(P.spawn({ "sleep", "30" }))
+  local hd = p.handle
+  for _, state in ipairs({ "running", "killed" }) do
+    for i = 0, n - 1 do values[i], rcs[i] = -7, -999 end
+    local before = ffi.string(C.lipc_last_error())
+    h.eq(C.lipc_proc_info_many(hd, what, values, rcs, n), 0, state)
+    h.eq(ffi.string(C.lipc_last_error()), before, state .. ": last error untouched")
+    for i = 0, n - 1 do
+      one[0] = -7
+      local rc = C.lipc_proc_info(hd, figs[i + 1], one)
+      h.eq(rcs[i], rc, state .. ": code of figure " .. figs[i + 1])
+      local moves = state == "running" and figs[i + 1] >= 5 and figs[i + 1] <= 8
+      if rc ~= 0 then
+        h.eq(tonumber(values[i]), -7, state .. ": nothing written for figure " .. figs[i + 1])
+      elseif not moves then
+        h.eq(tonumber(values[i]), tonumber(one[0]), state .. ": figure " .. figs[i + 1])
+      end
+    end
+    h.eq(rcs[n - 1], E.EINVAL, "unknown figure")
+    if state == "running" then
+      h.eq(tonumber(values[0]), 1, "running")
+      p:kill("KILL")
+      p:wait(10)
+    else
+      h.eq(tonumber(values[1]) .. " " .. tonumber(values[2]), "-1 9", "killed")
+    end
+  end
+  h.eq(C.lipc_proc_info_many(hd, what, nil, rcs, 1), E.EINVAL, "values NULL")
+  h.eq(C.lipc_proc_info_many(hd, what, values, rcs, -1), E.EINVAL, "n below 0")
+  h.eq(C.lipc_proc_info_many(hd, nil, nil, nil, 0), 0, "n 0")
+  p:close()
+  h.eq(C.lipc_proc_info_many(hd, what, values, rcs, n), E.EBADHANDLE, "closed")
+  h.raises("closed", p.info, p)
 end
 
 function T.rlimit_nofile_read_by_the_child()

@@ -118,6 +118,7 @@ FUNCTIONS: Dict[str, Tuple[Any, List[Any]]] = {
     "lipc_proc_wait": (c_int, [c_int64, c_int64, POINTER(c_int), POINTER(c_int)]),
     "lipc_proc_stop": (c_int, [c_int64, c_int64, c_int, POINTER(c_int), POINTER(c_int)]),
     "lipc_proc_info": (c_int, [c_int64, c_int, POINTER(c_int64)]),
+    "lipc_proc_info_many": (c_int, [c_int64, POINTER(c_int), POINTER(c_int64), POINTER(c_int), c_int]),
     "lipc_proc_communicate": (c_int, [c_int64, c_char_p, c_size_t, c_size_t, c_int64, POINTER(c_void_p), POINTER(c_size_t), POINTER(c_void_p), POINTER(c_size_t)]),
     "lipc_fd_read": (c_int, [c_int, c_void_p, c_size_t, c_int64, POINTER(c_size_t)]),
     "lipc_fd_write": (c_int, [c_int, c_void_p, c_size_t, c_int64, POINTER(c_size_t)]),

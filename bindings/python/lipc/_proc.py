@@ -34,11 +34,11 @@ import warnings
 from ctypes import byref, c_int, c_int64, c_size_t, c_void_p, create_string_buffer, string_at
 from dataclasses import dataclass
 from typing import (IO, TYPE_CHECKING, Any, AnyStr, Callable, Dict, Generic, Iterable, List, Literal, Mapping,
-                    Optional, Sequence, Tuple, TypeVar, Union, cast, overload)
+                    NoReturn, Optional, Sequence, Tuple, TypeVar, Union, cast, overload)
 
 from . import _const
 from ._cint import to_int, to_size
-from ._errors import Error, InvalidArgumentError, OutOfRangeError, StatusLostError, _check, error_class
+from ._errors import Error, InvalidArgumentError, OutOfRangeError, StatusLostError, _check, error_class, strerror
 from ._handle import _Handle
 from ._lib import lib as _c
 from ._osfd import WINDOWS, from_lipc, split_cmdline, to_lipc
@@ -60,7 +60,23 @@ _READ_CHUNK = 65536
 _T = TypeVar("_T")
 _DELETED: Any = object()  # del p.stdout: the attribute is gone, as on any object
 _STREAMS = ("stdin", "stdout", "stderr")
-_proc_wait, _proc_info = _c.lipc_proc_wait, _c.lipc_proc_info
+_proc_wait, _proc_info_many = _c.lipc_proc_wait, _c.lipc_proc_info_many
+# ProcInfo's figures, for one lipc_proc_info_many call. The current size is
+# read before the peak, so a growing child never shows a peak below it.
+_INFO_WHAT = (c_int * 8)(_const.PROC_RUNNING, _const.PROC_EXIT_CODE, _const.PROC_SIGNAL, _const.PROC_CORE_DUMPED,
+                         _const.PROC_UTIME_US, _const.PROC_STIME_US, _const.PROC_RSS_KB, _const.PROC_MAXRSS_KB)
+_INFO_N = len(_INFO_WHAT)
+_InfoValues, _InfoCodes = c_int64 * _INFO_N, c_int * _INFO_N
+# A figure's codes that ProcInfo shows: given (0), or None for one that is
+# not there now (EAGAIN), here (ENOTSUP) or any more (ESTATUSLOST).
+_INFO_OK = frozenset((0, _const.EAGAIN, _const.ENOTSUP, _const.ESTATUSLOST))
+
+
+def _info_error(codes: List[int]) -> NoReturn:
+    """Raises for the first figure whose code ProcInfo cannot show (none
+    should come back; a figure's failure leaves no message behind)."""
+    what, rc = next((w, c) for w, c in zip(_INFO_WHAT, codes) if c not in _INFO_OK)
+    raise error_class(rc)(rc, f"proc_info_many: figure {what}: {strerror(rc)}", 0)
 _MINUS_ONE = -1  # bufsize's and pipesize's default, compared by identity: anything else is checked
 
 # The argument types, as typeshed spells them for subprocess.
@@ -155,6 +171,19 @@ class ProcInfo:
     stime: Optional[float]      # system CPU, seconds
     maxrss_kb: Optional[int]    # peak resident set size, KiB
     rss_kb: Optional[int]       # current resident set size, KiB (running only)
+
+
+_info_new = object.__new__
+
+
+def _new_info(**fields: Any) -> ProcInfo:
+    """A ProcInfo made without its generated __init__, which goes through
+    object.__setattr__ once a field on a frozen dataclass: 4-5 us of a
+    run()'s (issue 12). ProcInfo has no __post_init__ and no defaults, and
+    its callers give every field, so the object is the same."""
+    info = _info_new(ProcInfo)
+    info.__dict__.update(fields)
+    return info
 
 
 def _take_buffer(ptr: c_void_p, n: c_size_t) -> Optional[bytes]:
@@ -665,35 +694,19 @@ class Popen(_Handle, Generic[AnyStr]):
             self.poll()
         except StatusLostError:
             pass
-
-        v = c_int64()
-
-        def fig(what: int) -> Optional[int]:
-            rc = _proc_info(h, what, v)  # v goes by reference
-            if rc:
-                if rc in (_const.EAGAIN, _const.ENOTSUP, _const.ESTATUSLOST):
-                    return None  # not now, not here, or gone with a status someone else took
-                _check(rc, "proc_info")
-            return v.value
-
-        ut, st = fig(_const.PROC_UTIME_US), fig(_const.PROC_STIME_US)
-        if self._exit is not None and self.returncode == (-self._exit[1] if self._exit[1] else self._exit[0]):
-            # Reaped through this object: lipc_proc_info would give this
-            # status back (and no current RSS); four C calls fewer for run().
-            # A child that exited (no signal) dumped no core: lipc would
-            # say 0, on every system, so one call fewer again.
-            code, sig = self._exit
-            core = fig(_const.PROC_CORE_DUMPED) if sig else 0
-            return ProcInfo(pid=self.pid, running=False, returncode=self.returncode, exit_code=code,
-                            signal=sig, core_dumped=None if core is None else bool(core),
-                            utime=None if ut is None else ut / 1e6, stime=None if st is None else st / 1e6,
-                            maxrss_kb=fig(_const.PROC_MAXRSS_KB), rss_kb=None)
-        core = fig(_const.PROC_CORE_DUMPED)
-        return ProcInfo(pid=self.pid, running=bool(fig(_const.PROC_RUNNING)), returncode=self.returncode,
-                        exit_code=fig(_const.PROC_EXIT_CODE), signal=fig(_const.PROC_SIGNAL),
-                        core_dumped=None if core is None else bool(core),
-                        utime=None if ut is None else ut / 1e6, stime=None if st is None else st / 1e6,
-                        maxrss_kb=fig(_const.PROC_MAXRSS_KB), rss_kb=fig(_const.PROC_RSS_KB))
+        # All figures in one C call (issue 12: fewer calls a child). A
+        # figure that is not there now (EAGAIN), here (ENOTSUP) or any more
+        # (ESTATUSLOST) is None; no other code can come back for these.
+        values, rcs = _InfoValues(), _InfoCodes()
+        _check(_proc_info_many(h, _INFO_WHAT, values, rcs, _INFO_N), "proc_info_many")
+        codes = rcs[:]  # slices: one conversion each, not one an element
+        if not _INFO_OK.issuperset(codes):
+            _info_error(codes)
+        running, code, sig, core, ut, st, rss, maxrss = [v if c == 0 else None for v, c in zip(values[:], codes)]
+        return _new_info(pid=self.pid, running=bool(running), returncode=self.returncode, exit_code=code,
+                         signal=sig, core_dumped=None if core is None else bool(core),
+                         utime=None if ut is None else ut / 1e6, stime=None if st is None else st / 1e6,
+                         maxrss_kb=maxrss, rss_kb=rss)
 
     # -- communicate ---------------------------------------------------------
 

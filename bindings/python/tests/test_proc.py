@@ -507,7 +507,7 @@ def test_cpu_and_rss_figures():
         assert p.stdout.readline() == b"ready\n"
         live = p.info()
         assert live.running and live.returncode is None and live.exit_code is None
-        assert live.rss_kb >= 190 << 10 and live.maxrss_kb >= 190 << 10, live
+        assert live.rss_kb >= 190 << 10 and live.maxrss_kb >= live.rss_kb, live  # current read first
         assert live.utime + live.stime >= 0.25, live
         p.stdin.close()
         assert p.wait(10) == 0
@@ -515,6 +515,51 @@ def test_cpu_and_rss_figures():
     assert not done.running and done.returncode == 0 and done.exit_code == 0 and done.signal == 0
     assert done.rss_kb is None and done.core_dumped is False
     assert done.maxrss_kb >= 190 << 10 and done.utime + done.stime >= 0.25, done
+
+
+def test_info_many_gives_what_proc_info_gives_figure_by_figure():
+    # The raw call Popen.info() makes: each figure's code and value as
+    # lipc_proc_info's, while running and once killed; a failing figure
+    # writes nothing and leaves the last error alone.
+    figures = [_const.PROC_RUNNING, _const.PROC_EXIT_CODE, _const.PROC_SIGNAL, _const.PROC_CORE_DUMPED,
+               _const.PROC_UTIME_US, _const.PROC_STIME_US, _const.PROC_MAXRSS_KB, _const.PROC_RSS_KB, 99]
+    n = len(figures)
+    what = (ctypes.c_int * n)(*figures)
+    with lipc.Popen(["sleep", "30"]) as p:
+        for state in ("running", "killed"):
+            values, rcs = (ctypes.c_int64 * n)(*([-7] * n)), (ctypes.c_int * n)(*([-999] * n))
+            before = lib.lipc_last_error()
+            assert lib.lipc_proc_info_many(p.handle, what, values, rcs, n) == 0
+            assert lib.lipc_last_error() == before
+            for i, f in enumerate(figures):
+                one = ctypes.c_int64(-7)
+                rc = lib.lipc_proc_info(p.handle, f, ctypes.byref(one))
+                assert rcs[i] == rc, (state, f)
+                moves = state == "running" and f in (_const.PROC_UTIME_US, _const.PROC_STIME_US,
+                                                     _const.PROC_MAXRSS_KB, _const.PROC_RSS_KB)
+                if rc != 0:
+                    assert values[i] == -7, (state, f)
+                elif not moves:
+                    assert values[i] == one.value, (state, f)
+            assert rcs[n - 1] == _const.EINVAL
+            if state == "running":
+                assert values[0] == 1 and rcs[1] == _const.EAGAIN
+                p.kill()
+                assert p.wait(10) == -signal.SIGKILL
+            else:
+                assert values[0] == 0 and values[1] == -1 and values[2] == signal.SIGKILL
+        info = p.info()
+        assert info.signal == signal.SIGKILL and info.exit_code == -1 and info.core_dumped is False
+        assert info.rss_kb is None and info.returncode == -signal.SIGKILL
+        # made without its __init__: still the frozen dataclass its fields make
+        import dataclasses
+        again = lipc.ProcInfo(**dataclasses.asdict(info))
+        assert again == info and hash(again) == hash(info) and repr(again) == repr(info)
+        assert pickle.loads(pickle.dumps(info)) == info
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            info.pid = 1  # type: ignore[misc]
+    assert lib.lipc_proc_info_many(0, what, None, None, -1) == _const.EINVAL  # checked before the handle
+    assert b"below 0" in lib.lipc_last_error()
 
 
 def test_wait_any_over_children_and_pipes():

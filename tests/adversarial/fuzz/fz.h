@@ -219,6 +219,12 @@ struct fz_wait {
   int *revents;
   int n;
 };
+struct fz_infomany {
+  const int *what;
+  int64_t *values;
+  int *rcs;
+  int n;
+};
 lipc_handle_t fz_handle(struct fz *z, struct fz_call *c, const char *name, int kind);
 lipc_handle_t *fz_out_handle(struct fz *z, struct fz_call *c, const char *name, int kind);
 const char *fz_str(struct fz *z, struct fz_call *c, const char *name, int cls);
@@ -228,6 +234,7 @@ char **fz_out_block(struct fz *z, struct fz_call *c, const char *name);
 void *fz_freeptr(struct fz *z, struct fz_call *c);
 struct fz_buf fz_buf(struct fz *z, struct fz_call *c, const char *name, int cls);
 struct fz_wait fz_waitfds(struct fz *z, struct fz_call *c);
+struct fz_infomany fz_infomany(struct fz *z, struct fz_call *c);
 void fz_enter(struct fz *z, struct fz_call *c);
 void fz_leave(struct fz *z, struct fz_call *c);
 int fz_static_str(struct fz *z, struct fz_call *c, const char *s);

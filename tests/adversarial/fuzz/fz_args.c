@@ -397,6 +397,36 @@ struct fz_wait fz_waitfds(struct fz *z, struct fz_call *c) {
   return w;
 }
 
+/* lipc_proc_info_many's arrays: figures known and not, counts allowed and
+ * refused (never more than the arrays hold: a count past them is the
+ * caller's overrun, as for memcpy). values and rcs may be written only on
+ * success, and never past n entries. */
+static int64_t edge_int(struct fz_rng *r);
+
+struct fz_infomany fz_infomany(struct fz *z, struct fz_call *c) {
+  static _Thread_local int what[16];
+  static _Thread_local int64_t values[16 + FZ_GUARD / sizeof(int64_t)];
+  static _Thread_local int rcs[16 + FZ_GUARD / sizeof(int)];
+  struct fz_rng *r = &z->rng;
+  static const int counts[] = {0, 1, 2, 3, 9, 10, 16, -1, INT_MIN};
+  struct fz_infomany m = {what, values, rcs, counts[fz_below(r, sizeof counts / sizeof *counts)]};
+  int real = m.n < 0 ? 1 : m.n;
+  for (int i = 0; i < real; i++)
+    what[i] = fz_chance(r, 8) ? (int)edge_int(r) : (int)fz_below(r, 11);
+  memset(values, FZ_CANARY, sizeof values);
+  memset(rcs, FZ_CANARY, sizeof rcs);
+  if (fz_chance(r, 10)) m.what = NULL;
+  if (fz_chance(r, 10)) m.values = NULL;
+  if (fz_chance(r, 10)) m.rcs = NULL;
+  if (m.values && c->nouts < FZ_MAXOUTS)
+    c->outs[c->nouts++] = (struct fz_out){"values", (unsigned char *)values, sizeof(int64_t) * (size_t)real, 0, 0, 0};
+  if (m.rcs && c->nouts < FZ_MAXOUTS)
+    c->outs[c->nouts++] = (struct fz_out){"rcs", (unsigned char *)rcs, sizeof(int) * (size_t)real, 0, 0, 0};
+  fz_desc(c, "what=%s values=%s rcs=%s n=%d [what0=%d] ", m.what ? "arr" : "NULL", m.values ? "arr" : "NULL",
+          m.rcs ? "arr" : "NULL", m.n, what[0]);
+  return m;
+}
+
 /* ---- integers ---- */
 
 #define PICK(arr) (arr)[fz_below(r, sizeof(arr) / sizeof *(arr))]

@@ -790,6 +790,29 @@ static void test_communicate(void) {
   free(in);
 }
 
+/* lipc_proc_info_many of a reaped child: each figure as lipc_proc_info
+ * gives it (code, and value when LIPC_OK; an exited child's cannot move);
+ * bad arrays refused. */
+static void info_many_matches(lipc_handle_t p) {
+  static const int what[] = {LIPC_PROC_RUNNING,  LIPC_PROC_EXIT_CODE, LIPC_PROC_SIGNAL,    LIPC_PROC_CORE_DUMPED,
+                             LIPC_PROC_UTIME_US, LIPC_PROC_STIME_US,  LIPC_PROC_MAXRSS_KB, LIPC_PROC_RSS_KB,
+                             LIPC_PROC_PIDFD,    99};
+  enum { N = sizeof what / sizeof *what };
+  int64_t values[N], v;
+  int rcs[N];
+  for (int i = 0; i < N; i++) values[i] = -12345, rcs[i] = -999;
+  CHECK(lipc_proc_info_many(p, what, values, rcs, N) == LIPC_OK, "info_many: %s", lipc_last_error());
+  for (int i = 0; i < N; i++) {
+    v = -12345;
+    int rc = lipc_proc_info(p, what[i], &v);
+    CHECK(rcs[i] == rc && values[i] == v, "info_many figure %d: %s %lld, alone %s %lld", what[i],
+          lipc_error_name(rcs[i]), (long long)values[i], lipc_error_name(rc), (long long)v);
+  }
+  CHECK(rcs[7] == LIPC_EAGAIN && rcs[9] == LIPC_EINVAL, "info_many: no RSS after exit, 99 unknown");
+  CHECK(lipc_proc_info_many(p, what, values, rcs, -1) == LIPC_EINVAL, "info_many: n below 0");
+  CHECK(lipc_proc_info_many(p, what, NULL, rcs, 1) == LIPC_EINVAL, "info_many: values NULL");
+}
+
 static void test_info(void) {
   lipc_handle_t a = attr_of((const char *[]){"burn", NULL}), p;
   CHECK(spawn_past_gap7(a, &p) == LIPC_OK, "spawn burner");
@@ -816,7 +839,9 @@ static void test_info(void) {
     CHECK(ut >= 100000, "the burner used %lld us of CPU", (long long)ut);
   CHECK(lipc_proc_info(p, 99, &v) == LIPC_EINVAL, "unknown figure");
   CHECK(lipc_proc_info(p, LIPC_PROC_PIDFD, &v) == LIPC_OK && v == pidfd, "pidfd kept after the wait");
+  info_many_matches(p);
   lipc_close(p);
+  CHECK(lipc_proc_info_many(p, NULL, NULL, NULL, 0) == LIPC_EBADHANDLE, "info_many: closed handle");
   lipc_close(a);
 }
 
