@@ -192,6 +192,27 @@ function T.luapower_exit_codes_are_int32_and_kill_is_killed()
   h.eq(p:status(), "killed", "known after forget")
 end
 
+-- p:info() asks lipc_proc_info_many for every figure at once: running,
+-- then killed (Windows: exit code 1, signal 9, as lipc_proc_wait says).
+function T.proc_info_running_and_killed()
+  local P = lipc.proc
+  local p = assert(P.spawn({ h.luajit_exe(), "-e", "while true do end" }))
+  local live = p:info()
+  h.eq(live.running, true, "running")
+  h.eq(live.exit_code, nil, "no exit code while running")
+  h.ok(live.rss_kb and live.rss_kb > 0, "working set " .. tostring(live.rss_kb))
+  h.eq(live.pid, p:pid(), "pid")
+  p:kill(9)
+  p:wait(30)
+  local done = p:info()
+  h.eq(done.running, false, "not running")
+  h.eq(done.exit_code .. " " .. done.signal, "1 9", "killed")
+  h.eq(done.core_dumped, false, "no core on Windows")
+  h.eq(done.rss_kb, nil, "no working set after exit")
+  p:close()
+  h.raises("closed", p.info, p)
+end
+
 function T.luapower_not_found_and_pipes()
   local P = lp()
   h.eq(select(2, P.exec({ "Z:\\no\\such\\program.exe" })), "not_found", "missing program")

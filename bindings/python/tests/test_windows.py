@@ -259,6 +259,20 @@ def test_wait_any_and_stop():
         slow.close()
 
 
+def test_info_running_and_killed():
+    # Popen.info() asks lipc_proc_info_many for every figure at once.
+    with lipc.Popen(py("import time; time.sleep(60)")) as p:
+        live = p.info()
+        assert live.running and live.exit_code is None and live.returncode is None
+        assert live.rss_kb and live.rss_kb > 0 and live.pid == p.pid, live
+        p.kill()
+        rc = p.wait(30)
+        done = p.info()
+    # lipc_proc_wait's status of a TerminateProcess'd child: exit code 1, signal 9
+    assert not done.running and done.exit_code == 1 and done.signal == 9 and done.core_dumped is False, done
+    assert done.rss_kb is None and done.returncode == rc, done
+
+
 # -- errors: Windows error codes, as Python's OSError has them -----------------
 
 def test_windows_error_codes_are_winerror_with_the_mapped_errno():
