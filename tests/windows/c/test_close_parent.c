@@ -4,7 +4,11 @@
  * A second CloseHandle of the number could close whatever another thread
  * opened there in between. lipc.dll's import of CloseHandle is pointed at
  * a counter here (its import address table, patched at run time), so the
- * closes of that handle are counted. */
+ * closes of that handle are counted. Only the spawning thread's: lipc's
+ * spawn runs on the caller's thread, while the Go runtime in lipc.dll
+ * creates and closes its own handles (threads, timers) on its threads and
+ * may be given the number once lipc closed it (a reused value, not a second
+ * close). */
 #include <stdio.h>
 #include <string.h>
 #include <windows.h>
@@ -13,11 +17,12 @@
 #include "lipc.h"
 
 static HANDLE watched;
+static DWORD spawner;
 static volatile LONG closes;
 static BOOL(WINAPI *real_close)(HANDLE);
 
 static BOOL WINAPI counting_close(HANDLE h) {
-  if (h == watched) InterlockedIncrement(&closes);
+  if (h == watched && GetCurrentThreadId() == spawner) InterlockedIncrement(&closes);
   return real_close(h);
 }
 
@@ -58,6 +63,7 @@ int main(void) {
   lipc_spawnattr_shell(a, "exit 0");
   lipc_spawnattr_set_fd(a, 1, LIPC_FD_PARENT, (int)(intptr_t)w, NULL, LIPC_FD_CLOSE_PARENT, 0);
   lipc_spawnattr_set_fd(a, 2, LIPC_FD_PARENT, (int)(intptr_t)w, NULL, LIPC_FD_CLOSE_PARENT, 0);
+  spawner = GetCurrentThreadId();
   watched = w;
   int rc = lipc_proc_spawn(a, &p);
   watched = NULL;

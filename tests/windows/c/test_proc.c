@@ -17,6 +17,7 @@
 
 #include "check.h"
 #include "lipc.h"
+#include "whandle.h"
 
 /* The MS C runtime's own command-line parser (msvcrt). */
 typedef struct { int newmode; } startinfo_t;
@@ -593,9 +594,9 @@ static void test_handles(void) {
         "the write end is closed everywhere (parent closed it, child exited)");
   CHECK(lipc_proc_spawn(a, &p) == LIPC_EINVAL, "given away: %s", lipc_last_error());
   CloseHandle(r);
-  /* a closed handle */
-  lipc_spawnattr_set_fd(a, 1, LIPC_FD_PARENT, (int)(intptr_t)w, NULL, 0, 0);
-  CHECK(lipc_proc_spawn(a, &p) != LIPC_OK, "a closed parent handle fails the spawn");
+  /* a handle not open (whandle.h: not w's number, which may be reused by now) */
+  lipc_spawnattr_set_fd(a, 1, LIPC_FD_PARENT, NOT_OPEN_HANDLE, NULL, 0, 0);
+  CHECK(lipc_proc_spawn(a, &p) != LIPC_OK, "a parent handle not open fails the spawn");
   lipc_close(a);
 
   /* LIPC_FD_FILE and LIPC_FD_CHILD (2>&1) */
