@@ -27,6 +27,17 @@ local function handler(e)
   return tostring(e)
 end
 
+-- Wine's gap 7 (docs/windows-wine.md): CreateProcessW fails now and then
+-- with ERROR_INTERNAL_ERROR (1359), on Wine only. A test that failed with
+-- that as this thread's last lipc error runs once more; a second failure
+-- stands. Nothing else is run again, and Windows never is.
+local under_wine = os.getenv("LIPC_UNDER_WINE") == "1"
+local function met_gap7()
+  if not under_wine then return false end
+  local ok, lipc = pcall(require, "lipc")
+  return ok and lipc.C.lipc_errno() == 1359
+end
+
 for _, file in ipairs(files) do
   local okload, tests = pcall(dofile, dir .. "/" .. file)
   if not okload or type(tests) ~= "table" then
@@ -41,6 +52,11 @@ for _, file in ipairs(files) do
       if not only or id:find(only, 1, true) then
         local t0 = h.now()
         local ok, err = xpcall(tests[name], handler)
+        if not ok and type(err) ~= "table" and met_gap7() then
+          h.cleanup()
+          print(("note %s: CreateProcessW gave ERROR_INTERNAL_ERROR (Wine's gap 7): run once more"):format(id))
+          ok, err = xpcall(tests[name], handler)
+        end
         h.cleanup()
         local dt = h.now() - t0
         if ok then

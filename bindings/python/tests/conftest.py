@@ -65,6 +65,44 @@ if UNDER_WINE:
 
     shutil._winapi = _WinapiWithoutCopyFile2()  # type: ignore[attr-defined]
 
+if UNDER_WINE:
+    # Wine's gap 7 (windows-wine.md): CreateProcessW fails now and then with
+    # ERROR_INTERNAL_ERROR (1359), on Wine only. A test whose call phase
+    # failed with that error (anywhere in the exception's chain) runs once
+    # more, from its setup; a second failure stands. Nothing else is run
+    # again, and Windows never is.
+    from _pytest.runner import runtestprotocol
+
+    _ERROR_INTERNAL_ERROR = 1359
+
+    def _met_gap7(exc: Any) -> bool:
+        seen = set()
+        while exc is not None and id(exc) not in seen:
+            seen.add(id(exc))
+            if getattr(exc, "winerror", None) == _ERROR_INTERNAL_ERROR:
+                return True
+            exc = exc.__cause__ or exc.__context__
+        return False
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(item: Any, call: Any) -> Iterator[None]:
+        outcome = yield
+        report = outcome.get_result()
+        if call.when == "call" and report.failed and call.excinfo is not None:
+            report.lipc_wine_gap7 = _met_gap7(call.excinfo.value)
+
+    def pytest_runtest_protocol(item: Any, nextitem: Any) -> bool:
+        item.ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
+        reports = runtestprotocol(item, nextitem=nextitem, log=False)
+        if any(getattr(r, "lipc_wine_gap7", False) for r in reports):
+            sys.stderr.write(f"\n{item.nodeid}: CreateProcessW gave ERROR_INTERNAL_ERROR "
+                             "(Wine's gap 7): run once more\n")
+            reports = runtestprotocol(item, nextitem=nextitem, log=False)
+        for r in reports:
+            item.ihook.pytest_runtest_logreport(report=r)
+        item.ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
+        return True
+
 if INSTALLED:
     if os.environ.get("LIPC_LIBRARY"):
         pytest.exit("LIPC_TEST_INSTALLED=1 tests the library the wheel carries: unset LIPC_LIBRARY",
