@@ -991,14 +991,14 @@ it.")
 call a child instead of one a figure), keys in *PROC-FIGURES*'s order."
   (let ((n (length *info-order*))
         (h (object-handle process)))
-    (cffi:with-foreign-objects ((what :int n) (values :int64 n) (rcs :int n))
+    (cffi:with-foreign-objects ((what :int n) (vals :int64 n) (rcs :int n))
       (loop for key in *info-order* for i from 0
             do (setf (cffi:mem-aref what :int i) (cdr (assoc key *proc-figures*))))
-      (multiple-value-bind (rc info) (call-c (%proc-info-many h what values rcs n))
+      (multiple-value-bind (rc info) (call-c (%proc-info-many h what vals rcs n))
         (when (minusp rc) (signal-error info)))
       (let ((got (loop for key in *info-order* for i from 0
                        collect (cons key (figure-value key (cffi:mem-aref rcs :int i)
-                                                       (cffi:mem-aref values :int64 i))))))
+                                                       (cffi:mem-aref vals :int64 i))))))
         (list* :pid (process-pid process)
                (loop for (key) in *proc-figures*
                      unless (eq key :pidfd)

@@ -743,13 +743,13 @@ had run its trap (seen on a machine loaded by other suites)."
       (is (eql 9 (getf done :signal)))
       (is (eql -1 (getf done :exit-code))))
     ;; the raw call: bad counts and arrays refused before the handle is looked at
-    (cffi:with-foreign-objects ((what :int 1) (values :int64 1) (rcs :int 1))
+    (cffi:with-foreign-objects ((what :int 1) (vals :int64 1) (rcs :int 1))
       (setf (cffi:mem-aref what :int 0) 1)
-      (is (= lipc::+einval+ (lipc::%proc-info-many (object-handle p) what values rcs -1)))
+      (is (= lipc::+einval+ (lipc::%proc-info-many (object-handle p) what vals rcs -1)))
       (is (= lipc::+einval+ (lipc::%proc-info-many (object-handle p) what (cffi:null-pointer) rcs 1)))
-      (is (= 0 (lipc::%proc-info-many (object-handle p) what values rcs 1)))
+      (is (= 0 (lipc::%proc-info-many (object-handle p) what vals rcs 1)))
       (is (= 0 (cffi:mem-aref rcs :int 0)))
-      (is (= 0 (cffi:mem-aref values :int64 0)) "not running"))))
+      (is (= 0 (cffi:mem-aref vals :int64 0)) "not running"))))
 
 (test communicate-after-a-timeout-keeps-a-non-pipe-stream-null
   ;; lipc_proc_communicate sets *err to NULL when stderr is not a pipe of the

@@ -77,6 +77,8 @@ def _info_error(codes: List[int]) -> NoReturn:
     should come back; a figure's failure leaves no message behind)."""
     what, rc = next((w, c) for w, c in zip(_INFO_WHAT, codes) if c not in _INFO_OK)
     raise error_class(rc)(rc, f"proc_info_many: figure {what}: {strerror(rc)}", 0)
+
+
 _MINUS_ONE = -1  # bufsize's and pipesize's default, compared by identity: anything else is checked
 
 # The argument types, as typeshed spells them for subprocess.
