@@ -44,6 +44,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "outbuf.h"
 #include "child_fault.h"
 #include "lipc.h"
 
@@ -254,6 +255,10 @@ static int was_open(int fd, const int *before, int n) {
   return 0;
 }
 
+/* A case's result line: room for the "path too long" case's message (its
+ * 5000-byte path, quoted) and everything after it (outbuf.h). */
+#define RESULT_SIZE 16384
+
 /* What a call left: its result, the handle's fd and locks, what closing it
  * leaves, what is at the path afterwards. */
 static void run_case(const struct fcase *c, size_t i, char *out, size_t size) {
@@ -265,7 +270,8 @@ static void run_case(const struct fcase *c, size_t i, char *out, size_t size) {
   int rc = c->src == NOFD ? lipc_flock_open(path, c->flags, c->mode, &h)
                           : lipc_flock_from_fd(c->src == FD_CLOSED ? c->fd : CASE_FD, c->kind, &h);
   umask(022);
-  int n = snprintf(out, size, "rc=%s errno=%d msg=[%s]", lipc_error_name(rc), rc ? lipc_errno() : 0,
+  size_t n = 0;
+  out_add(out, size, &n, "rc=%s errno=%d msg=[%s]", lipc_error_name(rc), rc ? lipc_errno() : 0,
                    rc ? lipc_last_error() : "");
   if (rc == 0) {
     int after[256], na = fds_now(after, 256), fresh = 0;
@@ -273,27 +279,27 @@ static void run_case(const struct fcase *c, size_t i, char *out, size_t size) {
       if (was_open(after[j], before, nb)) continue;
       fresh++;
       int fl = fcntl(after[j], F_GETFL), fdf = fcntl(after[j], F_GETFD);
-      n += snprintf(out + n, size - (size_t)n, " fd: acc=%d nonblock=%d cloexec=%d", fl & O_ACCMODE,
+      out_add(out, size, &n, " fd: acc=%d nonblock=%d cloexec=%d", fl & O_ACCMODE,
                     !!(fl & O_NONBLOCK), !!(fdf & FD_CLOEXEC));
     }
-    n += snprintf(out + n, size - (size_t)n, " new fds=%d", fresh);
+    out_add(out, size, &n, " new fds=%d", fresh);
     int ex = lipc_flock_lock(h, 0, 0, 1, 0), un = lipc_flock_unlock(h, 0, 0), sh = lipc_flock_lock(h, 0, 0, 0, 0),
         bad = lipc_flock_lock(h, 5, 1, 1, 0);
-    n += snprintf(out + n, size - (size_t)n, " ex=%s un=%s sh=%s range=%s", lipc_error_name(ex), lipc_error_name(un),
+    out_add(out, size, &n, " ex=%s un=%s sh=%s range=%s", lipc_error_name(ex), lipc_error_name(un),
                   lipc_error_name(sh), lipc_error_name(bad));
     int crc = lipc_close(h), again = lipc_flock_lock(h, 0, 0, 1, 0), crc2 = lipc_close(h);
     int left[256], nl = fds_now(left, 256);
-    n += snprintf(out + n, size - (size_t)n, " close=%s closed: lock=%s close=%s fds %+d case fd open=%d",
+    out_add(out, size, &n, " close=%s closed: lock=%s close=%s fds %+d case fd open=%d",
                   lipc_error_name(crc), lipc_error_name(again), lipc_error_name(crc2), nl - nb,
                   fcntl(CASE_FD, F_GETFD) >= 0);
   }
   struct stat st;
   if (c->path && strcmp(c->path, "/dev/null") == 0) {
-    snprintf(out + n, size - (size_t)n, " after: /dev/null");
+    out_add(out, size, &n, " after: /dev/null");
   } else if (lstat(path, &st) != 0) {
-    snprintf(out + n, size - (size_t)n, " after: none (%d)", errno);
+    out_add(out, size, &n, " after: none (%d)", errno);
   } else {
-    snprintf(out + n, size - (size_t)n, " after: type=%o mode=%o size=%lld uid=%u", (unsigned)(st.st_mode & S_IFMT),
+    out_add(out, size, &n, " after: type=%o mode=%o size=%lld uid=%u", (unsigned)(st.st_mode & S_IFMT),
              (unsigned)(st.st_mode & 07777), S_ISREG(st.st_mode) ? (long long)st.st_size : 0LL,
              (unsigned)st.st_uid);
   }
@@ -305,17 +311,17 @@ static void compare(size_t i) {
   const struct fcase *c = &cases[i];
   if (as_nobody ? !c->nobody : c->nobody == 2) return;
   int want = as_nobody ? c->want_nobody : c->want;
-  char go[4096];
+  char go[RESULT_SIZE];
   plant(c, i);
   run_case(c, i, go, sizeof go);
   plant(c, i);
-  char *shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  char *shared = mmap(NULL, RESULT_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   fflush(stdout);
   pid_t pid = fork();
   if (pid == 0) {
     child_fault_catch();
     alarm(10);
-    run_case(c, i, shared, 4096);
+    run_case(c, i, shared, RESULT_SIZE);
     _exit(0);
   }
   int st = 0;
@@ -327,7 +333,7 @@ static void compare(size_t i) {
   snprintf(wants, sizeof wants, "rc=%s ", lipc_error_name(want));
   CHECK(strncmp(shared, wants, strlen(wants)) == 0, "%s: %s, the header promises %s", c->what, shared,
         lipc_error_name(want));
-  munmap(shared, 4096);
+  munmap(shared, RESULT_SIZE);
   clear(i);
 }
 

@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "outbuf.h"
 #include "lipc.h"
 
 enum { K_SEM, K_SHM, K_MUTEX, K_EVENT, NKINDS };
@@ -205,7 +206,8 @@ static void plant(int k, const char *name, enum setup s) {
 /* What a call left: its result, what the object says, what is under the
  * name afterwards. */
 static void describe(char *out, size_t size, int k, const char *path, int rc, lipc_handle_t h) {
-  int n = snprintf(out, size, "rc=%s errno=%d msg=[%s]", lipc_error_name(rc), rc ? lipc_errno() : 0,
+  size_t n = 0;
+  out_add(out, size, &n, "rc=%s errno=%d msg=[%s]", lipc_error_name(rc), rc ? lipc_errno() : 0,
                    rc ? lipc_last_error() : "");
   if (rc == 0 && h) {
     int v = -1;
@@ -217,15 +219,15 @@ static void describe(char *out, size_t size, int k, const char *path, int rc, li
       case K_MUTEX: lipc_mutex_locked(h, &v); break;
       default: lipc_event_is_set(h, &v);
     }
-    n += snprintf(out + n, size - (size_t)n, " value=%d size=%lld", v, (long long)sz);
+    out_add(out, size, &n, " value=%d size=%lld", v, (long long)sz);
     int crc = lipc_close(h);
-    n += snprintf(out + n, size - (size_t)n, " close=%s", lipc_error_name(crc));
+    out_add(out, size, &n, " close=%s", lipc_error_name(crc));
   }
   struct stat st;
   if (lstat(path, &st) != 0)
-    snprintf(out + n, size - (size_t)n, " after: none");
+    out_add(out, size, &n, " after: none");
   else
-    snprintf(out + n, size - (size_t)n, " after: type=%o mode=%o size=%lld uid=%u", (unsigned)(st.st_mode & S_IFMT),
+    out_add(out, size, &n, " after: type=%o mode=%o size=%lld uid=%u", (unsigned)(st.st_mode & S_IFMT),
              (unsigned)(st.st_mode & 07777), S_ISREG(st.st_mode) ? (long long)st.st_size : 0LL, (unsigned)st.st_uid);
 }
 
@@ -249,23 +251,27 @@ static void run_case(const struct opcase *c, int k, const char *own, char *out, 
   describe(out, size, k, path, rc, h);
 }
 
+/* A case's result line, the same size here and in the fork child (a line
+ * too long for it is cut the same way in both: outbuf.h). */
+#define RESULT_SIZE 8192
+
 /* The case in this process (Go), then from the same start in a fork child
  * (C); both results must be equal and say what the header promises. */
 static void compare(size_t i, int k) {
   const struct opcase *c = &cases[i];
   if ((c->setup == FOREIGN && !root) || (c->only && !(c->only & 1u << k))) return;
-  char own[128], path[300], go[2048];
+  char own[128], path[300], go[RESULT_SIZE];
   name_of(k, i, own, sizeof own);
   path_of(k, own, path, sizeof path);
   plant(k, own, c->setup);
   run_case(c, k, own, go, sizeof go);
   plant(k, own, c->setup);
-  char *shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  char *shared = mmap(NULL, RESULT_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   fflush(stdout);
   pid_t pid = fork();
   if (pid == 0) {
     alarm(10);
-    run_case(c, k, own, shared, 4096);
+    run_case(c, k, own, shared, RESULT_SIZE);
     _exit(0);
   }
   int st = 0;
@@ -279,7 +285,7 @@ static void compare(size_t i, int k) {
   snprintf(wants, sizeof wants, "rc=%s ", lipc_error_name(want));
   CHECK(strncmp(shared, wants, strlen(wants)) == 0, "%s %s: %s, the header promises %s", kind_name[k], c->what, shared,
         lipc_error_name(want));
-  munmap(shared, 4096);
+  munmap(shared, RESULT_SIZE);
   remove_name(path);
   char other[300], oname[160];
   snprintf(oname, sizeof oname, "%s-target", own);
