@@ -151,7 +151,7 @@ static void test_keep_fds(void) {
 }
 
 /* An fd the child keeps at its own number (the standard fds by default,
- * or fd 5 <- parent fd 5) reaches the child even when the parent marked it
+ * or fd k <- parent fd k) reaches the child even when the parent marked it
  * close-on-exec, and the parent's flag stays set: the child clears it in
  * its own fd table only. Beside it, 2>&1 reads fd 1 while fd 1 stays put,
  * and a parent fd that is closed fails a plain entry at its own number
@@ -167,18 +167,23 @@ static void test_fds_kept_at_their_number(void) {
   dup3(pp[1], 1, O_CLOEXEC); /* stdout: the pipe, close-on-exec */
   close(pp[1]);
   for (int fd = 0; fd < 3; fd++) fcntl(fd, F_SETFD, FD_CLOEXEC);
-  int five = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (five != 5) five = dup3(five, 5, O_CLOEXEC); /* at 5, as the entry says */
+  /* An fd of this test's own, at the lowest free number from 20: never a
+   * fixed number, which may be one of the Go runtime's (its epoll fd is
+   * often 5; replacing or closing it ends the process). */
+  int dn = open("/dev/null", O_RDONLY | O_CLOEXEC), k = fcntl(dn, F_DUPFD_CLOEXEC, 20);
+  close(dn);
+  char cmd[160];
+  snprintf(cmd, sizeof cmd, "test -e /proc/self/fd/0 && test -e /proc/self/fd/%d && echo out && echo err >&2", k);
   lipc_handle_t a, p;
   lipc_spawnattr_new(&a);
-  lipc_spawnattr_shell(a, "test -e /proc/self/fd/0 && test -e /proc/self/fd/5 && echo out && echo err >&2");
+  lipc_spawnattr_shell(a, cmd);
   lipc_spawnattr_set_fd(a, 2, LIPC_FD_CHILD, 1, NULL, 0, 0);
-  lipc_spawnattr_set_fd(a, 5, LIPC_FD_PARENT, 5, NULL, 0, 0);
+  lipc_spawnattr_set_fd(a, k, LIPC_FD_PARENT, k, NULL, 0, 0);
   int rc = lipc_proc_spawn(a, &p), code = -1;
   if (rc == 0) lipc_proc_wait(p, 5000, &code, NULL), lipc_close(p);
   int flags_after[3];
   for (int fd = 0; fd < 3; fd++) flags_after[fd] = fcntl(fd, F_GETFD);
-  int five_after = fcntl(5, F_GETFD);
+  int k_after = fcntl(k, F_GETFD);
   for (int fd = 0; fd < 3; fd++) {
     dup3(saved[fd], fd, 0);
     fcntl(fd, F_SETFD, fl[fd]);
@@ -189,12 +194,14 @@ static void test_fds_kept_at_their_number(void) {
   CHECK(rc == 0 && code == 0, "spawn %d (%s), exit %d", rc, lipc_error_name(rc), code);
   CHECK(n == 8 && strcmp(buf, "out\nerr\n") == 0, "stdout and 2>&1 reached the pipe: [%s]", buf);
   CHECK(flags_after[0] == FD_CLOEXEC && flags_after[1] == FD_CLOEXEC && flags_after[2] == FD_CLOEXEC &&
-            five_after == FD_CLOEXEC,
-        "the parent's flags stay: %d %d %d %d", flags_after[0], flags_after[1], flags_after[2], five_after);
-  close(5);
+            k_after == FD_CLOEXEC,
+        "the parent's flags stay: %d %d %d %d", flags_after[0], flags_after[1], flags_after[2], k_after);
+  close(k);
   lipc_spawnattr_shell(a, "true");
   rc = lipc_proc_spawn(a, &p);
-  CHECK(rc == LIPC_EINVAL && strstr(lipc_last_error(), "parent fd 5 is not open"),
+  char want[64];
+  snprintf(want, sizeof want, "parent fd %d is not open", k);
+  CHECK(rc == LIPC_EINVAL && strstr(lipc_last_error(), want),
         "a closed parent fd at its own number fails the spawn: %s (%s)", lipc_error_name(rc), lipc_last_error());
   if (rc == LIPC_OK) lipc_close(p);
   close(pp[0]);
