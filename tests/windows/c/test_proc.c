@@ -64,7 +64,6 @@ static int spawn_past_gap7(lipc_handle_t a, lipc_handle_t *p) {
   return rc;
 }
 
-
 typedef struct {
   lipc_handle_t a, p;
   int rc;
