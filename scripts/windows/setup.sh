@@ -89,8 +89,18 @@ if ! done_already prefix "$key"; then
   wine_down # whatever still runs in this prefix (a lingering test server)
   if [ ! -f "$W/.done-prefix" ] || [ "$(head -c ${#wine_version} "$W/.done-prefix")" != "$wine_version" ]; then
     # A new prefix (or one from another Wine, or half made): start clean.
-    rm -rf "$WINEPREFIX"
-    logged "wineboot" "$WINE64" wineboot -i </dev/null
+    # wineboot itself meets Wine's gap 7 now and then ("ShellExecuteEx
+    # failed: Internal error", docs/windows-wine.md; a clean make test on
+    # 2026-12-07): up to three tries, each on a new prefix.
+    for try_ in 1 2 3; do
+      rm -rf "$WINEPREFIX"
+      [ "$try_" -eq 3 ] && { logged "wineboot" "$WINE64" wineboot -i </dev/null; break; }
+      echo "== $(date -u +%T) wineboot (try $try_): $WINE64 wineboot -i" >>"$LOG"
+      "$WINE64" wineboot -i </dev/null >>"$LOG" 2>&1 && break
+      echo "windows setup: wineboot failed (try $try_ of 3): once more" >&2
+      "$WINESERVER" -k 2>/dev/null
+      "$WINESERVER" -w 2>/dev/null
+    done
   fi
   # Wine 8 (Debian's) makes a prefix that says Windows 7; lipc, Go >= 1.21
   # and CPython 3.13 target Windows 10, so the prefix says that. wineboot and
