@@ -399,8 +399,8 @@ struct fz_wait fz_waitfds(struct fz *z, struct fz_call *c) {
 
 /* lipc_proc_info_many's arrays: figures known and not, counts allowed and
  * refused (never more than the arrays hold: a count past them is the
- * caller's overrun, as for memcpy). values and rcs may be written only on
- * success, and never past n entries. */
+ * caller's overrun, as for memcpy). The check: values and rcs are written
+ * only on success (test_proc_info_many.c checks what is written). */
 static int64_t edge_int(struct fz_rng *r);
 
 struct fz_infomany fz_infomany(struct fz *z, struct fz_call *c) {
