@@ -39,7 +39,8 @@
   X(lipc_shm_unlink) X(lipc_mmap_open) X(lipc_mmap_addr) X(lipc_mmap_flush) X(lipc_flock_open)     \
   X(lipc_flock_lock) X(lipc_flock_unlock) X(lipc_spawnattr_new) X(lipc_spawnattr_arg)              \
   X(lipc_spawnattr_set_fd) X(lipc_spawnattr_env_set) X(lipc_proc_spawn) X(lipc_proc_wait)          \
-  X(lipc_proc_communicate) X(lipc_proc_kill) X(lipc_proc_info) X(lipc_free) X(lipc_wait_fds)       \
+  X(lipc_proc_communicate) X(lipc_proc_kill) X(lipc_proc_info) X(lipc_proc_info_many)             \
+  X(lipc_free) X(lipc_wait_fds)                                                                    \
   X(lipc_fd_read) X(lipc_fd_write) X(lipc_quote_sh) X(lipc_env_get)
 
 #define DECLARE(f) static __typeof__(f) *p_##f;
@@ -210,6 +211,13 @@ static void op_spawn(int t) {
   if (code != 0) BAD("echo exited %d (signal %d)", code, sig);
   int64_t v;
   OK(L(lipc_proc_info)(p, LIPC_PROC_EXIT_CODE, &v));
+  static const int what[3] = {LIPC_PROC_RUNNING, LIPC_PROC_EXIT_CODE, LIPC_PROC_RSS_KB};
+  int64_t vals[3] = {-1, -1, -1};
+  int rcs[3] = {1, 1, 1};
+  OK(L(lipc_proc_info_many)(p, what, vals, rcs, 3));
+  if (rcs[0] != 0 || vals[0] != 0 || rcs[1] != 0 || vals[1] != 0 || rcs[2] != LIPC_EAGAIN)
+    BAD("info_many: running %d/%lld, exit %d/%lld, rss %d", rcs[0], (long long)vals[0], rcs[1], (long long)vals[1],
+        rcs[2]);
   OK(L(lipc_close)(p));
   (void)t;
 }
