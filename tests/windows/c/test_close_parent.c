@@ -10,12 +10,12 @@
  * may be given the number once lipc closed it (a reused value, not a second
  * close). */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <windows.h>
 
 #include "check.h"
 #include "lipc.h"
+#include "wspawn.h"
 
 static HANDLE watched;
 static DWORD spawner;
@@ -66,15 +66,7 @@ int main(void) {
   lipc_spawnattr_set_fd(a, 2, LIPC_FD_PARENT, (int)(intptr_t)w, NULL, LIPC_FD_CLOSE_PARENT, 0);
   spawner = GetCurrentThreadId();
   watched = w;
-  int rc = lipc_proc_spawn(a, &p);
-  /* Wine's gap 7 (windows-wine.md): CreateProcessW's ERROR_INTERNAL_ERROR
-   * now and then, under Wine only; a spawn that did not start closed no
-   * parent handle (lipc gives the entries back), so it is tried again. */
-  for (int try_ = 1; try_ < 3 && rc != LIPC_OK && getenv("LIPC_UNDER_WINE") && lipc_errno() == ERROR_INTERNAL_ERROR;
-       try_++) {
-    Sleep(100);
-    rc = lipc_proc_spawn(a, &p);
-  }
+  int rc = spawn_past_gap7(a, &p); /* wspawn.h: Wine's gap 7 */
   watched = NULL;
   CHECK(rc == LIPC_OK, "spawn: %s", lipc_last_error());
   if (rc == LIPC_OK) {

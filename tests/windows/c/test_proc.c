@@ -18,6 +18,7 @@
 #include "check.h"
 #include "lipc.h"
 #include "whandle.h"
+#include "wspawn.h"
 
 /* The MS C runtime's own command-line parser (msvcrt). */
 typedef struct { int newmode; } startinfo_t;
@@ -48,21 +49,6 @@ static wchar_t *wide(const char *s) {
 }
 
 /* ---------------- child roles ---------------- */
-
-/* lipc_proc_spawn, tried again (three times at most) under Wine when
- * CreateProcessW failed with ERROR_INTERNAL_ERROR: Wine's server now and
- * then gives it on a loaded machine (docs/windows-wine.md, gap 7), as it
- * does to the harness's own starts (wchild.h). lipc itself does not retry;
- * any other error, or that one on Windows, fails at once. The child roles
- * use it too: LIPC_UNDER_WINE reaches them through the environment. */
-static int spawn_past_gap7(lipc_handle_t a, lipc_handle_t *p) {
-  int rc = lipc_proc_spawn(a, p);
-  for (int try_ = 1; try_ < 3 && rc != LIPC_OK && under_wine && lipc_errno() == ERROR_INTERNAL_ERROR; try_++) {
-    Sleep(100);
-    rc = lipc_proc_spawn(a, p);
-  }
-  return rc;
-}
 
 typedef struct {
   lipc_handle_t a, p;
