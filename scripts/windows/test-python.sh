@@ -27,8 +27,8 @@ status=0
 stages=" ${*:-suite wheel} "
 if [[ $stages == *" suite "* ]]; then
 echo "--- python: bindings/python/tests (Windows CPython under Wine)"
-# -p no:cacheprovider: nothing written into the source tree; the tests'
-# temporary files go to the prefix's %TEMP%. PYTHONPATH: see env.sh.
+# pytest's cache goes to build/windows (nothing written into the source
+# tree); the tests' temporary files go to the prefix's %TEMP%. PYTHONPATH: see env.sh.
 # A Windows process that crashes under Wine may still exit 0 (Wine's
 # debugger ends it): the run counts only if pytest wrote its report.
 report=$W/pytest-python.xml
@@ -43,14 +43,27 @@ cp "$W/lipc.dll" "$W/tests/"
 x86_64-w64-mingw32-gcc -O1 -Wall -Werror -Iinclude -o "$W/tests/peer.exe" bindings/python/tests/helpers/peer.c \
   -L"$W" -llipc || status=1
 export LIPC_TEST_CPEER=$(win_path "$W/tests/peer.exe") LIPC_TEST_LUAJIT=$(win_path "$W/luajit/luajit.exe")
-LIPC_LIBRARY=$(win_path "$W/lipc.dll") PYTHONPATH="$(win_path bindings/python)" PYTHONDONTWRITEBYTECODE=1 \
-  timeout -k 10 "${LIPC_PY_TIMEOUT:-1800}" bash -c '. scripts/windows/env.sh && set -o pipefail && win_python "$@"' _ \
-  -X faulthandler -m pytest -q -p no:cacheprovider -rs -o faulthandler_timeout=120 \
-  --continue-on-collection-errors --junitxml="$(win_path "$report")" \
-  ${LIPC_PYTEST_ARGS:-} "$(win_path bindings/python/tests)" || status=1
-if [ ! -s "$report" ]; then
-  echo "python: pytest ended without its report (crashed?): FAILED"
-  status=1
+cache=$W/pytest-cache log=$W/pytest-python.log
+rm -rf "$cache"
+run_pytest() { # pytest arguments...
+  rm -f "$report"
+  LIPC_LIBRARY=$(win_path "$W/lipc.dll") PYTHONPATH="$(win_path bindings/python)" PYTHONDONTWRITEBYTECODE=1 \
+    timeout -k 10 "${LIPC_PY_TIMEOUT:-1800}" bash -c '. scripts/windows/env.sh && set -o pipefail && win_python "$@"' _ \
+    -X faulthandler -m pytest -q -o cache_dir="$(win_path "$cache")" -rs -o faulthandler_timeout=120 \
+    --continue-on-collection-errors --junitxml="$(win_path "$report")" \
+    ${LIPC_PYTEST_ARGS:-} "$@" "$(win_path bindings/python/tests)" 2>&1 | tee "$log" || return 1
+  [ -s "$report" ] || { echo "python: pytest ended without its report (crashed?): FAILED"; return 1; }
+}
+run_pytest || status=1
+# Wine's gap 10 (docs/windows-wine.md): now and then a test's child dies
+# of a Go runtime fatal error inside Wine's wait, and the test that waited
+# for it fails. When the run printed such an error and pytest finished,
+# the tests that failed run once more (pytest's --last-failed, its cache
+# in build/windows), and that run's result stands.
+if [ $status != 0 ] && [ -s "$report" ] && grep -q '^fatal error: runtime\.' "$log"; then
+  echo "note: a Go runtime fatal error was printed during the run (Wine's gap 10): the failed tests run once more"
+  status=0
+  run_pytest --last-failed --last-failed-no-failures=none || status=1
 fi
 fi
 [[ $stages == *" wheel "* ]] || exit $status
