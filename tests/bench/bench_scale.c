@@ -3,7 +3,10 @@
  *
  *   handle lookups with 10 / 1,000 / 100,000 handles open: lipc_handle_kind
  *     on handles taken in a random order, beside the same random walk over
- *     a plain array of slot-sized records (what the memory alone costs)
+ *     a plain array of slot-sized records (what the memory alone costs);
+ *     both as a throughput walk and as one where each lookup waits for the
+ *     last (latency), and what lipc adds to a lookup there at 10 and at
+ *     100,000 handles
  *   100,000 handles opened and closed (spawn attributes: C-only objects)
  *   10,000 named semaphores open at once: lipc_sem_open, a lookup pass,
  *     close, beside glibc's sem_open/sem_close/sem_unlink
@@ -83,6 +86,43 @@ static double walk_plain(const struct rec *recs, const uint64_t *ids, const uint
   return el / WALK;
 }
 
+/* The same two walks, each lookup waiting for the one before it (the next
+ * position depends on what it read, as a program that uses what a call
+ * returned): latency, where the walks above measure throughput. A plain
+ * loop that reads memory keeps many misses in flight at once; a lookup is
+ * a few dozen instructions with stores (the announcement), so fewer of
+ * them overlap. Here neither overlaps, and the difference between the two
+ * walks is what lipc adds to each lookup. */
+static double walk_lipc_dep(const lipc_handle_t *hs, const uint32_t *order, uint32_t n) {
+  int kind = 0, bad = 0;
+  uint32_t j = 0;
+  double t0 = now_ns();
+  for (uint32_t i = 0; i < WALK; i++) {
+    bad |= lipc_handle_kind(hs[order[j]], &kind);
+    j += 1 + (uint32_t)(kind >> 8); /* kind < 256: always 1, but only once read */
+    if (j >= n) j = 0;
+  }
+  double el = now_ns() - t0;
+  if (bad) die("handle_kind");
+  return el / WALK;
+}
+
+static double walk_plain_dep(const struct rec *recs, const uint64_t *ids, const uint32_t *order, uint32_t n) {
+  uintptr_t acc = 0;
+  uint32_t j = 0;
+  double t0 = now_ns();
+  for (uint32_t i = 0; i < WALK; i++) {
+    const volatile struct rec *r = &recs[ids[order[j]] & 0xFFFFF];
+    uint64_t w = r->word;
+    acc += w & 0xFF;
+    j += 1 + (uint32_t)(w >> 8); /* word is 3 */
+    if (j >= n) j = 0;
+  }
+  double el = now_ns() - t0;
+  sink = acc;
+  return el / WALK;
+}
+
 static void many_handles(void) {
   const uint32_t max = 100000, sizes[] = {10, 1000, 100000};
   lipc_handle_t *hs = malloc(sizeof *hs * max);
@@ -95,7 +135,7 @@ static void many_handles(void) {
     if (lipc_spawnattr_new(&hs[i]) != 0) die("spawnattr_new");
   double open_ns = (now_ns() - t0) / max;
   for (uint32_t i = 0; i < max; i++) recs[i].word = 3, ids[i] = (uint64_t)1 << 52 | i;
-  double first_a = 0, first_b = 0;
+  double first_a = 0, first_b = 0, first_added = 0;
   for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
     uint32_t n = sizes[k];
     /* n handles spread over the whole table, visited in a random order */
@@ -110,6 +150,20 @@ static void many_handles(void) {
     char what[64];
     snprintf(what, sizeof what, "lookup, %u handles (random order)", n);
     line(what, "ns", ma, "same walk over a plain array", mb);
+    for (int r = 0; r < rounds; r++) {
+      a[r] = walk_lipc_dep(hs, order, n);
+      b[r] = walk_plain_dep(recs, ids, order, n);
+    }
+    double da = median(a, rounds), db = median(b, rounds);
+    snprintf(what, sizeof what, "lookup, %u handles, each waits", n);
+    line(what, "ns", da, "same dependent walk, plain array", db);
+    bench_record(what, da, "ns", "same dependent walk, plain array", db);
+    if (k == 0) first_added = da - db;
+    if (k == 2) {
+      printf("c  %-40s lipc %10.1f ns at 10 handles, %6.1f ns at 100,000  (each waits; lipc minus plain)\n",
+             "what lipc adds to a lookup", first_added, da - db);
+      bench_record("what lipc adds to a lookup, 100,000 handles", da - db, "ns", "the same at 10 handles", first_added);
+    }
     if (k == 0) first_a = ma, first_b = mb;
     if (k == 2) {
       printf("c  %-40s lipc %10.2f x     plain array                    %10.2f x     (cost at 100,000 / at 10)\n",
