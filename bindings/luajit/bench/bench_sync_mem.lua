@@ -6,6 +6,11 @@
 --   mutex lock+unlock pair             binding m:lock()+m:unlock(), raw
 --       lipc_mutex_lock+unlock  |  a robust process-shared pthread mutex in
 --       ffi.new memory (what lipc's mutex is)
+--   event set+wait pair (auto-reset)   binding e:set()+e:wait(), raw
+--       lipc_event_set+lipc_event_wait  |  the C bench's raw futex event
+--       (tests/bench/raw_event.h) in ffi.new memory, called through the ffi
+--       in build/bench/libbenchbase.so, as lipc's are in liblipc.so
+--       (tests/bench/build.sh builds it; the row is left out without it)
 --   copy 256 MiB into shm (MiB/s)      ffi.copy into s:ptr() of a new lipc
 --       shm  |  ffi.copy into a plain shm_open+ftruncate+mmap mapping; both
 --       "fresh" (the pages are faulted in by the copy, as the C bench
@@ -124,6 +129,34 @@ line("mutex lock+unlock pair (raw C calls)", per_op(function(n)
   for _ = 1, n do mutex_lock(mh, -1, nil); mutex_unlock(mh) end
 end, PAIRS), pthread, "robust pshared pthread mutex", "ns")
 m:close()
+
+---- events ----
+local root = (arg[0]:match("^(.*/)") or "./") .. "../../../"
+local okbase, base = pcall(ffi.load, root .. "build/bench/libbenchbase.so")
+if okbase then
+  ffi.cdef [[
+struct raw_event { unsigned state, waiters; };
+void base_event_set(struct raw_event *e);
+void base_event_wait(struct raw_event *e);
+]]
+  local ev = assert(lipc.event.open("lipc-bench-lua-ev-" .. pid,
+    { create = true, exclusive = true, unlink_on_close = true, manual_reset = false }))
+  local eh = ev.handle
+  local event_set, event_wait = C.lipc_event_set, C.lipc_event_wait
+  local raw = ffi.new("struct raw_event")
+  local raw_pair = per_op(function(n) for _ = 1, n do base.base_event_set(raw); base.base_event_wait(raw) end end,
+    PAIRS)
+  line("event set+wait pair (binding)", per_op(function(n)
+    for _ = 1, n do ev:set(); ev:wait() end
+  end, PAIRS), raw_pair, "raw futex event behind a .so", "ns")
+  line("event set+wait pair (raw C calls)", per_op(function(n)
+    for _ = 1, n do event_set(eh); event_wait(eh, -1) end
+  end, PAIRS), raw_pair, "raw futex event behind a .so", "ns")
+  assert(ev:is_set() == false)
+  ev:close()
+else
+  print("luajit  event set+wait pair: left out (no build/bench/libbenchbase.so: tests/bench/build.sh builds it)")
+end
 
 ---- 256 MiB into shared memory ----
 local src = ffi.cast("uint8_t *", libc.malloc(BIG))
