@@ -971,12 +971,9 @@ CLOSE-PROCESS, the figures taken at close."
             (h (object-handle process)))
         (cffi:with-foreign-object (v :int64)
           (multiple-value-bind (rc info) (call-c (%proc-info h what v))
-            (cond ((>= rc 0)
-                   (let ((x (cffi:mem-ref v :int64)))
-                     (if (member figure '(:running :core-dumped)) (= x 1) x)))
-                  ((= rc +eagain+) nil)
-                  ((= rc +estatuslost+) nil) ; no figures of a pid that may be another's now
-                  ((and (= rc +enoent+) (eq figure :pidfd)) nil) ; reaped before it was asked for
+            (cond ((and (= rc +enoent+) (eq figure :pidfd)) nil) ; reaped before it was asked for
+                  ((or (>= rc 0) (= rc +eagain+) (= rc +estatuslost+))
+                   (figure-value figure rc (cffi:mem-ref v :int64)))
                   (t (signal-error info))))))
       (all-figures process)))
 
@@ -1009,6 +1006,7 @@ call a child instead of one a figure), keys in *PROC-FIGURES*'s order."
 where PROCESS-INFO of that one figure gives NIL, the same error otherwise (a
 figure's failure leaves no message behind: the message is made here)."
   (cond ((>= rc 0) (if (member key '(:running :core-dumped)) (= value 1) value))
+        ;; not yet, or no figures of a pid that may be another's now
         ((or (= rc +eagain+) (= rc +estatuslost+)) nil)
         (t (signal-error (list rc (format nil "proc_info_many: figure ~(~A~): ~A" key (%strerror rc)) 0)))))
 
