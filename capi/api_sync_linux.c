@@ -86,6 +86,20 @@ __attribute__((noinline)) static int lock_tried(lipc_slot *s, int64_t timeout_ms
   return lock_held(s, lipc__mutex_tried(m, e), timeout_ms, owner_died);
 }
 
+/* The inline try's other answers (mutex_fast_linux.h), each a step that
+ * calls a function, then glibc's trylock: out of the inline path, which
+ * then makes no call but tail calls and keeps no stack frame. */
+__attribute__((noinline)) static int lock_not_inline(lipc_slot *s, struct lipc_hz_rec *r, int taken,
+                                                     int64_t timeout_ms, int *owner_died) {
+#if LIPC_MUTEX_FAST
+  if (taken == LIPC_MUTEX_FAST_UNLEARNT) lipc__mutex_self_learn(&r->tid, &r->robust_head);
+  if (taken == LIPC_MUTEX_FAST_GIVE_BACK) lipc__mutex_fast_give_back(lipc__slot_obj(s), r->robust_head);
+#else
+  (void)r, (void)taken;
+#endif
+  return lock_tried(s, timeout_ms, owner_died);
+}
+
 __attribute__((noinline)) static int lock_long(lipc_handle_t h, int64_t timeout_ms, int *owner_died) {
   lipc_slot *s;
   int rc = lipc__handle_acquire_slow(h, LIPC_KIND_MUTEX, &s);
@@ -100,8 +114,8 @@ int lipc_mutex_lock(lipc_handle_t h, int64_t timeout_ms, int *owner_died) {
    * glibc's trylock of a free mutex, inline too; anything else (held, an
    * owner died) is glibc's own trylock's to say. */
   if (__builtin_expect(!lipc__mutex_kind_ok(m), 0)) return lock_checked(hd.s, timeout_ms, owner_died);
-  if (__builtin_expect(!lipc__mutex_trylock_fast(m, &hd.r->tid, &hd.r->robust_head), 0))
-    return lock_tried(hd.s, timeout_ms, owner_died);
+  int taken = lipc__mutex_trylock_fast(m, hd.r->tid, hd.r->robust_head);
+  if (__builtin_expect(taken != 1, 0)) return lock_not_inline(hd.s, hd.r, taken, timeout_ms, owner_died);
   if (owner_died) *owner_died = 0;
   return lipc__handle_put_hold(hd, LIPC_OK);
 }
@@ -115,6 +129,17 @@ __attribute__((noinline)) static int unlock_held(lipc_slot *s, int r) {
 __attribute__((noinline)) static int unlock_checked(lipc_slot *s) {
   int r = lipc__mutex_unlock(lipc__slot_obj(s));
   return r != 0 ? unlock_held(s, r) : lipc__handle_put(s, LIPC_OK);
+}
+
+/* The inline unlock is done but for the wake-up of a waiter: a call,
+ * kept out of the inline path (lock_not_inline says why). */
+__attribute__((noinline)) static int unlock_wake(lipc_slot *s, void *head) {
+#if LIPC_MUTEX_FAST
+  lipc__mutex_fast_wake(lipc__slot_obj(s), head);
+#else
+  (void)head;
+#endif
+  return lipc__handle_put(s, LIPC_OK);
 }
 
 __attribute__((noinline)) static int unlock_long(lipc_handle_t h) {
@@ -131,7 +156,8 @@ int lipc_mutex_unlock(lipc_handle_t h) {
    * mutex this thread holds in good order, inline too; anything else is
    * glibc's own unlock's to do or refuse. */
   if (__builtin_expect(!lipc__mutex_kind_ok(m), 0)) return unlock_checked(hd.s);
-  if (__builtin_expect(!lipc__mutex_unlock_fast(m, hd.r->tid, hd.r->robust_head), 0)) return unlock_checked(hd.s);
+  int done = lipc__mutex_unlock_fast(m, hd.r->tid, hd.r->robust_head);
+  if (__builtin_expect(done != 1, 0)) return done == 0 ? unlock_checked(hd.s) : unlock_wake(hd.s, hd.r->robust_head);
   return lipc__handle_put_hold(hd, LIPC_OK);
 }
 

@@ -57,12 +57,15 @@ int lipc__mutex_self_learn(int *tid_cache, void **head_cache) {
   return tid;
 }
 
-void lipc__mutex_wake_one(pthread_mutex_t *m) {
+void lipc__mutex_fast_wake(pthread_mutex_t *m, void *head) {
   syscall(SYS_futex, &m->__data.__lock, FUTEX_WAKE, 1, NULL, NULL, 0);
+  __asm__ __volatile__("" ::: "memory");
+  ((struct robust_list_head *)head)->list_op_pending = NULL;
 }
 
-void lipc__mutex_give_back(pthread_mutex_t *m) {
+void lipc__mutex_fast_give_back(pthread_mutex_t *m, void *head) {
   if (__atomic_exchange_n(&m->__data.__lock, 0, __ATOMIC_RELEASE) & FUTEX_WAITERS)
     syscall(SYS_futex, &m->__data.__lock, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+  ((struct robust_list_head *)head)->list_op_pending = NULL;
 }
 #endif

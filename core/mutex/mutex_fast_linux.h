@@ -62,13 +62,28 @@
  * the id, or -1. */
 LIPC_HIDDEN_MUTEX int lipc__mutex_self_learn(int *tid, void **head);
 
-/* Wakes one thread sleeping on m's lock word (an unlock that found
- * FUTEX_WAITERS). */
-LIPC_HIDDEN_MUTEX void lipc__mutex_wake_one(pthread_mutex_t *m);
+/* What the inline routines below return besides 1 (done) and 0 (not
+ * done, nothing changed: glibc's turn), for a step they leave to the
+ * caller because it calls a function: a call in the middle of the inline
+ * path made the compiler save six registers on the stack at every lock and
+ * unlock, and those stores, at the wrong distance from the thread's
+ * record, doubled the pair's cost in one process in about eighty (4K
+ * aliasing: the record's loads waited for stores to the stack whose
+ * addresses matched in their low 12 bits). The caller takes these steps
+ * in functions of its own, as tail calls. */
+#define LIPC_MUTEX_FAST_UNLEARNT (-1) /* lock: this thread is not learnt yet (lipc__mutex_self_learn) */
+#define LIPC_MUTEX_FAST_GIVE_BACK (-2) /* lock: took a mutex it must not keep (lipc__mutex_fast_give_back) */
+#define LIPC_MUTEX_FAST_WAKE 2         /* unlock: done, but waiters marked the word (lipc__mutex_fast_wake) */
 
-/* Frees the lock word of m, which this thread took but must not keep, and
- * wakes every sleeper that marked it meanwhile (they look again). */
-LIPC_HIDDEN_MUTEX void lipc__mutex_give_back(pthread_mutex_t *m);
+/* After LIPC_MUTEX_FAST_WAKE: wakes one thread sleeping on m's lock word,
+ * then ends the unlock (the list operation is no longer pending). */
+LIPC_HIDDEN_MUTEX void lipc__mutex_fast_wake(pthread_mutex_t *m, void *head);
+
+/* After LIPC_MUTEX_FAST_GIVE_BACK: frees the lock word of m, which this
+ * thread took but must not keep, wakes every sleeper that marked it
+ * meanwhile (they look again), and drops the pending list operation;
+ * glibc's trylock then says what the mutex is. */
+LIPC_HIDDEN_MUTEX void lipc__mutex_fast_give_back(pthread_mutex_t *m, void *head);
 
 /* The list entry glibc links: the __next member of the mutex's __list, to
  * which the robust list points; the kernel finds the lock word at
@@ -106,14 +121,14 @@ _Static_assert(sizeof(((pthread_mutex_t *)0)->__data.__list) == 2 * sizeof(void 
  * holds m, as pthread_mutex_trylock would leave it (but for __count, which
  * glibc sets to 1 and reads only for recursive kinds); 0 when it did not take
  * it (held, an owner died, off): nothing was changed, and the caller asks
- * glibc. The kind was checked by the caller; the caches are the thread's
- * (learnt here at first use). */
-static inline int lipc__mutex_trylock_fast(pthread_mutex_t *m, int *tid_cache, void **head_cache) {
-  int tid = *tid_cache;
-  if (__builtin_expect(tid == 0, 0)) tid = lipc__mutex_self_learn(tid_cache, head_cache);
-  if (__builtin_expect(tid < 0, 0)) return 0;
-  struct robust_list_head *head = *head_cache;
-  tid = lipc__mutex_glibc_tid(head);
+ * glibc; LIPC_MUTEX_FAST_UNLEARNT when the thread's caches are not learnt
+ * (nothing changed) and LIPC_MUTEX_FAST_GIVE_BACK when the caller must
+ * give m back (both: then glibc's turn). The kind was checked by the
+ * caller; tid_cache and head_cache are the thread's caches. */
+static inline int lipc__mutex_trylock_fast(pthread_mutex_t *m, int tid_cache, void *head_cache) {
+  if (__builtin_expect(tid_cache <= 0, 0)) return tid_cache == 0 ? LIPC_MUTEX_FAST_UNLEARNT : 0;
+  struct robust_list_head *head = head_cache;
+  int tid = lipc__mutex_glibc_tid(head);
   void *entry = LIPC_MUTEX_LIST_NEXT(m);
   /* Pending first, so that a death between taking the word and linking
    * the entry still has the kernel look at this mutex. */
@@ -128,11 +143,7 @@ static inline int lipc__mutex_trylock_fast(pthread_mutex_t *m, int *tid_cache, v
    * and the next one unlocked it without pthread_mutex_consistent), which
    * only glibc's trylock may say. The owner is read after taking the word,
    * as glibc does: before, it could still change under us. */
-  if (__builtin_expect(m->__data.__owner != 0, 0)) {
-    lipc__mutex_give_back(m);
-    head->list_op_pending = NULL;
-    return 0;
-  }
+  if (__builtin_expect(m->__data.__owner != 0, 0)) return LIPC_MUTEX_FAST_GIVE_BACK;
   /* ENQUEUE_MUTEX: at the front of the thread's list. The word before the
    * head is glibc's robust_prev, the __prev of an entry "at" the head.
    * glibc's stores, in another order: the old first entry's __prev last,
@@ -159,9 +170,10 @@ static inline int lipc__mutex_trylock_fast(pthread_mutex_t *m, int *tid_cache, v
 }
 
 /* glibc's robust unlock when this thread holds m consistently: 1 when m is
- * unlocked (a waiter woken if one is marked), as pthread_mutex_unlock would
- * leave it; 0 when the caller must ask glibc (not the owner, an owner
- * died, not learnt, off): nothing was changed. The kind was checked; tid
+ * unlocked, as pthread_mutex_unlock would leave it, or LIPC_MUTEX_FAST_WAKE
+ * when it is unlocked but the caller must still wake a waiter
+ * (lipc__mutex_fast_wake); 0 when the caller must ask glibc (not the
+ * owner, an owner died, not learnt, off): nothing was changed. The kind was checked; tid
  * and head are the thread's caches (tid only says whether it was learnt:
  * the id compared is glibc's own, lipc__mutex_glibc_tid). */
 static inline int lipc__mutex_unlock_fast(pthread_mutex_t *m, int tid, void *head_cache) {
@@ -193,13 +205,13 @@ static inline int lipc__mutex_unlock_fast(pthread_mutex_t *m, int tid, void *hea
   /* The last access to the mutex but the wake, as in glibc. Robust mutexes
    * are woken on the shared futex (PTHREAD_ROBUST_MUTEX_PSHARED). */
   if (__builtin_expect((__atomic_exchange_n(&m->__data.__lock, 0, __ATOMIC_RELEASE) & FUTEX_WAITERS) != 0, 0))
-    lipc__mutex_wake_one(m);
+    return LIPC_MUTEX_FAST_WAKE;
   __asm__ __volatile__("" ::: "memory");
   head->list_op_pending = NULL;
   return 1;
 }
 #else
-static inline int lipc__mutex_trylock_fast(pthread_mutex_t *m, int *tid_cache, void **head_cache) {
+static inline int lipc__mutex_trylock_fast(pthread_mutex_t *m, int tid_cache, void *head_cache) {
   (void)m, (void)tid_cache, (void)head_cache;
   return 0;
 }
