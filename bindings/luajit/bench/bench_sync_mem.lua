@@ -21,7 +21,11 @@
 --   file lock+unlock pair              binding L:lock()+L:unlock(), raw
 --       lipc_flock_lock+unlock  |  fcntl(F_OFD_SETLK) lock and unlock
 -- Prints medians and ratios (lipc / baseline: > 1 means lipc is slower for
--- times, faster for MiB/s). Nothing here asserts a speed.
+-- times, faster for MiB/s). Nothing here asserts a speed. Each round runs
+-- at its own depth of the C stack, through base_shifted in
+-- build/bench/libbenchbase.so when it is there (tests/bench/bench_sync_mem.c
+-- says why: at a few stack placements a pair costs twice as much, and one
+-- process has one placement).
 --   cd /work/main && LUA_PATH='bindings/luajit/?.lua;bindings/luajit/?/init.lua;;' \
 --     luajit bindings/luajit/bench/bench_sync_mem.lua [rounds] [pairs]
 local ffi = require "ffi"
@@ -75,15 +79,23 @@ local function median(t)
   return t[math.floor(#t / 2) + 1]
 end
 
--- ns per iteration of f(n): median of ROUNDS rounds after a warm-up round.
+local root = (arg[0]:match("^(.*/)") or "./") .. "../../../"
+local okbase, base = pcall(ffi.load, root .. "build/bench/libbenchbase.so")
+local shifted = okbase and pcall(ffi.cdef, "void base_shifted(int r, void (*f)(void));") and
+  pcall(function() return base.base_shifted end)
+
+-- ns per iteration of f(n): median of ROUNDS rounds after a warm-up round,
+-- round r at stack placement r (base_shifted) when it can be moved.
 local function per_op(f, n)
   f(n)
   local t = {}
+  local cb = shifted and ffi.cast("void (*)(void)", function() f(n) end)
   for r = 1, ROUNDS do
     local t0 = now()
-    f(n)
+    if cb then base.base_shifted(r, cb) else f(n) end
     t[r] = (now() - t0) * 1e9 / n
   end
+  if cb then cb:free() end
   return median(t)
 end
 
@@ -131,8 +143,6 @@ end, PAIRS), pthread, "robust pshared pthread mutex", "ns")
 m:close()
 
 ---- events ----
-local root = (arg[0]:match("^(.*/)") or "./") .. "../../../"
-local okbase, base = pcall(ffi.load, root .. "build/bench/libbenchbase.so")
 if okbase then
   ffi.cdef [[
 struct raw_event { unsigned state, waiters; };
