@@ -11,7 +11,12 @@ Python's own ways of doing the same, in the same run:
     1 MiB on an os.posix_spawn'd pipe, and beside subprocess capture),
     Popen.stdout.read() (beside subprocess.Popen's), and
     lipc.run(capture_output=True) (communicate in C; beside
-    subprocess.run(capture_output=True)).
+    subprocess.run(capture_output=True), and beside libc's read(2) called
+    through ctypes in a loop that reuses one 1 MiB buffer and in one that
+    keeps all 64 MiB in a buffer grown by doubling, as
+    tests/bench/bench_proc.c's); each round runs every function of a row
+    once, in turn, as the machine's pipe throughput can change by half
+    from one minute to the next.
   many small outputs (median microseconds per child, --lines children
     each): /bin/echo's one line through lipc.run(capture_output=True) and
     Popen.communicate, beside subprocess's.
@@ -26,7 +31,7 @@ import statistics
 import subprocess
 import sys
 import time
-from ctypes import byref, c_int, c_int64, c_size_t, create_string_buffer
+from ctypes import CDLL, addressof, byref, c_int, c_int64, c_size_t, c_ssize_t, c_void_p, create_string_buffer
 from typing import Callable, List, Tuple
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -140,16 +145,20 @@ def subprocess_popen() -> None:
 
 # -- reading 64 MiB -----------------------------------------------------------
 
-def mbs(fn: Callable[[], int], rounds: int) -> float:
-    speeds = []
-    for _ in range(rounds):
-        t0 = time.perf_counter()
-        n = fn()
-        dt = time.perf_counter() - t0
-        if n != BYTES:
-            raise RuntimeError(f"short read: {n} bytes")
-        speeds.append(n / dt / 1e6)
-    return statistics.median(speeds)
+def mbs(fns: List[Callable[[], int]], rounds: int) -> List[float]:
+    """Median MB/s of each of fns, over rounds that run every one once, in
+    turn, starting from a different one each round."""
+    speeds: List[List[float]] = [[] for _ in fns]
+    for r in range(rounds):
+        for k in range(len(fns)):
+            i = (r + k) % len(fns)
+            t0 = time.perf_counter()
+            n = fns[i]()
+            dt = time.perf_counter() - t0
+            if n != BYTES:
+                raise RuntimeError(f"short read: {n} bytes")
+            speeds[i].append(n / dt / 1e6)
+    return [statistics.median(s) for s in speeds]
 
 
 BUF = create_string_buffer(CHUNK)
@@ -195,10 +204,7 @@ def subprocess_capture() -> int:
 
 
 def os_read_loop() -> int:
-    r, w = os.pipe()
-    pid = os.posix_spawn(HEAD[0] if os.path.isabs(HEAD[0]) else "/usr/bin/head", HEAD, os.environ,
-                         file_actions=[(os.POSIX_SPAWN_DUP2, w, 1), (os.POSIX_SPAWN_CLOSE, r)])
-    os.close(w)
+    pid, r = spawn_head()
     total = 0
     while True:
         b = os.read(r, CHUNK)
@@ -208,6 +214,62 @@ def os_read_loop() -> int:
     os.close(r)
     os.waitpid(pid, 0)
     return total
+
+
+LIBC = CDLL(None, use_errno=True)
+LIBC.read.argtypes, LIBC.read.restype = [c_int, c_void_p, c_size_t], c_ssize_t
+LIBC.malloc.argtypes, LIBC.malloc.restype = [c_size_t], c_void_p
+LIBC.realloc.argtypes, LIBC.realloc.restype = [c_void_p, c_size_t], c_void_p
+LIBC.free.argtypes, LIBC.free.restype = [c_void_p], None
+
+
+def spawn_head() -> Tuple[int, int]:
+    """head on a new pipe (os.posix_spawn): its pid and the read end."""
+    r, w = os.pipe()
+    pid = os.posix_spawn(HEAD[0] if os.path.isabs(HEAD[0]) else "/usr/bin/head", HEAD, os.environ,
+                         file_actions=[(os.POSIX_SPAWN_DUP2, w, 1), (os.POSIX_SPAWN_CLOSE, r)])
+    os.close(w)
+    return pid, r
+
+
+def c_read_loop() -> int:
+    """libc's read(2) in a loop into one reused 1 MiB buffer: keeps nothing."""
+    pid, r = spawn_head()
+    buf = addressof(BUF)
+    total = 0
+    while True:
+        n = LIBC.read(r, buf, CHUNK)
+        if n <= 0:
+            break
+        total += n
+    os.close(r)
+    os.waitpid(pid, 0)
+    return total
+
+
+def c_read_loop_kept() -> int:
+    """libc's read(2) in a loop that keeps everything: one malloc'd buffer
+    grown by doubling (tests/bench/bench_proc.c's read_grow)."""
+    pid, r = spawn_head()
+    size, cap = 0, 2 * CHUNK
+    buf = LIBC.malloc(cap)
+    try:
+        while True:
+            if cap - size < CHUNK:
+                cap *= 2
+                grown = LIBC.realloc(buf, cap)
+                if not grown:
+                    raise MemoryError("realloc")
+                buf = grown
+            n = LIBC.read(r, buf + size, CHUNK)
+            if n <= 0:
+                break
+            size += n
+    finally:
+        LIBC.free(buf)
+        os.close(r)
+        os.waitpid(pid, 0)
+    return size
 
 
 # -- many small outputs ---------------------------------------------------------
@@ -258,13 +320,16 @@ def main() -> None:
         us_row("spawn+wait Popen+wait PATH", ours, theirs, "subprocess Popen PATH")
     finally:
         raw.close()
-    mbs_row("read 64 MiB raw fd_read 1 MiB", mbs(lipc_raw_read, a.reads), mbs(os_read_loop, a.reads),
-            "os.read 1 MiB loop")
-    mbs_row("read 64 MiB Popen.stdout.read", mbs(lipc_popen_read, a.reads), mbs(subprocess_popen_read, a.reads),
-            "subprocess stdout.read")
-    sub = mbs(subprocess_capture, a.reads)
-    mbs_row("read 64 MiB lipc.run capture", mbs(lipc_run_capture, a.reads), sub, "subprocess capture")
-    mbs_row("read 64 MiB raw fd_read 1 MiB", mbs(lipc_raw_read, a.reads), sub, "subprocess capture")
+    raw_read, os_read = mbs([lipc_raw_read, os_read_loop], a.reads)
+    mbs_row("read 64 MiB raw fd_read 1 MiB", raw_read, os_read, "os.read 1 MiB loop")
+    ours, theirs = mbs([lipc_popen_read, subprocess_popen_read], a.reads)
+    mbs_row("read 64 MiB Popen.stdout.read", ours, theirs, "subprocess stdout.read")
+    capture, sub, raw_read, c_loop, c_kept = mbs(
+        [lipc_run_capture, subprocess_capture, lipc_raw_read, c_read_loop, c_read_loop_kept], a.reads)
+    mbs_row("read 64 MiB lipc.run capture", capture, sub, "subprocess capture")
+    mbs_row("read 64 MiB raw fd_read 1 MiB", raw_read, sub, "subprocess capture")
+    mbs_row("read 64 MiB lipc.run capture", capture, c_loop, "libc read(2) loop")
+    mbs_row("read 64 MiB lipc.run capture", capture, c_kept, "libc read(2), kept")
     ours, theirs = alternate(lipc_run_line, subprocess_run_line, a.lines)
     us_row("a line: run capture", ours, theirs, "subprocess.run capture")
     ours, theirs = alternate(lipc_communicate_line, subprocess_communicate_line, a.lines)
