@@ -15,7 +15,10 @@
 ;;;;     vector (read-sequence into fresh 1 MiB vectors, joined at the end):
 ;;;;     a capture has to keep it all, and in SBCL the first touch of 64 MiB
 ;;;;     of fresh heap costs about as much as the whole read loop (as
-;;;;     tests/bench/bench_proc.c shows both for C).
+;;;;     tests/bench/bench_proc.c shows both for C); and beside libc's read(2)
+;;;;     called through sb-alien on the same pipe, in a loop that reuses one
+;;;;     1 MiB malloc'd buffer and in one that keeps all 64 MiB in a buffer
+;;;;     grown by doubling (the C bench's two loops).
 ;;;;
 ;;;;   a line captured (median microseconds per child, LIPC_BENCH_LINES
 ;;;;     children, default 1000, alternately): run-command of /bin/echo with
@@ -131,6 +134,40 @@ exactly their length, as a capture returns them."
                (incf at n))
       (length all))))
 
+(sb-alien:define-alien-routine ("read" c-read) sb-alien:long
+  (fd sb-alien:int) (buf sb-sys:system-area-pointer) (n sb-alien:unsigned-long))
+(sb-alien:define-alien-routine ("malloc" c-malloc) sb-sys:system-area-pointer (n sb-alien:unsigned-long))
+(sb-alien:define-alien-routine ("realloc" c-realloc) sb-sys:system-area-pointer
+  (p sb-sys:system-area-pointer) (n sb-alien:unsigned-long))
+(sb-alien:define-alien-routine ("free" c-free) sb-alien:void (p sb-sys:system-area-pointer))
+
+(defun libc-read-loop (keep)
+  "libc's read(2) on the child's pipe in 1 MiB reads: into one reused
+malloc'd buffer, or, with KEEP, keeping everything in one buffer grown by
+doubling (tests/bench/bench_proc.c's read_plain and read_grow)."
+  (let* ((p (sb-ext:run-program "head" *head* :search t :output :stream :wait nil))
+         (fd (sb-sys:fd-stream-fd (sb-ext:process-output p)))
+         (cap (if keep (* 2 +chunk+) +chunk+))
+         (buf (c-malloc cap))
+         (len 0))
+    (when (zerop (sb-sys:sap-int buf)) (error "malloc"))
+    (unwind-protect
+         (loop
+           (when (and keep (< (- cap len) +chunk+))
+             (setf cap (* cap 2)
+                   buf (c-realloc buf cap))
+             (when (zerop (sb-sys:sap-int buf)) (error "realloc")))
+           (let ((r (c-read fd (if keep (sb-sys:sap+ buf len) buf) +chunk+)))
+             (when (<= r 0) (return))
+             (incf len r)))
+      (c-free buf))
+    (sb-ext:process-wait p)
+    (sb-ext:process-close p)
+    len))
+
+(defun libc-read-chunks () (libc-read-loop nil))
+(defun libc-read-keep () (libc-read-loop t))
+
 (defun mb/s (functions n)
   "Median MB/s of each of FUNCTIONS (each returns the bytes it read), over N
 rounds that run every function once, in turn (from a different one each
@@ -190,14 +227,18 @@ round), each after a GC."
   (us-row "spawn+wait /bin/true" ours base "sb-ext:run-program"))
 (multiple-value-bind (ours base) (alternate #'lipc-run #'sbcl-run-program *spawns*)
   (us-row "run-command /bin/true" ours base "sb-ext:run-program"))
-(destructuring-bind (base kept chunks octets)
-    (mb/s (list #'sbcl-read-chunks #'sbcl-read-keep #'lipc-read-chunks #'lipc-run-octets) *reads*)
+(destructuring-bind (base kept chunks octets c-loop c-kept)
+    (mb/s (list #'sbcl-read-chunks #'sbcl-read-keep #'lipc-read-chunks #'lipc-run-octets
+                #'libc-read-chunks #'libc-read-keep)
+          *reads*)
   (mb-row "read-octets 1 MiB chunks" chunks base
           "run-program :stream read-sequence")
   (mb-row "run-command :output :octets" octets base
           "run-program :stream read-sequence")
   (mb-row "run-command :output :octets" octets kept
-          "run-program :stream read-sequence, kept"))
+          "run-program :stream read-sequence, kept")
+  (mb-row "run-command :output :octets" octets c-loop "libc read(2) loop")
+  (mb-row "run-command :output :octets" octets c-kept "libc read(2), kept"))
 (multiple-value-bind (ours base) (alternate #'lipc-run-line #'sbcl-run-line *lines*)
   (us-row "a line captured, run-command" ours base "run-program :output :stream"))
 (finish-output)
