@@ -173,9 +173,9 @@ static inline int lipc__mutex_trylock_fast(pthread_mutex_t *m, int tid_cache, vo
  * unlocked, as pthread_mutex_unlock would leave it, or LIPC_MUTEX_FAST_WAKE
  * when it is unlocked but the caller must still wake a waiter
  * (lipc__mutex_fast_wake); 0 when the caller must ask glibc (not the
- * owner, an owner died, not learnt, off): nothing was changed. The kind was checked; tid
- * and head are the thread's caches (tid only says whether it was learnt:
- * the id compared is glibc's own, lipc__mutex_glibc_tid). */
+ * owner, an owner died, not learnt, off): nothing was changed. The kind
+ * was checked; tid and head are the thread's caches (tid only says whether
+ * it was learnt: the id compared is glibc's own, lipc__mutex_glibc_tid). */
 static inline int lipc__mutex_unlock_fast(pthread_mutex_t *m, int tid, void *head_cache) {
   if (__builtin_expect(tid <= 0, 0)) return 0; /* a thread that holds a mutex by this path learnt it */
   tid = lipc__mutex_glibc_tid(head_cache);
