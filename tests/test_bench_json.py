@@ -20,18 +20,35 @@ import bench_json  # noqa: E402
 LANGS = list(bench_json.LANGUAGES)
 
 
+SHM = pathlib.Path("/dev/shm")
+
+
+def bench_names():
+    """The names in /dev/shm that a benchmark made (each has "bench" in it)."""
+    return {p.name for p in SHM.iterdir() if "bench" in p.name} if SHM.is_dir() else set()
+
+
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench") / "bench.json"
     env = dict(os.environ, LIPC_BENCH_JSON=str(out))
+    before = bench_names()
     r = subprocess.run([str(ROOT / "scripts" / "bench.sh"), "--quick"], cwd=ROOT, env=env,
                        capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, f"bench.sh --quick failed:\n{r.stdout[-4000:]}\n{r.stderr[-4000:]}"
-    return out, r.stdout
+    return out, r.stdout, bench_names() - before
+
+
+def test_quick_run_leaves_no_names_behind(quick_run):
+    """Every benchmark unlinks the named objects it made: a name left in
+    /dev/shm outlives the run, and a later process with the same pid
+    failed its exclusive create on it (Lisp's placement children did)."""
+    _, _, left = quick_run
+    assert not left, sorted(left)
 
 
 def test_quick_run_writes_a_valid_file(quick_run):
-    out, _ = quick_run
+    out, _, _ = quick_run
     doc = json.loads(out.read_text())
     bench_json.check_document(doc, LANGS)
     assert doc["quick"] is True
@@ -40,7 +57,7 @@ def test_quick_run_writes_a_valid_file(quick_run):
 def test_every_printed_figure_is_recorded(quick_run):
     """Each language's printed table and its records tell the same story:
     every record's name appears in the printed output of the run."""
-    out, stdout = quick_run
+    out, stdout, _ = quick_run
     doc = json.loads(out.read_text())
     for lang in LANGS:
         names = [r["name"] for r in doc["records"] if r["language"] == lang]
