@@ -76,12 +76,16 @@ int base_mutex_unlock(pthread_mutex_t *m) { return pthread_mutex_unlock(m); }
 void base_event_set(struct raw_event *e) { raw_event_set_code(e); }
 void base_event_wait(struct raw_event *e) { raw_event_wait_code(e); }
 
-/* Runs f at a depth of the stack that depends on r (16 bytes times a number
- * that differs from round to round), for a benchmark in a language that
- * cannot move its own calls' stack: bench_sync_mem.c says why the rounds
- * of the uncontended pairs each need a placement of their own. */
+/* How far round r of a benchmark moves its calls down the stack: 16 bytes
+ * times a number that differs from round to round, under a page.
+ * bench_sync_mem.c says why the rounds of the uncontended pairs each need a
+ * placement of their own. */
+size_t base_shift_bytes(int r) { return 16 * (size_t)(1 + ((unsigned)r * 97u) % 251u); }
+
+/* Runs f that much further down the stack, for a benchmark in a language
+ * that cannot move its own calls' stack (LuaJIT). */
 void base_shifted(int r, void (*f)(void)) {
-  volatile char *pad = __builtin_alloca(16 * (size_t)(1 + ((unsigned)r * 97u) % 251u));
+  volatile char *pad = __builtin_alloca(base_shift_bytes(r));
   pad[0] = 0;
   f();
   __asm__ __volatile__("" ::"r"(pad) : "memory");

@@ -203,19 +203,6 @@ def subprocess_capture() -> int:
     return len(subprocess.run(HEAD, capture_output=True).stdout)
 
 
-def os_read_loop() -> int:
-    pid, r = spawn_head()
-    total = 0
-    while True:
-        b = os.read(r, CHUNK)
-        if not b:
-            break
-        total += len(b)
-    os.close(r)
-    os.waitpid(pid, 0)
-    return total
-
-
 LIBC = CDLL(None, use_errno=True)
 LIBC.read.argtypes, LIBC.read.restype = [c_int, c_void_p, c_size_t], c_ssize_t
 LIBC.malloc.argtypes, LIBC.malloc.restype = [c_size_t], c_void_p
@@ -230,6 +217,19 @@ def spawn_head() -> Tuple[int, int]:
                          file_actions=[(os.POSIX_SPAWN_DUP2, w, 1), (os.POSIX_SPAWN_CLOSE, r)])
     os.close(w)
     return pid, r
+
+
+def os_read_loop() -> int:
+    pid, r = spawn_head()
+    total = 0
+    while True:
+        b = os.read(r, CHUNK)
+        if not b:
+            break
+        total += len(b)
+    os.close(r)
+    os.waitpid(pid, 0)
+    return total
 
 
 def c_read_loop() -> int:
